@@ -1,0 +1,47 @@
+//! Embeds every file under the workspace's `catalogs/` directory, so adding a catalog or a
+//! mapping is a data change only.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogs");
+    let mut out = String::new();
+    for (kind, dir) in [
+        ("CATALOG_FILES", "catalogs"),
+        ("MAPPING_FILES", "mappings"),
+        ("LANDSCAPE_FILES", "landscape"),
+    ] {
+        let dir = root.join(dir);
+        println!("cargo:rerun-if-changed={}", dir.display());
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        writeln!(out, "pub(crate) const {kind}: &[(&str, &str)] = &[").ok();
+        for path in files {
+            println!("cargo:rerun-if-changed={}", path.display());
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            let abs = path.canonicalize().unwrap_or(path.clone());
+            writeln!(
+                out,
+                "    ({stem:?}, include_str!({:?})),",
+                abs.display().to_string()
+            )
+            .ok();
+        }
+        writeln!(out, "];").ok();
+    }
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("bundled.rs");
+    if let Err(e) = std::fs::write(&dest, out) {
+        panic!("cannot write {}: {e}", dest.display());
+    }
+}

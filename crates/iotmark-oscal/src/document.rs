@@ -1,0 +1,397 @@
+//! Loading and writing OSCAL documents of any model.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::LoadError;
+use crate::model::assessment::{AssessmentPlan, AssessmentResults};
+use crate::model::catalog::Catalog;
+use crate::model::component::ComponentDefinition;
+use crate::model::mapping::MappingCollection;
+use crate::model::profile::Profile;
+use crate::{locate, schema};
+
+/// The OSCAL models iotmark reads and writes, named by their root key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    Catalog,
+    Profile,
+    ComponentDefinition,
+    AssessmentPlan,
+    AssessmentResults,
+    MappingCollection,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 6] = [
+        ModelKind::Catalog,
+        ModelKind::Profile,
+        ModelKind::ComponentDefinition,
+        ModelKind::AssessmentPlan,
+        ModelKind::AssessmentResults,
+        ModelKind::MappingCollection,
+    ];
+
+    /// The root key of a document of this model.
+    pub fn root_key(self) -> &'static str {
+        match self {
+            ModelKind::Catalog => "catalog",
+            ModelKind::Profile => "profile",
+            ModelKind::ComponentDefinition => "component-definition",
+            ModelKind::AssessmentPlan => "assessment-plan",
+            ModelKind::AssessmentResults => "assessment-results",
+            ModelKind::MappingCollection => "mapping-collection",
+        }
+    }
+
+    pub fn from_root_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.root_key() == key)
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.root_key())
+    }
+}
+
+/// A loaded, schema-valid OSCAL document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Document {
+    Catalog(Box<Catalog>),
+    Profile(Box<Profile>),
+    ComponentDefinition(Box<ComponentDefinition>),
+    AssessmentPlan(Box<AssessmentPlan>),
+    AssessmentResults(Box<AssessmentResults>),
+    MappingCollection(Box<MappingCollection>),
+}
+
+impl Document {
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            Document::Catalog(_) => ModelKind::Catalog,
+            Document::Profile(_) => ModelKind::Profile,
+            Document::ComponentDefinition(_) => ModelKind::ComponentDefinition,
+            Document::AssessmentPlan(_) => ModelKind::AssessmentPlan,
+            Document::AssessmentResults(_) => ModelKind::AssessmentResults,
+            Document::MappingCollection(_) => ModelKind::MappingCollection,
+        }
+    }
+
+    /// The document as a JSON value with its root key, ready to write.
+    pub fn to_value(&self) -> Value {
+        fn wrap<T: Serialize>(key: &str, inner: &T) -> Value {
+            let mut map = serde_json::Map::new();
+            // Serializing our own derived types into a Value cannot fail: every key is a string.
+            map.insert(
+                key.to_owned(),
+                serde_json::to_value(inner).unwrap_or(Value::Null),
+            );
+            Value::Object(map)
+        }
+        let key = self.kind().root_key();
+        match self {
+            Document::Catalog(d) => wrap(key, d),
+            Document::Profile(d) => wrap(key, d),
+            Document::ComponentDefinition(d) => wrap(key, d),
+            Document::AssessmentPlan(d) => wrap(key, d),
+            Document::AssessmentResults(d) => wrap(key, d),
+            Document::MappingCollection(d) => wrap(key, d),
+        }
+    }
+}
+
+/// The serialisation of a document on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+impl Format {
+    /// From the file extension, or by sniffing the content when the extension says nothing.
+    pub fn detect(path: &Path, bytes: &[u8]) -> Format {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("json") => Format::Json,
+            Some("yaml" | "yml") => Format::Yaml,
+            _ => match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'{') | Some(b'[') => Format::Json,
+                _ => Format::Yaml,
+            },
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Json => "JSON",
+            Format::Yaml => "YAML",
+        }
+    }
+}
+
+/// Reads OSCAL documents with bounded resources.
+#[derive(Debug, Clone)]
+pub struct Loader {
+    /// Files larger than this are refused before they are read. NIST's largest published
+    /// catalog (SP 800-53 rev5, pretty-printed) is about 10 MiB.
+    pub max_bytes: u64,
+    /// Deepest nesting accepted in the input.
+    pub max_depth: usize,
+    /// Whether to validate against the official schema (off only for benchmarks of parsing).
+    pub validate: bool,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 * 1024 * 1024,
+            max_depth: 128,
+            validate: true,
+        }
+    }
+}
+
+impl Loader {
+    /// Reads and validates a document from a file.
+    pub fn load_path(&self, path: &Path) -> Result<Document, LoadError> {
+        let io = |source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(io)?.len();
+        if size > self.max_bytes {
+            return Err(LoadError::TooLarge {
+                path: path.to_owned(),
+                size,
+                limit: self.max_bytes,
+            });
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        self.load_bytes(path, &bytes)
+    }
+
+    /// Reads and validates a document from memory; `path` names it in messages and selects
+    /// the format by extension.
+    pub fn load_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Document, LoadError> {
+        let path_buf = path.to_path_buf();
+        if bytes.len() as u64 > self.max_bytes {
+            return Err(LoadError::TooLarge {
+                path: path_buf,
+                size: bytes.len() as u64,
+                limit: self.max_bytes,
+            });
+        }
+        let format = Format::detect(path, bytes);
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let (line, column) = locate::line_col(&bytes[..e.valid_up_to()], e.valid_up_to());
+            LoadError::Syntax {
+                path: path_buf.clone(),
+                format: format.name(),
+                line,
+                column,
+                message: "the file is not valid UTF-8".to_owned(),
+            }
+        })?;
+        let value = self.parse_value(&path_buf, format, text)?;
+        let (kind, inner) = root(&path_buf, &value)?;
+        if self.validate {
+            let violations = schema::validate_value(kind, &value);
+            if !violations.is_empty() {
+                let violations = violations
+                    .into_iter()
+                    .map(|mut v| {
+                        if format == Format::Json {
+                            if let Some((line, col)) = locate::json_pointer(text, &v.pointer) {
+                                v.line = Some(line);
+                                v.column = Some(col);
+                            }
+                        }
+                        v
+                    })
+                    .collect();
+                return Err(LoadError::Schema {
+                    path: path_buf,
+                    model: kind.root_key(),
+                    violations,
+                });
+            }
+        }
+        typed(&path_buf, kind, inner.clone())
+    }
+
+    fn parse_value(&self, path: &Path, format: Format, text: &str) -> Result<Value, LoadError> {
+        let syntax = |line, column, message| LoadError::Syntax {
+            path: path.to_owned(),
+            format: format.name(),
+            line,
+            column,
+            message,
+        };
+        match format {
+            Format::Json => {
+                // serde_json stops at 128 levels of nesting by itself; we check our own limit
+                // afterwards so that both formats share it.
+                let value: Value = serde_json::from_str(text)
+                    .map_err(|e| syntax(e.line(), e.column(), strip_position(&e.to_string())))?;
+                self.check_depth(path, format, &value)?;
+                Ok(value)
+            }
+            Format::Yaml => {
+                let options = serde_saphyr::options! {
+                    budget: serde_saphyr::budget! {
+                        max_depth: self.max_depth,
+                        max_reader_input_bytes: Some(self.max_bytes as usize),
+                    },
+                };
+                let value: Value =
+                    serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+                        let (line, column) = e
+                            .location()
+                            .map(|l| (l.line() as usize, l.column() as usize))
+                            .unwrap_or((0, 0));
+                        syntax(
+                            line,
+                            column,
+                            e.to_string().lines().next().unwrap_or_default().to_owned(),
+                        )
+                    })?;
+                self.check_depth(path, format, &value)?;
+                Ok(value)
+            }
+        }
+    }
+
+    fn check_depth(&self, path: &Path, format: Format, value: &Value) -> Result<(), LoadError> {
+        fn depth(v: &Value) -> usize {
+            match v {
+                Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+                Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        let d = depth(value);
+        if d > self.max_depth {
+            return Err(LoadError::Syntax {
+                path: path.to_owned(),
+                format: format.name(),
+                line: 1,
+                column: 1,
+                message: format!("nesting depth {d} exceeds the limit of {}", self.max_depth),
+            });
+        }
+        Ok(())
+    }
+
+    /// Loads a document and insists on one model.
+    pub fn load_catalog(&self, path: &Path) -> Result<Catalog, LoadError> {
+        match self.load_path(path)? {
+            Document::Catalog(c) => Ok(*c),
+            other => Err(LoadError::UnexpectedModel {
+                path: path.to_owned(),
+                expected: "catalog",
+                found: other.kind().root_key(),
+            }),
+        }
+    }
+}
+
+/// serde_json appends " at line L column C", which we report in our own fields.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn root<'v>(path: &PathBuf, value: &'v Value) -> Result<(ModelKind, &'v Value), LoadError> {
+    let expected = ModelKind::ALL
+        .iter()
+        .map(|k| k.root_key())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let wrong = |message: String| LoadError::WrongRoot {
+        path: path.clone(),
+        message,
+        expected: expected.clone(),
+    };
+    let Value::Object(map) = value else {
+        return Err(wrong(format!(
+            "the top level is {}, not an object",
+            kind_name(value)
+        )));
+    };
+    let keys: Vec<&String> = map.keys().filter(|k| k.as_str() != "$schema").collect();
+    match keys.as_slice() {
+        [key] => match ModelKind::from_root_key(key) {
+            Some(kind) => Ok((kind, &map[key.as_str()])),
+            None => Err(wrong(format!("unknown root key \"{key}\""))),
+        },
+        [] => Err(wrong("the top-level object has no root key".to_owned())),
+        many => Err(wrong(format!(
+            "the top-level object has {} keys ({}), not one",
+            many.len(),
+            many.iter()
+                .map(|k| format!("\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn typed(path: &Path, kind: ModelKind, inner: Value) -> Result<Document, LoadError> {
+    let model = |e: serde_json::Error| LoadError::Model {
+        path: path.to_owned(),
+        model: kind.root_key(),
+        message: e.to_string(),
+    };
+    Ok(match kind {
+        ModelKind::Catalog => {
+            Document::Catalog(Box::new(serde_json::from_value(inner).map_err(model)?))
+        }
+        ModelKind::Profile => {
+            Document::Profile(Box::new(serde_json::from_value(inner).map_err(model)?))
+        }
+        ModelKind::ComponentDefinition => {
+            Document::ComponentDefinition(Box::new(serde_json::from_value(inner).map_err(model)?))
+        }
+        ModelKind::AssessmentPlan => {
+            Document::AssessmentPlan(Box::new(serde_json::from_value(inner).map_err(model)?))
+        }
+        ModelKind::AssessmentResults => {
+            Document::AssessmentResults(Box::new(serde_json::from_value(inner).map_err(model)?))
+        }
+        ModelKind::MappingCollection => {
+            Document::MappingCollection(Box::new(serde_json::from_value(inner).map_err(model)?))
+        }
+    })
+}
+
+/// Pretty JSON with two-space indentation and a final newline.
+pub fn write_json(doc: &Document) -> String {
+    let mut out = serde_json::to_string_pretty(&doc.to_value()).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// YAML, in the layout NIST uses for its YAML content.
+pub fn write_yaml(doc: &Document) -> String {
+    serde_saphyr::to_string(&doc.to_value()).unwrap_or_default()
+}

@@ -1,0 +1,59 @@
+//! The `iotmark` command line: parses arguments and hands each command to the library crates.
+//!
+//! Exit codes (also in `iotmark --help`):
+//! 0 success; 1 the input is invalid or the thing asked for does not exist;
+//! 2 the command line itself is wrong (clap's usage errors).
+
+mod cmd;
+mod style;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  invalid input, or the requested item does not exist
+  2  usage error (unknown flag, missing argument)
+
+Examples:
+  iotmark catalog list
+  iotmark catalog show en303645-5.1-1
+  iotmark catalog map en303645-5.1-1 --to ir8425
+  iotmark catalog export en303645 --format csv -o en303645.csv
+  iotmark catalog resolve my-profile.json -o resolved.json
+  iotmark landscape cryptographic-techniques";
+
+/// Conformity assessment and transparency for the cybersecurity of IoT products.
+#[derive(Debug, Parser)]
+#[command(name = "iotmark", version, about, after_help = AFTER_HELP, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Browse, search, map and export the bundled requirement catalogs; import and resolve OSCAL
+    #[command(subcommand)]
+    Catalog(cmd::catalog::CatalogCommand),
+    /// Query the NISTIR 8200 IoT cybersecurity standards landscape
+    Landscape(cmd::landscape::LandscapeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Catalog(c) => cmd::catalog::run(c),
+        Command::Landscape(a) => cmd::landscape::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let style = style::Style::stderr();
+            eprintln!("{} {err:#}", style.error("error:"));
+            ExitCode::from(1)
+        }
+    }
+}
