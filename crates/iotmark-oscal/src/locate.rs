@@ -146,7 +146,7 @@ mod tests {
         let text = "{\n  \"a\": {\n    \"b~/c\": [1, {\"x\": \"}\"},\n      true]\n  }\n}";
         assert_eq!(json_pointer(text, ""), Some((1, 1)));
         assert_eq!(json_pointer(text, "/a"), Some((2, 8)));
-        assert_eq!(json_pointer(text, "/a/b~0~1c/1/x"), Some((3, 24)));
+        assert_eq!(json_pointer(text, "/a/b~0~1c/1/x"), Some((3, 23)));
         assert_eq!(json_pointer(text, "/a/b~0~1c/2"), Some((4, 7)));
         assert_eq!(json_pointer(text, "/a/missing"), None);
         assert_eq!(json_pointer(text, "/a/b~0~1c/9"), None);

@@ -6,7 +6,8 @@
 //!    its controls are selected with `include-all` / `include-controls` (`with-ids`,
 //!    `matching` globs, `with-child-controls`) minus `exclude-controls`.
 //! 2. **Merge.** Duplicate controls (the same ID from two imports) are combined by keeping
-//!    the first. Structure is `as-is` (the source groups, pruned to what was selected),
+//!    the first. Structure is `as-is` (the source groups and parent controls, pruned to
+//!    what was selected and its ancestors),
 //!    `flat` (no groups), or `custom` (the profile's own groups filled by `insert-controls`).
 //!    A profile without a `merge` directive resolves flat.
 //! 3. **Modify.** `set-parameters` replace the given fields of a parameter (props and links
@@ -247,7 +248,7 @@ impl Resolver {
             let mut controls = Vec::new();
             for sel in &selected {
                 let source = &sources[sel.source];
-                controls.extend(prune_controls(&source.controls, &sel.ids, &mut taken));
+                controls.extend(prune_controls(&source.controls, &sel.ids, &mut taken, true));
                 groups.extend(prune_groups(&source.groups, &sel.ids, &mut taken));
                 catalog_params.extend(source.params.iter().cloned());
             }
@@ -498,17 +499,21 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-/// Keeps selected controls in place. An unselected control disappears, and its selected
-/// descendants take its place, so nothing selected is lost with a parent left out.
+/// Keeps selected controls in place. An unselected control with selected descendants is kept
+/// as their container when `keep_ancestors` (the `as-is` structure, as NIST's own resolver
+/// does); otherwise it disappears and its selected descendants take its place. Either way
+/// nothing selected is lost because its parent was left out.
 fn prune_controls(
     list: &[Control],
     ids: &HashSet<String>,
     taken: &mut HashSet<String>,
+    keep_ancestors: bool,
 ) -> Vec<Control> {
     let mut out = Vec::new();
     for control in list {
-        let children = prune_controls(&control.controls, ids, taken);
-        if ids.contains(&control.id) && taken.insert(control.id.clone()) {
+        let children = prune_controls(&control.controls, ids, taken, keep_ancestors);
+        let wanted = ids.contains(&control.id) || (keep_ancestors && !children.is_empty());
+        if wanted && taken.insert(control.id.clone()) {
             let mut kept = control.clone();
             kept.controls = children;
             out.push(kept);
@@ -522,7 +527,7 @@ fn prune_controls(
 fn prune_groups(list: &[Group], ids: &HashSet<String>, taken: &mut HashSet<String>) -> Vec<Group> {
     let mut out = Vec::new();
     for group in list {
-        let controls = prune_controls(&group.controls, ids, taken);
+        let controls = prune_controls(&group.controls, ids, taken, true);
         let groups = prune_groups(&group.groups, ids, taken);
         if !controls.is_empty() || !groups.is_empty() {
             let mut kept = group.clone();
@@ -541,7 +546,7 @@ fn flatten_selected(
     taken: &mut HashSet<String>,
     out: &mut Vec<Control>,
 ) {
-    out.extend(prune_controls(&catalog.controls, ids, taken));
+    out.extend(prune_controls(&catalog.controls, ids, taken, false));
     fn groups(
         list: &[Group],
         ids: &HashSet<String>,
@@ -549,7 +554,7 @@ fn flatten_selected(
         out: &mut Vec<Control>,
     ) {
         for g in list {
-            out.extend(prune_controls(&g.controls, ids, taken));
+            out.extend(prune_controls(&g.controls, ids, taken, false));
             groups(&g.groups, ids, taken, out);
         }
     }

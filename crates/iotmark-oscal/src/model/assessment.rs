@@ -1108,8 +1108,8 @@ mod tests {
     where
         T: serde::de::DeserializeOwned + Serialize,
     {
-        let document = json!({ kind.to_string(): value });
-        assert_eq!(crate::validate_value(kind, &document), []);
+        let violations = crate::validate_value(kind, &json!({ kind.root_key(): value }));
+        assert!(violations.is_empty(), "{violations:#?}");
         let parsed: T = serde_json::from_value(value.clone()).expect("deserializes");
         assert_eq!(&serde_json::to_value(&parsed).expect("serializes"), value);
         parsed

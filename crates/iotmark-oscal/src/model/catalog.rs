@@ -89,9 +89,19 @@ impl Control {
             .map(|p| p.value.as_str())
     }
 
-    /// The publication's own numbering (`label` prop), or the ID when there is none.
+    /// The publication's own numbering (`label` prop), or the ID when there is none. NIST
+    /// gives some controls several labels (`zero-padded`, `sp800-53a`); the one without a
+    /// class is the canonical one.
     pub fn label(&self) -> &str {
-        self.prop("label", None).unwrap_or(&self.id)
+        let labels = || {
+            self.props
+                .iter()
+                .filter(|p| p.name == "label" && p.ns.is_none())
+        };
+        labels()
+            .find(|p| p.class.is_none())
+            .or_else(|| labels().next())
+            .map_or(&self.id, |p| &p.value)
     }
 
     /// The prose of the `statement` part, flattened, or an empty string.

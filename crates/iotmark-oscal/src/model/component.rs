@@ -250,10 +250,8 @@ mod tests {
             }]
         });
         let document = json!({ "component-definition": value });
-        assert_eq!(
-            crate::validate_value(crate::ModelKind::ComponentDefinition, &document),
-            []
-        );
+        let violations = crate::validate_value(crate::ModelKind::ComponentDefinition, &document);
+        assert!(violations.is_empty(), "{violations:#?}");
         let parsed: ComponentDefinition =
             serde_json::from_value(value.clone()).expect("deserializes");
         let component = &parsed.components[0];
