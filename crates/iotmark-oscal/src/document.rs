@@ -142,7 +142,8 @@ pub struct Loader {
     /// Files larger than this are refused before they are read. NIST's largest published
     /// catalog (SP 800-53 rev5, pretty-printed) is about 10 MiB.
     pub max_bytes: u64,
-    /// Deepest nesting accepted in the input.
+    /// Deepest nesting accepted in the input. NIST's SP 800-53 catalog nests about a dozen
+    /// levels; 64 leaves room and keeps recursion far from the stack's end.
     pub max_depth: usize,
     /// Whether to validate against the official schema (off only for benchmarks of parsing).
     pub validate: bool,
@@ -152,7 +153,7 @@ impl Default for Loader {
     fn default() -> Self {
         Self {
             max_bytes: 64 * 1024 * 1024,
-            max_depth: 128,
+            max_depth: 64,
             validate: true,
         }
     }
@@ -244,6 +245,13 @@ impl Loader {
                 Ok(value)
             }
             Format::Yaml => {
+                if let Some((line, column)) = yaml_too_deep(text, self.max_depth) {
+                    return Err(syntax(
+                        line,
+                        column,
+                        format!("nesting deeper than {} levels", self.max_depth),
+                    ));
+                }
                 let options = serde_saphyr::options! {
                     budget: serde_saphyr::budget! {
                         max_depth: self.max_depth,
@@ -300,6 +308,31 @@ impl Loader {
             }),
         }
     }
+}
+
+/// Where a YAML document first nests deeper than `max_depth`, if it does.
+///
+/// The event parser works in constant stack, but building a value from deeply nested block
+/// collections recurses once per level (and serde-saphyr checks its own depth budget only
+/// after that), so hostile nesting is refused here first.
+fn yaml_too_deep(text: &str, max_depth: usize) -> Option<(usize, usize)> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    let mut depth = 0usize;
+    for event in Parser::new_from_str(text) {
+        match event {
+            Ok((Event::SequenceStart(..) | Event::MappingStart(..), span)) => {
+                depth += 1;
+                if depth > max_depth {
+                    return Some((span.start.line(), span.start.col() + 1));
+                }
+            }
+            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => depth = depth.saturating_sub(1),
+            Ok(_) => {}
+            // Syntax errors are reported, with their position, by the deserializer.
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// serde_json appends " at line L column C", which we report in our own fields.
