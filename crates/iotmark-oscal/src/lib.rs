@@ -30,5 +30,23 @@ pub use model::profile::Profile;
 pub use resolve::{ResolveError, Resolver};
 pub use schema::validate_value;
 
+/// The fuzz entry point: loads `data` as JSON and as YAML with small limits, and, when it
+/// is a profile, resolves it (imports then fail to load, which exercises the error paths).
+/// Shared by the libFuzzer target and the corpus test so both run exactly the same code.
+#[doc(hidden)]
+pub fn fuzz_load(data: &[u8]) {
+    let loader = Loader {
+        max_bytes: 1 << 20,
+        ..Loader::default()
+    };
+    for name in ["fuzz.json", "fuzz.yaml"] {
+        if let Ok(Document::Profile(profile)) = loader.load_bytes(std::path::Path::new(name), data)
+        {
+            let _ = Resolver::new(loader.clone())
+                .resolve(&profile, std::path::Path::new("/nonexistent"));
+        }
+    }
+}
+
 /// The OSCAL version iotmark writes and validates against.
 pub const OSCAL_VERSION: &str = "1.2.1";
