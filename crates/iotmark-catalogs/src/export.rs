@@ -104,22 +104,22 @@ pub fn to_markdown(catalog: &Catalog) -> String {
     for group in &catalog.groups {
         write_group(&mut out, group, 2);
     }
-    if let Some(back) = &catalog.back_matter {
-        if !back.resources.is_empty() {
-            out.push_str("## Sources\n\n");
-            for r in &back.resources {
-                let title = r
-                    .title
-                    .as_deref()
-                    .or(r.citation.as_ref().map(|c| c.text.as_str()))
-                    .unwrap_or("(untitled)");
-                match r.rlinks.first() {
-                    Some(link) => {
-                        let _ = writeln!(out, "- [{}]({})", title, link.href);
-                    }
-                    None => {
-                        let _ = writeln!(out, "- {title}");
-                    }
+    if let Some(back) = &catalog.back_matter
+        && !back.resources.is_empty()
+    {
+        out.push_str("## Sources\n\n");
+        for r in &back.resources {
+            let title = r
+                .title
+                .as_deref()
+                .or(r.citation.as_ref().map(|c| c.text.as_str()))
+                .unwrap_or("(untitled)");
+            match r.rlinks.first() {
+                Some(link) => {
+                    let _ = writeln!(out, "- [{}]({})", title, link.href);
+                }
+                None => {
+                    let _ = writeln!(out, "- {title}");
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! Loading and writing OSCAL documents of any model.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -208,11 +208,11 @@ impl Loader {
                 let violations = violations
                     .into_iter()
                     .map(|mut v| {
-                        if format == Format::Json {
-                            if let Some((line, col)) = locate::json_pointer(text, &v.pointer) {
-                                v.line = Some(line);
-                                v.column = Some(col);
-                            }
+                        if format == Format::Json
+                            && let Some((line, col)) = locate::json_pointer(text, &v.pointer)
+                        {
+                            v.line = Some(line);
+                            v.column = Some(col);
                         }
                         v
                     })
@@ -343,14 +343,14 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-fn root<'v>(path: &PathBuf, value: &'v Value) -> Result<(ModelKind, &'v Value), LoadError> {
+fn root<'v>(path: &Path, value: &'v Value) -> Result<(ModelKind, &'v Value), LoadError> {
     let expected = ModelKind::ALL
         .iter()
         .map(|k| k.root_key())
         .collect::<Vec<_>>()
         .join(", ");
     let wrong = |message: String| LoadError::WrongRoot {
-        path: path.clone(),
+        path: path.to_owned(),
         message,
         expected: expected.clone(),
     };

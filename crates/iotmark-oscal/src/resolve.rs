@@ -825,73 +825,96 @@ fn apply_alter(control: &mut Control, alter: &Alter, warnings: &mut Vec<String>)
     }
 }
 
+/// What a `remove` can match an item of a control by.
+struct ItemKey<'a> {
+    item: ItemName,
+    name: Option<&'a str>,
+    class: Option<&'a str>,
+    id: Option<&'a str>,
+    ns: Option<&'a str>,
+}
+
+impl<'a> ItemKey<'a> {
+    fn prop(p: &'a Property) -> Self {
+        Self {
+            item: ItemName::Prop,
+            name: Some(&p.name),
+            class: p.class.as_deref(),
+            id: p.uuid.as_deref(),
+            ns: p.ns.as_deref(),
+        }
+    }
+
+    fn part(p: &'a Part) -> Self {
+        Self {
+            item: ItemName::Part,
+            name: Some(&p.name),
+            class: p.class.as_deref(),
+            id: p.id.as_deref(),
+            ns: p.ns.as_deref(),
+        }
+    }
+}
+
+/// A `remove` matches an item when every criterion it gives matches.
+fn removes(remove: &Remove, key: &ItemKey<'_>) -> bool {
+    remove.by_item_name.is_none_or(|n| n == key.item)
+        && remove
+            .by_name
+            .as_deref()
+            .is_none_or(|n| Some(n) == key.name)
+        && remove
+            .by_class
+            .as_deref()
+            .is_none_or(|c| Some(c) == key.class)
+        && remove.by_id.as_deref().is_none_or(|i| Some(i) == key.id)
+        && remove.by_ns.as_deref().is_none_or(|n| Some(n) == key.ns)
+}
+
+/// Removes every matching param, prop, link and part (at any depth); returns how many.
 fn remove_matching(control: &mut Control, remove: &Remove) -> usize {
-    let matches = |item: ItemName,
-                   name: Option<&str>,
-                   class: Option<&str>,
-                   id: Option<&str>,
-                   ns: Option<&str>| {
-        remove.by_item_name.is_none_or(|n| n == item)
-            && remove.by_name.as_deref().is_none_or(|n| Some(n) == name)
-            && remove.by_class.as_deref().is_none_or(|c| Some(c) == class)
-            && remove.by_id.as_deref().is_none_or(|i| Some(i) == id)
-            && remove.by_ns.as_deref().is_none_or(|n| Some(n) == ns)
-    };
-    let mut removed = 0;
-    let before = control.params.len();
-    control
-        .params
-        .retain(|p| !matches(ItemName::Param, None, p.class.as_deref(), Some(&p.id), None));
-    removed += before - control.params.len();
-    let before = control.props.len();
-    control.props.retain(|p| {
-        !matches(
-            ItemName::Prop,
-            Some(&p.name),
-            p.class.as_deref(),
-            p.uuid.as_deref(),
-            p.ns.as_deref(),
+    let before = control.params.len() + control.props.len() + control.links.len();
+    control.params.retain(|p| {
+        !removes(
+            remove,
+            &ItemKey {
+                item: ItemName::Param,
+                name: None,
+                class: p.class.as_deref(),
+                id: Some(&p.id),
+                ns: None,
+            },
         )
     });
-    removed += before - control.props.len();
-    let before = control.links.len();
     control
-        .links
-        .retain(|l| !matches(ItemName::Link, l.rel.as_deref(), None, None, None));
-    removed += before - control.links.len();
-    fn parts(
-        list: &mut Vec<Part>,
-        remove: &Remove,
-        matches: &dyn Fn(ItemName, Option<&str>, Option<&str>, Option<&str>, Option<&str>) -> bool,
-    ) -> usize {
+        .props
+        .retain(|p| !removes(remove, &ItemKey::prop(p)));
+    control.links.retain(|l| {
+        !removes(
+            remove,
+            &ItemKey {
+                item: ItemName::Link,
+                name: l.rel.as_deref(),
+                class: None,
+                id: None,
+                ns: None,
+            },
+        )
+    });
+    let removed = before - (control.params.len() + control.props.len() + control.links.len());
+
+    fn from_parts(list: &mut Vec<Part>, remove: &Remove) -> usize {
         let before = list.len();
-        list.retain(|p| {
-            !matches(
-                ItemName::Part,
-                Some(&p.name),
-                p.class.as_deref(),
-                p.id.as_deref(),
-                p.ns.as_deref(),
-            )
-        });
+        list.retain(|p| !removes(remove, &ItemKey::part(p)));
         let mut removed = before - list.len();
         for part in list.iter_mut() {
             let before = part.props.len();
-            part.props.retain(|p| {
-                !matches(
-                    ItemName::Prop,
-                    Some(&p.name),
-                    p.class.as_deref(),
-                    p.uuid.as_deref(),
-                    p.ns.as_deref(),
-                )
-            });
-            removed += before - part.props.len();
-            removed += parts(&mut part.parts, remove, matches);
+            part.props.retain(|p| !removes(remove, &ItemKey::prop(p)));
+            removed += before - part.props.len() + from_parts(&mut part.parts, remove);
         }
         removed
     }
-    removed + parts(&mut control.parts, remove, &matches)
+    removed + from_parts(&mut control.parts, remove)
 }
 
 /// Adds content to the control (no `by-id`, or the control's own ID) or beside/inside one of

@@ -1,6 +1,8 @@
 //! Bad input gets a precise error naming the file and, where there is one, the line; never a
 //! panic.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::path::Path;
 
 use iotmark_oscal::{LoadError, Loader};

@@ -1,5 +1,6 @@
 //! Paths to the shared reference data the tests read (never copied into the project).
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 #![allow(dead_code)]
 
 use std::path::PathBuf;

@@ -2,6 +2,8 @@
 //! found and we kept) as an ordinary test on stable, so every input that ever crashed the
 //! loader stays fixed.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 #[test]
 fn fuzz_corpus_loads_without_panicking() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/oscal_load");

@@ -526,10 +526,10 @@ fn print_hop(style: Style, hop: &Hop) {
 }
 
 fn search(bundle: &Bundle, args: &SearchArgs) -> Result<ExitCode> {
-    if let Some(key) = &args.catalog {
-        if bundle.catalog(key).is_none() {
-            return Err(not_found(bundle, key));
-        }
+    if let Some(key) = &args.catalog
+        && bundle.catalog(key).is_none()
+    {
+        return Err(not_found(bundle, key));
     }
     let text = args.text.join(" ");
     let hits = bundle.search(&text, args.catalog.as_deref());

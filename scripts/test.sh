@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every test: the Rust test suite (unit, integration,
+# whole-CLI runs, the fuzz corpus) and the independent OSCAL validation of everything we
+# generate. Run from anywhere; needs ../shared beside the project checkout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d ../shared/reference ]; then
+  echo "error: ../shared/reference not found; clone the project beside the shared folder" >&2
+  exit 1
+fi
+
+echo "== installing test tools"
+# Independent OSCAL checkers (the official JSON schema via jsonschema-rs, and compliance-trestle).
+python3 -m pip install --quiet --disable-pip-version-check 'compliance-trestle==5.2.0' 'jsonschema-rs>=0.60'
+command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+
+echo "== Rust tests"
+cargo nextest run --workspace --locked --no-fail-fast
+# Doc examples (nextest does not run them).
+cargo test --workspace --locked --doc --quiet
+
+echo "== independent OSCAL validation"
+bash scripts/validate-oscal.sh
