@@ -200,8 +200,8 @@ impl Loader {
                 message: "the file is not valid UTF-8".to_owned(),
             }
         })?;
-        let value = self.parse_value(&path_buf, format, text)?;
-        let (kind, inner) = root(&path_buf, &value)?;
+        let mut value = self.parse_value(&path_buf, format, text)?;
+        let kind = root(&path_buf, &value)?.0;
         if self.validate {
             let violations = schema::validate_value(kind, &value);
             if !violations.is_empty() {
@@ -224,7 +224,12 @@ impl Loader {
                 });
             }
         }
-        typed(&path_buf, kind, inner.clone())
+        // Validation needed the whole document; the typed model takes the inner value over.
+        let inner = value
+            .get_mut(kind.root_key())
+            .map(Value::take)
+            .unwrap_or(Value::Null);
+        typed(&path_buf, kind, inner)
     }
 
     fn parse_value(&self, path: &Path, format: Format, text: &str) -> Result<Value, LoadError> {

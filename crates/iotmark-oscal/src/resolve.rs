@@ -985,7 +985,19 @@ fn referenced_back_matter(
     sources: &[Catalog],
     profile: &Profile,
 ) -> Option<BackMatter> {
+    // One pass over the serialized catalog collects every fragment reference.
     let text = serde_json::to_string(catalog).unwrap_or_default();
+    let referenced: HashSet<&str> = text
+        .match_indices('#')
+        .map(|(i, _)| {
+            let rest = &text[i + 1..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .filter(|fragment| fragment.len() == 36)
+        .collect();
     let mut seen = BTreeSet::new();
     let mut resources: Vec<Resource> = Vec::new();
     let candidates = sources
@@ -994,7 +1006,7 @@ fn referenced_back_matter(
         .chain(profile.back_matter.as_ref());
     for back_matter in candidates {
         for resource in &back_matter.resources {
-            if text.contains(&format!("#{}", resource.uuid)) && seen.insert(resource.uuid.clone()) {
+            if referenced.contains(resource.uuid.as_str()) && seen.insert(resource.uuid.clone()) {
                 resources.push(resource.clone());
             }
         }

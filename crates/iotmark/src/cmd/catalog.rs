@@ -186,16 +186,20 @@ pub struct ResolveArgs {
 }
 
 pub fn run(command: CatalogCommand) -> Result<ExitCode> {
-    let bundle = Bundle::get();
-    if let Some(err) = bundle.errors().first() {
-        bail!("{err}");
-    }
+    // Only the commands about bundled data pay for parsing it.
+    let bundled = || -> Result<&'static Bundle> {
+        let bundle = Bundle::get();
+        match bundle.errors().first() {
+            Some(err) => bail!("{err}"),
+            None => Ok(bundle),
+        }
+    };
     match command {
-        CatalogCommand::List(a) => list(bundle, a.json),
-        CatalogCommand::Show(a) => show(bundle, &a.id, a.out.json),
-        CatalogCommand::Search(a) => search(bundle, &a),
-        CatalogCommand::Map(a) => map(bundle, &a),
-        CatalogCommand::Export(a) => export_cmd(bundle, &a),
+        CatalogCommand::List(a) => list(bundled()?, a.json),
+        CatalogCommand::Show(a) => show(bundled()?, &a.id, a.out.json),
+        CatalogCommand::Search(a) => search(bundled()?, &a),
+        CatalogCommand::Map(a) => map(bundled()?, &a),
+        CatalogCommand::Export(a) => export_cmd(bundled()?, &a),
         CatalogCommand::Import(a) => import(&a),
         CatalogCommand::Resolve(a) => resolve(&a),
     }
