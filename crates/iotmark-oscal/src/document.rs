@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::LoadError;
+use crate::error::{LoadError, SchemaViolation};
 use crate::model::assessment::{AssessmentPlan, AssessmentResults};
 use crate::model::catalog::Catalog;
 use crate::model::component::ComponentDefinition;
@@ -205,18 +205,7 @@ impl Loader {
         if self.validate {
             let violations = schema::validate_value(kind, &value);
             if !violations.is_empty() {
-                let violations = violations
-                    .into_iter()
-                    .map(|mut v| {
-                        if format == Format::Json
-                            && let Some((line, col)) = locate::json_pointer(text, &v.pointer)
-                        {
-                            v.line = Some(line);
-                            v.column = Some(col);
-                        }
-                        v
-                    })
-                    .collect();
+                let violations = locate_violations(format, text, violations);
                 return Err(LoadError::Schema {
                     path: path_buf,
                     model: kind.root_key(),
@@ -313,6 +302,33 @@ impl Loader {
             }),
         }
     }
+}
+
+/// Fills in the line and column of each violation from the source text.
+fn locate_violations(
+    format: Format,
+    text: &str,
+    mut violations: Vec<SchemaViolation>,
+) -> Vec<SchemaViolation> {
+    match format {
+        Format::Json => {
+            for v in &mut violations {
+                if let Some((line, col)) = locate::json_pointer(text, &v.pointer) {
+                    (v.line, v.column) = (Some(line), Some(col));
+                }
+            }
+        }
+        Format::Yaml => {
+            let wanted = violations.iter().map(|v| v.pointer.as_str()).collect();
+            let found = locate::yaml_pointers(text, &wanted);
+            for v in &mut violations {
+                if let Some(&(line, col)) = found.get(&v.pointer) {
+                    (v.line, v.column) = (Some(line), Some(col));
+                }
+            }
+        }
+    }
+    violations
 }
 
 /// Where a YAML document first nests deeper than `max_depth`, if it does.

@@ -1,8 +1,11 @@
-//! Finding the line and column of a JSON pointer in JSON source text.
+//! Finding the line and column of a JSON pointer in JSON or YAML source text.
 //!
 //! Schema validators report where a problem is as a JSON pointer into the parsed value; a
-//! person wants a line number. This walks the text with a small tokenizer (strings, escapes,
-//! nesting) without building a second tree.
+//! person wants a line number. For JSON this walks the text with a small tokenizer (strings,
+//! escapes, nesting); for YAML it follows the parser's event stream, which carries positions.
+//! Neither builds a second tree.
+
+use std::collections::{HashMap, HashSet};
 
 /// 1-based line and column of byte offset `offset` in `text`.
 pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
@@ -137,9 +140,93 @@ fn find_element(b: &[u8], open: usize, index: usize) -> Option<usize> {
     None
 }
 
+/// Where each of `pointers` starts in YAML `text` (1-based line and column). Pointers that
+/// are not found (or lie behind an alias) are absent from the result.
+pub fn yaml_pointers(text: &str, pointers: &HashSet<&str>) -> HashMap<String, (usize, usize)> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+
+    enum Frame {
+        Mapping { path: String, key: Option<String> },
+        Sequence { path: String, index: usize },
+    }
+    let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    let mut found = HashMap::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    // The path a node at the current position gets; `None` when it is a mapping key.
+    let next_path = |stack: &mut Vec<Frame>| -> Option<String> {
+        match stack.last_mut() {
+            None => Some(String::new()),
+            Some(Frame::Sequence { path, index }) => {
+                let p = format!("{path}/{index}");
+                *index += 1;
+                Some(p)
+            }
+            Some(Frame::Mapping { path, key }) => {
+                key.take().map(|k| format!("{path}/{}", escape(&k)))
+            }
+        }
+    };
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else { break };
+        let at = (span.start.line(), span.start.col() + 1);
+        match event {
+            Event::Scalar(value, ..) => {
+                if let Some(Frame::Mapping { key, .. }) = stack.last_mut()
+                    && key.is_none()
+                {
+                    *key = Some(value.into_owned());
+                    continue;
+                }
+                if let Some(p) = next_path(&mut stack)
+                    && pointers.contains(p.as_str())
+                {
+                    found.insert(p, at);
+                }
+            }
+            Event::Alias(..) => {
+                next_path(&mut stack);
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let path = next_path(&mut stack).unwrap_or_default();
+                if pointers.contains(path.as_str()) {
+                    found.insert(path.clone(), at);
+                }
+                stack.push(match event {
+                    Event::MappingStart(..) => Frame::Mapping { path, key: None },
+                    _ => Frame::Sequence { path, index: 0 },
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locates_yaml_pointers() {
+        let text = "catalog:\n  uuid: x\n  controls:\n    - id: a\n    - id: b\n      title: [1, 2]\n  \"we/ird\": 1\n";
+        let wanted: HashSet<&str> = [
+            "/catalog/uuid",
+            "/catalog/controls/1",
+            "/catalog/controls/1/title/1",
+            "/catalog/we~1ird",
+            "/nope",
+        ]
+        .into();
+        let found = yaml_pointers(text, &wanted);
+        assert_eq!(found["/catalog/uuid"], (2, 9));
+        assert_eq!(found["/catalog/controls/1"], (5, 7));
+        assert_eq!(found["/catalog/controls/1/title/1"], (6, 18));
+        assert_eq!(found["/catalog/we~1ird"], (7, 13));
+        assert!(!found.contains_key("/nope"));
+    }
 
     #[test]
     fn locates_nested_members_and_elements() {

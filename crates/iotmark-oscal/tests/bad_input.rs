@@ -115,6 +115,21 @@ fn schema_violations_name_the_pointer_and_line() {
 }
 
 #[test]
+fn schema_violations_in_yaml_name_the_line_too() {
+    let text = "catalog:\n  uuid: 11111111-1111-4111-8111-111111111111\n  metadata:\n    title: t\n    last-modified: 2026-01-01T00:00:00Z\n    version: '1'\n    oscal-version: 1.2.1\n  controls:\n    - id: c-1\n      title: ok\n    - id: 9bad\n      title: bad id\n";
+    let err = load("bad.yaml", text);
+    let LoadError::Schema { violations, .. } = &err else {
+        panic!("{err}")
+    };
+    let id = violations
+        .iter()
+        .find(|v| v.pointer == "/catalog/controls/1/id")
+        .expect("token pattern violation");
+    assert_eq!(id.line, Some(11), "{err}");
+    assert!(err.to_string().contains("bad.yaml:11:"), "{err}");
+}
+
+#[test]
 fn oversized_input_is_refused_before_parsing() {
     let loader = Loader {
         max_bytes: 100,

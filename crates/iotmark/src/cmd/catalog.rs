@@ -816,6 +816,17 @@ fn resolve(args: &ResolveArgs) -> Result<ExitCode> {
         eprintln!("{} {w}", style.warn("warning:"));
     }
     let doc = Document::Catalog(Box::new(resolution.catalog));
+    // A resolver bug must not hand the user an invalid catalog; the check costs milliseconds.
+    let violations =
+        iotmark_oscal::validate_value(iotmark_oscal::ModelKind::Catalog, &doc.to_value());
+    if let Some(first) = violations.first() {
+        bail!(
+            "the resolved catalog fails the OSCAL schema at {}: {} ({} violation(s) in all)\nhint: this is a bug in iotmark; please report it with the profile",
+            first.pointer,
+            first.message,
+            violations.len()
+        );
+    }
     let text = match args.format {
         OscalFormat::Json => write_json(&doc),
         OscalFormat::Yaml => write_yaml(&doc),
