@@ -4,6 +4,15 @@
 //! 0 success; 1 the input is invalid or the thing asked for does not exist;
 //! 2 the command line itself is wrong (clap's usage errors).
 
+/// `println!` that returns the write error instead of panicking, so that `iotmark … | head`
+/// ends quietly when the reader goes away.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod cmd;
 mod style;
 
@@ -56,6 +65,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): not an error of ours.
+        Err(err)
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             let style = style::Style::stderr();
             eprintln!("{} {err:#}", style.error("error:"));

@@ -251,7 +251,7 @@ fn list(bundle: &Bundle, as_json: bool) -> Result<ExitCode> {
         return print_json(&json!({"catalogs": items, "mappings": mappings}));
     }
     let style = Style::stdout();
-    println!(
+    outln!(
         "{}",
         style.bold(&format!("{:<13} {:>8}  {}", "KEY", "CONTROLS", "TITLE"))
     );
@@ -260,7 +260,7 @@ fn list(bundle: &Bundle, as_json: bool) -> Result<ExitCode> {
             .publication_version()
             .map(|v| format!(" ({v})"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "{:<13} {:>8}  {}{}",
             style.accent(&c.key),
             c.catalog.controls().len(),
@@ -268,16 +268,16 @@ fn list(bundle: &Bundle, as_json: bool) -> Result<ExitCode> {
             style.dim(&version)
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{}",
         style.bold(&format!("{:<28} {:>5}", "MAPPING", "MAPS"))
     );
     for m in bundle.mappings() {
         let maps: usize = m.collection.mappings.iter().map(|x| x.maps.len()).sum();
-        println!("{:<28} {:>5}", style.accent(&m.key), maps);
+        outln!("{:<28} {:>5}", style.accent(&m.key), maps);
     }
-    println!("\n{}", style.dim("Show one with `iotmark catalog show KEY`; follow mappings with `iotmark catalog map ID --to KEY`."));
+    outln!("\n{}", style.dim("Show one with `iotmark catalog show KEY`; follow mappings with `iotmark catalog map ID --to KEY`."));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -346,8 +346,8 @@ fn show_catalog(c: &BundledCatalog, as_json: bool) -> Result<ExitCode> {
         }));
     }
     let style = Style::stdout();
-    println!("{}", style.bold(&c.catalog.metadata.title));
-    println!(
+    outln!("{}", style.bold(&c.catalog.metadata.title));
+    outln!(
         "{} {}{}",
         style.dim("key"),
         c.key,
@@ -360,10 +360,10 @@ fn show_catalog(c: &BundledCatalog, as_json: bool) -> Result<ExitCode> {
         .map(|(k, v)| format!("{v} {k}"))
         .collect::<Vec<_>>()
         .join(", ");
-    println!("{} {counts}", style.dim("contains"));
+    outln!("{} {counts}", style.dim("contains"));
     for r in c.catalog.back_matter.iter().flat_map(|b| &b.resources) {
         if let Some(link) = r.rlinks.first() {
-            println!(
+            outln!(
                 "{} {} <{}>",
                 style.dim("source"),
                 r.title.as_deref().unwrap_or(""),
@@ -372,10 +372,10 @@ fn show_catalog(c: &BundledCatalog, as_json: bool) -> Result<ExitCode> {
         }
     }
     if let Some(remarks) = &c.catalog.metadata.remarks {
-        println!("{}", style.dim(remarks.trim()));
+        outln!("{}", style.dim(remarks.trim()));
     }
-    println!();
-    fn tree(style: Style, controls: &[iotmark_oscal::Control], depth: usize) {
+    outln!();
+    fn tree(style: Style, controls: &[iotmark_oscal::Control], depth: usize) -> Result<()> {
         for control in controls {
             let pad = "  ".repeat(depth);
             let mut marks = Vec::new();
@@ -394,34 +394,37 @@ fn show_catalog(c: &BundledCatalog, as_json: bool) -> Result<ExitCode> {
             } else {
                 format!("  [{}]", marks.join(", "))
             };
-            println!(
-                "{pad}{:<12} {}{}",
-                style.accent(control.label()),
-                control.title,
-                style.dim(&marks)
-            );
+            // Some publications number their requirements (5.1-1), others only name them.
+            let name = if control.label() == control.title {
+                style.accent(&control.title)
+            } else {
+                format!("{} {}", style.accent(control.label()), control.title)
+            };
+            outln!("{pad}{name}{}", style.dim(&marks));
             if depth < 2 {
-                tree(style, &control.controls, depth + 1);
+                tree(style, &control.controls, depth + 1)?;
             }
         }
+        Ok(())
     }
-    tree(style, &c.catalog.controls, 0);
-    fn groups(style: Style, list: &[iotmark_oscal::Group], depth: usize) {
+    tree(style, &c.catalog.controls, 0)?;
+    fn groups(style: Style, list: &[iotmark_oscal::Group], depth: usize) -> Result<()> {
         for g in list {
             let label = g
                 .prop("label", None)
                 .map(|l| format!("{l} "))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "{}{}",
                 "  ".repeat(depth),
                 style.bold(&format!("{label}{}", g.title))
             );
-            tree(style, &g.controls, depth + 1);
-            groups(style, &g.groups, depth + 1);
+            tree(style, &g.controls, depth + 1)?;
+            groups(style, &g.groups, depth + 1)?;
         }
+        Ok(())
     }
-    groups(style, &c.catalog.groups, 0);
+    groups(style, &c.catalog.groups, 0)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -446,7 +449,7 @@ fn show_control(bundle: &Bundle, hit: &ControlHit<'_>, as_json: bool) -> Result<
         }));
     }
     let style = Style::stdout();
-    println!(
+    outln!(
         "{}  {}",
         style.bold(control.label()),
         style.bold(&control.title)
@@ -456,20 +459,20 @@ fn show_control(bundle: &Bundle, hit: &ControlHit<'_>, as_json: bool) -> Result<
     if let Some(p) = hit.parent {
         place.push(format!("{} {}", p.label(), p.title));
     }
-    println!(
+    outln!(
         "{}",
         style.dim(&format!("{} · {}", control.id, place.join(" › ")))
     );
-    println!();
+    outln!();
     for part in &control.parts {
         let text = iotmark_oscal::model::catalog::part_text(part);
         if text.is_empty() {
             continue;
         }
         if part.name == "statement" {
-            println!("{text}");
+            outln!("{text}");
         } else {
-            println!(
+            outln!(
                 "{} {text}",
                 style.dim(&format!("{}:", part.title.as_deref().unwrap_or(&part.name)))
             );
@@ -477,14 +480,14 @@ fn show_control(bundle: &Bundle, hit: &ControlHit<'_>, as_json: bool) -> Result<
     }
     let props: Vec<_> = control.props.iter().filter(|p| p.name != "label").collect();
     if !props.is_empty() {
-        println!();
+        outln!();
         for p in props {
             let remark = p
                 .remarks
                 .as_deref()
                 .map(|r| format!("  ({})", r.trim()))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "  {:<18} {}{}",
                 style.dim(&p.name),
                 p.value,
@@ -493,17 +496,17 @@ fn show_control(bundle: &Bundle, hit: &ControlHit<'_>, as_json: bool) -> Result<
         }
     }
     if !control.controls.is_empty() {
-        println!("\n{}", style.bold("Contains"));
+        outln!("\n{}", style.bold("Contains"));
         for child in &control.controls {
-            println!("  {:<12} {}", style.accent(child.label()), child.title);
+            outln!("  {:<12} {}", style.accent(child.label()), child.title);
         }
     }
     if !neighbours.is_empty() {
-        println!("\n{}", style.bold("Mapped to"));
+        outln!("\n{}", style.bold("Mapped to"));
         for hop in &neighbours {
-            print_hop(style, hop);
+            print_hop(style, hop)?;
         }
-        println!(
+        outln!(
             "{}",
             style.dim("Follow further with `iotmark catalog map ID --to KEY`.")
         );
@@ -511,13 +514,13 @@ fn show_control(bundle: &Bundle, hit: &ControlHit<'_>, as_json: bool) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_hop(style: Style, hop: &Hop) {
+fn print_hop(style: Style, hop: &Hop) -> Result<()> {
     let confidence = hop
         .confidence
         .as_deref()
         .map(|c| format!(", {c} confidence"))
         .unwrap_or_default();
-    println!(
+    outln!(
         "  {} {} {}  {}",
         style.dim(&format!("{:<16}", hop.relationship.as_str())),
         style.accent(&hop.to),
@@ -525,8 +528,9 @@ fn print_hop(style: Style, hop: &Hop) {
         style.dim(&format!("[{}{confidence}]", hop.provenance)),
     );
     if let Some(remarks) = &hop.remarks {
-        println!("  {:<16} {}", "", style.dim(remarks.trim()));
+        outln!("  {:<16} {}", "", style.dim(remarks.trim()));
     }
+    Ok(())
 }
 
 fn search(bundle: &Bundle, args: &SearchArgs) -> Result<ExitCode> {
@@ -544,11 +548,11 @@ fn search(bundle: &Bundle, args: &SearchArgs) -> Result<ExitCode> {
     }
     let style = Style::stdout();
     if shown.is_empty() {
-        println!("no requirement matches \"{text}\"");
+        outln!("no requirement matches \"{text}\"");
         return Ok(ExitCode::from(1));
     }
     for hit in &shown {
-        println!(
+        outln!(
             "{:<26} {}  {}",
             style.accent(&hit.id),
             hit.title,
@@ -556,7 +560,7 @@ fn search(bundle: &Bundle, args: &SearchArgs) -> Result<ExitCode> {
         );
     }
     if total > shown.len() {
-        println!(
+        outln!(
             "{}",
             style.dim(&format!(
                 "… {} more; raise --limit to see them",
@@ -592,11 +596,12 @@ fn map(bundle: &Bundle, args: &MapArgs) -> Result<ExitCode> {
     }
     let style = Style::stdout();
     if results.is_empty() {
-        println!(
+        outln!(
             "no mapping from {start} reaches {} within {} hop(s)",
-            args.to, args.max_hops
+            args.to,
+            args.max_hops
         );
-        println!(
+        outln!(
             "{}",
             style.dim(
                 "hint: raise --max-hops, or see the direct mappings with `iotmark catalog show ID`"
@@ -614,7 +619,7 @@ fn map(bundle: &Bundle, args: &MapArgs) -> Result<ExitCode> {
         } else {
             style.warn("analysis")
         };
-        println!(
+        outln!(
             "{} {} {}  {}",
             style.dim(&format!("{:<16}", r.relationship.as_str())),
             style.accent(&r.id),
@@ -632,7 +637,7 @@ fn map(bundle: &Bundle, args: &MapArgs) -> Result<ExitCode> {
                 .as_deref()
                 .map(|c| format!(", {c}"))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "    {} {} {} {}",
                 style.dim(&hop.from),
                 style.dim(&format!("─{}→", hop.relationship.as_str())),
@@ -753,14 +758,14 @@ fn import(args: &ImportArgs) -> Result<ExitCode> {
         return print_json(&summary);
     }
     let style = Style::stdout();
-    println!(
+    outln!(
         "{} {} is a valid OSCAL {}",
         style.good("✓"),
         args.file.display(),
         kind.root_key()
     );
     if let Some(title) = summary["title"].as_str() {
-        println!("  {:<12} {title}", style.dim("title"));
+        outln!("  {:<12} {title}", style.dim("title"));
     }
     for key in [
         "imports",
@@ -773,7 +778,7 @@ fn import(args: &ImportArgs) -> Result<ExitCode> {
     ] {
         match &summary[key] {
             serde_json::Value::Null => {}
-            serde_json::Value::Array(a) => println!(
+            serde_json::Value::Array(a) => outln!(
                 "  {:<12} {}",
                 style.dim(key),
                 a.iter()
@@ -781,17 +786,17 @@ fn import(args: &ImportArgs) -> Result<ExitCode> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            v => println!("  {:<12} {v}", style.dim(key)),
+            v => outln!("  {:<12} {v}", style.dim(key)),
         }
     }
     if matches!(doc, Document::Profile(_)) {
-        println!(
+        outln!(
             "  {}",
             style.dim("resolved: the counts above are of the resolved catalog")
         );
     }
     for w in &warnings {
-        println!("{} {w}", style.warn("warning:"));
+        outln!("{} {w}", style.warn("warning:"));
     }
     Ok(ExitCode::SUCCESS)
 }

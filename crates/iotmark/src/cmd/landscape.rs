@@ -28,35 +28,35 @@ pub fn run(args: LandscapeArgs) -> Result<ExitCode> {
     let style = Style::stdout();
     let Some(query) = &args.area else {
         if args.json {
-            println!("{}", serde_json::to_string_pretty(landscape)?);
+            outln!("{}", serde_json::to_string_pretty(landscape)?);
             return Ok(ExitCode::SUCCESS);
         }
-        println!(
+        outln!(
             "{}",
             style.bold(&format!(
                 "{} ({})",
                 landscape.title, landscape.publication.id
             ))
         );
-        println!("{}\n", style.dim(&landscape.remarks));
-        println!("{}", style.bold("Cybersecurity core areas"));
+        outln!("{}\n", style.dim(&landscape.remarks));
+        outln!("{}", style.bold("Cybersecurity core areas"));
         for area in &landscape.core_areas {
             let mark = if area.unconfirmed {
                 style.dim("  [unconfirmed]")
             } else {
                 String::new()
             };
-            println!(
+            outln!(
                 "  {:<46} {} standard(s){mark}",
                 style.accent(&area.id),
                 area.standards.len()
             );
         }
-        println!("\n{}", style.bold("IoT application areas"));
+        outln!("\n{}", style.bold("IoT application areas"));
         for area in &landscape.application_areas {
-            println!("  {:<46} {}", style.accent(&area.id), area.name);
+            outln!("  {:<46} {}", style.accent(&area.id), area.name);
         }
-        println!("\n{}", style.dim("Show one with `iotmark landscape AREA`."));
+        outln!("\n{}", style.dim("Show one with `iotmark landscape AREA`."));
         return Ok(ExitCode::SUCCESS);
     };
     let found = landscape.find(query);
@@ -80,51 +80,51 @@ pub fn run(args: LandscapeArgs) -> Result<ExitCode> {
                 Area::Application(a) => json!({"kind": "application-area", "area": a}),
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        outln!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(ExitCode::SUCCESS);
     }
     for area in found {
         match area {
-            Area::Core(c) => print_core(style, c),
+            Area::Core(c) => print_core(style, c)?,
             Area::Application(a) => {
-                println!(
+                outln!(
                     "{}  {}",
                     style.bold(&a.name),
                     style.dim("(IoT application area)")
                 );
-                println!("{}", a.summary);
-                println!("{}\n", style.dim(&format!("confidence: {}", a.confidence)));
+                outln!("{}", a.summary);
+                outln!("{}\n", style.dim(&format!("confidence: {}", a.confidence)));
             }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_core(style: Style, c: &CoreArea) {
-    println!(
+fn print_core(style: Style, c: &CoreArea) -> Result<()> {
+    outln!(
         "{}  {}",
         style.bold(&c.name),
         style.dim("(cybersecurity core area)")
     );
-    println!("{}", c.summary);
+    outln!("{}", c.summary);
     let note = if c.unconfirmed {
         "; not confirmed against the publication's text"
     } else {
         ""
     };
-    println!(
+    outln!(
         "{}",
         style.dim(&format!("confidence: {}{note}", c.confidence))
     );
     if !c.standards.is_empty() {
-        println!("{}", style.bold("Example standards"));
+        outln!("{}", style.bold("Example standards"));
         for s in &c.standards {
-            println!("  {:<22} {}", style.accent(&s.id), s.title);
+            outln!("  {:<22} {}", style.accent(&s.id), s.title);
         }
     }
     if !c.related_catalog_areas.is_empty() {
         let bundle = Bundle::get();
-        println!("{}", style.bold("Bears on"));
+        outln!("{}", style.bold("Bears on"));
         for id in &c.related_catalog_areas {
             let title = bundle
                 .find_control(id)
@@ -138,8 +138,9 @@ fn print_core(style: Style, c: &CoreArea) {
                         .map(|g| g.title.clone())
                 })
                 .unwrap_or_default();
-            println!("  {:<22} {title}", style.accent(id));
+            outln!("  {:<22} {title}", style.accent(id));
         }
     }
-    println!();
+    outln!();
+    Ok(())
 }
