@@ -396,3 +396,31 @@ fn help_has_examples_and_exit_codes() {
     .unwrap();
     assert!(text.contains("Examples:"));
 }
+
+/// `iotmark … | head` must end quietly when the reader closes the pipe.
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    use std::io::Read;
+    use std::process::{Command as Std, Stdio};
+    // 2 MB of output, far more than a pipe buffers, so the writer does meet the closed pipe.
+    let catalog = nist("NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog-min.json");
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("iotmark"))
+        .args(["catalog", "export", "--format", "oscal-yaml"])
+        .arg(&catalog)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+}
