@@ -19,6 +19,15 @@ fn nist(file: &str) -> PathBuf {
         .join(file)
 }
 
+fn stdout_text(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).expect("stdout is UTF-8")
+}
+
+/// Runs a command that must fail with exit code 1 and returns what it said on stderr.
+fn stderr_of_failure(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().code(1).get_output().stderr.clone()).expect("stderr is UTF-8")
+}
+
 fn stdout_json(cmd: &mut Command) -> Value {
     let out = cmd.assert().success().get_output().stdout.clone();
     serde_json::from_slice(&out).expect("stdout is JSON")
@@ -44,14 +53,7 @@ fn list_shows_every_bundled_catalog() {
         .find(|c| c["key"] == "en303645")
         .unwrap();
     assert_eq!(en["classes"]["provision"], 68);
-    let text = iotmark()
-        .args(["catalog", "list"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(text).unwrap();
+    let text = stdout_text(iotmark().args(["catalog", "list"]));
     assert!(text.contains("en303645") && text.contains("MAPPING"));
     assert!(
         !text.contains('\x1b'),
@@ -73,16 +75,7 @@ fn show_a_requirement_by_id_and_by_label() {
             .contains("support period")
     );
     assert!(!by_id["mappings"].as_array().unwrap().is_empty());
-    let text = String::from_utf8(
-        iotmark()
-            .args(["catalog", "show", "ir8259a-su-6"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone(),
-    )
-    .unwrap();
+    let text = stdout_text(iotmark().args(["catalog", "show", "ir8259a-su-6"]));
     assert!(
         text.contains("SU-6a") && text.contains("Contains"),
         "{text}"
@@ -91,16 +84,7 @@ fn show_a_requirement_by_id_and_by_label() {
 
 #[test]
 fn show_a_catalog_overview() {
-    let text = String::from_utf8(
-        iotmark()
-            .args(["catalog", "show", "en303645"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone(),
-    )
-    .unwrap();
+    let text = stdout_text(iotmark().args(["catalog", "show", "en303645"]));
     assert!(
         text.contains("5.1-1")
             && text.contains("No universal default passwords")
@@ -111,30 +95,14 @@ fn show_a_catalog_overview() {
 
 #[test]
 fn unknown_ids_fail_with_a_hint() {
-    let out = iotmark()
-        .args(["catalog", "show", "en303645-5.1-99"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
+    let err = stderr_of_failure(iotmark().args(["catalog", "show", "en303645-5.1-99"]));
     assert!(
         err.contains("no catalog or requirement") && err.contains("hint:"),
         "{err}"
     );
-    let out = iotmark()
-        .args(["catalog", "map", "en303645-5.1-1", "--to", "nope"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(
-        String::from_utf8(out)
-            .unwrap()
-            .contains("hint: choose one of")
-    );
+    let err =
+        stderr_of_failure(iotmark().args(["catalog", "map", "en303645-5.1-1", "--to", "nope"]));
+    assert!(err.contains("hint: choose one of"), "{err}");
 }
 
 #[test]
@@ -173,16 +141,8 @@ fn map_follows_mappings_through_other_frameworks() {
             );
         }
     }
-    let text = String::from_utf8(
-        iotmark()
-            .args(["catalog", "map", "sp800-213a-su-upd", "--to", "sp800-53"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone(),
-    )
-    .unwrap();
+    let text =
+        stdout_text(iotmark().args(["catalog", "map", "sp800-213a-su-upd", "--to", "sp800-53"]));
     assert!(text.contains("si-2"), "{text}");
 }
 
@@ -264,47 +224,21 @@ fn import_rejects_bad_files_with_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\n  \"catalog\": {\n    \"uuid\": 12\n  }\n}\n").unwrap();
-    let err = String::from_utf8(
-        iotmark()
-            .args(["catalog", "import"])
-            .arg(&bad)
-            .assert()
-            .code(1)
-            .get_output()
-            .stderr
-            .clone(),
-    )
-    .unwrap();
+    let err = stderr_of_failure(iotmark().args(["catalog", "import"]).arg(&bad));
     assert!(err.contains("bad.json:3:"), "{err}");
     assert!(err.contains("schema violation"), "{err}");
     let broken = dir.path().join("broken.yaml");
     std::fs::write(&broken, "catalog: [\n").unwrap();
-    let err = String::from_utf8(
-        iotmark()
-            .args(["catalog", "import"])
-            .arg(&broken)
-            .assert()
-            .code(1)
-            .get_output()
-            .stderr
-            .clone(),
-    )
-    .unwrap();
+    let err = stderr_of_failure(iotmark().args(["catalog", "import"]).arg(&broken));
     assert!(
         err.contains("broken.yaml:") && err.contains("YAML"),
         "{err}"
     );
-    let err = String::from_utf8(
+    let err = stderr_of_failure(
         iotmark()
             .args(["catalog", "import", "--max-bytes", "10"])
-            .arg(&bad)
-            .assert()
-            .code(1)
-            .get_output()
-            .stderr
-            .clone(),
-    )
-    .unwrap();
+            .arg(&bad),
+    );
     assert!(err.contains("over the limit"), "{err}");
 }
 
@@ -333,17 +267,11 @@ fn resolve_writes_a_valid_catalog_and_reports_missing_imports() {
         .success();
     let catalog = iotmark_oscal::Loader::default().load_catalog(&out).unwrap();
     assert!(catalog.control("ac-1").is_some());
-    let err = String::from_utf8(
+    let err = stderr_of_failure(
         iotmark()
             .args(["catalog", "resolve"])
-            .arg(nist("NIST_SP-800-53_rev5_LOW-baseline_profile.json"))
-            .assert()
-            .code(1)
-            .get_output()
-            .stderr
-            .clone(),
-    )
-    .unwrap();
+            .arg(nist("NIST_SP-800-53_rev5_LOW-baseline_profile.json")),
+    );
     assert!(
         err.contains("cannot be found") && err.contains("--map"),
         "{err}"
@@ -354,16 +282,7 @@ fn resolve_writes_a_valid_catalog_and_reports_missing_imports() {
 fn landscape_queries() {
     let v = stdout_json(iotmark().args(["landscape", "--json"]));
     assert_eq!(v["application_areas"].as_array().unwrap().len(), 5);
-    let text = String::from_utf8(
-        iotmark()
-            .args(["landscape", "network-security"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone(),
-    )
-    .unwrap();
+    let text = stdout_text(iotmark().args(["landscape", "network-security"]));
     assert!(text.contains("Example standards"), "{text}");
     iotmark()
         .args(["landscape", "no-such-area"])
@@ -373,27 +292,9 @@ fn landscape_queries() {
 
 #[test]
 fn help_has_examples_and_exit_codes() {
-    let text = String::from_utf8(
-        iotmark()
-            .arg("--help")
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone(),
-    )
-    .unwrap();
+    let text = stdout_text(iotmark().arg("--help"));
     assert!(text.contains("Exit codes:") && text.contains("Examples:"));
-    let text = String::from_utf8(
-        iotmark()
-            .args(["catalog", "map", "--help"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone(),
-    )
-    .unwrap();
+    let text = stdout_text(iotmark().args(["catalog", "map", "--help"]));
     assert!(text.contains("Examples:"));
 }
 
