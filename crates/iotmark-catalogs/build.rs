@@ -7,23 +7,26 @@ use std::path::Path;
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogs");
     let mut out = String::new();
-    for (kind, dir) in [
-        ("CATALOG_FILES", "catalogs"),
-        ("MAPPING_FILES", "mappings"),
-        ("LANDSCAPE_FILES", "landscape"),
-    ] {
+    let dirs = [
+        ("CATALOG_FILES", "catalogs", "json"),
+        ("MAPPING_FILES", "mappings", "json"),
+        ("LANDSCAPE_FILES", "landscape", "json"),
+        ("SCHEME_FILES", "schemes", "yaml"),
+        ("RULE_FILES", "rules", "yaml"),
+    ];
+    for (kind, dir, ext) in dirs {
         let dir = root.join(dir);
         println!("cargo:rerun-if-changed={}", dir.display());
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .map(|rd| {
                 rd.filter_map(Result::ok)
                     .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                    .filter(|p| p.extension().is_some_and(|e| e == ext))
                     .collect()
             })
             .unwrap_or_default();
         files.sort();
-        writeln!(out, "pub(crate) const {kind}: &[(&str, &str)] = &[").ok();
+        writeln!(out, "pub const {kind}: &[(&str, &str)] = &[").ok();
         for path in files {
             println!("cargo:rerun-if-changed={}", path.display());
             let stem = path

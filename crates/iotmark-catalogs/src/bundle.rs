@@ -7,7 +7,7 @@ use iotmark_oscal::{Catalog, Control, Group, MappingCollection};
 use crate::crosswalk::Crosswalk;
 use crate::landscape::Landscape;
 
-mod files {
+pub(crate) mod files {
     include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 }
 

@@ -26,3 +26,13 @@ pub use bundle::{
 pub use crosswalk::{Crosswalk, Edge, Hop, MappedControl, Relationship};
 pub use landscape::{ApplicationArea, Area, CoreArea, Landscape, Standard};
 pub use search::SearchHit;
+
+/// The bundled conformity schemes, as (id, YAML text); `iotmark-assess` parses them.
+pub fn bundled_schemes() -> &'static [(&'static str, &'static str)] {
+    bundle::files::SCHEME_FILES
+}
+
+/// The bundled assessment rules, as (catalog key, YAML text).
+pub fn bundled_rules() -> &'static [(&'static str, &'static str)] {
+    bundle::files::RULE_FILES
+}

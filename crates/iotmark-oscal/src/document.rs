@@ -182,25 +182,8 @@ impl Loader {
     /// the format by extension.
     pub fn load_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Document, LoadError> {
         let path_buf = path.to_path_buf();
-        if bytes.len() as u64 > self.max_bytes {
-            return Err(LoadError::TooLarge {
-                path: path_buf,
-                size: bytes.len() as u64,
-                limit: self.max_bytes,
-            });
-        }
-        let format = Format::detect(path, bytes);
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            let (line, column) = locate::line_col(&bytes[..e.valid_up_to()], e.valid_up_to());
-            LoadError::Syntax {
-                path: path_buf.clone(),
-                format: format.name(),
-                line,
-                column,
-                message: "the file is not valid UTF-8".to_owned(),
-            }
-        })?;
-        let mut value = self.parse_value(&path_buf, format, text)?;
+        let (format, mut value) = self.parse_text(path, bytes)?;
+        let text = std::str::from_utf8(bytes).unwrap_or_default();
         let kind = root(&path_buf, &value)?.0;
         if self.validate {
             let violations = schema::validate_value(kind, &value);
@@ -219,6 +202,31 @@ impl Loader {
             .map(Value::take)
             .unwrap_or(Value::Null);
         typed(&path_buf, kind, inner)
+    }
+
+    /// Parses JSON or YAML (by extension, else by content) into a value, within this
+    /// loader's size and depth bounds, with no OSCAL checks. Other iotmark documents (product
+    /// declarations, schemes) share this front end and its located syntax errors.
+    pub fn parse_text(&self, path: &Path, bytes: &[u8]) -> Result<(Format, Value), LoadError> {
+        if bytes.len() as u64 > self.max_bytes {
+            return Err(LoadError::TooLarge {
+                path: path.to_owned(),
+                size: bytes.len() as u64,
+                limit: self.max_bytes,
+            });
+        }
+        let format = Format::detect(path, bytes);
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let (line, column) = locate::line_col(&bytes[..e.valid_up_to()], e.valid_up_to());
+            LoadError::Syntax {
+                path: path.to_owned(),
+                format: format.name(),
+                line,
+                column,
+                message: "the file is not valid UTF-8".to_owned(),
+            }
+        })?;
+        Ok((format, self.parse_value(path, format, text)?))
     }
 
     fn parse_value(&self, path: &Path, format: Format, text: &str) -> Result<Value, LoadError> {

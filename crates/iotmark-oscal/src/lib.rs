@@ -16,7 +16,7 @@
 
 mod document;
 mod error;
-mod locate;
+pub mod locate;
 pub mod model;
 pub mod resolve;
 mod schema;

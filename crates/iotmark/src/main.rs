@@ -28,11 +28,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0  success
+  0  success (for assess: the product conforms)
   1  invalid input, or the requested item does not exist
   2  usage error (unknown flag, missing argument)
+  3  assess: the product does not conform
+  4  assess: mandatory requirements still need review
 
 Examples:
+  iotmark init -o product.yaml
+  iotmark check product.yaml
+  iotmark assess product.yaml --scheme en303645-self-declaration --out report/
   iotmark catalog list
   iotmark catalog show en303645-5.1-1
   iotmark catalog map en303645-5.1-1 --to ir8425
@@ -55,6 +60,17 @@ enum Command {
     Catalog(cmd::catalog::CatalogCommand),
     /// Query the NISTIR 8200 IoT cybersecurity standards landscape
     Landscape(cmd::landscape::LandscapeArgs),
+    /// Write a complete, commented product declaration to start from
+    Init(cmd::declare::InitArgs),
+    /// Check a product declaration: every problem with its line, the expected form and a hint
+    Check(cmd::declare::CheckArgs),
+    /// Assess a product against a conformity scheme and write the reports
+    Assess(cmd::assess::AssessArgs),
+    /// List and show the conformity schemes
+    #[command(subcommand)]
+    Scheme(cmd::assess::SchemeCommand),
+    /// Print the JSON Schema of product declarations (for editors)
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -62,6 +78,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Catalog(c) => cmd::catalog::run(c),
         Command::Landscape(a) => cmd::landscape::run(a),
+        Command::Init(a) => cmd::declare::init(a),
+        Command::Check(a) => cmd::declare::check(a),
+        Command::Assess(a) => cmd::assess::assess(a),
+        Command::Scheme(c) => cmd::assess::scheme(c),
+        Command::Schema => cmd::declare::schema(),
     };
     match result {
         Ok(code) => code,

@@ -1,2 +1,4 @@
+pub mod assess;
 pub mod catalog;
+pub mod declare;
 pub mod landscape;

@@ -1,0 +1,20 @@
+//! The product declaration: one YAML or JSON file per product, written by the manufacturer.
+//!
+//! It says what the product is (components, firmware digests, interfaces, data), how it is
+//! kept secure over time (NTIA update elements, support period, vulnerability disclosure,
+//! default credentials), and what the manufacturer claims per requirement. `assess` turns it,
+//! with evidence, into findings.
+//!
+//! [`check`] reports every problem with file, line and column, the expected form and a hint;
+//! [`schema`] generates the JSON Schema editors use; [`scaffold`] writes a commented starting
+//! point; [`to_component_definition`] exports it as OSCAL.
+
+mod check;
+mod model;
+mod oscal;
+pub mod scaffold;
+pub mod schema;
+
+pub use check::{CheckReport, Diagnostic, Severity, check, dotted};
+pub use model::*;
+pub use oscal::to_component_definition;
