@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// One evidence record.
+/// One evidence record. (Unknown keys are refused by the kind-specific part: serde cannot
+/// deny them on a struct that flattens another.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// Unique within an assessment; claims refer to it.
     pub id: String,
@@ -46,6 +46,7 @@ pub enum Body {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Observation {
     pub tool: Tool,
     /// A dotted check ID, e.g. `firmware.credentials.default-password`.
@@ -128,6 +129,7 @@ impl std::fmt::Display for Location {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Document {
     pub title: String,
     /// A path or URL.
@@ -146,6 +148,7 @@ pub enum DocumentResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Verdict {
     pub method: Method,
     pub requirement: String,
