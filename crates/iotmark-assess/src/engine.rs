@@ -4,8 +4,8 @@
 //! 1. a tester's verdict on it decides;
 //! 2. it is not applicable when its rule's `applies_if` fails, or the manufacturer claims so
 //!    with a justification;
-//! 3. failing evidence (an observation or document that failed), or a declared fact in the
-//!    rule's `fails_if`, makes it not satisfied;
+//! 3. failing evidence (an observation or document that failed, including one the claim
+//!    cites), or a declared fact in the rule's `fails_if`, makes it not satisfied;
 //! 4. the rule's `satisfied_if` facts, passing evidence, or an implemented claim backed by
 //!    evidence that exists make it satisfied;
 //! 5. otherwise it needs review: a person must look.
@@ -93,6 +93,9 @@ pub struct Assessment {
     pub findings: Vec<Finding>,
     /// Scheme obligations the declaration does not meet (support period too short, …).
     pub obligations: Vec<String>,
+    /// Evidence left out because it is about something else: a component the declaration
+    /// does not have, or a firmware image other than the ones declared.
+    pub ignored_evidence: Vec<String>,
 }
 
 impl Assessment {
@@ -191,6 +194,8 @@ impl<'b> Assessor<'b> {
         };
         let tier = scheme.tier(facts);
         let set = scheme.requirements_for(tier);
+        let (relevant, ignored_evidence) = relevant_evidence(declaration, evidence);
+        let evidence = &relevant;
         let evidence_index = EvidenceIndex::build(evidence, self.bundle);
 
         let mut findings = Vec::new();
@@ -198,7 +203,7 @@ impl<'b> Assessor<'b> {
             let mut targets: Vec<Target<'_>> = Vec::new();
             catalog.catalog.walk(|r| {
                 let c = r.control;
-                if set.includes(&c.id, c.class.as_deref()) {
+                if set.includes(&c.id, c.class.as_deref(), c.prop("status", None)) {
                     // The area is the outermost enclosing control, else the innermost group.
                     let area = match r.parent {
                         Some(_) => top_control_title(&catalog.catalog, &c.id).unwrap_or_default(),
@@ -261,6 +266,7 @@ impl<'b> Assessor<'b> {
             assessed_on: self.today.to_string(),
             findings,
             obligations,
+            ignored_evidence,
         }
     }
 
@@ -292,15 +298,18 @@ impl<'b> Assessor<'b> {
         };
 
         // 1. A tester's verdict decides.
+        // The most recent verdict counts: a re-test supersedes the first test.
         if let Some((e, v)) = index
             .verdicts
             .get(id)
-            .and_then(|ids| ids.last())
-            .and_then(|eid| evidence.get(eid))
-            .and_then(|e| match &e.body {
+            .into_iter()
+            .flatten()
+            .filter_map(|eid| evidence.get(eid))
+            .filter_map(|e| match &e.body {
                 Body::Verdict(v) => Some((e, v)),
                 _ => None,
             })
+            .max_by_key(|(e, _)| collected(e))
         {
             let status = match v.result {
                 VerdictResult::Satisfied => Status::Satisfied,
@@ -350,10 +359,19 @@ impl<'b> Assessor<'b> {
         // Evidence bearing on this requirement, directly or through a mapping.
         let checks: &[String] = rule.map(|r| r.checks.as_slice()).unwrap_or_default();
         let bearing = index.bearing(id, checks, evidence);
+        // A record the manufacturer's claim cites is aimed at the requirement too: if it
+        // failed, it cannot back the claim.
+        let cited_failures = claim
+            .into_iter()
+            .flat_map(|c| &c.evidence)
+            .filter_map(|eid| evidence.get(eid))
+            .filter(|e| fails(e) && !bearing.iter().any(|(b, _, _)| b.id == e.id))
+            .map(|e| reference(e, None));
         let failures: Vec<EvidenceRef> = bearing
             .iter()
             .filter(|(e, _, _)| fails(e))
             .map(|(e, via, _)| reference(e, via.clone()))
+            .chain(cited_failures)
             .collect();
 
         // 3. Failures.
@@ -405,18 +423,34 @@ impl<'b> Assessor<'b> {
             );
         }
         if let Some(claim) = claim {
-            let backing: Vec<EvidenceRef> = claim
+            // Only evidence that shows something passing backs a claim; an `info` observation
+            // or an inconclusive document is cited, but does not settle it.
+            let cited: Vec<&Evidence> = claim
                 .evidence
                 .iter()
                 .filter_map(|eid| evidence.get(eid))
-                .map(|e| reference(e, None))
                 .collect();
+            let backing: Vec<EvidenceRef> = cited.iter().map(|e| reference(e, None)).collect();
+            let all_pass = cited.iter().all(|e| {
+                self::passes(e)
+                    || matches!(&e.body, Body::Verdict(v) if v.result == VerdictResult::Satisfied)
+            });
             let missing: Vec<&String> = claim
                 .evidence
                 .iter()
                 .filter(|eid| evidence.get(eid).is_none())
                 .collect();
             match claim.status {
+                ClaimStatus::Implemented
+                    if !backing.is_empty() && missing.is_empty() && !all_pass =>
+                {
+                    return finding(
+                        Status::NeedsReview,
+                        "claimed implemented; the evidence it cites does not show a pass"
+                            .to_owned(),
+                        backing,
+                    );
+                }
                 ClaimStatus::Implemented if !backing.is_empty() && missing.is_empty() => {
                     let statement = claim
                         .statement
@@ -487,6 +521,54 @@ fn top_control_title(catalog: &iotmark_oscal::Catalog, id: &str) -> Option<Strin
         }
     });
     found
+}
+
+/// The evidence about this product version: records naming a declared component, and, when
+/// they name an image digest, one of that component's declared images. The rest is returned
+/// as reasons, so a report says what it did not count.
+fn relevant_evidence(
+    declaration: &Declaration,
+    evidence: &EvidenceSet,
+) -> (EvidenceSet, Vec<String>) {
+    let mut kept = EvidenceSet::default();
+    let mut ignored = Vec::new();
+    for e in evidence.iter() {
+        let component = declaration
+            .components
+            .iter()
+            .find(|c| c.id == e.subject.component);
+        let reason = match (component, &e.subject.sha256) {
+            (None, _) => Some(format!(
+                "{}: about component `{}`, which the declaration does not list",
+                e.id, e.subject.component
+            )),
+            (Some(c), Some(digest))
+                if !c
+                    .firmware
+                    .iter()
+                    .any(|f| f.sha256.eq_ignore_ascii_case(digest)) =>
+            {
+                Some(format!(
+                    "{}: about firmware {digest}, not an image declared for `{}`",
+                    e.id, c.id
+                ))
+            }
+            _ => None,
+        };
+        match reason {
+            Some(r) => ignored.push(r),
+            // Records come from a set with unique IDs, so inserting cannot fail.
+            None => {
+                let _ = kept.insert(e.clone(), std::path::PathBuf::new());
+            }
+        }
+    }
+    (kept, ignored)
+}
+
+/// When a record was collected, for ordering; unparseable times sort first.
+fn collected(e: &Evidence) -> jiff::Timestamp {
+    e.collected_at.parse().unwrap_or(jiff::Timestamp::MIN)
 }
 
 fn fails(e: &Evidence) -> bool {

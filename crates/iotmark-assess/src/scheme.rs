@@ -222,9 +222,10 @@ fn set_ids(s: &Selection) -> Option<&Vec<String>> {
 }
 
 impl RequirementSet {
-    pub fn includes(&self, id: &str, class: Option<&str>) -> bool {
+    /// Whether a control is assessed; `status` is its EN 303 645-style status prop, if any.
+    pub fn includes(&self, id: &str, class: Option<&str>, status: Option<&str>) -> bool {
         class.is_some_and(|c| self.classes.iter().any(|k| k == c))
-            && self.include.selects(id, Some("mandatory"))
+            && self.include.selects(id, status)
             && !self.exclude.iter().any(|e| e == id)
     }
 

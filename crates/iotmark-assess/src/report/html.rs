@@ -84,6 +84,13 @@ ol.gaps li{{margin-bottom:.8rem}} .fix{{background:#f6f8fa;border-left:4px solid
         }
         out.push_str("</ul>\n");
     }
+    if !a.ignored_evidence.is_empty() {
+        out.push_str("<h3>Evidence not counted</h3>\n<ul>\n");
+        for i in &a.ignored_evidence {
+            let _ = writeln!(out, "<li>{}</li>", esc(i));
+        }
+        out.push_str("</ul>\n");
+    }
     out.push_str("</section>\n");
     coverage(&mut out, a);
     gaps(&mut out, a);

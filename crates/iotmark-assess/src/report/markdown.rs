@@ -32,6 +32,13 @@ pub fn render(a: &Assessment) -> String {
         }
         out.push('\n');
     }
+    if !a.ignored_evidence.is_empty() {
+        out.push_str("## Evidence not counted\n\n");
+        for i in &a.ignored_evidence {
+            let _ = writeln!(out, "- {}", escape(i));
+        }
+        out.push('\n');
+    }
     out.push_str("## Coverage\n\n| Area | Satisfied | Not satisfied | Needs review | Not applicable |\n|---|---:|---:|---:|---:|\n");
     for (area, c) in a.coverage() {
         let _ = writeln!(

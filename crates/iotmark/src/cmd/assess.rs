@@ -230,6 +230,9 @@ fn summary(a: &Assessment, evidence_records: usize) -> Result<()> {
     for o in &a.obligations {
         outln!("{} {o}", style.error("obligation:"));
     }
+    for i in &a.ignored_evidence {
+        outln!("{} {i}", style.warn("evidence not counted:"));
+    }
     outln!("\n{}", style.bold("Coverage"));
     for (area, c) in a.coverage() {
         let assessed = c[0] + c[1] + c[2];
