@@ -2,56 +2,28 @@
 //! engine's order of precedence: verdict, applicability, failure, satisfaction, review.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::*;
 
-use iotmark_assess::{
-    Assessment, Assessor, Finding, RuleBook, Scheme, Status, Verdict, bundled_schemes,
-};
+use std::path::PathBuf;
+
+use iotmark_assess::{Assessment, Assessor, Finding, RuleBook, Status, Verdict};
 use iotmark_catalogs::{Bundle, Relationship};
 use iotmark_declare::{Claim, ClaimStatus, Declaration};
 use iotmark_evidence::{Evidence, EvidenceSet};
 use serde_json::json;
 
-const TODAY: jiff::civil::Date = jiff::civil::date(2026, 11, 22);
 const EN: &str = "en303645-self-declaration";
 /// Needs review in the example: no fact, claim or evidence bears on it.
 const OPEN: &str = "en303645-5.5-5";
 /// A check no rule names, so evidence counts only where `bears_on` aims it.
 const UNNAMED_CHECK: &str = "manual.config-review";
 
-fn example_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/acme-securecam")
-}
-
-fn example() -> Declaration {
-    let path = example_dir().join("declaration.yaml");
-    let bytes = std::fs::read(&path).unwrap();
-    let report = iotmark_declare::check(
-        &path,
-        &bytes,
-        &|id| Bundle::get().catalog_of(id).is_some(),
-        TODAY,
-    );
-    report.declaration.unwrap()
-}
-
-fn example_evidence() -> EvidenceSet {
-    EvidenceSet::load_dir(&example_dir().join("evidence")).unwrap()
-}
-
 fn with(mut set: EvidenceSet, records: impl IntoIterator<Item = Evidence>) -> EvidenceSet {
     for r in records {
         set.insert(r, PathBuf::from("test")).unwrap();
     }
     set
-}
-
-fn scheme(id: &str) -> Scheme {
-    bundled_schemes(Bundle::get())
-        .unwrap()
-        .into_iter()
-        .find(|s| s.id == id)
-        .unwrap()
 }
 
 fn assess(d: &Declaration, e: &EvidenceSet, scheme_id: &str) -> Assessment {

@@ -3,35 +3,19 @@
 //! in the order to fix them.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+use common::*;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use iotmark_assess::report::{html, markdown, oscal, sarif};
 use iotmark_assess::{Assessment, Assessor, RuleBook, Status, bundled_schemes};
 use iotmark_catalogs::Bundle;
-use iotmark_declare::Declaration;
 use iotmark_evidence::EvidenceSet;
 use iotmark_oscal::ModelKind;
 use iotmark_oscal::model::assessment::{AssessmentPlan, AssessmentResults};
 
-const TODAY: jiff::civil::Date = jiff::civil::date(2026, 11, 22);
 const TIMESTAMP: &str = "2026-11-22T10:00:00Z";
-
-fn example_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/acme-securecam")
-}
-
-fn example() -> Declaration {
-    let path = example_dir().join("declaration.yaml");
-    let bytes = std::fs::read(&path).unwrap();
-    let report = iotmark_declare::check(
-        &path,
-        &bytes,
-        &|id| Bundle::get().catalog_of(id).is_some(),
-        TODAY,
-    );
-    report.declaration.unwrap()
-}
 
 /// The example assessed under every bundled scheme, with its evidence.
 fn assessments() -> Vec<Assessment> {

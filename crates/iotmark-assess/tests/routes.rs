@@ -3,43 +3,12 @@
 //! replaces the scheme's.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::path::Path;
+mod common;
+use common::*;
 
-use iotmark_assess::{Assessment, Assessor, Route, RuleBook, Scheme, bundled_schemes};
-use iotmark_catalogs::Bundle;
+use iotmark_assess::{Assessment, Route};
 use iotmark_declare::{Category, Declaration, SafetyImpact, Sector, SensitiveData};
 use iotmark_evidence::EvidenceSet;
-
-const TODAY: jiff::civil::Date = jiff::civil::date(2026, 11, 22);
-
-fn example() -> Declaration {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/acme-securecam/declaration.yaml");
-    let bytes = std::fs::read(&path).unwrap();
-    let report = iotmark_declare::check(
-        &path,
-        &bytes,
-        &|id| Bundle::get().catalog_of(id).is_some(),
-        TODAY,
-    );
-    report.declaration.unwrap()
-}
-
-fn assessor() -> Assessor<'static> {
-    Assessor {
-        bundle: Bundle::get(),
-        rules: RuleBook::bundled().unwrap(),
-        today: TODAY,
-    }
-}
-
-fn scheme(id: &str) -> Scheme {
-    bundled_schemes(Bundle::get())
-        .unwrap()
-        .into_iter()
-        .find(|s| s.id == id)
-        .unwrap()
-}
 
 fn assess(d: &Declaration, scheme_id: &str) -> Assessment {
     assessor().assess(d, &EvidenceSet::default(), &scheme(scheme_id))
