@@ -3,7 +3,9 @@
 # (NIST's JSON schema through jsonschema-rs, and compliance-trestle's models):
 #   - the bundled catalogs and mapping collections, as shipped and as exported;
 #   - YAML exports, converted back to JSON by iotmark (round-trip);
-#   - NIST's SP 800-53 rev5 baseline profiles, resolved by iotmark.
+#   - NIST's SP 800-53 rev5 baseline profiles, resolved by iotmark;
+#   - the example product's assessment plan, results and component definition under every
+#     bundled scheme.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 files=(catalogs/catalogs/*.json catalogs/mappings/*.json)
+sarif_files=()
 for f in catalogs/catalogs/*.json catalogs/mappings/*.json; do
   key=$(basename "$f" .json)
   "$bin" catalog export "$key" --format oscal-json -o "$out/$key.export.json" 2>/dev/null
@@ -37,7 +40,41 @@ for baseline in LOW MODERATE HIGH PRIVACY; do
   files+=("$out/resolved-$baseline.json")
 done
 
+for scheme in $("$bin" scheme list --json | python3 -c 'import json,sys; print(" ".join(s["id"] for s in json.load(sys.stdin)))'); do
+  # Exit 3 means "does not conform", which is the example's honest result.
+  "$bin" assess examples/acme-securecam/declaration.yaml --evidence examples/acme-securecam/evidence \
+    --date 2026-11-22 --scheme "$scheme" --out "$out/assess-$scheme" > /dev/null || [ $? -eq 3 ]
+  for f in assessment-plan assessment-results component-definition; do
+    cp "$out/assess-$scheme/$f.json" "$out/$scheme.$f.json"
+    files+=("$out/$scheme.$f.json")
+  done
+  sarif_files+=("$out/assess-$scheme/results.sarif")
+done
+
 python3 "$validator" "${files[@]}" > "$out/report.txt" || { cat "$out/report.txt"; echo "OSCAL validation failed" >&2; exit 1; }
 passed=$(grep -c '^OK ' "$out/report.txt")
 failed=$(grep -c '^FAIL ' "$out/report.txt" || true)
 echo "oscal-validate: $passed passed, $failed failed"
+
+# SARIF, checked by Microsoft's SARIF Multitool (npm) against the SARIF 2.1.0 schema and its
+# own rules. Installed once into target/tools.
+tools=target/tools/sarif
+if [ ! -x "$tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool" ]; then
+  mkdir -p "$tools"
+  (cd "$tools" && npm install --silent --no-audit --no-fund @microsoft/sarif-multitool@5.7.0 > /dev/null)
+  chmod u+x "$tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+fi
+multitool=$tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+sarif_ok=0
+for f in "${sarif_files[@]}"; do
+  rm -f "$out/sarif-check.sarif"
+  "$multitool" validate "$f" -o "$out/sarif-check.sarif" > /dev/null
+  problems=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0].get("results", []); [print(x["ruleId"], x.get("message", {}).get("arguments")) for x in r if x.get("level") in ("error", "warning")]' "$out/sarif-check.sarif")
+  if [ -n "$problems" ]; then
+    echo "SARIF validation failed for $f:" >&2
+    echo "$problems" >&2
+    exit 1
+  fi
+  sarif_ok=$((sarif_ok + 1))
+done
+echo "sarif-multitool: $sarif_ok passed, 0 failed"
