@@ -14,6 +14,10 @@ use iotmark_catalogs::Bundle;
 use iotmark_declare::{Category, ClaimStatus, Declaration, DefaultPassword, SensitiveData};
 use iotmark_evidence::EvidenceSet;
 
+// The allocator the `iotmark` binary uses, so the figure is the one a user gets.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const N: usize = 10_000;
 
 fn variants(base: &Declaration) -> Vec<Declaration> {

@@ -14,6 +14,7 @@
 //! the bundled mappings, one hop further: a failure counts for every mapped requirement; a pass
 //! only where the evidence's requirement covers the other (equivalent to, or a superset of it).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use iotmark_catalogs::{Bundle, Relationship};
@@ -195,18 +196,24 @@ impl<'b> Assessor<'b> {
         let tier = scheme.tier(facts);
         let set = scheme.requirements_for(tier);
         let (relevant, ignored_evidence) = relevant_evidence(declaration, evidence);
-        let evidence = &relevant;
+        let evidence: &EvidenceSet = &relevant;
         let evidence_index = EvidenceIndex::build(evidence, self.bundle);
 
         let mut findings = Vec::new();
         if let Some(catalog) = self.bundle.catalog(&scheme.catalog) {
             let mut targets: Vec<Target<'_>> = Vec::new();
+            // The walk is depth first, so the last top-level control seen encloses any
+            // nested one that follows.
+            let mut top_title = String::new();
             catalog.catalog.walk(|r| {
                 let c = r.control;
+                if r.parent.is_none() {
+                    top_title.clone_from(&c.title);
+                }
                 if set.includes(&c.id, c.class.as_deref(), c.prop("status", None)) {
                     // The area is the outermost enclosing control, else the innermost group.
                     let area = match r.parent {
-                        Some(_) => top_control_title(&catalog.catalog, &c.id).unwrap_or_default(),
+                        Some(_) => top_title.clone(),
                         None => r
                             .groups
                             .last()
@@ -510,34 +517,19 @@ impl<'b> Assessor<'b> {
     }
 }
 
-fn top_control_title(catalog: &iotmark_oscal::Catalog, id: &str) -> Option<String> {
-    fn contains(c: &iotmark_oscal::Control, id: &str) -> bool {
-        c.controls.iter().any(|k| k.id == id || contains(k, id))
-    }
-    let mut found = None;
-    catalog.walk(|r| {
-        if found.is_none() && r.parent.is_none() && contains(r.control, id) {
-            found = Some(r.control.title.clone());
-        }
-    });
-    found
-}
-
 /// The evidence about this product version: records naming a declared component, and, when
 /// they name an image digest, one of that component's declared images. The rest is returned
 /// as reasons, so a report says what it did not count.
-fn relevant_evidence(
+fn relevant_evidence<'e>(
     declaration: &Declaration,
-    evidence: &EvidenceSet,
-) -> (EvidenceSet, Vec<String>) {
-    let mut kept = EvidenceSet::default();
-    let mut ignored = Vec::new();
-    for e in evidence.iter() {
+    evidence: &'e EvidenceSet,
+) -> (Cow<'e, EvidenceSet>, Vec<String>) {
+    let reason_for = |e: &Evidence| {
         let component = declaration
             .components
             .iter()
             .find(|c| c.id == e.subject.component);
-        let reason = match (component, &e.subject.sha256) {
+        match (component, &e.subject.sha256) {
             (None, _) => Some(format!(
                 "{}: about component `{}`, which the declaration does not list",
                 e.id, e.subject.component
@@ -554,16 +546,19 @@ fn relevant_evidence(
                 ))
             }
             _ => None,
-        };
-        match reason {
-            Some(r) => ignored.push(r),
-            // Records come from a set with unique IDs, so inserting cannot fail.
-            None => {
-                let _ = kept.insert(e.clone(), std::path::PathBuf::new());
-            }
         }
+    };
+    let ignored: Vec<String> = evidence.iter().filter_map(reason_for).collect();
+    if ignored.is_empty() {
+        // The usual case: everything is about this version; no copy.
+        return (Cow::Borrowed(evidence), ignored);
     }
-    (kept, ignored)
+    let mut kept = EvidenceSet::default();
+    for e in evidence.iter().filter(|e| reason_for(e).is_none()) {
+        // Records come from a set with unique IDs, so inserting cannot fail.
+        let _ = kept.insert(e.clone(), std::path::PathBuf::new());
+    }
+    (Cow::Owned(kept), ignored)
 }
 
 /// When a record was collected, for ordering; unparseable times sort first.
