@@ -11,6 +11,14 @@ if [ ! -d ../shared/reference ]; then
 fi
 
 echo "== installing test tools"
+# Real image builders for the firmware tests, and openssl for planted keys.
+need=()
+for tool in mksquashfs:squashfs-tools mkimage:u-boot-tools openssl:openssl; do
+  command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" > /dev/null
+fi
 # Independent OSCAL checkers (the official JSON schema via jsonschema-rs, and compliance-trestle).
 python3 -m pip install --quiet --disable-pip-version-check 'compliance-trestle==5.2.0' 'jsonschema-rs>=0.60'
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked

@@ -71,6 +71,8 @@ enum Command {
     Scheme(cmd::assess::SchemeCommand),
     /// Print the JSON Schema of product declarations (for editors)
     Schema,
+    /// Unpack a firmware image, check it, and write evidence for `assess`
+    Scan(cmd::scan::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         Command::Assess(a) => cmd::assess::assess(a),
         Command::Scheme(c) => cmd::assess::scheme(c),
         Command::Schema => cmd::declare::schema(),
+        Command::Scan(a) => cmd::scan::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,317 @@
+//! Finding what an image contains, at any offset, and unpacking it within limits.
+//!
+//! Signatures are searched across the whole image: SquashFS superblocks, U-Boot legacy
+//! (uImage) headers and gzip streams. A uImage or gzip payload is unpacked and searched
+//! again, up to `Limits::max_depth` levels. Whatever is not claimed by a recognised format
+//! is reported as a region with its entropy, so nothing is skipped silently.
+
+use std::io::{Cursor, Read};
+
+use backhand::{FilesystemReader, InnerNode};
+
+use crate::Limits;
+use crate::tree::{Entry, Kind, Tree};
+
+/// A stretch of an image and what it turned out to be.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Region {
+    /// Offset in the (possibly decompressed) parent, and the nesting path to it.
+    pub offset: u64,
+    pub size: u64,
+    pub format: String,
+    /// `unpacked`, `failed: …`, or `not recognised`.
+    pub outcome: String,
+    /// Shannon entropy in bits per byte (0–8); near 8 means compressed or encrypted data.
+    pub entropy: f64,
+    /// Where the region sits, e.g. `uImage@0 > gzip@64`.
+    pub within: String,
+}
+
+/// What unpacking produced.
+#[derive(Debug, Default)]
+pub struct Unpacked {
+    pub filesystems: Vec<(String, Tree)>,
+    pub regions: Vec<Region>,
+}
+
+const SQUASHFS_MAGIC: &[u8; 4] = b"hsqs";
+const UIMAGE_MAGIC: [u8; 4] = [0x27, 0x05, 0x19, 0x56];
+const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
+
+pub fn entropy(data: &[u8]) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u64; 256];
+    for &b in data {
+        counts[b as usize] += 1;
+    }
+    let n = data.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Unpacks everything recognisable in `data`.
+pub fn unpack(data: &[u8], limits: &Limits) -> Unpacked {
+    let mut out = Unpacked::default();
+    let mut budget = limits.max_unpacked_bytes;
+    walk(data, "image", 0, limits, &mut budget, &mut out);
+    out
+}
+
+fn walk(
+    data: &[u8],
+    within: &str,
+    depth: usize,
+    limits: &Limits,
+    budget: &mut u64,
+    out: &mut Unpacked,
+) {
+    let mut claimed: Vec<(usize, usize)> = Vec::new();
+    let mut offset = 0usize;
+    while offset < data.len() {
+        let rest = &data[offset..];
+        let found = if rest.starts_with(SQUASHFS_MAGIC) {
+            squashfs(data, offset, within, limits, budget, out)
+        } else if rest.starts_with(&UIMAGE_MAGIC) && depth < limits.max_depth {
+            uimage(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(&GZIP_MAGIC) && depth < limits.max_depth {
+            gzip(data, offset, within, depth, limits, budget, out)
+        } else {
+            None
+        };
+        match found {
+            Some(size) if size > 0 => {
+                claimed.push((offset, size));
+                offset += size;
+            }
+            _ => offset += 1,
+        }
+    }
+    // Report the gaps of any real size (padding between partitions is common and harmless;
+    // runs of one value have entropy 0 and are summarised anyway so the report is complete).
+    let mut at = 0usize;
+    for (start, size) in claimed
+        .iter()
+        .copied()
+        .chain(std::iter::once((data.len(), 0)))
+    {
+        if start > at && start - at >= 512 {
+            let gap = &data[at..start];
+            out.regions.push(Region {
+                offset: at as u64,
+                size: gap.len() as u64,
+                format: "unknown".into(),
+                outcome: "not recognised".into(),
+                entropy: round(entropy(gap)),
+                within: within.to_owned(),
+            });
+        }
+        at = at.max(start + size);
+    }
+}
+
+fn round(x: f64) -> f64 {
+    // Adding 0.0 turns the -0.0 of a single-valued run into 0.0.
+    (x * 1000.0).round() / 1000.0 + 0.0
+}
+
+fn region(
+    offset: usize,
+    size: usize,
+    format: &str,
+    outcome: String,
+    data: &[u8],
+    within: &str,
+) -> Region {
+    Region {
+        offset: offset as u64,
+        size: size as u64,
+        format: format.into(),
+        outcome,
+        entropy: round(entropy(data)),
+        within: within.to_owned(),
+    }
+}
+
+/// A SquashFS 4 filesystem at `offset`; returns the bytes it occupies.
+fn squashfs(
+    data: &[u8],
+    offset: usize,
+    within: &str,
+    limits: &Limits,
+    budget: &mut u64,
+    out: &mut Unpacked,
+) -> Option<usize> {
+    // bytes_used is at offset 40 of the superblock; version major at 28.
+    let sb = data.get(offset..offset + 96)?;
+    let major = u16::from_le_bytes([sb[28], sb[29]]);
+    let bytes_used = u64::from_le_bytes(sb[40..48].try_into().ok()?) as usize;
+    let end = offset
+        .checked_add(bytes_used)
+        .filter(|&e| e <= data.len())?;
+    if major != 4 {
+        out.regions.push(region(
+            offset,
+            bytes_used,
+            "squashfs",
+            format!("failed: SquashFS version {major} is not supported"),
+            &data[offset..end],
+            within,
+        ));
+        return Some(bytes_used);
+    }
+    let label = format!("{within} > squashfs@{offset}");
+    let reader =
+        match FilesystemReader::from_reader_with_offset(Cursor::new(&data[..end]), offset as u64) {
+            Ok(r) => r,
+            Err(e) => {
+                out.regions.push(region(
+                    offset,
+                    bytes_used,
+                    "squashfs",
+                    format!("failed: {e}"),
+                    &data[offset..end],
+                    within,
+                ));
+                return Some(bytes_used);
+            }
+        };
+    let mut tree = Tree::default();
+    let mut failure = None;
+    for node in reader.files() {
+        if tree.entries.len() >= limits.max_files {
+            failure = Some(format!(
+                "stopped at the limit of {} files",
+                limits.max_files
+            ));
+            break;
+        }
+        let h = &node.header;
+        let kind = match &node.inner {
+            InnerNode::File(f) => {
+                let mut bytes = Vec::with_capacity(f.file_len().min(1 << 20));
+                let cap = (*budget).min(limits.max_file_bytes);
+                let read = reader
+                    .file(f)
+                    .reader()
+                    .take(cap + 1)
+                    .read_to_end(&mut bytes);
+                if let Err(e) = read {
+                    failure = Some(format!("{}: {e}", node.fullpath.display()));
+                    break;
+                }
+                if bytes.len() as u64 > cap {
+                    failure = Some(format!("{}: over the size limit", node.fullpath.display()));
+                    break;
+                }
+                *budget -= bytes.len() as u64;
+                Kind::File(bytes)
+            }
+            InnerNode::Dir(_) => Kind::Dir,
+            InnerNode::Symlink(s) => Kind::Symlink(s.link.clone()),
+            InnerNode::CharacterDevice(_) => Kind::Special("character device"),
+            InnerNode::BlockDevice(_) => Kind::Special("block device"),
+            InnerNode::NamedPipe => Kind::Special("named pipe"),
+            InnerNode::Socket => Kind::Special("socket"),
+        };
+        let entry = Entry {
+            kind,
+            mode: h.permissions & 0o7777,
+            uid: h.uid,
+            gid: h.gid,
+        };
+        if let Err(e) = tree.insert(&node.fullpath, entry) {
+            failure = Some(e.to_string());
+            break;
+        }
+    }
+    let outcome = match failure {
+        Some(f) => format!("failed: {f}"),
+        None => "unpacked".into(),
+    };
+    out.regions.push(region(
+        offset,
+        bytes_used,
+        "squashfs",
+        outcome,
+        &data[offset..end],
+        within,
+    ));
+    out.filesystems.push((label, tree));
+    Some(bytes_used)
+}
+
+/// A U-Boot legacy image: a 64-byte big-endian header, then the payload.
+fn uimage(
+    data: &[u8],
+    offset: usize,
+    within: &str,
+    depth: usize,
+    limits: &Limits,
+    budget: &mut u64,
+    out: &mut Unpacked,
+) -> Option<usize> {
+    let h = data.get(offset..offset + 64)?;
+    let size = u32::from_be_bytes(h[12..16].try_into().ok()?) as usize;
+    let end = (offset + 64)
+        .checked_add(size)
+        .filter(|&e| e <= data.len())?;
+    let name: String = h[32..64]
+        .iter()
+        .take_while(|&&b| b != 0)
+        .map(|&b| b as char)
+        .collect();
+    let compression = h[31];
+    let payload = &data[offset + 64..end];
+    let label = format!("{within} > uImage@{offset} \"{}\"", name.trim());
+    out.regions.push(region(
+        offset,
+        64 + size,
+        "uimage",
+        format!("unpacked (compression {compression})"),
+        payload,
+        within,
+    ));
+    walk(payload, &label, depth + 1, limits, budget, out);
+    Some(64 + size)
+}
+
+/// A gzip stream; its decompressed bytes are searched in turn.
+fn gzip(
+    data: &[u8],
+    offset: usize,
+    within: &str,
+    depth: usize,
+    limits: &Limits,
+    budget: &mut u64,
+    out: &mut Unpacked,
+) -> Option<usize> {
+    // The bufread decoder consumes exactly the stream, so what is left tells its length.
+    let mut decoder = flate2::bufread::GzDecoder::new(&data[offset..]);
+    let mut inflated = Vec::new();
+    let cap = (*budget).min(limits.max_file_bytes);
+    match decoder.by_ref().take(cap + 1).read_to_end(&mut inflated) {
+        Ok(_) if inflated.len() as u64 <= cap => {}
+        _ => return None, // a false signature or a bomb: leave it to the gap report
+    }
+    let consumed = data.len() - offset - decoder.into_inner().len();
+    *budget -= inflated.len() as u64;
+    let label = format!("{within} > gzip@{offset}");
+    out.regions.push(region(
+        offset,
+        consumed,
+        "gzip",
+        format!("unpacked ({} bytes)", inflated.len()),
+        &data[offset..offset + consumed],
+        within,
+    ));
+    walk(&inflated, &label, depth + 1, limits, budget, out);
+    Some(consumed)
+}

@@ -1,0 +1,386 @@
+//! Real images, built here with Debian's squashfs-tools and u-boot-tools from a root
+//! filesystem with known weaknesses planted (and a clean twin without them). The scan must
+//! find every planted weakness with the right check and file, find none in the twin, and
+//! unpack exactly what `unsquashfs` unpacks.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use iotmark_firmware::tree::Kind;
+use iotmark_firmware::{Limits, scan};
+use sha2::{Digest, Sha256};
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd:?}: {e} (scripts/test.sh installs squashfs-tools and u-boot-tools)")
+    });
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn write(root: &Path, rel: &str, text: &str, mode: u32) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A small embedded-Linux root filesystem; `weak` plants the weaknesses.
+fn rootfs(root: &Path, weak: bool) {
+    // MD5-crypt on purpose: it is what such firmware ships, and what the scan must crack.
+    #[allow(deprecated)]
+    let shadow_root = if weak {
+        pwhash::md5_crypt::hash_with("$1$iotmark$", "xc3511").unwrap()
+    } else {
+        "!".to_owned()
+    };
+    write(
+        root,
+        "etc/passwd",
+        &format!(
+            "root:x:0:0:root:/root:/bin/sh\n{}daemon:x:1:1:daemon:/:/bin/false\n",
+            if weak {
+                "toor:x:0:0:backdoor:/:/bin/sh\n"
+            } else {
+                ""
+            }
+        ),
+        0o644,
+    );
+    write(
+        root,
+        "etc/shadow",
+        &format!("root:{shadow_root}:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"),
+        0o600,
+    );
+    let console = if weak {
+        "::respawn:/bin/sh"
+    } else {
+        "ttyS0::respawn:/sbin/getty -L ttyS0 115200 vt100"
+    };
+    write(
+        root,
+        "etc/inittab",
+        &format!("::sysinit:/etc/init.d/rcS\n{console}\n::shutdown:/bin/umount -a -r\n"),
+        0o644,
+    );
+    write(
+        root,
+        "etc/init.d/rcS",
+        "#!/bin/sh\nfor s in /etc/init.d/S*; do $s start; done\n",
+        0o755,
+    );
+    if weak {
+        write(
+            root,
+            "etc/init.d/S50telnet",
+            "#!/bin/sh\n# remote maintenance\ntelnetd -l /bin/sh -p 23\n",
+            0o755,
+        );
+        write(
+            root,
+            "etc/dropbear/dropbear_rsa_host_key",
+            "binary-key-material",
+            0o600,
+        );
+        let key = Command::new("openssl")
+            .args(["genpkey", "-algorithm", "ed25519"])
+            .output()
+            .unwrap();
+        assert!(key.status.success());
+        write(
+            root,
+            "etc/ssl/private/device.key",
+            std::str::from_utf8(&key.stdout).unwrap(),
+            0o600,
+        );
+    }
+    write(root, "etc/banner", "welcome\n", 0o644);
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::copy("/bin/ls", root.join("bin/busybox")).unwrap();
+    symlink("busybox", root.join("bin/sh")).unwrap();
+    symlink("/var/run/app.sock", root.join("etc/app.sock")).unwrap();
+    std::fs::create_dir_all(root.join("var/empty")).unwrap();
+}
+
+fn squashfs(dir: &Path, weak: bool, comp: &str) -> PathBuf {
+    let root = dir.join(format!("rootfs-{weak}-{comp}"));
+    rootfs(&root, weak);
+    let image = dir.join(format!("root-{weak}-{comp}.sqfs"));
+    run(Command::new("mksquashfs").arg(&root).arg(&image).args([
+        "-comp",
+        comp,
+        "-noappend",
+        "-all-root",
+        "-quiet",
+        "-no-progress",
+    ]));
+    image
+}
+
+fn checks(report: &iotmark_firmware::ScanReport) -> BTreeMap<&'static str, Vec<String>> {
+    let mut out: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    for (_, f) in &report.findings {
+        out.entry(f.check)
+            .or_default()
+            .push(format!("{}:{}", f.file, f.line.unwrap_or(0)));
+    }
+    out
+}
+
+#[test]
+fn planted_weaknesses_are_found_and_the_clean_twin_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    for comp in ["xz", "gzip", "zstd", "lz4"] {
+        let weak = scan(
+            &std::fs::read(squashfs(dir.path(), true, comp)).unwrap(),
+            &Limits::default(),
+        );
+        let found = checks(&weak);
+        assert_eq!(
+            found["firmware.credentials.default-password"],
+            ["etc/shadow:1"],
+            "{comp}"
+        );
+        assert_eq!(
+            found["firmware.credentials.weak-hash"],
+            ["etc/shadow:1"],
+            "{comp}"
+        );
+        assert_eq!(
+            found["firmware.credentials.duplicate-root"],
+            ["etc/passwd:2"],
+            "{comp}"
+        );
+        assert_eq!(
+            found["firmware.services.root-console"],
+            ["etc/inittab:2"],
+            "{comp}"
+        );
+        assert_eq!(
+            found["firmware.services.telnet"],
+            ["etc/init.d/S50telnet:3"],
+            "{comp}"
+        );
+        assert_eq!(
+            found["firmware.keys.shared-host-key"],
+            ["etc/dropbear/dropbear_rsa_host_key:0"],
+            "{comp}"
+        );
+        assert_eq!(
+            found["firmware.keys.private-key"],
+            ["etc/ssl/private/device.key:1"],
+            "{comp}"
+        );
+        assert_eq!(found.len(), 7, "{comp}: {found:?}");
+        let default = weak
+            .findings
+            .iter()
+            .find(|(_, f)| f.check == "firmware.credentials.default-password")
+            .unwrap();
+        assert!(
+            default.1.message.contains("`xc3511`"),
+            "{}",
+            default.1.message
+        );
+
+        let clean = scan(
+            &std::fs::read(squashfs(dir.path(), false, comp)).unwrap(),
+            &Limits::default(),
+        );
+        assert!(
+            clean.findings.is_empty(),
+            "{comp}: the clean twin has findings: {:?}",
+            checks(&clean)
+        );
+        assert_eq!(clean.filesystems.len(), 1);
+    }
+}
+
+/// Paths, types, modes, symlink targets, sizes and contents equal what unsquashfs extracts.
+#[test]
+fn extraction_matches_unsquashfs() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = squashfs(dir.path(), true, "xz");
+    let reference = dir.path().join("unsquashfs-out");
+    run(Command::new("unsquashfs")
+        .args(["-no-progress", "-quiet", "-d"])
+        .arg(&reference)
+        .arg(&image));
+    let report = scan(&std::fs::read(&image).unwrap(), &Limits::default());
+    let tree = &report.filesystems[0].1;
+
+    let mut expected = BTreeMap::new();
+    fn walk(
+        base: &Path,
+        dir: &Path,
+        out: &mut BTreeMap<PathBuf, (String, u32, u64, Option<String>)>,
+    ) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(base).unwrap().to_path_buf();
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    (
+                        "symlink".into(),
+                        mode,
+                        0,
+                        Some(std::fs::read_link(&path).unwrap().display().to_string()),
+                    ),
+                );
+            } else if meta.is_dir() {
+                out.insert(rel, ("dir".into(), mode, 0, None));
+                walk(base, &path, out);
+            } else {
+                let sha = Sha256::digest(std::fs::read(&path).unwrap())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                out.insert(rel, ("file".into(), mode, meta.len(), Some(sha)));
+            }
+        }
+    }
+    walk(&reference, &reference, &mut expected);
+
+    let mut got = BTreeMap::new();
+    for (path, e) in &tree.entries {
+        let (kind, extra) = match &e.kind {
+            Kind::File(_) => ("file", e.sha256()),
+            Kind::Dir => ("dir", None),
+            Kind::Symlink(target) => ("symlink", Some(target.display().to_string())),
+            Kind::Special(k) => (*k, None),
+        };
+        // unsquashfs reports symlinks with mode 0777, whatever the image stores.
+        let mode = if kind == "symlink" {
+            0o777
+        } else {
+            u32::from(e.mode)
+        };
+        got.insert(path.clone(), (kind.to_owned(), mode, e.size(), extra));
+    }
+    assert_eq!(got, expected);
+    assert!(got.len() > 15);
+}
+
+/// A gzip-compressed SquashFS inside a U-Boot legacy image, built with mkimage, at an offset
+/// behind a vendor header: found, unpacked and analysed through every layer.
+#[test]
+fn nested_uimage_gzip_squashfs_at_an_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqfs = squashfs(dir.path(), true, "xz");
+    let gz = dir.path().join("root.sqfs.gz");
+    let compressed = {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&std::fs::read(&sqfs).unwrap()).unwrap();
+        enc.finish().unwrap()
+    };
+    std::fs::write(&gz, &compressed).unwrap();
+    let uimage = dir.path().join("rootfs.uimg");
+    run(Command::new("mkimage")
+        .args([
+            "-A",
+            "arm",
+            "-O",
+            "linux",
+            "-T",
+            "filesystem",
+            "-C",
+            "gzip",
+            "-n",
+            "iotmark test rootfs",
+            "-d",
+        ])
+        .arg(&gz)
+        .arg(&uimage));
+    let mut firmware = b"VENDORHDR".repeat(100);
+    firmware.extend(std::fs::read(&uimage).unwrap());
+    firmware.extend(std::iter::repeat_n(0xffu8, 4096));
+
+    let report = scan(&firmware, &Limits::default());
+    assert_eq!(report.filesystems.len(), 1);
+    let label = &report.filesystems[0].0;
+    assert!(
+        label.contains("uImage@900 \"iotmark test rootfs\"")
+            && label.contains("gzip@")
+            && label.contains("squashfs@0"),
+        "{label}"
+    );
+    assert_eq!(checks(&report).len(), 7);
+    let formats: Vec<&str> = report.regions.iter().map(|r| r.format.as_str()).collect();
+    assert!(
+        formats.contains(&"uimage") && formats.contains(&"gzip") && formats.contains(&"squashfs"),
+        "{formats:?}"
+    );
+    // The vendor header and the padding are reported, not skipped; padding has entropy 0.
+    let unknown: Vec<_> = report
+        .regions
+        .iter()
+        .filter(|r| r.format == "unknown")
+        .collect();
+    assert!(
+        unknown.iter().any(|r| r.offset == 0 && r.size == 900),
+        "{unknown:?}"
+    );
+    assert!(
+        unknown.iter().any(|r| r.entropy == 0.0 && r.size == 4096),
+        "{unknown:?}"
+    );
+}
+
+#[test]
+fn limits_bound_the_work_and_garbage_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = std::fs::read(squashfs(dir.path(), true, "gzip")).unwrap();
+    let tight = Limits {
+        max_files: 5,
+        ..Limits::default()
+    };
+    let report = scan(&image, &tight);
+    assert!(report.filesystems[0].1.entries.len() <= 5);
+    assert!(
+        report
+            .regions
+            .iter()
+            .any(|r| r.outcome.contains("limit of 5 files")),
+        "{:?}",
+        report.regions
+    );
+
+    // A truncated image and random bytes with stray signatures: errors are regions, not panics.
+    let truncated = &image[..image.len() / 2];
+    let report = scan(truncated, &Limits::default());
+    assert!(
+        report.regions.iter().any(
+            |r| r.format == "squashfs" && r.outcome.starts_with("failed") || r.format == "unknown"
+        ),
+        "{:?}",
+        report.regions
+    );
+    let mut noise: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    noise[1000..1004].copy_from_slice(b"hsqs");
+    noise[5000..5003].copy_from_slice(&[0x1f, 0x8b, 0x08]);
+    noise[9000..9004].copy_from_slice(&[0x27, 0x05, 0x19, 0x56]);
+    let report = scan(&noise, &Limits::default());
+    assert!(report.filesystems.is_empty());
+    assert!(
+        report
+            .regions
+            .iter()
+            .all(|r| r.entropy > 7.0 || r.format != "unknown"),
+        "{:?}",
+        report.regions
+    );
+}

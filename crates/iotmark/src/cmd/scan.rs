@@ -1,0 +1,143 @@
+//! `iotmark scan IMAGE`: unpack a firmware image, check it, and write evidence.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use iotmark_assess::RuleBook;
+use iotmark_firmware::{Limits, scan, to_evidence};
+use serde_json::json;
+
+use crate::style::Style;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  iotmark scan firmware.bin --component camera --out evidence/\n  iotmark scan firmware.bin --extract rootfs/ --json"
+)]
+pub struct ScanArgs {
+    /// The firmware image
+    image: PathBuf,
+    /// The declared component the image belongs to
+    #[arg(long, default_value = "device")]
+    component: String,
+    /// Write the evidence (one JSON file) into this directory, for `iotmark assess --evidence`
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Also write the unpacked filesystems here (never outside it)
+    #[arg(long, value_name = "DIR")]
+    extract: Option<PathBuf>,
+    /// Refuse images larger than this many bytes
+    #[arg(long, default_value_t = 1 << 30)]
+    max_bytes: u64,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: ScanArgs) -> Result<ExitCode> {
+    let size = std::fs::metadata(&args.image)
+        .with_context(|| format!("cannot read {}", args.image.display()))?
+        .len();
+    if size > args.max_bytes {
+        anyhow::bail!(
+            "{} is {size} bytes, over --max-bytes {}",
+            args.image.display(),
+            args.max_bytes
+        );
+    }
+    let image = std::fs::read(&args.image)
+        .with_context(|| format!("cannot read {}", args.image.display()))?;
+    let report = scan(&image, &Limits::default());
+
+    // Each check bears on the requirements whose rules name it, in every bundled catalog.
+    let rules = RuleBook::bundled()?;
+    let bears_on = |check: &str| {
+        let mut ids: Vec<String> = rules
+            .iter()
+            .filter(|r| r.checks.iter().any(|c| c == check))
+            .map(|r| r.requirement.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let collected_at = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let evidence = to_evidence(&report, &args.component, &collected_at, &bears_on);
+
+    if let Some(dir) = &args.extract {
+        for (i, (_, tree)) in report.filesystems.iter().enumerate() {
+            tree.write_to(&dir.join(format!("fs{i}")))?;
+        }
+    }
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(format!("firmware-{}.json", &report.sha256[..12]));
+        let mut text = serde_json::to_string_pretty(&evidence)?;
+        text.push('\n');
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "wrote {} evidence record(s) to {}",
+            evidence.len(),
+            path.display()
+        );
+    }
+    if args.json {
+        let filesystems: Vec<_> = report
+            .filesystems
+            .iter()
+            .map(|(label, t)| json!({"location": label, "entries": t.entries.len()}))
+            .collect();
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"image": args.image, "sha256": report.sha256, "size": report.size, "regions": report.regions, "filesystems": filesystems, "evidence": evidence})
+            )?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let style = Style::stdout();
+    outln!(
+        "{}  {}",
+        style.bold(&args.image.display().to_string()),
+        style.dim(&format!("sha256 {} · {} bytes", report.sha256, report.size))
+    );
+    for r in &report.regions {
+        outln!(
+            "  {:>10}  {:<8} {:>10} B  entropy {:.2}  {}  {}",
+            format!("@{}", r.offset),
+            r.format,
+            r.size,
+            r.entropy,
+            r.outcome,
+            style.dim(&r.within)
+        );
+    }
+    for (label, t) in &report.filesystems {
+        outln!(
+            "  {} {} ({} entries)",
+            style.good("unpacked"),
+            label,
+            t.entries.len()
+        );
+    }
+    if report.findings.is_empty() {
+        outln!("\n{} no findings", style.good("✓"));
+    } else {
+        outln!("\n{}", style.bold("Findings"));
+        for (_, f) in &report.findings {
+            let at = f
+                .line
+                .map(|l| format!("{}:{l}", f.file))
+                .unwrap_or_else(|| f.file.clone());
+            outln!(
+                "  {:<9} {:<40} {}  {}",
+                style.error(f.severity),
+                f.check,
+                f.message,
+                style.dim(&at)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
