@@ -144,3 +144,17 @@ pub fn to_evidence(
         })
         .collect()
 }
+
+/// The fuzz entry point: scans `data` with small limits and writes nothing. Shared by the
+/// libFuzzer target and the corpus test.
+#[doc(hidden)]
+pub fn fuzz_scan(data: &[u8]) {
+    let limits = Limits {
+        max_unpacked_bytes: 16 << 20,
+        max_file_bytes: 4 << 20,
+        max_files: 2_000,
+        max_depth: 4,
+    };
+    let report = scan(data, &limits);
+    let _ = to_evidence(&report, "device", "2026-01-01T00:00:00Z", &|_| Vec::new());
+}

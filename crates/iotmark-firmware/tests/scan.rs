@@ -384,3 +384,15 @@ fn limits_bound_the_work_and_garbage_never_panics() {
         report.regions
     );
 }
+
+/// The firmware_scan fuzz target's corpus (`fuzz/corpus/firmware_scan/`) runs here on stable.
+#[test]
+fn fuzz_corpus_scans_without_panicking() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/firmware_scan");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        iotmark_firmware::fuzz_scan(&std::fs::read(entry.unwrap().path()).unwrap());
+        count += 1;
+    }
+    assert!(count >= 5, "expected the seed corpus in {}", dir.display());
+}
