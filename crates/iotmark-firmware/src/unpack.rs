@@ -6,6 +6,7 @@
 //! is reported as a region with its entropy, so nothing is skipped silently.
 
 use std::io::{Cursor, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use backhand::{FilesystemReader, InnerNode};
 
@@ -185,41 +186,83 @@ fn squashfs(
         };
     let mut tree = Tree::default();
     let mut failure = None;
-    for node in reader.files() {
-        if tree.entries.len() >= limits.max_files {
-            failure = Some(format!(
-                "stopped at the limit of {} files",
-                limits.max_files
-            ));
-            break;
+    let nodes: Vec<_> = reader.files().take(limits.max_files + 1).collect();
+    if nodes.len() > limits.max_files {
+        failure = Some(format!(
+            "stopped at the limit of {} files",
+            limits.max_files
+        ));
+    }
+    let nodes = &nodes[..nodes.len().min(limits.max_files)];
+    // File contents are decompressed on every core: the reader serialises only the raw
+    // reads, and the shared budget is an atomic counter.
+    let remaining = AtomicU64::new(*budget);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let read_file = |f: &backhand::SquashfsFileReader| -> Result<Vec<u8>, String> {
+        let cap = remaining.load(Ordering::Relaxed).min(limits.max_file_bytes);
+        let mut bytes = Vec::with_capacity(f.file_len().min(1 << 20));
+        reader
+            .file(f)
+            .reader()
+            .take(cap + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        let len = bytes.len() as u64;
+        if len > cap
+            || remaining
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(len))
+                .is_err()
+        {
+            return Err("over the size limit".to_owned());
         }
+        Ok(bytes)
+    };
+    let contents: Vec<Option<Result<Vec<u8>, String>>> = std::thread::scope(|scope| {
+        let chunk = nodes.len().div_ceil(threads).max(1);
+        let workers: Vec<_> = nodes
+            .chunks(chunk)
+            .map(|part| {
+                let read_file = &read_file;
+                let handle = scope.spawn(move || {
+                    part.iter()
+                        .map(|n| match &n.inner {
+                            InnerNode::File(f) => Some(read_file(f)),
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>()
+                });
+                (part.len(), handle)
+            })
+            .collect();
+        // A worker that panicked leaves its files unread (reported), never misaligned.
+        workers
+            .into_iter()
+            .flat_map(|(len, w)| w.join().unwrap_or_else(|_| vec![None; len]))
+            .collect()
+    });
+    *budget = remaining.load(Ordering::Relaxed);
+    for (node, content) in nodes.iter().zip(contents) {
         let h = &node.header;
-        let kind = match &node.inner {
-            InnerNode::File(f) => {
-                let mut bytes = Vec::with_capacity(f.file_len().min(1 << 20));
-                let cap = (*budget).min(limits.max_file_bytes);
-                let read = reader
-                    .file(f)
-                    .reader()
-                    .take(cap + 1)
-                    .read_to_end(&mut bytes);
-                if let Err(e) = read {
-                    failure = Some(format!("{}: {e}", node.fullpath.display()));
-                    break;
-                }
-                if bytes.len() as u64 > cap {
-                    failure = Some(format!("{}: over the size limit", node.fullpath.display()));
-                    break;
-                }
-                *budget -= bytes.len() as u64;
-                Kind::File(bytes)
+        let kind = match (&node.inner, content) {
+            (InnerNode::File(_), Some(Ok(bytes))) => Kind::File(bytes),
+            (InnerNode::File(_), Some(Err(e))) => {
+                failure.get_or_insert(format!("{}: {e}", node.fullpath.display()));
+                continue;
             }
-            InnerNode::Dir(_) => Kind::Dir,
-            InnerNode::Symlink(s) => Kind::Symlink(s.link.clone()),
-            InnerNode::CharacterDevice(_) => Kind::Special("character device"),
-            InnerNode::BlockDevice(_) => Kind::Special("block device"),
-            InnerNode::NamedPipe => Kind::Special("named pipe"),
-            InnerNode::Socket => Kind::Special("socket"),
+            // Every file node was read above; a missing content means its worker failed.
+            (InnerNode::File(_), None) => {
+                failure.get_or_insert(format!("{}: not read", node.fullpath.display()));
+                continue;
+            }
+            (InnerNode::Dir(_), _) => Kind::Dir,
+            (InnerNode::Symlink(s), _) => Kind::Symlink(s.link.clone()),
+            (InnerNode::CharacterDevice(_), _) => Kind::Special("character device"),
+            (InnerNode::BlockDevice(_), _) => Kind::Special("block device"),
+            (InnerNode::NamedPipe, _) => Kind::Special("named pipe"),
+            (InnerNode::Socket, _) => Kind::Special("socket"),
         };
         let entry = Entry {
             kind,
@@ -228,8 +271,7 @@ fn squashfs(
             gid: h.gid,
         };
         if let Err(e) = tree.insert(&node.fullpath, entry) {
-            failure = Some(e.to_string());
-            break;
+            failure.get_or_insert(e.to_string());
         }
     }
     let outcome = match failure {
