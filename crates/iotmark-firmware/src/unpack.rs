@@ -141,6 +141,55 @@ fn region(
     }
 }
 
+/// Why a SquashFS 4 superblock cannot be trusted, if it cannot: table offsets outside the
+/// filesystem, or a block size the format does not allow.
+fn superblock_problem(sb: &[u8], bytes_used: u64) -> Option<String> {
+    let u16_at = |i: usize| u16::from_le_bytes([sb[i], sb[i + 1]]);
+    let u32_at = |i: usize| u32::from_le_bytes([sb[i], sb[i + 1], sb[i + 2], sb[i + 3]]);
+    let u64_at = |i: usize| {
+        u64::from_le_bytes([
+            sb[i],
+            sb[i + 1],
+            sb[i + 2],
+            sb[i + 3],
+            sb[i + 4],
+            sb[i + 5],
+            sb[i + 6],
+            sb[i + 7],
+        ])
+    };
+    let block_size = u32_at(12);
+    let block_log = u16_at(22);
+    if !(4096..=1 << 20).contains(&block_size)
+        || !block_size.is_power_of_two()
+        || u32::from(block_log) != block_size.trailing_zeros()
+    {
+        return Some(format!(
+            "block size {block_size} (log {block_log}) is not valid"
+        ));
+    }
+    // Required tables, then optional ones (absent is all ones).
+    for (name, at, optional) in [
+        ("id", 48, false),
+        ("inode", 64, false),
+        ("directory", 72, false),
+        ("xattr", 56, true),
+        ("fragment", 80, true),
+        ("export", 88, true),
+    ] {
+        let table = u64_at(at);
+        if optional && table == u64::MAX {
+            continue;
+        }
+        if table >= bytes_used {
+            return Some(format!(
+                "the {name} table starts at {table}, outside the {bytes_used}-byte filesystem"
+            ));
+        }
+    }
+    None
+}
+
 /// A SquashFS 4 filesystem at `offset`; returns the bytes it occupies.
 fn squashfs(
     data: &[u8],
@@ -169,21 +218,35 @@ fn squashfs(
         return Some(bytes_used);
     }
     let label = format!("{within} > squashfs@{offset}");
-    let reader =
-        match FilesystemReader::from_reader_with_offset(Cursor::new(&data[..end]), offset as u64) {
-            Ok(r) => r,
-            Err(e) => {
-                out.regions.push(region(
-                    offset,
-                    bytes_used,
-                    "squashfs",
-                    format!("failed: {e}"),
-                    &data[offset..end],
-                    within,
-                ));
-                return Some(bytes_used);
-            }
-        };
+    let failed = |out: &mut Unpacked, why: String| {
+        out.regions.push(region(
+            offset,
+            bytes_used,
+            "squashfs",
+            format!("failed: {why}"),
+            &data[offset..end],
+            within,
+        ));
+        Some(bytes_used)
+    };
+    if let Some(problem) = superblock_problem(sb, bytes_used as u64) {
+        return failed(out, problem);
+    }
+    // The superblock checks above keep the parser's arithmetic in range; a panic inside it
+    // would still be a bug in a dependency, and is turned into a failed region here.
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        FilesystemReader::from_reader_with_offset(Cursor::new(&data[..end]), offset as u64)
+    }));
+    let reader = match opened {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return failed(out, e.to_string()),
+        Err(_) => {
+            return failed(
+                out,
+                "the SquashFS reader failed on malformed metadata".to_owned(),
+            );
+        }
+    };
     let mut tree = Tree::default();
     let mut failure = None;
     let nodes: Vec<_> = reader.files().take(limits.max_files + 1).collect();
