@@ -143,7 +143,12 @@ fn region(
 
 /// Why a SquashFS 4 superblock cannot be trusted, if it cannot: table offsets outside the
 /// filesystem, or a block size the format does not allow.
-fn superblock_problem(sb: &[u8], bytes_used: u64) -> Option<String> {
+fn superblock_problem(fs: &[u8], bytes_used: u64) -> Option<String> {
+    let Some(sb) = fs.get(..96) else {
+        return Some(format!(
+            "the filesystem ({bytes_used} bytes) is smaller than its superblock"
+        ));
+    };
     let u16_at = |i: usize| u16::from_le_bytes([sb[i], sb[i + 1]]);
     let u32_at = |i: usize| u32::from_le_bytes([sb[i], sb[i + 1], sb[i + 2], sb[i + 3]]);
     let u64_at = |i: usize| {
@@ -229,7 +234,7 @@ fn squashfs(
         ));
         Some(bytes_used)
     };
-    if let Some(problem) = superblock_problem(sb, bytes_used as u64) {
+    if let Some(problem) = superblock_problem(&data[offset..end], bytes_used as u64) {
         return failed(out, problem);
     }
     // The superblock checks above keep the parser's arithmetic in range; a panic inside it
