@@ -13,7 +13,7 @@ fi
 echo "== installing test tools"
 # Real image builders for the firmware tests, and openssl for planted keys.
 need=()
-for tool in mksquashfs:squashfs-tools mkimage:u-boot-tools openssl:openssl; do
+for tool in mksquashfs:squashfs-tools mkimage:u-boot-tools cpio:cpio openssl:openssl; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

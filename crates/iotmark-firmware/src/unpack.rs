@@ -1,7 +1,7 @@
 //! Finding what an image contains, at any offset, and unpacking it within limits.
 //!
 //! Signatures are searched across the whole image: SquashFS superblocks, U-Boot legacy
-//! (uImage) headers and gzip streams. A uImage or gzip payload is unpacked and searched
+//! (uImage) headers, gzip streams and newc cpio archives. A uImage or gzip payload is unpacked and searched
 //! again, up to `Limits::max_depth` levels. Whatever is not claimed by a recognised format
 //! is reported as a region with its entropy, so nothing is skipped silently.
 
@@ -38,6 +38,8 @@ pub struct Unpacked {
 const SQUASHFS_MAGIC: &[u8; 4] = b"hsqs";
 const UIMAGE_MAGIC: [u8; 4] = [0x27, 0x05, 0x19, 0x56];
 const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
+const CPIO_NEWC_MAGIC: &[u8; 6] = b"070701";
+const CPIO_CRC_MAGIC: &[u8; 6] = b"070702";
 
 pub fn entropy(data: &[u8]) -> f64 {
     if data.is_empty() {
@@ -84,6 +86,8 @@ fn walk(
             uimage(data, offset, within, depth, limits, budget, out)
         } else if rest.starts_with(&GZIP_MAGIC) && depth < limits.max_depth {
             gzip(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(CPIO_NEWC_MAGIC) || rest.starts_with(CPIO_CRC_MAGIC) {
+            cpio(data, offset, within, limits, budget, out)
         } else {
             None
         };
@@ -424,4 +428,113 @@ fn gzip(
     ));
     walk(&inflated, &label, depth + 1, limits, budget, out);
     Some(consumed)
+}
+
+/// A cpio archive in the `newc` (or `crc`) format, as initramfs images use: 110-byte ASCII
+/// headers, names and data padded to four bytes, ended by `TRAILER!!!`.
+fn cpio(
+    data: &[u8],
+    offset: usize,
+    within: &str,
+    limits: &Limits,
+    budget: &mut u64,
+    out: &mut Unpacked,
+) -> Option<usize> {
+    let hex = |field: &[u8]| {
+        std::str::from_utf8(field)
+            .ok()
+            .and_then(|s| u64::from_str_radix(s, 16).ok())
+    };
+    let pad4 = |n: usize| n.div_ceil(4) * 4;
+    let mut tree = Tree::default();
+    let mut at = offset;
+    let mut failure = None;
+    let mut complete = false;
+    while let Some(h) = data.get(at..at + 110) {
+        if !(h.starts_with(CPIO_NEWC_MAGIC) || h.starts_with(CPIO_CRC_MAGIC)) {
+            failure = Some(format!("bad header at offset {at}"));
+            break;
+        }
+        let field = |i: usize| hex(&h[6 + 8 * i..14 + 8 * i]);
+        let (Some(mode), Some(uid), Some(gid), Some(size), Some(namesize)) =
+            (field(1), field(2), field(3), field(6), field(11))
+        else {
+            failure = Some(format!("unreadable header at offset {at}"));
+            break;
+        };
+        let name_start = at + 110;
+        let Some(name) = usize::try_from(namesize)
+            .ok()
+            .and_then(|n| data.get(name_start..name_start + n))
+        else {
+            failure = Some(format!("name runs past the end at offset {at}"));
+            break;
+        };
+        let name = String::from_utf8_lossy(name.strip_suffix(&[0]).unwrap_or(name)).into_owned();
+        let data_start = offset + pad4(name_start + namesize as usize - offset);
+        if name == "TRAILER!!!" {
+            at = data_start;
+            complete = true;
+            break;
+        }
+        let cap = (*budget).min(limits.max_file_bytes);
+        if size > cap {
+            failure = Some(format!("{name}: over the size limit"));
+            break;
+        }
+        let Some(body) = data.get(data_start..data_start + size as usize) else {
+            failure = Some(format!("{name}: data runs past the end"));
+            break;
+        };
+        if tree.entries.len() >= limits.max_files {
+            failure = Some(format!(
+                "stopped at the limit of {} files",
+                limits.max_files
+            ));
+            break;
+        }
+        let kind = match mode & 0o170000 {
+            0o040000 => Kind::Dir,
+            0o100000 => {
+                *budget -= size;
+                Kind::File(body.to_vec())
+            }
+            0o120000 => Kind::Symlink(String::from_utf8_lossy(body).into_owned().into()),
+            0o020000 => Kind::Special("character device"),
+            0o060000 => Kind::Special("block device"),
+            0o010000 => Kind::Special("named pipe"),
+            _ => Kind::Special("socket"),
+        };
+        let entry = Entry {
+            kind,
+            mode: (mode & 0o7777) as u16,
+            uid: uid as u32,
+            gid: gid as u32,
+        };
+        if let Err(e) = tree.insert(std::path::Path::new(&name), entry) {
+            failure = Some(e.to_string());
+            break;
+        }
+        at = offset + pad4(data_start + size as usize - offset);
+    }
+    let size = at - offset;
+    if size < 110 {
+        return None;
+    }
+    let outcome = match (failure, complete) {
+        (Some(f), _) => format!("failed: {f}"),
+        (None, false) => "failed: no trailer".to_owned(),
+        (None, true) => "unpacked".to_owned(),
+    };
+    out.regions.push(region(
+        offset,
+        size,
+        "cpio",
+        outcome,
+        &data[offset..at],
+        within,
+    ));
+    out.filesystems
+        .push((format!("{within} > cpio@{offset}"), tree));
+    Some(size)
 }

@@ -396,3 +396,82 @@ fn fuzz_corpus_scans_without_panicking() {
     }
     assert!(count >= 5, "expected the seed corpus in {}", dir.display());
 }
+
+/// An initramfs: a gzip-compressed newc cpio archive made by GNU cpio from the weak root
+/// filesystem. Every planted weakness is found, and every entry matches the source tree.
+#[test]
+fn gzip_cpio_initramfs() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs");
+    rootfs(&root, true);
+    let list = Command::new("find")
+        .arg(".")
+        .current_dir(&root)
+        .output()
+        .unwrap()
+        .stdout;
+    let mut cpio = Command::new("cpio")
+        .args(["-o", "-H", "newc", "--quiet"])
+        .current_dir(&root)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cpio (scripts/test.sh installs it)");
+    {
+        use std::io::Write;
+        cpio.stdin.take().unwrap().write_all(&list).unwrap();
+    }
+    let archive = cpio.wait_with_output().unwrap();
+    assert!(archive.status.success());
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, &archive.stdout).unwrap();
+    let initramfs = enc.finish().unwrap();
+
+    let report = scan(&initramfs, &Limits::default());
+    assert_eq!(report.filesystems.len(), 1, "{:?}", report.regions);
+    assert!(
+        report
+            .regions
+            .iter()
+            .any(|r| r.format == "cpio" && r.outcome == "unpacked"),
+        "{:?}",
+        report.regions
+    );
+    assert_eq!(checks(&report).len(), 7, "{:?}", checks(&report));
+
+    let tree = &report.filesystems[0].1;
+    let shadow = tree.file("etc/shadow").unwrap();
+    assert_eq!(
+        shadow,
+        std::fs::read(root.join("etc/shadow")).unwrap().as_slice()
+    );
+    match &tree.entries[Path::new("bin/sh")].kind {
+        Kind::Symlink(target) => assert_eq!(target, Path::new("busybox")),
+        other => panic!("bin/sh is {other:?}"),
+    }
+    assert_eq!(tree.entries[Path::new("etc/shadow")].mode, 0o600);
+    let source_files = Command::new("find")
+        .arg(".")
+        .arg("-mindepth")
+        .arg("1")
+        .current_dir(&root)
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(
+        tree.entries.len(),
+        String::from_utf8(source_files).unwrap().lines().count()
+    );
+
+    // Truncated mid-archive: reported as failed, with what was read kept.
+    let cut = &archive.stdout[..archive.stdout.len() / 2];
+    let report = scan(cut, &Limits::default());
+    assert!(
+        report
+            .regions
+            .iter()
+            .any(|r| r.format == "cpio" && r.outcome.starts_with("failed")),
+        "{:?}",
+        report.regions
+    );
+}
