@@ -44,6 +44,7 @@ pub fn analyze(tree: &Tree) -> Vec<Finding> {
     credentials(tree, &mut out);
     services(tree, &mut out);
     keys(tree, &mut out);
+    configuration(tree, &mut out);
     out
 }
 
@@ -273,4 +274,75 @@ fn keys(tree: &Tree, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// Configuration that opens the device: anonymous MQTT, UPnP without secure mode, and
+/// updates fetched over plain HTTP.
+fn configuration(tree: &Tree, out: &mut Vec<Finding>) {
+    for (path, data) in tree.files() {
+        let p = path.to_string_lossy();
+        if !p.starts_with("etc/") || data.len() > 1 << 20 {
+            continue;
+        }
+        let Some(text) = text(data) else { continue };
+        let mosquitto = p.starts_with("etc/mosquitto/") && p.ends_with(".conf");
+        let upnp = p == "etc/miniupnpd.conf"
+            || p.ends_with("miniupnpd/miniupnpd.conf")
+            || p == "etc/config/upnpd";
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if mosquitto
+                && words.first() == Some(&"allow_anonymous")
+                && words.get(1) == Some(&"true")
+            {
+                out.push(fail(
+                    "firmware.config.mqtt-anonymous",
+                    "high",
+                    &p,
+                    Some(i + 1),
+                    "the MQTT broker accepts clients without authentication".to_owned(),
+                ));
+            }
+            if upnp {
+                // miniupnpd.conf: secure_mode=no; OpenWrt UCI: option secure_mode '0'.
+                let unquoted = line.replace(['\'', '"'], "");
+                if unquoted == "secure_mode=no" || unquoted == "option secure_mode 0" {
+                    out.push(fail("firmware.config.upnp-insecure", "medium", &p, Some(i + 1), "UPnP runs without secure mode: any LAN client can map ports for any address".to_owned()));
+                }
+            }
+            if let Some(url) = plain_update_url(&p, line) {
+                out.push(fail(
+                    "firmware.update.http-url",
+                    "high",
+                    &p,
+                    Some(i + 1),
+                    format!(
+                        "updates are fetched over plain HTTP ({url}), open to tampering in transit"
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// An `http://` URL that software updates come from: opkg and apk package feeds, and
+/// settings whose name says update, upgrade, OTA or firmware.
+fn plain_update_url(path: &str, line: &str) -> Option<String> {
+    let start = line.find("http://")?;
+    let url: String = line[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
+        .collect();
+    let feed = (path == "etc/opkg.conf" || path.starts_with("etc/opkg/"))
+        && line.starts_with("src")
+        || path == "etc/apk/repositories";
+    let key = line[..start].to_ascii_lowercase();
+    let update_setting = ["update", "upgrade", "ota", "firmware"]
+        .iter()
+        .any(|k| key.contains(k));
+    (feed || update_setting).then_some(url)
 }

@@ -90,6 +90,30 @@ fn rootfs(root: &Path, weak: bool) {
             "binary-key-material",
             0o600,
         );
+        write(
+            root,
+            "etc/mosquitto/mosquitto.conf",
+            "listener 1883\nallow_anonymous true\n",
+            0o644,
+        );
+        write(
+            root,
+            "etc/miniupnpd.conf",
+            "ext_ifname=eth0\nsecure_mode=no\n",
+            0o644,
+        );
+        write(
+            root,
+            "etc/opkg/distfeeds.conf",
+            "src/gz core http://downloads.example.com/packages/core\n",
+            0o644,
+        );
+        write(
+            root,
+            "etc/config/system",
+            "config updater\n\toption update_url 'http://fw.example.com/latest.bin'\n",
+            0o644,
+        );
         let key = Command::new("openssl")
             .args(["genpkey", "-algorithm", "ed25519"])
             .output()
@@ -100,6 +124,33 @@ fn rootfs(root: &Path, weak: bool) {
             "etc/ssl/private/device.key",
             std::str::from_utf8(&key.stdout).unwrap(),
             0o600,
+        );
+    }
+    if !weak {
+        // The clean twin configures the same services safely.
+        write(
+            root,
+            "etc/mosquitto/mosquitto.conf",
+            "listener 1883\nallow_anonymous false\npassword_file /etc/mosquitto/passwd\n",
+            0o644,
+        );
+        write(
+            root,
+            "etc/miniupnpd.conf",
+            "ext_ifname=eth0\nsecure_mode=yes\n",
+            0o644,
+        );
+        write(
+            root,
+            "etc/opkg/distfeeds.conf",
+            "src/gz core https://downloads.example.com/packages/core\n",
+            0o644,
+        );
+        write(
+            root,
+            "etc/config/system",
+            "config updater\n\toption update_url 'https://fw.example.com/latest.bin'\n\t# see http://example.com/docs for the manual\n",
+            0o644,
         );
     }
     write(root, "etc/banner", "welcome\n", 0o644);
@@ -179,7 +230,22 @@ fn planted_weaknesses_are_found_and_the_clean_twin_has_none() {
             ["etc/ssl/private/device.key:1"],
             "{comp}"
         );
-        assert_eq!(found.len(), 7, "{comp}: {found:?}");
+        assert_eq!(
+            found["firmware.config.mqtt-anonymous"],
+            ["etc/mosquitto/mosquitto.conf:2"],
+            "{comp}"
+        );
+        assert_eq!(
+            found["firmware.config.upnp-insecure"],
+            ["etc/miniupnpd.conf:2"],
+            "{comp}"
+        );
+        assert_eq!(
+            found["firmware.update.http-url"],
+            ["etc/config/system:2", "etc/opkg/distfeeds.conf:1"],
+            "{comp}"
+        );
+        assert_eq!(found.len(), 10, "{comp}: {found:?}");
         let default = weak
             .findings
             .iter()
@@ -316,7 +382,7 @@ fn nested_uimage_gzip_squashfs_at_an_offset() {
             && label.contains("squashfs@0"),
         "{label}"
     );
-    assert_eq!(checks(&report).len(), 7);
+    assert_eq!(checks(&report).len(), 10);
     let formats: Vec<&str> = report.regions.iter().map(|r| r.format.as_str()).collect();
     assert!(
         formats.contains(&"uimage") && formats.contains(&"gzip") && formats.contains(&"squashfs"),
@@ -437,7 +503,7 @@ fn gzip_cpio_initramfs() {
         "{:?}",
         report.regions
     );
-    assert_eq!(checks(&report).len(), 7, "{:?}", checks(&report));
+    assert_eq!(checks(&report).len(), 10, "{:?}", checks(&report));
 
     let tree = &report.filesystems[0].1;
     let shadow = tree.file("etc/shadow").unwrap();
