@@ -1,7 +1,7 @@
 //! Firmware images: unpacking what they contain and checking it for what conformity
 //! baselines care about, producing evidence `assess` reads.
 //!
-//! The pipeline is [`unpack::unpack`] (signatures at any offset, SquashFS, uImage, gzip, cpio,
+//! The pipeline is [`unpack::unpack`] (signatures at any offset, SquashFS, uImage, gzip, cpio, tar,
 //! recursively, within [`Limits`]) → [`tree::Tree`] per filesystem (in memory, paths made
 //! safe) → [`analyze::analyze`] (credentials, boot services, keys) → [`to_evidence`].
 //!

@@ -1,7 +1,7 @@
 //! Finding what an image contains, at any offset, and unpacking it within limits.
 //!
 //! Signatures are searched across the whole image: SquashFS superblocks, U-Boot legacy
-//! (uImage) headers, gzip streams and newc cpio archives. A uImage or gzip payload is unpacked and searched
+//! (uImage) headers, gzip streams, newc cpio archives and ustar/GNU tar archives. A uImage or gzip payload is unpacked and searched
 //! again, up to `Limits::max_depth` levels. Whatever is not claimed by a recognised format
 //! is reported as a region with its entropy, so nothing is skipped silently.
 
@@ -88,6 +88,8 @@ fn walk(
             gzip(data, offset, within, depth, limits, budget, out)
         } else if rest.starts_with(CPIO_NEWC_MAGIC) || rest.starts_with(CPIO_CRC_MAGIC) {
             cpio(data, offset, within, limits, budget, out)
+        } else if rest.get(257..262) == Some(b"ustar") {
+            tar(data, offset, within, limits, budget, out)
         } else {
             None
         };
@@ -537,4 +539,146 @@ fn cpio(
     out.filesystems
         .push((format!("{within} > cpio@{offset}"), tree));
     Some(size)
+}
+
+/// A ustar or GNU tar archive: 512-byte headers with octal fields, data padded to 512 bytes,
+/// GNU long names (`L`) and long link targets (`K`), ended by zero blocks.
+fn tar(
+    data: &[u8],
+    offset: usize,
+    within: &str,
+    limits: &Limits,
+    budget: &mut u64,
+    out: &mut Unpacked,
+) -> Option<usize> {
+    let octal = |field: &[u8]| {
+        let text: String = field
+            .iter()
+            .take_while(|&&b| b != 0)
+            .map(|&b| b as char)
+            .collect();
+        u64::from_str_radix(text.trim(), 8).ok()
+    };
+    let string = |field: &[u8]| {
+        String::from_utf8_lossy(field.split(|&b| b == 0).next().unwrap_or_default()).into_owned()
+    };
+    let mut tree = Tree::default();
+    let mut at = offset;
+    let mut failure = None;
+    let (mut long_name, mut long_link): (Option<String>, Option<String>) = (None, None);
+    while let Some(h) = data.get(at..at + 512) {
+        if h.iter().all(|&b| b == 0) {
+            at += 512; // end-of-archive block(s)
+            if data
+                .get(at..at + 512)
+                .is_some_and(|b| b.iter().all(|&x| x == 0))
+            {
+                at += 512;
+            }
+            break;
+        }
+        if h.get(257..262) != Some(b"ustar") {
+            failure = Some(format!("bad header at offset {at}"));
+            break;
+        }
+        let (Some(mode), Some(size)) = (octal(&h[100..108]), octal(&h[124..136])) else {
+            failure = Some(format!("unreadable header at offset {at}"));
+            break;
+        };
+        let (uid, gid) = (
+            octal(&h[108..116]).unwrap_or(0),
+            octal(&h[116..124]).unwrap_or(0),
+        );
+        let body_start = at + 512;
+        if size > (*budget).min(limits.max_file_bytes) {
+            failure = Some(format!("entry at offset {at}: over the size limit"));
+            break;
+        }
+        let Some(body) = data.get(body_start..body_start + size as usize) else {
+            failure = Some(format!("entry at offset {at}: data runs past the end"));
+            break;
+        };
+        at = body_start + (size as usize).div_ceil(512) * 512;
+        let typeflag = h[156];
+        match typeflag {
+            b'L' => {
+                long_name = Some(string(body));
+                continue;
+            }
+            b'K' => {
+                long_link = Some(string(body));
+                continue;
+            }
+            b'x' | b'g' => continue, // pax headers: attributes we do not need
+            _ => {}
+        }
+        let name = long_name.take().unwrap_or_else(|| {
+            let (prefix, name) = (string(&h[345..500]), string(&h[0..100]));
+            if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            }
+        });
+        let link = long_link.take().unwrap_or_else(|| string(&h[157..257]));
+        if tree.entries.len() >= limits.max_files {
+            failure = Some(format!(
+                "stopped at the limit of {} files",
+                limits.max_files
+            ));
+            break;
+        }
+        let kind = match typeflag {
+            b'0' | 0 | b'7' => {
+                *budget -= size;
+                Kind::File(body.to_vec())
+            }
+            b'5' => Kind::Dir,
+            b'2' => Kind::Symlink(link.into()),
+            // A hard link shares its target's contents.
+            b'1' => match tree
+                .entries
+                .get(std::path::Path::new(link.trim_start_matches("./")))
+            {
+                Some(Entry {
+                    kind: Kind::File(bytes),
+                    ..
+                }) => Kind::File(bytes.clone()),
+                _ => Kind::Special("hard link"),
+            },
+            b'3' => Kind::Special("character device"),
+            b'4' => Kind::Special("block device"),
+            b'6' => Kind::Special("named pipe"),
+            _ => Kind::Special("unknown tar entry"),
+        };
+        let entry = Entry {
+            kind,
+            mode: (mode & 0o7777) as u16,
+            uid: uid as u32,
+            gid: gid as u32,
+        };
+        if let Err(e) = tree.insert(std::path::Path::new(&name), entry) {
+            failure = Some(e.to_string());
+            break;
+        }
+    }
+    let size = at - offset;
+    let outcome = match failure {
+        Some(f) => format!("failed: {f}"),
+        None => "unpacked".to_owned(),
+    };
+    out.regions.push(region(
+        offset,
+        size,
+        "tar",
+        outcome,
+        &data[offset..at],
+        within,
+    ));
+    // A stray "ustar" in other data yields no entries: a failed region, not a filesystem.
+    if !tree.entries.is_empty() {
+        out.filesystems
+            .push((format!("{within} > tar@{offset}"), tree));
+    }
+    Some(size.max(1))
 }

@@ -541,3 +541,54 @@ fn gzip_cpio_initramfs() {
         report.regions
     );
 }
+
+/// A gzip-compressed tar archive made by GNU tar (long names included): every planted
+/// weakness is found and every entry of the source tree is there, with its contents.
+#[test]
+fn gzip_tar_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs");
+    rootfs(&root, true);
+    let deep = format!("opt/{}/config.txt", "very-long-directory-name".repeat(6));
+    write(&root, &deep, "deep\n", 0o644);
+    let archive = dir.path().join("root.tar.gz");
+    run(Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&root)
+        .arg("."));
+    let report = scan(&std::fs::read(&archive).unwrap(), &Limits::default());
+    assert_eq!(report.filesystems.len(), 1, "{:?}", report.regions);
+    assert!(
+        report
+            .regions
+            .iter()
+            .any(|r| r.format == "tar" && r.outcome == "unpacked"),
+        "{:?}",
+        report.regions
+    );
+    assert_eq!(checks(&report).len(), 10, "{:?}", checks(&report));
+    let tree = &report.filesystems[0].1;
+    assert_eq!(
+        tree.file(&deep),
+        Some(&b"deep\n"[..]),
+        "a GNU long name is read whole"
+    );
+    assert_eq!(
+        tree.file("etc/shadow").unwrap(),
+        std::fs::read(root.join("etc/shadow")).unwrap().as_slice()
+    );
+    let source = Command::new("find")
+        .arg(".")
+        .arg("-mindepth")
+        .arg("1")
+        .current_dir(&root)
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(
+        tree.entries.len(),
+        String::from_utf8(source).unwrap().lines().count()
+    );
+}
