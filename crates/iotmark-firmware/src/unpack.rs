@@ -228,7 +228,6 @@ fn squashfs(
         ));
         return Some(bytes_used);
     }
-    let label = format!("{within} > squashfs@{offset}");
     let failed = |out: &mut Unpacked, why: String| {
         out.regions.push(region(
             offset,
@@ -348,20 +347,40 @@ fn squashfs(
             failure.get_or_insert(e.to_string());
         }
     }
+    record_filesystem(
+        out,
+        &data[offset..end],
+        offset,
+        "squashfs",
+        within,
+        failure,
+        tree,
+    );
+    Some(bytes_used)
+}
+
+/// Records an unpacked archive or filesystem: its region, with `failed: …` when reading
+/// stopped early, and its tree when it holds anything (what was read before a failure is
+/// kept; a false signature that yielded nothing adds no filesystem).
+fn record_filesystem(
+    out: &mut Unpacked,
+    bytes: &[u8],
+    offset: usize,
+    format: &str,
+    within: &str,
+    failure: Option<String>,
+    tree: Tree,
+) {
     let outcome = match failure {
         Some(f) => format!("failed: {f}"),
-        None => "unpacked".into(),
+        None => "unpacked".to_owned(),
     };
-    out.regions.push(region(
-        offset,
-        bytes_used,
-        "squashfs",
-        outcome,
-        &data[offset..end],
-        within,
-    ));
-    out.filesystems.push((label, tree));
-    Some(bytes_used)
+    out.regions
+        .push(region(offset, bytes.len(), format, outcome, bytes, within));
+    if !tree.entries.is_empty() {
+        out.filesystems
+            .push((format!("{within} > {format}@{offset}"), tree));
+    }
 }
 
 /// A U-Boot legacy image: a 64-byte big-endian header, then the payload.
@@ -523,21 +542,16 @@ fn cpio(
     if size < 110 {
         return None;
     }
-    let outcome = match (failure, complete) {
-        (Some(f), _) => format!("failed: {f}"),
-        (None, false) => "failed: no trailer".to_owned(),
-        (None, true) => "unpacked".to_owned(),
-    };
-    out.regions.push(region(
-        offset,
-        size,
-        "cpio",
-        outcome,
+    let failure = failure.or_else(|| (!complete).then(|| "no trailer".to_owned()));
+    record_filesystem(
+        out,
         &data[offset..at],
+        offset,
+        "cpio",
         within,
-    ));
-    out.filesystems
-        .push((format!("{within} > cpio@{offset}"), tree));
+        failure,
+        tree,
+    );
     Some(size)
 }
 
@@ -663,22 +677,6 @@ fn tar(
         }
     }
     let size = at - offset;
-    let outcome = match failure {
-        Some(f) => format!("failed: {f}"),
-        None => "unpacked".to_owned(),
-    };
-    out.regions.push(region(
-        offset,
-        size,
-        "tar",
-        outcome,
-        &data[offset..at],
-        within,
-    ));
-    // A stray "ustar" in other data yields no entries: a failed region, not a filesystem.
-    if !tree.entries.is_empty() {
-        out.filesystems
-            .push((format!("{within} > tar@{offset}"), tree));
-    }
+    record_filesystem(out, &data[offset..at], offset, "tar", within, failure, tree);
     Some(size.max(1))
 }
