@@ -5,10 +5,11 @@
 //! again, up to `Limits::max_depth` levels. Whatever is not claimed by a recognised format
 //! is reported as a region with its entropy, so nothing is skipped silently.
 
-use std::io::{Cursor, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::Read;
 
-use backhand::{FilesystemReader, InnerNode};
+mod squashfs;
+
+use squashfs::squashfs;
 
 use crate::Limits;
 use crate::tree::{Entry, Kind, Tree};
@@ -36,6 +37,7 @@ pub struct Unpacked {
 }
 
 const SQUASHFS_MAGIC: &[u8; 4] = b"hsqs";
+const SQUASHFS_MAGIC_BE: &[u8; 4] = b"sqsh";
 const UIMAGE_MAGIC: [u8; 4] = [0x27, 0x05, 0x19, 0x56];
 const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
 const CPIO_NEWC_MAGIC: &[u8; 6] = b"070701";
@@ -80,7 +82,7 @@ fn walk(
     let mut offset = 0usize;
     while offset < data.len() {
         let rest = &data[offset..];
-        let found = if rest.starts_with(SQUASHFS_MAGIC) {
+        let found = if rest.starts_with(SQUASHFS_MAGIC) || rest.starts_with(SQUASHFS_MAGIC_BE) {
             squashfs(data, offset, within, limits, budget, out)
         } else if rest.starts_with(&UIMAGE_MAGIC) && depth < limits.max_depth {
             uimage(data, offset, within, depth, limits, budget, out)
@@ -145,218 +147,6 @@ fn region(
         entropy: round(entropy(data)),
         within: within.to_owned(),
     }
-}
-
-/// Why a SquashFS 4 superblock cannot be trusted, if it cannot: table offsets outside the
-/// filesystem, or a block size the format does not allow.
-fn superblock_problem(fs: &[u8], bytes_used: u64) -> Option<String> {
-    let Some(sb) = fs.get(..96) else {
-        return Some(format!(
-            "the filesystem ({bytes_used} bytes) is smaller than its superblock"
-        ));
-    };
-    let u16_at = |i: usize| u16::from_le_bytes([sb[i], sb[i + 1]]);
-    let u32_at = |i: usize| u32::from_le_bytes([sb[i], sb[i + 1], sb[i + 2], sb[i + 3]]);
-    let u64_at = |i: usize| {
-        u64::from_le_bytes([
-            sb[i],
-            sb[i + 1],
-            sb[i + 2],
-            sb[i + 3],
-            sb[i + 4],
-            sb[i + 5],
-            sb[i + 6],
-            sb[i + 7],
-        ])
-    };
-    let block_size = u32_at(12);
-    let block_log = u16_at(22);
-    if !(4096..=1 << 20).contains(&block_size)
-        || !block_size.is_power_of_two()
-        || u32::from(block_log) != block_size.trailing_zeros()
-    {
-        return Some(format!(
-            "block size {block_size} (log {block_log}) is not valid"
-        ));
-    }
-    // Required tables, then optional ones (absent is all ones).
-    for (name, at, optional) in [
-        ("id", 48, false),
-        ("inode", 64, false),
-        ("directory", 72, false),
-        ("xattr", 56, true),
-        ("fragment", 80, true),
-        ("export", 88, true),
-    ] {
-        let table = u64_at(at);
-        if optional && table == u64::MAX {
-            continue;
-        }
-        if table >= bytes_used {
-            return Some(format!(
-                "the {name} table starts at {table}, outside the {bytes_used}-byte filesystem"
-            ));
-        }
-    }
-    None
-}
-
-/// A SquashFS 4 filesystem at `offset`; returns the bytes it occupies.
-fn squashfs(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    // bytes_used is at offset 40 of the superblock; version major at 28.
-    let sb = data.get(offset..offset + 96)?;
-    let major = u16::from_le_bytes([sb[28], sb[29]]);
-    let bytes_used = u64::from_le_bytes(sb[40..48].try_into().ok()?) as usize;
-    let end = offset
-        .checked_add(bytes_used)
-        .filter(|&e| e <= data.len())?;
-    if major != 4 {
-        out.regions.push(region(
-            offset,
-            bytes_used,
-            "squashfs",
-            format!("failed: SquashFS version {major} is not supported"),
-            &data[offset..end],
-            within,
-        ));
-        return Some(bytes_used);
-    }
-    let failed = |out: &mut Unpacked, why: String| {
-        out.regions.push(region(
-            offset,
-            bytes_used,
-            "squashfs",
-            format!("failed: {why}"),
-            &data[offset..end],
-            within,
-        ));
-        Some(bytes_used)
-    };
-    if let Some(problem) = superblock_problem(&data[offset..end], bytes_used as u64) {
-        return failed(out, problem);
-    }
-    // The superblock checks above keep the parser's arithmetic in range; a panic inside it
-    // would still be a bug in a dependency, and is turned into a failed region here.
-    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        FilesystemReader::from_reader_with_offset(Cursor::new(&data[..end]), offset as u64)
-    }));
-    let reader = match opened {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return failed(out, e.to_string()),
-        Err(_) => {
-            return failed(
-                out,
-                "the SquashFS reader failed on malformed metadata".to_owned(),
-            );
-        }
-    };
-    let mut tree = Tree::default();
-    let mut failure = None;
-    let nodes: Vec<_> = reader.files().take(limits.max_files + 1).collect();
-    if nodes.len() > limits.max_files {
-        failure = Some(format!(
-            "stopped at the limit of {} files",
-            limits.max_files
-        ));
-    }
-    let nodes = &nodes[..nodes.len().min(limits.max_files)];
-    // File contents are decompressed on every core: the reader serialises only the raw
-    // reads, and the shared budget is an atomic counter.
-    let remaining = AtomicU64::new(*budget);
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    let read_file = |f: &backhand::SquashfsFileReader| -> Result<Vec<u8>, String> {
-        let cap = remaining.load(Ordering::Relaxed).min(limits.max_file_bytes);
-        let mut bytes = Vec::with_capacity(f.file_len().min(1 << 20));
-        reader
-            .file(f)
-            .reader()
-            .take(cap + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| e.to_string())?;
-        let len = bytes.len() as u64;
-        if len > cap
-            || remaining
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(len))
-                .is_err()
-        {
-            return Err("over the size limit".to_owned());
-        }
-        Ok(bytes)
-    };
-    let contents: Vec<Option<Result<Vec<u8>, String>>> = std::thread::scope(|scope| {
-        let chunk = nodes.len().div_ceil(threads).max(1);
-        let workers: Vec<_> = nodes
-            .chunks(chunk)
-            .map(|part| {
-                let read_file = &read_file;
-                let handle = scope.spawn(move || {
-                    part.iter()
-                        .map(|n| match &n.inner {
-                            InnerNode::File(f) => Some(read_file(f)),
-                            _ => None,
-                        })
-                        .collect::<Vec<_>>()
-                });
-                (part.len(), handle)
-            })
-            .collect();
-        // A worker that panicked leaves its files unread (reported), never misaligned.
-        workers
-            .into_iter()
-            .flat_map(|(len, w)| w.join().unwrap_or_else(|_| vec![None; len]))
-            .collect()
-    });
-    *budget = remaining.load(Ordering::Relaxed);
-    for (node, content) in nodes.iter().zip(contents) {
-        let h = &node.header;
-        let kind = match (&node.inner, content) {
-            (InnerNode::File(_), Some(Ok(bytes))) => Kind::File(bytes),
-            (InnerNode::File(_), Some(Err(e))) => {
-                failure.get_or_insert(format!("{}: {e}", node.fullpath.display()));
-                continue;
-            }
-            // Every file node was read above; a missing content means its worker failed.
-            (InnerNode::File(_), None) => {
-                failure.get_or_insert(format!("{}: not read", node.fullpath.display()));
-                continue;
-            }
-            (InnerNode::Dir(_), _) => Kind::Dir,
-            (InnerNode::Symlink(s), _) => Kind::Symlink(s.link.clone()),
-            (InnerNode::CharacterDevice(_), _) => Kind::Special("character device"),
-            (InnerNode::BlockDevice(_), _) => Kind::Special("block device"),
-            (InnerNode::NamedPipe, _) => Kind::Special("named pipe"),
-            (InnerNode::Socket, _) => Kind::Special("socket"),
-        };
-        let entry = Entry {
-            kind,
-            mode: h.permissions & 0o7777,
-            uid: h.uid,
-            gid: h.gid,
-        };
-        if let Err(e) = tree.insert(&node.fullpath, entry) {
-            failure.get_or_insert(e.to_string());
-        }
-    }
-    record_filesystem(
-        out,
-        &data[offset..end],
-        offset,
-        "squashfs",
-        within,
-        failure,
-        tree,
-    );
-    Some(bytes_used)
 }
 
 /// Records an unpacked archive or filesystem: its region, with `failed: …` when reading

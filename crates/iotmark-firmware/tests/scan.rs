@@ -271,39 +271,20 @@ fn planted_weaknesses_are_found_and_the_clean_twin_has_none() {
 }
 
 /// Paths, types, modes, symlink targets, sizes and contents equal what unsquashfs extracts.
-#[test]
-fn extraction_matches_unsquashfs() {
-    let dir = tempfile::tempdir().unwrap();
-    let image = squashfs(dir.path(), true, "xz");
-    let reference = dir.path().join("unsquashfs-out");
-    run(Command::new("unsquashfs")
-        .args(["-no-progress", "-quiet", "-d"])
-        .arg(&reference)
-        .arg(&image));
-    let report = scan(&std::fs::read(&image).unwrap(), &Limits::default());
-    let tree = &report.filesystems[0].1;
+type Listing = BTreeMap<PathBuf, (String, u32, u64, Option<String>)>;
 
-    let mut expected = BTreeMap::new();
-    fn walk(
-        base: &Path,
-        dir: &Path,
-        out: &mut BTreeMap<PathBuf, (String, u32, u64, Option<String>)>,
-    ) {
+/// What a directory extracted by a reference tool holds: type, mode, size and SHA-256 or
+/// symlink target per path.
+fn dir_listing(root: &Path) -> Listing {
+    fn walk(base: &Path, dir: &Path, out: &mut Listing) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let meta = std::fs::symlink_metadata(&path).unwrap();
             let rel = path.strip_prefix(base).unwrap().to_path_buf();
             let mode = meta.permissions().mode() & 0o7777;
             if meta.file_type().is_symlink() {
-                out.insert(
-                    rel,
-                    (
-                        "symlink".into(),
-                        mode,
-                        0,
-                        Some(std::fs::read_link(&path).unwrap().display().to_string()),
-                    ),
-                );
+                let target = std::fs::read_link(&path).unwrap().display().to_string();
+                out.insert(rel, ("symlink".into(), mode, 0, Some(target)));
             } else if meta.is_dir() {
                 out.insert(rel, ("dir".into(), mode, 0, None));
                 walk(base, &path, out);
@@ -316,9 +297,14 @@ fn extraction_matches_unsquashfs() {
             }
         }
     }
-    walk(&reference, &reference, &mut expected);
+    let mut out = Listing::new();
+    walk(root, root, &mut out);
+    out
+}
 
-    let mut got = BTreeMap::new();
+/// The same listing of what the scan unpacked.
+fn tree_listing(tree: &iotmark_firmware::tree::Tree) -> Listing {
+    let mut got = Listing::new();
     for (path, e) in &tree.entries {
         let (kind, extra) = match &e.kind {
             Kind::File(_) => ("file", e.sha256()),
@@ -334,12 +320,83 @@ fn extraction_matches_unsquashfs() {
         };
         got.insert(path.clone(), (kind.to_owned(), mode, e.size(), extra));
     }
+    got
+}
+
+fn unsquashfs(image: &Path, out: &Path) -> Listing {
+    run(Command::new("unsquashfs")
+        .args(["-no-progress", "-quiet", "-d"])
+        .arg(out)
+        .arg(image));
+    dir_listing(out)
+}
+
+#[test]
+fn extraction_matches_unsquashfs() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = squashfs(dir.path(), true, "xz");
+    let expected = unsquashfs(&image, &dir.path().join("unsquashfs-out"));
+    let report = scan(&std::fs::read(&image).unwrap(), &Limits::default());
+    let got = tree_listing(&report.filesystems[0].1);
     assert_eq!(got, expected);
     assert!(got.len() > 15);
 }
 
-/// A gzip-compressed SquashFS inside a U-Boot legacy image, built with mkimage, at an offset
-/// behind a vendor header: found, unpacked and analysed through every layer.
+/// fkie-cad/fact_extractor's SquashFS fixtures (GPL-3.0 test data, read from ../shared):
+/// every one Debian's unsquashfs reads — version 4 in gzip, LZMA, LZO, xz, LZ4 and zstd,
+/// AVM's little-endian variant, and version 3 in both byte orders — unpacks to exactly the
+/// same tree; the vendor LZMA variants and version 2 are reported, never skipped.
+#[test]
+fn fact_extractor_squashfs_fixtures_match_unsquashfs() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/firmware-fixtures/fact_extractor/squashFS/test/data");
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "gzip.sqfs",
+        "lzma.sqfs",
+        "lzo.sqfs",
+        "xz.sqfs",
+        "lz4.sqfs",
+        "zstd.sqfs",
+        "avm_le.sqfs4",
+        "zlib_le.sqfs3",
+        "zlib_be.sqfs3",
+    ] {
+        let image = fixtures.join(name);
+        let expected = unsquashfs(&image, &dir.path().join(name));
+        let report = scan(&std::fs::read(&image).unwrap(), &Limits::default());
+        assert_eq!(report.filesystems.len(), 1, "{name}: {:?}", report.regions);
+        let got = tree_listing(&report.filesystems[0].1);
+        assert_eq!(got, expected, "{name}");
+        assert_eq!(got.len(), 4, "{name}");
+    }
+    // Not readable by unsquashfs either; we must say why rather than skip them.
+    for name in [
+        "lzma_le.sqfs2",
+        "lzma_be.sqfs2",
+        "lzma1_le.sqfs3",
+        "lzma1_be.sqfs3",
+    ] {
+        let report = scan(
+            &std::fs::read(fixtures.join(name)).unwrap(),
+            &Limits::default(),
+        );
+        let squashfs = report
+            .regions
+            .iter()
+            .find(|r| r.format.starts_with("squashfs"))
+            .unwrap_or_else(|| panic!("{name}: no SquashFS region in {:?}", report.regions));
+        if cfg!(feature = "gpl-squashfs") && name.contains("sqfs3") {
+            assert_eq!(squashfs.outcome, "unpacked", "{name}");
+        } else {
+            assert!(
+                squashfs.outcome.starts_with("failed: "),
+                "{name}: {squashfs:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn nested_uimage_gzip_squashfs_at_an_offset() {
     let dir = tempfile::tempdir().unwrap();
