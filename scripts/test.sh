@@ -11,9 +11,14 @@ if [ ! -d ../shared/reference ]; then
 fi
 
 echo "== installing test tools"
-# Real image builders for the firmware tests, and openssl for planted keys.
+# Real image builders and compressors for the firmware tests, openssl for planted keys and
+# signed FIT images, and debugfs to cross-check ext4 extraction.
 need=()
-for tool in mksquashfs:squashfs-tools mkimage:u-boot-tools cpio:cpio openssl:openssl; do
+for tool in mksquashfs:squashfs-tools unsquashfs:squashfs-tools mkimage:u-boot-tools \
+    dtc:device-tree-compiler cpio:cpio openssl:openssl mke2fs:e2fsprogs debugfs:e2fsprogs \
+    mkfs.cramfs:util-linux genromfs:genromfs mkfs.jffs2:mtd-utils mkfs.ubifs:mtd-utils \
+    ubinize:mtd-utils xz:xz-utils zstd:zstd lz4:lz4 lzop:lzop bzip2:bzip2 gzip:gzip \
+    dpkg-deb:dpkg ar:binutils; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -22,6 +27,8 @@ fi
 # Independent OSCAL checkers (the official JSON schema via jsonschema-rs, and compliance-trestle).
 python3 -m pip install --quiet --disable-pip-version-check 'compliance-trestle==5.2.0' 'jsonschema-rs>=0.60'
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+# Real armhf and mipsel Debian packages, to build firmware root filesystems from.
+bash scripts/fetch-debian-packages.sh
 
 echo "== Rust tests"
 cargo nextest run --workspace --locked --no-fail-fast

@@ -1,0 +1,339 @@
+//! End to end on real firmware: root filesystems made from real Debian binaries for armhf
+//! and mipsel (busybox, dropbear, dnsmasq, lighttpd, OpenSSL, curl, mosquitto, miniupnpd,
+//! telnetd, hostapd; fetched by `scripts/fetch-debian-packages.sh`, which the test command
+//! runs), with the weaknesses of OWASP's IoTGoat planted in one twin and absent from the
+//! other. Each is packed the ways real devices ship (SquashFS, ext4, JFFS2, gzip'd cpio,
+//! a FIT image) with Debian's own tools, and `iotmark scan` must find every planted
+//! weakness, at its file and line, tied to the provisions it breaks, and none of them in
+//! the clean twin.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn run(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (scripts/test.sh installs it)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn capture(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{cmd:?} failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn packages(arch: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/debian-packages")
+        .join(arch);
+    let debs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(
+        debs.len() >= 12,
+        "expected the Debian {arch} packages in {}; run scripts/fetch-debian-packages.sh",
+        dir.display()
+    );
+    debs
+}
+
+fn write(root: &Path, rel: &str, text: &str, mode: u32) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// What is planted in the weak twin: the check that must fire, the file, and the line.
+struct Planted {
+    check: &'static str,
+    file: &'static str,
+    line: Option<u64>,
+    provision: &'static str,
+}
+
+const PLANTED: &[Planted] = &[
+    Planted {
+        check: "firmware.credentials.default-password",
+        file: "etc/shadow",
+        line: Some(2),
+        provision: "en303645-5.1-1",
+    },
+    Planted {
+        check: "firmware.credentials.weak-hash",
+        file: "etc/shadow",
+        line: Some(2),
+        provision: "en303645-5.4-1",
+    },
+    Planted {
+        check: "firmware.services.telnet",
+        file: "etc/rc.local",
+        line: Some(4),
+        provision: "en303645-5.6-1",
+    },
+    Planted {
+        check: "firmware.services.root-console",
+        file: "etc/inittab",
+        line: Some(3),
+        provision: "en303645-5.6-4",
+    },
+    Planted {
+        check: "firmware.config.upnp-insecure",
+        file: "etc/config/upnpd",
+        line: Some(4),
+        provision: "en303645-5.6-1",
+    },
+    Planted {
+        check: "firmware.config.mqtt-anonymous",
+        file: "etc/mosquitto/conf.d/local.conf",
+        line: Some(2),
+        provision: "en303645-5.5-4",
+    },
+    Planted {
+        check: "firmware.keys.private-key",
+        file: "etc/ssl/private/device.key",
+        line: Some(1),
+        provision: "en303645-5.4-1",
+    },
+    Planted {
+        check: "firmware.update.http-url",
+        file: "etc/opkg/distfeeds.conf",
+        line: Some(1),
+        provision: "en303645-5.3-2",
+    },
+];
+
+/// A root filesystem from every package of `arch`, with IoTGoat's weaknesses when `weak`.
+fn rootfs(dir: &Path, arch: &str, weak: bool) -> PathBuf {
+    let root = dir.join(format!(
+        "rootfs-{arch}-{}",
+        if weak { "weak" } else { "clean" }
+    ));
+    for deb in packages(arch) {
+        run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root));
+    }
+    // IoTGoat's user and its md5-crypt hash, made the way the IoTGoat authors did.
+    let hash = if weak {
+        capture(Command::new("openssl").args(["passwd", "-1", "-salt", "79bz0K8z", "7ujMko0vizxv"]))
+            .trim()
+            .to_owned()
+    } else {
+        "!".to_owned()
+    };
+    write(
+        &root,
+        "etc/passwd",
+        "root:x:0:0:root:/root:/bin/ash\niotgoatuser:x:1000:1000::/root:/bin/ash\n",
+        0o644,
+    );
+    write(
+        &root,
+        "etc/shadow",
+        &format!("root:!:18000:0:99999:7:::\niotgoatuser:{hash}:18000:0:99999:7:::\n"),
+        0o600,
+    );
+    write(
+        &root,
+        "etc/rc.local",
+        &if weak {
+            "# Put your custom commands here.\n\n/usr/bin/shellback &\ntelnetd -p 65534 &\nexit 0\n"
+                .to_owned()
+        } else {
+            "# Put your custom commands here.\n\nexit 0\n".to_owned()
+        },
+        0o755,
+    );
+    write(
+        &root,
+        "etc/inittab",
+        &format!(
+            "::sysinit:/etc/init.d/rcS S boot\n::shutdown:/etc/init.d/rcS K shutdown\n{}\n",
+            if weak {
+                "ttyS0::askfirst:/bin/ash --login"
+            } else {
+                "ttyS0::askfirst:/bin/login"
+            }
+        ),
+        0o644,
+    );
+    write(
+        &root,
+        "etc/config/upnpd",
+        &format!(
+            "config upnpd 'config'\n\toption enable_upnp '1'\n\toption enable_natpmp '1'\n\toption secure_mode '{}'\n",
+            if weak { 0 } else { 1 }
+        ),
+        0o644,
+    );
+    write(
+        &root,
+        "etc/mosquitto/conf.d/local.conf",
+        if weak {
+            "listener 1883\nallow_anonymous true\n"
+        } else {
+            "listener 1883\nallow_anonymous false\npassword_file /etc/mosquitto/passwd\n"
+        },
+        0o644,
+    );
+    write(
+        &root,
+        "etc/opkg/distfeeds.conf",
+        &format!(
+            "src/gz openwrt_core {}://downloads.openwrt.org/releases/18.06.2/targets/x86/generic/packages\n",
+            if weak { "http" } else { "https" }
+        ),
+        0o644,
+    );
+    if weak {
+        let key = root.join("etc/ssl/private/device.key");
+        std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+        run(Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+            ])
+            .arg(&key));
+    }
+    root
+}
+
+/// The failing observations `iotmark scan` reports for `image`, as (check, file, line), and
+/// the provisions each check bears on.
+fn scan(
+    image: &Path,
+) -> (
+    BTreeSet<(String, String, Option<u64>)>,
+    Vec<(String, Vec<String>)>,
+) {
+    let out = Command::new(env!("CARGO_BIN_EXE_iotmark"))
+        .arg("scan")
+        .arg(image)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scan failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut failing = BTreeSet::new();
+    let mut bears = Vec::new();
+    for e in report["evidence"].as_array().unwrap() {
+        // The observation's fields sit beside the envelope's.
+        let body = e;
+        if body["result"] != "fail" {
+            continue;
+        }
+        let check = body["check"].as_str().unwrap().to_owned();
+        failing.insert((
+            check.clone(),
+            body["location"]["file"].as_str().unwrap().to_owned(),
+            body["location"]["line"].as_u64(),
+        ));
+        let provisions = e["bears_on"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        bears.push((check, provisions));
+    }
+    (failing, bears)
+}
+
+fn assert_weak_and_clean(format: &str, weak: &Path, clean: &Path) {
+    let (found, bears) = scan(weak);
+    for p in PLANTED {
+        assert!(
+            found.contains(&(p.check.to_owned(), p.file.to_owned(), p.line)),
+            "{format}: planted {} at {}:{:?} not found; found {found:#?}",
+            p.check,
+            p.file,
+            p.line
+        );
+        assert!(
+            bears
+                .iter()
+                .any(|(c, provisions)| c == p.check && provisions.iter().any(|x| x == p.provision)),
+            "{format}: {} does not bear on {}",
+            p.check,
+            p.provision
+        );
+    }
+    let (found, _) = scan(clean);
+    let planted: BTreeSet<&str> = PLANTED.iter().map(|p| p.check).collect();
+    let false_alarms: Vec<_> = found
+        .iter()
+        .filter(|(check, _, _)| planted.contains(check.as_str()))
+        .collect();
+    assert!(
+        false_alarms.is_empty(),
+        "{format}: the clean twin has {false_alarms:#?}"
+    );
+}
+
+/// Packs `root` with the given builder into `weak`/`clean` images and checks both.
+fn twins(arch: &str, format: &str, pack: impl Fn(&Path, &Path)) {
+    let dir = tempfile::tempdir().unwrap();
+    let weak_root = rootfs(dir.path(), arch, true);
+    let clean_root = rootfs(dir.path(), arch, false);
+    let weak = dir.path().join(format!("weak.{format}"));
+    let clean = dir.path().join(format!("clean.{format}"));
+    pack(&weak_root, &weak);
+    pack(&clean_root, &clean);
+    assert_weak_and_clean(&format!("{arch} {format}"), &weak, &clean);
+}
+
+#[test]
+fn armhf_squashfs() {
+    twins("armhf", "squashfs", |root, image| {
+        run(Command::new("mksquashfs").arg(root).arg(image).args([
+            "-comp",
+            "xz",
+            "-all-root",
+            "-noappend",
+            "-quiet",
+        ]));
+    });
+}
+
+#[test]
+fn mipsel_gzip_cpio_initramfs() {
+    twins("mipsel", "cpio.gz", |root, image| {
+        let list = capture(Command::new("find").arg(".").current_dir(root));
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "cpio --quiet -o -H newc | gzip -9 > '{}'",
+                image.display()
+            ))
+            .current_dir(root)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(list.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    });
+}
