@@ -14,6 +14,7 @@ pub mod tree;
 pub mod unpack;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use iotmark_evidence::{
     Body, Evidence, Location, Observation, ObservationResult, Severity, Subject, Tool,
@@ -75,14 +76,53 @@ pub struct ScanReport {
     pub findings: Vec<(String, analyze::Finding)>,
 }
 
+/// How far a scan has got, for a progress display on another thread: the position in the
+/// top-level image while unpacking, then the filesystems analysed. Counters only, so the
+/// scan never waits for whoever watches.
+#[derive(Debug, Default)]
+pub struct Progress {
+    unpacked: AtomicU64,
+    analysed: AtomicU64,
+    filesystems: AtomicU64,
+}
+
+impl Progress {
+    /// Bytes of the top-level image walked so far.
+    pub fn unpacked(&self) -> u64 {
+        self.unpacked.load(Ordering::Relaxed)
+    }
+
+    /// Filesystems analysed so far, and how many there are (0 until unpacking ends).
+    pub fn analysed(&self) -> (u64, u64) {
+        (
+            self.analysed.load(Ordering::Relaxed),
+            self.filesystems.load(Ordering::Relaxed),
+        )
+    }
+
+    pub(crate) fn set_unpacked(&self, bytes: u64) {
+        self.unpacked.store(bytes, Ordering::Relaxed);
+    }
+}
+
 /// Unpacks and analyses an image held in memory.
 pub fn scan(image: &[u8], limits: &Limits) -> ScanReport {
-    let unpacked = unpack::unpack(image, limits);
+    scan_with_progress(image, limits, &Progress::default())
+}
+
+/// [`scan`], reporting how far it has got in `progress`.
+pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) -> ScanReport {
+    let unpacked = unpack::unpack_with_progress(image, limits, progress);
+    progress.set_unpacked(image.len() as u64);
+    progress
+        .filesystems
+        .store(unpacked.filesystems.len() as u64, Ordering::Relaxed);
     let mut findings = Vec::new();
     for (label, tree) in &unpacked.filesystems {
         for f in analyze::analyze(tree) {
             findings.push((label.clone(), f));
         }
+        progress.analysed.fetch_add(1, Ordering::Relaxed);
     }
     ScanReport {
         sha256: tree::hex(&Sha256::digest(image)),

@@ -11,8 +11,8 @@ mod squashfs;
 
 use squashfs::squashfs;
 
-use crate::Limits;
 use crate::tree::{Entry, Kind, Tree};
+use crate::{Limits, Progress};
 
 /// A stretch of an image and what it turned out to be.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -31,9 +31,11 @@ pub struct Region {
 
 /// What unpacking produced.
 #[derive(Debug, Default)]
-pub struct Unpacked {
+pub struct Unpacked<'p> {
     pub filesystems: Vec<(String, Tree)>,
     pub regions: Vec<Region>,
+    /// Where to report the position reached in the top-level image.
+    progress: Option<&'p Progress>,
 }
 
 const SQUASHFS_MAGIC: &[u8; 4] = b"hsqs";
@@ -63,8 +65,24 @@ pub fn entropy(data: &[u8]) -> f64 {
 }
 
 /// Unpacks everything recognisable in `data`.
-pub fn unpack(data: &[u8], limits: &Limits) -> Unpacked {
-    let mut out = Unpacked::default();
+pub fn unpack(data: &[u8], limits: &Limits) -> Unpacked<'static> {
+    unpack_into(data, limits, Unpacked::default())
+}
+
+/// [`unpack`], reporting the position reached in `data` as it goes.
+pub fn unpack_with_progress<'p>(
+    data: &[u8],
+    limits: &Limits,
+    progress: &'p Progress,
+) -> Unpacked<'p> {
+    let out = Unpacked {
+        progress: Some(progress),
+        ..Unpacked::default()
+    };
+    unpack_into(data, limits, out)
+}
+
+fn unpack_into<'p>(data: &[u8], limits: &Limits, mut out: Unpacked<'p>) -> Unpacked<'p> {
     let mut budget = limits.max_unpacked_bytes;
     walk(data, "image", 0, limits, &mut budget, &mut out);
     out
@@ -81,6 +99,11 @@ fn walk(
     let mut claimed: Vec<(usize, usize)> = Vec::new();
     let mut offset = 0usize;
     while offset < data.len() {
+        if depth == 0
+            && let Some(progress) = out.progress
+        {
+            progress.set_unpacked(offset as u64);
+        }
         let rest = &data[offset..];
         let found = if rest.starts_with(SQUASHFS_MAGIC) || rest.starts_with(SQUASHFS_MAGIC_BE) {
             squashfs(data, offset, within, limits, budget, out)

@@ -14,6 +14,12 @@ impl Style {
         }
     }
 
+    /// Whether progress bars belong on stderr: a terminal, and colour not switched off
+    /// (`NO_COLOR` users asked for plain output).
+    pub fn progress_on_stderr() -> bool {
+        std::io::stderr().is_terminal() && no_color_unset()
+    }
+
     pub fn stderr() -> Self {
         Self {
             color: std::io::stderr().is_terminal() && no_color_unset(),

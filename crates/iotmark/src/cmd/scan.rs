@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use iotmark_assess::RuleBook;
-use iotmark_firmware::{Limits, scan, to_evidence};
+use iotmark_firmware::{Limits, Progress, ScanReport, scan_with_progress, to_evidence};
 use serde_json::json;
 
 use crate::style::Style;
@@ -47,7 +47,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     }
     let image = std::fs::read(&args.image)
         .with_context(|| format!("cannot read {}", args.image.display()))?;
-    let report = scan(&image, &Limits::default());
+    let report = scan_showing_progress(&image, &Limits::default());
 
     // Each check bears on the requirements whose rules name it, in every bundled catalog.
     let rules = RuleBook::bundled()?;
@@ -140,4 +140,38 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Scans on a worker thread while this one draws a progress bar on stderr (only on a
+/// terminal, and not under `NO_COLOR`): bytes of the image walked, then filesystems analysed.
+fn scan_showing_progress(image: &[u8], limits: &Limits) -> ScanReport {
+    let progress = Progress::default();
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| scan_with_progress(image, limits, &progress));
+        if Style::progress_on_stderr() {
+            let bar = indicatif::ProgressBar::new(image.len() as u64).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg:<12} [{bar:30}] {bytes}/{total_bytes} {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_message("unpacking");
+            while !worker.is_finished() {
+                match progress.analysed() {
+                    (_, 0) => bar.set_position(progress.unpacked()),
+                    (done, total) => {
+                        bar.set_position(image.len() as u64);
+                        bar.set_message(format!("analysing {done}/{total}"));
+                    }
+                }
+                bar.tick();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            bar.finish_and_clear();
+        }
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
