@@ -212,14 +212,12 @@ fn rootfs(dir: &Path, arch: &str, weak: bool) -> PathBuf {
     root
 }
 
-/// The failing observations `iotmark scan` reports for `image`, as (check, file, line), and
-/// the provisions each check bears on.
-fn scan(
-    image: &Path,
-) -> (
-    BTreeSet<(String, String, Option<u64>)>,
-    Vec<(String, Vec<String>)>,
-) {
+/// Failing observations as (check, file, line).
+type Failing = BTreeSet<(String, String, Option<u64>)>;
+
+/// The failing observations `iotmark scan` reports for `image`, and the provisions each
+/// failing check bears on.
+fn scan(image: &Path) -> (Failing, Vec<(String, Vec<String>)>) {
     let out = Command::new(env!("CARGO_BIN_EXE_iotmark"))
         .arg("scan")
         .arg(image)
