@@ -21,7 +21,7 @@ pub struct Region {
     pub offset: u64,
     pub size: u64,
     pub format: String,
-    /// `unpacked`, `failed: …`, or `not recognised`.
+    /// `unpacked`, `failed: …`, `not recognised`, or `empty` for padding.
     pub outcome: String,
     /// Shannon entropy in bits per byte (0–8); near 8 means compressed or encrypted data.
     pub entropy: f64,
@@ -136,11 +136,18 @@ fn walk(
     {
         if start > at && start - at >= 512 {
             let gap = &data[at..start];
+            // A run of one byte value (erased flash is 0xFF, alignment is 0x00) holds
+            // nothing; say so rather than leave a reader to wonder what was skipped.
+            let padding = gap.iter().all(|&b| b == gap[0]);
             out.regions.push(Region {
                 offset: at as u64,
                 size: gap.len() as u64,
-                format: "unknown".into(),
-                outcome: "not recognised".into(),
+                format: if padding {
+                    format!("padding (0x{:02x})", gap[0])
+                } else {
+                    "unknown".into()
+                },
+                outcome: if padding { "empty" } else { "not recognised" }.into(),
                 entropy: round(entropy(gap)),
                 within: within.to_owned(),
             });
