@@ -158,6 +158,10 @@ pub(super) fn walk(
     }
 }
 
+/// A format reader: `(data, offset, within, depth, limits, budget, out)`, returning the bytes
+/// it claimed at `offset`.
+type Reader = fn(&[u8], usize, &str, usize, &Limits, &mut u64, &mut Unpacked) -> Option<usize>;
+
 /// Whether `bytes` open with a format the walk unpacks (the TP-Link header aside: its
 /// four-byte magic is too common to be worth a walk on its own).
 fn starts_with_signature(bytes: &[u8]) -> bool {
@@ -743,8 +747,6 @@ fn fuzz_limits() -> Limits {
         max_depth: 3,
     }
 }
-
-type Reader = fn(&[u8], usize, &str, usize, &Limits, &mut u64, &mut Unpacked) -> Option<usize>;
 
 /// Runs `reader` on `data` as it is and with `magic` in front, so the fuzzer starts past
 /// the signature check.

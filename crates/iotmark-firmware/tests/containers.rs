@@ -169,7 +169,9 @@ fn every_stream_format_unpacks_at_an_odd_offset() {
     let tar = tar_of(&root);
     let cpio = cpio_of(&root);
     let sqfs = squashfs_of(&root, &dir.path().join("p.sqfs"));
-    let cases: &[(&str, &[&str], &str, &str, &[u8])] = &[
+    // (region format, command, Debian package, payload format, payload)
+    type Case<'a> = (&'a str, &'a [&'a str], &'a str, &'a str, &'a [u8]);
+    let cases: &[Case<'_>] = &[
         ("gzip", &["gzip", "-c"], "gzip", "tar", &tar),
         ("gzip", &["gzip", "-9", "-c"], "gzip", "cpio", &cpio),
         ("xz", &["xz", "-c"], "xz-utils", "tar", &tar),
@@ -575,6 +577,24 @@ fn tplink_image_header_kernel_and_rootfs() {
     );
 }
 
+/// The bare LZO1X data of a one-block lzop file: what U-Boot expects in a FIT image with
+/// `compression = "lzo"`. The block ends 4 bytes (the end mark) before the file does, and
+/// its header gives the uncompressed and compressed sizes.
+fn bare_lzo1x(input: &[u8]) -> Vec<u8> {
+    let file = filter(&["lzop", "-c"], "lzop", input);
+    let end = file.len() - 4;
+    for checks in [4, 8] {
+        for at in 0..end.saturating_sub(8 + checks) {
+            let field = |i: usize| u32::from_be_bytes(file[i..i + 4].try_into().unwrap()) as usize;
+            let (dst, src) = (field(at), field(at + 4));
+            if dst == input.len() && src < dst && at + 8 + checks + src == end {
+                return file[end - src..end].to_vec();
+            }
+        }
+    }
+    panic!("no single compressed block in the lzop output");
+}
+
 fn its(dir: &Path, kernel: &Path, ramdisk: &Path, signed: bool) -> std::path::PathBuf {
     let signature = if signed {
         r#"
@@ -613,6 +633,14 @@ fn its(dir: &Path, kernel: &Path, ramdisk: &Path, signed: bool) -> std::path::Pa
             hash-1 {{ algo = "sha1"; }};
             hash-2 {{ algo = "crc32"; }};
         }};
+        firmware-1 {{
+            description = "co-processor firmware";
+            data = /incbin/("{firmware}");
+            type = "firmware";
+            arch = "arm";
+            compression = "lzo";
+            hash-1 {{ algo = "sha256"; }};
+        }};
     }};
     configurations {{
         default = "conf-1";
@@ -625,7 +653,8 @@ fn its(dir: &Path, kernel: &Path, ramdisk: &Path, signed: bool) -> std::path::Pa
 }};
 "#,
         kernel = kernel.display(),
-        ramdisk = ramdisk.display()
+        ramdisk = ramdisk.display(),
+        firmware = dir.join("firmware.lzo").display(),
     );
     let path = dir.join(if signed { "signed.its" } else { "plain.its" });
     std::fs::write(&path, text).unwrap();
@@ -652,6 +681,8 @@ fn fit_images_report_signatures_and_unpack_their_ramdisk() {
         ),
     )
     .unwrap();
+    let firmware_tar = tar_of_one("fw.bin", &junk(5000, 12).repeat(4));
+    std::fs::write(dir.path().join("firmware.lzo"), bare_lzo1x(&firmware_tar)).unwrap();
 
     // Unsigned, data inside the tree and after it.
     for external in [false, true] {
@@ -673,7 +704,7 @@ fn fit_images_report_signatures_and_unpack_their_ramdisk() {
         let fit = &report.fit[0];
         assert_eq!(fit.offset, 1001);
         assert_eq!(fit.description, "iotmark test FIT");
-        assert_eq!(fit.images.len(), 2);
+        assert_eq!(fit.images.len(), 3);
         assert_eq!(fit.images[0].kind, "kernel");
         assert_eq!(fit.images[0].compression, "gzip");
         assert_eq!(fit.images[1].external, external);
@@ -693,6 +724,13 @@ fn fit_images_report_signatures_and_unpack_their_ramdisk() {
         assert_eq!(
             files_under(&report, "fit@1001 image kernel-1 > gzip@0 > tar@0").get("vmlinux"),
             Some(&sha(b"kernel bytes\n"))
+        );
+        // Bare LZO1X, decoded because the image says `compression = "lzo"`.
+        assert_eq!(
+            files_under(&report, "fit@1001 image firmware-1 > lzo@0 > tar@0").get("fw.bin"),
+            Some(&sha(&junk(5000, 12).repeat(4))),
+            "{:#?}",
+            report.regions
         );
         let region = &find(&report, "fit")[0];
         assert_eq!(
@@ -804,7 +842,8 @@ fn fit_fixture_is_described() {
 #[test]
 fn container_fuzz_corpora_run_without_panicking() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
-    let targets: [(&str, fn(&[u8])); 4] = [
+    type Target = fn(&[u8]);
+    let targets: [(&str, Target); 4] = [
         ("streams", iotmark_firmware::fuzz_streams),
         ("ar_read", iotmark_firmware::fuzz_ar_read),
         ("trx_read", iotmark_firmware::fuzz_trx_read),

@@ -10,7 +10,7 @@
 
 use std::io::Read;
 
-use super::{Unpacked, region, walk};
+use super::{Reader, Unpacked, region, walk};
 use crate::Limits;
 
 pub(super) const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
@@ -537,10 +537,8 @@ fn decode_lz4_legacy(rest: &[u8], cap: u64) -> Option<Decoded> {
     let mut at = 4;
     let mut block = Vec::new();
     let result = (|| {
-        loop {
-            let Some(word) = u32_le(rest, at) else {
-                break; // the end of the data ends the stream
-            };
+        // The end of the data ends the stream.
+        while let Some(word) = u32_le(rest, at) {
             let len = word as usize;
             if len == 0 || len > MAX_COMPRESSED || rest.get(at..at + 4) == Some(&LZ4_LEGACY_MAGIC) {
                 break;
@@ -861,8 +859,6 @@ fn lzo1x(src: &[u8], out: &mut Vec<u8>, max_out: usize) -> Result<usize, &'stati
     }
 }
 
-type StreamFn = fn(&[u8], usize, &str, usize, &Limits, &mut u64, &mut Unpacked) -> Option<usize>;
-
 /// Image data whose compression its container declares (a FIT image's `compression`):
 /// decoded as declared, or walked as it is when it is uncompressed or does not decode.
 pub(super) fn declared(
@@ -874,7 +870,7 @@ pub(super) fn declared(
     budget: &mut u64,
     out: &mut Unpacked,
 ) {
-    let decoder: Option<StreamFn> = match compression {
+    let decoder: Option<Reader> = match compression {
         "gzip" => Some(gzip),
         "lzma" => Some(lzma),
         "lzo" => Some(lzo),
