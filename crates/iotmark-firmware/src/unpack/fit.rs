@@ -376,7 +376,8 @@ pub(super) fn fdt(
         let external = external_at.is_some();
         let bytes = match (external_at, size) {
             (Some(at), Some(n)) => at.checked_add(n).and_then(|e| {
-                end = end.max(e.min(blob.len()));
+                // mkimage pads each external image to 4 bytes; the padding is the FIT's.
+                end = end.max(e.div_ceil(4).saturating_mul(4).min(blob.len()));
                 blob.get(at..e)
             }),
             (Some(_), None) => None,

@@ -209,12 +209,12 @@ fn settle(
     let limit = cap(limits, budget);
     let mut size = consumed.max(format.header).min(available);
     let truncated = matches!(end, End::Truncated) || consumed >= available;
-    let raw = data.get(offset..offset + size)?;
     let name = format.name;
     let outcome = match end {
         End::Complete if bytes.len() < format.min_complete => return None,
         End::Complete => format!("unpacked ({} bytes)", bytes.len()),
         End::OverLimit => {
+            let raw = data.get(offset..offset + size)?;
             out.regions.push(region(
                 offset,
                 size,
@@ -243,6 +243,7 @@ fn settle(
         }
     };
     *budget = budget.saturating_sub(bytes.len() as u64);
+    let raw = data.get(offset..offset + size)?;
     out.regions
         .push(region(offset, size, name, outcome, raw, within));
     if !bytes.is_empty() && depth < limits.max_depth {
