@@ -1,7 +1,8 @@
 //! Firmware images: unpacking what they contain and checking it for what conformity
 //! baselines care about, producing evidence `assess` reads.
 //!
-//! The pipeline is [`unpack::unpack`] (signatures at any offset, SquashFS, uImage, gzip, cpio, tar,
+//! The pipeline is [`unpack::unpack`] (signatures at any offset, SquashFS, uImage, FIT, TRX, compressed streams, cpio,
+//! tar, ar,
 //! recursively, within [`Limits`]) → [`tree::Tree`] per filesystem (in memory, paths made
 //! safe) → [`analyze::analyze`] (credentials, boot services, keys) → [`to_evidence`].
 //!
@@ -12,6 +13,9 @@
 pub mod analyze;
 pub mod tree;
 pub mod unpack;
+
+#[doc(hidden)]
+pub use unpack::{fuzz_ar_read, fuzz_fit_read, fuzz_streams, fuzz_trx_read};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,6 +78,8 @@ pub struct ScanReport {
     pub filesystems: Vec<(String, tree::Tree)>,
     /// Findings, with the filesystem each came from.
     pub findings: Vec<(String, analyze::Finding)>,
+    /// FIT images found, with their images and how they are signed.
+    pub fit: Vec<unpack::FitInfo>,
 }
 
 /// How far a scan has got, for a progress display on another thread: the position in the
@@ -130,6 +136,7 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         regions: unpacked.regions,
         filesystems: unpacked.filesystems,
         findings,
+        fit: unpacked.fit,
     }
 }
 

@@ -1,11 +1,19 @@
 //! Finding what an image contains, at any offset, and unpacking it within limits.
 //!
 //! Signatures are searched across the whole image: SquashFS superblocks, U-Boot legacy
-//! (uImage) headers, gzip streams, newc cpio archives and ustar/GNU tar archives. A uImage or gzip payload is unpacked and searched
-//! again, up to `Limits::max_depth` levels. Whatever is not claimed by a recognised format
-//! is reported as a region with its entropy, so nothing is skipped silently.
+//! (uImage) headers, FIT images and device trees, vendor headers (TRX, TP-Link), compressed
+//! streams (gzip, xz, LZMA, zstd, LZ4, lzop, bzip2), newc cpio, ustar/GNU tar and ar
+//! archives. Payloads, decompressed streams and archive members that are themselves
+//! archives or compressed are searched again, up to `Limits::max_depth` levels. Whatever is
+//! not claimed by a recognised format is reported as a region with its entropy, so nothing
+//! is skipped silently.
 
-use std::io::Read;
+mod archive;
+mod fit;
+mod headers;
+mod streams;
+
+pub use fit::{FitConfiguration, FitHash, FitImage, FitInfo, FitSignature};
 
 mod squashfs;
 
@@ -36,12 +44,13 @@ pub struct Unpacked<'p> {
     pub regions: Vec<Region>,
     /// Where to report the position reached in the top-level image.
     progress: Option<&'p Progress>,
+    /// Every FIT image found, with its images and signature nodes.
+    pub fit: Vec<FitInfo>,
 }
 
 const SQUASHFS_MAGIC: &[u8; 4] = b"hsqs";
 const SQUASHFS_MAGIC_BE: &[u8; 4] = b"sqsh";
 const UIMAGE_MAGIC: [u8; 4] = [0x27, 0x05, 0x19, 0x56];
-const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
 const CPIO_NEWC_MAGIC: &[u8; 6] = b"070701";
 const CPIO_CRC_MAGIC: &[u8; 6] = b"070702";
 
@@ -88,7 +97,7 @@ fn unpack_into<'p>(data: &[u8], limits: &Limits, mut out: Unpacked<'p>) -> Unpac
     out
 }
 
-fn walk(
+pub(super) fn walk(
     data: &[u8],
     within: &str,
     depth: usize,
@@ -105,16 +114,39 @@ fn walk(
             progress.set_unpacked(offset as u64);
         }
         let rest = &data[offset..];
+        let nest = depth < limits.max_depth;
         let found = if rest.starts_with(SQUASHFS_MAGIC) || rest.starts_with(SQUASHFS_MAGIC_BE) {
             squashfs(data, offset, within, limits, budget, out)
-        } else if rest.starts_with(&UIMAGE_MAGIC) && depth < limits.max_depth {
+        } else if rest.starts_with(&UIMAGE_MAGIC) && nest {
             uimage(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&GZIP_MAGIC) && depth < limits.max_depth {
-            gzip(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(&streams::GZIP_MAGIC) && nest {
+            streams::gzip(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(&streams::XZ_MAGIC) && nest {
+            streams::xz(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(&streams::ZSTD_MAGIC) && nest {
+            streams::zstd(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(&streams::LZ4_MAGIC) && nest {
+            streams::lz4(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(&streams::LZ4_LEGACY_MAGIC) && nest {
+            streams::lz4_legacy(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(&streams::LZOP_MAGIC) && nest {
+            streams::lzop(data, offset, within, depth, limits, budget, out)
+        } else if streams::is_bzip2(rest) && nest {
+            streams::bzip2(data, offset, within, depth, limits, budget, out)
+        } else if streams::is_lzma_alone(rest) && nest {
+            streams::lzma(data, offset, within, depth, limits, budget, out)
         } else if rest.starts_with(CPIO_NEWC_MAGIC) || rest.starts_with(CPIO_CRC_MAGIC) {
             cpio(data, offset, within, limits, budget, out)
         } else if rest.get(257..262) == Some(b"ustar") {
-            tar(data, offset, within, limits, budget, out)
+            tar(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(archive::AR_MAGIC) {
+            archive::ar(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(headers::TRX_MAGIC) {
+            headers::trx(data, offset, within, depth, limits, budget, out)
+        } else if rest.starts_with(&headers::TPLINK_MAGIC) {
+            headers::tplink(data, offset, within, out)
+        } else if rest.starts_with(&fit::FDT_MAGIC) {
+            fit::fdt(data, offset, within, depth, limits, budget, out)
         } else {
             None
         };
@@ -156,12 +188,63 @@ fn walk(
     }
 }
 
+/// A format reader: `(data, offset, within, depth, limits, budget, out)`, returning the bytes
+/// it claimed at `offset`.
+type Reader = fn(&[u8], usize, &str, usize, &Limits, &mut u64, &mut Unpacked) -> Option<usize>;
+
+/// Whether `bytes` open with a format the walk unpacks (the TP-Link header aside: its
+/// four-byte magic is too common to be worth a walk on its own).
+fn starts_with_signature(bytes: &[u8]) -> bool {
+    let magics: [&[u8]; 12] = [
+        SQUASHFS_MAGIC,
+        &UIMAGE_MAGIC,
+        &streams::GZIP_MAGIC,
+        &streams::XZ_MAGIC,
+        &streams::ZSTD_MAGIC,
+        &streams::LZ4_MAGIC,
+        &streams::LZ4_LEGACY_MAGIC,
+        &streams::LZOP_MAGIC,
+        CPIO_NEWC_MAGIC,
+        CPIO_CRC_MAGIC,
+        archive::AR_MAGIC,
+        &fit::FDT_MAGIC,
+    ];
+    magics.iter().any(|m| bytes.starts_with(m))
+        || bytes.starts_with(headers::TRX_MAGIC)
+        || bytes.get(257..262) == Some(b"ustar")
+        || streams::is_bzip2(bytes)
+        || streams::is_lzma_alone(bytes)
+}
+
+/// Walks the members of an archive (by name and byte range in `data`) that are themselves
+/// archives or compressed, one level deeper: a package's `data.tar.xz`, or the
+/// `data.tar.gz` inside an OpenWrt `.ipk`.
+fn walk_members(
+    data: &[u8],
+    members: &[(String, std::ops::Range<usize>)],
+    label: &str,
+    depth: usize,
+    limits: &Limits,
+    budget: &mut u64,
+    out: &mut Unpacked,
+) {
+    if depth >= limits.max_depth {
+        return;
+    }
+    for (name, range) in members {
+        if let Some(bytes) = data.get(range.clone()).filter(|b| starts_with_signature(b)) {
+            let label = format!("{label}/{}", name.trim_start_matches("./"));
+            walk(bytes, &label, depth + 1, limits, budget, out);
+        }
+    }
+}
+
 fn round(x: f64) -> f64 {
     // Adding 0.0 turns the -0.0 of a single-valued run into 0.0.
     (x * 1000.0).round() / 1000.0 + 0.0
 }
 
-fn region(
+pub(super) fn region(
     offset: usize,
     size: usize,
     format: &str,
@@ -182,7 +265,7 @@ fn region(
 /// Records an unpacked archive or filesystem: its region, with `failed: …` when reading
 /// stopped early, and its tree when it holds anything (what was read before a failure is
 /// kept; a false signature that yielded nothing adds no filesystem).
-fn record_filesystem(
+pub(super) fn record_filesystem(
     out: &mut Unpacked,
     bytes: &[u8],
     offset: usize,
@@ -236,39 +319,6 @@ fn uimage(
     ));
     walk(payload, &label, depth + 1, limits, budget, out);
     Some(64 + size)
-}
-
-/// A gzip stream; its decompressed bytes are searched in turn.
-fn gzip(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    // The bufread decoder consumes exactly the stream, so what is left tells its length.
-    let mut decoder = flate2::bufread::GzDecoder::new(&data[offset..]);
-    let mut inflated = Vec::new();
-    let cap = (*budget).min(limits.max_file_bytes);
-    match decoder.by_ref().take(cap + 1).read_to_end(&mut inflated) {
-        Ok(_) if inflated.len() as u64 <= cap => {}
-        _ => return None, // a false signature or a bomb: leave it to the gap report
-    }
-    let consumed = data.len() - offset - decoder.into_inner().len();
-    *budget -= inflated.len() as u64;
-    let label = format!("{within} > gzip@{offset}");
-    out.regions.push(region(
-        offset,
-        consumed,
-        "gzip",
-        format!("unpacked ({} bytes)", inflated.len()),
-        &data[offset..offset + consumed],
-        within,
-    ));
-    walk(&inflated, &label, depth + 1, limits, budget, out);
-    Some(consumed)
 }
 
 /// A cpio archive in the `newc` (or `crc`) format, as initramfs images use: 110-byte ASCII
@@ -381,6 +431,7 @@ fn tar(
     data: &[u8],
     offset: usize,
     within: &str,
+    depth: usize,
     limits: &Limits,
     budget: &mut u64,
     out: &mut Unpacked,
@@ -397,6 +448,7 @@ fn tar(
         String::from_utf8_lossy(field.split(|&b| b == 0).next().unwrap_or_default()).into_owned()
     };
     let mut tree = Tree::default();
+    let mut members = Vec::new();
     let mut at = offset;
     let mut failure = None;
     let (mut long_name, mut long_link): (Option<String>, Option<String>) = (None, None);
@@ -465,6 +517,7 @@ fn tar(
         let kind = match typeflag {
             b'0' | 0 | b'7' => {
                 *budget -= size;
+                members.push((name.clone(), body_start..body_start + body.len()));
                 Kind::File(body.to_vec())
             }
             b'5' => Kind::Dir,
@@ -498,5 +551,71 @@ fn tar(
     }
     let size = at - offset;
     record_filesystem(out, &data[offset..at], offset, "tar", within, failure, tree);
+    let label = format!("{within} > tar@{offset}");
+    walk_members(data, &members, &label, depth, limits, budget, out);
     Some(size.max(1))
+}
+
+/// Small limits for the fuzz entry points, so a run explores formats rather than memory.
+fn fuzz_limits() -> Limits {
+    Limits {
+        max_unpacked_bytes: 16 << 20,
+        max_file_bytes: 4 << 20,
+        max_files: 2_000,
+        max_depth: 3,
+    }
+}
+
+/// Runs `reader` on `data` as it is and with `magic` in front, so the fuzzer starts past
+/// the signature check.
+fn fuzz_reader(data: &[u8], magic: &[u8], reader: Reader) {
+    let limits = fuzz_limits();
+    let prefixed: Vec<u8> = magic.iter().chain(data).copied().collect();
+    for input in [data, &prefixed] {
+        let mut out = Unpacked::default();
+        let mut budget = limits.max_unpacked_bytes;
+        if let Some(size) = reader(input, 0, "fuzz", 0, &limits, &mut budget, &mut out) {
+            assert!(size <= input.len(), "a reader claimed more than its input");
+        }
+    }
+}
+
+/// Every stream decoder on any bytes: regions, never a panic, within the limits.
+#[doc(hidden)]
+pub fn fuzz_streams(data: &[u8]) {
+    let decoders: [(&[u8], Reader); 9] = [
+        (&streams::GZIP_MAGIC, streams::gzip),
+        (&streams::XZ_MAGIC, streams::xz),
+        (&[0x5d, 0, 0, 0x80, 0], streams::lzma),
+        (&streams::ZSTD_MAGIC, streams::zstd),
+        (&streams::LZ4_MAGIC, streams::lz4),
+        (&streams::LZ4_LEGACY_MAGIC, streams::lz4_legacy),
+        (&streams::LZOP_MAGIC, streams::lzop),
+        (b"BZh91AY&SY", streams::bzip2),
+        (&[], streams::lzo),
+    ];
+    for (magic, decoder) in decoders {
+        fuzz_reader(data, magic, decoder);
+    }
+}
+
+/// The ar reader on any bytes.
+#[doc(hidden)]
+pub fn fuzz_ar_read(data: &[u8]) {
+    fuzz_reader(data, archive::AR_MAGIC, archive::ar);
+}
+
+/// The TRX and TP-Link header readers on any bytes.
+#[doc(hidden)]
+pub fn fuzz_trx_read(data: &[u8]) {
+    fuzz_reader(data, headers::TRX_MAGIC, headers::trx);
+    fuzz_reader(data, &headers::TPLINK_MAGIC, |d, o, w, _, _, _, out| {
+        headers::tplink(d, o, w, out)
+    });
+}
+
+/// The device-tree and FIT reader on any bytes.
+#[doc(hidden)]
+pub fn fuzz_fit_read(data: &[u8]) {
+    fuzz_reader(data, &fit::FDT_MAGIC, fit::fdt);
 }

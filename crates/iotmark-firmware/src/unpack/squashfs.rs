@@ -5,7 +5,8 @@
 //! way says so.
 //!
 //! LZO and plain LZMA blocks are decoded here rather than by backhand, whose LZO support is
-//! GPL-2.0: LZO by the MIT-licensed `lzo` crate, LZMA by liblzma's LZMA-alone decoder.
+//! GPL-2.0: LZO by our own bounded LZO1X decoder (streams.rs), LZMA by liblzma's LZMA-alone
+//! decoder.
 
 use std::io::{Cursor, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,11 +43,8 @@ impl CompressionAction for Decoders {
     ) -> Result<(), BackhandError> {
         match compressor {
             Compressor::Lzo => {
-                let start = out.len();
-                out.resize(start + MAX_BLOCK, 0);
-                let n = lzo::decompress_into(bytes, &mut out[start..])
+                super::streams::lzo1x(bytes, out, MAX_BLOCK)
                     .map_err(|_| BackhandError::CorruptedOrInvalidSquashfs)?;
-                out.truncate(start + n);
                 Ok(())
             }
             Compressor::Lzma => {

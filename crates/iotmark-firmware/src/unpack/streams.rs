@@ -1,0 +1,889 @@
+//! Compressed streams found at any offset: gzip, xz, LZMA-alone, zstd, LZ4 (frame and the
+//! legacy format Linux kernels use), lzop and bzip2.
+//!
+//! Every decoder reads through one cap, `min(budget, max_file_bytes) + 1` bytes, so a
+//! decompression bomb is noticed after at most the cap and reported as a failed region
+//! rather than skipped. Each decoder also says how many input bytes its stream took, so the
+//! walk resumes right after it, and the output is walked again one level deeper. A stream
+//! that breaks off is reported as failed and what it yielded before the break is still
+//! walked: a truncated kernel or rootfs is common in carved images and still worth reading.
+
+use std::io::Read;
+
+use super::{Reader, Unpacked, region, walk};
+use crate::Limits;
+
+pub(super) const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
+pub(super) const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0x00];
+pub(super) const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+pub(super) const LZ4_MAGIC: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];
+pub(super) const LZ4_LEGACY_MAGIC: [u8; 4] = [0x02, 0x21, 0x4c, 0x18];
+pub(super) const LZOP_MAGIC: [u8; 9] = [0x89, b'L', b'Z', b'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a];
+/// The bzip2 block header (the digits of pi), which must follow `BZh1`–`BZh9`.
+const BZIP2_BLOCK_MAGIC: [u8; 6] = [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+
+/// liblzma may allocate the dictionary a header asks for; no firmware needs more than this,
+/// and a forged header must not make us allocate gigabytes.
+const LZMA_MEMLIMIT: u64 = 256 << 20;
+
+/// `BZh` + block size digit + the first block's magic.
+pub(super) fn is_bzip2(rest: &[u8]) -> bool {
+    rest.get(..3) == Some(b"BZh")
+        && rest.get(3).is_some_and(|d| (b'1'..=b'9').contains(d))
+        && rest.get(4..10) == Some(&BZIP2_BLOCK_MAGIC[..])
+}
+
+/// An LZMA-alone (`.lzma`) header is only 13 bytes of numbers, so it is accepted only when
+/// every field is what an encoder writes: properties with lc + lp ≤ 4 (liblzma's bound), a
+/// dictionary of 2^n or 3·2^(n-1) bytes between 4 KiB and 1 GiB, and a size that is either
+/// unknown (all ones) or at most 4 GiB. Decoding must then also succeed (see [`lzma`]).
+pub(super) fn is_lzma_alone(rest: &[u8]) -> bool {
+    let Some(h) = rest.get(..13) else {
+        return false;
+    };
+    let props = h[0];
+    let (lc, lp) = (props % 9, (props / 9) % 5);
+    if props >= 9 * 5 * 5 || lc + lp > 4 {
+        return false;
+    }
+    let dict = u32::from_le_bytes([h[1], h[2], h[3], h[4]]);
+    let dict_ok = (4096..=1 << 30).contains(&dict)
+        && (dict.is_power_of_two() || (dict % 3 == 0 && (dict / 3).is_power_of_two()));
+    let size = u64::from_le_bytes([h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12]]);
+    dict_ok && (size == u64::MAX || (1..=1 << 32).contains(&size))
+}
+
+/// How a decoder ended.
+#[derive(Debug)]
+pub(super) enum End {
+    Complete,
+    /// The output reached the cap: a bomb, or just more than the limits allow.
+    OverLimit,
+    /// The stream is corrupt; what it yielded before is kept.
+    Failed(String),
+    /// The data ends before the stream does; what it yielded is kept.
+    Truncated,
+}
+
+/// What a decoder made of the bytes at an offset.
+#[derive(Debug)]
+pub(super) struct Decoded {
+    pub bytes: Vec<u8>,
+    /// Input bytes the stream occupies (or was read up to, when it failed).
+    pub consumed: usize,
+    pub end: End,
+}
+
+/// How much evidence a format needs before a decode counts as that format rather than a
+/// chance match of its magic.
+struct Format {
+    name: &'static str,
+    /// Bytes of magic and header that a region claims at least.
+    header: usize,
+    /// Least output for a failed decode to be reported (0: the signature alone is strong).
+    min_failed: usize,
+    /// Least output for a complete decode to count.
+    min_complete: usize,
+}
+
+const GZIP: Format = Format {
+    name: "gzip",
+    header: 10,
+    min_failed: 1,
+    min_complete: 0,
+};
+const XZ: Format = Format {
+    name: "xz",
+    header: 12,
+    min_failed: 0,
+    min_complete: 0,
+};
+const LZMA: Format = Format {
+    name: "lzma",
+    header: 13,
+    min_failed: 64 << 10,
+    min_complete: 512,
+};
+const ZSTD: Format = Format {
+    name: "zstd",
+    header: 6,
+    min_failed: 1,
+    min_complete: 0,
+};
+const LZ4: Format = Format {
+    name: "lz4",
+    header: 7,
+    min_failed: 0,
+    min_complete: 0,
+};
+const LZ4_LEGACY: Format = Format {
+    name: "lz4-legacy",
+    header: 8,
+    min_failed: 1,
+    min_complete: 1,
+};
+const LZOP: Format = Format {
+    name: "lzop",
+    header: 9,
+    min_failed: 0,
+    min_complete: 0,
+};
+const BZIP2: Format = Format {
+    name: "bzip2",
+    header: 10,
+    min_failed: 0,
+    min_complete: 0,
+};
+const LZO: Format = Format {
+    name: "lzo",
+    header: 1,
+    min_failed: 1,
+    min_complete: 1,
+};
+
+/// The most one stream may decompress to.
+fn cap(limits: &Limits, budget: &u64) -> u64 {
+    (*budget).min(limits.max_file_bytes)
+}
+
+/// Reads `reader` to its end through the cap.
+fn read_capped(reader: impl Read, cap: u64) -> (Vec<u8>, End) {
+    let mut bytes = Vec::new();
+    match reader.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
+        Ok(_) if bytes.len() as u64 > cap => (bytes, End::OverLimit),
+        Ok(_) => (bytes, End::Complete),
+        // read_to_end keeps what was read before the error.
+        Err(e) => (bytes, End::Failed(e.to_string())),
+    }
+}
+
+/// Decodes with a `BufRead`-driven decoder over the rest of the data; what the decoder left
+/// of the slice tells how much the stream took.
+fn buffered<'a, D: Read>(
+    rest: &'a [u8],
+    cap: u64,
+    make: impl FnOnce(&'a [u8]) -> Option<D>,
+    remaining: impl FnOnce(D) -> &'a [u8],
+) -> Option<Decoded> {
+    let mut decoder = make(rest)?;
+    let (bytes, end) = read_capped(&mut decoder, cap);
+    let consumed = rest.len() - remaining(decoder).len();
+    Some(Decoded {
+        bytes,
+        consumed,
+        end,
+    })
+}
+
+/// Where a stream sits and what may be spent on it.
+struct Site<'a> {
+    data: &'a [u8],
+    offset: usize,
+    within: &'a str,
+    depth: usize,
+    limits: &'a Limits,
+}
+
+/// Records a decoded stream's region and walks its output one level deeper. Returns the
+/// bytes the stream claims, or `None` for a chance match of a magic.
+fn settle(
+    site: &Site<'_>,
+    format: &Format,
+    decoded: Decoded,
+    budget: &mut u64,
+    out: &mut Unpacked,
+) -> Option<usize> {
+    let Site {
+        data,
+        offset,
+        within,
+        depth,
+        limits,
+    } = *site;
+    let available = data.len().checked_sub(offset)?;
+    let Decoded {
+        bytes,
+        consumed,
+        end,
+    } = decoded;
+    let limit = cap(limits, budget);
+    let mut size = consumed.max(format.header).min(available);
+    let truncated = matches!(end, End::Truncated) || consumed >= available;
+    let name = format.name;
+    let outcome = match end {
+        End::Complete if bytes.len() < format.min_complete => return None,
+        End::Complete => format!("unpacked ({} bytes)", bytes.len()),
+        End::OverLimit => {
+            let raw = data.get(offset..offset + size)?;
+            out.regions.push(region(
+                offset,
+                size,
+                name,
+                format!(
+                    "failed: decompresses to more than {limit} bytes (the size limit); refused"
+                ),
+                raw,
+                within,
+            ));
+            return Some(size);
+        }
+        End::Failed(_) | End::Truncated if bytes.len() < format.min_failed => return None,
+        End::Failed(why) if !truncated => format!(
+            "failed: corrupt near byte {}: {why} ({} bytes recovered)",
+            offset + consumed,
+            bytes.len()
+        ),
+        // A decoder that failed after using up the data ran off its end.
+        End::Failed(_) | End::Truncated => {
+            size = available;
+            format!(
+                "failed: truncated: the stream runs past the end of the data ({} bytes recovered)",
+                bytes.len()
+            )
+        }
+    };
+    *budget = budget.saturating_sub(bytes.len() as u64);
+    let raw = data.get(offset..offset + size)?;
+    out.regions
+        .push(region(offset, size, name, outcome, raw, within));
+    if !bytes.is_empty() && depth < limits.max_depth {
+        let label = format!("{within} > {name}@{offset}");
+        walk(&bytes, &label, depth + 1, limits, budget, out);
+    }
+    Some(size)
+}
+
+macro_rules! stream_fn {
+    ($(#[$doc:meta])* $name:ident, $format:expr, $decode:expr) => {
+        $(#[$doc])*
+        pub(super) fn $name(
+            data: &[u8],
+            offset: usize,
+            within: &str,
+            depth: usize,
+            limits: &Limits,
+            budget: &mut u64,
+            out: &mut Unpacked,
+        ) -> Option<usize> {
+            let rest = data.get(offset..)?;
+            let decoded = $decode(rest, cap(limits, budget))?;
+            let site = Site {
+                data,
+                offset,
+                within,
+                depth,
+                limits,
+            };
+            settle(&site, &$format, decoded, budget, out)
+        }
+    };
+}
+
+stream_fn!(
+    /// A gzip member.
+    gzip,
+    GZIP,
+    decode_gzip
+);
+stream_fn!(
+    /// An xz stream (one; padding after it is left to the gap report).
+    xz,
+    XZ,
+    decode_xz
+);
+stream_fn!(
+    /// An LZMA-alone stream, as U-Boot and OpenWrt kernels use; see [`is_lzma_alone`].
+    lzma,
+    LZMA,
+    decode_lzma
+);
+stream_fn!(
+    /// One zstd frame.
+    zstd,
+    ZSTD,
+    decode_zstd
+);
+stream_fn!(
+    /// One LZ4 frame.
+    lz4,
+    LZ4,
+    decode_lz4
+);
+stream_fn!(
+    /// A legacy LZ4 stream (`lz4 -l`, Linux kernels).
+    lz4_legacy,
+    LZ4_LEGACY,
+    decode_lz4_legacy
+);
+stream_fn!(
+    /// An lzop file: a header, then LZO1X blocks.
+    lzop,
+    LZOP,
+    decode_lzop
+);
+stream_fn!(
+    /// One bzip2 stream.
+    bzip2,
+    BZIP2,
+    decode_bzip2
+);
+stream_fn!(
+    /// A bare LZO1X stream (no lzop header), as FIT images with `compression = "lzo"` hold.
+    lzo,
+    LZO,
+    decode_lzo
+);
+
+fn decode_gzip(rest: &[u8], cap: u64) -> Option<Decoded> {
+    buffered(
+        rest,
+        cap,
+        |r| Some(flate2::bufread::GzDecoder::new(r)),
+        |d| d.into_inner(),
+    )
+}
+
+fn decode_xz(rest: &[u8], cap: u64) -> Option<Decoded> {
+    buffered(
+        rest,
+        cap,
+        |r| {
+            let stream = liblzma::stream::Stream::new_stream_decoder(LZMA_MEMLIMIT, 0).ok()?;
+            Some(liblzma::bufread::XzDecoder::new_stream(r, stream))
+        },
+        |d| d.into_inner(),
+    )
+}
+
+fn decode_lzma(rest: &[u8], cap: u64) -> Option<Decoded> {
+    if !is_lzma_alone(rest) {
+        return None;
+    }
+    buffered(
+        rest,
+        cap,
+        |r| {
+            let stream = liblzma::stream::Stream::new_lzma_decoder(LZMA_MEMLIMIT).ok()?;
+            Some(liblzma::bufread::XzDecoder::new_stream(r, stream))
+        },
+        |d| d.into_inner(),
+    )
+}
+
+fn decode_zstd(rest: &[u8], cap: u64) -> Option<Decoded> {
+    buffered(
+        rest,
+        cap,
+        // One frame only: what follows the frame is searched by the walk, not taken as a
+        // continuation.
+        |r| {
+            Some(
+                zstd::stream::read::Decoder::with_buffer(r)
+                    .ok()?
+                    .single_frame(),
+            )
+        },
+        |d| d.finish(),
+    )
+}
+
+fn decode_bzip2(rest: &[u8], cap: u64) -> Option<Decoded> {
+    if !is_bzip2(rest) {
+        return None;
+    }
+    buffered(
+        rest,
+        cap,
+        |r| Some(bzip2::bufread::BzDecoder::new(r)),
+        |d| d.into_inner(),
+    )
+}
+
+fn u32_le(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u32_be(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// An output buffer that refuses to grow past the cap.
+struct Output {
+    bytes: Vec<u8>,
+    cap: u64,
+}
+
+impl Output {
+    /// Whether `more` bytes still fit.
+    fn fits(&self, more: usize) -> bool {
+        (self.bytes.len() as u64).saturating_add(more as u64) <= self.cap
+    }
+}
+
+/// A decoder written here: it walks the input itself, so `at` is exactly what it took.
+fn own(out: Output, at: usize, result: Result<(), End>) -> Decoded {
+    Decoded {
+        bytes: out.bytes,
+        consumed: at,
+        end: result.err().unwrap_or(End::Complete),
+    }
+}
+
+fn failed(why: impl Into<String>) -> End {
+    End::Failed(why.into())
+}
+
+/// The LZ4 frame format: magic, a descriptor with its own checksum, blocks of at most the
+/// declared size, an end mark and optional checksums. The descriptor checksum (one byte of
+/// an xxHash32) must match, which makes the four-byte magic trustworthy.
+fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
+    let flg = *rest.get(4)?;
+    let bd = *rest.get(5)?;
+    if flg >> 6 != 0b01 || flg & 0b10 != 0 || bd & 0x8f != 0 || !(4..=7).contains(&(bd >> 4)) {
+        return None;
+    }
+    let independent = flg & 0x20 != 0;
+    let block_checksums = flg & 0x10 != 0;
+    let content_size = flg & 0x08 != 0;
+    let content_checksum = flg & 0x04 != 0;
+    let dict_id = flg & 0x01 != 0;
+    let descriptor_end = 6 + if content_size { 8 } else { 0 } + if dict_id { 4 } else { 0 };
+    let descriptor = rest.get(4..descriptor_end)?;
+    let hc = *rest.get(descriptor_end)?;
+    if (twox_hash::XxHash32::oneshot(0, descriptor) >> 8) as u8 != hc {
+        return None;
+    }
+    let declared = if content_size {
+        Some(u64::from_le_bytes(rest.get(6..14)?.try_into().ok()?))
+    } else {
+        None
+    };
+    let max_block = 1usize << (8 + 2 * (bd >> 4));
+    let mut out = Output {
+        bytes: Vec::new(),
+        cap,
+    };
+    let mut at = descriptor_end + 1;
+    let result = (|| {
+        if dict_id {
+            return Err(failed(
+                "frames that need a preset dictionary are not supported",
+            ));
+        }
+        let mut block = vec![0u8; max_block];
+        loop {
+            let word = u32_le(rest, at).ok_or(End::Truncated)?;
+            at += 4;
+            if word == 0 {
+                break;
+            }
+            let len = (word & 0x7fff_ffff) as usize;
+            if len > max_block {
+                return Err(failed(format!("block of {len} bytes exceeds {max_block}")));
+            }
+            let src = rest.get(at..at + len).ok_or(End::Truncated)?;
+            at += len + if block_checksums { 4 } else { 0 };
+            let produced = if word & 0x8000_0000 != 0 {
+                block
+                    .get_mut(..len)
+                    .ok_or_else(|| failed("bad block"))?
+                    .copy_from_slice(src);
+                len
+            } else {
+                // Linked blocks may refer back to the previous 64 KiB of output.
+                let dict = if independent {
+                    &[][..]
+                } else {
+                    let n = out.bytes.len();
+                    out.bytes
+                        .get(n.saturating_sub(64 << 10)..)
+                        .unwrap_or_default()
+                };
+                lz4_flex::block::decompress_into_with_dict(src, &mut block, dict)
+                    .map_err(|e| failed(format!("block: {e}")))?
+            };
+            if !out.fits(produced) {
+                return Err(End::OverLimit);
+            }
+            out.bytes
+                .extend_from_slice(block.get(..produced).unwrap_or_default());
+        }
+        if content_checksum {
+            let want = u32_le(rest, at).ok_or(End::Truncated)?;
+            at += 4;
+            if twox_hash::XxHash32::oneshot(0, &out.bytes) != want {
+                return Err(failed("content checksum mismatch"));
+            }
+        }
+        if declared.is_some_and(|n| n != out.bytes.len() as u64) {
+            return Err(failed("content size differs from the descriptor"));
+        }
+        Ok(())
+    })();
+    Some(own(out, at.min(rest.len()), result))
+}
+
+/// The legacy LZ4 format: the magic, then blocks prefixed by their compressed size, each
+/// decompressing to 8 MiB except the last. It has no end mark, so the stream ends after a
+/// block shorter than 8 MiB, at a size that cannot be a block (the four-byte original size
+/// Linux appends, or another stream's magic), or at the end of the data.
+fn decode_lz4_legacy(rest: &[u8], cap: u64) -> Option<Decoded> {
+    const BLOCK: usize = 8 << 20;
+    // LZ4_compressBound(8 MiB)
+    const MAX_COMPRESSED: usize = BLOCK + BLOCK / 255 + 16;
+    let mut out = Output {
+        bytes: Vec::new(),
+        cap,
+    };
+    let mut at = 4;
+    let mut block = Vec::new();
+    let result = (|| {
+        // The end of the data ends the stream.
+        while let Some(word) = u32_le(rest, at) {
+            let len = word as usize;
+            if len == 0 || len > MAX_COMPRESSED || rest.get(at..at + 4) == Some(&LZ4_LEGACY_MAGIC) {
+                break;
+            }
+            let src = rest.get(at + 4..at + 4 + len);
+            let Some(src) = src else {
+                if out.bytes.is_empty() {
+                    return Err(End::Truncated);
+                }
+                break; // not a block: whatever follows the stream
+            };
+            if block.is_empty() {
+                block = vec![0u8; BLOCK];
+            }
+            let produced = match lz4_flex::block::decompress_into(src, &mut block) {
+                Ok(n) => n,
+                Err(e) if out.bytes.is_empty() => return Err(failed(format!("block: {e}"))),
+                Err(_) => break,
+            };
+            at += 4 + len;
+            if !out.fits(produced) {
+                return Err(End::OverLimit);
+            }
+            out.bytes
+                .extend_from_slice(block.get(..produced).unwrap_or_default());
+            if produced < BLOCK {
+                break;
+            }
+        }
+        Ok(())
+    })();
+    Some(own(out, at.min(rest.len()), result))
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    // 5552 is the longest run whose sums cannot overflow u32 before the modulo.
+    for chunk in data.chunks(5552) {
+        for &x in chunk {
+            a += u32::from(x);
+            b += a;
+        }
+        a %= 65521;
+        b %= 65521;
+    }
+    (b << 16) | a
+}
+
+/// lzop's file format: the magic, a header (version-dependent fields, then an Adler-32 or
+/// CRC-32 of it), then blocks of `uncompressed size, compressed size, checksums, data`
+/// ended by a zero size. Blocks are LZO1X, stored as-is when they did not shrink.
+fn decode_lzop(rest: &[u8], cap: u64) -> Option<Decoded> {
+    const F_ADLER32_D: u32 = 0x1;
+    const F_ADLER32_C: u32 = 0x2;
+    const F_H_EXTRA_FIELD: u32 = 0x40;
+    const F_CRC32_D: u32 = 0x100;
+    const F_CRC32_C: u32 = 0x200;
+    const F_H_FILTER: u32 = 0x800;
+    const F_H_CRC32: u32 = 0x1000;
+    // lzop never writes blocks larger than this; a bigger size is not lzop.
+    const MAX_BLOCK: usize = 64 << 20;
+    if rest.get(..9) != Some(&LZOP_MAGIC[..]) {
+        return None;
+    }
+    let u16_be = |at: usize| -> Option<u16> {
+        Some(u16::from_be_bytes(rest.get(at..at + 2)?.try_into().ok()?))
+    };
+    let version = u16_be(9)?;
+    let mut at = 13; // version, library version
+    if version >= 0x0940 {
+        at += 2; // version needed to extract
+    }
+    let method = *rest.get(at)?;
+    at += 1;
+    if version >= 0x0940 {
+        at += 1; // level
+    }
+    let flags = u32_be(rest, at)?;
+    at += 4;
+    if flags & F_H_FILTER != 0 {
+        at += 4;
+    }
+    at += 8; // mode, mtime (low)
+    if version >= 0x0940 {
+        at += 4; // mtime (high)
+    }
+    let name_len = *rest.get(at)? as usize;
+    at += 1 + name_len;
+    let header = rest.get(9..at)?;
+    let check = u32_be(rest, at)?;
+    let computed = if flags & F_H_CRC32 != 0 {
+        crc32fast::hash(header)
+    } else {
+        adler32(header)
+    };
+    // The header checksum is what makes this a real lzop file; a mismatch is not one.
+    if computed != check || !(1..=3).contains(&method) {
+        return None;
+    }
+    at += 4;
+    if flags & F_H_EXTRA_FIELD != 0 {
+        let extra = u32_be(rest, at)? as usize;
+        at = at.checked_add(8)?.checked_add(extra)?;
+    }
+    let mut out = Output {
+        bytes: Vec::new(),
+        cap,
+    };
+    let result = (|| {
+        loop {
+            let dst_len = u32_be(rest, at).ok_or(End::Truncated)? as usize;
+            at += 4;
+            if dst_len == 0 {
+                return Ok(());
+            }
+            if dst_len > MAX_BLOCK {
+                return Err(failed(format!(
+                    "block of {dst_len} bytes is larger than lzop writes"
+                )));
+            }
+            let src_len = u32_be(rest, at).ok_or(End::Truncated)? as usize;
+            at += 4;
+            if src_len > dst_len {
+                return Err(failed("a block is larger compressed than uncompressed"));
+            }
+            let mut sums = Vec::new();
+            for (flag, on_compressed) in [
+                (F_ADLER32_D, false),
+                (F_CRC32_D, false),
+                (F_ADLER32_C, true),
+                (F_CRC32_C, true),
+            ] {
+                if flags & flag != 0 && (!on_compressed || src_len < dst_len) {
+                    let sum = u32_be(rest, at).ok_or(End::Truncated)?;
+                    sums.push((flag, sum));
+                    at += 4;
+                }
+            }
+            let src = rest.get(at..at + src_len).ok_or(End::Truncated)?;
+            at += src_len;
+            if !out.fits(dst_len) {
+                return Err(End::OverLimit);
+            }
+            let start = out.bytes.len();
+            if src_len == dst_len {
+                out.bytes.extend_from_slice(src);
+            } else {
+                let used = lzo1x(src, &mut out.bytes, dst_len).map_err(failed)?;
+                if used != src_len || out.bytes.len() - start != dst_len {
+                    return Err(failed("block size differs from its header"));
+                }
+            }
+            let block = out.bytes.get(start..).unwrap_or_default();
+            for (flag, sum) in sums {
+                let ok = match flag {
+                    F_ADLER32_D => adler32(block) == sum,
+                    F_CRC32_D => crc32fast::hash(block) == sum,
+                    F_ADLER32_C => adler32(src) == sum,
+                    _ => crc32fast::hash(src) == sum,
+                };
+                if !ok {
+                    return Err(failed("block checksum mismatch"));
+                }
+            }
+        }
+    })();
+    Some(own(out, at.min(rest.len()), result))
+}
+
+fn decode_lzo(rest: &[u8], cap: u64) -> Option<Decoded> {
+    let mut bytes = Vec::new();
+    let max = usize::try_from(cap).unwrap_or(usize::MAX);
+    match lzo1x(rest, &mut bytes, max) {
+        Ok(used) => Some(Decoded {
+            bytes,
+            consumed: used,
+            end: End::Complete,
+        }),
+        Err(e) if e == OVERRUN => Some(Decoded {
+            bytes,
+            consumed: rest.len(),
+            end: End::OverLimit,
+        }),
+        Err(e) => Some(Decoded {
+            bytes,
+            consumed: rest.len(),
+            end: if e == TRUNCATED {
+                End::Truncated
+            } else {
+                failed(e)
+            },
+        }),
+    }
+}
+
+const OVERRUN: &str = "output exceeds the expected size";
+const TRUNCATED: &str = "the LZO stream runs past the end";
+
+/// Decompresses one LZO1X stream from `src`, appending at most `max_out` bytes to `out`;
+/// returns the input bytes used, up to and including the end marker. Written from the
+/// format's description (LZO1X instructions M1–M4 and literal runs); every length and
+/// distance is checked, so hostile input ends in an error, never a panic.
+pub(super) fn lzo1x(src: &[u8], out: &mut Vec<u8>, max_out: usize) -> Result<usize, &'static str> {
+    let base = out.len();
+    let mut at = 0usize;
+    let byte = |at: &mut usize| -> Result<usize, &'static str> {
+        let b = *src.get(*at).ok_or(TRUNCATED)?;
+        *at += 1;
+        Ok(usize::from(b))
+    };
+    // A zero in a length field means "more": each following zero byte adds 255, then a
+    // non-zero byte ends the count.
+    let extend = |at: &mut usize, add: usize| -> Result<usize, &'static str> {
+        let mut n = add;
+        loop {
+            let b = *src.get(*at).ok_or(TRUNCATED)?;
+            *at += 1;
+            if b != 0 {
+                return n.checked_add(usize::from(b)).ok_or("length overflow");
+            }
+            n = n.checked_add(255).ok_or("length overflow")?;
+        }
+    };
+    let literals = |at: &mut usize, out: &mut Vec<u8>, n: usize| -> Result<(), &'static str> {
+        let run = src
+            .get(*at..at.checked_add(n).ok_or(TRUNCATED)?)
+            .ok_or(TRUNCATED)?;
+        if (out.len() - base).saturating_add(n) > max_out {
+            return Err(OVERRUN);
+        }
+        out.extend_from_slice(run);
+        *at += n;
+        Ok(())
+    };
+    let copy = |out: &mut Vec<u8>, distance: usize, len: usize| -> Result<(), &'static str> {
+        let produced = out.len() - base;
+        if distance == 0 || distance > produced {
+            return Err("a match refers before the start of the output");
+        }
+        if produced.saturating_add(len) > max_out {
+            return Err(OVERRUN);
+        }
+        let from = out.len() - distance;
+        // Overlapping copies repeat the bytes just written, so go byte by byte.
+        for i in 0..len {
+            let b = *out.get(from + i).ok_or("bad match")?;
+            out.push(b);
+        }
+        Ok(())
+    };
+    // state: literals copied by the previous instruction (0–3), or 4 after a long run.
+    let mut state;
+    let first = *src.first().ok_or(TRUNCATED)?;
+    if first > 17 {
+        at = 1;
+        let n = usize::from(first) - 17;
+        literals(&mut at, out, n)?;
+        state = if n < 4 { n } else { 4 };
+    } else {
+        state = 0;
+    }
+    loop {
+        let inst = byte(&mut at)?;
+        let (distance, len, next);
+        if inst >= 64 {
+            // M2: length 3–8, distance up to 2 KiB.
+            let h = byte(&mut at)?;
+            distance = (h << 3) + ((inst >> 2) & 7) + 1;
+            len = (inst >> 5) + 1;
+            next = inst & 3;
+        } else if inst >= 32 {
+            // M3: distance up to 16 KiB.
+            len = match inst & 31 {
+                0 => extend(&mut at, 31)?,
+                n => n,
+            } + 2;
+            let d = byte(&mut at)? | (byte(&mut at)? << 8);
+            distance = (d >> 2) + 1;
+            next = d & 3;
+        } else if inst >= 16 {
+            // M4: distance 16–48 KiB; distance exactly 16 KiB marks the end.
+            len = match inst & 7 {
+                0 => extend(&mut at, 7)?,
+                n => n,
+            } + 2;
+            let d = byte(&mut at)? | (byte(&mut at)? << 8);
+            let far = ((inst & 8) << 11) + (d >> 2);
+            if far == 0 {
+                return Ok(at);
+            }
+            distance = far + 0x4000;
+            next = d & 3;
+        } else if state == 0 {
+            // A literal run of 4 or more.
+            let n = match inst {
+                0 => extend(&mut at, 15)?,
+                n => n,
+            } + 3;
+            literals(&mut at, out, n)?;
+            state = 4;
+            continue;
+        } else if state < 4 {
+            // M1 after 1–3 literals: two bytes within 1 KiB.
+            let h = byte(&mut at)?;
+            distance = (h << 2) + (inst >> 2) + 1;
+            len = 2;
+            next = inst & 3;
+        } else {
+            // M1 after a long literal run: three bytes 2–3 KiB back.
+            let h = byte(&mut at)?;
+            distance = (h << 2) + (inst >> 2) + 2049;
+            len = 3;
+            next = inst & 3;
+        }
+        copy(out, distance, len)?;
+        literals(&mut at, out, next)?;
+        state = next;
+    }
+}
+
+/// Image data whose compression its container declares (a FIT image's `compression`):
+/// decoded as declared, or walked as it is when it is uncompressed or does not decode.
+pub(super) fn declared(
+    compression: &str,
+    data: &[u8],
+    within: &str,
+    depth: usize,
+    limits: &Limits,
+    budget: &mut u64,
+    out: &mut Unpacked,
+) {
+    let decoder: Option<Reader> = match compression {
+        "gzip" => Some(gzip),
+        "lzma" => Some(lzma),
+        "lzo" => Some(lzo),
+        "lz4" => Some(lz4),
+        "zstd" => Some(zstd),
+        "bzip2" => Some(bzip2),
+        _ => None,
+    };
+    if decoder
+        .and_then(|d| d(data, 0, within, depth, limits, budget, out))
+        .is_none()
+    {
+        walk(data, within, depth, limits, budget, out);
+    }
+}
