@@ -4,6 +4,12 @@
 //! (uImage) headers, gzip streams, newc cpio archives and ustar/GNU tar archives. A uImage or gzip payload is unpacked and searched
 //! again, up to `Limits::max_depth` levels. Whatever is not claimed by a recognised format
 //! is reported as a region with its entropy, so nothing is skipped silently.
+//!
+//! Filesystems read by our own bounded readers, one submodule each:
+//! - ext2, ext3 and ext4 (`unpack/ext.rs`): superblock magic `0xEF53` 1080 bytes into the
+//!   filesystem; block maps, extent trees, inline data, 64-bit, flex_bg and meta_bg.
+//! - cramfs (`unpack/cramfs.rs`): either byte order, zlib blocks of 4096 bytes.
+//! - romfs (`unpack/romfs.rs`): `-rom1fs-`, big-endian, 16-byte aligned headers.
 
 use std::io::{Cursor, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +18,10 @@ use backhand::{FilesystemReader, InnerNode};
 
 use crate::Limits;
 use crate::tree::{Entry, Kind, Tree};
+
+mod cramfs;
+mod ext;
+mod romfs;
 
 /// A stretch of an image and what it turned out to be.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -90,6 +100,12 @@ fn walk(
             cpio(data, offset, within, limits, budget, out)
         } else if rest.get(257..262) == Some(b"ustar") {
             tar(data, offset, within, limits, budget, out)
+        } else if rest.get(ext::MAGIC_AT..ext::MAGIC_AT + 2) == Some(&ext::MAGIC) {
+            ext::ext(data, offset, within, limits, budget, out)
+        } else if rest.starts_with(&cramfs::MAGIC_LE) || rest.starts_with(&cramfs::MAGIC_BE) {
+            cramfs::cramfs(data, offset, within, limits, budget, out)
+        } else if rest.starts_with(romfs::MAGIC) {
+            romfs::romfs(data, offset, within, limits, budget, out)
         } else {
             None
         };
@@ -357,6 +373,45 @@ fn squashfs(
         tree,
     );
     Some(bytes_used)
+}
+
+/// What went wrong while reading one filesystem: the first problem in full, and how many
+/// more there were, so one corrupt inode does not hide the rest of the tree.
+#[derive(Debug, Default)]
+struct Problems {
+    first: Option<String>,
+    more: usize,
+}
+
+impl Problems {
+    fn note(&mut self, problem: String) {
+        if self.first.is_none() {
+            self.first = Some(problem);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn into_failure(self) -> Option<String> {
+        let more = self.more;
+        self.first.map(|first| match more {
+            0 => first,
+            n => format!("{first} (and {n} more problems)"),
+        })
+    }
+}
+
+/// Runs one filesystem reader on `data` as if found at offset 0, for the fuzz targets.
+pub(crate) fn fuzz_reader(format: &str, data: &[u8], limits: &Limits) -> Unpacked {
+    let mut out = Unpacked::default();
+    let mut budget = limits.max_unpacked_bytes;
+    let (b, l, o) = (&mut budget, limits, &mut out);
+    match format {
+        "ext" => ext::ext(data, 0, "fuzz", l, b, o),
+        "cramfs" => cramfs::cramfs(data, 0, "fuzz", l, b, o),
+        _ => romfs::romfs(data, 0, "fuzz", l, b, o),
+    };
+    out
 }
 
 /// Records an unpacked archive or filesystem: its region, with `failed: …` when reading
