@@ -13,7 +13,8 @@ fi
 echo "== installing test tools"
 # Real image builders for the firmware tests, and openssl for planted keys.
 need=()
-for tool in mksquashfs:squashfs-tools mkimage:u-boot-tools cpio:cpio openssl:openssl; do
+for tool in mksquashfs:squashfs-tools mkimage:u-boot-tools cpio:cpio openssl:openssl \
+  mke2fs:e2fsprogs mkfs.cramfs:util-linux genromfs:genromfs xz:xz-utils; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -196,6 +196,9 @@ impl Reader<'_> {
         tree: &mut Tree,
         problems: &mut Problems,
     ) {
+        // Every entry visited counts, so names repeated in a crafted image (which leave the
+        // tree no bigger) cannot make the walk run on.
+        let mut entries = 0usize;
         let mut pending = vec![(root, PathBuf::new())];
         let mut seen_dirs = HashSet::new();
         while let Some((dir, path)) = pending.pop() {
@@ -215,13 +218,14 @@ impl Reader<'_> {
             let end = dir.offset.saturating_add(dir.size);
             let mut at = dir.offset;
             while at < end {
-                if tree.entries.len() >= limits.max_files {
+                if entries >= limits.max_files {
                     problems.note(format!(
                         "stopped at the limit of {} files",
                         limits.max_files
                     ));
                     return;
                 }
+                entries += 1;
                 let Some(inode) = self.order.inode(self.img, at) else {
                     problems.note(format!(
                         "{shown}: the entry at byte {at} runs past the image"

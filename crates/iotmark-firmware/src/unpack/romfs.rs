@@ -145,6 +145,9 @@ fn read_tree(
     tree: &mut Tree,
     problems: &mut Problems,
 ) {
+    // Every entry visited counts, so names repeated in a crafted image (which leave the
+    // tree no bigger) cannot make the walk run on.
+    let mut entries = 0usize;
     let mut pending = vec![(root, PathBuf::new())];
     // Every header belongs to one directory list; one seen twice means a loop.
     let mut seen = HashSet::new();
@@ -176,13 +179,14 @@ fn read_tree(
                 problems.note(format!("the header at byte {here} has the name {name:?}"));
                 continue;
             }
-            if tree.entries.len() >= limits.max_files {
+            if entries >= limits.max_files {
                 problems.note(format!(
                     "stopped at the limit of {} files",
                     limits.max_files
                 ));
                 return;
             }
+            entries += 1;
             // A hard link reads as its target, with the target's type and data.
             let (target, target_at) = if h.kind == TYPE_HARD_LINK {
                 let to = (h.info & !0xf) as usize;
