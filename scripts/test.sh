@@ -21,10 +21,6 @@ for tool in mksquashfs:squashfs-tools unsquashfs:squashfs-tools mkimage:u-boot-t
     dpkg-deb:dpkg ar:binutils; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
-# Compressors, package and device-tree tools for the container tests (tests/containers.rs).
-for tool in xz:xz-utils zstd:zstd lz4:lz4 lzop:lzop bzip2:bzip2 dpkg-deb:dpkg ar:binutils dtc:device-tree-compiler; do
-  command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
-done
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" > /dev/null
 fi

@@ -1,10 +1,10 @@
 //! Firmware images: unpacking what they contain and checking it for what conformity
 //! baselines care about, producing evidence `assess` reads.
 //!
-//! The pipeline is [`unpack::unpack`] (signatures at any offset, SquashFS, uImage, FIT, TRX, compressed streams, cpio,
-//! tar, ar,
-//! recursively, within [`Limits`]) → [`tree::Tree`] per filesystem (in memory, paths made
-//! safe) → [`analyze::analyze`] (credentials, boot services, keys) → [`to_evidence`].
+//! The pipeline is [`unpack::unpack`] (signatures at any offset: SquashFS, uImage, FIT, TRX,
+//! compressed streams, cpio, tar, ar, ext2/3/4, cramfs, romfs; recursively, within
+//! [`Limits`]) → [`tree::Tree`] per filesystem (in memory, paths made safe) →
+//! [`analyze::analyze`] (credentials, boot services, keys) → [`to_evidence`].
 //!
 //! Safety is part of correctness: content is never executed, nothing is written outside the
 //! output directory ([`tree::Tree::write_to`]), and sizes, depth and file counts are capped.
@@ -196,12 +196,24 @@ pub fn to_evidence(
 /// libFuzzer target and the corpus test.
 #[doc(hidden)]
 pub fn fuzz_scan(data: &[u8]) {
-    let limits = Limits {
-        max_unpacked_bytes: 16 << 20,
-        max_file_bytes: 4 << 20,
-        max_files: 2_000,
-        max_depth: 4,
-    };
-    let report = scan(data, &limits);
+    let report = scan(data, &unpack::fuzz_limits());
     let _ = to_evidence(&report, "device", "2026-01-01T00:00:00Z", &|_| Vec::new());
+}
+
+/// The `ext_read` fuzz entry point: `data` read as an ext2/3/4 filesystem starting at byte 0.
+#[doc(hidden)]
+pub fn fuzz_ext_read(data: &[u8]) {
+    let _ = unpack::fuzz_filesystem("ext", data, &unpack::fuzz_limits());
+}
+
+/// The `cramfs_read` fuzz entry point: `data` read as a cramfs image starting at byte 0.
+#[doc(hidden)]
+pub fn fuzz_cramfs_read(data: &[u8]) {
+    let _ = unpack::fuzz_filesystem("cramfs", data, &unpack::fuzz_limits());
+}
+
+/// The `romfs_read` fuzz entry point: `data` read as a romfs image starting at byte 0.
+#[doc(hidden)]
+pub fn fuzz_romfs_read(data: &[u8]) {
+    let _ = unpack::fuzz_filesystem("romfs", data, &unpack::fuzz_limits());
 }

@@ -7,6 +7,12 @@
 //! archives or compressed are searched again, up to `Limits::max_depth` levels. Whatever is
 //! not claimed by a recognised format is reported as a region with its entropy, so nothing
 //! is skipped silently.
+//!
+//! Filesystems read by our own bounded readers, one submodule each:
+//! - ext2, ext3 and ext4 (`unpack/ext.rs`): superblock magic `0xEF53` 1080 bytes into the
+//!   filesystem; block maps, extent trees, inline data, 64-bit, flex_bg and meta_bg.
+//! - cramfs (`unpack/cramfs.rs`): either byte order, zlib blocks of 4096 bytes.
+//! - romfs (`unpack/romfs.rs`): `-rom1fs-`, big-endian, 16-byte aligned headers.
 
 mod archive;
 mod fit;
@@ -21,6 +27,10 @@ use squashfs::squashfs;
 
 use crate::tree::{Entry, Kind, Tree};
 use crate::{Limits, Progress};
+
+mod cramfs;
+mod ext;
+mod romfs;
 
 /// A stretch of an image and what it turned out to be.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -147,6 +157,12 @@ pub(super) fn walk(
             headers::tplink(data, offset, within, out)
         } else if rest.starts_with(&fit::FDT_MAGIC) {
             fit::fdt(data, offset, within, depth, limits, budget, out)
+        } else if rest.get(ext::MAGIC_AT..ext::MAGIC_AT + 2) == Some(&ext::MAGIC) {
+            ext::ext(data, offset, within, limits, budget, out)
+        } else if rest.starts_with(&cramfs::MAGIC_LE) || rest.starts_with(&cramfs::MAGIC_BE) {
+            cramfs::cramfs(data, offset, within, limits, budget, out)
+        } else if rest.starts_with(romfs::MAGIC) {
+            romfs::romfs(data, offset, within, limits, budget, out)
         } else {
             None
         };
@@ -260,6 +276,45 @@ pub(super) fn region(
         entropy: round(entropy(data)),
         within: within.to_owned(),
     }
+}
+
+/// What went wrong while reading one filesystem: the first problem in full, and how many
+/// more there were, so one corrupt inode does not hide the rest of the tree.
+#[derive(Debug, Default)]
+struct Problems {
+    first: Option<String>,
+    more: usize,
+}
+
+impl Problems {
+    fn note(&mut self, problem: String) {
+        if self.first.is_none() {
+            self.first = Some(problem);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn into_failure(self) -> Option<String> {
+        let more = self.more;
+        self.first.map(|first| match more {
+            0 => first,
+            n => format!("{first} (and {n} more problems)"),
+        })
+    }
+}
+
+/// Runs one filesystem reader on `data` as if found at offset 0, for the fuzz targets.
+pub(crate) fn fuzz_filesystem(format: &str, data: &[u8], limits: &Limits) -> Unpacked<'static> {
+    let mut out = Unpacked::default();
+    let mut budget = limits.max_unpacked_bytes;
+    let (b, l, o) = (&mut budget, limits, &mut out);
+    match format {
+        "ext" => ext::ext(data, 0, "fuzz", l, b, o),
+        "cramfs" => cramfs::cramfs(data, 0, "fuzz", l, b, o),
+        _ => romfs::romfs(data, 0, "fuzz", l, b, o),
+    };
+    out
 }
 
 /// Records an unpacked archive or filesystem: its region, with `failed: …` when reading
@@ -557,7 +612,7 @@ fn tar(
 }
 
 /// Small limits for the fuzz entry points, so a run explores formats rather than memory.
-fn fuzz_limits() -> Limits {
+pub(crate) fn fuzz_limits() -> Limits {
     Limits {
         max_unpacked_bytes: 16 << 20,
         max_file_bytes: 4 << 20,

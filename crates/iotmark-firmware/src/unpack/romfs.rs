@@ -1,0 +1,286 @@
+//! romfs, the tiny read-only filesystem of early boot and small devices.
+//!
+//! Layout facts (from the kernel's `Documentation/filesystems/romfs.rst`): `-rom1fs-`, the
+//! full size and a checksum (big-endian words of the first 512 bytes sum to zero), then the
+//! volume name, NUL-terminated and padded to 16 bytes. Every file header is 16-byte aligned:
+//! the next header's offset with the type in its low three bits and an executable bit,
+//! type-specific info (a directory's first entry, a hard link's target, a device number),
+//! the size, a checksum, then the name padded to 16 and the data. romfs keeps no owners and
+//! no permission bits beyond "executable"; modes are what Linux shows when it mounts one.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use super::{Problems, Unpacked, record_filesystem};
+use crate::Limits;
+use crate::tree::{Entry, Kind, Tree};
+
+pub(super) const MAGIC: &[u8; 8] = b"-rom1fs-";
+/// The bytes the superblock checksum covers.
+const CHECKSUM_SPAN: usize = 512;
+
+const TYPE_HARD_LINK: u32 = 0;
+const TYPE_DIR: u32 = 1;
+const TYPE_FILE: u32 = 2;
+const TYPE_SYMLINK: u32 = 3;
+const TYPE_BLOCK: u32 = 4;
+const TYPE_CHAR: u32 = 5;
+const TYPE_SOCKET: u32 = 6;
+const TYPE_FIFO: u32 = 7;
+const EXECUTABLE: u32 = 8;
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at.checked_add(4)?)?
+        .try_into()
+        .ok()
+        .map(u32::from_be_bytes)
+}
+
+/// Whether the big-endian words of `bytes` sum to zero, as romfs checksums require.
+fn sums_to_zero(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(4)
+        .map(|w| {
+            let mut word = [0u8; 4];
+            word[..w.len()].copy_from_slice(w);
+            u32::from_be_bytes(word)
+        })
+        .fold(0u32, u32::wrapping_add)
+        == 0
+}
+
+/// A NUL-terminated name at `at`, and where what follows it starts (16-byte aligned).
+fn name_at(img: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let len = img.get(at..)?.iter().position(|&b| b == 0)?;
+    let next = at.checked_add(len + 1)?.checked_next_multiple_of(16)?;
+    Some((img.get(at..at + len)?, next))
+}
+
+/// One file header.
+#[derive(Debug)]
+struct Header<'a> {
+    next: usize,
+    kind: u32,
+    executable: bool,
+    info: u32,
+    size: usize,
+    name: &'a [u8],
+    data_at: usize,
+    /// Bytes the header checksum covers: the 16-byte header and the padded name.
+    covered: &'a [u8],
+}
+
+fn header(img: &[u8], at: usize) -> Result<Header<'_>, String> {
+    let word = |i: usize| {
+        be32(img, at + 4 * i).ok_or(format!("the header at byte {at} runs past the image"))
+    };
+    let next = word(0)?;
+    let (info, size) = (word(1)?, word(2)?);
+    let (name, data_at) =
+        name_at(img, at + 16).ok_or(format!("the name at byte {} runs past the image", at + 16))?;
+    Ok(Header {
+        next: (next & !0xf) as usize,
+        kind: next & 7,
+        executable: next & EXECUTABLE != 0,
+        info,
+        size: size as usize,
+        name,
+        data_at,
+        covered: img.get(at..data_at).unwrap_or_default(),
+    })
+}
+
+/// A romfs image starting at `offset`; returns the bytes it occupies.
+pub(super) fn romfs(
+    data: &[u8],
+    offset: usize,
+    within: &str,
+    limits: &Limits,
+    budget: &mut u64,
+    out: &mut Unpacked,
+) -> Option<usize> {
+    let rest = data.get(offset..)?;
+    let full_size = be32(rest, 8)? as usize;
+    // The superblock alone (magic, size, checksum, a name) takes at least 32 bytes.
+    if full_size < 32 {
+        return None;
+    }
+    let (_, first) = name_at(rest, 16)?;
+    if first > full_size {
+        return None;
+    }
+    let img = &rest[..full_size.min(rest.len())];
+    let mut problems = Problems::default();
+    if full_size > rest.len() {
+        problems.note(format!(
+            "truncated: the superblock says {full_size} bytes, the image holds {}",
+            rest.len()
+        ));
+    }
+    if !sums_to_zero(&img[..img.len().min(CHECKSUM_SPAN)]) {
+        problems.note(format!(
+            "the superblock checksum at byte {} does not match",
+            offset + 12
+        ));
+    }
+    let mut tree = Tree::default();
+    read_tree(img, first, limits, budget, &mut tree, &mut problems);
+    record_filesystem(
+        out,
+        img,
+        offset,
+        "romfs",
+        within,
+        problems.into_failure(),
+        tree,
+    );
+    Some(img.len())
+}
+
+fn read_tree(
+    img: &[u8],
+    root: usize,
+    limits: &Limits,
+    budget: &mut u64,
+    tree: &mut Tree,
+    problems: &mut Problems,
+) {
+    // Every entry visited counts, so names repeated in a crafted image (which leave the
+    // tree no bigger) cannot make the walk run on.
+    let mut entries = 0usize;
+    let mut pending = vec![(root, PathBuf::new())];
+    // Every header belongs to one directory list; one seen twice means a loop.
+    let mut seen = HashSet::new();
+    while let Some((first, path)) = pending.pop() {
+        let mut at = first;
+        while at != 0 {
+            if !seen.insert(at) {
+                problems.note(format!("the header at byte {at} is reached twice (a loop)"));
+                break;
+            }
+            let h = match header(img, at) {
+                Ok(h) => h,
+                Err(e) => {
+                    problems.note(e);
+                    break;
+                }
+            };
+            let here = at;
+            at = h.next;
+            if !sums_to_zero(h.covered) {
+                problems.note(format!("the header at byte {here} fails its checksum"));
+            }
+            if h.name == b"." || h.name == b".." {
+                continue;
+            }
+            let name = String::from_utf8_lossy(h.name).into_owned();
+            let child = path.join(&name);
+            if name.is_empty() || name.contains('/') {
+                problems.note(format!("the header at byte {here} has the name {name:?}"));
+                continue;
+            }
+            if entries >= limits.max_files {
+                problems.note(format!(
+                    "stopped at the limit of {} files",
+                    limits.max_files
+                ));
+                return;
+            }
+            entries += 1;
+            // A hard link reads as its target, with the target's type and data.
+            let (target, target_at) = if h.kind == TYPE_HARD_LINK {
+                let to = (h.info & !0xf) as usize;
+                match header(img, to) {
+                    Ok(t) if t.kind != TYPE_HARD_LINK => (t, to),
+                    Ok(_) => {
+                        problems.note(format!("{}: a hard link to a hard link", child.display()));
+                        continue;
+                    }
+                    Err(e) => {
+                        problems.note(format!("{}: {e}", child.display()));
+                        continue;
+                    }
+                }
+            } else {
+                (h, here)
+            };
+            let data = || {
+                img.get(target.data_at..target.data_at.saturating_add(target.size))
+                    .ok_or(format!(
+                        "{}: {} bytes at byte {} run past the image",
+                        child.display(),
+                        target.size,
+                        target.data_at
+                    ))
+            };
+            let (kind, mode) = match target.kind {
+                TYPE_DIR => {
+                    // A hard link to a directory is recorded, not entered a second time.
+                    if target_at == here {
+                        pending.push(((target.info & !0xf) as usize, child.clone()));
+                    }
+                    (Kind::Dir, 0o644)
+                }
+                TYPE_FILE => {
+                    if target.size as u64 > (*budget).min(limits.max_file_bytes) {
+                        problems.note(format!(
+                            "{}: {} bytes, over the size limit",
+                            child.display(),
+                            target.size
+                        ));
+                        continue;
+                    }
+                    match data() {
+                        Ok(bytes) => {
+                            *budget = budget.saturating_sub(bytes.len() as u64);
+                            (Kind::File(bytes.to_vec()), 0o644)
+                        }
+                        Err(e) => {
+                            problems.note(e);
+                            continue;
+                        }
+                    }
+                }
+                TYPE_SYMLINK => match data() {
+                    Ok(bytes) if bytes.len() <= 4096 => (
+                        Kind::Symlink(PathBuf::from(String::from_utf8_lossy(bytes).into_owned())),
+                        0o777,
+                    ),
+                    Ok(bytes) => {
+                        problems.note(format!(
+                            "{}: a {}-byte symlink target, longer than any path",
+                            child.display(),
+                            bytes.len()
+                        ));
+                        continue;
+                    }
+                    Err(e) => {
+                        problems.note(e);
+                        continue;
+                    }
+                },
+                TYPE_BLOCK => (Kind::Special("block device"), 0o600),
+                TYPE_CHAR => (Kind::Special("character device"), 0o600),
+                TYPE_SOCKET => (Kind::Special("socket"), 0o644),
+                TYPE_FIFO => (Kind::Special("named pipe"), 0o644),
+                _ => continue, // every 3-bit value is a type above; hard links were resolved
+            };
+            // The executable bit gives x to everyone on directories and files, as the kernel
+            // does when mounting.
+            let mode = if target.executable && matches!(target.kind, TYPE_DIR | TYPE_FILE) {
+                mode | 0o111
+            } else {
+                mode
+            };
+            let entry = Entry {
+                kind,
+                mode,
+                uid: 0,
+                gid: 0,
+            };
+            if let Err(e) = tree.insert(&child, entry) {
+                problems.note(e.to_string());
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Any bytes as a cramfs filesystem starting at byte 0, read by our own reader:
+//! a tree or a `failed: …` region, never a panic, within small limits.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    iotmark_firmware::fuzz_cramfs_read(data);
+});
