@@ -145,16 +145,27 @@ pub fn to_evidence(
         .collect()
 }
 
-/// The fuzz entry point: scans `data` with small limits and writes nothing. Shared by the
-/// libFuzzer target and the corpus test.
-#[doc(hidden)]
-pub fn fuzz_scan(data: &[u8]) {
-    let limits = Limits {
+/// Limits small enough for fuzzing.
+fn fuzz_limits() -> Limits {
+    Limits {
         max_unpacked_bytes: 16 << 20,
         max_file_bytes: 4 << 20,
         max_files: 2_000,
         max_depth: 4,
-    };
-    let report = scan(data, &limits);
+    }
+}
+
+/// The `jffs2_read` fuzz entry point: the JFFS2 reader at offset 0 with its CRC checks off,
+/// so that mutated inputs reach the code behind them.
+#[doc(hidden)]
+pub fn fuzz_jffs2_read(data: &[u8]) {
+    unpack::fuzz_jffs2(data, &fuzz_limits());
+}
+
+/// The fuzz entry point: scans `data` with small limits and writes nothing. Shared by the
+/// libFuzzer target and the corpus test.
+#[doc(hidden)]
+pub fn fuzz_scan(data: &[u8]) {
+    let report = scan(data, &fuzz_limits());
     let _ = to_evidence(&report, "device", "2026-01-01T00:00:00Z", &|_| Vec::new());
 }

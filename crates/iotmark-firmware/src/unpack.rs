@@ -1,7 +1,8 @@
 //! Finding what an image contains, at any offset, and unpacking it within limits.
 //!
 //! Signatures are searched across the whole image: SquashFS superblocks, U-Boot legacy
-//! (uImage) headers, gzip streams, newc cpio archives and ustar/GNU tar archives. A uImage or gzip payload is unpacked and searched
+//! (uImage) headers, gzip streams, newc cpio archives, ustar/GNU tar archives and JFFS2
+//! filesystems (either byte order). A uImage or gzip payload is unpacked and searched
 //! again, up to `Limits::max_depth` levels. Whatever is not claimed by a recognised format
 //! is reported as a region with its entropy, so nothing is skipped silently.
 
@@ -12,6 +13,8 @@ use backhand::{FilesystemReader, InnerNode};
 
 use crate::Limits;
 use crate::tree::{Entry, Kind, Tree};
+
+mod jffs2;
 
 /// A stretch of an image and what it turned out to be.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -60,6 +63,20 @@ pub fn entropy(data: &[u8]) -> f64 {
         .sum()
 }
 
+/// The JFFS2 reader alone at offset 0, CRC checks off (see [`crate::fuzz_jffs2_read`]).
+pub(crate) fn fuzz_jffs2(data: &[u8], limits: &Limits) {
+    let mut budget = limits.max_unpacked_bytes;
+    jffs2::read(
+        data,
+        0,
+        "fuzz",
+        limits,
+        &mut budget,
+        &mut Unpacked::default(),
+        false,
+    );
+}
+
 /// Unpacks everything recognisable in `data`.
 pub fn unpack(data: &[u8], limits: &Limits) -> Unpacked {
     let mut out = Unpacked::default();
@@ -90,6 +107,8 @@ fn walk(
             cpio(data, offset, within, limits, budget, out)
         } else if rest.get(257..262) == Some(b"ustar") {
             tar(data, offset, within, limits, budget, out)
+        } else if jffs2::magic(rest) {
+            jffs2::jffs2(data, offset, within, limits, budget, out)
         } else {
             None
         };

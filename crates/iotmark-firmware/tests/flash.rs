@@ -1,0 +1,492 @@
+//! Flash filesystems (JFFS2, UBI, UBIFS), built here with Debian's mtd-utils from a source
+//! tree and read back: every path, type, mode, owner, symlink target, size and SHA-256 must
+//! equal the source. Real fixtures from fact_extractor must unpack, and damaged images must
+//! give a `failed: …` region that says what is wrong, never a panic.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use iotmark_firmware::tree::{Kind, Tree};
+use iotmark_firmware::{Limits, ScanReport, scan};
+use sha2::{Digest, Sha256};
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/reference/firmware-fixtures/fact_extractor"
+);
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd:?}: {e} (install the Debian package mtd-utils)")
+    });
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn sha(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One entry as compared: type, permission bits, uid, gid, size, and SHA-256 or link target.
+type Row = (String, u32, u32, u32, u64, Option<String>);
+
+fn write(root: &Path, rel: &str, bytes: &[u8], mode: u32) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A small root filesystem that exercises what flash readers get wrong: files of several
+/// data nodes (or UBIFS blocks), incompressible data, an empty file, a file whose size is
+/// not a multiple of the block, deep directories, odd modes, symlinks (relative, absolute,
+/// long) and a hard link.
+fn source_tree(root: &Path) {
+    let mut noise = Vec::new();
+    let mut x = 0x1234_5678u32;
+    for _ in 0..30_000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        noise.push(x as u8);
+    }
+    let text: Vec<u8> = (0..2_000)
+        .flat_map(|i| format!("line {i}: the quick brown fox\n").into_bytes())
+        .collect();
+    write(
+        root,
+        "etc/passwd",
+        b"root:x:0:0:root:/root:/bin/sh\n",
+        0o644,
+    );
+    write(root, "etc/shadow", b"root:!:19000:0:99999:7:::\n", 0o600);
+    write(root, "etc/init.d/rcS", b"#!/bin/sh\nmount -a\n", 0o755);
+    write(root, "bin/busybox", &noise, 0o4755);
+    write(root, "usr/share/doc/long.txt", &text, 0o644);
+    write(root, "usr/share/doc/one-block.txt", &text[..4096], 0o640);
+    write(root, "usr/share/doc/block-and-a-bit", &text[..4097], 0o444);
+    write(root, "var/empty-file", b"", 0o600);
+    write(root, "a/b/c/d/e/f/deep", b"deep\n", 0o700);
+    std::fs::create_dir_all(root.join("tmp")).unwrap();
+    std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    std::fs::create_dir_all(root.join("mnt/empty-dir")).unwrap();
+    symlink("busybox", root.join("bin/sh")).unwrap();
+    symlink("/bin/busybox", root.join("bin/ls")).unwrap();
+    symlink("../../".repeat(40) + "target", root.join("bin/long-link")).unwrap();
+    std::fs::hard_link(root.join("etc/passwd"), root.join("etc/passwd.hardlink")).unwrap();
+}
+
+/// The source tree as rows; `owner` gives the uid/gid an image records for each path.
+fn expected(root: &Path, owner: &dyn Fn(&Path, u32, u32) -> (u32, u32)) -> BTreeMap<PathBuf, Row> {
+    fn walk(
+        base: &Path,
+        dir: &Path,
+        owner: &dyn Fn(&Path, u32, u32) -> (u32, u32),
+        out: &mut BTreeMap<PathBuf, Row>,
+    ) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(base).unwrap().to_path_buf();
+            let (uid, gid) = owner(&rel, meta.uid(), meta.gid());
+            let mode = meta.permissions().mode() & 0o7777;
+            let row = if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap().display().to_string();
+                ("symlink".into(), mode, uid, gid, 0, Some(target))
+            } else if meta.is_dir() {
+                walk(base, &path, owner, out);
+                ("dir".into(), mode, uid, gid, 0, None)
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                let size = bytes.len() as u64;
+                ("file".into(), mode, uid, gid, size, Some(sha(&bytes)))
+            };
+            out.insert(rel, row);
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, owner, &mut out);
+    out
+}
+
+fn rows(tree: &Tree) -> BTreeMap<PathBuf, Row> {
+    tree.entries
+        .iter()
+        .map(|(path, e)| {
+            let (kind, extra) = match &e.kind {
+                Kind::File(_) => ("file".to_owned(), e.sha256()),
+                Kind::Dir => ("dir".to_owned(), None),
+                Kind::Symlink(t) => ("symlink".to_owned(), Some(t.display().to_string())),
+                Kind::Special(k) => ((*k).to_owned(), None),
+            };
+            let mode = if kind == "symlink" {
+                0o777
+            } else {
+                u32::from(e.mode)
+            };
+            (path.clone(), (kind, mode, e.uid, e.gid, e.size(), extra))
+        })
+        .collect()
+}
+
+/// A device table (as mkfs.jffs2 and mkfs.ubifs read it with `-D`): device nodes no
+/// unprivileged build could make, and owners changed on two files.
+const DEVTABLE: &str = "\
+/dev d 755 0 0 - - - - -
+/dev/console c 600 0 5 5 1 - - -
+/dev/mtdblock b 640 0 6 31 0 0 1 2
+/etc/shadow f 600 0 42 - - - - -
+/usr/share/doc/long.txt f 644 1000 100 - - - - -
+";
+
+/// The rows a source tree built with [`DEVTABLE`] must give.
+fn expected_with_devtable(src: &Path) -> BTreeMap<PathBuf, Row> {
+    let mut want = expected(src, &|rel, uid, gid| match rel.to_str() {
+        Some("etc/shadow") => (0, 42),
+        Some("usr/share/doc/long.txt") => (1000, 100),
+        _ => (uid, gid),
+    });
+    for (path, kind, mode, gid) in [
+        ("dev", "dir", 0o755, 0),
+        ("dev/console", "character device", 0o600, 5),
+        ("dev/mtdblock0", "block device", 0o640, 6),
+        ("dev/mtdblock1", "block device", 0o640, 6),
+    ] {
+        want.insert(path.into(), (kind.into(), mode, 0, gid, 0, None));
+    }
+    want
+}
+
+/// The one filesystem a report holds, with its regions printed on failure.
+fn only_tree(report: &ScanReport) -> &Tree {
+    assert_eq!(report.filesystems.len(), 1, "{:#?}", report.regions);
+    &report.filesystems[0].1
+}
+
+fn jffs2_image(dir: &Path, src: &Path, name: &str, args: &[&str]) -> Vec<u8> {
+    let out = dir.join(name);
+    run(Command::new("mkfs.jffs2")
+        .arg("-r")
+        .arg(src)
+        .arg("-o")
+        .arg(&out)
+        .args(args));
+    std::fs::read(out).unwrap()
+}
+
+/// Both byte orders, each compression mkfs.jffs2 offers, with and without padding to the
+/// erase block, and 4 KiB and 16 KiB data nodes: the tree equals the source.
+#[test]
+fn jffs2_images_match_the_source_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("root");
+    source_tree(&src);
+    let devtable = dir.path().join("devtable");
+    std::fs::write(&devtable, DEVTABLE).unwrap();
+    let want = expected_with_devtable(&src);
+    for (name, args) in [
+        ("le-zlib", &["-l"][..]),
+        ("be-zlib", &["-b"][..]),
+        ("le-none", &["-l", "-x", "zlib", "-x", "rtime"][..]),
+        ("be-rtime", &["-b", "-x", "zlib"][..]),
+        (
+            "le-lzo",
+            &["-l", "-X", "lzo", "-x", "zlib", "-x", "rtime"][..],
+        ),
+        ("le-pad", &["-l", "--pad", "-e", "0x10000"][..]),
+        ("be-16k", &["-b", "-s", "16384", "-e", "0x20000", "-n"][..]),
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["-D", devtable.to_str().unwrap()]);
+        let image = jffs2_image(dir.path(), &src, name, &args);
+        let report = scan(&image, &Limits::default());
+        let region = &report.regions[0];
+        assert!(
+            region.format.starts_with("jffs2"),
+            "{name}: {:?}",
+            report.regions
+        );
+        assert_eq!(region.outcome, "unpacked", "{name}: {:?}", report.regions);
+        assert_eq!(
+            region.size,
+            image.len() as u64,
+            "{name}: claims the whole image"
+        );
+        assert_eq!(rows(only_tree(&report)), want, "{name}");
+    }
+}
+
+/// fact_extractor's JFFS2 fixtures, one per byte order: the same four entries, unpacked
+/// with every CRC matching, contents as the fixture's own test expects.
+#[test]
+fn jffs2_fixtures_unpack() {
+    let want: BTreeMap<&str, &[u8]> = [
+        (
+            "testfile1",
+            &b"test file:\ncontent: MyTestRule 1.2.3\nVersion: Program 0.0.0.0\n"[..],
+        ),
+        ("testfile2", b"This is the second test file"),
+        ("generic folder/test file 3_.txt", b"The third test file!"),
+    ]
+    .into();
+    for (name, format) in [
+        ("jffs2_le.img", "jffs2"),
+        ("jffs2_be.img", "jffs2 (big-endian)"),
+    ] {
+        let image = std::fs::read(format!("{FIXTURES}/jffs2/test/data/{name}")).unwrap();
+        let report = scan(&image, &Limits::default());
+        assert_eq!(report.regions.len(), 1, "{name}: {:?}", report.regions);
+        assert_eq!(report.regions[0].format, format);
+        assert_eq!(report.regions[0].outcome, "unpacked");
+        let tree = only_tree(&report);
+        let files: BTreeMap<&str, &[u8]> = tree
+            .files()
+            .map(|(p, b)| (p.to_str().unwrap(), b))
+            .collect();
+        assert_eq!(files, want, "{name}");
+        assert_eq!(tree.entries[Path::new("generic folder")].kind, Kind::Dir);
+        assert_eq!(tree.entries.len(), 4);
+    }
+}
+
+/// Linux's `crc32(0, …)` as JFFS2 stores it.
+fn jffs2_crc(bytes: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new_with_initial(u32::MAX);
+    h.update(bytes);
+    !h.finalize()
+}
+
+/// A little-endian JFFS2 node of `nodetype` with `body` after the header and `crc_at` the
+/// offsets of (CRC field, bytes covered from the node start) to fill in, padded to 4 bytes.
+fn jffs2_node(nodetype: u16, body: &[u8], crcs: &[(usize, std::ops::Range<usize>)]) -> Vec<u8> {
+    let mut n = Vec::new();
+    n.extend(0x1985u16.to_le_bytes());
+    n.extend(nodetype.to_le_bytes());
+    n.extend((12 + body.len() as u32).to_le_bytes());
+    n.extend(jffs2_crc(&n[..8]).to_le_bytes());
+    n.extend(body);
+    for (at, range) in crcs {
+        let c = jffs2_crc(&n[range.clone()]);
+        n[*at..*at + 4].copy_from_slice(&c.to_le_bytes());
+    }
+    while n.len() % 4 != 0 {
+        n.push(0xff);
+    }
+    n
+}
+
+fn jffs2_dirent(pino: u32, version: u32, ino: u32, name: &str, dtype: u8) -> Vec<u8> {
+    let mut b = Vec::new();
+    for x in [pino, version, ino, 0] {
+        b.extend(x.to_le_bytes());
+    }
+    b.extend([name.len() as u8, dtype, 0, 0]);
+    b.extend([0; 8]); // node and name CRCs
+    b.extend(name.as_bytes());
+    let end = 40 + name.len();
+    jffs2_node(0xe001, &b, &[(32, 0..32), (36, 40..end)])
+}
+
+/// An inode node carrying `data` uncompressed at `offset`.
+fn jffs2_inode(
+    nodetype: u16,
+    ino: u32,
+    version: u32,
+    isize: u32,
+    offset: u32,
+    data: &[u8],
+) -> Vec<u8> {
+    jffs2_data(
+        nodetype,
+        ino,
+        version,
+        isize,
+        offset,
+        data,
+        data.len() as u32,
+        0,
+    )
+}
+
+/// An inode node carrying `data` compressed with `compr` to `dsize` bytes at `offset`.
+#[allow(clippy::too_many_arguments)]
+fn jffs2_data(
+    nodetype: u16,
+    ino: u32,
+    version: u32,
+    isize: u32,
+    offset: u32,
+    data: &[u8],
+    dsize: u32,
+    compr: u8,
+) -> Vec<u8> {
+    let mut b = Vec::new();
+    for x in [ino, version, 0o100644] {
+        b.extend(x.to_le_bytes());
+    }
+    b.extend(7u16.to_le_bytes()); // uid
+    b.extend(8u16.to_le_bytes()); // gid
+    for x in [isize, 0, 0, 0, offset, data.len() as u32, dsize] {
+        b.extend(x.to_le_bytes());
+    }
+    b.extend([compr, 0, 0, 0]); // compression, user compression, flags
+    b.extend([0; 8]); // data and node CRCs
+    b.extend(data);
+    let end = 68 + data.len();
+    jffs2_node(nodetype, &b, &[(60, 68..end), (64, 0..60)])
+}
+
+/// The log as Linux reads it: the newest version wins whatever its place in the log, a
+/// dirent to inode 0 deletes a name (a rename is a delete plus a new name), writes past the
+/// end leave zero holes, the newest size truncates, and obsolete nodes are ignored.
+#[test]
+fn jffs2_newest_versions_win_and_deletions_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("root");
+    source_tree(&src);
+    let mut image = jffs2_image(dir.path(), &src, "base", &["-l"]);
+    let ino = 5000;
+    for node in [
+        jffs2_dirent(1, 9000, 0, "tmp", 4), // rm -r /tmp
+        jffs2_dirent(1, 1, ino, "new", 8),
+        jffs2_inode(0xe002, ino, 1, 11, 0, b"hello world"),
+        jffs2_inode(0xe002, ino, 3, 21, 20, b"x"),
+        jffs2_inode(0xe002, ino, 2, 11, 6, b"WORLD"), // older than the one before it
+        jffs2_inode(0xe002, ino, 4, 16, 0, b""),      // truncate to 16 bytes
+        jffs2_inode(0xc002, ino, 5, 16, 0, b"OBSOLETE"),
+        jffs2_dirent(1, 2, 0, "new", 8),
+        jffs2_dirent(1, 3, ino, "renamed", 8),
+    ] {
+        image.extend(node);
+    }
+    let report = scan(&image, &Limits::default());
+    assert_eq!(
+        report.regions[0].outcome, "unpacked",
+        "{:?}",
+        report.regions
+    );
+    let tree = only_tree(&report);
+    assert_eq!(tree.file("renamed"), Some(&b"hello WORLD\0\0\0\0\0"[..]));
+    assert_eq!(
+        (
+            tree.entries[Path::new("renamed")].uid,
+            tree.entries[Path::new("renamed")].gid
+        ),
+        (7, 8)
+    );
+    assert!(!tree.entries.contains_key(Path::new("new")));
+    assert!(!tree.entries.contains_key(Path::new("tmp")));
+    assert!(tree.entries.contains_key(Path::new("etc/passwd")));
+}
+
+/// OpenWrt's kernels add LZMA to JFFS2 (mtd-utils here cannot write it): raw LZMA1 with
+/// lc=0, lp=0, pb=0 and an 8 KiB dictionary, which the reader must decode.
+#[test]
+fn jffs2_lzma_nodes() {
+    let text: Vec<u8> = (0..1000)
+        .flat_map(|i| format!("{i} lzma ").into_bytes())
+        .take(4096)
+        .collect();
+    let mut opts = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+    opts.literal_context_bits(0)
+        .literal_position_bits(0)
+        .position_bits(0)
+        .dict_size(0x2000);
+    let mut enc = liblzma::stream::Stream::new_lzma_encoder(&opts).unwrap();
+    let mut alone = Vec::with_capacity(8192);
+    enc.process_vec(&text, &mut alone, liblzma::stream::Action::Finish)
+        .unwrap();
+    let raw = &alone[13..]; // the .lzma header is not stored in the node
+    let mut image = jffs2_dirent(1, 1, 2, "f", 8);
+    image.extend(jffs2_data(0xe002, 2, 1, 4096, 0, raw, 4096, 8));
+    let report = scan(&image, &Limits::default());
+    assert_eq!(
+        report.regions[0].outcome, "unpacked",
+        "{:?}",
+        report.regions
+    );
+    assert_eq!(only_tree(&report).file("f"), Some(&text[..]));
+}
+
+/// A truncated image keeps what was read and says it was truncated; a flipped byte is
+/// caught by a CRC and named with its offset; noise with stray magics is not a filesystem.
+#[test]
+fn damaged_jffs2_is_reported_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("root");
+    source_tree(&src);
+    let image = jffs2_image(dir.path(), &src, "img", &["-b"]);
+
+    let cut = &image[..image.len() * 2 / 3];
+    let report = scan(cut, &Limits::default());
+    let outcome = &report.regions[0].outcome;
+    assert!(
+        outcome.starts_with("failed: ") && outcome.contains("truncated"),
+        "{outcome}"
+    );
+    assert!(!only_tree(&report).entries.is_empty());
+
+    // Every single flipped byte in the first few kilobytes: reported, never trusted, no panic.
+    for at in (0..image.len().min(6000)).step_by(7) {
+        let mut bad = image.clone();
+        bad[at] ^= 0x40;
+        let report = scan(&bad, &Limits::default());
+        let Some(r) = report
+            .regions
+            .iter()
+            .find(|r| r.format.starts_with("jffs2"))
+        else {
+            continue; // the very first header was hit: no longer a JFFS2 signature there
+        };
+        if r.offset == 0 {
+            assert!(
+                r.outcome.starts_with("failed: ") && r.outcome.contains("offset"),
+                "byte {at}: {}",
+                r.outcome
+            );
+        }
+    }
+
+    let mut noise: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for at in (0..noise.len()).step_by(997) {
+        noise[at..at + 2].copy_from_slice(&[0x85, 0x19]);
+    }
+    let report = scan(&noise, &Limits::default());
+    assert!(report.filesystems.is_empty(), "{:?}", report.regions);
+}
+
+/// The flash fuzz targets' seed corpora (`fuzz/corpus/<target>/`) run here on stable.
+#[test]
+fn flash_fuzz_corpora_read_without_panicking() {
+    type Reader = fn(&[u8]);
+    let targets: [(&str, Reader); 1] = [("jffs2_read", iotmark_firmware::fuzz_jffs2_read)];
+    for (target, read) in targets {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus")
+            .join(target);
+        let mut count = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            assert!(bytes.len() < 64 << 10, "seeds stay small");
+            read(&bytes);
+            // Every seed, and every prefix of it, also through the whole scan.
+            for cut in (0..bytes.len()).step_by(61) {
+                iotmark_firmware::fuzz_scan(&bytes[..cut]);
+            }
+            count += 1;
+        }
+        assert!(count >= 3, "expected the seed corpus in {}", dir.display());
+    }
+}
