@@ -162,6 +162,13 @@ pub fn fuzz_jffs2_read(data: &[u8]) {
     unpack::fuzz_jffs2(data, &fuzz_limits());
 }
 
+/// The `ubi_read` fuzz entry point: the UBI reader at offset 0 with its CRC checks off;
+/// volumes it assembles are searched as in a scan.
+#[doc(hidden)]
+pub fn fuzz_ubi_read(data: &[u8]) {
+    unpack::fuzz_ubi(data, &fuzz_limits());
+}
+
 /// The fuzz entry point: scans `data` with small limits and writes nothing. Shared by the
 /// libFuzzer target and the corpus test.
 #[doc(hidden)]

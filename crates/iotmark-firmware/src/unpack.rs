@@ -1,8 +1,9 @@
 //! Finding what an image contains, at any offset, and unpacking it within limits.
 //!
 //! Signatures are searched across the whole image: SquashFS superblocks, U-Boot legacy
-//! (uImage) headers, gzip streams, newc cpio archives, ustar/GNU tar archives and JFFS2
-//! filesystems (either byte order). A uImage or gzip payload is unpacked and searched
+//! (uImage) headers, gzip streams, newc cpio archives, ustar/GNU tar archives, JFFS2
+//! filesystems (either byte order) and UBI images. A uImage or gzip payload, and each UBI
+//! volume, is unpacked and searched
 //! again, up to `Limits::max_depth` levels. Whatever is not claimed by a recognised format
 //! is reported as a region with its entropy, so nothing is skipped silently.
 
@@ -15,6 +16,7 @@ use crate::Limits;
 use crate::tree::{Entry, Kind, Tree};
 
 mod jffs2;
+mod ubi;
 
 /// A stretch of an image and what it turned out to be.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -77,6 +79,13 @@ pub(crate) fn fuzz_jffs2(data: &[u8], limits: &Limits) {
     );
 }
 
+/// The UBI reader alone at offset 0, CRC checks off (see [`crate::fuzz_ubi_read`]).
+pub(crate) fn fuzz_ubi(data: &[u8], limits: &Limits) {
+    let mut budget = limits.max_unpacked_bytes;
+    let mut out = Unpacked::default();
+    ubi::read(data, 0, "fuzz", 0, limits, &mut budget, &mut out, false);
+}
+
 /// Unpacks everything recognisable in `data`.
 pub fn unpack(data: &[u8], limits: &Limits) -> Unpacked {
     let mut out = Unpacked::default();
@@ -107,6 +116,8 @@ fn walk(
             cpio(data, offset, within, limits, budget, out)
         } else if rest.get(257..262) == Some(b"ustar") {
             tar(data, offset, within, limits, budget, out)
+        } else if rest.starts_with(ubi::EC_MAGIC) && depth < limits.max_depth {
+            ubi::ubi(data, offset, within, depth, limits, budget, out)
         } else if jffs2::magic(rest) {
             jffs2::jffs2(data, offset, within, limits, budget, out)
         } else {
@@ -140,6 +151,36 @@ fn walk(
             });
         }
         at = at.max(start + size);
+    }
+}
+
+/// Problems met while reading: how many, and the first few, each naming its offset.
+#[derive(Debug, Default)]
+struct Problems {
+    count: usize,
+    first: Vec<String>,
+}
+
+impl Problems {
+    const SHOWN: usize = 3;
+
+    fn add(&mut self, what: String) {
+        self.count += 1;
+        if self.first.len() < Self::SHOWN {
+            self.first.push(what);
+        }
+    }
+
+    fn summary(self) -> Option<String> {
+        match self.count {
+            0 => None,
+            1 => self.first.into_iter().next(),
+            n => Some(format!(
+                "{n} problems: {}{}",
+                self.first.join("; "),
+                if n > Self::SHOWN { "; …" } else { "" }
+            )),
+        }
     }
 }
 
@@ -695,6 +736,8 @@ fn tar(
             break;
         }
     }
+    // The last entry's padding may run past a cut-short image.
+    let at = at.min(data.len());
     let size = at - offset;
     record_filesystem(out, &data[offset..at], offset, "tar", within, failure, tree);
     Some(size.max(1))

@@ -471,7 +471,10 @@ fn damaged_jffs2_is_reported_not_trusted() {
 #[test]
 fn flash_fuzz_corpora_read_without_panicking() {
     type Reader = fn(&[u8]);
-    let targets: [(&str, Reader); 1] = [("jffs2_read", iotmark_firmware::fuzz_jffs2_read)];
+    let targets: [(&str, Reader); 2] = [
+        ("jffs2_read", iotmark_firmware::fuzz_jffs2_read),
+        ("ubi_read", iotmark_firmware::fuzz_ubi_read),
+    ];
     for (target, read) in targets {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../fuzz/corpus")
@@ -488,5 +491,165 @@ fn flash_fuzz_corpora_read_without_panicking() {
             count += 1;
         }
         assert!(count >= 3, "expected the seed corpus in {}", dir.display());
+    }
+}
+
+/// UBI's CRC as its headers store it.
+fn ubi_crc(bytes: &[u8]) -> u32 {
+    !crc32fast::hash(bytes)
+}
+
+/// A ustar archive of one file, made by GNU tar.
+fn tar_of(dir: &Path, name: &str, text: &str) -> Vec<u8> {
+    let src = dir.join(format!("{name}.d"));
+    write(&src, "config.txt", text.as_bytes(), 0o644);
+    let out = dir.join(format!("{name}.tar"));
+    run(Command::new("tar")
+        .args(["--format=ustar", "-cf"])
+        .arg(&out)
+        .arg("-C")
+        .arg(&src)
+        .arg("config.txt"));
+    std::fs::read(out).unwrap()
+}
+
+/// A UBI image as ubinize makes it for 2 KiB-page NAND with 128 KiB erase blocks, with a
+/// dynamic UBIFS volume, a static SquashFS volume and a dynamic volume holding a tar.
+fn ubi_image(dir: &Path, src: &Path, ubifs: &Path) -> Vec<u8> {
+    let sqfs = dir.join("root.sqfs");
+    run(Command::new("mksquashfs").arg(src).arg(&sqfs).args([
+        "-comp",
+        "gzip",
+        "-noappend",
+        "-quiet",
+    ]));
+    std::fs::write(dir.join("data.tar"), tar_of(dir, "old", "generation 1\n")).unwrap();
+    let cfg = dir.join("ubinize.ini");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[rootfs]\nmode=ubi\nimage={}\nvol_id=0\nvol_type=dynamic\nvol_name=rootfs\n\
+             [ro]\nmode=ubi\nimage={}\nvol_id=1\nvol_type=static\nvol_name=ro-squash\n\
+             [data]\nmode=ubi\nimage={}\nvol_id=2\nvol_type=dynamic\nvol_name=data\nvol_size=1MiB\n",
+            ubifs.display(),
+            sqfs.display(),
+            dir.join("data.tar").display()
+        ),
+    )
+    .unwrap();
+    let img = dir.join("ubi.img");
+    run(Command::new("ubinize")
+        .arg("-o")
+        .arg(&img)
+        .args(["-m", "2048", "-p", "128KiB"])
+        .arg(&cfg));
+    std::fs::read(img).unwrap()
+}
+
+fn ubifs_image(dir: &Path, src: &Path, name: &str, compr: &str, devtable: &Path) -> PathBuf {
+    let out = dir.join(name);
+    run(Command::new("mkfs.ubifs")
+        .arg("-r")
+        .arg(src)
+        .args([
+            "-m", "2048", "-e", "129024", "-c", "2047", "-x", compr, "-D",
+        ])
+        .arg(devtable)
+        .arg("-o")
+        .arg(&out));
+    out
+}
+
+/// Three volumes come out of a ubinize image with their names; the SquashFS in the static
+/// volume unpacks to the source tree; where a LEB has two copies the newer one (by sequence
+/// number, not by place) wins.
+#[test]
+fn ubi_volumes_are_reassembled_and_searched() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("root");
+    source_tree(&src);
+    let devtable = dir.path().join("devtable");
+    std::fs::write(&devtable, DEVTABLE).unwrap();
+    let ubifs = ubifs_image(dir.path(), &src, "root.ubifs", "lzo", &devtable);
+    let mut image = ubi_image(dir.path(), &src, &ubifs);
+
+    // Two more copies of the data volume's LEB 0: the newer first, a stale one after it.
+    let peb = 128 << 10;
+    let data_leb = (0..image.len() / peb)
+        .map(|i| i * peb)
+        .find(|&at| image[at + 2048 + 8..at + 2048 + 16] == [0, 0, 0, 2, 0, 0, 0, 0])
+        .unwrap();
+    let sqnum = u64::from_be_bytes(image[data_leb + 2048 + 40..][..8].try_into().unwrap());
+    for (text, bump) in [("generation 3\n", 2), ("generation 2\n", 1)] {
+        let mut copy = image[data_leb..data_leb + peb].to_vec();
+        copy[2048 + 40..2048 + 48].copy_from_slice(&(sqnum + bump).to_be_bytes());
+        let c = ubi_crc(&copy[2048..2048 + 60]);
+        copy[2048 + 60..2048 + 64].copy_from_slice(&c.to_be_bytes());
+        let tar = tar_of(dir.path(), &format!("gen{bump}"), text);
+        copy[4096..].fill(0xff);
+        copy[4096..4096 + tar.len()].copy_from_slice(&tar);
+        image.extend(copy);
+    }
+
+    let report = scan(&image, &Limits::default());
+    let ubi = &report.regions[0];
+    assert_eq!(ubi.format, "ubi");
+    assert_eq!(ubi.size, image.len() as u64);
+    assert!(
+        ubi.outcome
+            .starts_with("unpacked (131072-byte PEBs, 3 volumes: ")
+            && ubi.outcome.contains("0 \"rootfs\"")
+            && ubi.outcome.contains("1 \"ro-squash\"")
+            && ubi.outcome.contains("2 \"data\""),
+        "{}",
+        ubi.outcome
+    );
+    let fs = |label: &str| {
+        report
+            .filesystems
+            .iter()
+            .find(|(l, _)| l.contains(label))
+            .map(|(_, t)| t)
+            .unwrap_or_else(|| panic!("no {label}: {:#?}", report.regions))
+    };
+    let squash = fs("volume 1 \"ro-squash\" > squashfs@0");
+    assert_eq!(
+        squash.file("usr/share/doc/long.txt"),
+        Some(&std::fs::read(src.join("usr/share/doc/long.txt")).unwrap()[..])
+    );
+    assert!(squash.entries.len() > 15);
+    let data = fs("volume 2 \"data\" > tar@0");
+    assert_eq!(data.file("config.txt"), Some(&b"generation 3\n"[..]));
+}
+
+/// A truncated UBI image says so and still yields the volumes it has; a corrupt header
+/// is named by offset; neither panics.
+#[test]
+fn damaged_ubi_is_reported_not_trusted() {
+    let image = std::fs::read(format!("{FIXTURES}/ubi/test/data/ubi.img")).unwrap();
+    let cut = &image[..image.len() / 2 + 100];
+    let report = scan(cut, &Limits::default());
+    let ubi = &report.regions[0];
+    assert!(
+        ubi.outcome.starts_with("failed: ") && ubi.outcome.contains("truncated"),
+        "{}",
+        ubi.outcome
+    );
+    let mut bad = image.clone();
+    bad[5 * 1024 + 64 + 13] ^= 1; // PEB 5's volume header: lnum
+    let report = scan(&bad, &Limits::default());
+    let ubi = &report.regions[0];
+    assert!(
+        ubi.outcome
+            .contains("PEB at offset 5120: volume header CRC mismatch"),
+        "{}",
+        ubi.outcome
+    );
+    // The static volume now misses a LEB: it is reported, not filled in silently.
+    assert!(ubi.outcome.contains("misses LEB 3"), "{}", ubi.outcome);
+    for at in (0..4096).step_by(5) {
+        let mut bad = image[..64 << 10].to_vec();
+        bad[at] ^= 0x10;
+        let _ = scan(&bad, &Limits::default());
     }
 }

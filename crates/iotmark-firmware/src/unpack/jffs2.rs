@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::PathBuf;
 
-use super::{Unpacked, record_filesystem};
+use super::{Problems, Unpacked, record_filesystem};
 use crate::Limits;
 use crate::tree::{Entry, Kind, Tree};
 
@@ -89,29 +89,6 @@ struct InodeNode {
     dsize: u32,
     compr: u8,
     data: std::ops::Range<usize>,
-}
-
-/// Problems met while reading: how many, and the first, which names the offset.
-#[derive(Debug, Default)]
-pub(super) struct Problems {
-    count: usize,
-    first: Option<String>,
-}
-
-impl Problems {
-    pub(super) fn add(&mut self, what: String) {
-        self.count += 1;
-        self.first.get_or_insert(what);
-    }
-
-    pub(super) fn summary(self) -> Option<String> {
-        let first = self.first?;
-        Some(if self.count == 1 {
-            first
-        } else {
-            format!("{} problems; the first: {first}", self.count)
-        })
-    }
 }
 
 /// A header at `at` that is a node in `endian` order with a matching header CRC (or any
