@@ -169,6 +169,12 @@ pub fn fuzz_ubi_read(data: &[u8]) {
     unpack::fuzz_ubi(data, &fuzz_limits());
 }
 
+/// The `ubifs_read` fuzz entry point: the UBIFS reader at offset 0 with its CRC checks off.
+#[doc(hidden)]
+pub fn fuzz_ubifs_read(data: &[u8]) {
+    unpack::fuzz_ubifs(data, &fuzz_limits());
+}
+
 /// The fuzz entry point: scans `data` with small limits and writes nothing. Shared by the
 /// libFuzzer target and the corpus test.
 #[doc(hidden)]

@@ -2,8 +2,8 @@
 //!
 //! Signatures are searched across the whole image: SquashFS superblocks, U-Boot legacy
 //! (uImage) headers, gzip streams, newc cpio archives, ustar/GNU tar archives, JFFS2
-//! filesystems (either byte order) and UBI images. A uImage or gzip payload, and each UBI
-//! volume, is unpacked and searched
+//! filesystems (either byte order), UBI images and UBIFS filesystems. A uImage or gzip
+//! payload, and each UBI volume, is unpacked and searched
 //! again, up to `Limits::max_depth` levels. Whatever is not claimed by a recognised format
 //! is reported as a region with its entropy, so nothing is skipped silently.
 
@@ -17,6 +17,7 @@ use crate::tree::{Entry, Kind, Tree};
 
 mod jffs2;
 mod ubi;
+mod ubifs;
 
 /// A stretch of an image and what it turned out to be.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -86,6 +87,20 @@ pub(crate) fn fuzz_ubi(data: &[u8], limits: &Limits) {
     ubi::read(data, 0, "fuzz", 0, limits, &mut budget, &mut out, false);
 }
 
+/// The UBIFS reader alone at offset 0, CRC checks off (see [`crate::fuzz_ubifs_read`]).
+pub(crate) fn fuzz_ubifs(data: &[u8], limits: &Limits) {
+    let mut budget = limits.max_unpacked_bytes;
+    ubifs::read(
+        data,
+        0,
+        "fuzz",
+        limits,
+        &mut budget,
+        &mut Unpacked::default(),
+        false,
+    );
+}
+
 /// Unpacks everything recognisable in `data`.
 pub fn unpack(data: &[u8], limits: &Limits) -> Unpacked {
     let mut out = Unpacked::default();
@@ -118,6 +133,8 @@ fn walk(
             tar(data, offset, within, limits, budget, out)
         } else if rest.starts_with(ubi::EC_MAGIC) && depth < limits.max_depth {
             ubi::ubi(data, offset, within, depth, limits, budget, out)
+        } else if ubifs::superblock(rest) {
+            ubifs::ubifs(data, offset, within, limits, budget, out)
         } else if jffs2::magic(rest) {
             jffs2::jffs2(data, offset, within, limits, budget, out)
         } else {

@@ -467,13 +467,15 @@ fn damaged_jffs2_is_reported_not_trusted() {
     assert!(report.filesystems.is_empty(), "{:?}", report.regions);
 }
 
-/// The flash fuzz targets' seed corpora (`fuzz/corpus/<target>/`) run here on stable.
+/// The flash fuzz targets' seed corpora (`fuzz/corpus/<target>/`) run here on stable. Each
+/// whole seed must also unpack in a real scan, so the seeds keep reaching deep code.
 #[test]
 fn flash_fuzz_corpora_read_without_panicking() {
     type Reader = fn(&[u8]);
-    let targets: [(&str, Reader); 2] = [
+    let targets: [(&str, Reader); 3] = [
         ("jffs2_read", iotmark_firmware::fuzz_jffs2_read),
         ("ubi_read", iotmark_firmware::fuzz_ubi_read),
+        ("ubifs_read", iotmark_firmware::fuzz_ubifs_read),
     ];
     for (target, read) in targets {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -481,10 +483,24 @@ fn flash_fuzz_corpora_read_without_panicking() {
             .join(target);
         let mut count = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
-            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
             assert!(bytes.len() < 64 << 10, "seeds stay small");
             read(&bytes);
-            // Every seed, and every prefix of it, also through the whole scan.
+            if !path.to_string_lossy().contains("truncated") {
+                let report = scan(&bytes, &Limits::default());
+                assert!(
+                    !report.filesystems.is_empty()
+                        && report
+                            .regions
+                            .iter()
+                            .all(|r| !r.outcome.starts_with("failed")),
+                    "{}: {:?}",
+                    path.display(),
+                    report.regions
+                );
+            }
+            // Every prefix of it, too, through the whole scan.
             for cut in (0..bytes.len()).step_by(61) {
                 iotmark_firmware::fuzz_scan(&bytes[..cut]);
             }
@@ -560,8 +576,8 @@ fn ubifs_image(dir: &Path, src: &Path, name: &str, compr: &str, devtable: &Path)
     out
 }
 
-/// Three volumes come out of a ubinize image with their names; the SquashFS in the static
-/// volume unpacks to the source tree; where a LEB has two copies the newer one (by sequence
+/// Three volumes come out of a ubinize image with their names; the UBIFS in the dynamic
+/// volume and the SquashFS in the static one unpack to the source tree; where a LEB has two copies the newer one (by sequence
 /// number, not by place) wins.
 #[test]
 fn ubi_volumes_are_reassembled_and_searched() {
@@ -618,6 +634,8 @@ fn ubi_volumes_are_reassembled_and_searched() {
         Some(&std::fs::read(src.join("usr/share/doc/long.txt")).unwrap()[..])
     );
     assert!(squash.entries.len() > 15);
+    let rootfs = fs("volume 0 \"rootfs\" > ubifs@0");
+    assert_eq!(rows(rootfs), expected_with_devtable(&src));
     let data = fs("volume 2 \"data\" > tar@0");
     assert_eq!(data.file("config.txt"), Some(&b"generation 3\n"[..]));
 }
@@ -650,6 +668,120 @@ fn damaged_ubi_is_reported_not_trusted() {
     for at in (0..4096).step_by(5) {
         let mut bad = image[..64 << 10].to_vec();
         bad[at] ^= 0x10;
+        let _ = scan(&bad, &Limits::default());
+    }
+}
+
+/// fact_extractor's UBIFS fixture, bare and inside its UBI image (a static volume): the
+/// same four entries as its JFFS2 twin, with the contents its own test expects.
+#[test]
+fn ubifs_fixtures_unpack() {
+    for (name, label) in [
+        ("test.ubifs", "image > ubifs@0"),
+        ("ubi.img", "image > ubi@0 > volume 1 \"rootfs\" > ubifs@0"),
+    ] {
+        let image = std::fs::read(format!("{FIXTURES}/ubi/test/data/{name}")).unwrap();
+        let report = scan(&image, &Limits::default());
+        assert!(
+            report
+                .regions
+                .iter()
+                .all(|r| r.outcome.starts_with("unpacked")),
+            "{name}: {:#?}",
+            report.regions
+        );
+        assert_eq!(report.filesystems.len(), 1, "{name}");
+        assert_eq!(report.filesystems[0].0, label);
+        let tree = &report.filesystems[0].1;
+        assert_eq!(
+            tree.file("generic folder/test file 3_.txt"),
+            Some(&b"The third test file!"[..])
+        );
+        assert_eq!(
+            tree.file("testfile2"),
+            Some(&b"This is the second test file"[..])
+        );
+        assert_eq!(
+            tree.file("testfile1"),
+            Some(&b"test file:\ncontent: MyTestRule 1.2.3\nVersion: Program 0.0.0.0\n"[..])
+        );
+        assert_eq!(tree.entries.len(), 4);
+        assert_eq!(tree.entries[Path::new("generic folder")].mode, 0o755);
+    }
+}
+
+/// Bare UBIFS images from mkfs.ubifs in every compression it offers (zlib is raw deflate,
+/// favor_lzo mixes LZO and zlib per block): the tree equals the source.
+#[test]
+fn ubifs_images_match_the_source_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("root");
+    source_tree(&src);
+    let devtable = dir.path().join("devtable");
+    std::fs::write(&devtable, DEVTABLE).unwrap();
+    let want = expected_with_devtable(&src);
+    for compr in ["lzo", "zlib", "none", "zstd", "favor_lzo"] {
+        let image = ubifs_image(
+            dir.path(),
+            &src,
+            &format!("{compr}.ubifs"),
+            compr,
+            &devtable,
+        );
+        let image = std::fs::read(image).unwrap();
+        let report = scan(&image, &Limits::default());
+        let region = &report.regions[0];
+        assert_eq!(region.format, "ubifs", "{compr}: {:?}", report.regions);
+        assert_eq!(region.outcome, "unpacked", "{compr}: {:?}", report.regions);
+        assert_eq!(region.size, image.len() as u64);
+        assert_eq!(rows(only_tree(&report)), want, "{compr}");
+    }
+}
+
+/// A truncated UBIFS keeps what it could read and says it was truncated; a flipped byte in
+/// a node is caught by its CRC and named by LEB and offset; nothing panics.
+#[test]
+fn damaged_ubifs_is_reported_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("root");
+    source_tree(&src);
+    let devtable = dir.path().join("devtable");
+    std::fs::write(&devtable, DEVTABLE).unwrap();
+    let image = std::fs::read(ubifs_image(dir.path(), &src, "x.ubifs", "zlib", &devtable)).unwrap();
+    let leb = 129024;
+
+    let cut = &image[..image.len() / 2];
+    let report = scan(cut, &Limits::default());
+    let r = &report.regions[0];
+    assert!(
+        r.format == "ubifs" && r.outcome.starts_with("failed: ") && r.outcome.contains("truncated"),
+        "{:?}",
+        report.regions
+    );
+
+    // Flip one byte inside every node of the main area in turn (8-byte steps).
+    let main = 8 * leb; // past the superblock, master, log, LPT and orphan LEBs
+    let mut caught = 0;
+    for at in (main..image.len()).step_by(16_411) {
+        let mut bad = image.clone();
+        bad[at] ^= 0x01;
+        let report = scan(&bad, &Limits::default());
+        let r = &report.regions[0];
+        if r.outcome.contains("CRC mismatch") {
+            assert!(
+                r.outcome.contains("LEB ") && r.outcome.contains(" offset "),
+                "{}",
+                r.outcome
+            );
+            caught += 1;
+        }
+    }
+    assert!(caught > 0, "no flipped byte was caught");
+
+    // The superblock and master areas, byte by byte in steps: never a panic.
+    for at in (0..3 * leb).step_by(4_999) {
+        let mut bad = image.clone();
+        bad[at] ^= 0x80;
         let _ = scan(&bad, &Limits::default());
     }
 }
