@@ -13,10 +13,12 @@ fi
 echo "== installing test tools"
 # Real image builders for the firmware tests, and openssl for planted keys.
 need=()
-for tool in mksquashfs:squashfs-tools mkimage:u-boot-tools cpio:cpio openssl:openssl; do
+for tool in mksquashfs:squashfs-tools mkimage:u-boot-tools cpio:cpio openssl:openssl \
+  mkfs.jffs2:mtd-utils mkfs.ubifs:mtd-utils ubinize:mtd-utils; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" > /dev/null
 fi
 # Independent OSCAL checkers (the official JSON schema via jsonschema-rs, and compliance-trestle).

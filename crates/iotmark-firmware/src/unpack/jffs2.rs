@@ -447,6 +447,13 @@ fn contents(
         }
         let src = data.get(n.data.clone()).unwrap_or_default();
         let dsize = u64::from(n.dsize);
+        // Decompressors allocate the output size up front: it must be within the limits.
+        if dsize > cap {
+            return Err(format!(
+                "data node at offset {} claims {dsize} bytes, over the size limit",
+                n.at
+            ));
+        }
         *budget = budget
             .checked_sub(dsize)
             .ok_or_else(|| "over the unpacking budget".to_owned())?;

@@ -248,6 +248,9 @@ fn index(vol: &Volume, problems: &mut Problems) -> Result<Found, String> {
     let mut stack = vec![(root_lnum, root_offs, root_len, None::<u16>)];
     // Every index node is at least a header and one branch; more visits than that is a loop.
     let max_visits = vol.bytes.len() / (COMMON_LEN + 4) + 1;
+    // Each real branch takes 20 bytes of its own: more branches than that means nodes
+    // overlap or repeat, and following them all could take quadratic time.
+    let mut branches_left = vol.bytes.len() / 20 + 1;
     while let Some((lnum, offs, len, level_wanted)) = stack.pop() {
         if seen.len() > max_visits {
             return Err("the index has more nodes than the filesystem can hold".into());
@@ -274,6 +277,9 @@ fn index(vol: &Volume, problems: &mut Problems) -> Result<Found, String> {
             ));
             continue;
         }
+        branches_left = branches_left
+            .checked_sub(usize::from(count))
+            .ok_or_else(|| "the index has more branches than the filesystem can hold".to_owned())?;
         for i in 0..usize::from(count) {
             let at = 28 + i * 20;
             let (Some(blnum), Some(boffs), Some(blen)) =
