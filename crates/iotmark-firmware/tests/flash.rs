@@ -785,3 +785,41 @@ fn damaged_ubifs_is_reported_not_trusted() {
         let _ = scan(&bad, &Limits::default());
     }
 }
+
+/// A whole flash dump: a vendor header, a big-endian JFFS2 padded to its erase block, and
+/// the UBI fixture right after it. Both are found at their offsets, nothing is merged.
+#[test]
+fn flash_dump_with_jffs2_then_ubi_at_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("root");
+    source_tree(&src);
+    let jffs2 = jffs2_image(dir.path(), &src, "j", &["-b", "--pad", "-e", "0x10000"]);
+    let ubi = std::fs::read(format!("{FIXTURES}/ubi/test/data/ubi.img")).unwrap();
+    let mut dump = b"VENDOR".repeat(130);
+    let jffs2_at = dump.len();
+    dump.extend(&jffs2);
+    let ubi_at = dump.len();
+    dump.extend(&ubi);
+    let report = scan(&dump, &Limits::default());
+    let top: Vec<_> = report
+        .regions
+        .iter()
+        .filter(|r| r.within == "image")
+        .collect();
+    let find = |format: &str| {
+        top.iter()
+            .find(|r| r.format == format)
+            .unwrap_or_else(|| panic!("no {format}: {top:#?}"))
+    };
+    let j = find("jffs2 (big-endian)");
+    assert_eq!((j.offset, j.size), (jffs2_at as u64, jffs2.len() as u64));
+    assert_eq!(j.outcome, "unpacked");
+    let u = find("ubi");
+    assert_eq!((u.offset, u.size), (ubi_at as u64, ubi.len() as u64));
+    assert!(u.outcome.starts_with("unpacked"), "{}", u.outcome);
+    assert_eq!(report.filesystems.len(), 2, "{:#?}", report.regions);
+    assert_eq!(
+        report.filesystems[1].0,
+        format!("image > ubi@{ubi_at} > volume 1 \"rootfs\" > ubifs@0")
+    );
+}
