@@ -22,6 +22,7 @@ for tool in mksquashfs:squashfs-tools unsquashfs:squashfs-tools mkimage:u-boot-t
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" > /dev/null
 fi
 # Independent OSCAL checkers (the official JSON schema via jsonschema-rs, and compliance-trestle).

@@ -192,6 +192,26 @@ pub fn to_evidence(
         .collect()
 }
 
+/// The `jffs2_read` fuzz entry point: the JFFS2 reader at offset 0 with its CRC checks off,
+/// so that mutated inputs reach the code behind them.
+#[doc(hidden)]
+pub fn fuzz_jffs2_read(data: &[u8]) {
+    unpack::fuzz_jffs2(data, &unpack::fuzz_limits());
+}
+
+/// The `ubi_read` fuzz entry point: the UBI reader at offset 0 with its CRC checks off;
+/// volumes it assembles are searched as in a scan.
+#[doc(hidden)]
+pub fn fuzz_ubi_read(data: &[u8]) {
+    unpack::fuzz_ubi(data, &unpack::fuzz_limits());
+}
+
+/// The `ubifs_read` fuzz entry point: the UBIFS reader at offset 0 with its CRC checks off.
+#[doc(hidden)]
+pub fn fuzz_ubifs_read(data: &[u8]) {
+    unpack::fuzz_ubifs(data, &unpack::fuzz_limits());
+}
+
 /// The fuzz entry point: scans `data` with small limits and writes nothing. Shared by the
 /// libFuzzer target and the corpus test.
 #[doc(hidden)]

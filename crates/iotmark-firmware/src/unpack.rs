@@ -13,6 +13,8 @@
 //!   filesystem; block maps, extent trees, inline data, 64-bit, flex_bg and meta_bg.
 //! - cramfs (`unpack/cramfs.rs`): either byte order, zlib blocks of 4096 bytes.
 //! - romfs (`unpack/romfs.rs`): `-rom1fs-`, big-endian, 16-byte aligned headers.
+//! - JFFS2 (`unpack/jffs2.rs`), either byte order; UBI (`unpack/ubi.rs`), each volume
+//!   searched again; UBIFS (`unpack/ubifs.rs`), through its index.
 
 mod archive;
 mod fit;
@@ -31,6 +33,10 @@ use crate::{Limits, Progress};
 mod cramfs;
 mod ext;
 mod romfs;
+
+mod jffs2;
+mod ubi;
+mod ubifs;
 
 /// A stretch of an image and what it turned out to be.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -81,6 +87,41 @@ pub fn entropy(data: &[u8]) -> f64 {
             -p * p.log2()
         })
         .sum()
+}
+
+/// The JFFS2 reader alone at offset 0, CRC checks off (see [`crate::fuzz_jffs2_read`]).
+pub(crate) fn fuzz_jffs2(data: &[u8], limits: &Limits) {
+    let mut budget = limits.max_unpacked_bytes;
+    jffs2::read(
+        data,
+        0,
+        "fuzz",
+        limits,
+        &mut budget,
+        &mut Unpacked::default(),
+        false,
+    );
+}
+
+/// The UBI reader alone at offset 0, CRC checks off (see [`crate::fuzz_ubi_read`]).
+pub(crate) fn fuzz_ubi(data: &[u8], limits: &Limits) {
+    let mut budget = limits.max_unpacked_bytes;
+    let mut out = Unpacked::default();
+    ubi::read(data, 0, "fuzz", 0, limits, &mut budget, &mut out, false);
+}
+
+/// The UBIFS reader alone at offset 0, CRC checks off (see [`crate::fuzz_ubifs_read`]).
+pub(crate) fn fuzz_ubifs(data: &[u8], limits: &Limits) {
+    let mut budget = limits.max_unpacked_bytes;
+    ubifs::read(
+        data,
+        0,
+        "fuzz",
+        limits,
+        &mut budget,
+        &mut Unpacked::default(),
+        false,
+    );
 }
 
 /// Unpacks everything recognisable in `data`.
@@ -163,6 +204,12 @@ pub(super) fn walk(
             cramfs::cramfs(data, offset, within, limits, budget, out)
         } else if rest.starts_with(romfs::MAGIC) {
             romfs::romfs(data, offset, within, limits, budget, out)
+        } else if rest.starts_with(ubi::EC_MAGIC) && depth < limits.max_depth {
+            ubi::ubi(data, offset, within, depth, limits, budget, out)
+        } else if ubifs::superblock(rest) {
+            ubifs::ubifs(data, offset, within, limits, budget, out)
+        } else if jffs2::magic(rest) {
+            jffs2::jffs2(data, offset, within, limits, budget, out)
         } else {
             None
         };
@@ -255,6 +302,36 @@ fn walk_members(
     }
 }
 
+/// Problems met while reading: how many, and the first few, each naming its offset.
+#[derive(Debug, Default)]
+struct Problems {
+    count: usize,
+    first: Vec<String>,
+}
+
+impl Problems {
+    const SHOWN: usize = 3;
+
+    fn add(&mut self, what: String) {
+        self.count += 1;
+        if self.first.len() < Self::SHOWN {
+            self.first.push(what);
+        }
+    }
+
+    fn summary(self) -> Option<String> {
+        match self.count {
+            0 => None,
+            1 => self.first.into_iter().next(),
+            n => Some(format!(
+                "{n} problems: {}{}",
+                self.first.join("; "),
+                if n > Self::SHOWN { "; …" } else { "" }
+            )),
+        }
+    }
+}
+
 fn round(x: f64) -> f64 {
     // Adding 0.0 turns the -0.0 of a single-valued run into 0.0.
     (x * 1000.0).round() / 1000.0 + 0.0
@@ -275,32 +352,6 @@ pub(super) fn region(
         outcome,
         entropy: round(entropy(data)),
         within: within.to_owned(),
-    }
-}
-
-/// What went wrong while reading one filesystem: the first problem in full, and how many
-/// more there were, so one corrupt inode does not hide the rest of the tree.
-#[derive(Debug, Default)]
-struct Problems {
-    first: Option<String>,
-    more: usize,
-}
-
-impl Problems {
-    fn note(&mut self, problem: String) {
-        if self.first.is_none() {
-            self.first = Some(problem);
-        } else {
-            self.more += 1;
-        }
-    }
-
-    fn into_failure(self) -> Option<String> {
-        let more = self.more;
-        self.first.map(|first| match more {
-            0 => first,
-            n => format!("{first} (and {n} more problems)"),
-        })
     }
 }
 
@@ -604,6 +655,8 @@ fn tar(
             break;
         }
     }
+    // The last entry's padding may run past a cut-short image.
+    let at = at.min(data.len());
     let size = at - offset;
     record_filesystem(out, &data[offset..at], offset, "tar", within, failure, tree);
     let label = format!("{within} > tar@{offset}");

@@ -127,7 +127,7 @@ pub(super) fn cramfs(
     let claimed = img.len() - (offset - base);
     let mut problems = Problems::default();
     if size > available {
-        problems.note(format!(
+        problems.add(format!(
             "truncated: the superblock says {size} bytes, the image holds {available}"
         ));
     }
@@ -139,13 +139,13 @@ pub(super) fn cramfs(
             offset,
             "cramfs",
             within,
-            problems.into_failure(),
+            problems.summary(),
             tree,
         );
         Some(claimed)
     };
     if flags & !FLAGS_SUPPORTED != 0 {
-        problems.note(format!(
+        problems.add(format!(
             "unsupported flags {:#x} in the superblock at byte {offset}",
             flags & !FLAGS_SUPPORTED
         ));
@@ -161,14 +161,14 @@ pub(super) fn cramfs(
         crc.update(fs.get(36..).unwrap_or_default());
         let stored = order.u32(sb, 32)?;
         if crc.sum() != stored {
-            problems.note(format!(
+            problems.add(format!(
                 "CRC mismatch: the superblock says {stored:#010x}, the image sums to {:#010x}",
                 crc.sum()
             ));
         }
     }
     if flags & FLAG_SHIFTED_ROOT_OFFSET != 0 {
-        problems.note("a shifted root offset is not supported".to_owned());
+        problems.add("a shifted root offset is not supported".to_owned());
         return record(out, problems, tree);
     }
     let reader = Reader {
@@ -209,7 +209,7 @@ impl Reader<'_> {
             };
             // An empty directory may have offset 0; anything else is visited once.
             if dir.size > 0 && !seen_dirs.insert(dir.offset) {
-                problems.note(format!(
+                problems.add(format!(
                     "{shown}: directory entries at byte {} are reached twice (a loop)",
                     dir.offset
                 ));
@@ -219,7 +219,7 @@ impl Reader<'_> {
             let mut at = dir.offset;
             while at < end {
                 if entries >= limits.max_files {
-                    problems.note(format!(
+                    problems.add(format!(
                         "stopped at the limit of {} files",
                         limits.max_files
                     ));
@@ -227,14 +227,14 @@ impl Reader<'_> {
                 }
                 entries += 1;
                 let Some(inode) = self.order.inode(self.img, at) else {
-                    problems.note(format!(
+                    problems.add(format!(
                         "{shown}: the entry at byte {at} runs past the image"
                     ));
                     break;
                 };
                 let name_at = at + INODE_LEN;
                 let Some(raw_name) = self.img.get(name_at..name_at + inode.name_len) else {
-                    problems.note(format!(
+                    problems.add(format!(
                         "{shown}: the name at byte {name_at} runs past the image"
                     ));
                     break;
@@ -244,7 +244,7 @@ impl Reader<'_> {
                     String::from_utf8_lossy(raw_name.split(|&b| b == 0).next().unwrap_or_default())
                         .into_owned();
                 if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-                    problems.note(format!(
+                    problems.add(format!(
                         "{shown}: an entry with the name {name:?} at byte {}",
                         name_at - INODE_LEN
                     ));
@@ -264,7 +264,7 @@ impl Reader<'_> {
                                 Kind::File(bytes)
                             }
                             Err(e) => {
-                                problems.note(format!("{}: {e}", child.display()));
+                                problems.add(format!("{}: {e}", child.display()));
                                 continue;
                             }
                         }
@@ -274,7 +274,7 @@ impl Reader<'_> {
                             String::from_utf8_lossy(&bytes).into_owned(),
                         )),
                         Err(e) => {
-                            problems.note(format!("{}: {e}", child.display()));
+                            problems.add(format!("{}: {e}", child.display()));
                             continue;
                         }
                     },
@@ -283,7 +283,7 @@ impl Reader<'_> {
                     0o010_000 => Kind::Special("named pipe"),
                     0o140_000 => Kind::Special("socket"),
                     other => {
-                        problems.note(format!("{}: unknown file type {other:o}", child.display()));
+                        problems.add(format!("{}: unknown file type {other:o}", child.display()));
                         continue;
                     }
                 };
@@ -294,7 +294,7 @@ impl Reader<'_> {
                     gid: u32::from(inode.gid),
                 };
                 if let Err(e) = tree.insert(&child, entry) {
-                    problems.note(e.to_string());
+                    problems.add(e.to_string());
                 }
             }
         }

@@ -560,7 +560,7 @@ pub(super) fn ext(
     let mut problems = Problems::default();
     let mut tree = Tree::default();
     if (fs.img.len() as u64) < fs.len {
-        problems.note(format!(
+        problems.add(format!(
             "truncated: the superblock says {} bytes, the image holds {}",
             fs.len,
             fs.img.len()
@@ -586,15 +586,7 @@ pub(super) fn ext(
         return Some(claimed);
     }
     read_tree(&fs, limits, budget, &mut tree, &mut problems);
-    record_filesystem(
-        out,
-        fs.img,
-        offset,
-        "ext",
-        within,
-        problems.into_failure(),
-        tree,
-    );
+    record_filesystem(out, fs.img, offset, "ext", within, problems.summary(), tree);
     Some(claimed)
 }
 
@@ -618,7 +610,7 @@ fn read_tree(
             path.display().to_string()
         };
         if !seen_dirs.insert(number) {
-            problems.note(format!(
+            problems.add(format!(
                 "{shown}: directory inode {number} is reached twice (a loop)"
             ));
             continue;
@@ -626,14 +618,14 @@ fn read_tree(
         let dir = match fs.inode(number) {
             Ok(d) if d.kind_bits() == 0o040_000 => d,
             Ok(d) => {
-                problems.note(format!(
+                problems.add(format!(
                     "{shown}: inode {number} is not a directory (mode {:o})",
                     d.mode
                 ));
                 continue;
             }
             Err(e) => {
-                problems.note(format!("{shown}: {e}"));
+                problems.add(format!("{shown}: {e}"));
                 continue;
             }
         };
@@ -644,13 +636,13 @@ fn read_tree(
                 names
             }
             Err(e) => {
-                problems.note(format!("{shown} (inode {number}): {e}"));
+                problems.add(format!("{shown} (inode {number}): {e}"));
                 continue;
             }
         };
         for (child, name) in names {
             if entries >= limits.max_files {
-                problems.note(format!(
+                problems.add(format!(
                     "stopped at the limit of {} files",
                     limits.max_files
                 ));
@@ -659,13 +651,13 @@ fn read_tree(
             entries += 1;
             let child_path = path.join(&name);
             if name.contains('/') || name.contains('\0') {
-                problems.note(format!("{shown}: an entry name with `/` or NUL: {name:?}"));
+                problems.add(format!("{shown}: an entry name with `/` or NUL: {name:?}"));
                 continue;
             }
             let inode = match fs.inode(child) {
                 Ok(i) => i,
                 Err(e) => {
-                    problems.note(format!("{}: {e}", child_path.display()));
+                    problems.add(format!("{}: {e}", child_path.display()));
                     continue;
                 }
             };
@@ -682,7 +674,7 @@ fn read_tree(
                             Kind::File(bytes)
                         }
                         Err(e) => {
-                            problems.note(format!("{} (inode {child}): {e}", child_path.display()));
+                            problems.add(format!("{} (inode {child}): {e}", child_path.display()));
                             continue;
                         }
                     }
@@ -690,7 +682,7 @@ fn read_tree(
                 0o120_000 => match fs.link_target(&inode) {
                     Ok(target) => Kind::Symlink(target),
                     Err(e) => {
-                        problems.note(format!("{} (inode {child}): {e}", child_path.display()));
+                        problems.add(format!("{} (inode {child}): {e}", child_path.display()));
                         continue;
                     }
                 },
@@ -699,7 +691,7 @@ fn read_tree(
                 0o010_000 => Kind::Special("named pipe"),
                 0o140_000 => Kind::Special("socket"),
                 other => {
-                    problems.note(format!(
+                    problems.add(format!(
                         "{} (inode {}): unknown file type {other:o}",
                         child_path.display(),
                         inode.number
@@ -714,7 +706,7 @@ fn read_tree(
                 gid: inode.gid,
             };
             if let Err(e) = tree.insert(&child_path, entry) {
-                problems.note(e.to_string());
+                problems.add(e.to_string());
             }
         }
     }

@@ -112,28 +112,20 @@ pub(super) fn romfs(
     let img = &rest[..full_size.min(rest.len())];
     let mut problems = Problems::default();
     if full_size > rest.len() {
-        problems.note(format!(
+        problems.add(format!(
             "truncated: the superblock says {full_size} bytes, the image holds {}",
             rest.len()
         ));
     }
     if !sums_to_zero(&img[..img.len().min(CHECKSUM_SPAN)]) {
-        problems.note(format!(
+        problems.add(format!(
             "the superblock checksum at byte {} does not match",
             offset + 12
         ));
     }
     let mut tree = Tree::default();
     read_tree(img, first, limits, budget, &mut tree, &mut problems);
-    record_filesystem(
-        out,
-        img,
-        offset,
-        "romfs",
-        within,
-        problems.into_failure(),
-        tree,
-    );
+    record_filesystem(out, img, offset, "romfs", within, problems.summary(), tree);
     Some(img.len())
 }
 
@@ -155,20 +147,20 @@ fn read_tree(
         let mut at = first;
         while at != 0 {
             if !seen.insert(at) {
-                problems.note(format!("the header at byte {at} is reached twice (a loop)"));
+                problems.add(format!("the header at byte {at} is reached twice (a loop)"));
                 break;
             }
             let h = match header(img, at) {
                 Ok(h) => h,
                 Err(e) => {
-                    problems.note(e);
+                    problems.add(e);
                     break;
                 }
             };
             let here = at;
             at = h.next;
             if !sums_to_zero(h.covered) {
-                problems.note(format!("the header at byte {here} fails its checksum"));
+                problems.add(format!("the header at byte {here} fails its checksum"));
             }
             if h.name == b"." || h.name == b".." {
                 continue;
@@ -176,11 +168,11 @@ fn read_tree(
             let name = String::from_utf8_lossy(h.name).into_owned();
             let child = path.join(&name);
             if name.is_empty() || name.contains('/') {
-                problems.note(format!("the header at byte {here} has the name {name:?}"));
+                problems.add(format!("the header at byte {here} has the name {name:?}"));
                 continue;
             }
             if entries >= limits.max_files {
-                problems.note(format!(
+                problems.add(format!(
                     "stopped at the limit of {} files",
                     limits.max_files
                 ));
@@ -193,11 +185,11 @@ fn read_tree(
                 match header(img, to) {
                     Ok(t) if t.kind != TYPE_HARD_LINK => (t, to),
                     Ok(_) => {
-                        problems.note(format!("{}: a hard link to a hard link", child.display()));
+                        problems.add(format!("{}: a hard link to a hard link", child.display()));
                         continue;
                     }
                     Err(e) => {
-                        problems.note(format!("{}: {e}", child.display()));
+                        problems.add(format!("{}: {e}", child.display()));
                         continue;
                     }
                 }
@@ -223,7 +215,7 @@ fn read_tree(
                 }
                 TYPE_FILE => {
                     if target.size as u64 > (*budget).min(limits.max_file_bytes) {
-                        problems.note(format!(
+                        problems.add(format!(
                             "{}: {} bytes, over the size limit",
                             child.display(),
                             target.size
@@ -236,7 +228,7 @@ fn read_tree(
                             (Kind::File(bytes.to_vec()), 0o644)
                         }
                         Err(e) => {
-                            problems.note(e);
+                            problems.add(e);
                             continue;
                         }
                     }
@@ -247,7 +239,7 @@ fn read_tree(
                         0o777,
                     ),
                     Ok(bytes) => {
-                        problems.note(format!(
+                        problems.add(format!(
                             "{}: a {}-byte symlink target, longer than any path",
                             child.display(),
                             bytes.len()
@@ -255,7 +247,7 @@ fn read_tree(
                         continue;
                     }
                     Err(e) => {
-                        problems.note(e);
+                        problems.add(e);
                         continue;
                     }
                 },
@@ -279,7 +271,7 @@ fn read_tree(
                 gid: 0,
             };
             if let Err(e) = tree.insert(&child, entry) {
-                problems.note(e.to_string());
+                problems.add(e.to_string());
             }
         }
     }

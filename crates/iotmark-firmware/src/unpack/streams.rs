@@ -738,6 +738,14 @@ fn decode_lzo(rest: &[u8], cap: u64) -> Option<Decoded> {
 const OVERRUN: &str = "output exceeds the expected size";
 const TRUNCATED: &str = "the LZO stream runs past the end";
 
+/// One LZO1X-compressed block that inflates to at most `size` bytes, as JFFS2 and UBIFS
+/// store them.
+pub(super) fn lzo1x_block(src: &[u8], size: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(size);
+    lzo1x(src, &mut out, size).map_err(|e| format!("LZO: {e}"))?;
+    Ok(out)
+}
+
 /// Decompresses one LZO1X stream from `src`, appending at most `max_out` bytes to `out`;
 /// returns the input bytes used, up to and including the end marker. Written from the
 /// format's description (LZO1X instructions M1–M4 and literal runs); every length and
