@@ -10,6 +10,8 @@
 //! There is no `unsafe` code.
 
 pub mod analyze;
+pub mod inventory;
+pub mod sbom;
 pub mod tree;
 pub mod unpack;
 
@@ -73,23 +75,48 @@ pub struct ScanReport {
     pub filesystems: Vec<(String, tree::Tree)>,
     /// Findings, with the filesystem each came from.
     pub findings: Vec<(String, analyze::Finding)>,
+    /// Components found (package databases, kernel banners, version strings), each
+    /// occurrence labelled with its filesystem. Header-only hits are kept as evidence.
+    pub components: Vec<inventory::Component>,
 }
 
 /// Unpacks and analyses an image held in memory.
 pub fn scan(image: &[u8], limits: &Limits) -> ScanReport {
     let unpacked = unpack::unpack(image, limits);
     let mut findings = Vec::new();
+    let mut components = inventory::kernel_components(&unpacked.kernels);
     for (label, tree) in &unpacked.filesystems {
         for f in analyze::analyze(tree) {
             findings.push((label.clone(), f));
         }
+        for mut c in inventory::inventory(tree) {
+            for o in &mut c.occurrences {
+                o.filesystem.clone_from(label);
+            }
+            components.push(c);
+        }
     }
+    let listed = sbom::listed(&components);
+    findings.push((
+        "image".to_owned(),
+        analyze::Finding {
+            check: "firmware.sbom.components",
+            failed: false,
+            severity: "low",
+            file: String::new(),
+            line: None,
+            message: format!(
+                "a CycloneDX 1.6 SBOM lists {listed} components (from package databases, kernel banners and version strings)"
+            ),
+        },
+    ));
     ScanReport {
         sha256: tree::hex(&Sha256::digest(image)),
         size: image.len() as u64,
         regions: unpacked.regions,
         filesystems: unpacked.filesystems,
         findings,
+        components,
     }
 }
 
@@ -157,4 +184,5 @@ pub fn fuzz_scan(data: &[u8]) {
     };
     let report = scan(data, &limits);
     let _ = to_evidence(&report, "device", "2026-01-01T00:00:00Z", &|_| Vec::new());
+    let _ = sbom::sbom_json(&report, &report.components, "image", "2026-01-01T00:00:00Z");
 }

@@ -33,6 +33,9 @@ pub struct Region {
 pub struct Unpacked {
     pub filesystems: Vec<(String, Tree)>,
     pub regions: Vec<Region>,
+    /// `Linux version …` banners seen in the image or in any stream decompressed from it
+    /// (a kernel is a stream, not a filesystem, so the inventory learns its version here).
+    pub kernels: Vec<crate::inventory::KernelBanner>,
 }
 
 const SQUASHFS_MAGIC: &[u8; 4] = b"hsqs";
@@ -76,6 +79,7 @@ fn walk(
     budget: &mut u64,
     out: &mut Unpacked,
 ) {
+    crate::inventory::kernel_banners(data, within, &mut out.kernels);
     let mut claimed: Vec<(usize, usize)> = Vec::new();
     let mut offset = 0usize;
     while offset < data.len() {
