@@ -92,7 +92,10 @@ pub fn measure(dir: &Path) -> Result<(Vec<PackageResult>, Summary), String> {
         let found = hits.contains(&(product.clone(), version.clone()));
         let wrong = hits
             .into_iter()
-            .filter(|(p, v)| !(p == &product && v == &version) && !also.contains(p.as_str()))
+            .filter(|(p, v)| {
+                let expected = p == &product && v == &version;
+                !expected && !also.contains(p.as_str())
+            })
             .collect();
         results.push(PackageResult {
             package,
@@ -115,9 +118,38 @@ pub fn measure(dir: &Path) -> Result<(Vec<PackageResult>, Summary), String> {
 
 #[allow(dead_code)] // used by the example binary, not by the test that includes this file
 fn main() {
-    let dir = std::env::args()
-        .nth(1)
-        .map_or_else(corpus_dir, PathBuf::from);
+    // `--tree DIR`: list every version hit in the regular files under DIR (a quick look at
+    // what the signatures say about real binaries, e.g. /usr/bin).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, root] = args.as_slice()
+        && flag == "--tree"
+    {
+        let mut stack = vec![PathBuf::from(root)];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                let path = entry.path();
+                if kind.is_dir() {
+                    stack.push(path);
+                } else if kind.is_file()
+                    && let Ok(data) = std::fs::read(&path)
+                {
+                    for (p, v, r, m) in
+                        iotmark_firmware::inventory::detect(&path.to_string_lossy(), &data)
+                    {
+                        println!("{}\t{p}\t{v}\t{r:?}\t{m}", path.display());
+                    }
+                }
+            }
+        }
+        return;
+    }
+    let dir = args.first().map_or_else(corpus_dir, PathBuf::from);
     let (results, s) = match measure(&dir) {
         Ok(r) => r,
         Err(e) => {

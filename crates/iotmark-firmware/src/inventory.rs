@@ -138,6 +138,10 @@ struct ProductDef {
     /// version string in another file is an embedded copy, not a header leftover.
     #[serde(default)]
     implementation: Vec<String>,
+    /// A suite of programs that all print the product's banner (util-linux, procps-ng):
+    /// a banner in any file makes that file part of the product, not an embedded copy.
+    #[serde(default)]
+    suite: bool,
     rules: Vec<RuleDef>,
 }
 
@@ -200,6 +204,7 @@ struct Product {
     files: Vec<String>,
     packages: Vec<String>,
     implementation: Vec<String>,
+    suite: bool,
     rules: Vec<Rule>,
 }
 
@@ -271,6 +276,7 @@ fn compile(table: &str) -> Result<Signatures, String> {
             files: def.files,
             packages: def.packages,
             implementation: def.implementation,
+            suite: def.suite,
             rules,
         });
     }
@@ -491,7 +497,12 @@ fn is_product_file(product: &Product, path: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    product.files.iter().any(|p| glob(p, &name))
+    // A static archive is the same library as its shared object (`libz.so*` → `libz.a`).
+    product.files.iter().any(|p| {
+        glob(p, &name)
+            || p.strip_suffix(".so*")
+                .is_some_and(|stem| glob(&format!("{stem}.a"), &name))
+    })
 }
 
 /// The classified version findings of one file: (product index, version, relation, hits).
@@ -527,7 +538,8 @@ fn classify(
         });
         let is = is_product_file(product, path);
         for (version, hits) in by_version {
-            let relation = if is {
+            let banner = hits.iter().any(|h| !h.header);
+            let relation = if is || (product.suite && banner) {
                 Relation::Is
             } else if hits.iter().all(|h| h.header)
                 && !product
@@ -682,7 +694,8 @@ fn packages(tree: &Tree, sigs: &Signatures) -> Vec<Component> {
     let os = os_id(tree);
     let mut out = Vec::new();
     // (path, parser, purl type, default namespace)
-    let dbs: [(&str, fn(&str) -> Vec<Package>, &str, &str); 4] = [
+    type Parser = fn(&str) -> Vec<Package>;
+    let dbs: [(&str, Parser, &str, &str); 4] = [
         (
             "usr/lib/opkg/status",
             parse_control_stanzas,

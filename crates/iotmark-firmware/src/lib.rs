@@ -186,3 +186,41 @@ pub fn fuzz_scan(data: &[u8]) {
     let _ = to_evidence(&report, "device", "2026-01-01T00:00:00Z", &|_| Vec::new());
     let _ = sbom::sbom_json(&report, &report.components, "image", "2026-01-01T00:00:00Z");
 }
+
+/// The inventory fuzz entry point: `data` as the contents of files whose names select every
+/// path of the inventory (package databases, a library named as a product, a plain file),
+/// then the kernel banner search and the SBOM. Shared by the libFuzzer target and the
+/// corpus test.
+#[doc(hidden)]
+pub fn fuzz_inventory(data: &[u8]) {
+    let mut t = tree::Tree::default();
+    for path in [
+        "usr/lib/opkg/status",
+        "lib/apk/db/installed",
+        "var/lib/dpkg/status",
+        "usr/lib/libcrypto.so.3",
+        "usr/sbin/dnsmasq",
+        "usr/bin/other",
+    ] {
+        let entry = tree::Entry {
+            kind: tree::Kind::File(data.to_vec()),
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        };
+        let _ = t.insert(std::path::Path::new(path), entry);
+    }
+    let mut components = inventory::inventory(&t);
+    let mut banners = Vec::new();
+    inventory::kernel_banners(data, "fuzz", &mut banners);
+    components.extend(inventory::kernel_components(&banners));
+    let report = ScanReport {
+        sha256: tree::hex(&Sha256::digest(data)),
+        size: data.len() as u64,
+        regions: Vec::new(),
+        filesystems: Vec::new(),
+        findings: Vec::new(),
+        components,
+    };
+    let _ = sbom::sbom_json(&report, &report.components, "fuzz", "2026-01-01T00:00:00Z");
+}
