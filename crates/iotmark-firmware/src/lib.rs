@@ -11,6 +11,8 @@
 //! There is no `unsafe` code.
 
 pub mod analyze;
+pub mod inventory;
+pub mod sbom;
 pub mod tree;
 pub mod unpack;
 
@@ -80,6 +82,9 @@ pub struct ScanReport {
     pub findings: Vec<(String, analyze::Finding)>,
     /// FIT images found, with their images and how they are signed.
     pub fit: Vec<unpack::FitInfo>,
+    /// Components found (package databases, kernel banners, version strings), each
+    /// occurrence labelled with its filesystem. Header-only hits are kept as evidence.
+    pub components: Vec<inventory::Component>,
 }
 
 /// How far a scan has got, for a progress display on another thread: the position in the
@@ -124,12 +129,33 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         .filesystems
         .store(unpacked.filesystems.len() as u64, Ordering::Relaxed);
     let mut findings = Vec::new();
+    let mut components = inventory::kernel_components(&unpacked.kernels);
     for (label, tree) in &unpacked.filesystems {
         for f in analyze::analyze(tree) {
             findings.push((label.clone(), f));
         }
+        for mut c in inventory::inventory(tree) {
+            for o in &mut c.occurrences {
+                o.filesystem.clone_from(label);
+            }
+            components.push(c);
+        }
         progress.analysed.fetch_add(1, Ordering::Relaxed);
     }
+    let listed = sbom::listed(&components);
+    findings.push((
+        "image".to_owned(),
+        analyze::Finding {
+            check: "firmware.sbom.components",
+            failed: false,
+            severity: "low",
+            file: String::new(),
+            line: None,
+            message: format!(
+                "a CycloneDX 1.6 SBOM lists {listed} components (from package databases, kernel banners and version strings)"
+            ),
+        },
+    ));
     ScanReport {
         sha256: tree::hex(&Sha256::digest(image)),
         size: image.len() as u64,
@@ -137,6 +163,7 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         filesystems: unpacked.filesystems,
         findings,
         fit: unpacked.fit,
+        components,
     }
 }
 
@@ -218,6 +245,46 @@ pub fn fuzz_ubifs_read(data: &[u8]) {
 pub fn fuzz_scan(data: &[u8]) {
     let report = scan(data, &unpack::fuzz_limits());
     let _ = to_evidence(&report, "device", "2026-01-01T00:00:00Z", &|_| Vec::new());
+    let _ = sbom::sbom_json(&report, &report.components, "image", "2026-01-01T00:00:00Z");
+}
+
+/// The inventory fuzz entry point: `data` as the contents of files whose names select every
+/// path of the inventory (package databases, a library named as a product, a plain file),
+/// then the kernel banner search and the SBOM. Shared by the libFuzzer target and the
+/// corpus test.
+#[doc(hidden)]
+pub fn fuzz_inventory(data: &[u8]) {
+    let mut t = tree::Tree::default();
+    for path in [
+        "usr/lib/opkg/status",
+        "lib/apk/db/installed",
+        "var/lib/dpkg/status",
+        "usr/lib/libcrypto.so.3",
+        "usr/sbin/dnsmasq",
+        "usr/bin/other",
+    ] {
+        let entry = tree::Entry {
+            kind: tree::Kind::File(data.to_vec()),
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        };
+        let _ = t.insert(std::path::Path::new(path), entry);
+    }
+    let mut components = inventory::inventory(&t);
+    let mut banners = Vec::new();
+    inventory::kernel_banners(data, "fuzz", &mut banners);
+    components.extend(inventory::kernel_components(&banners));
+    let report = ScanReport {
+        sha256: tree::hex(&Sha256::digest(data)),
+        size: data.len() as u64,
+        regions: Vec::new(),
+        filesystems: Vec::new(),
+        findings: Vec::new(),
+        fit: Vec::new(),
+        components,
+    };
+    let _ = sbom::sbom_json(&report, &report.components, "fuzz", "2026-01-01T00:00:00Z");
 }
 
 /// The `ext_read` fuzz entry point: `data` read as an ext2/3/4 filesystem starting at byte 0.

@@ -62,6 +62,9 @@ pub struct Unpacked<'p> {
     progress: Option<&'p Progress>,
     /// Every FIT image found, with its images and signature nodes.
     pub fit: Vec<FitInfo>,
+    /// `Linux version …` banners seen in the image or in any stream decompressed from it
+    /// (a kernel is a stream, not a filesystem, so the inventory learns its version here).
+    pub kernels: Vec<crate::inventory::KernelBanner>,
 }
 
 const SQUASHFS_MAGIC: &[u8; 4] = b"hsqs";
@@ -156,6 +159,7 @@ pub(super) fn walk(
     budget: &mut u64,
     out: &mut Unpacked,
 ) {
+    crate::inventory::kernel_banners(data, within, &mut out.kernels);
     let mut claimed: Vec<(usize, usize)> = Vec::new();
     let mut offset = 0usize;
     while offset < data.len() {

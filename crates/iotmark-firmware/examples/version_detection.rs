@@ -1,0 +1,208 @@
+//! Measures component version detection on the peer corpus: OpenWrt packages reduced to
+//! their strings (`../shared/reference/version-detection/condensed/*.tar.gz`), with the
+//! expected product and version of each in `expected.json`.
+//!
+//! Each package is unpacked by iotmark itself (gzip, then tar) and inventoried like any
+//! filesystem. A hit is correct when its CPE product and version are the expected ones;
+//! a hit for another product, or the expected product in another version, is wrong
+//! (products the corpus lists as also present, without a version, are neither).
+//!
+//! Run: `cargo run --release -p iotmark-firmware --example version_detection [DIR]`
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use iotmark_firmware::inventory::{Relation, inventory};
+use iotmark_firmware::{Limits, unpack};
+
+/// Outcome for one package.
+#[derive(Debug, Clone)]
+pub struct PackageResult {
+    pub package: String,
+    pub product: String,
+    pub version: String,
+    /// The input file was empty (the corpus has three such placeholders).
+    pub empty: bool,
+    pub found: bool,
+    pub wrong: Vec<(String, String)>,
+}
+
+/// Totals over the corpus.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub packages: usize,
+    pub empty: usize,
+    pub correct: usize,
+    pub wrong: usize,
+    pub seconds: f64,
+}
+
+impl Summary {
+    /// Correct hits over all packages (empty inputs count as misses).
+    pub fn recall(&self) -> f64 {
+        self.correct as f64 / self.packages.max(1) as f64
+    }
+    /// Correct hits over packages that have any content.
+    pub fn recall_nonempty(&self) -> f64 {
+        self.correct as f64 / (self.packages - self.empty).max(1) as f64
+    }
+    pub fn precision(&self) -> f64 {
+        self.correct as f64 / (self.correct + self.wrong).max(1) as f64
+    }
+}
+
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/version-detection")
+}
+
+/// Runs the inventory on every package of the corpus in `dir`.
+pub fn measure(dir: &Path) -> Result<(Vec<PackageResult>, Summary), String> {
+    let expected: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("expected.json")).map_err(|e| format!("expected.json: {e}"))?,
+    )
+    .map_err(|e| format!("expected.json: {e}"))?;
+    let cases = expected["package_test_data"]
+        .as_array()
+        .ok_or("expected.json has no package_test_data")?;
+    let limits = Limits::default();
+    let started = Instant::now();
+    let mut results = Vec::new();
+    for case in cases {
+        let package = case["package_name"].as_str().unwrap_or_default().to_owned();
+        let product = case["product"].as_str().unwrap_or_default().to_owned();
+        let version = case["version"].as_str().unwrap_or_default().to_owned();
+        let also: BTreeSet<&str> = case["other_products"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let path = dir.join("condensed").join(format!("{package}.tar.gz"));
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut hits: BTreeSet<(String, String)> = BTreeSet::new();
+        for (_, tree) in unpack::unpack(&bytes, &limits).filesystems {
+            for c in inventory(&tree) {
+                if matches!(
+                    c.relation,
+                    Relation::Is | Relation::Contains | Relation::Package
+                ) {
+                    hits.insert((c.product, c.version));
+                }
+            }
+        }
+        let found = hits.contains(&(product.clone(), version.clone()));
+        let wrong = hits
+            .into_iter()
+            .filter(|(p, v)| {
+                let expected = p == &product && v == &version;
+                !expected && !also.contains(p.as_str())
+            })
+            .collect();
+        results.push(PackageResult {
+            package,
+            product,
+            version,
+            empty: bytes.is_empty(),
+            found,
+            wrong,
+        });
+    }
+    let summary = Summary {
+        packages: results.len(),
+        empty: results.iter().filter(|r| r.empty).count(),
+        correct: results.iter().filter(|r| r.found).count(),
+        wrong: results.iter().map(|r| r.wrong.len()).sum(),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((results, summary))
+}
+
+#[allow(dead_code)] // used by the example binary, not by the test that includes this file
+fn main() {
+    // `--tree DIR`: list every version hit in the regular files under DIR (a quick look at
+    // what the signatures say about real binaries, e.g. /usr/bin).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, root] = args.as_slice()
+        && flag == "--tree"
+    {
+        let mut stack = vec![PathBuf::from(root)];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                let path = entry.path();
+                if kind.is_dir() {
+                    stack.push(path);
+                } else if kind.is_file()
+                    && let Ok(data) = std::fs::read(&path)
+                {
+                    for (p, v, r, m) in
+                        iotmark_firmware::inventory::detect(&path.to_string_lossy(), &data)
+                    {
+                        println!("{}\t{p}\t{v}\t{r:?}\t{m}", path.display());
+                    }
+                }
+            }
+        }
+        return;
+    }
+    let dir = args.first().map_or_else(corpus_dir, PathBuf::from);
+    let (results, s) = match measure(&dir) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("version_detection: {e}");
+            std::process::exit(2);
+        }
+    };
+    // Per product: (expected, correct, wrong)
+    let mut per: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    for r in &results {
+        let e = per.entry(&r.product).or_default();
+        e.0 += 1;
+        e.1 += usize::from(r.found);
+        e.2 += r.wrong.iter().filter(|(p, _)| p == &r.product).count();
+    }
+    println!(
+        "{:<40} {:>8} {:>8} {:>6} {:>9}",
+        "product", "expected", "correct", "wrong", "precision"
+    );
+    for (p, (n, ok, bad)) in &per {
+        let precision = if ok + bad == 0 {
+            0.0
+        } else {
+            *ok as f64 / (ok + bad) as f64
+        };
+        println!("{p:<40} {n:>8} {ok:>8} {bad:>6} {precision:>9.2}");
+    }
+    println!();
+    for r in &results {
+        if !r.found {
+            let why = if r.empty { " (empty input)" } else { "" };
+            println!(
+                "MISS  {} expected {} {}{why}",
+                r.package, r.product, r.version
+            );
+        }
+        for (p, v) in &r.wrong {
+            println!(
+                "WRONG {} reported {p} {v} (expected {} {})",
+                r.package, r.product, r.version
+            );
+        }
+    }
+    println!();
+    println!(
+        "packages {}  (empty inputs {})  correct {}  wrong {}",
+        s.packages, s.empty, s.correct, s.wrong
+    );
+    println!(
+        "recall {:.3} (over non-empty inputs {:.3})  precision {:.3}  time {:.2} s",
+        s.recall(),
+        s.recall_nonempty(),
+        s.precision(),
+        s.seconds
+    );
+}

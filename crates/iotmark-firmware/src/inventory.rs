@@ -1,0 +1,1203 @@
+//! Which third-party components an image ships, and in which versions.
+//!
+//! Three sources, in order of trust:
+//!
+//! 1. package databases (`/usr/lib/opkg/status`, `/lib/apk/db/installed`,
+//!    `/var/lib/dpkg/status`): what the build system says it installed;
+//! 2. kernel banners (`Linux version X.Y.Z (…)`) in decompressed kernels, collected while
+//!    unpacking ([`kernel_banners`]);
+//! 3. file contents: version strings found in raw bytes.
+//!
+//! File contents are read as bytes, never parsed as ELF: real firmware and the peer test
+//! corpus both hold binaries whose headers do not parse. Each file gets one pass of an
+//! Aho-Corasick automaton over the literal anchors of every signature in
+//! `data/components.yaml`; each anchor hit then runs one small regex on the printable string
+//! around it (`regex` rules) or looks at the neighbouring strings for a bare version
+//! (`near` rules, for programs that print `"%s version %s"` with the version in a separate
+//! string).
+//!
+//! A version hit is classified, because a version string in a file does not always mean the
+//! file ships that component:
+//!
+//! - [`Relation::Is`]: the file *is* the component (its name is one of the product's file
+//!   names, e.g. `libcrypto.so.3` for OpenSSL);
+//! - [`Relation::Contains`]: another file carries an embedded copy (a static link), shown by
+//!   a banner that only the product's own code holds;
+//! - [`Relation::HeaderOnly`]: only a string that a program picks up from the product's
+//!   *headers* when it is built (OpenSSL's `OPENSSL_VERSION_TEXT` inside hostapd, which
+//!   links the shared libcrypto). It says which version the program was compiled against,
+//!   not what is installed, so it is evidence, never a component.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+use regex::bytes::Regex;
+
+use crate::tree::{self, Tree};
+
+/// How a component was found to be present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Relation {
+    /// Listed in a package database.
+    Package,
+    /// The kernel banner of a decompressed kernel image.
+    Kernel,
+    /// The file is the component.
+    Is,
+    /// The file holds an embedded copy of the component.
+    Contains,
+    /// Only a build-time header string: not a component.
+    HeaderOnly,
+}
+
+/// The CycloneDX component type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ComponentType {
+    Application,
+    Library,
+    OperatingSystem,
+    Firmware,
+}
+
+/// Where a component was seen.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Occurrence {
+    /// The filesystem (as labelled by the scan), empty for the image itself.
+    pub filesystem: String,
+    /// Path inside the filesystem, with a leading `/`.
+    pub path: String,
+    /// Byte offset of the matched string in the file (or stream).
+    pub offset: Option<u64>,
+    /// SHA-256 of the file.
+    pub sha256: Option<String>,
+}
+
+/// How an identity was established (CycloneDX `evidence.identity.methods`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Technique {
+    BinaryAnalysis,
+    ManifestAnalysis,
+}
+
+/// One piece of identity evidence: what was matched, where, and how sure we are.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Identity {
+    pub technique: Technique,
+    pub confidence: f64,
+    /// The matched string (or the package database stanza's name and version).
+    pub value: String,
+    pub path: String,
+}
+
+/// A component found in an image.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Component {
+    /// Product key: the CPE product, or the package name when the product is not known.
+    pub product: String,
+    pub name: String,
+    pub version: String,
+    pub kind: ComponentType,
+    /// CPE 2.3 formatted string, when the product is known.
+    pub cpe: Option<String>,
+    pub purl: String,
+    pub relation: Relation,
+    /// SHA-256 of the file that is the component (when it is one file).
+    pub sha256: Option<String>,
+    pub occurrences: Vec<Occurrence>,
+    pub evidence: Vec<Identity>,
+}
+
+// ---------------------------------------------------------------------------------------
+// The signature table
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductDef {
+    /// `vendor:product` as in NVD's CPE dictionary.
+    cpe: String,
+    /// Display name; defaults to the CPE product.
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(rename = "type", default = "default_type")]
+    kind: ComponentType,
+    /// CPE part: `a` (application) or `o` (operating system).
+    #[serde(default = "default_part")]
+    part: String,
+    /// File names (`*` wildcard) that mean the file is this product.
+    #[serde(default)]
+    files: Vec<String>,
+    /// Package names in opkg/apk/dpkg databases that are this product.
+    #[serde(default)]
+    packages: Vec<String>,
+    /// Strings only the product's own code contains: with one of them, a header-type
+    /// version string in another file is an embedded copy, not a header leftover.
+    #[serde(default)]
+    implementation: Vec<String>,
+    /// A suite of programs that all print the product's banner (util-linux, procps-ng):
+    /// a banner in any file makes that file part of the product, not an embedded copy.
+    #[serde(default)]
+    suite: bool,
+    rules: Vec<RuleDef>,
+}
+
+fn default_type() -> ComponentType {
+    ComponentType::Application
+}
+
+fn default_part() -> String {
+    "a".to_owned()
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    /// The literal anchor.
+    find: String,
+    /// A regex run on the printable string around the anchor; group 1 is the version.
+    #[serde(default)]
+    regex: Option<String>,
+    /// A regex a whole neighbouring string must match to be the version (group 1 if any).
+    #[serde(default)]
+    near: Option<String>,
+    /// How many strings before and after the anchor's string `near` looks at.
+    #[serde(default = "default_within")]
+    within: usize,
+    /// The string comes from the product's headers, so it can sit in programs that only
+    /// link against it.
+    #[serde(default)]
+    header: bool,
+    /// Apply only to files that are the product (for weak anchors).
+    #[serde(default)]
+    only_is: bool,
+}
+
+fn default_within() -> usize {
+    2
+}
+
+#[derive(Debug)]
+enum Matcher {
+    Regex(Regex),
+    Near { version: Regex, within: usize },
+}
+
+#[derive(Debug)]
+struct Rule {
+    matcher: Matcher,
+    header: bool,
+    only_is: bool,
+    confidence: f64,
+}
+
+#[derive(Debug)]
+struct Product {
+    vendor: String,
+    product: String,
+    name: String,
+    kind: ComponentType,
+    part: String,
+    files: Vec<String>,
+    packages: Vec<String>,
+    implementation: Vec<String>,
+    suite: bool,
+    rules: Vec<Rule>,
+}
+
+/// The compiled table: products, one automaton over every anchor, and for each anchor the
+/// rules that use it.
+#[derive(Debug)]
+struct Signatures {
+    products: Vec<Product>,
+    anchors: AhoCorasick,
+    by_anchor: Vec<Vec<(usize, usize)>>,
+}
+
+const TABLE: &str = include_str!("../data/components.yaml");
+
+fn compile(table: &str) -> Result<Signatures, String> {
+    let defs: Vec<ProductDef> = serde_saphyr::from_str(table).map_err(|e| e.to_string())?;
+    let mut products = Vec::new();
+    let mut anchors: Vec<String> = Vec::new();
+    let mut by_anchor: Vec<Vec<(usize, usize)>> = Vec::new();
+    let mut anchor_index: BTreeMap<String, usize> = BTreeMap::new();
+    for (pi, def) in defs.into_iter().enumerate() {
+        let (vendor, product) = def
+            .cpe
+            .split_once(':')
+            .ok_or_else(|| format!("`{}`: cpe must be vendor:product", def.cpe))?;
+        let mut rules = Vec::new();
+        for (ri, r) in def.rules.into_iter().enumerate() {
+            let bad = |e: regex::Error| format!("{product} rule {ri}: {e}");
+            // ASCII classes (`\d`, `\w`) and `.` over any byte: the input is raw bytes.
+            let matcher = match (&r.regex, &r.near) {
+                (Some(re), None) => Matcher::Regex(Regex::new(&format!("(?-u){re}")).map_err(bad)?),
+                (None, Some(v)) => Matcher::Near {
+                    version: Regex::new(&format!("(?-u)^(?:{v})$")).map_err(bad)?,
+                    within: r.within,
+                },
+                _ => {
+                    return Err(format!(
+                        "{product} rule {ri}: give exactly one of regex, near"
+                    ));
+                }
+            };
+            if r.find.is_empty() {
+                return Err(format!("{product} rule {ri}: empty anchor"));
+            }
+            let confidence = match (&matcher, r.header) {
+                (Matcher::Regex(_), false) => 0.9,
+                (Matcher::Regex(_), true) => 0.8,
+                (Matcher::Near { .. }, _) => 0.7,
+            };
+            let ai = *anchor_index.entry(r.find.clone()).or_insert_with(|| {
+                anchors.push(r.find.clone());
+                by_anchor.push(Vec::new());
+                anchors.len() - 1
+            });
+            by_anchor[ai].push((pi, rules.len()));
+            rules.push(Rule {
+                matcher,
+                header: r.header,
+                only_is: r.only_is,
+                confidence,
+            });
+        }
+        products.push(Product {
+            vendor: vendor.to_owned(),
+            product: product.to_owned(),
+            name: def.name.unwrap_or_else(|| product.to_owned()),
+            kind: def.kind,
+            part: def.part,
+            files: def.files,
+            packages: def.packages,
+            implementation: def.implementation,
+            suite: def.suite,
+            rules,
+        });
+    }
+    let anchors = AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .build(&anchors)
+        .map_err(|e| e.to_string())?;
+    Ok(Signatures {
+        products,
+        anchors,
+        by_anchor,
+    })
+}
+
+fn signatures() -> &'static Signatures {
+    static SIGS: OnceLock<Signatures> = OnceLock::new();
+    // The table is compiled into the binary and checked by a unit test, so a failure here
+    // is a build defect, not something an image can cause.
+    SIGS.get_or_init(|| {
+        compile(TABLE).unwrap_or_else(|e| panic!("data/components.yaml is invalid: {e}"))
+    })
+}
+
+/// Number of products in the signature table.
+pub fn signature_count() -> usize {
+    signatures().products.len()
+}
+
+// ---------------------------------------------------------------------------------------
+// Matching one file
+
+/// A version string found in a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    product: usize,
+    pub version: String,
+    pub offset: u64,
+    pub matched: String,
+    header: bool,
+    confidence: f64,
+}
+
+/// Printable ASCII (and tab): what makes up a string in a binary.
+fn printable(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) || b == b'\t'
+}
+
+/// Longest stretch of a string considered on each side of an anchor.
+const STRING_SPAN: usize = 256;
+/// Most hits of one anchor examined per file, so a file full of one anchor stays cheap.
+const HITS_PER_ANCHOR: usize = 256;
+
+/// The printable string around `start..end`, bounded.
+fn string_around(data: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let mut s = start;
+    while s > 0 && start - s < STRING_SPAN && data.get(s - 1).is_some_and(|&b| printable(b)) {
+        s -= 1;
+    }
+    let mut e = end;
+    while e - end < STRING_SPAN && data.get(e).is_some_and(|&b| printable(b)) {
+        e += 1;
+    }
+    (s, e)
+}
+
+/// Up to `n` strings before `from` (nearest first), each as (start, end).
+fn strings_before(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = from;
+    let floor = from.saturating_sub(n * STRING_SPAN + 64);
+    while out.len() < n && at > floor {
+        while at > floor && !data.get(at - 1).is_some_and(|&b| printable(b)) {
+            at -= 1;
+        }
+        let end = at;
+        while at > floor && data.get(at - 1).is_some_and(|&b| printable(b)) {
+            at -= 1;
+        }
+        if end > at {
+            out.push((at, end));
+        }
+    }
+    out
+}
+
+/// Up to `n` strings from `from` on (nearest first).
+fn strings_after(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = from;
+    let ceil = from.saturating_add(n * STRING_SPAN + 64).min(data.len());
+    while out.len() < n && at < ceil {
+        while at < ceil && !data.get(at).is_some_and(|&b| printable(b)) {
+            at += 1;
+        }
+        let start = at;
+        while at < ceil && data.get(at).is_some_and(|&b| printable(b)) {
+            at += 1;
+        }
+        if at > start {
+            out.push((start, at));
+        }
+    }
+    out
+}
+
+fn version_of(caps: &regex::bytes::Captures<'_>) -> Option<String> {
+    let m = caps.get(1).or_else(|| caps.get(0))?;
+    let v = String::from_utf8_lossy(m.as_bytes()).trim().to_owned();
+    v.bytes().any(|b| b.is_ascii_digit()).then_some(v)
+}
+
+/// Every version hit in one file's bytes. `is_file(product)` tells whether the file is
+/// that product (for `only_is` rules).
+fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    let mut seen = vec![0usize; sigs.by_anchor.len()];
+    for m in sigs.anchors.find_overlapping_iter(data) {
+        let ai = m.pattern().as_usize();
+        let Some(count) = seen.get_mut(ai) else {
+            continue;
+        };
+        if *count >= HITS_PER_ANCHOR {
+            continue;
+        }
+        let mut examined = false;
+        for &(pi, ri) in sigs.by_anchor.get(ai).into_iter().flatten() {
+            let (Some(product), Some(rule)) = (
+                sigs.products.get(pi),
+                sigs.products.get(pi).and_then(|p| p.rules.get(ri)),
+            ) else {
+                continue;
+            };
+            if rule.only_is && !is_file(product) {
+                continue;
+            }
+            examined = true;
+            let (s, e) = string_around(data, m.start(), m.end());
+            let Some(string) = data.get(s..e) else {
+                continue;
+            };
+            let found = match &rule.matcher {
+                Matcher::Regex(re) => re
+                    .captures_iter(string)
+                    .find(|c| {
+                        // The match must overlap the anchor, so one string with two
+                        // anchors does not report the same match twice for unrelated rules.
+                        c.get(0)
+                            .is_some_and(|g| s + g.start() < m.end() && s + g.end() > m.start())
+                    })
+                    .and_then(|c| {
+                        let at = c.get(1).or_else(|| c.get(0)).map_or(s, |g| s + g.start());
+                        version_of(&c).map(|v| (v, at, string))
+                    }),
+                Matcher::Near { version, within } => {
+                    let before = strings_before(data, s, *within);
+                    let after = strings_after(data, e, *within);
+                    // Nearest first; at equal distance the string before wins (a version
+                    // constant usually precedes the format string that prints it).
+                    let mut candidates = Vec::new();
+                    for i in 0..*within {
+                        candidates.extend(before.get(i));
+                        candidates.extend(after.get(i));
+                    }
+                    candidates.into_iter().find_map(|&(cs, ce)| {
+                        let text = data.get(cs..ce)?;
+                        let caps = version.captures(text)?;
+                        version_of(&caps).map(|v| (v, cs, text))
+                    })
+                }
+            };
+            if let Some((version, at, text)) = found {
+                hits.push(Hit {
+                    product: pi,
+                    version,
+                    offset: at as u64,
+                    matched: String::from_utf8_lossy(text).into_owned(),
+                    header: rule.header,
+                    confidence: rule.confidence,
+                });
+            }
+        }
+        // Only hits that ran a rule count towards the cap, so a common anchor used by an
+        // `only_is` rule does not use up the budget in unrelated files.
+        if examined {
+            *count += 1;
+        }
+    }
+    hits
+}
+
+/// `*` wildcard match of a file name against a pattern.
+fn glob(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
+        return pattern == name;
+    };
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    if parts.is_empty() {
+        return rest.is_empty();
+    }
+    for (i, part) in parts.iter().enumerate() {
+        if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn is_product_file(product: &Product, path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    // A static archive is the same library as its shared object (`libz.so*` → `libz.a`).
+    product.files.iter().any(|p| {
+        glob(p, &name)
+            || p.strip_suffix(".so*")
+                .is_some_and(|stem| glob(&format!("{stem}.a"), &name))
+    })
+}
+
+/// The classified version findings of one file: (product index, version, relation, hits).
+fn classify(
+    sigs: &Signatures,
+    path: &Path,
+    data: &[u8],
+    hits: Vec<Hit>,
+) -> Vec<(usize, String, Relation, Vec<Hit>)> {
+    let mut by_product: BTreeMap<usize, Vec<Hit>> = BTreeMap::new();
+    for h in hits {
+        by_product.entry(h.product).or_default().push(h);
+    }
+    let mut out = Vec::new();
+    for (pi, hits) in by_product {
+        let Some(product) = sigs.products.get(pi) else {
+            continue;
+        };
+        // Within one file, the strongest kind of evidence decides: a full banner beats a
+        // bare number next to a format string.
+        let best = hits.iter().map(|h| h.confidence).fold(0.0, f64::max);
+        let mut by_version: BTreeMap<String, Vec<Hit>> = BTreeMap::new();
+        for h in hits.into_iter().filter(|h| h.confidence >= best) {
+            by_version.entry(h.version.clone()).or_default().push(h);
+        }
+        // The same product in one file at `8.0` and `8.0p1` (OpenSSH's SSH_VERSION and its
+        // portable release): the more specific one is the version.
+        let versions: Vec<String> = by_version.keys().cloned().collect();
+        by_version.retain(|v, _| {
+            !versions
+                .iter()
+                .any(|w| w.len() > v.len() && w.starts_with(v.as_str()))
+        });
+        let is = is_product_file(product, path);
+        for (version, hits) in by_version {
+            let banner = hits.iter().any(|h| !h.header);
+            let relation = if is || (product.suite && banner) {
+                Relation::Is
+            } else if hits.iter().all(|h| h.header)
+                && !product
+                    .implementation
+                    .iter()
+                    .any(|m| memchr::memmem::find(data, m.as_bytes()).is_some())
+            {
+                Relation::HeaderOnly
+            } else {
+                Relation::Contains
+            };
+            out.push((pi, version, relation, hits));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Identifiers
+
+/// Escapes a value for a CPE 2.3 formatted string (NISTIR 7695 §6.2): everything but
+/// letters, digits, `_`, `-` and `.` is quoted with a backslash.
+fn cpe_escape(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii() && !c.is_ascii_control() && c != ' ' {
+            out.push('\\');
+            out.push(c);
+        } else {
+            out.push('_');
+        }
+    }
+    out
+}
+
+fn cpe(part: &str, vendor: &str, product: &str, version: &str) -> String {
+    format!(
+        "cpe:2.3:{part}:{}:{}:{}:*:*:*:*:*:*:*",
+        cpe_escape(vendor),
+        cpe_escape(product),
+        cpe_escape(version)
+    )
+}
+
+/// Percent-encodes a purl segment (purl-spec: everything outside the unreserved set).
+fn purl_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn generic_purl(name: &str, version: &str) -> String {
+    format!(
+        "pkg:generic/{}@{}",
+        purl_encode(&name.to_ascii_lowercase()),
+        purl_encode(version)
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Package databases
+
+/// An installed package as a database lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Package {
+    name: String,
+    version: String,
+    arch: Option<String>,
+}
+
+/// Stanzas of `Key: value` lines separated by blank lines (opkg and dpkg status files).
+/// Only installed packages count: dpkg keeps removed ones with `Status: deinstall …`.
+fn parse_control_stanzas(text: &str) -> Vec<Package> {
+    let mut out = Vec::new();
+    for stanza in text.split("\n\n") {
+        let (mut name, mut version, mut arch, mut installed) = (None, None, None, true);
+        for line in stanza.lines() {
+            if let Some((k, v)) = line.split_once(':') {
+                let v = v.trim();
+                match k {
+                    "Package" => name = Some(v.to_owned()),
+                    "Version" => version = Some(v.to_owned()),
+                    "Architecture" => arch = Some(v.to_owned()),
+                    "Status" => installed = v.ends_with(" installed"),
+                    _ => {}
+                }
+            }
+        }
+        if let (Some(name), Some(version), true) = (name, version, installed) {
+            out.push(Package {
+                name,
+                version,
+                arch,
+            });
+        }
+    }
+    out
+}
+
+/// apk's `installed` database: one-letter keys (`P:` name, `V:` version, `A:` arch).
+fn parse_apk(text: &str) -> Vec<Package> {
+    let mut out = Vec::new();
+    for stanza in text.split("\n\n") {
+        let (mut name, mut version, mut arch) = (None, None, None);
+        for line in stanza.lines() {
+            match line.split_at_checked(2) {
+                Some(("P:", v)) => name = Some(v.trim().to_owned()),
+                Some(("V:", v)) => version = Some(v.trim().to_owned()),
+                Some(("A:", v)) => arch = Some(v.trim().to_owned()),
+                _ => {}
+            }
+        }
+        if let (Some(name), Some(version)) = (name, version) {
+            out.push(Package {
+                name,
+                version,
+                arch,
+            });
+        }
+    }
+    out
+}
+
+/// The upstream part of a package version: without the epoch (`1:`) and the packaging
+/// revision (`-3`, `-r0`, `-1+deb12u1`).
+pub fn upstream_version(version: &str) -> &str {
+    let v = version.split_once(':').map_or(version, |(_, v)| v);
+    v.rsplit_once('-').map_or(v, |(u, _)| u)
+}
+
+/// The distribution named in `/etc/os-release` (`ID=`), lower case.
+fn os_id(tree: &Tree) -> Option<String> {
+    let text = tree
+        .file("etc/os-release")
+        .or_else(|| tree.file("usr/lib/os-release"))?;
+    let text = std::str::from_utf8(text).ok()?;
+    text.lines().find_map(|l| {
+        l.strip_prefix("ID=")
+            .map(|v| v.trim_matches('"').to_ascii_lowercase())
+    })
+}
+
+fn packages(tree: &Tree, sigs: &Signatures) -> Vec<Component> {
+    let os = os_id(tree);
+    let mut out = Vec::new();
+    // (path, parser, purl type, default namespace)
+    type Parser = fn(&str) -> Vec<Package>;
+    let dbs: [(&str, Parser, &str, &str); 4] = [
+        (
+            "usr/lib/opkg/status",
+            parse_control_stanzas,
+            "opkg",
+            "openwrt",
+        ),
+        (
+            "var/lib/opkg/status",
+            parse_control_stanzas,
+            "opkg",
+            "openwrt",
+        ),
+        ("lib/apk/db/installed", parse_apk, "apk", "alpine"),
+        (
+            "var/lib/dpkg/status",
+            parse_control_stanzas,
+            "deb",
+            "debian",
+        ),
+    ];
+    for (path, parse, kind, default_ns) in dbs {
+        let Some(text) = tree.file(path) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(text);
+        let ns = os.clone().unwrap_or_else(|| default_ns.to_owned());
+        for p in parse(&text) {
+            let known = sigs
+                .products
+                .iter()
+                .find(|s| s.packages.iter().any(|n| glob(n, &p.name)));
+            let arch = p
+                .arch
+                .as_deref()
+                .map(|a| format!("?arch={}", purl_encode(a)))
+                .unwrap_or_default();
+            // opkg has no registered purl type (purl-spec PR #279 is still open), so its
+            // packages are generic purls under the distribution's namespace.
+            let purl = match kind {
+                "opkg" => format!(
+                    "pkg:generic/{}/{}@{}{arch}",
+                    purl_encode(&ns),
+                    purl_encode(&p.name),
+                    purl_encode(&p.version)
+                ),
+                _ => format!(
+                    "pkg:{kind}/{}/{}@{}{arch}",
+                    purl_encode(&ns),
+                    purl_encode(&p.name.to_ascii_lowercase()),
+                    purl_encode(&p.version)
+                ),
+            };
+            out.push(Component {
+                product: known.map_or_else(|| p.name.clone(), |s| s.product.clone()),
+                name: p.name.clone(),
+                version: p.version.clone(),
+                kind: known.map_or(ComponentType::Application, |s| s.kind),
+                cpe: known
+                    .map(|s| cpe(&s.part, &s.vendor, &s.product, upstream_version(&p.version))),
+                purl,
+                relation: Relation::Package,
+                sha256: None,
+                occurrences: vec![Occurrence {
+                    filesystem: String::new(),
+                    path: format!("/{path}"),
+                    offset: None,
+                    sha256: None,
+                }],
+                evidence: vec![Identity {
+                    technique: Technique::ManifestAnalysis,
+                    confidence: 1.0,
+                    value: format!("Package: {} Version: {}", p.name, p.version),
+                    path: format!("/{path}"),
+                }],
+            });
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Kernel banners
+
+/// A `Linux version …` banner found in (decompressed) image bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KernelBanner {
+    /// Where the bytes came from, e.g. `image > uImage@0 "Linux" > gzip@64`.
+    pub within: String,
+    pub offset: u64,
+    pub version: String,
+    pub banner: String,
+}
+
+/// Most kernel banners recorded from one stream; a real kernel has one.
+const BANNERS_PER_STREAM: usize = 4;
+
+/// Finds kernel banners in `data`: `Linux version X.Y[.Z][suffix] (builder@host) …`, as
+/// `init/version.c` prints it. The `(` after the version keeps `"Linux version %s"` format
+/// strings and prose out.
+pub fn kernel_banners(data: &[u8], within: &str, out: &mut Vec<KernelBanner>) {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let Some(re) = RE
+        .get_or_init(|| {
+            Regex::new(r"(?-u)^Linux version (\d+\.\d+(?:\.\d+)?[\w.+~-]*) \([^)\x00]{1,200}\)")
+                .ok()
+        })
+        .as_ref()
+    else {
+        return;
+    };
+    let mut found = 0;
+    for at in memchr::memmem::find_iter(data, b"Linux version ") {
+        let Some(rest) = data.get(at..data.len().min(at + 512)) else {
+            continue;
+        };
+        if let Some(c) = re.captures(rest)
+            && let Some(v) = c.get(1)
+        {
+            let end = rest
+                .iter()
+                .position(|&b| !printable(b))
+                .unwrap_or(rest.len());
+            out.push(KernelBanner {
+                within: within.to_owned(),
+                offset: at as u64,
+                version: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                banner: String::from_utf8_lossy(&rest[..end]).into_owned(),
+            });
+            found += 1;
+            if found >= BANNERS_PER_STREAM {
+                break;
+            }
+        }
+    }
+}
+
+/// Components for the kernels whose banners were found, one per version.
+pub fn kernel_components(banners: &[KernelBanner]) -> Vec<Component> {
+    let mut by_version: BTreeMap<&str, Vec<&KernelBanner>> = BTreeMap::new();
+    for b in banners {
+        by_version.entry(&b.version).or_default().push(b);
+    }
+    by_version
+        .into_iter()
+        .map(|(version, bs)| Component {
+            product: "linux_kernel".into(),
+            name: "linux".into(),
+            version: version.to_owned(),
+            kind: ComponentType::OperatingSystem,
+            cpe: Some(cpe("o", "linux", "linux_kernel", kernel_upstream(version))),
+            purl: generic_purl("linux", version),
+            relation: Relation::Kernel,
+            sha256: None,
+            occurrences: bs
+                .iter()
+                .map(|b| Occurrence {
+                    filesystem: b.within.clone(),
+                    path: String::new(),
+                    offset: Some(b.offset),
+                    sha256: None,
+                })
+                .collect(),
+            evidence: bs
+                .iter()
+                .map(|b| Identity {
+                    technique: Technique::BinaryAnalysis,
+                    confidence: 0.95,
+                    value: b.banner.clone(),
+                    path: b.within.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// `2.6.31--LSDK-9.2.0.312` → `2.6.31`: the vendor suffix is not part of the upstream
+/// version a CPE names.
+fn kernel_upstream(version: &str) -> &str {
+    let end = version
+        .char_indices()
+        .find(|&(_, c)| !(c.is_ascii_digit() || c == '.'))
+        .map_or(version.len(), |(i, _)| i);
+    version[..end].trim_end_matches('.')
+}
+
+// ---------------------------------------------------------------------------------------
+// The inventory of one filesystem
+
+/// The components of one filesystem: package databases first, then version strings in
+/// file contents, each classified. Header-only findings are included (with
+/// [`Relation::HeaderOnly`]) so they stay visible as evidence; the SBOM leaves them out.
+pub fn inventory(tree: &Tree) -> Vec<Component> {
+    let sigs = signatures();
+    let mut components = packages(tree, sigs);
+    // (product, version, relation) → component
+    let mut found: BTreeMap<(usize, String, Relation), Component> = BTreeMap::new();
+    for (path, data) in tree.files() {
+        let hits = scan_bytes(sigs, data, &|p| is_product_file(p, path));
+        if hits.is_empty() {
+            continue;
+        }
+        let shown = format!("/{}", path.display());
+        let sha = tree::hex(&sha2::Digest::finalize(
+            <sha2::Sha256 as sha2::Digest>::new_with_prefix(data),
+        ));
+        for (pi, version, relation, hits) in classify(sigs, path, data, hits) {
+            let Some(p) = sigs.products.get(pi) else {
+                continue;
+            };
+            let c = found
+                .entry((pi, version.clone(), relation))
+                .or_insert_with(|| Component {
+                    product: p.product.clone(),
+                    name: p.name.clone(),
+                    version: version.clone(),
+                    kind: p.kind,
+                    cpe: Some(cpe(&p.part, &p.vendor, &p.product, &version)),
+                    purl: generic_purl(&p.name, &version),
+                    relation,
+                    sha256: None,
+                    occurrences: Vec::new(),
+                    evidence: Vec::new(),
+                });
+            c.occurrences.push(Occurrence {
+                filesystem: String::new(),
+                path: shown.clone(),
+                offset: hits.first().map(|h| h.offset),
+                sha256: Some(sha.clone()),
+            });
+            let mut values = BTreeSet::new();
+            for h in hits {
+                if values.insert(h.matched.clone()) && values.len() <= 3 {
+                    c.evidence.push(Identity {
+                        technique: Technique::BinaryAnalysis,
+                        confidence: h.confidence,
+                        value: h.matched,
+                        path: shown.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for (_, mut c) in found {
+        // A file that is the component gives the component its hash.
+        if c.relation == Relation::Is {
+            let hashes: BTreeSet<_> = c
+                .occurrences
+                .iter()
+                .filter_map(|o| o.sha256.clone())
+                .collect();
+            if hashes.len() == 1 {
+                c.sha256 = hashes.into_iter().next();
+            }
+        }
+        // A package that the database already lists gains the binary's evidence instead of
+        // appearing twice.
+        let listed = components.iter_mut().find(|pkg| {
+            pkg.relation == Relation::Package
+                && pkg.product == c.product
+                && same_version(upstream_version(&pkg.version), &c.version)
+        });
+        match (listed, c.relation) {
+            (Some(pkg), Relation::Is | Relation::Contains) => {
+                if pkg.sha256.is_none() {
+                    pkg.sha256 = c.sha256.clone();
+                }
+                pkg.occurrences.extend(c.occurrences);
+                pkg.evidence.extend(c.evidence);
+            }
+            _ => components.push(c),
+        }
+    }
+    components
+}
+
+/// Whether a package's upstream version and a version read from a binary agree: equal, or
+/// one extends the other at a separator (`5.2.0-stable` and `5.2.0`).
+fn same_version(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    long.strip_prefix(short)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_', '+', '~', ' ']))
+}
+
+/// Version hits in one buffer, as (product, version, relation, matched string) — for tests
+/// and the measurement example, which look at files outside any image.
+pub fn detect(path: &str, data: &[u8]) -> Vec<(String, String, Relation, String)> {
+    let sigs = signatures();
+    let p = Path::new(path);
+    let hits = scan_bytes(sigs, data, &|prod| is_product_file(prod, p));
+    classify(sigs, p, data, hits)
+        .into_iter()
+        .filter_map(|(pi, v, r, hits)| {
+            let product = sigs.products.get(pi)?.product.clone();
+            Some((product, v, r, hits.first()?.matched.clone()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{Entry, Kind};
+
+    fn tree(files: &[(&str, &[u8])]) -> Tree {
+        let mut t = Tree::default();
+        for (p, d) in files {
+            t.insert(
+                Path::new(p),
+                Entry {
+                    kind: Kind::File(d.to_vec()),
+                    mode: 0o755,
+                    uid: 0,
+                    gid: 0,
+                },
+            )
+            .expect("safe path");
+        }
+        t
+    }
+
+    /// Strings as a compiler lays them out: NUL-terminated, padded, between machine code.
+    fn binary(strings: &[&str]) -> Vec<u8> {
+        let mut out = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
+        for s in strings {
+            out.extend_from_slice(&[0x48, 0x89, 0xe5, 0x00]);
+            out.extend_from_slice(s.as_bytes());
+            out.extend_from_slice(&[0, 0, 0]);
+        }
+        out
+    }
+
+    #[test]
+    fn the_table_compiles_and_vendors_are_right() {
+        let sigs = compile(TABLE).expect("table");
+        let vendor = |p: &str| {
+            sigs.products
+                .iter()
+                .find(|s| s.product == p)
+                .map(|s| s.vendor.as_str())
+        };
+        assert_eq!(vendor("dnsmasq"), Some("thekelleys"));
+        assert_eq!(vendor("busybox"), Some("busybox"));
+        assert_eq!(vendor("dropbear_ssh"), Some("dropbear_ssh_project"));
+        assert_eq!(vendor("openssl"), Some("openssl"));
+        assert_eq!(vendor("libcurl"), Some("haxx"));
+        assert_eq!(vendor("mosquitto"), Some("eclipse"));
+        assert_eq!(vendor("miniupnpd"), Some("miniupnp_project"));
+        assert_eq!(vendor("hostapd"), Some("w1.fi"));
+    }
+
+    #[test]
+    fn a_library_named_as_the_product_is_the_product() {
+        let lib = binary(&[
+            "crypto/ct/ct_vfy.c",
+            "OpenSSL 3.0.20 7 Apr 2026",
+            "OPENSSLDIR: \"/usr/lib/ssl\"",
+        ]);
+        let found = detect("usr/lib/arm-linux-gnueabihf/libcrypto.so.3", &lib);
+        assert_eq!(
+            found
+                .iter()
+                .map(|(p, v, r, _)| (p.as_str(), v.as_str(), *r))
+                .collect::<Vec<_>>(),
+            [("openssl", "3.0.20", Relation::Is)]
+        );
+    }
+
+    #[test]
+    fn a_header_string_in_a_linking_program_is_header_only() {
+        // hostapd built against OpenSSL 3.0.16 headers, running on the shipped 3.0.20.
+        let hostapd = binary(&[
+            "hostapd v2.10",
+            "OpenSSL: %s - %s",
+            "OpenSSL 3.0.16 11 Feb 2025",
+            "TLS: Failed to load",
+        ]);
+        let found = detect("usr/sbin/hostapd", &hostapd);
+        assert!(
+            found.contains(&(
+                "hostapd".into(),
+                "2.10".into(),
+                Relation::Is,
+                "hostapd v2.10".into()
+            )),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|(p, v, r, _)| p == "openssl" && v == "3.0.16" && *r == Relation::HeaderOnly),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_statically_linked_copy_is_contained() {
+        // The implementation's own strings (OPENSSLDIR from OpenSSL_version()) come along
+        // with a static link.
+        let program = binary(&[
+            "myagent 1.0",
+            "OpenSSL 1.1.1n  15 Mar 2022",
+            "OPENSSLDIR: \"/etc/ssl\"",
+        ]);
+        let found = detect("usr/bin/myagent", &program);
+        assert!(
+            found
+                .iter()
+                .any(|(p, v, r, _)| p == "openssl" && v == "1.1.1n" && *r == Relation::Contains),
+            "{found:?}"
+        );
+        // A banner rule (not a header string) in another program is an embedded copy too.
+        let rescue = binary(&["BusyBox v1.36.1 (2024-01-01 00:00:00 UTC) multi-call binary."]);
+        let found = detect("sbin/rescue", &rescue);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].0.as_str(), found[0].1.as_str(), found[0].2),
+            ("busybox", "1.36.1", Relation::Contains)
+        );
+    }
+
+    #[test]
+    fn a_bare_version_next_to_its_format_string() {
+        // dnsmasq keeps its version in a string of its own, printed with "Dnsmasq version %s".
+        let d = binary(&[
+            "Copyright (c) 2000-2024 Simon Kelley",
+            "2.90",
+            "Dnsmasq version %s  %s",
+        ]);
+        let found = detect("usr/sbin/dnsmasq", &d);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].1.as_str(), found[0].2), ("2.90", Relation::Is));
+    }
+
+    #[test]
+    fn inventory_prefers_the_package_database_and_drops_the_trap() {
+        let status = b"Package: dnsmasq-full\nVersion: 2.80-16.3\nArchitecture: x86_64\nStatus: install user installed\n\nPackage: libopenssl1.1\nVersion: 1.1.1n-1\nArchitecture: x86_64\nStatus: install user installed\n";
+        let t = tree(&[
+            ("/usr/lib/opkg/status", status),
+            (
+                "/usr/sbin/dnsmasq",
+                &binary(&["2.80", "Dnsmasq version %s  %s"]),
+            ),
+            (
+                "/usr/lib/libcrypto.so.1.1",
+                &binary(&["OpenSSL 1.1.1n  15 Mar 2022", "OPENSSLDIR: \"/etc/ssl\""]),
+            ),
+            (
+                "/usr/sbin/hostapd",
+                &binary(&["hostapd v2.10", "OpenSSL 1.1.1k  25 Mar 2021"]),
+            ),
+        ]);
+        let inv = inventory(&t);
+        let dns: Vec<_> = inv.iter().filter(|c| c.product == "dnsmasq").collect();
+        assert_eq!(dns.len(), 1, "{inv:#?}");
+        assert_eq!(dns[0].relation, Relation::Package);
+        assert_eq!(
+            dns[0].cpe.as_deref(),
+            Some("cpe:2.3:a:thekelleys:dnsmasq:2.80:*:*:*:*:*:*:*")
+        );
+        assert!(
+            dns[0]
+                .occurrences
+                .iter()
+                .any(|o| o.path == "/usr/sbin/dnsmasq")
+        );
+        let ssl: Vec<_> = inv.iter().filter(|c| c.product == "openssl").collect();
+        assert_eq!(ssl.len(), 2, "{ssl:#?}");
+        assert!(
+            ssl.iter()
+                .any(|c| c.version == "1.1.1n-1" && c.relation == Relation::Package)
+        );
+        assert!(
+            ssl.iter()
+                .any(|c| c.version == "1.1.1k" && c.relation == Relation::HeaderOnly)
+        );
+    }
+
+    #[test]
+    fn kernel_banners_need_the_builder_part() {
+        let mut out = Vec::new();
+        let data = b"\x00Linux version %s\x00Linux version 2.6.31--LSDK-9.2.0.312 (root@host) (gcc version 4.3.3) #1 Mon\x00";
+        kernel_banners(data, "image > gzip@64", &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].version, "2.6.31--LSDK-9.2.0.312");
+        let c = kernel_components(&out);
+        assert_eq!(
+            c[0].cpe.as_deref(),
+            Some("cpe:2.3:o:linux:linux_kernel:2.6.31:*:*:*:*:*:*:*")
+        );
+    }
+
+    #[test]
+    fn helpers() {
+        assert!(glob("libcrypto.so*", "libcrypto.so.3"));
+        assert!(!glob("libcrypto.so*", "libcrypto.a"));
+        assert!(glob("dnsmasq", "dnsmasq"));
+        assert!(glob("*ssh*", "openssh-ssh"));
+        assert_eq!(upstream_version("1:2.80-16.3"), "2.80");
+        assert_eq!(upstream_version("2022.83-1+deb12u1"), "2022.83");
+        assert_eq!(cpe_escape("8.0p1"), "8.0p1");
+        assert_eq!(cpe_escape("1.0+git"), "1.0\\+git");
+        assert!(same_version("5.2.0-stable", "5.2.0"));
+        assert!(!same_version("5.2.0", "5.2.01"));
+    }
+}

@@ -1,0 +1,221 @@
+//! CycloneDX 1.6 JSON for an image's components.
+//!
+//! Written with `serde_json` directly: the subset we emit is small, and the document is
+//! checked against the official 1.6 schema by `scripts/validate-sbom.sh`.
+//!
+//! What goes in: package-database components, kernels, and files that *are* a component.
+//! Embedded copies (`contains`) are nested under the component of the file that holds
+//! them when that file is one, otherwise listed at the top level; either way their
+//! evidence names the containing file. Header-only hits are not components and are left
+//! out.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::ScanReport;
+use crate::inventory::{Component, ComponentType, Relation, Technique};
+
+fn type_name(kind: ComponentType) -> &'static str {
+    match kind {
+        ComponentType::Application => "application",
+        ComponentType::Library => "library",
+        ComponentType::OperatingSystem => "operating-system",
+        ComponentType::Firmware => "firmware",
+    }
+}
+
+fn technique(t: Technique) -> &'static str {
+    match t {
+        Technique::BinaryAnalysis => "binary-analysis",
+        Technique::ManifestAnalysis => "manifest-analysis",
+    }
+}
+
+/// How many components the SBOM lists (everything but header-only hits).
+pub fn listed(components: &[Component]) -> usize {
+    components
+        .iter()
+        .filter(|c| c.relation != Relation::HeaderOnly)
+        .count()
+}
+
+/// A bom-ref that is unique in the document and readable.
+fn bom_ref(i: usize, c: &Component) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|ch| {
+                if ch.is_ascii_alphanumeric() || ".-_".contains(ch) {
+                    ch
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!("component-{i}-{}-{}", clean(&c.name), clean(&c.version))
+}
+
+fn component_json(c: &Component, bom_ref: &str) -> Value {
+    let mut v = json!({
+        "type": type_name(c.kind),
+        "bom-ref": bom_ref,
+        "name": c.name,
+        "version": c.version,
+        "purl": c.purl,
+    });
+    if let Some(cpe) = &c.cpe {
+        v["cpe"] = json!(cpe);
+    }
+    if let Some(sha) = &c.sha256 {
+        v["hashes"] = json!([{ "alg": "SHA-256", "content": sha }]);
+    }
+    let occurrences: Vec<Value> = c
+        .occurrences
+        .iter()
+        .map(|o| {
+            let location = if o.path.is_empty() {
+                o.filesystem.clone()
+            } else {
+                o.path.clone()
+            };
+            let mut occ = json!({ "location": location });
+            if let Some(off) = o.offset {
+                occ["offset"] = json!(off);
+            }
+            if !o.filesystem.is_empty() && !o.path.is_empty() {
+                occ["additionalContext"] = json!(format!("in {}", o.filesystem));
+            }
+            occ
+        })
+        .collect();
+    let confidence = c.evidence.iter().map(|e| e.confidence).fold(0.0, f64::max);
+    let methods: Vec<Value> = c
+        .evidence
+        .iter()
+        .map(|e| {
+            json!({
+                "technique": technique(e.technique),
+                "confidence": e.confidence,
+                "value": format!("{}: {}", e.path, e.value),
+            })
+        })
+        .collect();
+    let mut evidence = json!({
+        "identity": [{
+            "field": "version",
+            "confidence": confidence,
+            "concludedValue": c.version,
+            "methods": methods,
+        }],
+    });
+    if !occurrences.is_empty() {
+        evidence["occurrences"] = json!(occurrences);
+    }
+    v["evidence"] = evidence;
+    v["properties"] = json!([{
+        "name": "iotmark:relation",
+        "value": match c.relation {
+            Relation::Package => "package",
+            Relation::Kernel => "kernel",
+            Relation::Is => "is",
+            Relation::Contains => "contains",
+            Relation::HeaderOnly => "header-only",
+        },
+    }]);
+    v
+}
+
+/// The SBOM of a scanned image as CycloneDX 1.6 JSON. `image_name` names the firmware in
+/// `metadata.component`; `timestamp` is RFC 3339. The serial number is derived from the
+/// image hash and the timestamp, so the same scan gives the same document.
+pub fn sbom_json(
+    report: &ScanReport,
+    components: &[Component],
+    image_name: &str,
+    timestamp: &str,
+) -> Value {
+    let listed: Vec<&Component> = components
+        .iter()
+        .filter(|c| c.relation != Relation::HeaderOnly)
+        .collect();
+    // Files that are a component, so embedded copies can nest under them.
+    let mut owner: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for (i, c) in listed.iter().enumerate() {
+        if matches!(c.relation, Relation::Is | Relation::Package) {
+            for o in &c.occurrences {
+                owner.entry((&o.filesystem, &o.path)).or_insert(i);
+            }
+        }
+    }
+    let refs: Vec<String> = listed
+        .iter()
+        .enumerate()
+        .map(|(i, c)| bom_ref(i, c))
+        .collect();
+    let mut nested: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
+    let mut top: Vec<(usize, Value)> = Vec::new();
+    for (i, c) in listed.iter().enumerate() {
+        let json = component_json(c, &refs[i]);
+        let parent = (c.relation == Relation::Contains)
+            .then(|| {
+                c.occurrences
+                    .iter()
+                    .find_map(|o| owner.get(&(o.filesystem.as_str(), o.path.as_str())))
+            })
+            .flatten()
+            .filter(|&&p| p != i);
+        match parent {
+            Some(&p) => nested.entry(p).or_default().push(json),
+            None => top.push((i, json)),
+        }
+    }
+    let mut dependencies = Vec::new();
+    let mut out = Vec::new();
+    for (i, mut json) in top {
+        if let Some(children) = nested.remove(&i) {
+            let child_refs: Vec<Value> = children
+                .iter()
+                .filter_map(|c| c.get("bom-ref").cloned())
+                .collect();
+            dependencies.push(json!({ "ref": refs[i], "dependsOn": child_refs }));
+            json["components"] = json!(children);
+        }
+        out.push(json);
+    }
+    let top_refs: Vec<Value> = out
+        .iter()
+        .filter_map(|c| c.get("bom-ref").cloned())
+        .collect();
+    dependencies.insert(0, json!({ "ref": "firmware", "dependsOn": top_refs }));
+    let serial = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("urn:iotmark:sbom:{}:{timestamp}", report.sha256).as_bytes(),
+    );
+    json!({
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": format!("urn:uuid:{serial}"),
+        "version": 1,
+        "metadata": {
+            "timestamp": timestamp,
+            "tools": {
+                "components": [{
+                    "type": "application",
+                    "name": "iotmark",
+                    "version": env!("CARGO_PKG_VERSION"),
+                }],
+            },
+            "component": {
+                "type": "firmware",
+                "bom-ref": "firmware",
+                "name": image_name,
+                "hashes": [{ "alg": "SHA-256", "content": report.sha256 }],
+                "properties": [{ "name": "iotmark:size", "value": report.size.to_string() }],
+            },
+        },
+        "components": out,
+        "dependencies": dependencies,
+    })
+}

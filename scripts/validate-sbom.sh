@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Checks the CycloneDX SBOMs iotmark produces against the official CycloneDX 1.6 JSON schema,
+# with a validator we did not write: cyclonedx-python-lib (OWASP CycloneDX, Apache-2.0) and
+# the schema files shipped inside its PyPI package. Installed once into target/tools; nothing
+# is fetched at run time.
+#
+# The SBOMs come from the firmware crate's integration tests (tests/inventory.rs): an image
+# built with mksquashfs and gzip from the host's curl, libcurl and libcrypto, an opkg database,
+# the hostapd/OpenSSL header trap and a compressed kernel; and the bzImage_gzip kernel fixture.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+venv=target/tools/cyclonedx
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'cyclonedx-python-lib[json-validation]==11.12.0'
+fi
+
+IOTMARK_SBOM_OUT="$out" cargo test --locked --quiet -p iotmark-firmware --test inventory -- \
+  sbom_of_an_image a_compressed_kernel > /dev/null
+
+shopt -s nullglob
+files=("$out"/*.cdx.json)
+if [ ${#files[@]} -eq 0 ]; then
+  echo "validate-sbom: the tests wrote no SBOM" >&2
+  exit 1
+fi
+
+"$venv/bin/python" - "${files[@]}" <<'PY'
+import sys
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+
+validator = JsonStrictValidator(SchemaVersion.V1_6)
+failed = 0
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as f:
+        error = validator.validate_str(f.read())
+    if error is None:
+        print(f"OK {path}")
+    else:
+        failed += 1
+        print(f"FAIL {path}: {error}")
+print(f"cyclonedx-1.6: {len(sys.argv) - 1 - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+PY
