@@ -176,9 +176,16 @@ fn squashfs(dir: &Path, weak: bool, comp: &str) -> PathBuf {
     image
 }
 
+/// Findings by check, leaving out binary hardening: `bin/busybox` here is a copy of the
+/// host's `/bin/ls`, whose mitigations depend on the host's distribution (tests/checks.rs
+/// tests hardening on known binaries).
 fn checks(report: &iotmark_firmware::ScanReport) -> BTreeMap<&'static str, Vec<String>> {
     let mut out: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-    for (_, f) in &report.findings {
+    for (_, f) in report
+        .findings
+        .iter()
+        .filter(|(_, f)| !f.check.starts_with("firmware.hardening."))
+    {
         out.entry(f.check)
             .or_default()
             .push(format!("{}:{}", f.file, f.line.unwrap_or(0)));
@@ -262,7 +269,7 @@ fn planted_weaknesses_are_found_and_the_clean_twin_has_none() {
             &Limits::default(),
         );
         assert!(
-            clean.findings.is_empty(),
+            checks(&clean).is_empty(),
             "{comp}: the clean twin has findings: {:?}",
             checks(&clean)
         );
