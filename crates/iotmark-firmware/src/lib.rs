@@ -3,7 +3,8 @@
 //!
 //! The pipeline is [`unpack::unpack`] (signatures at any offset, SquashFS, uImage, gzip, cpio, tar,
 //! recursively, within [`Limits`]) → [`tree::Tree`] per filesystem (in memory, paths made
-//! safe) → [`analyze::analyze`] (credentials, boot services, keys) → [`to_evidence`].
+//! safe) → [`analyze::analyze`] (credentials, boot services, keys and certificates,
+//! configuration, updates, binary hardening) → [`to_evidence`].
 //!
 //! Safety is part of correctness: content is never executed, nothing is written outside the
 //! output directory ([`tree::Tree::write_to`]), and sizes, depth and file counts are capped.

@@ -107,7 +107,10 @@ fn skipped(path: &str) -> bool {
     path.starts_with("boot/")
         || path.starts_with("lib/firmware/")
         || path.starts_with("lib/modules/")
-        || path.rsplit('/').next().is_some_and(|n| n.starts_with("vmlinux"))
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with("vmlinux"))
 }
 
 #[derive(Default)]

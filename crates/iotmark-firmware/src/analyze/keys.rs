@@ -70,7 +70,15 @@ pub(super) fn check(tree: &Tree, now: i64, out: &mut Vec<Finding>) {
         }
         let trust_store = is_trust_store(&p);
         for block in pem_blocks(data) {
-            item(&block.label, &block.der, &p, Some(block.line), trust_store, now, out);
+            item(
+                &block.label,
+                &block.der,
+                &p,
+                Some(block.line),
+                trust_store,
+                now,
+                out,
+            );
         }
         if data.len() <= MAX_DER_FILE && data.first() == Some(&0x30) {
             if let Some((_, _, rest)) = tlv(data)
@@ -111,7 +119,11 @@ fn item(
     out: &mut Vec<Finding>,
 ) {
     let is_key_label = label.contains("PRIVATE KEY");
-    if label == "CERTIFICATE" || label == "X509 CERTIFICATE" || label == "TRUSTED CERTIFICATE" || label == "DER" {
+    if label == "CERTIFICATE"
+        || label == "X509 CERTIFICATE"
+        || label == "TRUSTED CERTIFICATE"
+        || label == "DER"
+    {
         if let Some(cert) = certificate(der) {
             if !trust_store {
                 report_cert(&cert, file, line, now, out);
@@ -381,7 +393,9 @@ fn key_from_alg(alg: &[u8], key: &[u8], private: bool) -> Option<Key> {
             Key::new("EC", None, false)
         }
     } else if oid == OID_DSA {
-        let p = a.get(1).and_then(|(_, params)| items(params)?.first().map(|i| int_bits(i.1)));
+        let p = a
+            .get(1)
+            .and_then(|(_, params)| items(params)?.first().map(|i| int_bits(i.1)));
         Key::new("DSA", p, false)
     } else if oid == OID_ED25519 {
         Key::new("Ed25519", Some(256), false)
@@ -458,8 +472,14 @@ fn certificate(der: &[u8]) -> Option<Cert> {
     let (validity_tag, validity) = f.next()?;
     let (subject_tag, subject) = f.next()?;
     let (spki_tag, spki) = f.next()?;
-    if (serial_tag, sig_tag, issuer_tag, validity_tag, subject_tag, spki_tag)
-        != (0x02, 0x30, 0x30, 0x30, 0x30, 0x30)
+    if (
+        serial_tag,
+        sig_tag,
+        issuer_tag,
+        validity_tag,
+        subject_tag,
+        spki_tag,
+    ) != (0x02, 0x30, 0x30, 0x30, 0x30, 0x30)
     {
         return None;
     }
@@ -600,7 +620,10 @@ fn report_cert(cert: &Cert, file: &str, line: Option<usize>, now: i64, out: &mut
         ));
     }
     weak_key(&cert.key, file, line, "certificate key", out);
-    if cert.signature.starts_with("md5") || cert.signature.contains("SHA1") || cert.signature.starts_with("sha1") {
+    if cert.signature.starts_with("md5")
+        || cert.signature.contains("SHA1")
+        || cert.signature.starts_with("sha1")
+    {
         out.push(fail(
             "firmware.keys.weak",
             "medium",

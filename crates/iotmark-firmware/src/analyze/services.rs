@@ -30,14 +30,7 @@ const DAEMONS: &[Daemon] = &[
         what: "telnet (unencrypted remote login)",
     },
     Daemon {
-        names: &[
-            "ftpd",
-            "vsftpd",
-            "proftpd",
-            "pure-ftpd",
-            "bftpd",
-            "in.ftpd",
-        ],
+        names: &["ftpd", "vsftpd", "proftpd", "pure-ftpd", "bftpd", "in.ftpd"],
         check: "firmware.services.unneeded",
         severity: "medium",
         what: "an FTP server (unencrypted file transfer)",
@@ -49,7 +42,14 @@ const DAEMONS: &[Daemon] = &[
         what: "a TFTP server (file transfer without authentication)",
     },
     Daemon {
-        names: &["rlogind", "in.rlogind", "rshd", "in.rshd", "rexecd", "in.rexecd"],
+        names: &[
+            "rlogind",
+            "in.rlogind",
+            "rshd",
+            "in.rshd",
+            "rexecd",
+            "in.rexecd",
+        ],
         check: "firmware.services.unneeded",
         severity: "high",
         what: "an r-service (rlogin/rsh/rexec: host-based trust, no encryption)",
@@ -73,7 +73,9 @@ pub(super) fn check(tree: &Tree, out: &mut Vec<Finding>) {
     let mut started: BTreeMap<PathBuf, &'static str> = BTreeMap::new();
     inittab(tree, &applets, &mut started, out);
     for s in rc_links(tree) {
-        started.entry(s).or_insert("a start link in an rc directory");
+        started
+            .entry(s)
+            .or_insert("a start link in an rc directory");
     }
     for p in ["etc/rc.local", "etc/rc.d/rc.local"] {
         if tree.file(p).is_some() {
@@ -135,10 +137,7 @@ fn line_daemons(
     seen: &mut BTreeSet<&'static str>,
     out: &mut Vec<Finding>,
 ) {
-    if matches!(
-        words.first(),
-        Some(&("echo" | "logger" | "printf" | "#"))
-    ) {
+    if matches!(words.first(), Some(&("echo" | "logger" | "printf" | "#"))) {
         return;
     }
     for (k, w) in words.iter().enumerate() {
@@ -193,7 +192,12 @@ fn inittab(
             Path::new(program).file_name().and_then(|n| n.to_str()),
             Some("sh" | "ash" | "bash" | "hush")
         );
-        if shell && matches!(*action, "respawn" | "askfirst" | "once" | "sysinit" | "wait") {
+        if shell
+            && matches!(
+                *action,
+                "respawn" | "askfirst" | "once" | "sysinit" | "wait"
+            )
+        {
             // `sh /etc/init.d/rcS` runs a script, it is not an interactive shell.
             if words.iter().skip(1).all(|w| w.starts_with('-')) {
                 let console = if id.is_empty() {
@@ -360,7 +364,14 @@ fn inetd(tree: &Tree, out: &mut Vec<Finding>) {
             };
             let mut w: Vec<&str> = words.iter().skip(5).copied().collect();
             w.extend(by_service);
-            line_daemons(&w, &BTreeSet::new(), "etc/inetd.conf", i + 1, &mut seen, out);
+            line_daemons(
+                &w,
+                &BTreeSet::new(),
+                "etc/inetd.conf",
+                i + 1,
+                &mut seen,
+                out,
+            );
         }
     }
     for (path, data) in tree.files() {
@@ -369,7 +380,12 @@ fn inetd(tree: &Tree, out: &mut Vec<Finding>) {
         }
         let Some(t) = text(data) else { continue };
         let disabled = t.lines().any(|l| {
-            let l: String = l.split('#').next().unwrap_or("").split_whitespace().collect();
+            let l: String = l
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
             l == "disable=yes"
         });
         if disabled {
@@ -387,13 +403,19 @@ fn inetd(tree: &Tree, out: &mut Vec<Finding>) {
     }
 }
 
-const UNIT_DIRS: &[&str] = &["etc/systemd/system", "lib/systemd/system", "usr/lib/systemd/system"];
+const UNIT_DIRS: &[&str] = &[
+    "etc/systemd/system",
+    "lib/systemd/system",
+    "usr/lib/systemd/system",
+];
 
 /// systemd units wanted at boot and the programs their `ExecStart` lines run.
 fn systemd(tree: &Tree, applets: &BTreeSet<String>, out: &mut Vec<Finding>) {
     let mut units: BTreeSet<String> = BTreeSet::new();
     for path in tree.entries.keys() {
-        let Some(parent) = path.parent() else { continue };
+        let Some(parent) = path.parent() else {
+            continue;
+        };
         let dir = file_name(parent);
         let under = parent
             .parent()

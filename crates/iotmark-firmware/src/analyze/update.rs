@@ -76,7 +76,9 @@ fn verification_material(tree: &Tree, out: &mut Vec<Finding>) {
             found(
                 &p,
                 None,
-                format!("usign public key {name} verifies opkg package lists and sysupgrade images"),
+                format!(
+                    "usign public key {name} verifies opkg package lists and sysupgrade images"
+                ),
             );
         } else if parent == "etc/apk/keys" && name.ends_with(".pub") {
             found(&p, None, format!("apk verifies packages against {name}"));
@@ -84,7 +86,11 @@ fn verification_material(tree: &Tree, out: &mut Vec<Finding>) {
             && (name.ends_with(".gpg") || name.ends_with(".asc"))
             || p == "etc/apt/trusted.gpg"
         {
-            found(&p, None, format!("apt verifies repositories against the keyring {name}"));
+            found(
+                &p,
+                None,
+                format!("apt verifies repositories against the keyring {name}"),
+            );
         } else if p == "etc/rauc/system.conf" {
             if let Some((line, key)) = ini_value(data, "keyring", &["path", "directory"]) {
                 found(
@@ -93,14 +99,17 @@ fn verification_material(tree: &Tree, out: &mut Vec<Finding>) {
                     format!("RAUC verifies bundles against the keyring {key}"),
                 );
             }
-        } else if p.starts_with("etc/swupdate") && (name.ends_with(".cfg") || name.ends_with(".conf"))
+        } else if p.starts_with("etc/swupdate")
+            && (name.ends_with(".cfg") || name.ends_with(".conf"))
             || p == "etc/swupdate.cfg"
             || p == "etc/default/swupdate"
         {
             if let Some(t) = text(data) {
                 for (i, l) in t.lines().enumerate() {
                     let l = l.trim();
-                    if (l.starts_with("public-key-file") || l.contains(" -k ")) && !l.starts_with('#') {
+                    if (l.starts_with("public-key-file") || l.contains(" -k "))
+                        && !l.starts_with('#')
+                    {
                         found(
                             &p,
                             Some(i + 1),
@@ -214,7 +223,8 @@ fn plain_update_url(path: &str, line: &str) -> Option<String> {
         .chars()
         .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
         .collect();
-    let feed = (path == "etc/opkg.conf" || path.starts_with("etc/opkg/")) && line.starts_with("src")
+    let feed = (path == "etc/opkg.conf" || path.starts_with("etc/opkg/"))
+        && line.starts_with("src")
         || path == "etc/apk/repositories";
     let key = line.get(..start)?.to_ascii_lowercase();
     let update_setting = ["update", "upgrade", "ota", "firmware"]
