@@ -159,3 +159,59 @@ pub fn fuzz_scan(data: &[u8]) {
     let report = scan(data, &limits);
     let _ = to_evidence(&report, "device", "2026-01-01T00:00:00Z", &|_| Vec::new());
 }
+
+/// The fuzz entry point for the checks alone: `data` placed where each check looks (shadow,
+/// htpasswd, mosquitto and UCI files, boot scripts, key and certificate files, an ELF
+/// binary), then analysed. Shared by the libFuzzer target and the corpus test.
+#[doc(hidden)]
+pub fn fuzz_checks(data: &[u8]) {
+    const PATHS: &[&str] = &[
+        "etc/shadow",
+        "etc/passwd",
+        "etc/inittab",
+        "etc/rc.local",
+        "etc/inetd.conf",
+        "etc/httpd.conf",
+        "etc/lighttpd/lighttpd.conf",
+        "etc/mosquitto/mosquitto.conf",
+        "etc/mosquitto/passwd",
+        "etc/config/rpcd",
+        "etc/config/wireless",
+        "etc/config/uhttpd",
+        "etc/config/upnpd",
+        "etc/opkg.conf",
+        "etc/rauc/system.conf",
+        "etc/ssl/private/key.pem",
+        "etc/ssl/device.der",
+        "etc/dropbear/dropbear_rsa_host_key",
+        "opt/key",
+        "usr/bin/app",
+        "lib/systemd/system/x.service",
+    ];
+    let mut t = tree::Tree::default();
+    for p in PATHS {
+        let entry = tree::Entry {
+            kind: tree::Kind::File(data.to_vec()),
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        };
+        let _ = t.insert(std::path::Path::new(p), entry);
+    }
+    let link = |target: &str| tree::Entry {
+        kind: tree::Kind::Symlink(PathBuf::from(target)),
+        mode: 0o777,
+        uid: 0,
+        gid: 0,
+    };
+    let _ = t.insert(
+        std::path::Path::new("etc/systemd/system/multi-user.target.wants/x.service"),
+        link("/lib/systemd/system/x.service"),
+    );
+    let _ = t.insert(std::path::Path::new("etc/rc.d/S10loop"), link("S10loop"));
+    let ctx = analyze::Context {
+        now: 1_800_000_000,
+        image_signed: None,
+    };
+    let _ = analyze::analyze_with(&t, &ctx);
+}

@@ -1144,3 +1144,14 @@ fn every_check_id_is_used_by_a_rule() {
         );
     }
 }
+
+#[test]
+fn fuzz_checks_corpus_runs_without_panicking() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/firmware_checks");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        iotmark_firmware::fuzz_checks(&std::fs::read(entry.unwrap().path()).unwrap());
+        count += 1;
+    }
+    assert!(count >= 5, "expected the seed corpus in {}", dir.display());
+}

@@ -80,12 +80,12 @@ pub(super) fn check(tree: &Tree, now: i64, out: &mut Vec<Finding>) {
                 out,
             );
         }
-        if data.len() <= MAX_DER_FILE && data.first() == Some(&0x30) {
-            if let Some((_, _, rest)) = tlv(data)
-                && rest.is_empty()
-            {
-                item("DER", data, &p, None, trust_store, now, out);
-            }
+        if data.len() <= MAX_DER_FILE
+            && data.first() == Some(&0x30)
+            && let Some((_, _, rest)) = tlv(data)
+            && rest.is_empty()
+        {
+            item("DER", data, &p, None, trust_store, now, out);
         }
     }
 }
@@ -119,17 +119,16 @@ fn item(
     out: &mut Vec<Finding>,
 ) {
     let is_key_label = label.contains("PRIVATE KEY");
-    if label == "CERTIFICATE"
+    if (label == "CERTIFICATE"
         || label == "X509 CERTIFICATE"
         || label == "TRUSTED CERTIFICATE"
-        || label == "DER"
+        || label == "DER")
+        && let Some(cert) = certificate(der)
     {
-        if let Some(cert) = certificate(der) {
-            if !trust_store {
-                report_cert(&cert, file, line, now, out);
-            }
-            return;
+        if !trust_store {
+            report_cert(&cert, file, line, now, out);
         }
+        return;
     }
     let key = match label {
         "OPENSSH PRIVATE KEY" => openssh_key(der),
@@ -273,9 +272,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;
     let mut i = 0;
     while i + needle.len() <= hay.len() {
-        let Some(off) = hay.get(i..)?.iter().position(|b| *b == first) else {
-            return None;
-        };
+        let off = hay.get(i..)?.iter().position(|b| *b == first)?;
         i += off;
         if hay.get(i..i + needle.len()) == Some(needle) {
             return Some(i);

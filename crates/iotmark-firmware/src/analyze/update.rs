@@ -119,16 +119,15 @@ fn verification_material(tree: &Tree, out: &mut Vec<Finding>) {
                     }
                 }
             }
-        } else if p == "etc/mender/mender.conf" {
-            if let Some(t) = text(data)
-                && let Some(i) = t.lines().position(|l| l.contains("\"ArtifactVerifyKey"))
-            {
-                found(
-                    &p,
-                    Some(i + 1),
-                    "Mender verifies artifacts against ArtifactVerifyKey".to_owned(),
-                );
-            }
+        } else if p == "etc/mender/mender.conf"
+            && let Some(t) = text(data)
+            && let Some(i) = t.lines().position(|l| l.contains("\"ArtifactVerifyKey"))
+        {
+            found(
+                &p,
+                Some(i + 1),
+                "Mender verifies artifacts against ArtifactVerifyKey".to_owned(),
+            );
         }
     }
 }
@@ -166,7 +165,7 @@ fn opkg_signatures(tree: &Tree, out: &mut Vec<Finding>) {
         }
     }
     match setting {
-        Some((line, v)) if matches!(v, "0" | "false" | "no" | "off") => out.push(fail(
+        Some((line, "0" | "false" | "no" | "off")) => out.push(fail(
             "firmware.update.unsigned",
             "high",
             p,
