@@ -152,12 +152,54 @@ fn is_des(h: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
 }
 
+fn crypt_chars(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
+}
+
+/// Whether a `$id$` crypt string has the exact shape its scheme defines (salt length, hash
+/// length, alphabet). pwhash panics on some malformed strings (found by fuzzing: control
+/// characters reach an unchecked subtraction), so only well-formed ones are handed to it.
+fn well_formed(hash: &str) -> bool {
+    let parts: Vec<&str> = hash.split('$').collect();
+    let salted = |salt: &str, max: usize, h: &str, len: usize| {
+        !salt.is_empty()
+            && salt.len() <= max
+            && crypt_chars(salt)
+            && h.len() == len
+            && crypt_chars(h)
+    };
+    match parts.as_slice() {
+        ["", "1", salt, h] => salted(salt, 8, h, 22),
+        ["", "5", salt, h] => salted(salt, 16, h, 43),
+        ["", "6", salt, h] => salted(salt, 16, h, 86),
+        ["", "5", rounds, salt, h] if rounds.starts_with("rounds=") => salted(salt, 16, h, 43),
+        ["", "6", rounds, salt, h] if rounds.starts_with("rounds=") => salted(salt, 16, h, 86),
+        ["", "2a" | "2b" | "2y", cost, rest] => {
+            cost.len() == 2
+                && cost.bytes().all(|b| b.is_ascii_digit())
+                && rest.len() == 53
+                && crypt_chars(rest)
+        }
+        _ => false,
+    }
+}
+
 /// Classifies a crypt(3)-style string (shadow, htpasswd, rpcd, httpd.conf).
 fn classify(hash: &str) -> Stored<'_> {
+    if hash.starts_with('$') && !hash.starts_with("$apr1$") && hash.len() < 200 {
+        let id = hash.get(1..3).unwrap_or("");
+        let known = ["1$", "5$", "6$", "2a", "2b", "2y"].contains(&id);
+        if known && !well_formed(hash) {
+            return Stored::Unverifiable;
+        }
+    }
     if let Some(rest) = hash.strip_prefix("$apr1$") {
         return match rest.split_once('$') {
-            Some((salt, h)) => Stored::Apr1 { salt, hash: h },
-            None => Stored::Unverifiable,
+            Some((salt, h)) if crypt_chars(salt) && h.len() == 22 && crypt_chars(h) => {
+                Stored::Apr1 { salt, hash: h }
+            }
+            _ => Stored::Unverifiable,
         };
     }
     if let Some(b64) = hash.strip_prefix("{SHA}") {
@@ -619,15 +661,28 @@ mod tests {
     }
 
     #[test]
+    fn malformed_crypt_strings_never_reach_pwhash() {
+        // The fuzzer's case: control characters inside an MD5-crypt salt.
+        let bad = "$1$79b\0\0\0z0K8z$Ii6Q/if83F1QodGmkb4Ah.";
+        assert!(matches!(classify(bad), Stored::Unverifiable));
+        assert!(matches!(classify("$2b$05$\u{1}"), Stored::Unverifiable));
+        assert!(matches!(
+            classify("$1$79bz0K8z$Ii6Q/if83F1QodGmkb4Ah."),
+            Stored::Crypt(_)
+        ));
+    }
+
+    #[test]
     fn costly_hashes_are_not_tried() {
         assert!(matches!(
-            classify("$6$rounds=999999999$salt$x"),
+            classify(&format!("$6$rounds=999999999$salt${}", "a".repeat(86))),
             Stored::Unverifiable
         ));
         assert!(matches!(
-            classify("$2b$31$abcdefghijklmnopqrstuv"),
+            classify(&format!("$2b$31${}", "a".repeat(53))),
             Stored::Unverifiable
         ));
+        assert!(well_formed(&format!("$2b$31${}", "a".repeat(53))));
         assert!(matches!(
             mosquitto_hash("$7$4000000000$AAAA$AAAA"),
             Stored::Unverifiable
