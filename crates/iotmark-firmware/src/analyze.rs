@@ -1,15 +1,31 @@
 //! Static checks on an unpacked filesystem. Each finding names its check ID (the vocabulary
 //! in docs/ASSESSMENT.md that rules refer to), the file and line, and what was seen.
 //!
-//! Nothing here runs content from the image: files are read as bytes and parsed.
+//! Nothing here runs content from the image: files are read as bytes and parsed, with every
+//! read bounded. The checks are grouped by what they look at:
+//! - [`credentials`]: shadow/passwd, htpasswd, mosquitto password files, UCI passwords;
+//! - [`services`]: what starts at boot (inittab, rc scripts that are enabled, systemd, inetd);
+//! - [`keys`]: private keys and certificates (PEM, DER, OpenSSH, dropbear);
+//! - [`config`]: settings that open the device (anonymous MQTT, UPnP, plain-HTTP admin, debug);
+//! - [`update`]: how updates are verified and fetched;
+//! - [`hardening`]: exploit mitigations of the ELF binaries, aggregated per property.
 
-use std::path::Path;
+mod config;
+mod credentials;
+mod hardening;
+mod keys;
+mod services;
+mod update;
 
-use crate::tree::Tree;
+use std::path::{Component, Path, PathBuf};
+
+use crate::tree::{Kind, Tree};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     pub check: &'static str,
+    /// `false` for a passing observation that assess counts as positive evidence (an update
+    /// verification key is present, every binary has NX, a certificate is valid).
     pub failed: bool,
     pub severity: &'static str,
     pub file: String,
@@ -17,7 +33,33 @@ pub struct Finding {
     pub message: String,
 }
 
-fn fail(
+/// What the checks need to know beyond the tree itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context {
+    /// "Now" for certificate expiry, in seconds since the Unix epoch. A parameter so that a
+    /// scan can be reproduced (and tests do not depend on the clock).
+    pub now: i64,
+    /// Whether the image that held this tree carries a signature (a FIT `signature` node, a
+    /// signed trailer), as found by the unpacker: `Some(true)` counts as update-verification
+    /// material, `Some(false)` as its absence, `None` when the unpacker cannot tell.
+    pub image_signed: Option<bool>,
+}
+
+impl Context {
+    /// The current time, and nothing known about the image's signature.
+    pub fn current() -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Self {
+            now,
+            image_signed: None,
+        }
+    }
+}
+
+pub(crate) fn fail(
     check: &'static str,
     severity: &'static str,
     file: &str,
@@ -34,315 +76,232 @@ fn fail(
     }
 }
 
-/// Public default credentials, tried against every password hash in the image.
-/// Source: the username/password table of the Mirai botnet's scanner (2016), as published in
-/// its leaked source and reproduced in many analyses; one `user:password` per line.
-const DEFAULT_CREDENTIALS: &str = include_str!("../data/default-credentials.txt");
+/// A passing observation; its severity says how much the property matters when it fails.
+pub(crate) fn pass(
+    check: &'static str,
+    severity: &'static str,
+    file: &str,
+    line: Option<usize>,
+    message: String,
+) -> Finding {
+    Finding {
+        failed: false,
+        ..fail(check, severity, file, line, message)
+    }
+}
 
+/// Every check ID [`analyze`] can emit. A test keeps this in step with the rules, so that
+/// no finding lands without a requirement it bears on.
+pub const CHECK_IDS: &[&str] = &[
+    "firmware.certs.expired",
+    "firmware.config.debug-interface",
+    "firmware.config.http-admin",
+    "firmware.config.mqtt-anonymous",
+    "firmware.config.upnp-insecure",
+    "firmware.credentials.default-password",
+    "firmware.credentials.duplicate-root",
+    "firmware.credentials.empty-password",
+    "firmware.credentials.hardcoded",
+    "firmware.credentials.weak-hash",
+    "firmware.hardening.canary",
+    "firmware.hardening.fortify",
+    "firmware.hardening.nx",
+    "firmware.hardening.pie",
+    "firmware.hardening.relro",
+    "firmware.keys.private-key",
+    "firmware.keys.shared-host-key",
+    "firmware.keys.weak",
+    "firmware.services.root-console",
+    "firmware.services.telnet",
+    "firmware.services.unneeded",
+    "firmware.update.http-url",
+    "firmware.update.unsigned",
+    "firmware.update.verification-key",
+];
+
+/// Runs every check with the current time and no knowledge of the image's signature.
 pub fn analyze(tree: &Tree) -> Vec<Finding> {
+    analyze_with(tree, &Context::current())
+}
+
+/// Runs every check with an explicit [`Context`].
+pub fn analyze_with(tree: &Tree, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
-    credentials(tree, &mut out);
-    services(tree, &mut out);
-    keys(tree, &mut out);
-    configuration(tree, &mut out);
+    credentials::check(tree, &mut out);
+    services::check(tree, &mut out);
+    keys::check(tree, ctx.now, &mut out);
+    config::check(tree, &mut out);
+    update::check(tree, ctx.image_signed, &mut out);
+    hardening::check(tree, &mut out);
     out
 }
 
-fn text(data: &[u8]) -> Option<&str> {
+/// Text files larger than this are not read line by line: configuration and scripts are
+/// small, and a bound keeps a huge blob from costing a full UTF-8 pass per check.
+pub(crate) const MAX_TEXT: usize = 1 << 20;
+
+pub(crate) fn text(data: &[u8]) -> Option<&str> {
+    if data.len() > MAX_TEXT {
+        return None;
+    }
     std::str::from_utf8(data).ok()
 }
 
-/// shadow and passwd: empty passwords, a second UID 0, weak hash schemes, and passwords from
-/// the default list.
-fn credentials(tree: &Tree, out: &mut Vec<Finding>) {
-    let mut hashes: Vec<(String, String, &str, usize)> = Vec::new(); // user, hash, file, line
-    if let Some(passwd) = tree.file("etc/passwd").and_then(text) {
-        let mut roots = Vec::new();
-        for (i, line) in passwd.lines().enumerate() {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 7 {
-                continue;
+/// The path a symlink at `link` points to, resolved inside the tree (one level, lexically:
+/// absolute targets are taken from the tree root, `..` cannot climb above it).
+pub(crate) fn link_target(tree: &Tree, link: &Path) -> Option<PathBuf> {
+    let Kind::Symlink(target) = &tree.entries.get(link)?.kind else {
+        return None;
+    };
+    let base = if target.is_absolute() {
+        PathBuf::new()
+    } else {
+        link.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let mut out = base;
+    for c in target.components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::ParentDir => {
+                out.pop();
             }
-            if f[2] == "0" {
-                roots.push((f[0], i + 1));
-            }
-            if f[1].is_empty() {
-                out.push(fail(
-                    "firmware.credentials.empty-password",
-                    "critical",
-                    "etc/passwd",
-                    Some(i + 1),
-                    format!(
-                        "account `{}` has an empty password field: anyone can log in",
-                        f[0]
-                    ),
-                ));
-            } else if f[1] != "x" && f[1] != "*" && !f[1].starts_with('!') {
-                hashes.push((f[0].to_owned(), f[1].to_owned(), "etc/passwd", i + 1));
-            }
-        }
-        for (user, line) in roots.iter().skip(1) {
-            out.push(fail(
-                "firmware.credentials.duplicate-root",
-                "high",
-                "etc/passwd",
-                Some(*line),
-                format!("account `{user}` also has UID 0 (root privileges)"),
-            ));
+            _ => {}
         }
     }
-    if let Some(shadow) = tree.file("etc/shadow").and_then(text) {
-        for (i, line) in shadow.lines().enumerate() {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 2 {
-                continue;
-            }
-            if f[1].is_empty() {
-                out.push(fail(
-                    "firmware.credentials.empty-password",
-                    "critical",
-                    "etc/shadow",
-                    Some(i + 1),
-                    format!("account `{}` has no password: anyone can log in", f[0]),
-                ));
-            } else if !f[1].starts_with('!') && !f[1].starts_with('*') {
-                hashes.push((f[0].to_owned(), f[1].to_owned(), "etc/shadow", i + 1));
-            }
+    Some(out)
+}
+
+/// Follows symlinks inside the tree (a few hops, so a loop ends) to the final path.
+pub(crate) fn resolve(tree: &Tree, path: &Path) -> PathBuf {
+    let mut at = path.to_path_buf();
+    for _ in 0..8 {
+        match link_target(tree, &at) {
+            Some(next) => at = next,
+            None => break,
         }
     }
-    for (user, hash, file, line) in hashes {
-        let scheme = if hash.starts_with("$1$") {
-            Some("MD5-crypt")
-        } else if !hash.starts_with('$') && hash.len() == 13 {
-            Some("DES crypt")
-        } else {
-            None
-        };
-        if let Some(scheme) = scheme {
-            out.push(fail(
-                "firmware.credentials.weak-hash",
-                "medium",
-                file,
-                Some(line),
-                format!("the password of `{user}` is stored with {scheme}, which is fast to crack"),
-            ));
-        }
-        // Only supported schemes are tried; each try is one hash computation, so the work is
-        // bounded by the list's length per account.
-        let cracked = DEFAULT_CREDENTIALS
-            .lines()
-            .filter_map(|l| l.split_once(':'))
-            .filter(|(u, _)| *u == user || *u == "*")
-            .map(|(_, p)| p)
-            .find(|p| pwhash::unix::verify(p, &hash));
-        if let Some(password) = cracked {
-            let shown = if password.is_empty() {
-                "(empty)".to_owned()
-            } else {
-                format!("`{password}`")
-            };
-            out.push(fail(
-                "firmware.credentials.default-password",
-                "critical",
-                file,
-                Some(line),
-                format!(
-                    "the password of `{user}` is {shown}, from a public list of default credentials"
-                ),
-            ));
-        }
+    at
+}
+
+/// The file name of a path as text (empty when it has none or is not UTF-8).
+pub(crate) fn file_name(path: &Path) -> &str {
+    path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+/// One section of an OpenWrt UCI file (`/etc/config/*`): `config <type> ['<name>']` followed
+/// by `option <name> '<value>'` and `list <name> '<value>'` lines.
+#[derive(Debug, Default)]
+pub(crate) struct UciSection {
+    pub kind: String,
+    /// (name, value, line, is_list)
+    pub options: Vec<(String, String, usize, bool)>,
+}
+
+impl UciSection {
+    pub fn get(&self, name: &str) -> Option<(&str, usize)> {
+        self.options
+            .iter()
+            .find(|(n, _, _, list)| n == name && !list)
+            .map(|(_, v, l, _)| (v.as_str(), *l))
     }
 }
 
-/// Services started at boot: a shell on a console without login, telnet, from inittab, rc
-/// scripts and inetd.
-fn services(tree: &Tree, out: &mut Vec<Finding>) {
-    if let Some(inittab) = tree.file("etc/inittab").and_then(text) {
-        for (i, line) in inittab.lines().enumerate() {
-            let line = line.trim();
-            if line.starts_with('#') || line.is_empty() {
-                continue;
+/// Splits a UCI line into words, honouring single and double quotes.
+fn uci_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut started = false;
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                started = true;
             }
-            // busybox: id::action:process; System V: id:runlevels:action:process.
-            let f: Vec<&str> = line.splitn(4, ':').collect();
-            if f.len() < 4 {
-                continue;
-            }
-            let (action, process) = (f[2], f[3]);
-            let program = process
-                .trim_start_matches('-')
-                .split_whitespace()
-                .next()
-                .unwrap_or("");
-            let shell = matches!(
-                Path::new(program).file_name().and_then(|n| n.to_str()),
-                Some("sh" | "ash" | "bash" | "hush")
-            );
-            if shell && matches!(action, "respawn" | "askfirst" | "once" | "sysinit" | "wait") {
-                let console = if f[0].is_empty() {
-                    "the console".to_owned()
-                } else {
-                    f[0].to_owned()
-                };
-                out.push(fail(
-                    "firmware.services.root-console",
-                    "high",
-                    "etc/inittab",
-                    Some(i + 1),
-                    format!(
-                        "a root shell ({program}) is started on {console} without a login prompt"
-                    ),
-                ));
-            }
-            if process.contains("telnetd") {
-                out.push(fail(
-                    "firmware.services.telnet",
-                    "high",
-                    "etc/inittab",
-                    Some(i + 1),
-                    "telnetd is started from inittab".to_owned(),
-                ));
-            }
-        }
-    }
-    for (path, data) in tree.files() {
-        let p = path.to_string_lossy();
-        let boot_script = p.starts_with("etc/init.d/")
-            || p.starts_with("etc/rc.d/")
-            || p == "etc/rc.local"
-            || p.starts_with("etc/rc");
-        let inetd = p == "etc/inetd.conf";
-        if !(boot_script || inetd) {
-            continue;
-        }
-        let Some(text) = text(data) else { continue };
-        for (i, line) in text.lines().enumerate() {
-            let code = line.split('#').next().unwrap_or("");
-            let starts_telnet = if inetd {
-                code.split_whitespace().next() == Some("telnet")
-            } else {
-                code.split_whitespace().any(|w| w.ends_with("telnetd"))
-            };
-            if starts_telnet {
-                out.push(fail(
-                    "firmware.services.telnet",
-                    "high",
-                    &p,
-                    Some(i + 1),
-                    format!("telnet is started at boot by {p}"),
-                ));
-                break;
-            }
-        }
-    }
-}
-
-/// Private keys in the image: every unit shipped with this image has the same key.
-fn keys(tree: &Tree, out: &mut Vec<Finding>) {
-    for (path, data) in tree.files() {
-        let p = path.to_string_lossy();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("dropbear_") && name.ends_with("_host_key")
-            || name.starts_with("ssh_host_") && name.ends_with("_key")
-        {
-            out.push(fail(
-                "firmware.keys.shared-host-key",
-                "high",
-                &p,
-                None,
-                format!("SSH host key {name} is baked into the image, so every unit shares it"),
-            ));
-            continue;
-        }
-        if data.len() > 1 << 20 {
-            continue;
-        }
-        let Some(text) = text(data) else { continue };
-        for (i, line) in text.lines().enumerate() {
-            if line.starts_with("-----BEGIN ") && line.contains("PRIVATE KEY-----") {
-                let kind = line
-                    .trim_start_matches("-----BEGIN ")
-                    .trim_end_matches("-----");
-                out.push(fail(
-                    "firmware.keys.private-key",
-                    "high",
-                    &p,
-                    Some(i + 1),
-                    format!("{kind} in the image: every unit has the same key"),
-                ));
-                break;
-            }
-        }
-    }
-}
-
-/// Configuration that opens the device: anonymous MQTT, UPnP without secure mode, and
-/// updates fetched over plain HTTP.
-fn configuration(tree: &Tree, out: &mut Vec<Finding>) {
-    for (path, data) in tree.files() {
-        let p = path.to_string_lossy();
-        if !p.starts_with("etc/") || data.len() > 1 << 20 {
-            continue;
-        }
-        let Some(text) = text(data) else { continue };
-        let mosquitto = p.starts_with("etc/mosquitto/") && p.ends_with(".conf");
-        let upnp = p == "etc/miniupnpd.conf"
-            || p.ends_with("miniupnpd/miniupnpd.conf")
-            || p == "etc/config/upnpd";
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if mosquitto
-                && words.first() == Some(&"allow_anonymous")
-                && words.get(1) == Some(&"true")
-            {
-                out.push(fail(
-                    "firmware.config.mqtt-anonymous",
-                    "high",
-                    &p,
-                    Some(i + 1),
-                    "the MQTT broker accepts clients without authentication".to_owned(),
-                ));
-            }
-            if upnp {
-                // miniupnpd.conf: secure_mode=no; OpenWrt UCI: option secure_mode '0'.
-                let unquoted = line.replace(['\'', '"'], "");
-                if unquoted == "secure_mode=no" || unquoted == "option secure_mode 0" {
-                    out.push(fail("firmware.config.upnp-insecure", "medium", &p, Some(i + 1), "UPnP runs without secure mode: any LAN client can map ports for any address".to_owned()));
+            None if c == '#' => break,
+            None if c.is_whitespace() => {
+                if started {
+                    words.push(std::mem::take(&mut cur));
+                    started = false;
                 }
             }
-            if let Some(url) = plain_update_url(&p, line) {
-                out.push(fail(
-                    "firmware.update.http-url",
-                    "high",
-                    &p,
-                    Some(i + 1),
-                    format!(
-                        "updates are fetched over plain HTTP ({url}), open to tampering in transit"
-                    ),
-                ));
+            None => {
+                cur.push(c);
+                started = true;
             }
         }
     }
+    if started {
+        words.push(cur);
+    }
+    words
 }
 
-/// An `http://` URL that software updates come from: opkg and apk package feeds, and
-/// settings whose name says update, upgrade, OTA or firmware.
-fn plain_update_url(path: &str, line: &str) -> Option<String> {
-    let start = line.find("http://")?;
-    let url: String = line[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
-        .collect();
-    let feed = (path == "etc/opkg.conf" || path.starts_with("etc/opkg/"))
-        && line.starts_with("src")
-        || path == "etc/apk/repositories";
-    let key = line[..start].to_ascii_lowercase();
-    let update_setting = ["update", "upgrade", "ota", "firmware"]
-        .iter()
-        .any(|k| key.contains(k));
-    (feed || update_setting).then_some(url)
+/// Parses UCI text; lines that do not fit are skipped (the format has no escapes worth
+/// honouring for these checks).
+pub(crate) fn uci(text: &str) -> Vec<UciSection> {
+    let mut sections: Vec<UciSection> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let words = uci_words(line);
+        match words.first().map(String::as_str) {
+            Some("config") => sections.push(UciSection {
+                kind: words.get(1).cloned().unwrap_or_default(),
+                options: Vec::new(),
+            }),
+            Some(kw @ ("option" | "list")) => {
+                if let (Some(sec), Some(name)) = (sections.last_mut(), words.get(1)) {
+                    let value = words.get(2).cloned().unwrap_or_default();
+                    sec.options.push((name.clone(), value, i + 1, kw == "list"));
+                }
+            }
+            _ => {}
+        }
+    }
+    sections
+}
+
+/// The shell words of one script line before any comment, with quotes removed (a simple
+/// split: enough to see which program a line starts).
+pub(crate) fn shell_words(line: &str) -> Vec<&str> {
+    let code = match line.find(" #") {
+        Some(i) => &line[..i],
+        None if line.trim_start().starts_with('#') => "",
+        None => line,
+    };
+    code.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '`'))
+        .map(|w| w.trim_matches(|c| c == '"' || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uci_reads_quoted_values_and_lists() {
+        let s = uci(
+            "config uhttpd 'main'\n\tlist listen_http '0.0.0.0:80'\n\toption redirect_https \"1\" # x\n",
+        );
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].kind, "uhttpd");
+        assert_eq!(s[0].get("redirect_https"), Some(("1", 3)));
+        assert_eq!(s[0].get("listen_http"), None, "a list is not an option");
+        assert_eq!(
+            s[0].options[0],
+            ("listen_http".into(), "0.0.0.0:80".into(), 2, true)
+        );
+    }
+
+    #[test]
+    fn shell_words_split_commands() {
+        assert_eq!(
+            shell_words("telnetd -p 65534 & # comment"),
+            ["telnetd", "-p", "65534"]
+        );
+        assert!(shell_words("# telnetd").is_empty());
+        assert_eq!(shell_words("a;\"b\"|c"), ["a", "b", "c"]);
+    }
 }

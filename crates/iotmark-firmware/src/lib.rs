@@ -2,9 +2,11 @@
 //! baselines care about, producing evidence `assess` reads.
 //!
 //! The pipeline is [`unpack::unpack`] (signatures at any offset: SquashFS, uImage, FIT, TRX,
-//! compressed streams, cpio, tar, ar, ext2/3/4, cramfs, romfs; recursively, within
-//! [`Limits`]) → [`tree::Tree`] per filesystem (in memory, paths made safe) →
-//! [`analyze::analyze`] (credentials, boot services, keys) → [`to_evidence`].
+//! compressed streams, cpio, tar, ar, ext2/3/4, cramfs, romfs, JFFS2, UBI, UBIFS;
+//! recursively, within [`Limits`]) → [`tree::Tree`] per filesystem (in memory, paths made
+//! safe) → [`analyze::analyze`] (credentials, boot services, keys and certificates,
+//! configuration, updates, binary hardening) and [`inventory::inventory`] (components for
+//! the SBOM) → [`to_evidence`].
 //!
 //! Safety is part of correctness: content is never executed, nothing is written outside the
 //! output directory ([`tree::Tree::write_to`]), and sizes, depth and file counts are capped.
@@ -303,4 +305,60 @@ pub fn fuzz_cramfs_read(data: &[u8]) {
 #[doc(hidden)]
 pub fn fuzz_romfs_read(data: &[u8]) {
     let _ = unpack::fuzz_filesystem("romfs", data, &unpack::fuzz_limits());
+}
+
+/// The fuzz entry point for the checks alone: `data` placed where each check looks (shadow,
+/// htpasswd, mosquitto and UCI files, boot scripts, key and certificate files, an ELF
+/// binary), then analysed. Shared by the libFuzzer target and the corpus test.
+#[doc(hidden)]
+pub fn fuzz_checks(data: &[u8]) {
+    const PATHS: &[&str] = &[
+        "etc/shadow",
+        "etc/passwd",
+        "etc/inittab",
+        "etc/rc.local",
+        "etc/inetd.conf",
+        "etc/httpd.conf",
+        "etc/lighttpd/lighttpd.conf",
+        "etc/mosquitto/mosquitto.conf",
+        "etc/mosquitto/passwd",
+        "etc/config/rpcd",
+        "etc/config/wireless",
+        "etc/config/uhttpd",
+        "etc/config/upnpd",
+        "etc/opkg.conf",
+        "etc/rauc/system.conf",
+        "etc/ssl/private/key.pem",
+        "etc/ssl/device.der",
+        "etc/dropbear/dropbear_rsa_host_key",
+        "opt/key",
+        "usr/bin/app",
+        "lib/systemd/system/x.service",
+    ];
+    let mut t = tree::Tree::default();
+    for p in PATHS {
+        let entry = tree::Entry {
+            kind: tree::Kind::File(data.to_vec()),
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        };
+        let _ = t.insert(std::path::Path::new(p), entry);
+    }
+    let link = |target: &str| tree::Entry {
+        kind: tree::Kind::Symlink(PathBuf::from(target)),
+        mode: 0o777,
+        uid: 0,
+        gid: 0,
+    };
+    let _ = t.insert(
+        std::path::Path::new("etc/systemd/system/multi-user.target.wants/x.service"),
+        link("/lib/systemd/system/x.service"),
+    );
+    let _ = t.insert(std::path::Path::new("etc/rc.d/S10loop"), link("S10loop"));
+    let ctx = analyze::Context {
+        now: 1_800_000_000,
+        image_signed: None,
+    };
+    let _ = analyze::analyze_with(&t, &ctx);
 }
