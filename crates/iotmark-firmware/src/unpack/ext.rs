@@ -30,22 +30,20 @@ const ROOT_INODE: u32 = 2;
 const INCOMPAT_FILETYPE: u32 = 0x2;
 const INCOMPAT_META_BG: u32 = 0x10;
 const INCOMPAT_64BIT: u32 = 0x80;
-/// Everything this reader handles: filetype, recover (the journal is not replayed), meta_bg,
-/// extents, 64bit, mmp, flex_bg, ea_inode, csum_seed, largedir, inline_data, encrypt
-/// (encrypted inodes are reported, not read) and casefold (names are read as stored).
-const INCOMPAT_SUPPORTED: u32 = 0x2
-    | 0x4
-    | 0x10
-    | 0x40
-    | 0x80
-    | 0x100
-    | 0x200
-    | 0x400
-    | 0x2000
-    | 0x4000
-    | 0x8000
-    | 0x10000
-    | 0x20000;
+/// Every incompatible feature this reader handles.
+const INCOMPAT_SUPPORTED: u32 = INCOMPAT_FILETYPE
+    | 0x4 // recover: the journal is not replayed; the image is read as written back
+    | INCOMPAT_META_BG
+    | 0x40 // extents
+    | INCOMPAT_64BIT
+    | 0x100 // mmp: multi-mount protection, nothing to read
+    | 0x200 // flex_bg: tables anywhere, found through the descriptors anyway
+    | 0x400 // ea_inode: large extended attributes, not read
+    | 0x2000 // csum_seed
+    | 0x4000 // largedir: deeper htree indexes, skipped by the linear read
+    | 0x8000 // inline_data
+    | 0x1_0000 // encrypt: encrypted inodes are reported, not read
+    | 0x2_0000; // casefold: names are read as stored
 /// Names of the incompatible features this reader refuses, for the failure message.
 const INCOMPAT_REFUSED: [(u32, &str); 3] = [
     (0x1, "compression"),
