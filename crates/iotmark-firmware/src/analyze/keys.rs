@@ -253,6 +253,19 @@ fn pem_blocks(data: &[u8]) -> Vec<PemBlock> {
             .filter(|l| !l.contains(&b':'))
             .flat_map(|l| l.iter().copied().filter(|b| !b.is_ascii_whitespace()))
             .collect();
+        // Programs that write PEM (dropbearconvert, openssl) carry both markers as format
+        // strings with code and other strings between them: only a body of base64 text,
+        // with optional `Name: value` header lines, is a PEM block.
+        let pem_text = body
+            .iter()
+            .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+        let base64_only = b64
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+        if !pem_text || !base64_only || (b64.is_empty() && !encrypted_header) {
+            at += body_len + end_marker.len();
+            continue;
+        }
         let line = data
             .get(..start)
             .map(|d| d.iter().filter(|b| **b == b'\n').count() + 1)
