@@ -470,7 +470,7 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
                 "frames that need a preset dictionary are not supported",
             ));
         }
-        let mut block = vec![0u8; max_block];
+        let mut block = Vec::new();
         loop {
             let word = u32_le(rest, at).ok_or(End::Truncated)?;
             at += 4;
@@ -483,6 +483,8 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
             }
             let src = rest.get(at..at + len).ok_or(End::Truncated)?;
             at += len + if block_checksums { 4 } else { 0 };
+            // The buffer grows to what this block can produce, so a forged header costs little.
+            block.resize(block_room(len, max_block).max(block.len()), 0);
             let produced = if word & 0x8000_0000 != 0 {
                 block
                     .get_mut(..len)
@@ -523,6 +525,12 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
     Some(own(out, at.min(rest.len()), result))
 }
 
+/// The most an LZ4 block of `len` compressed bytes can produce (a length extension byte
+/// adds at most 255), capped at the format's block size.
+fn block_room(len: usize, max: usize) -> usize {
+    len.saturating_mul(255).saturating_add(64).min(max)
+}
+
 /// The legacy LZ4 format: the magic, then blocks prefixed by their compressed size, each
 /// decompressing to 8 MiB except the last. It has no end mark, so the stream ends after a
 /// block shorter than 8 MiB, at a size that cannot be a block (the four-byte original size
@@ -551,9 +559,7 @@ fn decode_lz4_legacy(rest: &[u8], cap: u64) -> Option<Decoded> {
                 }
                 break; // not a block: whatever follows the stream
             };
-            if block.is_empty() {
-                block = vec![0u8; BLOCK];
-            }
+            block.resize(block_room(len, BLOCK).max(block.len()), 0);
             let produced = match lz4_flex::block::decompress_into(src, &mut block) {
                 Ok(n) => n,
                 Err(e) if out.bytes.is_empty() => return Err(failed(format!("block: {e}"))),
