@@ -893,3 +893,58 @@ pub(super) fn declared(
         walk(data, within, depth, limits, budget, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lzo(src: &[u8], max: usize) -> Result<(Vec<u8>, usize), &'static str> {
+        let mut out = Vec::new();
+        lzo1x(src, &mut out, max).map(|used| (out, used))
+    }
+
+    /// Hand-assembled LZO1X: literal runs, an overlapping M2 match, the end marker, and
+    /// the ways hostile input must fail (never panic).
+    #[test]
+    fn lzo1x_instructions_and_hostile_input() {
+        const END: [u8; 3] = [0x11, 0, 0];
+        assert_eq!(lzo(&END, 10), Ok((vec![], 3)));
+        // First byte 21: four literals.
+        let four = [&[21, b'a', b'b', b'c', b'd'][..], &END].concat();
+        assert_eq!(lzo(&four, 10), Ok((b"abcd".to_vec(), 8)));
+        // First byte 18: one literal; then M2 (0x40: length 3, distance 1) repeats it.
+        let run = [&[18, b'a', 0x40, 0][..], &END].concat();
+        assert_eq!(lzo(&run, 10), Ok((b"aaaa".to_vec(), 7)));
+        // Trailing bytes after the end marker are not consumed.
+        let trailing = [&run[..], b"junk"].concat();
+        assert_eq!(lzo(&trailing, 10).map(|(_, used)| used), Ok(7));
+        // The same match reaching 9 bytes back, before the output starts.
+        let far = [&[18, b'a', 0x40, 1][..], &END].concat();
+        assert!(lzo(&far, 10).is_err());
+        // More output than allowed.
+        assert_eq!(lzo(&run, 3), Err(OVERRUN));
+        // Cut anywhere: an error, never a panic.
+        for cut in 0..run.len() {
+            assert!(lzo(&run[..cut], 10).is_err(), "cut at {cut}");
+        }
+        // An endless zero-length extension only runs to the end of the input.
+        let zeros = [0u8; 1000];
+        assert_eq!(lzo(&zeros, 10), Err(TRUNCATED));
+    }
+
+    #[test]
+    fn lzma_alone_headers_must_be_plausible() {
+        let mut h = [
+            0x5d, 0, 0, 0x80, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ];
+        assert!(is_lzma_alone(&h));
+        h[3] = 0x81; // a dictionary of 0x810000 bytes: no encoder writes that
+        assert!(!is_lzma_alone(&h));
+        h[3] = 0x80;
+        h[0] = 0xe1; // properties out of range
+        assert!(!is_lzma_alone(&h));
+        h[0] = 0x5d;
+        h[12] = 0x01; // a size of 2^56 bytes
+        assert!(!is_lzma_alone(&h));
+    }
+}
