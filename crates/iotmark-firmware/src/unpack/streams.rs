@@ -41,6 +41,11 @@ pub(super) fn is_lzma_alone(rest: &[u8]) -> bool {
     let Some(h) = rest.get(..13) else {
         return false;
     };
+    // Cheapest test first, as the walk asks at every byte: a dictionary of at least 4 KiB
+    // in one of the accepted shapes has a zero low byte and a non-zero rest.
+    if h[1] != 0 || h[2] | h[3] | h[4] == 0 {
+        return false;
+    }
     let props = h[0];
     let (lc, lp) = (props % 9, (props / 9) % 5);
     if props >= 9 * 5 * 5 || lc + lp > 4 {
