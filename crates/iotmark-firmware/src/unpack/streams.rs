@@ -41,6 +41,11 @@ pub(super) fn is_lzma_alone(rest: &[u8]) -> bool {
     let Some(h) = rest.get(..13) else {
         return false;
     };
+    // Cheapest test first, as the walk asks at every byte: a dictionary of at least 4 KiB
+    // in one of the accepted shapes has a zero low byte and a non-zero rest.
+    if h[1] != 0 || h[2] | h[3] | h[4] == 0 {
+        return false;
+    }
     let props = h[0];
     let (lc, lp) = (props % 9, (props / 9) % 5);
     if props >= 9 * 5 * 5 || lc + lp > 4 {
@@ -470,7 +475,7 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
                 "frames that need a preset dictionary are not supported",
             ));
         }
-        let mut block = vec![0u8; max_block];
+        let mut block = Vec::new();
         loop {
             let word = u32_le(rest, at).ok_or(End::Truncated)?;
             at += 4;
@@ -483,6 +488,8 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
             }
             let src = rest.get(at..at + len).ok_or(End::Truncated)?;
             at += len + if block_checksums { 4 } else { 0 };
+            // The buffer grows to what this block can produce, so a forged header costs little.
+            block.resize(block_room(len, max_block).max(block.len()), 0);
             let produced = if word & 0x8000_0000 != 0 {
                 block
                     .get_mut(..len)
@@ -523,6 +530,12 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
     Some(own(out, at.min(rest.len()), result))
 }
 
+/// The most an LZ4 block of `len` compressed bytes can produce (a length extension byte
+/// adds at most 255), capped at the format's block size.
+fn block_room(len: usize, max: usize) -> usize {
+    len.saturating_mul(255).saturating_add(64).min(max)
+}
+
 /// The legacy LZ4 format: the magic, then blocks prefixed by their compressed size, each
 /// decompressing to 8 MiB except the last. It has no end mark, so the stream ends after a
 /// block shorter than 8 MiB, at a size that cannot be a block (the four-byte original size
@@ -551,9 +564,7 @@ fn decode_lz4_legacy(rest: &[u8], cap: u64) -> Option<Decoded> {
                 }
                 break; // not a block: whatever follows the stream
             };
-            if block.is_empty() {
-                block = vec![0u8; BLOCK];
-            }
+            block.resize(block_room(len, BLOCK).max(block.len()), 0);
             let produced = match lz4_flex::block::decompress_into(src, &mut block) {
                 Ok(n) => n,
                 Err(e) if out.bytes.is_empty() => return Err(failed(format!("block: {e}"))),
@@ -893,5 +904,60 @@ pub(super) fn declared(
         .is_none()
     {
         walk(data, within, depth, limits, budget, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lzo(src: &[u8], max: usize) -> Result<(Vec<u8>, usize), &'static str> {
+        let mut out = Vec::new();
+        lzo1x(src, &mut out, max).map(|used| (out, used))
+    }
+
+    /// Hand-assembled LZO1X: literal runs, an overlapping M2 match, the end marker, and
+    /// the ways hostile input must fail (never panic).
+    #[test]
+    fn lzo1x_instructions_and_hostile_input() {
+        const END: [u8; 3] = [0x11, 0, 0];
+        assert_eq!(lzo(&END, 10), Ok((vec![], 3)));
+        // First byte 21: four literals.
+        let four = [&[21, b'a', b'b', b'c', b'd'][..], &END].concat();
+        assert_eq!(lzo(&four, 10), Ok((b"abcd".to_vec(), 8)));
+        // First byte 18: one literal; then M2 (0x40: length 3, distance 1) repeats it.
+        let run = [&[18, b'a', 0x40, 0][..], &END].concat();
+        assert_eq!(lzo(&run, 10), Ok((b"aaaa".to_vec(), 7)));
+        // Trailing bytes after the end marker are not consumed.
+        let trailing = [&run[..], b"junk"].concat();
+        assert_eq!(lzo(&trailing, 10).map(|(_, used)| used), Ok(7));
+        // The same match reaching 9 bytes back, before the output starts.
+        let far = [&[18, b'a', 0x40, 1][..], &END].concat();
+        assert!(lzo(&far, 10).is_err());
+        // More output than allowed.
+        assert_eq!(lzo(&run, 3), Err(OVERRUN));
+        // Cut anywhere: an error, never a panic.
+        for cut in 0..run.len() {
+            assert!(lzo(&run[..cut], 10).is_err(), "cut at {cut}");
+        }
+        // An endless zero-length extension only runs to the end of the input.
+        let zeros = [0u8; 1000];
+        assert_eq!(lzo(&zeros, 10), Err(TRUNCATED));
+    }
+
+    #[test]
+    fn lzma_alone_headers_must_be_plausible() {
+        let mut h = [
+            0x5d, 0, 0, 0x80, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ];
+        assert!(is_lzma_alone(&h));
+        h[3] = 0x81; // a dictionary of 0x810000 bytes: no encoder writes that
+        assert!(!is_lzma_alone(&h));
+        h[3] = 0x80;
+        h[0] = 0xe1; // properties out of range
+        assert!(!is_lzma_alone(&h));
+        h[0] = 0x5d;
+        h[12] = 0x01; // a size of 2^56 bytes
+        assert!(!is_lzma_alone(&h));
     }
 }
