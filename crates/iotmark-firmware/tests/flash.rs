@@ -665,6 +665,18 @@ fn damaged_ubi_is_reported_not_trusted() {
     );
     // The static volume now misses a LEB: it is reported, not filled in silently.
     assert!(ubi.outcome.contains("misses LEB 3"), "{}", ubi.outcome);
+    // An erased PEB right after the first: the PEB size is still found, nothing is lost.
+    let mut erased = image.clone();
+    erased[1024..2048].fill(0xff);
+    let report = scan(&erased, &Limits::default());
+    assert!(
+        report.regions[0]
+            .outcome
+            .starts_with("unpacked (1024-byte PEBs, 1 volumes: 1 \"rootfs\" 1703936 bytes)"),
+        "{:?}",
+        report.regions[0]
+    );
+    assert_eq!(report.filesystems[0].1.entries.len(), 4);
     for at in (0..4096).step_by(5) {
         let mut bad = image[..64 << 10].to_vec();
         bad[at] ^= 0x10;

@@ -20,9 +20,9 @@ const LAYOUT_VOLUME: u32 = 0x7fff_efff;
 const INTERNAL_VOLUMES: u32 = 0x7fff_e000;
 const VTBL_RECORD_LEN: usize = 172;
 const MAX_VOLUMES: usize = 128;
-/// Where to look for further erase-counter headers to learn the PEB size.
-const PEB_SEARCH: usize = 64 << 20;
-const PEB_ALIGN: usize = 512;
+/// PEB sizes looked for: 512 bytes (small NOR test images) to 16 MiB.
+const MIN_PEB_SHIFT: u32 = 9;
+const MAX_PEB_SHIFT: u32 = 24;
 
 /// UBI's `crc32(0xffffffff, …)`: zlib's CRC-32 without the final inversion.
 pub(super) fn crc(data: &[u8]) -> u32 {
@@ -88,22 +88,26 @@ fn vid_header(h: &[u8]) -> Option<Vid> {
     })
 }
 
-/// The PEB size: the greatest common divisor of the distances between the first few
-/// erase-counter headers of this image (erased or bad PEBs between them do not matter).
+/// The PEB size: the greatest common divisor of the distances to the other erase-counter
+/// headers of this image. Erase blocks are powers of two, so only distances `j × 2^k` are
+/// looked at (odd multiples up to 7 let erased or bad PEBs in between not matter): a fixed
+/// number of probes, so a crafted image full of headers cannot make the search quadratic.
 fn peb_size(data: &[u8], offset: usize, first: Ec, verify: bool) -> Option<usize> {
     fn gcd(a: usize, b: usize) -> usize {
         if b == 0 { a } else { gcd(b, a % b) }
     }
     let mut size = 0;
-    let mut found = 0;
-    let stop = data.len().min(offset.saturating_add(PEB_SEARCH));
-    let mut at = offset + PEB_ALIGN;
-    while at < stop && found < 16 {
-        if ec_header(data, at, verify).is_some_and(|e| e.image_seq == first.image_seq) {
-            size = gcd(size, at - offset);
-            found += 1;
+    for shift in MIN_PEB_SHIFT..=MAX_PEB_SHIFT {
+        for j in 1..=8usize {
+            let distance = j << shift;
+            let hit = offset
+                .checked_add(distance)
+                .and_then(|at| ec_header(data, at, verify))
+                .is_some_and(|e| e.image_seq == first.image_seq);
+            if hit {
+                size = gcd(size, distance);
+            }
         }
-        at += PEB_ALIGN;
     }
     (size > first.data_offset.max(first.vid_hdr_offset + HEADER_LEN)).then_some(size)
 }
