@@ -38,3 +38,6 @@ cargo test --workspace --locked --doc --quiet
 
 echo "== independent OSCAL validation"
 bash scripts/validate-oscal.sh
+
+echo "== independent CycloneDX validation"
+bash scripts/validate-sbom.sh

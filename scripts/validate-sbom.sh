@@ -6,7 +6,8 @@
 #
 # The SBOMs come from the firmware crate's integration tests (tests/inventory.rs): an image
 # built with mksquashfs and gzip from the host's curl, libcurl and libcrypto, an opkg database,
-# the hostapd/OpenSSL header trap and a compressed kernel; and the bzImage_gzip kernel fixture.
+# the hostapd/OpenSSL header trap and a compressed kernel; and the bzImage_gzip kernel fixture;
+# and from `iotmark scan --sbom` on a SquashFS of real Debian armhf packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,15 @@ fi
 
 IOTMARK_SBOM_OUT="$out" cargo test --locked --quiet -p iotmark-firmware --test inventory -- \
   sbom_of_an_image a_compressed_kernel > /dev/null
+
+# And the whole CLI on a router image of real Debian armhf binaries, when they are fetched
+# (scripts/test.sh fetches them first).
+if ls target/debian-packages/armhf/*.deb >/dev/null 2>&1; then
+  for deb in target/debian-packages/armhf/*.deb; do dpkg-deb -x "$deb" "$out/rootfs"; done
+  mksquashfs "$out/rootfs" "$out/debian-armhf.sqfs" -comp xz -all-root -noappend -quiet -no-progress
+  cargo run --locked --quiet -p iotmark -- scan "$out/debian-armhf.sqfs" \
+    --sbom "$out/debian-armhf.cdx.json" > /dev/null
+fi
 
 shopt -s nullglob
 files=("$out"/*.cdx.json)

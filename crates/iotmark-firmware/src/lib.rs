@@ -130,10 +130,20 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
     progress
         .filesystems
         .store(unpacked.filesystems.len() as u64, Ordering::Relaxed);
-    let mut findings = Vec::new();
+    let mut findings = fit_findings(&unpacked.fit);
     let mut components = inventory::kernel_components(&unpacked.kernels);
     for (label, tree) in &unpacked.filesystems {
-        for f in analyze::analyze(tree) {
+        // A filesystem that came out of a FIT image is as signed as that FIT is; elsewhere
+        // the unpacker cannot tell.
+        let ctx = analyze::Context {
+            image_signed: unpacked
+                .fit
+                .iter()
+                .find(|fit| label.starts_with(&format!("{} > fit@{} ", fit.within, fit.offset)))
+                .map(unpack::FitInfo::is_signed),
+            ..analyze::Context::current()
+        };
+        for f in analyze::analyze_with(tree, &ctx) {
             findings.push((label.clone(), f));
         }
         for mut c in inventory::inventory(tree) {
@@ -167,6 +177,37 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         fit: unpacked.fit,
         components,
     }
+}
+
+/// Whether each FIT image is signed: U-Boot verifies a signed FIT before booting it (with
+/// the key in its own device tree), so a signature is update-verification evidence and its
+/// absence means any image written to flash boots.
+fn fit_findings(fits: &[unpack::FitInfo]) -> Vec<(String, analyze::Finding)> {
+    fits.iter()
+        .map(|fit| {
+            let signed = fit.is_signed();
+            let finding = analyze::Finding {
+                check: if signed {
+                    "firmware.update.verification-key"
+                } else {
+                    "firmware.update.unsigned"
+                },
+                failed: !signed,
+                severity: if signed { "low" } else { "high" },
+                file: format!("FIT@{}", fit.offset),
+                line: None,
+                message: if signed {
+                    fit.summary()
+                } else {
+                    format!(
+                        "{}: U-Boot boots whatever image is written, with no signature to check",
+                        fit.summary()
+                    )
+                },
+            };
+            (fit.within.clone(), finding)
+        })
+        .collect()
 }
 
 /// The findings as evidence about `component`'s image. `bears_on` gives the requirements a

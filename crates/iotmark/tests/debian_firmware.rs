@@ -3,9 +3,10 @@
 //! telnetd, hostapd; fetched by `scripts/fetch-debian-packages.sh`, which the test command
 //! runs), with the weaknesses of OWASP's IoTGoat planted in one twin and absent from the
 //! other. Each is packed the ways real devices ship (SquashFS, ext4, JFFS2, gzip'd cpio,
-//! a FIT image) with Debian's own tools, and `iotmark scan` must find every planted
-//! weakness, at its file and line, tied to the provisions it breaks, and none of them in
-//! the clean twin.
+//! unsigned and signed FIT images) with Debian's own tools, and `iotmark scan` must find
+//! every planted weakness, at its file and line, tied to the provisions it breaks, and none
+//! of them in the clean twin. The SBOM of the same binaries must list the versions Debian
+//! ships.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -218,6 +219,11 @@ type Failing = BTreeSet<(String, String, Option<u64>)>;
 /// The failing observations `iotmark scan` reports for `image`, and the provisions each
 /// failing check bears on.
 fn scan(image: &Path) -> (Failing, Vec<(String, Vec<String>)>) {
+    let (failing, bears, _) = scan_report(image);
+    (failing, bears)
+}
+
+fn scan_report(image: &Path) -> (Failing, Vec<(String, Vec<String>)>, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_iotmark"))
         .arg("scan")
         .arg(image)
@@ -252,7 +258,7 @@ fn scan(image: &Path) -> (Failing, Vec<(String, Vec<String>)>) {
             .collect();
         bears.push((check, provisions));
     }
-    (failing, bears)
+    (failing, bears, report)
 }
 
 fn assert_weak_and_clean(format: &str, weak: &Path, clean: &Path) {
@@ -334,4 +340,180 @@ fn mipsel_gzip_cpio_initramfs() {
             .unwrap();
         assert!(child.wait().unwrap().success());
     });
+}
+
+#[test]
+fn mipsel_ext4() {
+    twins("mipsel", "ext4", |root, image| {
+        run(Command::new("mke2fs")
+            .args(["-q", "-F", "-t", "ext4", "-d"])
+            .arg(root)
+            .arg(image)
+            .arg("48M"));
+    });
+}
+
+#[test]
+fn armhf_jffs2() {
+    twins("armhf", "jffs2", |root, image| {
+        run(Command::new("mkfs.jffs2")
+            .args(["--little-endian", "--eraseblock=128KiB", "--root"])
+            .arg(root)
+            .arg("--output")
+            .arg(image));
+    });
+}
+
+/// A U-Boot FIT image with a kernel and the root filesystem as its ramdisk, signed with an
+/// RSA key by mkimage when `key_dir` is given.
+fn fit(root: &Path, image: &Path, key_dir: Option<&Path>) {
+    let dir = image.parent().unwrap();
+    let stem = image.file_stem().unwrap().to_string_lossy();
+    let rootfs = dir.join(format!("{stem}-rootfs.sqfs"));
+    run(Command::new("mksquashfs").arg(root).arg(&rootfs).args([
+        "-comp",
+        "xz",
+        "-all-root",
+        "-noappend",
+        "-quiet",
+    ]));
+    let kernel = dir.join(format!("{stem}-kernel.bin"));
+    std::fs::write(&kernel, vec![0u8; 4096]).unwrap();
+    let signature = if key_dir.is_some() {
+        "signature-1 { algo = \"sha256,rsa2048\"; key-name-hint = \"dev\"; sign-images = \"kernel\", \"ramdisk\"; };"
+    } else {
+        ""
+    };
+    let its = format!(
+        "/dts-v1/;\n/ {{\n description = \"router\";\n #address-cells = <1>;\n images {{\n  kernel {{ data = /incbin/(\"{}\"); type = \"kernel\"; arch = \"arm\"; os = \"linux\"; compression = \"none\"; load = <0x80008000>; entry = <0x80008000>; hash-1 {{ algo = \"sha256\"; }}; }};\n  ramdisk {{ data = /incbin/(\"{}\"); type = \"ramdisk\"; arch = \"arm\"; os = \"linux\"; compression = \"none\"; hash-1 {{ algo = \"sha256\"; }}; }};\n }};\n configurations {{\n  default = \"conf-1\";\n  conf-1 {{ kernel = \"kernel\"; ramdisk = \"ramdisk\"; {signature} }};\n }};\n}};\n",
+        kernel.display(),
+        rootfs.display()
+    );
+    let its_path = dir.join(format!("{stem}.its"));
+    std::fs::write(&its_path, its).unwrap();
+    let mut cmd = Command::new("mkimage");
+    cmd.arg("-f").arg(&its_path);
+    if let Some(keys) = key_dir {
+        cmd.arg("-k").arg(keys);
+    }
+    run(cmd.arg(image));
+}
+
+/// The update path: an unsigned FIT is flagged at the FIT, a FIT signed by mkimage counts
+/// as verification, and both still yield every planted weakness of their root filesystem.
+#[test]
+fn armhf_fit_signed_and_unsigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    run(Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(keys.join("dev.key")));
+    run(Command::new("openssl")
+        .args(["req", "-batch", "-new", "-x509", "-subj", "/CN=dev", "-key"])
+        .arg(keys.join("dev.key"))
+        .arg("-out")
+        .arg(keys.join("dev.crt")));
+    let weak_root = rootfs(dir.path(), "armhf", true);
+    let clean_root = rootfs(dir.path(), "armhf", false);
+    let unsigned = dir.path().join("weak.itb");
+    let signed = dir.path().join("clean.itb");
+    fit(&weak_root, &unsigned, None);
+    fit(&clean_root, &signed, Some(&keys));
+    assert_weak_and_clean("armhf FIT", &unsigned, &signed);
+
+    let (failing, _, report) = scan_report(&unsigned);
+    assert!(
+        failing.contains(&("firmware.update.unsigned".into(), "FIT@0".into(), None)),
+        "{failing:#?}"
+    );
+    let (failing, _, report_signed) = scan_report(&signed);
+    assert!(
+        !failing
+            .iter()
+            .any(|(c, _, _)| c == "firmware.update.unsigned"),
+        "{failing:#?}"
+    );
+    let passes: Vec<&str> = report_signed["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["check"] == "firmware.update.verification-key" && e["result"] == "pass")
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert!(
+        passes
+            .iter()
+            .any(|m| m.contains("signed with key dev") && m.contains("rsa2048")),
+        "{passes:#?}"
+    );
+    assert_eq!(report["fit"][0]["images"].as_array().unwrap().len(), 2);
+}
+
+/// The components of the armhf image, from raw bytes (there is no package database, as on
+/// most firmware), against the versions Debian ships. hostapd embeds the build-time string
+/// "OpenSSL 3.0.16" while the libcrypto that ships is 3.0.20: only 3.0.20 is a component.
+#[test]
+fn armhf_sbom_lists_what_ships() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = rootfs(dir.path(), "armhf", false);
+    let image = dir.path().join("fw.sqfs");
+    run(Command::new("mksquashfs").arg(&root).arg(&image).args([
+        "-comp",
+        "xz",
+        "-all-root",
+        "-noappend",
+        "-quiet",
+    ]));
+    let sbom_path = dir.path().join("sbom.json");
+    run(Command::new(env!("CARGO_BIN_EXE_iotmark"))
+        .arg("scan")
+        .arg(&image)
+        .arg("--sbom")
+        .arg(&sbom_path));
+    let sbom: Value = serde_json::from_slice(&std::fs::read(&sbom_path).unwrap()).unwrap();
+    assert_eq!(sbom["bomFormat"], "CycloneDX");
+    assert_eq!(sbom["specVersion"], "1.6");
+    let mut found = BTreeSet::new();
+    fn collect(components: &Value, found: &mut BTreeSet<(String, String)>) {
+        for c in components.as_array().into_iter().flatten() {
+            found.insert((
+                c["name"].as_str().unwrap_or_default().to_owned(),
+                c["version"].as_str().unwrap_or_default().to_owned(),
+            ));
+            collect(&c["components"], found);
+        }
+    }
+    collect(&sbom["components"], &mut found);
+    for (name, version) in [
+        ("busybox", "1.35.0"),
+        ("dropbear", "2022.83"),
+        ("dnsmasq", "2.90"),
+        ("lighttpd", "1.4.69"),
+        ("libcurl", "7.88.1"),
+        ("openssl", "3.0.20"),
+        ("mosquitto", "2.0.11"),
+        ("miniupnpd", "2.3.1"),
+        ("hostapd", "2.10"),
+    ] {
+        assert!(
+            found.contains(&(name.to_owned(), version.to_owned())),
+            "{name} {version} missing from {found:#?}"
+        );
+    }
+    assert!(
+        !found.iter().any(|(_, v)| v == "3.0.16"),
+        "hostapd's header string became a component: {found:#?}"
+    );
+    // The purl and CPE vendors a vulnerability database needs.
+    let text = serde_json::to_string(&sbom).unwrap();
+    assert!(text.contains("cpe:2.3:a:thekelleys:dnsmasq:2.90"), "{text}");
+    assert!(text.contains("cpe:2.3:a:openssl:openssl:3.0.20"), "{text}");
 }

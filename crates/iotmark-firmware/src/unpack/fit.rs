@@ -99,6 +99,11 @@ impl FitInfo {
     }
 
     /// One sentence on how the image is signed, for reports.
+    /// Whether any signature node carries a signature value.
+    pub fn is_signed(&self) -> bool {
+        self.signatures().any(|s| s.has_value)
+    }
+
     pub fn summary(&self) -> String {
         let signed: Vec<_> = self.signatures().filter(|s| s.has_value).collect();
         if signed.is_empty() {

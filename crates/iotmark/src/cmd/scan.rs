@@ -13,7 +13,7 @@ use crate::style::Style;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  iotmark scan firmware.bin --component camera --out evidence/\n  iotmark scan firmware.bin --extract rootfs/ --json"
+    after_help = "Examples:\n  iotmark scan firmware.bin --component camera --out evidence/ --sbom camera.cdx.json\n  iotmark scan firmware.bin --extract rootfs/ --json\n\nExit status: 0 when the scan ran (findings or not), 1 when the image cannot be read."
 )]
 pub struct ScanArgs {
     /// The firmware image
@@ -27,6 +27,9 @@ pub struct ScanArgs {
     /// Also write the unpacked filesystems here (never outside it)
     #[arg(long, value_name = "DIR")]
     extract: Option<PathBuf>,
+    /// Write a CycloneDX 1.6 SBOM (JSON) of the components found
+    #[arg(long, value_name = "FILE")]
+    sbom: Option<PathBuf>,
     /// Refuse images larger than this many bytes
     #[arg(long, default_value_t = 1 << 30)]
     max_bytes: u64,
@@ -70,6 +73,27 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             tree.write_to(&dir.join(format!("fs{i}")))?;
         }
     }
+    if let Some(path) = &args.sbom {
+        let name = args
+            .image
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "firmware".to_owned());
+        let sbom =
+            iotmark_firmware::sbom::sbom_json(&report, &report.components, &name, &collected_at);
+        let mut text = serde_json::to_string_pretty(&sbom)?;
+        text.push('\n');
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "wrote a CycloneDX 1.6 SBOM of {} component(s) to {}",
+            iotmark_firmware::sbom::listed(&report.components),
+            path.display()
+        );
+    }
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join(format!("firmware-{}.json", &report.sha256[..12]));
@@ -91,7 +115,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         outln!(
             "{}",
             serde_json::to_string_pretty(
-                &json!({"image": args.image, "sha256": report.sha256, "size": report.size, "regions": report.regions, "filesystems": filesystems, "evidence": evidence})
+                &json!({"image": args.image, "sha256": report.sha256, "size": report.size, "regions": report.regions, "filesystems": filesystems, "fit": report.fit, "components": report.components, "evidence": evidence})
             )?
         );
         return Ok(ExitCode::SUCCESS);
@@ -121,25 +145,66 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             t.entries.len()
         );
     }
-    if report.findings.is_empty() {
-        outln!("\n{} no findings", style.good("✓"));
+    for fit in &report.fit {
+        outln!("  {} {}", style.bold("FIT"), fit.summary());
+    }
+    let listed: Vec<_> = report
+        .components
+        .iter()
+        .filter(|c| c.relation != iotmark_firmware::inventory::Relation::HeaderOnly)
+        .collect();
+    if !listed.is_empty() {
+        outln!("\n{} ({})", style.bold("Components"), listed.len());
+        for c in &listed {
+            let at = c
+                .occurrences
+                .first()
+                .map(|o| o.path.as_str())
+                .unwrap_or_default();
+            outln!(
+                "  {:<24} {:<16} {}",
+                c.name,
+                c.version,
+                style.dim(&format!("{:?} {at}", c.relation).to_lowercase())
+            );
+        }
+    }
+    let (failed, passed): (Vec<_>, Vec<_>) = report.findings.iter().partition(|(_, f)| f.failed);
+    if failed.is_empty() {
+        outln!("\n{} no failing checks", style.good("✓"));
     } else {
-        outln!("\n{}", style.bold("Findings"));
-        for (_, f) in &report.findings {
-            let at = f
-                .line
-                .map(|l| format!("{}:{l}", f.file))
-                .unwrap_or_else(|| f.file.clone());
+        outln!("\n{} ({})", style.bold("Findings"), failed.len());
+        for (_, f) in &failed {
             outln!(
                 "  {:<9} {:<40} {}  {}",
                 style.error(f.severity),
                 f.check,
                 f.message,
-                style.dim(&at)
+                style.dim(&at(f))
+            );
+        }
+    }
+    if !passed.is_empty() {
+        outln!("\n{} ({})", style.bold("Passed"), passed.len());
+        for (_, f) in &passed {
+            outln!(
+                "  {:<9} {:<40} {}  {}",
+                style.good("pass"),
+                f.check,
+                f.message,
+                style.dim(&at(f))
             );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a finding was seen: `file:line`, the file, or nothing for the image as a whole.
+fn at(f: &iotmark_firmware::analyze::Finding) -> String {
+    match f.line {
+        Some(line) => format!("{}:{line}", f.file),
+        None => f.file.clone(),
+    }
 }
 
 /// Scans on a worker thread while this one draws a progress bar on stderr (only on a
