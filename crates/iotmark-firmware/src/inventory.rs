@@ -892,16 +892,25 @@ pub fn inventory(tree: &Tree) -> Vec<Component> {
     let mut components = packages(tree, sigs);
     // (product, version, relation) → component
     let mut found: BTreeMap<(usize, String, Relation), Component> = BTreeMap::new();
-    for (path, data) in tree.files() {
+    // Searching the bytes is the costly part, so it runs on every core; merging stays in
+    // path order so the result does not depend on scheduling.
+    let files: Vec<(&Path, &[u8])> = tree.files().collect();
+    let searched = crate::parallel::map(&files, |&(path, data)| {
         let hits = scan_bytes(sigs, data, &|p| is_product_file(p, path));
         if hits.is_empty() {
-            continue;
+            return None;
         }
-        let shown = format!("/{}", path.display());
         let sha = tree::hex(&sha2::Digest::finalize(
             <sha2::Sha256 as sha2::Digest>::new_with_prefix(data),
         ));
-        for (pi, version, relation, hits) in classify(sigs, path, data, hits) {
+        Some((sha, classify(sigs, path, data, hits)))
+    });
+    for (&(path, _), result) in files.iter().zip(searched) {
+        let Some((sha, classified)) = result.flatten() else {
+            continue;
+        };
+        let shown = format!("/{}", path.display());
+        for (pi, version, relation, hits) in classified {
             let Some(p) = sigs.products.get(pi) else {
                 continue;
             };

@@ -14,6 +14,7 @@
 
 pub mod analyze;
 pub mod inventory;
+mod parallel;
 pub mod sbom;
 pub mod tree;
 pub mod unpack;

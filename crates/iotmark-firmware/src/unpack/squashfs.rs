@@ -294,10 +294,6 @@ pub(super) fn squashfs(
     // File contents are decompressed on every core; the shared budget is an atomic counter,
     // and a file is refused before it is read when its declared size does not fit.
     let remaining = AtomicU64::new(*budget);
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
     let reader = &*reader;
     let read_file = |f: &BackhandSquashfsFileReader| -> Result<Vec<u8>, String> {
         let len = f.file_len() as u64;
@@ -308,9 +304,7 @@ pub(super) fn squashfs(
         {
             return Err("over the size limit".to_owned());
         }
-        let bytes = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.file_data(f)))
-            .map_err(|_| "the SquashFS reader failed on malformed data".to_owned())?
-            .map_err(|e| e.to_string())?;
+        let bytes = reader.file_data(f).map_err(|e| e.to_string())?;
         if bytes.len() as u64 != len {
             return Err(format!(
                 "read {} bytes where the inode says {len}",
@@ -319,32 +313,14 @@ pub(super) fn squashfs(
         }
         Ok(bytes)
     };
-    let contents: Vec<Option<Result<Vec<u8>, String>>> = std::thread::scope(|scope| {
-        let chunk = nodes.len().div_ceil(threads).max(1);
-        let workers: Vec<_> = nodes
-            .chunks(chunk)
-            .map(|part| {
-                let read_file = &read_file;
-                let handle = scope.spawn(move || {
-                    part.iter()
-                        .map(|n| match &n.inner {
-                            BackhandInnerNode::File(f) => Some(read_file(f)),
-                            _ => None,
-                        })
-                        .collect::<Vec<_>>()
-                });
-                (part.len(), handle)
-            })
-            .collect();
-        // A worker that panicked leaves its files unread (reported), never misaligned.
-        workers
-            .into_iter()
-            .flat_map(|(len, w)| w.join().unwrap_or_else(|_| vec![None; len]))
-            .collect()
+    // A call that panicked leaves its file unread (reported), never misaligned.
+    let contents = crate::parallel::map(nodes, |n| match &n.inner {
+        BackhandInnerNode::File(f) => Some(read_file(f)),
+        _ => None,
     });
     *budget = remaining.load(Ordering::Relaxed);
     let mut tree = Tree::default();
-    for (node, content) in nodes.iter().zip(contents) {
+    for (node, content) in nodes.iter().zip(contents.into_iter().map(Option::flatten)) {
         let h = &node.header;
         let kind = match (&node.inner, content) {
             (BackhandInnerNode::File(_), Some(Ok(bytes))) => EntryKind::File(bytes),
