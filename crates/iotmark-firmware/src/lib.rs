@@ -41,6 +41,9 @@ pub struct Limits {
     pub max_files: usize,
     /// Deepest nesting of containers (a gzip in a uImage is depth 2).
     pub max_depth: usize,
+    /// Wall-clock time for unpacking; what is left when it runs out is reported as a
+    /// region `failed: stopped at the time limit`, never silently dropped.
+    pub max_duration: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -50,6 +53,7 @@ impl Default for Limits {
             max_file_bytes: 512 << 20,
             max_files: 200_000,
             max_depth: 8,
+            max_duration: std::time::Duration::from_secs(600),
         }
     }
 }

@@ -60,6 +60,8 @@ pub struct Unpacked<'p> {
     pub regions: Vec<Region>,
     /// Where to report the position reached in the top-level image.
     progress: Option<&'p Progress>,
+    /// When unpacking must stop (`Limits::max_duration` from the start).
+    deadline: Option<std::time::Instant>,
     /// Every FIT image found, with its images and signature nodes.
     pub fit: Vec<FitInfo>,
     /// `Linux version …` banners seen in the image or in any stream decompressed from it
@@ -146,6 +148,7 @@ pub fn unpack_with_progress<'p>(
 }
 
 fn unpack_into<'p>(data: &[u8], limits: &Limits, mut out: Unpacked<'p>) -> Unpacked<'p> {
+    out.deadline = std::time::Instant::now().checked_add(limits.max_duration);
     let mut budget = limits.max_unpacked_bytes;
     walk(data, "image", 0, limits, &mut budget, &mut out);
     out
@@ -161,6 +164,7 @@ pub(super) fn walk(
 ) {
     crate::inventory::kernel_banners(data, within, &mut out.kernels);
     let mut claimed: Vec<(usize, usize)> = Vec::new();
+    let mut check_clock = true;
     let mut offset = 0usize;
     while offset < data.len() {
         if depth == 0
@@ -168,6 +172,24 @@ pub(super) fn walk(
         {
             progress.set_unpacked(offset as u64);
         }
+        // The clock is read every 64 KiB of searching and after each container.
+        if (check_clock || offset.is_multiple_of(64 << 10)) && out.out_of_time() {
+            let rest = &data[offset..];
+            out.regions.push(region(
+                offset,
+                rest.len(),
+                "unknown",
+                format!(
+                    "failed: stopped at the time limit of {} s",
+                    limits.max_duration.as_secs()
+                ),
+                rest,
+                within,
+            ));
+            claimed.push((offset, rest.len()));
+            break;
+        }
+        check_clock = false;
         let rest = &data[offset..];
         let nest = depth < limits.max_depth;
         let found = if rest.starts_with(SQUASHFS_MAGIC) || rest.starts_with(SQUASHFS_MAGIC_BE) {
@@ -221,6 +243,7 @@ pub(super) fn walk(
             Some(size) if size > 0 => {
                 claimed.push((offset, size));
                 offset += size;
+                check_clock = true;
             }
             _ => offset += 1,
         }
@@ -370,6 +393,14 @@ pub(crate) fn fuzz_filesystem(format: &str, data: &[u8], limits: &Limits) -> Unp
         _ => romfs::romfs(data, 0, "fuzz", l, b, o),
     };
     out
+}
+
+impl Unpacked<'_> {
+    /// Whether `Limits::max_duration` has run out.
+    pub(crate) fn out_of_time(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| std::time::Instant::now() >= deadline)
+    }
 }
 
 /// Records an unpacked archive or filesystem: its region, with `failed: …` when reading
@@ -675,6 +706,7 @@ pub(crate) fn fuzz_limits() -> Limits {
         max_file_bytes: 4 << 20,
         max_files: 2_000,
         max_depth: 3,
+        max_duration: std::time::Duration::from_secs(10),
     }
 }
 

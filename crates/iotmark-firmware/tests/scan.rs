@@ -496,6 +496,22 @@ fn limits_bound_the_work_and_garbage_never_panics() {
         report.regions
     );
 
+    // Out of time: what was not unpacked is one failed region covering the rest, not a
+    // silent stop. A zero budget runs out before the first container.
+    let hurried = Limits {
+        max_duration: std::time::Duration::ZERO,
+        ..Limits::default()
+    };
+    let report = scan(&image, &hurried);
+    assert!(report.filesystems.is_empty());
+    assert!(
+        report.regions.iter().any(|r| r.offset == 0
+            && r.size == image.len() as u64
+            && r.outcome.starts_with("failed: stopped at the time limit")),
+        "{:?}",
+        report.regions
+    );
+
     // A truncated image and random bytes with stray signatures: errors are regions, not panics.
     let truncated = &image[..image.len() / 2];
     let report = scan(truncated, &Limits::default());

@@ -295,7 +295,14 @@ pub(super) fn squashfs(
     // and a file is refused before it is read when its declared size does not fit.
     let remaining = AtomicU64::new(*budget);
     let reader = &*reader;
+    let deadline = out.deadline;
     let read_file = |f: &BackhandSquashfsFileReader| -> Result<Vec<u8>, String> {
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(format!(
+                "stopped at the time limit of {} s",
+                limits.max_duration.as_secs()
+            ));
+        }
         let len = f.file_len() as u64;
         if len > limits.max_file_bytes
             || remaining
