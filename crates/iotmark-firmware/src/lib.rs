@@ -20,7 +20,10 @@ pub mod tree;
 pub mod unpack;
 
 #[doc(hidden)]
-pub use unpack::{fuzz_ar_read, fuzz_fit_read, fuzz_streams, fuzz_trx_read};
+pub use unpack::{
+    fuzz_ar_read, fuzz_cpio_tar_read, fuzz_fit_read, fuzz_squashfs_read, fuzz_streams,
+    fuzz_trx_read, fuzz_uimage_read,
+};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -743,6 +743,31 @@ pub fn fuzz_streams(data: &[u8]) {
     }
 }
 
+/// The SquashFS reader on any bytes, in both byte orders.
+#[doc(hidden)]
+pub fn fuzz_squashfs_read(data: &[u8]) {
+    for magic in [SQUASHFS_MAGIC, SQUASHFS_MAGIC_BE] {
+        fuzz_reader(data, magic, |d, o, w, _, l, b, out| {
+            squashfs(d, o, w, l, b, out)
+        });
+    }
+}
+
+/// The U-Boot legacy image reader on any bytes.
+#[doc(hidden)]
+pub fn fuzz_uimage_read(data: &[u8]) {
+    fuzz_reader(data, &UIMAGE_MAGIC, uimage);
+}
+
+/// The newc cpio and tar readers on any bytes.
+#[doc(hidden)]
+pub fn fuzz_cpio_tar_read(data: &[u8]) {
+    fuzz_reader(data, CPIO_NEWC_MAGIC, |d, o, w, _, l, b, out| {
+        cpio(d, o, w, l, b, out)
+    });
+    fuzz_reader(data, &[], tar);
+}
+
 /// The ar reader on any bytes.
 #[doc(hidden)]
 pub fn fuzz_ar_read(data: &[u8]) {
