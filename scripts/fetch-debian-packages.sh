@@ -10,18 +10,25 @@ ARCHES=${ARCHES:-armhf mipsel}
 # The daemons and libraries an embedded Linux router or camera typically ships.
 PACKAGES="busybox-static dropbear-bin dnsmasq-base lighttpd libssl3 openssl curl libcurl4
   mosquitto miniupnpd-nftables inetutils-telnetd hostapd"
+# More binaries for the hardening and key checks (tests/checks.rs): dynamically linked
+# busybox (mipsel, and big-endian 64-bit s390x), and dropbear for this machine, whose
+# dropbearkey makes real dropbear keys.
+EXTRA="busybox:mipsel busybox:s390x dropbear-bin:amd64 libtomcrypt1:amd64 libtommath1:amd64"
 
 STATE=$(realpath -m "$DEST/.apt")
 mkdir -p "$STATE/lists/partial" "$STATE/cache/archives/partial"
 OPTS=(-o "Dir::State::Lists=$STATE/lists" -o "Dir::Cache=$STATE/cache"
       -o "APT::Architectures::=amd64" -o "APT::Sandbox::User=root")
-for arch in $ARCHES; do OPTS+=(-o "APT::Architectures::=$arch"); done
+for arch in $ARCHES s390x; do OPTS+=(-o "APT::Architectures::=$arch"); done
 
 missing=0
 for arch in $ARCHES; do
   for p in $PACKAGES; do
     ls "$DEST/$arch/${p}_"*.deb >/dev/null 2>&1 || missing=1
   done
+done
+for pa in $EXTRA; do
+  ls "$DEST/${pa#*:}/${pa%%:*}_"*.deb >/dev/null 2>&1 || missing=1
 done
 [ "$missing" = 0 ] && { echo "Debian packages already in $DEST"; exit 0; }
 
@@ -33,5 +40,10 @@ for arch in $ARCHES; do
     for p in $PACKAGES; do
       ls "${p}_"*.deb >/dev/null 2>&1 || apt-get "${OPTS[@]}" -qq download "$p:$arch"
     done )
+done
+for pa in $EXTRA; do
+  mkdir -p "$DEST/${pa#*:}"
+  ( cd "$DEST/${pa#*:}"
+    ls "${pa%%:*}_"*.deb >/dev/null 2>&1 || apt-get "${OPTS[@]}" -qq download "$pa" )
 done
 echo "Debian packages in $DEST: $(find "$DEST" -name '*.deb' | wc -l) files"

@@ -396,75 +396,63 @@ fn uci_passwords_and_wifi_keys() {
 // ---------------------------------------------------------------------------------------
 // Keys and certificates
 
-/// Real Debian packages for the architectures firmware uses, downloaded once into the
-/// target directory with a private apt state (the system's apt configuration is not
-/// touched) and kept between runs.
+/// Real Debian packages for the architectures firmware uses, fetched once by
+/// `scripts/fetch-debian-packages.sh` (which the test command runs) into
+/// `target/debian-packages/<arch>/`, and unpacked here into the test's scratch directory.
 fn debian() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        const PACKAGES: &[&str] = &[
-            "busybox:mipsel",
-            "busybox:s390x",
-            "busybox-static:armhf",
-            "dropbear-bin:armhf",
-            "dropbear-bin:amd64",
-            "libtomcrypt1:amd64",
-            "libtommath1:amd64",
+        const PACKAGES: &[(&str, &str)] = &[
+            ("busybox", "mipsel"),
+            ("busybox", "s390x"),
+            ("busybox-static", "armhf"),
+            ("dropbear-bin", "armhf"),
+            ("dropbear-bin", "amd64"),
+            ("libtomcrypt1", "amd64"),
+            ("libtommath1", "amd64"),
         ];
+        let fetched = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debian-packages");
         let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-bookworm");
-        let root = base.join("root");
-        let done = base.join("extracted-v1");
-        if done.exists() {
+        let root = base.join("root-v2");
+        if root.exists() {
             return root;
         }
-        let debs = base.join("debs");
-        for d in ["lists/partial", "cache/archives/partial", "debs", "root"] {
-            std::fs::create_dir_all(base.join(d)).unwrap();
-        }
-        let opts = |cmd: &mut Command| {
-            cmd.arg("-o")
-                .arg(format!(
-                    "Dir::State::Lists={}",
-                    base.join("lists").display()
-                ))
-                .arg("-o")
-                .arg(format!("Dir::Cache={}", base.join("cache").display()));
-            for a in ["amd64", "armhf", "mipsel", "s390x"] {
-                cmd.arg("-o").arg(format!("APT::Architectures::={a}"));
-            }
-        };
-        // `update` may report a failed secondary index (security mirror); the download
-        // below is what must work.
-        let mut update = Command::new("apt-get");
-        opts(&mut update);
-        let _ = update.arg("update").output();
-        let mut download = Command::new("apt-get");
-        opts(&mut download);
-        let out = download
-            .current_dir(&debs)
-            .arg("download")
-            .args(PACKAGES)
-            .output()
-            .expect("apt-get must be installed (Debian package apt)");
-        assert!(
-            out.status.success(),
-            "apt-get download {PACKAGES:?} failed (network or mirror?): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        for deb in std::fs::read_dir(&debs).unwrap() {
-            let deb = deb.unwrap().path();
-            let name = deb.file_name().unwrap().to_string_lossy().into_owned();
-            let arch = name.rsplit('_').next().unwrap().trim_end_matches(".deb");
-            let pkg = name.split('_').next().unwrap();
+        // nextest runs each test in its own process: each unpacks into its own directory
+        // and renames it into place, and the first rename wins.
+        let staging = base.join(format!("staging-{}", std::process::id()));
+        std::fs::create_dir_all(&staging).unwrap();
+        for (pkg, arch) in PACKAGES {
+            let deb = std::fs::read_dir(fetched.join(arch))
+                .into_iter()
+                .flatten()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&format!("{pkg}_")))
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{pkg}:{arch} not in {}; run scripts/fetch-debian-packages.sh",
+                        fetched.display()
+                    )
+                });
             tool(
                 Command::new("dpkg-deb")
                     .arg("-x")
                     .arg(&deb)
-                    .arg(root.join(format!("{pkg}-{arch}"))),
+                    .arg(staging.join(format!("{pkg}-{arch}"))),
                 "dpkg",
             );
         }
-        std::fs::write(&done, "").unwrap();
+        if std::fs::rename(&staging, &root).is_err() {
+            assert!(
+                root.exists(),
+                "cannot move {} into place",
+                staging.display()
+            );
+            std::fs::remove_dir_all(&staging).unwrap();
+        }
         root
     })
 }

@@ -19,6 +19,12 @@ fn image(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(root.join("etc/init.d")).unwrap();
     std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
     std::fs::write(root.join("etc/inittab"), "::sysinit:/etc/init.d/rcS\n").unwrap();
+    // Buildroot's rcS: every S?? script in init.d is started at boot.
+    std::fs::write(
+        root.join("etc/init.d/rcS"),
+        "#!/bin/sh\nfor i in /etc/init.d/S??* ; do\n  $i start\ndone\n",
+    )
+    .unwrap();
     std::fs::write(
         root.join("etc/init.d/S50telnet"),
         "#!/bin/sh\ntelnetd -p 23\n",
