@@ -1,0 +1,8 @@
+//! A tamper-evident transparency log for conformity declarations.
+//!
+//! * [`merkle`]: RFC 6962 hashing, inclusion and consistency proofs (RFC 9162 §2.1).
+//!
+//! Untrusted input (proofs, tiles, notes) never panics; every error names what was wrong and
+//! what was expected.
+
+pub mod merkle;
