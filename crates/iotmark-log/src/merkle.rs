@@ -123,7 +123,7 @@ pub fn range_hash<S: HashSource>(src: &mut S, start: u64, end: u64) -> Result<Ha
         let rest = end - at;
         // Largest power of two ≤ rest that keeps `at` aligned.
         let mut level = 63 - rest.leading_zeros();
-        while level > 0 && at % (1u64 << level) != 0 {
+        while level > 0 && !at.is_multiple_of(1u64 << level) {
             level -= 1;
         }
         parts.push(src.perfect_hash(level as u8, at >> level)?);
@@ -436,7 +436,7 @@ impl MemoryTree {
             }
             self.levels[level].push(node);
             let row = &self.levels[level];
-            if row.len() % 2 == 1 {
+            if !row.len().is_multiple_of(2) {
                 break;
             }
             node = node_hash(&row[row.len() - 2], &row[row.len() - 1]);
