@@ -1,8 +1,11 @@
 //! A tamper-evident transparency log for conformity declarations.
 //!
 //! * [`merkle`]: RFC 6962 hashing, inclusion and consistency proofs (RFC 9162 §2.1).
+//! * [`tiles`]: the C2SP tlog-tiles layout, tiles computed incrementally, hashes and proofs read
+//!   from tiles, and a full cross-check of a stored tree.
 //!
 //! Untrusted input (proofs, tiles, notes) never panics; every error names what was wrong and
 //! what was expected.
 
 pub mod merkle;
+pub mod tiles;
