@@ -7,5 +7,7 @@
 //! Untrusted input (proofs, tiles, notes) never panics; every error names what was wrong and
 //! what was expected.
 
+pub mod checkpoint;
 pub mod merkle;
+pub mod note;
 pub mod tiles;
