@@ -10,4 +10,5 @@
 pub mod checkpoint;
 pub mod merkle;
 pub mod note;
+pub mod storage;
 pub mod tiles;

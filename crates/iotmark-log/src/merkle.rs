@@ -68,6 +68,11 @@ pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
+/// Plain SHA-256 (for content digests such as envelopes).
+pub fn sha256(data: &[u8]) -> Hash {
+    Sha256::digest(data).into()
+}
+
 /// Leaf hash of an entry, `SHA-256(0x00 ‖ entry)`.
 pub fn leaf_hash(entry: &[u8]) -> Hash {
     let mut h = Sha256::new();
