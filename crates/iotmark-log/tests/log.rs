@@ -49,8 +49,12 @@ fn appends_survive_reopening_and_proofs_verify_against_signed_checkpoints() {
     }
     let log = open(dir.path());
     let v = log.verifier();
-    let (cp, _) =
-        checkpoint::open(log.signed_checkpoint().as_bytes(), ORIGIN, &[v.clone()]).unwrap();
+    let (cp, _) = checkpoint::open(
+        log.signed_checkpoint().as_bytes(),
+        ORIGIN,
+        std::slice::from_ref(&v),
+    )
+    .unwrap();
     assert_eq!(cp.size, 860);
     for i in [0u64, 1, 255, 256, 511, 858, 859] {
         let e = log.entry(i).unwrap();
@@ -61,7 +65,8 @@ fn appends_survive_reopening_and_proofs_verify_against_signed_checkpoints() {
     // Every earlier checkpoint is consistent with the current one, and proofs against old
     // checkpoints still come from the (kept) old partial tiles.
     for signed in &checkpoints {
-        let (old, _) = checkpoint::open(signed.as_bytes(), ORIGIN, &[v.clone()]).unwrap();
+        let (old, _) =
+            checkpoint::open(signed.as_bytes(), ORIGIN, std::slice::from_ref(&v)).unwrap();
         let p = log.consistency_proof(old.size, cp.size).unwrap();
         merkle::verify_consistency(old.size, cp.size, &p, &old.root, &cp.root).unwrap();
         let p = log.inclusion_proof(0, old.size).unwrap();
