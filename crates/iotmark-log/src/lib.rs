@@ -8,6 +8,8 @@
 //!   writes are durable and atomic.
 //! * [`leaf`]: the canonical leaf record (kind, statement and envelope digests, signer, time).
 //! * [`log`]: [`log::Log`] (durable batched appends, recovery, proofs) and [`log::audit`].
+//! * [`sequencer`]: batches concurrent submissions by count or time; answers after commit.
+//! * [`receipt`]: C2SP tlog-proof receipts, one file proving an entry was logged.
 //!
 //! Untrusted input (proofs, tiles, notes) never panics; every error names what was wrong and
 //! what was expected.
@@ -17,5 +19,7 @@ pub mod leaf;
 pub mod log;
 pub mod merkle;
 pub mod note;
+pub mod receipt;
+pub mod sequencer;
 pub mod storage;
 pub mod tiles;

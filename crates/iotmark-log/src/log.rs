@@ -190,6 +190,16 @@ impl<S: Storage> Log<S> {
         Ok(TileHashes::new(&mut StorageTiles(&self.storage), size2).consistency_proof(size1)?)
     }
 
+    /// A C2SP tlog-proof receipt for entry `index` against the current checkpoint.
+    pub fn receipt(&self, index: u64) -> Result<crate::receipt::Receipt, LogError> {
+        Ok(crate::receipt::Receipt {
+            extra: None,
+            index,
+            proof: self.inclusion_proof(index, self.checkpoint.size)?,
+            checkpoint: self.signed.clone(),
+        })
+    }
+
     fn check_size(&self, size: u64) -> Result<(), LogError> {
         if size > self.checkpoint.size {
             return Err(LogError::BeyondCheckpoint {

@@ -523,10 +523,17 @@ pub fn open(bytes: &[u8], trusted: &[NoteVerifier]) -> Result<VerifiedNote, Note
     })
 }
 
-/// Fuzz entry point: parse any bytes as a note and as key strings; must never panic, and a
+/// Fuzz entry point: parse any bytes as a note, a receipt, key strings and a checkpoint body; must never panic, and a
 /// note that parses must re-serialise to the same bytes.
 #[doc(hidden)]
 pub fn fuzz_note_parse(data: &[u8]) {
+    if let Ok(r) = crate::receipt::Receipt::parse(data) {
+        assert_eq!(
+            r.encode().as_bytes(),
+            data,
+            "a parsed receipt re-serialises exactly"
+        );
+    }
     if let Ok(n) = Note::parse(data) {
         assert_eq!(
             n.to_text().as_bytes(),
