@@ -350,8 +350,11 @@ pub fn verify_consistency<P: AsRef<[u8]>>(
         f >>= 1;
         s >>= 1;
     }
-    let (mut fr, mut sr) = (path[0], path[0]);
-    for c in &path[1..] {
+    let Some((&first, rest)) = path.split_first() else {
+        return Err(ProofError::WrongProofLength { got: 0, expected });
+    };
+    let (mut fr, mut sr) = (first, first);
+    for c in rest {
         if s == 0 {
             return Err(ProofError::WrongProofLength {
                 got: proof.len(),
