@@ -1,0 +1,318 @@
+//! Where a log keeps its tiles, entry bundles, checkpoint and envelopes.
+//!
+//! [`DirStorage`] is a directory laid out as a tlog-tiles prefix (`checkpoint`, `tile/…`), so it
+//! can be served as static files, plus `envelopes/<2 hex>/<64 hex>` for the attestation
+//! envelopes that leaves refer to by SHA-256. Every write is durable before it returns:
+//! written to a temporary file in the same directory, fsynced, renamed over the target, and
+//! the directory fsynced — so a crash leaves either the old or the new file, never a torn one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::merkle::{self, Hash};
+use crate::tiles::{TileError, TileId, TileKind, TileReader};
+
+/// A storage failure, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{path} already exists with different contents; a full tile or an envelope never changes"
+    )]
+    Conflict { path: String },
+    #[error("{path} is locked by another writer")]
+    Locked { path: PathBuf },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StorageError + '_ {
+    move |source| StorageError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Storage behind a log. Writes must be durable when they return.
+pub trait Storage: Send {
+    /// A tile or entry bundle; `Ok(None)` if it does not exist.
+    fn read_tile(&self, kind: TileKind, id: TileId) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Writes a tile or entry bundle. A full tile that exists with other contents is refused
+    /// with [`StorageError::Conflict`] unless `replace` is set (used only for tiles beyond the
+    /// last checkpoint, left by a batch that crashed before it was committed).
+    fn write_tile(
+        &self,
+        kind: TileKind,
+        id: TileId,
+        bytes: &[u8],
+        replace: bool,
+    ) -> Result<(), StorageError>;
+    /// The current signed checkpoint.
+    fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Replaces the signed checkpoint (the commit point of a batch).
+    fn write_checkpoint(&self, bytes: &[u8]) -> Result<(), StorageError>;
+    /// An envelope by its SHA-256.
+    fn read_envelope(&self, digest: &Hash) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Stores an envelope under its SHA-256 (idempotent).
+    fn write_envelope(&self, digest: &Hash, bytes: &[u8]) -> Result<(), StorageError>;
+}
+
+/// A directory of tiles (the default storage).
+#[derive(Debug)]
+pub struct DirStorage {
+    root: PathBuf,
+    // Held for the storage's lifetime: the OS lock stops a second writer on the same log.
+    _lock: File,
+    counter: AtomicU64,
+}
+
+impl DirStorage {
+    /// Opens (creating if needed) a log directory and takes its writer lock.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, StorageError> {
+        let root = root.into();
+        fs::create_dir_all(&root).map_err(io_err(&root))?;
+        let lock_path = root.join(".lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(StorageError::Locked { path: root });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
+        }
+        Ok(Self {
+            root,
+            _lock: lock,
+            counter: AtomicU64::new(0),
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// Path of a tile or bundle file.
+    pub fn tile_path(&self, kind: TileKind, id: TileId) -> PathBuf {
+        self.root.join(id.path(kind))
+    }
+
+    fn envelope_rel(digest: &Hash) -> String {
+        let h = merkle::hex(digest);
+        format!("envelopes/{}/{h}", &h[..2])
+    }
+
+    fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, StorageError> {
+        match fs::read(path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(path)(e)),
+        }
+    }
+
+    /// Creates `dir` and any missing parents, fsyncing each parent that gained an entry.
+    fn ensure_dir(&self, dir: &Path) -> Result<(), StorageError> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        if let Some(parent) = dir.parent() {
+            self.ensure_dir(parent)?;
+            match fs::create_dir(dir) {
+                Ok(()) => sync_dir(parent)?,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_err(dir)(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Durable atomic write: temp file, fsync, rename, fsync directory.
+    fn write_atomic(&self, rel: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let path = self.root.join(rel);
+        let dir = path.parent().unwrap_or(&self.root).to_owned();
+        self.ensure_dir(&dir)?;
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".tmp-{}-{n}", std::process::id()));
+        let result = (|| {
+            let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+            f.write_all(bytes).map_err(io_err(&tmp))?;
+            f.sync_all().map_err(io_err(&tmp))?;
+            drop(f);
+            fs::rename(&tmp, &path).map_err(io_err(&path))?;
+            sync_dir(&dir)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
+}
+
+impl Storage for DirStorage {
+    fn read_tile(&self, kind: TileKind, id: TileId) -> Result<Option<Vec<u8>>, StorageError> {
+        Self::read_opt(&self.tile_path(kind, id))
+    }
+
+    fn write_tile(
+        &self,
+        kind: TileKind,
+        id: TileId,
+        bytes: &[u8],
+        replace: bool,
+    ) -> Result<(), StorageError> {
+        let rel = id.path(kind);
+        if id.is_full()
+            && let Some(existing) = Self::read_opt(&self.root.join(&rel))?
+        {
+            if existing == bytes {
+                return Ok(());
+            }
+            if !replace {
+                return Err(StorageError::Conflict { path: rel });
+            }
+        }
+        self.write_atomic(&rel, bytes)
+    }
+
+    fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, StorageError> {
+        Self::read_opt(&self.root.join("checkpoint"))
+    }
+
+    fn write_checkpoint(&self, bytes: &[u8]) -> Result<(), StorageError> {
+        self.write_atomic("checkpoint", bytes)
+    }
+
+    fn read_envelope(&self, digest: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        Self::read_opt(&self.root.join(Self::envelope_rel(digest)))
+    }
+
+    fn write_envelope(&self, digest: &Hash, bytes: &[u8]) -> Result<(), StorageError> {
+        let rel = Self::envelope_rel(digest);
+        if let Some(existing) = Self::read_opt(&self.root.join(&rel))? {
+            if existing == bytes {
+                return Ok(());
+            }
+            // A torn or altered envelope is replaced only by bytes matching the digest.
+            if merkle::sha256(&existing) == *digest {
+                return Err(StorageError::Conflict { path: rel });
+            }
+        }
+        self.write_atomic(&rel, bytes)
+    }
+}
+
+/// Lets tile algorithms read from any storage.
+#[derive(Debug)]
+pub struct StorageTiles<'s, S: ?Sized>(pub &'s S);
+
+impl<S: Storage + ?Sized> TileReader for StorageTiles<'_, S> {
+    fn read_tile(&mut self, kind: TileKind, id: TileId) -> Result<Option<Vec<u8>>, TileError> {
+        self.0.read_tile(kind, id).map_err(|e| TileError::Storage {
+            path: id.path(kind),
+            message: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+    use super::*;
+
+    fn full(index: u64) -> TileId {
+        TileId {
+            level: 0,
+            index,
+            width: 256,
+        }
+    }
+
+    #[test]
+    fn full_tiles_are_write_once_partial_tiles_may_grow() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = DirStorage::open(dir.path()).unwrap();
+        s.write_tile(TileKind::Hashes, full(1234), b"a", false)
+            .unwrap();
+        assert_eq!(
+            s.read_tile(TileKind::Hashes, full(1234)).unwrap().unwrap(),
+            b"a"
+        );
+        assert!(dir.path().join("tile/0/x001/234").is_file());
+        s.write_tile(TileKind::Hashes, full(1234), b"a", false)
+            .unwrap();
+        let err = s
+            .write_tile(TileKind::Hashes, full(1234), b"b", false)
+            .unwrap_err();
+        assert!(matches!(&err, StorageError::Conflict { path } if path == "tile/0/x001/234"));
+        s.write_tile(TileKind::Hashes, full(1234), b"b", true)
+            .unwrap();
+        let p = TileId {
+            level: 0,
+            index: 0,
+            width: 3,
+        };
+        s.write_tile(TileKind::Entries, p, b"x", false).unwrap();
+        s.write_tile(TileKind::Entries, p, b"y", false).unwrap();
+        assert!(dir.path().join("tile/entries/000.p/3").is_file());
+        // No temporary files are left behind.
+        let leftovers: Vec<_> = walk(dir.path())
+            .into_iter()
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_second_writer_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _s = DirStorage::open(dir.path()).unwrap();
+        assert!(matches!(
+            DirStorage::open(dir.path()),
+            Err(StorageError::Locked { .. })
+        ));
+    }
+
+    #[test]
+    fn envelopes_are_stored_by_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = DirStorage::open(dir.path()).unwrap();
+        let d = merkle::sha256(b"env");
+        s.write_envelope(&d, b"env").unwrap();
+        s.write_envelope(&d, b"env").unwrap();
+        assert_eq!(s.read_envelope(&d).unwrap().unwrap(), b"env");
+        assert!(matches!(
+            s.write_envelope(&d, b"other"),
+            Err(StorageError::Conflict { .. })
+        ));
+        assert!(s.read_envelope(&[0; 32]).unwrap().is_none());
+    }
+
+    fn walk(p: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(p).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+}
