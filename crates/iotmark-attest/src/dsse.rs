@@ -170,12 +170,12 @@ impl Envelope {
                 field: "the envelope".to_owned(),
             });
         }
-        if let Some(signatures) = shape.get("signatures").and_then(|s| s.as_array()) {
-            if let Some(i) = signatures.iter().position(|s| !s.is_object()) {
-                return Err(DsseError::NotAnObject {
-                    field: format!("`signatures[{i}]`"),
-                });
-            }
+        if let Some(signatures) = shape.get("signatures").and_then(|s| s.as_array())
+            && let Some(i) = signatures.iter().position(|s| !s.is_object())
+        {
+            return Err(DsseError::NotAnObject {
+                field: format!("`signatures[{i}]`"),
+            });
         }
         // Parsed again from the text so duplicate and unknown fields are caught with their
         // position (a `Value` would silently keep the last duplicate).

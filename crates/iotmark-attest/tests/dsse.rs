@@ -132,7 +132,7 @@ fn malformed_envelopes_get_precise_errors() {
         ))
         .starts_with("`signatures[1].sig` is not valid base64")
     );
-    assert!(parse_err(&format!(r#"{{"payload":"e30=","payloadType":"t","signatures":[{{"keyid":"k","sig":"AA==","other_headers":{{}}}}]}}"#))
+    assert!(parse_err(r#"{"payload":"e30=","payloadType":"t","signatures":[{"keyid":"k","sig":"AA==","other_headers":{}}]}"#)
         .contains("unknown field `other_headers`"));
     assert_eq!(
         parse_err(r#"["e30=","t",[]]"#),
