@@ -121,8 +121,16 @@ impl FileSigner {
 
     /// The private key as PKCS#8 PEM. The string holds the secret: write it only with
     /// [`write_private_file`].
+    ///
+    /// Written as PKCS#8 v1 (RFC 8410 §7, the form OpenSSL writes), without the optional
+    /// public key: ed25519-dalek's default v2 encoding (RFC 5958, public key included) is
+    /// refused by pyca/cryptography ("extra data"), which the interop tests caught.
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
-        self.key
+        let bytes = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.key.to_bytes(),
+            public_key: None,
+        };
+        bytes
             .to_pkcs8_pem(LineEnding::LF)
             .map(|pem| pem.as_str().to_owned())
             .map_err(|e| KeyError::PrivateKey {

@@ -65,3 +65,34 @@ fn a_public_key_file_of_the_wrong_kind_says_what_was_expected() {
     .to_string();
     assert!(err.contains("k.key") && err.contains("PKCS#8"), "{err}");
 }
+
+/// OpenSSL reads our key files and we read its: same public key both ways.
+#[test]
+fn key_files_interoperate_with_openssl() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("openssl is needed (apt-get install openssl; scripts/test.sh installs it)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ours = generate_key_files(&dir.path().join("ours"), "ours").unwrap();
+    let public = openssl(&["pkey", "-in", "ours.key", "-pubout"]);
+    assert_eq!(public, std::fs::read_to_string(&ours.public_key).unwrap());
+
+    openssl(&["genpkey", "-algorithm", "ed25519", "-out", "theirs.key"]);
+    openssl(&["pkey", "-in", "theirs.key", "-pubout", "-out", "theirs.pub"]);
+    let signer = FileSigner::load(&dir.path().join("theirs.key")).unwrap();
+    assert_eq!(
+        signer.public_key(),
+        PublicKey::load(&dir.path().join("theirs.pub")).unwrap()
+    );
+}
