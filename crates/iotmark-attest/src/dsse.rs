@@ -17,7 +17,11 @@ use base64::Engine;
 use base64::engine::general_purpose::{
     STANDARD, STANDARD_PAD_INDIFFERENT, URL_SAFE_PAD_INDIFFERENT,
 };
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Error as _, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::keys::{KeyError, PublicKey, Signature, Signer};
 
@@ -49,8 +53,6 @@ pub enum DsseError {
     NoSignatures,
     #[error("the envelope has {count} signatures; at most {max} are accepted")]
     TooManySignatures { count: usize, max: usize },
-    #[error("{field} must be a JSON object")]
-    NotAnObject { field: String },
     #[error("`payloadType` is empty")]
     EmptyPayloadType,
     #[error("`payloadType` is {found:?}, expected {expected:?}")]
@@ -98,8 +100,10 @@ pub struct Envelope {
     pub signatures: Vec<EnvelopeSignature>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Serialised with serde's derive; deserialised by hand (below) because serde's derived
+// structs also accept JSON arrays (fields by position), and a DSSE envelope and its
+// signatures are objects only. Checking that in the same pass keeps parsing single-pass.
+#[derive(Serialize)]
 struct WireEnvelope {
     payload: String,
     #[serde(rename = "payloadType")]
@@ -107,13 +111,85 @@ struct WireEnvelope {
     signatures: Vec<WireSignature>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 struct WireSignature {
     // Optional in the spec; present (possibly null) in what securesystemslib writes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     keyid: Option<String>,
     sig: String,
+}
+
+const ENVELOPE_FIELDS: &[&str] = &["payload", "payloadType", "signatures"];
+const SIGNATURE_FIELDS: &[&str] = &["keyid", "sig"];
+
+/// Stores a field's value, refusing a second occurrence.
+fn set_once<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    slot: &mut Option<T>,
+    name: &'static str,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(A::Error::duplicate_field(name));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+impl<'de> Deserialize<'de> for WireEnvelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WireEnvelope;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a DSSE envelope object with `payload`, `payloadType` and `signatures`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireEnvelope, A::Error> {
+                let (mut payload, mut payload_type, mut signatures) = (None, None, None);
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "payload" => set_once(&mut payload, "payload", &mut map)?,
+                        "payloadType" => set_once(&mut payload_type, "payloadType", &mut map)?,
+                        "signatures" => set_once(&mut signatures, "signatures", &mut map)?,
+                        other => return Err(A::Error::unknown_field(other, ENVELOPE_FIELDS)),
+                    }
+                }
+                Ok(WireEnvelope {
+                    payload: payload.ok_or_else(|| A::Error::missing_field("payload"))?,
+                    payload_type: payload_type
+                        .ok_or_else(|| A::Error::missing_field("payloadType"))?,
+                    signatures: signatures.ok_or_else(|| A::Error::missing_field("signatures"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for WireSignature {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WireSignature;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a signature object with `sig` and optionally `keyid`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireSignature, A::Error> {
+                let (mut keyid, mut sig): (Option<Option<String>>, _) = (None, None);
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "keyid" => set_once(&mut keyid, "keyid", &mut map)?,
+                        "sig" => set_once(&mut sig, "sig", &mut map)?,
+                        other => return Err(A::Error::unknown_field(other, SIGNATURE_FIELDS)),
+                    }
+                }
+                Ok(WireSignature {
+                    keyid: keyid.flatten(),
+                    sig: sig.ok_or_else(|| A::Error::missing_field("sig"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
 }
 
 /// The pre-authentication encoding DSSE signs.
@@ -162,23 +238,6 @@ impl Envelope {
             line: e.line(),
             column: e.column(),
         };
-        // serde's derived structs also accept JSON arrays (fields by position); a DSSE
-        // envelope and its signatures are objects only, so check the shape first.
-        let shape: serde_json::Value = serde_json::from_str(text).map_err(json_error)?;
-        if !shape.is_object() {
-            return Err(DsseError::NotAnObject {
-                field: "the envelope".to_owned(),
-            });
-        }
-        if let Some(signatures) = shape.get("signatures").and_then(|s| s.as_array())
-            && let Some(i) = signatures.iter().position(|s| !s.is_object())
-        {
-            return Err(DsseError::NotAnObject {
-                field: format!("`signatures[{i}]`"),
-            });
-        }
-        // Parsed again from the text so duplicate and unknown fields are caught with their
-        // position (a `Value` would silently keep the last duplicate).
         let wire: WireEnvelope = serde_json::from_str(text).map_err(json_error)?;
         if wire.payload_type.is_empty() {
             return Err(DsseError::EmptyPayloadType);
@@ -268,7 +327,12 @@ impl Envelope {
     /// Checks that one of `keys` signed this envelope: (signature index, key index, payload).
     pub fn verify_any(&self, keys: &[PublicKey]) -> Result<(usize, usize, &[u8]), DsseError> {
         let message = pae(&self.payload_type, &self.payload);
-        let key_ids: Vec<String> = keys.iter().map(PublicKey::key_id).collect();
+        // Key IDs (a SHA-256 each) are only needed to explain a failure or to match a hint.
+        let key_ids: Vec<String> = if self.signatures.iter().all(|s| s.keyid.is_empty()) {
+            Vec::new()
+        } else {
+            keys.iter().map(PublicKey::key_id).collect()
+        };
         let mut first_bad: Option<(usize, String)> = None;
         for (index, s) in self.signatures.iter().enumerate() {
             let Ok(bytes) = <[u8; 64]>::try_from(s.sig.as_slice()) else {
@@ -281,7 +345,11 @@ impl Envelope {
                 if key.verify(&message, &signature) {
                     return Ok((index, k, &self.payload));
                 }
-                if first_bad.is_none() && s.keyid.eq_ignore_ascii_case(&key_ids[k]) {
+                if first_bad.is_none()
+                    && key_ids
+                        .get(k)
+                        .is_some_and(|id| s.keyid.eq_ignore_ascii_case(id))
+                {
                     first_bad = Some((index, key_ids[k].clone()));
                 }
             }
@@ -301,7 +369,11 @@ impl Envelope {
             });
         }
         Err(DsseError::WrongKey {
-            expected: key_ids.join(" or "),
+            expected: keys
+                .iter()
+                .map(PublicKey::key_id)
+                .collect::<Vec<_>>()
+                .join(" or "),
             found: self
                 .signatures
                 .iter()

@@ -251,8 +251,7 @@ pub struct Statement {
     pub predicate: Predicate,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 struct WireStatement {
     #[serde(rename = "_type")]
     statement_type: String,
@@ -260,6 +259,20 @@ struct WireStatement {
     #[serde(rename = "predicateType")]
     predicate_type: String,
     predicate: Value,
+}
+
+/// Reading side: the predicate stays raw text until its type is known, so it is parsed once,
+/// straight into its struct.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireStatementIn<'a> {
+    #[serde(rename = "_type")]
+    statement_type: String,
+    subject: Vec<Subject>,
+    #[serde(rename = "predicateType")]
+    predicate_type: String,
+    #[serde(borrow)]
+    predicate: &'a serde_json::value::RawValue,
 }
 
 impl Statement {
@@ -281,7 +294,7 @@ impl Statement {
 
     /// Parses and checks a statement (a verified DSSE payload).
     pub fn parse(bytes: &[u8]) -> Result<Self, StatementError> {
-        let wire: WireStatement = serde_json::from_slice(bytes).map_err(|e| {
+        let wire: WireStatementIn<'_> = serde_json::from_slice(bytes).map_err(|e| {
             err(
                 "(statement)",
                 format!(
@@ -298,13 +311,13 @@ impl Statement {
         check_subjects("subject", &wire.subject)?;
         let predicate = match wire.predicate_type.as_str() {
             CONFORMITY_PREDICATE => {
-                let p: ConformityPredicate = serde_json::from_value(wire.predicate)
+                let p: ConformityPredicate = serde_json::from_str(wire.predicate.get())
                     .map_err(|e| err("predicate", e.to_string()))?;
                 check_conformity(&p)?;
                 Predicate::Conformity(p)
             }
             STATUS_PREDICATE => {
-                let p: StatusPredicate = serde_json::from_value(wire.predicate)
+                let p: StatusPredicate = serde_json::from_str(wire.predicate.get())
                     .map_err(|e| err("predicate", e.to_string()))?;
                 check_status(&p)?;
                 Predicate::Status(p)

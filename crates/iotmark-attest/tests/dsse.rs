@@ -136,13 +136,13 @@ fn malformed_envelopes_get_precise_errors() {
         .contains("unknown field `other_headers`"));
     assert_eq!(
         parse_err(r#"["e30=","t",[]]"#),
-        "the envelope must be a JSON object"
+        "the envelope is not a DSSE envelope: invalid type: sequence, expected a DSSE envelope object with `payload`, `payloadType` and `signatures` (line 1, column 0)"
     );
     assert_eq!(
         parse_err(
             r#"{"payload":"e30=","payloadType":"t","signatures":[{"sig":"AA=="},["k","AA=="]]}"#
         ),
-        "`signatures[1]` must be a JSON object"
+        "the envelope is not a DSSE envelope: invalid type: sequence, expected a signature object with `sig` and optionally `keyid` (line 1, column 65)"
     );
     assert!(parse_err("{\"payload\":").contains("EOF while parsing"));
     assert_eq!(
