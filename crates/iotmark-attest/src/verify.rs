@@ -509,6 +509,38 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Whether the attestation holds at the time checked.
+    pub fn is_valid(&self) -> bool {
+        self.validity == Validity::Valid
+    }
+
+    /// The verdict as JSON, for `--json` output.
+    pub fn to_json(&self) -> serde_json::Value {
+        let predicate = match &self.predicate {
+            Predicate::Conformity(p) => serde_json::to_value(p),
+            Predicate::Status(p) => serde_json::to_value(p),
+        }
+        .unwrap_or(serde_json::Value::Null);
+        serde_json::json!({
+            "valid": self.is_valid(),
+            "validity": self.validity.describe(),
+            "checked_at": self.checked_at.to_string(),
+            "envelope_sha256": self.envelope_sha256,
+            "key_id": self.key_id,
+            "key_name": self.key_name,
+            "subject": self.subject,
+            "predicateType": self.predicate.type_uri(),
+            "predicate": predicate,
+            "statuses": self.statuses.iter().map(|s| serde_json::json!({
+                "status": s.kind.as_str(),
+                "effective": s.effective,
+                "reason": s.reason,
+                "signer": s.signer,
+            })).collect::<Vec<_>>(),
+            "notes": self.notes,
+        })
+    }
+
     /// "Acme Devices Ltd, key 3b1f…" (with the policy name when known).
     pub fn signer(&self) -> String {
         let org = match &self.predicate {

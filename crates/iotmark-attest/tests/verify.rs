@@ -32,6 +32,10 @@ fn a_valid_attestation_says_what_by_whom_and_until_when() {
     )
     .unwrap();
     assert_eq!(verdict.validity, Validity::Valid);
+    let json = verdict.to_json();
+    assert_eq!(json["valid"], true);
+    assert_eq!(json["predicate"]["product"]["version"], "2.4.1");
+    assert_eq!(json["subject"][0]["name"], "sc200-2.4.1.bin");
     let text = verdict.to_string();
     for expected in [
         "Acme Devices Ltd SecureCam 2 (SC-200), version 2.4.1: conforms to scheme en303645-self-declaration (tier declared), by the manufacturer's declaration of conformity (sdoc)",

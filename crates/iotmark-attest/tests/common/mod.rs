@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use iotmark_attest::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use iotmark_attest::keys::{FileSigner, Signer};
 use iotmark_attest::statement::{ConformityInput, Route, Statement, conformity_statement};
 use iotmark_declare::Declaration;
@@ -74,6 +73,6 @@ pub fn signed_conformity(signer: &FileSigner) -> (Statement, String) {
         &input(signer, Route::Sdoc),
     )
     .unwrap();
-    let env = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_json(), &[signer]).unwrap();
+    let env = iotmark_attest::sign_statement(&statement, signer).unwrap();
     (statement, env.to_json())
 }
