@@ -28,6 +28,8 @@ fi
 # Independent OSCAL checkers (the official JSON schema via jsonschema-rs, and compliance-trestle).
 python3 -m pip install --quiet --disable-pip-version-check 'compliance-trestle==5.2.0' 'jsonschema-rs>=0.60'
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+# securesystemslib and in-toto (PyPI, into target/tools), to check our DSSE envelopes.
+bash scripts/interop-dsse.sh --install
 # Real armhf and mipsel Debian packages, to build firmware root filesystems from.
 bash scripts/fetch-debian-packages.sh
 
