@@ -73,6 +73,11 @@ enum Command {
     Schema,
     /// Unpack a firmware image, check it, and write evidence for `assess`
     Scan(cmd::scan::ScanArgs),
+    /// Create signing keys for attestations
+    #[command(subcommand)]
+    Key(cmd::attest::KeyCommand),
+    /// Check a signed attestation offline: what it attests, who signed it, whether it is valid now
+    Verify(cmd::attest::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +91,8 @@ fn main() -> ExitCode {
         Command::Scheme(c) => cmd::assess::scheme(c),
         Command::Schema => cmd::declare::schema(),
         Command::Scan(a) => cmd::scan::run(a),
+        Command::Key(c) => cmd::attest::key(c),
+        Command::Verify(a) => cmd::attest::verify(a),
     };
     match result {
         Ok(code) => code,

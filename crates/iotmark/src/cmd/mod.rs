@@ -1,4 +1,5 @@
 pub mod assess;
+pub mod attest;
 pub mod catalog;
 pub mod declare;
 pub mod landscape;
