@@ -19,15 +19,19 @@
 //! use iotmark_attest::keys::{FileSigner, PublicKey, Signer};
 //! use iotmark_attest::statement::{ConformityInput, Route, conformity_statement};
 //! use iotmark_attest::verify::{Trust, verify};
-//! # fn declaration() -> iotmark_declare::Declaration { unimplemented!() }
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let signer = FileSigner::load(Path::new("acme.key"))?;
+//! let path = Path::new("product.yaml");
+//! let bytes = std::fs::read(path)?;
+//! let declaration = iotmark_declare::check(path, &bytes, &|_| true, jiff::Zoned::now().date())
+//!     .declaration
+//!     .ok_or("the declaration has errors; `iotmark check product.yaml` lists them")?;
 //! let results = std::fs::read("out/assessment-results.json")?;
 //! let now = jiff::Timestamp::now();
 //! let statement = conformity_statement(
 //!     &results,
 //!     Path::new("out/assessment-results.json"),
-//!     &declaration(),
+//!     &declaration,
 //!     &ConformityInput {
 //!         route: Route::Sdoc,
 //!         profile: None,
