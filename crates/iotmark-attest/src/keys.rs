@@ -101,6 +101,12 @@ impl FileSigner {
         }
     }
 
+    /// The 32-byte seed: the secret itself. For deriving a signed-note signer from the same
+    /// key (a log signs its checkpoints as notes); never write it anywhere.
+    pub fn to_seed(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
     /// Reads a PKCS#8 PEM private key; `what` names the source in errors.
     pub fn from_pkcs8_pem(pem: &str, what: &str) -> Result<Self, KeyError> {
         let key = SigningKey::from_pkcs8_pem(pem).map_err(|e| KeyError::PrivateKey {

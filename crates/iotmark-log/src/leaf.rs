@@ -6,7 +6,7 @@
 //! | bytes | field |
 //! |---|---|
 //! | 1 | format version, `0x01` |
-//! | 1 | kind: `0x01` declaration, `0x02` revocation |
+//! | 1 | kind: `0x01` declaration or certification, `0x02` status change |
 //! | 32 | SHA-256 of the in-toto statement |
 //! | 32 | SHA-256 of the envelope (as stored) |
 //! | 1 | length `k` of the signer key id, 1..=255 |
@@ -22,15 +22,16 @@ use crate::merkle::Hash;
 pub enum LeafKind {
     /// A conformity declaration (or certificate) was published.
     Declaration,
-    /// An earlier declaration was revoked; the statement says which.
-    Revocation,
+    /// The status of an earlier declaration changed (suspension, revocation, end of support,
+    /// reinstatement); the statement says which declaration and how.
+    Status,
 }
 
 impl LeafKind {
     fn code(self) -> u8 {
         match self {
             LeafKind::Declaration => 1,
-            LeafKind::Revocation => 2,
+            LeafKind::Status => 2,
         }
     }
 }
@@ -99,7 +100,7 @@ impl LeafRecord {
         }
         let kind = match *b.get(1).ok_or_else(|| short("kind", 1, 1))? {
             1 => LeafKind::Declaration,
-            2 => LeafKind::Revocation,
+            2 => LeafKind::Status,
             k => return Err(bad("kind", 1, format!("{k}, expected 1 or 2"))),
         };
         let digest = |offset: usize, field| -> Result<Hash, LeafError> {
@@ -164,7 +165,7 @@ mod tests {
 
     fn rec() -> LeafRecord {
         LeafRecord {
-            kind: LeafKind::Revocation,
+            kind: LeafKind::Status,
             statement_digest: [1; 32],
             envelope_digest: [2; 32],
             signer_key_id: "lab.example+0a0b0c0d".to_owned(),

@@ -10,6 +10,7 @@
 //! * [`log`]: [`log::Log`] (durable batched appends, recovery, proofs) and [`log::audit`].
 //! * [`sequencer`]: batches concurrent submissions by count or time; answers after commit.
 //! * [`receipt`]: C2SP tlog-proof receipts, one file proving an entry was logged.
+//! * `remote` (feature `http`): a log served over HTTP(S), read-only, for audits.
 //!
 //! Untrusted input (proofs, tiles, notes) never panics; every error names what was wrong and
 //! what was expected.
@@ -20,6 +21,8 @@ pub mod log;
 pub mod merkle;
 pub mod note;
 pub mod receipt;
+#[cfg(feature = "http")]
+pub mod remote;
 pub mod sequencer;
 pub mod storage;
 pub mod tiles;

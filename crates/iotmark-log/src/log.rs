@@ -28,6 +28,12 @@ pub enum LogError {
     Proof(#[from] ProofError),
     #[error(transparent)]
     Leaf(#[from] LeafError),
+    #[error("entry {index}: {source}")]
+    Entry {
+        index: u64,
+        #[source]
+        source: LeafError,
+    },
     #[error("the log has no checkpoint")]
     NoCheckpoint,
     #[error("entry {index} is not in the tree of size {size}")]
@@ -245,6 +251,62 @@ pub fn read_entry<S: Storage + ?Sized>(
         })?;
     let mut entries = tiles::parse_bundle(id, &bytes)?;
     Ok(entries.swap_remove((index % TILE_WIDTH) as usize))
+}
+
+/// Calls `visit` with every entry of the tree of `size` from index `start` on, decoded as a leaf
+/// record, in order, reading one entry bundle at a time. `visit` returns `false` to stop early.
+pub fn visit_records<S: Storage + ?Sized>(
+    storage: &S,
+    size: u64,
+    start: u64,
+    mut visit: impl FnMut(u64, LeafRecord) -> Result<bool, LogError>,
+) -> Result<(), LogError> {
+    let mut index = start;
+    while index < size {
+        let id = tiles::tile_in_tree(size, 0, index / TILE_WIDTH)
+            .ok_or(LogError::NoSuchEntry { index, size })?;
+        let bytes =
+            storage
+                .read_tile(TileKind::Entries, id)?
+                .ok_or_else(|| TileError::Missing {
+                    path: id.entries_path(),
+                    size,
+                })?;
+        let first = id.index * TILE_WIDTH;
+        for (i, entry) in tiles::parse_bundle(id, &bytes)?.into_iter().enumerate() {
+            let at = first + i as u64;
+            if at < index {
+                continue;
+            }
+            let record = LeafRecord::decode(&entry).map_err(|e| LogError::Entry {
+                index: at,
+                source: e,
+            })?;
+            if !visit(at, record)? {
+                return Ok(());
+            }
+        }
+        index = first + u64::from(id.width);
+    }
+    Ok(())
+}
+
+/// The first entry of the tree of `size` whose leaf records the envelope with SHA-256
+/// `digest`, with its index. Reads every entry bundle up to it.
+pub fn find_envelope<S: Storage + ?Sized>(
+    storage: &S,
+    size: u64,
+    digest: &Hash,
+) -> Result<Option<(u64, LeafRecord)>, LogError> {
+    let mut found = None;
+    visit_records(storage, size, 0, |index, record| {
+        if &record.envelope_digest == digest {
+            found = Some((index, record));
+            return Ok(false);
+        }
+        Ok(true)
+    })?;
+    Ok(found)
 }
 
 /// What an audit checked.

@@ -29,6 +29,10 @@ pub enum StorageError {
     Conflict { path: String },
     #[error("{path} is locked by another writer")]
     Locked { path: PathBuf },
+    #[error("{url}: {message}")]
+    Remote { url: String, message: String },
+    #[error("{what} is read-only: a log is written only by its own sequencer")]
+    ReadOnly { what: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StorageError + '_ {
@@ -67,7 +71,8 @@ pub trait Storage: Send {
 pub struct DirStorage {
     root: PathBuf,
     // Held for the storage's lifetime: the OS lock stops a second writer on the same log.
-    _lock: File,
+    // `None` for a read-only view, which refuses writes.
+    lock: Option<File>,
     counter: AtomicU64,
 }
 
@@ -92,9 +97,37 @@ impl DirStorage {
         }
         Ok(Self {
             root,
-            _lock: lock,
+            lock: Some(lock),
             counter: AtomicU64::new(0),
         })
+    }
+
+    /// Opens an existing log directory for reading only, without the writer lock, so a log
+    /// can be proven from or audited while its writer runs. Reads see whole files only (every
+    /// write is an atomic rename), and the checkpoint is read first, so every tile it needs is
+    /// already durable.
+    pub fn open_read_only(root: impl Into<PathBuf>) -> Result<Self, StorageError> {
+        let root = root.into();
+        if !root.is_dir() {
+            return Err(io_err(&root)(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no such log directory",
+            )));
+        }
+        Ok(Self {
+            root,
+            lock: None,
+            counter: AtomicU64::new(0),
+        })
+    }
+
+    fn writable(&self) -> Result<(), StorageError> {
+        match self.lock {
+            Some(_) => Ok(()),
+            None => Err(StorageError::ReadOnly {
+                what: self.root.display().to_string(),
+            }),
+        }
     }
 
     /// The directory.
@@ -176,6 +209,7 @@ impl Storage for DirStorage {
         bytes: &[u8],
         replace: bool,
     ) -> Result<(), StorageError> {
+        self.writable()?;
         let rel = id.path(kind);
         if id.is_full()
             && let Some(existing) = Self::read_opt(&self.root.join(&rel))?
@@ -195,6 +229,7 @@ impl Storage for DirStorage {
     }
 
     fn write_checkpoint(&self, bytes: &[u8]) -> Result<(), StorageError> {
+        self.writable()?;
         self.write_atomic("checkpoint", bytes)
     }
 
@@ -203,6 +238,7 @@ impl Storage for DirStorage {
     }
 
     fn write_envelope(&self, digest: &Hash, bytes: &[u8]) -> Result<(), StorageError> {
+        self.writable()?;
         let rel = Self::envelope_rel(digest);
         if let Some(existing) = Self::read_opt(&self.root.join(&rel))? {
             if existing == bytes {

@@ -76,6 +76,11 @@ enum Command {
     /// Create signing keys for attestations
     #[command(subcommand)]
     Key(cmd::attest::KeyCommand),
+    /// Sign a declaration of conformity or a certification bound to the firmware, or a status change
+    Attest(cmd::attest::AttestArgs),
+    /// Keep attestations in a tamper-evident log: append, checkpoint, prove, verify, audit
+    #[command(subcommand)]
+    Log(cmd::log::LogCommand),
     /// Check a signed attestation offline: what it attests, who signed it, whether it is valid now
     Verify(cmd::attest::VerifyArgs),
 }
@@ -92,7 +97,9 @@ fn main() -> ExitCode {
         Command::Schema => cmd::declare::schema(),
         Command::Scan(a) => cmd::scan::run(a),
         Command::Key(c) => cmd::attest::key(c),
+        Command::Attest(a) => cmd::attest::attest(a),
         Command::Verify(a) => cmd::attest::verify(a),
+        Command::Log(c) => cmd::log::run(c),
     };
     match result {
         Ok(code) => code,

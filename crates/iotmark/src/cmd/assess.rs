@@ -66,7 +66,7 @@ pub struct SchemeShow {
     json: bool,
 }
 
-fn resolve_scheme(id: &str, bundle: &Bundle) -> Result<Scheme> {
+pub(crate) fn resolve_scheme(id: &str, bundle: &Bundle) -> Result<Scheme> {
     let schemes = bundled_schemes(bundle)?;
     if let Some(s) = schemes.iter().find(|s| s.id == id) {
         return Ok(s.clone());

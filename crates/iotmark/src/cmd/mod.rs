@@ -3,4 +3,5 @@ pub mod attest;
 pub mod catalog;
 pub mod declare;
 pub mod landscape;
+pub mod log;
 pub mod scan;
