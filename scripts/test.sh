@@ -30,6 +30,8 @@ python3 -m pip install --quiet --disable-pip-version-check 'compliance-trestle==
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 # securesystemslib and in-toto (PyPI, into target/tools), to check our DSSE envelopes.
 bash scripts/interop-dsse.sh --install
+# Go's golang.org/x/mod tlog and note (Debian), to check our log's tiles and proofs.
+bash scripts/interop-tlog.sh --install
 # Real armhf and mipsel Debian packages, to build firmware root filesystems from.
 bash scripts/fetch-debian-packages.sh
 
