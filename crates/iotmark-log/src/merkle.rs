@@ -63,6 +63,18 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// A hash from 64 hex digits (either case); `None` for anything else.
+pub fn parse_hex(text: &str) -> Option<Hash> {
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Root of the empty tree, `SHA-256("")`.
 pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
@@ -499,6 +511,16 @@ mod tests {
 
     // Values from transparency-dev/merkle rfc6962/rfc6962_test.go and testonly/constants.go, as
     // listed in ../shared/reference/trust-and-registry.md §1.7.
+    #[test]
+    fn hex_round_trips_and_refuses_anything_else() {
+        let h = sha256(b"iotmark");
+        assert_eq!(parse_hex(&hex(&h)), Some(h));
+        assert_eq!(parse_hex(&hex(&h).to_uppercase()), Some(h));
+        assert_eq!(parse_hex(&hex(&h)[..62]), None);
+        assert_eq!(parse_hex(&format!("{}zz", &hex(&h)[..62])), None);
+        assert_eq!(parse_hex(&format!("{}é", &hex(&h)[..62])), None);
+    }
+
     #[test]
     fn rfc6962_known_hashes() {
         assert!(hex(&empty_root()).starts_with("e3b0c442"));

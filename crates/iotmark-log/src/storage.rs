@@ -253,6 +253,35 @@ impl Storage for DirStorage {
     }
 }
 
+/// A storage shared between the log's writer and other threads (a registry writes envelopes
+/// from its request handlers while the sequencer appends).
+impl<T: Storage + Sync + ?Sized> Storage for std::sync::Arc<T> {
+    fn read_tile(&self, kind: TileKind, id: TileId) -> Result<Option<Vec<u8>>, StorageError> {
+        (**self).read_tile(kind, id)
+    }
+    fn write_tile(
+        &self,
+        kind: TileKind,
+        id: TileId,
+        bytes: &[u8],
+        replace: bool,
+    ) -> Result<(), StorageError> {
+        (**self).write_tile(kind, id, bytes, replace)
+    }
+    fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, StorageError> {
+        (**self).read_checkpoint()
+    }
+    fn write_checkpoint(&self, bytes: &[u8]) -> Result<(), StorageError> {
+        (**self).write_checkpoint(bytes)
+    }
+    fn read_envelope(&self, digest: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
+        (**self).read_envelope(digest)
+    }
+    fn write_envelope(&self, digest: &Hash, bytes: &[u8]) -> Result<(), StorageError> {
+        (**self).write_envelope(digest, bytes)
+    }
+}
+
 /// Lets tile algorithms read from any storage.
 #[derive(Debug)]
 pub struct StorageTiles<'s, S: ?Sized>(pub &'s S);
