@@ -1,0 +1,396 @@
+//! The registry's database: one [`Store`] trait, two backends.
+//!
+//! * [`sqlite::SqliteStore`]: the embedded default, a file in the data directory, WAL journal,
+//!   `synchronous=FULL` (a write is durable when it returns), foreign keys on.
+//! * [`postgres::PgStore`]: PostgreSQL, for when one machine is not enough.
+//!
+//! Each backend has its own migrations (`migrations/sqlite/`, `migrations/postgres/`), applied
+//! on open. The SQL stays in the portable subset where it can (`$1` placeholders, `RETURNING`);
+//! times are stored as seconds since the Unix epoch (`BIGINT`), digests as lower-case hex
+//! `TEXT`, raw keys and token hashes as `BLOB`/`bytea`, and JSON documents as `TEXT`, so both
+//! backends hold the same values. [`open`] picks the backend from the URL.
+//!
+//! Every method that writes does so in one transaction: it either happens whole or not at all.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+pub mod postgres;
+pub mod sqlite;
+
+/// A database failure, or a write that breaks a rule of the data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{what} {id:?} already exists")]
+    Exists { what: &'static str, id: String },
+    #[error("{what} {id:?} does not exist")]
+    NotFound { what: &'static str, id: String },
+    #[error("unsupported database URL {url:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl { url: String },
+    #[error("stored {what} is invalid: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+}
+
+/// What an organisation may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Runs the registry: creates organisations, accredits labs, registers keys.
+    Operator,
+    /// Declares conformity of its own products (SDoC) and changes their status.
+    Manufacturer,
+    /// Certifies products under the schemes it is accredited for, and changes their status.
+    Lab,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Manufacturer => "manufacturer",
+            Role::Lab => "lab",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "operator" => Ok(Role::Operator),
+            "manufacturer" => Ok(Role::Manufacturer),
+            "lab" => Ok(Role::Lab),
+            other => Err(format!(
+                "role {other:?} is not operator, manufacturer or lab"
+            )),
+        }
+    }
+}
+
+/// An organisation known to the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    /// Short stable identifier, `[a-z0-9-]{1,64}`, e.g. `acme`.
+    pub id: String,
+    /// Display name; for a manufacturer, the name its declarations carry.
+    pub name: String,
+    pub role: Role,
+    pub created: jiff::Timestamp,
+}
+
+/// A public key registered to an organisation; attestations it signs count as that
+/// organisation's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKey {
+    /// Hex SHA-256 of the raw Ed25519 public key (`iotmark_attest::keys::PublicKey::key_id`).
+    pub key_id: String,
+    pub organisation: String,
+    /// The raw 32-byte Ed25519 public key.
+    pub public_key: Vec<u8>,
+    /// Free text, e.g. "release signing key 2026".
+    pub label: String,
+    pub added: jiff::Timestamp,
+    /// When the key stopped being accepted for new submissions.
+    pub retired: Option<jiff::Timestamp>,
+}
+
+/// An API token. Only the SHA-256 of the secret is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// Public identifier shown in listings and logs (not secret), e.g. `tok_4f2a…`.
+    pub id: String,
+    pub organisation: String,
+    /// The role the token acts in: the organisation's own role.
+    pub role: Role,
+    /// SHA-256 of the secret token string.
+    pub secret_sha256: Vec<u8>,
+    pub label: String,
+    pub created: jiff::Timestamp,
+    pub revoked: Option<jiff::Timestamp>,
+}
+
+/// A lab's accreditation for one scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accreditation {
+    pub organisation: String,
+    pub scheme: String,
+    pub granted: jiff::Timestamp,
+}
+
+/// What a log entry was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    /// A declaration of conformity or a certification.
+    Conformity,
+    /// A suspension, revocation, end of support or reinstatement.
+    Status,
+}
+
+/// One accepted attestation, as indexed from the log. Conformity attestations fill the
+/// product fields; status changes fill `refers_to`, `status`, `reason` and `effective` and
+/// copy product and version from the attestation they refer to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestationRecord {
+    /// Hex SHA-256 of the envelope bytes (unique: a replay is refused).
+    pub envelope_sha256: String,
+    pub statement_sha256: String,
+    pub kind: EntryKind,
+    /// The index of the log entry that recorded it (unique).
+    pub log_index: u64,
+    pub logged: jiff::Timestamp,
+    /// The organisation that submitted it.
+    pub submitted_by: String,
+    /// The key that signed it.
+    pub signer_key_id: String,
+    pub product_id: String,
+    pub version: String,
+    /// For conformity attestations: scheme, tier, route (`sdoc`/`certification`), profile.
+    pub scheme: Option<String>,
+    pub tier: Option<String>,
+    pub route: Option<String>,
+    pub issued: Option<jiff::Timestamp>,
+    pub valid_until: Option<jiff::Timestamp>,
+    /// The support period's end, `YYYY-MM-DD`.
+    pub support_end: Option<String>,
+    /// For status changes: the envelope SHA-256 they refer to, the change and why.
+    pub refers_to: Option<String>,
+    /// `suspension`, `revocation`, `end-of-support` or `reinstatement`.
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub effective: Option<jiff::Timestamp>,
+}
+
+/// A product as the registry shows it. Created by its first conformity attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// The declaration's `product.id`.
+    pub id: String,
+    /// The manufacturer organisation that owns it.
+    pub manufacturer: String,
+    /// The manufacturer's name as declared.
+    pub manufacturer_name: String,
+    pub name: String,
+    pub model: String,
+    /// The product declaration (JSON) the latest conformity attestation was made from, for the
+    /// consumer page: updates, default passwords, support. `None` when not submitted.
+    pub declaration_json: Option<String>,
+    pub created: jiff::Timestamp,
+    pub updated: jiff::Timestamp,
+}
+
+/// A firmware version of a product and its images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductVersion {
+    pub product_id: String,
+    pub version: String,
+    /// `[{"name": …, "sha256": …}]` of the attested images.
+    pub images: Vec<Image>,
+    pub first_attested: jiff::Timestamp,
+}
+
+/// A firmware image by name and digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    pub name: String,
+    pub sha256: String,
+}
+
+/// What a new conformity attestation adds besides its record: the product (created or
+/// updated), its version and images, and the declaration it was made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConformitySubmission {
+    pub record: AttestationRecord,
+    pub manufacturer: String,
+    pub manufacturer_name: String,
+    pub name: String,
+    pub model: String,
+    pub images: Vec<Image>,
+    pub declaration_json: Option<String>,
+}
+
+/// A vulnerability report received through the registry (IR 8259B "information and query
+/// reception").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VulnerabilityReport {
+    /// Assigned by the store, increasing.
+    pub id: i64,
+    pub product_id: String,
+    pub version: Option<String>,
+    pub summary: String,
+    pub details: String,
+    /// How to reach the reporter; optional (anonymous reports are allowed).
+    pub contact: Option<String>,
+    pub received: jiff::Timestamp,
+}
+
+/// A search hit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductSummary {
+    pub id: String,
+    pub manufacturer_name: String,
+    pub name: String,
+    pub model: String,
+    pub latest_version: Option<String>,
+}
+
+/// The registry's database. Implemented by [`sqlite::SqliteStore`] and
+/// [`postgres::PgStore`]; the same test story runs against both.
+pub trait Store: Clone + Send + Sync + 'static {
+    // Organisations, accreditations, keys, tokens -------------------------------------------
+
+    /// Refuses an existing ID with [`StoreError::Exists`].
+    fn create_organisation(
+        &self,
+        org: &Organisation,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn organisation(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Organisation>, StoreError>> + Send;
+    /// All organisations, by ID.
+    fn organisations(&self) -> impl Future<Output = Result<Vec<Organisation>, StoreError>> + Send;
+
+    /// Idempotent. The organisation must exist and be a lab.
+    fn grant_accreditation(
+        &self,
+        acc: &Accreditation,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Returns whether there was one to withdraw.
+    fn withdraw_accreditation(
+        &self,
+        organisation: &str,
+        scheme: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn accreditations(
+        &self,
+        organisation: &str,
+    ) -> impl Future<Output = Result<Vec<Accreditation>, StoreError>> + Send;
+
+    /// Refuses a key ID registered before (to any organisation) with [`StoreError::Exists`].
+    fn add_signing_key(
+        &self,
+        key: &SigningKey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn signing_key(
+        &self,
+        key_id: &str,
+    ) -> impl Future<Output = Result<Option<SigningKey>, StoreError>> + Send;
+    fn signing_keys(
+        &self,
+        organisation: &str,
+    ) -> impl Future<Output = Result<Vec<SigningKey>, StoreError>> + Send;
+    /// Sets `retired`; returns whether the key existed and was active.
+    fn retire_signing_key(
+        &self,
+        key_id: &str,
+        at: jiff::Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn create_token(&self, token: &ApiToken)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The token whose secret hashes to `secret_sha256`, revoked or not.
+    fn token_by_secret(
+        &self,
+        secret_sha256: &[u8],
+    ) -> impl Future<Output = Result<Option<ApiToken>, StoreError>> + Send;
+    fn tokens(
+        &self,
+        organisation: &str,
+    ) -> impl Future<Output = Result<Vec<ApiToken>, StoreError>> + Send;
+    /// Returns whether the token existed and was active.
+    fn revoke_token(
+        &self,
+        id: &str,
+        at: jiff::Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    // Attestations, products, versions ---------------------------------------------------------
+
+    /// Records a conformity attestation: inserts the record, creates or updates the product
+    /// (name, model, declaration, `updated`) and creates the version with its images if new.
+    /// A known envelope or log index is refused with [`StoreError::Exists`].
+    fn record_conformity(
+        &self,
+        submission: &ConformitySubmission,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records a status change. Its `refers_to` must be a recorded conformity attestation.
+    fn record_status(
+        &self,
+        record: &AttestationRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn attestation(
+        &self,
+        envelope_sha256: &str,
+    ) -> impl Future<Output = Result<Option<AttestationRecord>, StoreError>> + Send;
+    /// Every attestation of a product (conformity and status), by log index.
+    fn history(
+        &self,
+        product_id: &str,
+    ) -> impl Future<Output = Result<Vec<AttestationRecord>, StoreError>> + Send;
+    /// The highest log index recorded, `None` when empty (for replaying the log on start).
+    fn last_log_index(&self) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    fn product(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
+    /// Versions of a product, newest first (by first attestation).
+    fn versions(
+        &self,
+        product_id: &str,
+    ) -> impl Future<Output = Result<Vec<ProductVersion>, StoreError>> + Send;
+    /// Products of one manufacturer organisation, by ID.
+    fn products_of(
+        &self,
+        manufacturer: &str,
+    ) -> impl Future<Output = Result<Vec<ProductSummary>, StoreError>> + Send;
+    /// Products whose ID, manufacturer name, name or model contains every word of `query`
+    /// (case-insensitive), by name; at most `limit` from `offset`.
+    fn search(
+        &self,
+        query: &str,
+        limit: u32,
+        offset: u32,
+    ) -> impl Future<Output = Result<Vec<ProductSummary>, StoreError>> + Send;
+
+    // Vulnerability reports -----------------------------------------------------------------
+
+    /// Stores a report (the `id` given is ignored) and returns its assigned ID.
+    fn add_vulnerability_report(
+        &self,
+        report: &VulnerabilityReport,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn vulnerability_reports(
+        &self,
+        product_id: &str,
+    ) -> impl Future<Output = Result<Vec<VulnerabilityReport>, StoreError>> + Send;
+}
+
+/// Either backend, chosen from a URL at start-up: `sqlite://PATH` (created if missing) or
+/// `postgres://…` / `postgresql://…`.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+/// Opens (and migrates) the database at `url`.
+pub async fn open(url: &str) -> Result<AnyStore, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(AnyStore::Sqlite(
+            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(AnyStore::Postgres(postgres::PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl {
+            url: url.to_owned(),
+        })
+    }
+}
