@@ -17,6 +17,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 /// A database failure, or a write that breaks a rule of the data.
@@ -30,6 +31,10 @@ pub enum StoreError {
     Exists { what: &'static str, id: String },
     #[error("{what} {id:?} does not exist")]
     NotFound { what: &'static str, id: String },
+    /// A write the data's rules refuse for a reason other than a duplicate or a missing
+    /// reference, e.g. accrediting an organisation that is not a lab.
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: &'static str, reason: String },
     #[error("unsupported database URL {url:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl { url: String },
     #[error("stored {what} is invalid: {reason}")]
@@ -256,7 +261,8 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// All organisations, by ID.
     fn organisations(&self) -> impl Future<Output = Result<Vec<Organisation>, StoreError>> + Send;
 
-    /// Idempotent. The organisation must exist and be a lab.
+    /// Idempotent (a second grant keeps the first's time). The organisation must exist
+    /// ([`StoreError::NotFound`]) and be a lab ([`StoreError::Invalid`]).
     fn grant_accreditation(
         &self,
         acc: &Accreditation,
@@ -272,7 +278,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         organisation: &str,
     ) -> impl Future<Output = Result<Vec<Accreditation>, StoreError>> + Send;
 
-    /// Refuses a key ID registered before (to any organisation) with [`StoreError::Exists`].
+    /// Refuses a key ID registered before (to any organisation) with [`StoreError::Exists`],
+    /// and an unknown organisation with [`StoreError::NotFound`].
     fn add_signing_key(
         &self,
         key: &SigningKey,
@@ -292,6 +299,8 @@ pub trait Store: Clone + Send + Sync + 'static {
         at: jiff::Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Refuses a known token ID or secret with [`StoreError::Exists`], and an unknown
+    /// organisation with [`StoreError::NotFound`].
     fn create_token(&self, token: &ApiToken)
     -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The token whose secret hashes to `secret_sha256`, revoked or not.
@@ -313,13 +322,20 @@ pub trait Store: Clone + Send + Sync + 'static {
     // Attestations, products, versions ---------------------------------------------------------
 
     /// Records a conformity attestation: inserts the record, creates or updates the product
-    /// (name, model, declaration, `updated`) and creates the version with its images if new.
-    /// A known envelope or log index is refused with [`StoreError::Exists`].
+    /// (manufacturer name, name, model, declaration, `updated`) and creates the version with
+    /// its images if new (a known version keeps its first images). A submission without a
+    /// declaration keeps the product's last one.
+    /// A known envelope or log index, or a product ID owned by another manufacturer, is
+    /// refused with [`StoreError::Exists`]; an unknown submitter, manufacturer or signing key
+    /// with [`StoreError::NotFound`].
     fn record_conformity(
         &self,
         submission: &ConformitySubmission,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Records a status change. Its `refers_to` must be a recorded conformity attestation.
+    /// Records a status change. Its `refers_to` must be a recorded attestation
+    /// ([`StoreError::NotFound`]) and a conformity one ([`StoreError::Invalid`]); its product and
+    /// version are taken from that attestation, whatever the record says. Duplicates and
+    /// unknown submitters or keys are refused as by [`Store::record_conformity`].
     fn record_status(
         &self,
         record: &AttestationRecord,
@@ -336,10 +352,8 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The highest log index recorded, `None` when empty (for replaying the log on start).
     fn last_log_index(&self) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
 
-    fn product(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
+    fn product(&self, id: &str)
+    -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
     /// Versions of a product, newest first (by first attestation).
     fn versions(
         &self,
@@ -351,7 +365,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         manufacturer: &str,
     ) -> impl Future<Output = Result<Vec<ProductSummary>, StoreError>> + Send;
     /// Products whose ID, manufacturer name, name or model contains every word of `query`
-    /// (case-insensitive), by name; at most `limit` from `offset`.
+    /// (case-insensitive, `%` and `_` meaning themselves), by name; at most `limit` from
+    /// `offset`. An empty query lists every product; more than 8 words are refused with
+    /// [`StoreError::Invalid`].
     fn search(
         &self,
         query: &str,
@@ -361,7 +377,8 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     // Vulnerability reports -----------------------------------------------------------------
 
-    /// Stores a report (the `id` given is ignored) and returns its assigned ID.
+    /// Stores a report (the `id` given is ignored) and returns its assigned ID. An unknown
+    /// product is refused with [`StoreError::NotFound`].
     fn add_vulnerability_report(
         &self,
         report: &VulnerabilityReport,
@@ -378,6 +395,58 @@ pub trait Store: Clone + Send + Sync + 'static {
 pub enum AnyStore {
     Sqlite(sqlite::SqliteStore),
     Postgres(postgres::PgStore),
+}
+
+impl AnyStore {
+    /// Waits for the connections to close; for SQLite this also folds the WAL into the file.
+    pub async fn close(&self) {
+        match self {
+            AnyStore::Sqlite(s) => s.close().await,
+            AnyStore::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+/// Forwards each method to the backend in use.
+macro_rules! delegate {
+    ($(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
+        impl Store for AnyStore {
+            $(async fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
+                match self {
+                    AnyStore::Sqlite(s) => s.$name($($arg),*).await,
+                    AnyStore::Postgres(s) => s.$name($($arg),*).await,
+                }
+            })*
+        }
+    };
+}
+
+delegate! {
+    fn create_organisation(&self, org: &Organisation) -> ();
+    fn organisation(&self, id: &str) -> Option<Organisation>;
+    fn organisations(&self) -> Vec<Organisation>;
+    fn grant_accreditation(&self, acc: &Accreditation) -> ();
+    fn withdraw_accreditation(&self, organisation: &str, scheme: &str) -> bool;
+    fn accreditations(&self, organisation: &str) -> Vec<Accreditation>;
+    fn add_signing_key(&self, key: &SigningKey) -> ();
+    fn signing_key(&self, key_id: &str) -> Option<SigningKey>;
+    fn signing_keys(&self, organisation: &str) -> Vec<SigningKey>;
+    fn retire_signing_key(&self, key_id: &str, at: jiff::Timestamp) -> bool;
+    fn create_token(&self, token: &ApiToken) -> ();
+    fn token_by_secret(&self, secret_sha256: &[u8]) -> Option<ApiToken>;
+    fn tokens(&self, organisation: &str) -> Vec<ApiToken>;
+    fn revoke_token(&self, id: &str, at: jiff::Timestamp) -> bool;
+    fn record_conformity(&self, submission: &ConformitySubmission) -> ();
+    fn record_status(&self, record: &AttestationRecord) -> ();
+    fn attestation(&self, envelope_sha256: &str) -> Option<AttestationRecord>;
+    fn history(&self, product_id: &str) -> Vec<AttestationRecord>;
+    fn last_log_index(&self) -> Option<u64>;
+    fn product(&self, id: &str) -> Option<Product>;
+    fn versions(&self, product_id: &str) -> Vec<ProductVersion>;
+    fn products_of(&self, manufacturer: &str) -> Vec<ProductSummary>;
+    fn search(&self, query: &str, limit: u32, offset: u32) -> Vec<ProductSummary>;
+    fn add_vulnerability_report(&self, report: &VulnerabilityReport) -> i64;
+    fn vulnerability_reports(&self, product_id: &str) -> Vec<VulnerabilityReport>;
 }
 
 /// Opens (and migrates) the database at `url`.
