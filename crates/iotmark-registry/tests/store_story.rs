@@ -695,6 +695,17 @@ async fn story(store: &impl Store) {
         "organisation",
         "initech",
     );
+    // A record the schema refuses only at its last row (an unknown status on a conformity
+    // record): the product and version written before it must go too.
+    let refused_late = ConformitySubmission {
+        record: AttestationRecord {
+            log_index: 6,
+            status: Some("recalled".into()),
+            ..reused_index.record.clone()
+        },
+        ..reused_index.clone()
+    };
+    assert_invalid(store.record_conformity(&refused_late).await, "attestation");
     assert_eq!(
         store.product("acme-plug").await.unwrap(),
         None,
@@ -779,10 +790,7 @@ async fn story(store: &impl Store) {
             .await
             .unwrap()
     );
-    assert_eq!(
-        store.accreditations("testlab").await.unwrap(),
-        [ctm]
-    );
+    assert_eq!(store.accreditations("testlab").await.unwrap(), [ctm]);
 
     assert!(
         store

@@ -467,7 +467,11 @@ macro_rules! impl_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {
-                    $crate::store::sql::write_error(e, ("organisation", &org.id), ("organisation", &org.id))
+                    $crate::store::sql::write_error(
+                        e,
+                        ("organisation", &org.id),
+                        ("organisation", &org.id),
+                    )
                 })?;
                 tx.commit().await?;
                 Ok(())
@@ -489,11 +493,10 @@ macro_rules! impl_store {
             async fn organisations(
                 &self,
             ) -> Result<Vec<$crate::store::Organisation>, $crate::store::StoreError> {
-                let rows: Vec<$crate::store::sql::OrganisationRow> = sqlx::query_as(
-                    "SELECT id, name, role, created FROM organisations ORDER BY id",
-                )
-                .fetch_all(&self.pool)
-                .await?;
+                let rows: Vec<$crate::store::sql::OrganisationRow> =
+                    sqlx::query_as("SELECT id, name, role, created FROM organisations ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await?;
                 $crate::store::sql::convert(rows)
             }
 
@@ -526,7 +529,8 @@ macro_rules! impl_store {
                     }
                 }
                 sqlx::query(
-                    "INSERT INTO accreditations (organisation, scheme, granted) VALUES ($1, $2, $3) \
+                    "INSERT INTO accreditations (organisation, scheme, granted) \
+                     VALUES ($1, $2, $3) \
                      ON CONFLICT (organisation, scheme) DO NOTHING",
                 )
                 .bind(&acc.organisation)
@@ -574,9 +578,16 @@ macro_rules! impl_store {
                 key: &$crate::store::SigningKey,
             ) -> Result<(), $crate::store::StoreError> {
                 let mut tx = self.write().await?;
-                self.require(&mut tx, "organisation", "SELECT id FROM organisations WHERE id = $1", &key.organisation).await?;
+                self.require(
+                    &mut tx,
+                    "organisation",
+                    "SELECT id FROM organisations WHERE id = $1",
+                    &key.organisation,
+                )
+                .await?;
                 sqlx::query(
-                    "INSERT INTO signing_keys (key_id, organisation, public_key, label, added, retired) \
+                    "INSERT INTO signing_keys \
+                     (key_id, organisation, public_key, label, added, retired) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&key.key_id)
@@ -588,7 +599,11 @@ macro_rules! impl_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {
-                    $crate::store::sql::write_error(e, ("signing key", &key.key_id), ("organisation", &key.organisation))
+                    $crate::store::sql::write_error(
+                        e,
+                        ("signing key", &key.key_id),
+                        ("organisation", &key.organisation),
+                    )
                 })?;
                 tx.commit().await?;
                 Ok(())
@@ -644,7 +659,13 @@ macro_rules! impl_store {
                 token: &$crate::store::ApiToken,
             ) -> Result<(), $crate::store::StoreError> {
                 let mut tx = self.write().await?;
-                self.require(&mut tx, "organisation", "SELECT id FROM organisations WHERE id = $1", &token.organisation).await?;
+                self.require(
+                    &mut tx,
+                    "organisation",
+                    "SELECT id FROM organisations WHERE id = $1",
+                    &token.organisation,
+                )
+                .await?;
                 let same_secret: Option<String> =
                     sqlx::query_scalar("SELECT id FROM api_tokens WHERE secret_sha256 = $1")
                         .bind(&token.secret_sha256)
@@ -657,7 +678,8 @@ macro_rules! impl_store {
                     });
                 }
                 sqlx::query(
-                    "INSERT INTO api_tokens (id, organisation, role, secret_sha256, label, created, revoked) \
+                    "INSERT INTO api_tokens \
+                     (id, organisation, role, secret_sha256, label, created, revoked) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(&token.id)
@@ -670,7 +692,11 @@ macro_rules! impl_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {
-                    $crate::store::sql::write_error(e, ("API token", &token.id), ("organisation", &token.organisation))
+                    $crate::store::sql::write_error(
+                        e,
+                        ("API token", &token.id),
+                        ("organisation", &token.organisation),
+                    )
                 })?;
                 tx.commit().await?;
                 Ok(())
@@ -730,21 +756,33 @@ macro_rules! impl_store {
                 if rec.kind != $crate::store::EntryKind::Conformity || rec.refers_to.is_some() {
                     return Err($crate::store::StoreError::Invalid {
                         what: "conformity attestation record",
-                        reason: "its kind must be conformity and it must not refer to another attestation".into(),
+                        reason: "its kind must be conformity, without refers_to"
+                            .into(),
                     });
                 }
                 let log_index = sql::log_index_to_db(rec.log_index)?;
                 let logged = sql::seconds(rec.logged);
                 let mut tx = self.write().await?;
                 self.check_new_attestation(&mut tx, rec, log_index).await?;
-                self.require(&mut tx, "organisation", "SELECT id FROM organisations WHERE id = $1", &sub.manufacturer).await?;
+                self.require(
+                    &mut tx,
+                    "organisation",
+                    "SELECT id FROM organisations WHERE id = $1",
+                    &sub.manufacturer,
+                )
+                .await?;
 
                 let owner: Option<String> =
                     sqlx::query_scalar("SELECT manufacturer FROM products WHERE id = $1")
                         .bind(&rec.product_id)
                         .fetch_optional(&mut *tx)
                         .await?;
-                let search = sql::search_text(&rec.product_id, &sub.manufacturer_name, &sub.name, &sub.model);
+                let search = sql::search_text(
+                    &rec.product_id,
+                    &sub.manufacturer_name,
+                    &sub.name,
+                    &sub.model,
+                );
                 let sort = sql::sort_key(&sub.name);
                 match owner {
                     Some(owner) if owner != sub.manufacturer => {
@@ -774,8 +812,9 @@ macro_rules! impl_store {
                     }
                     None => {
                         sqlx::query(
-                            "INSERT INTO products (id, manufacturer, manufacturer_name, name, model, \
-                             declaration_json, created, updated, search_text, sort_key) \
+                            "INSERT INTO products (id, manufacturer, manufacturer_name, name, \
+                             model, declaration_json, created, updated, search_text, \
+                             sort_key) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
                         )
                         .bind(&rec.product_id)
@@ -789,7 +828,13 @@ macro_rules! impl_store {
                         .bind(&sort)
                         .execute(&mut *tx)
                         .await
-                        .map_err(|e| sql::write_error(e, ("product", &rec.product_id), ("organisation", &sub.manufacturer)))?;
+                        .map_err(|e| {
+                            sql::write_error(
+                                e,
+                                ("product", &rec.product_id),
+                                ("organisation", &sub.manufacturer),
+                            )
+                        })?;
                     }
                 }
 
@@ -892,7 +937,9 @@ macro_rules! impl_store {
                 &self,
                 product_id: &str,
             ) -> Result<Vec<$crate::store::AttestationRecord>, $crate::store::StoreError> {
-                let sql = $crate::store::sql::select_attestations!("WHERE product_id = $1 ORDER BY log_index");
+                let sql = $crate::store::sql::select_attestations!(
+                    "WHERE product_id = $1 ORDER BY log_index"
+                );
                 let rows: Vec<$crate::store::sql::AttestationRow> = sqlx::query_as(sql)
                     .bind(product_id)
                     .fetch_all(&self.pool)
@@ -901,9 +948,10 @@ macro_rules! impl_store {
             }
 
             async fn last_log_index(&self) -> Result<Option<u64>, $crate::store::StoreError> {
-                let max: Option<i64> = sqlx::query_scalar("SELECT MAX(log_index) FROM attestations")
-                    .fetch_one(&self.pool)
-                    .await?;
+                let max: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(log_index) FROM attestations")
+                        .fetch_one(&self.pool)
+                        .await?;
                 max.map(|i| {
                     u64::try_from(i).map_err(|_| $crate::store::StoreError::Corrupt {
                         what: "attestation log index",
@@ -955,7 +1003,9 @@ macro_rules! impl_store {
                 &self,
                 manufacturer: &str,
             ) -> Result<Vec<$crate::store::ProductSummary>, $crate::store::StoreError> {
-                let sql = $crate::store::sql::select_summaries!("WHERE p.manufacturer = $1 ORDER BY p.id");
+                let sql = $crate::store::sql::select_summaries!(
+                    "WHERE p.manufacturer = $1 ORDER BY p.id"
+                );
                 let rows: Vec<$crate::store::sql::SummaryRow> = sqlx::query_as(sql)
                     .bind(manufacturer)
                     .fetch_all(&self.pool)
@@ -990,9 +1040,16 @@ macro_rules! impl_store {
                 report: &$crate::store::VulnerabilityReport,
             ) -> Result<i64, $crate::store::StoreError> {
                 let mut tx = self.write().await?;
-                self.require(&mut tx, "product", "SELECT id FROM products WHERE id = $1", &report.product_id).await?;
+                self.require(
+                    &mut tx,
+                    "product",
+                    "SELECT id FROM products WHERE id = $1",
+                    &report.product_id,
+                )
+                .await?;
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO vulnerability_reports (product_id, version, summary, details, contact, received) \
+                    "INSERT INTO vulnerability_reports \
+                     (product_id, version, summary, details, contact, received) \
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                 )
                 .bind(&report.product_id)
@@ -1004,7 +1061,11 @@ macro_rules! impl_store {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| {
-                    $crate::store::sql::write_error(e, ("vulnerability report", ""), ("product", &report.product_id))
+                    $crate::store::sql::write_error(
+                        e,
+                        ("vulnerability report", ""),
+                        ("product", &report.product_id),
+                    )
                 })?;
                 tx.commit().await?;
                 Ok(id)
@@ -1081,8 +1142,20 @@ macro_rules! impl_store {
                         id: rec.log_index.to_string(),
                     });
                 }
-                self.require(tx, "organisation", "SELECT id FROM organisations WHERE id = $1", &rec.submitted_by).await?;
-                self.require(tx, "signing key", "SELECT key_id FROM signing_keys WHERE key_id = $1", &rec.signer_key_id).await?;
+                self.require(
+                    tx,
+                    "organisation",
+                    "SELECT id FROM organisations WHERE id = $1",
+                    &rec.submitted_by,
+                )
+                .await?;
+                self.require(
+                    tx,
+                    "signing key",
+                    "SELECT key_id FROM signing_keys WHERE key_id = $1",
+                    &rec.signer_key_id,
+                )
+                .await?;
                 Ok(())
             }
 
@@ -1096,11 +1169,12 @@ macro_rules! impl_store {
             ) -> Result<(), $crate::store::StoreError> {
                 use $crate::store::sql;
                 sqlx::query(
-                    "INSERT INTO attestations (envelope_sha256, statement_sha256, kind, log_index, \
-                     logged, submitted_by, signer_key_id, product_id, version, scheme, tier, route, \
-                     issued, valid_until, support_end, refers_to, refers_to_kind, status, reason, \
-                     effective) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                     $14, $15, $16, $17, $18, $19, $20)",
+                    "INSERT INTO attestations (envelope_sha256, statement_sha256, kind, \
+                     log_index, logged, submitted_by, signer_key_id, product_id, version, \
+                     scheme, tier, route, issued, valid_until, support_end, refers_to, \
+                     refers_to_kind, status, reason, effective) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                     $16, $17, $18, $19, $20)",
                 )
                 .bind(&rec.envelope_sha256)
                 .bind(&rec.statement_sha256)
@@ -1128,7 +1202,10 @@ macro_rules! impl_store {
                     sql::write_error(
                         e,
                         ("attestation", &rec.envelope_sha256),
-                        ("attestation", rec.refers_to.as_deref().unwrap_or(&rec.envelope_sha256)),
+                        (
+                            "attestation",
+                            rec.refers_to.as_deref().unwrap_or(&rec.envelope_sha256),
+                        ),
                     )
                 })?;
                 Ok(())
