@@ -6,9 +6,12 @@
 //!
 //! Each backend has its own migrations (`migrations/sqlite/`, `migrations/postgres/`), applied
 //! on open. The SQL stays in the portable subset where it can (`$1` placeholders, `RETURNING`);
-//! times are stored as seconds since the Unix epoch (`BIGINT`), digests as lower-case hex
-//! `TEXT`, raw keys and token hashes as `BLOB`/`bytea`, and JSON documents as `TEXT`, so both
-//! backends hold the same values. [`open`] picks the backend from the URL.
+//! times are stored as seconds since the Unix epoch (`BIGINT`; a fraction of a second is
+//! dropped), digests as lower-case hex `TEXT`, raw keys and token hashes as `BLOB`/`bytea`,
+//! JSON documents as `TEXT`, and a version's images as rows of a child table, so both
+//! backends hold the same values. Search matches a lower-cased copy of each product's words
+//! made in Rust, so case folding is the same (Unicode's) on both. [`open`] picks the backend
+//! from the URL.
 //!
 //! Every method that writes does so in one transaction: it either happens whole or not at all.
 
@@ -25,6 +28,14 @@ pub mod sqlite;
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database could not be created, opened or reached; `target` is the file, or the URL
+    /// without its password.
+    #[error("cannot open the database {target}: {source}")]
+    Open {
+        target: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{what} {id:?} already exists")]

@@ -21,7 +21,11 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .connect(url)
-            .await?;
+            .await
+            .map_err(|source| StoreError::Open {
+                target: without_password(url),
+                source,
+            })?;
         MIGRATOR.run(&pool).await?;
         Ok(PgStore { pool })
     }
@@ -39,3 +43,39 @@ impl PgStore {
 }
 
 super::sql::impl_store!(PgStore, sqlx::Postgres);
+
+/// The URL fit for an error message or a log: `postgres://user:***@host/db`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn passwords_stay_out_of_error_messages() {
+        assert_eq!(
+            without_password("postgres://reg:s3cr@t@db.example:5432/iotmark?sslmode=disable"),
+            "postgres://reg:***@db.example:5432/iotmark?sslmode=disable"
+        );
+        assert_eq!(
+            without_password("postgres://reg@db.example/iotmark"),
+            "postgres://reg@db.example/iotmark"
+        );
+        assert_eq!(
+            without_password("postgresql://db.example/a@b"),
+            "postgresql://db.example/a@b"
+        );
+    }
+}

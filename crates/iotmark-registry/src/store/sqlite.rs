@@ -27,10 +27,14 @@ impl SqliteStore {
     /// Opens the database file at `path`, creating it and its directory if missing, and
     /// brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let failed = |source| StoreError::Open {
+            target: path.display().to_string(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(dir)
                 .await
-                .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                .map_err(|e| failed(sqlx::Error::Io(e)))?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -44,7 +48,8 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(failed)?;
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
@@ -101,6 +106,20 @@ mod tests {
             assert_eq!(foreign_keys, 1);
             assert_eq!(busy, 5000);
             held.push(conn);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_path_that_cannot_be_a_database_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-directory");
+        std::fs::write(&file, "x").unwrap();
+        let path = file.join("registry.db");
+        match SqliteStore::open(&path).await {
+            Err(e @ StoreError::Open { .. }) => {
+                assert!(e.to_string().contains(&path.display().to_string()), "{e}")
+            }
+            other => panic!("expected Open, got {other:?}"),
         }
     }
 }
