@@ -1,0 +1,81 @@
+//! The PostgreSQL backend, for when one machine is not enough.
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::StoreError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The registry's database in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/database`) and brings the schema up to
+    /// date. Several registries may start at once: the migrator holds an advisory lock.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Open {
+                target: without_password(url),
+                source,
+            })?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// Waits for the connections to close.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Read committed is enough: each write checks what it relies on inside the transaction,
+    /// and a concurrent insert of the same key still fails on the unique index.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+}
+
+super::sql::impl_store!(PgStore, sqlx::Postgres);
+
+/// The URL fit for an error message or a log: `postgres://user:***@host/db`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn passwords_stay_out_of_error_messages() {
+        assert_eq!(
+            without_password("postgres://reg:s3cr@t@db.example:5432/iotmark?sslmode=disable"),
+            "postgres://reg:***@db.example:5432/iotmark?sslmode=disable"
+        );
+        assert_eq!(
+            without_password("postgres://reg@db.example/iotmark"),
+            "postgres://reg@db.example/iotmark"
+        );
+        assert_eq!(
+            without_password("postgresql://db.example/a@b"),
+            "postgresql://db.example/a@b"
+        );
+    }
+}
