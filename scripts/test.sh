@@ -32,8 +32,14 @@ command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 bash scripts/interop-dsse.sh --install
 # Go's golang.org/x/mod tlog and note (Debian), to check our log's tiles and proofs.
 bash scripts/interop-tlog.sh --install
+# Debian's PostgreSQL, for the registry's tests against its second backend.
+bash scripts/postgres.sh --install
 # Real armhf and mipsel Debian packages, to build firmware root filesystems from.
 bash scripts/fetch-debian-packages.sh
+
+# A private PostgreSQL under target/postgres for the registry tests; stopped however we exit.
+eval "$(bash scripts/postgres.sh start)" && export TEST_DATABASE_URL
+trap 'bash scripts/postgres.sh stop' EXIT
 
 echo "== Rust tests"
 cargo nextest run --workspace --locked --no-fail-fast

@@ -2,10 +2,20 @@
 //!
 //! * [`store`]: the registry's database behind one [`store::Store`] trait, with SQLite (the
 //!   embedded default, WAL) and PostgreSQL backends, each with its own migrations.
+//! * [`accept`]: the rules an attestation must meet to be published, each named in a refusal.
+//! * [`service`]: the registry's operations: submissions through the log, receipts, replay.
+//! * [`status`]: whether an attestation holds now.
+//! * [`admin`]: organisations, keys, tokens and accreditations.
+//! * [`http`]: the JSON API, the log's tiles and checkpoint.
 //!
 //! The transparency log, not the database, is the record of what was accepted: a submission
 //! is appended to the log (durably) before its rows are written, and on start the registry
 //! replays log entries the database has not seen. The database is an index for pages,
 //! search and rules.
 
+pub mod accept;
+pub mod admin;
+pub mod http;
+pub mod service;
+pub mod status;
 pub mod store;

@@ -1,0 +1,433 @@
+//! The registry's acceptance rules: whether an organisation may publish an attestation.
+//!
+//! A submission is accepted only when every rule holds; a refusal names the first rule that
+//! failed ([`Refusal::rule`]) and says how to fix it. The rules, in the order they are checked:
+//!
+//! | rule | holds when |
+//! |---|---|
+//! | `envelope` | the body is a DSSE envelope carrying an in-toto statement with an iotmark predicate |
+//! | `signature` | one of the submitting organisation's active registered keys signed it |
+//! | `assessor` | the predicate names that same key as its assessor or issuer |
+//! | `scheme` | the scheme is one the registry runs, and the tier is one of its tiers |
+//! | `role` | an SDoC comes from a manufacturer, a certification from a lab |
+//! | `accreditation` | a certifying lab is accredited for the scheme |
+//! | `route` | the route meets what the scheme requires for the tier (third-party testing needs a certification) |
+//! | `manufacturer` | the product's manufacturer is a registered manufacturer, and an SDoC's is the submitter |
+//! | `conforms` | the assessment found the product conforms |
+//! | `validity` | issued no later than now (with a little clock skew) and not yet expired |
+//! | `refers-to` | a status change refers to a conformity attestation the registry holds |
+//! | `authority` | the submitter may change that attestation's status (its own submission, its own product's end of support, or the operator) |
+//! | `state` | a reinstatement lifts a suspension that is in force |
+//! | `replay` | the envelope has not been accepted before |
+//!
+//! The checks that need the database are done by the caller, which gathers a [`Facts`] first;
+//! this module decides on those facts alone, so the rules are tested without a server.
+
+use iotmark_assess::{Route as SchemeRoute, Scheme};
+use iotmark_attest::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
+use iotmark_attest::keys::PublicKey;
+use iotmark_attest::statement::{
+    ConformityPredicate, Predicate, Route, Statement, StatusKind, StatusPredicate,
+};
+use iotmark_log::merkle;
+
+use crate::store::{AttestationRecord, EntryKind, Organisation, Role, SigningKey};
+
+/// Clock skew tolerated between a signer's clock and the registry's.
+pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
+
+/// Why a submission was refused: the rule, the HTTP status it maps to, and the explanation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{rule}: {message}")]
+pub struct Refusal {
+    pub rule: &'static str,
+    pub status: u16,
+    pub message: String,
+}
+
+fn refuse(rule: &'static str, status: u16, message: impl Into<String>) -> Refusal {
+    Refusal {
+        rule,
+        status,
+        message: message.into(),
+    }
+}
+
+/// An envelope that parsed and was signed by one of the submitter's keys.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub envelope_sha256: String,
+    pub statement_sha256: String,
+    pub statement: Statement,
+    pub key: SigningKey,
+}
+
+/// Parses the envelope and finds which of the submitter's active keys signed it.
+pub fn check_signature(
+    envelope: &[u8],
+    submitter: &Organisation,
+    keys: &[SigningKey],
+) -> Result<Signed, Refusal> {
+    let parsed = Envelope::parse(envelope).map_err(|e| refuse("envelope", 400, e.to_string()))?;
+    parsed
+        .expect_payload_type(IN_TOTO_PAYLOAD_TYPE)
+        .map_err(|e| refuse("envelope", 400, e.to_string()))?;
+    let active: Vec<&SigningKey> = keys.iter().filter(|k| k.retired.is_none()).collect();
+    let mut public = Vec::with_capacity(active.len());
+    for k in &active {
+        let raw: [u8; 32] = k.public_key.as_slice().try_into().map_err(|_| {
+            refuse(
+                "signature",
+                500,
+                format!("registered key {} is not 32 bytes", k.key_id),
+            )
+        })?;
+        public.push(PublicKey::from_bytes(&raw).map_err(|e| {
+            refuse(
+                "signature",
+                500,
+                format!("registered key {}: {e}", k.key_id),
+            )
+        })?);
+    }
+    if public.is_empty() {
+        return Err(refuse(
+            "signature",
+            403,
+            format!(
+                "{} has no active signing key registered; ask the registry operator to register one (`iotmark registry admin key add`)",
+                submitter.id
+            ),
+        ));
+    }
+    let (_, index, payload) = parsed.verify_any(&public).map_err(|e| {
+        refuse(
+            "signature",
+            403,
+            format!(
+                "no active key registered to {} signed this envelope ({e}); sign with a registered key",
+                submitter.id
+            ),
+        )
+    })?;
+    let statement =
+        Statement::parse(payload).map_err(|e| refuse("envelope", 400, e.to_string()))?;
+    Ok(Signed {
+        envelope_sha256: merkle::hex(&merkle::sha256(envelope)),
+        statement_sha256: merkle::hex(&merkle::sha256(payload)),
+        statement,
+        key: active[index].clone(),
+    })
+}
+
+/// What the registry knows that the rules need, gathered by the caller.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    pub submitter: &'a Organisation,
+    /// The schemes the registry runs.
+    pub schemes: &'a [Scheme],
+    /// Schemes the submitter is accredited for (labs).
+    pub accredited_for: &'a [String],
+    /// For a conformity attestation: the registered manufacturer organisation whose name
+    /// is the predicate's manufacturer, if any.
+    pub manufacturer: Option<&'a Organisation>,
+    /// The organisation that owns the product, if the registry already has it.
+    pub product_owner: Option<&'a str>,
+    /// For a status change: the attestation it refers to, if the registry holds it.
+    pub referred: Option<&'a AttestationRecord>,
+    /// For a status change: the referred attestation's status changes so far, in log order.
+    pub referred_history: &'a [AttestationRecord],
+    /// Whether this envelope was accepted before.
+    pub already_accepted: bool,
+    pub now: jiff::Timestamp,
+}
+
+/// What was decided for an accepted submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// A conformity attestation; the product belongs to `manufacturer` (an organisation ID).
+    Conformity { manufacturer: String },
+    /// A status change of an attestation the registry holds.
+    Status,
+}
+
+/// Applies the rules to a signed submission.
+pub fn decide(signed: &Signed, facts: &Facts<'_>) -> Result<Accepted, Refusal> {
+    if facts.already_accepted {
+        return Err(refuse(
+            "replay",
+            409,
+            format!(
+                "the envelope {} was accepted before; fetch its receipt instead of submitting it again",
+                signed.envelope_sha256
+            ),
+        ));
+    }
+    match &signed.statement.predicate {
+        Predicate::Conformity(p) => decide_conformity(signed, p, facts),
+        Predicate::Status(p) => decide_status(signed, p, facts),
+    }
+}
+
+fn timestamp(field: &str, value: &str) -> Result<jiff::Timestamp, Refusal> {
+    value.parse().map_err(|_| {
+        refuse(
+            "envelope",
+            400,
+            format!("{field} {value:?} is not a timestamp"),
+        )
+    })
+}
+
+fn decide_conformity(
+    signed: &Signed,
+    p: &ConformityPredicate,
+    facts: &Facts<'_>,
+) -> Result<Accepted, Refusal> {
+    if p.assessor.key_id != signed.key.key_id {
+        return Err(refuse(
+            "assessor",
+            403,
+            format!(
+                "the predicate names key {} as its assessor, but key {} signed it",
+                p.assessor.key_id, signed.key.key_id
+            ),
+        ));
+    }
+    let Some(scheme) = facts.schemes.iter().find(|s| s.id == p.scheme) else {
+        return Err(refuse(
+            "scheme",
+            422,
+            format!(
+                "the registry does not run scheme {:?} (it runs: {})",
+                p.scheme,
+                facts
+                    .schemes
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    let Some(tier) = scheme.tiers.iter().find(|t| t.id == p.tier) else {
+        return Err(refuse(
+            "scheme",
+            422,
+            format!("scheme {:?} has no tier {:?}", scheme.id, p.tier),
+        ));
+    };
+    let submitter = facts.submitter;
+    match (p.route, submitter.role) {
+        (Route::Sdoc, Role::Manufacturer) | (Route::Certification, Role::Lab) => {}
+        (Route::Sdoc, role) => {
+            return Err(refuse(
+                "role",
+                403,
+                format!(
+                    "a declaration of conformity (sdoc) is made by the manufacturer; {} is a {}",
+                    submitter.id,
+                    role.as_str()
+                ),
+            ));
+        }
+        (Route::Certification, role) => {
+            return Err(refuse(
+                "role",
+                403,
+                format!(
+                    "a certification is issued by an accredited lab; {} is a {}",
+                    submitter.id,
+                    role.as_str()
+                ),
+            ));
+        }
+    }
+    if p.route == Route::Certification && !facts.accredited_for.iter().any(|s| s == &scheme.id) {
+        return Err(refuse(
+            "accreditation",
+            403,
+            format!(
+                "{} is not accredited for scheme {:?}; the registry operator grants accreditation",
+                submitter.id, scheme.id
+            ),
+        ));
+    }
+    if tier.route != SchemeRoute::SelfDeclaration && p.route == Route::Sdoc {
+        return Err(refuse(
+            "route",
+            422,
+            format!(
+                "tier {:?} of {:?} requires {} ({}); a manufacturer's declaration is not enough: submit the lab's certification",
+                tier.id,
+                scheme.id,
+                tier.route.as_str(),
+                tier.route.describe()
+            ),
+        ));
+    }
+    let Some(manufacturer) = facts.manufacturer else {
+        return Err(refuse(
+            "manufacturer",
+            422,
+            format!(
+                "no registered manufacturer is named {:?}; the manufacturer must be registered first",
+                p.product.manufacturer
+            ),
+        ));
+    };
+    if p.route == Route::Sdoc && manufacturer.id != submitter.id {
+        return Err(refuse(
+            "manufacturer",
+            403,
+            format!(
+                "the product is {:?}'s, but {} submitted the declaration",
+                p.product.manufacturer, submitter.id
+            ),
+        ));
+    }
+    if let Some(owner) = facts.product_owner
+        && owner != manufacturer.id
+    {
+        return Err(refuse(
+            "manufacturer",
+            403,
+            format!(
+                "product {:?} belongs to {owner}, not {}",
+                p.product.id, manufacturer.id
+            ),
+        ));
+    }
+    if !p.assessment.conforms {
+        return Err(refuse(
+            "conforms",
+            422,
+            "the assessment found that the product does not conform",
+        ));
+    }
+    let issued = timestamp("issued", &p.issued)?;
+    let valid_until = timestamp("valid_until", &p.valid_until)?;
+    if issued.as_second() > facts.now.as_second() + MAX_CLOCK_SKEW_SECONDS {
+        return Err(refuse(
+            "validity",
+            422,
+            format!(
+                "issued {issued} is in the future (registry time {}); check the signer's clock",
+                facts.now
+            ),
+        ));
+    }
+    if valid_until <= facts.now {
+        return Err(refuse(
+            "validity",
+            422,
+            format!("the attestation expired at {valid_until}; assess and attest again"),
+        ));
+    }
+    Ok(Accepted::Conformity {
+        manufacturer: manufacturer.id.clone(),
+    })
+}
+
+fn decide_status(
+    signed: &Signed,
+    p: &StatusPredicate,
+    facts: &Facts<'_>,
+) -> Result<Accepted, Refusal> {
+    if p.issuer.key_id != signed.key.key_id {
+        return Err(refuse(
+            "assessor",
+            403,
+            format!(
+                "the predicate names key {} as its issuer, but key {} signed it",
+                p.issuer.key_id, signed.key.key_id
+            ),
+        ));
+    }
+    let Some(referred) = facts.referred else {
+        return Err(refuse(
+            "refers-to",
+            404,
+            format!(
+                "the registry holds no attestation with envelope SHA-256 {}",
+                p.refers_to.envelope_sha256
+            ),
+        ));
+    };
+    if referred.kind != EntryKind::Conformity {
+        return Err(refuse(
+            "refers-to",
+            422,
+            "a status change refers to a conformity attestation, not to another status change",
+        ));
+    }
+    let submitter = facts.submitter;
+    let own_submission = referred.submitted_by == submitter.id;
+    let allowed = match submitter.role {
+        Role::Operator => true,
+        Role::Lab => own_submission,
+        Role::Manufacturer => {
+            own_submission
+                || (p.status == StatusKind::EndOfSupport
+                    && facts.product_owner == Some(submitter.id.as_str()))
+        }
+    };
+    if !allowed {
+        return Err(refuse(
+            "authority",
+            403,
+            format!(
+                "{} may not change the status of an attestation {} submitted{}",
+                submitter.id,
+                referred.submitted_by,
+                if submitter.role == Role::Manufacturer {
+                    " (a manufacturer may end the support of its own products; other changes are for the issuer or the operator)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let effective = timestamp("effective", &p.effective)?;
+    if effective.as_second() > facts.now.as_second() + 366 * 86_400 {
+        return Err(refuse(
+            "validity",
+            422,
+            "the change takes effect more than a year from now; submit it closer to the date",
+        ));
+    }
+    if let Some(last) = facts
+        .referred_history
+        .iter()
+        .find(|r| matches!(r.status.as_deref(), Some("revocation" | "end-of-support")))
+    {
+        return Err(refuse(
+            "state",
+            422,
+            format!(
+                "the attestation's {} (log entry {}) is final; nothing changes its status after it",
+                last.status.as_deref().unwrap_or_default(),
+                last.log_index
+            ),
+        ));
+    }
+    if p.status == StatusKind::Reinstatement {
+        let suspended = facts
+            .referred_history
+            .iter()
+            .filter_map(|r| r.status.as_deref())
+            .fold(false, |state, s| match s {
+                "suspension" => true,
+                "reinstatement" => false,
+                _ => state,
+            });
+        if !suspended {
+            return Err(refuse(
+                "state",
+                422,
+                "there is no suspension in force to lift",
+            ));
+        }
+    }
+    Ok(Accepted::Status)
+}

@@ -1,0 +1,144 @@
+//! Administration: what the operator does before anyone can submit. Organisations, their
+//! signing keys, API tokens and lab accreditations, written straight to the database (the
+//! `iotmark registry admin` commands run these against `--db`, no server needed).
+
+use base64::Engine as _;
+use iotmark_attest::keys::PublicKey;
+use iotmark_log::merkle;
+
+use crate::store::{Accreditation, ApiToken, Organisation, Role, SigningKey, Store, StoreError};
+
+/// Why an administrative change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("organisation ID {0:?} must be 1 to 64 characters of a-z, 0-9 and '-'")]
+    BadId(String),
+    #[error("organisation {0:?} does not exist; create it with `iotmark registry admin org add`")]
+    NoOrganisation(String),
+    #[error("{id} is a {role}; only labs are accredited")]
+    NotALab { id: String, role: &'static str },
+    #[error("scheme {scheme:?} is not one the registry runs (it runs: {known})")]
+    UnknownScheme { scheme: String, known: String },
+    #[error("cannot create a token: {0}")]
+    Random(String),
+}
+
+fn check_id(id: &str) -> Result<(), AdminError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(AdminError::BadId(id.to_owned()))
+    }
+}
+
+async fn existing<S: Store>(store: &S, id: &str) -> Result<Organisation, AdminError> {
+    store
+        .organisation(id)
+        .await?
+        .ok_or_else(|| AdminError::NoOrganisation(id.to_owned()))
+}
+
+/// Registers an organisation.
+pub async fn add_organisation<S: Store>(
+    store: &S,
+    id: &str,
+    name: &str,
+    role: Role,
+) -> Result<Organisation, AdminError> {
+    check_id(id)?;
+    let org = Organisation {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        role,
+        created: jiff::Timestamp::now(),
+    };
+    store.create_organisation(&org).await?;
+    Ok(org)
+}
+
+/// Registers a public key for an organisation; attestations it signs count as theirs.
+pub async fn add_key<S: Store>(
+    store: &S,
+    organisation: &str,
+    key: &PublicKey,
+    label: &str,
+) -> Result<SigningKey, AdminError> {
+    existing(store, organisation).await?;
+    let record = SigningKey {
+        key_id: key.key_id(),
+        organisation: organisation.to_owned(),
+        public_key: key.to_bytes().to_vec(),
+        label: label.to_owned(),
+        added: jiff::Timestamp::now(),
+        retired: None,
+    };
+    store.add_signing_key(&record).await?;
+    Ok(record)
+}
+
+/// A new API token for an organisation, acting in its role. Returns the stored record and
+/// the secret, which is shown once and never stored.
+pub async fn create_token<S: Store>(
+    store: &S,
+    organisation: &str,
+    label: &str,
+) -> Result<(ApiToken, String), AdminError> {
+    let org = existing(store, organisation).await?;
+    let mut secret_bytes = [0u8; 32];
+    getrandom::fill(&mut secret_bytes).map_err(|e| AdminError::Random(e.to_string()))?;
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret_bytes);
+    let secret = format!("iotmark_{encoded}");
+    let hash = merkle::sha256(secret.as_bytes());
+    // The public ID is derived from the hash, so it reveals nothing about the secret.
+    let token = ApiToken {
+        id: format!("tok_{}", &merkle::hex(&hash)[..16]),
+        organisation: org.id.clone(),
+        role: org.role,
+        secret_sha256: hash.to_vec(),
+        label: label.to_owned(),
+        created: jiff::Timestamp::now(),
+        revoked: None,
+    };
+    store.create_token(&token).await?;
+    Ok((token, secret))
+}
+
+/// Accredits a lab for a scheme the registry runs.
+pub async fn accredit<S: Store>(
+    store: &S,
+    organisation: &str,
+    scheme: &str,
+    schemes: &[iotmark_assess::Scheme],
+) -> Result<Accreditation, AdminError> {
+    let org = existing(store, organisation).await?;
+    if org.role != Role::Lab {
+        return Err(AdminError::NotALab {
+            id: org.id,
+            role: org.role.as_str(),
+        });
+    }
+    if !schemes.iter().any(|s| s.id == scheme) {
+        return Err(AdminError::UnknownScheme {
+            scheme: scheme.to_owned(),
+            known: schemes
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let acc = Accreditation {
+        organisation: org.id,
+        scheme: scheme.to_owned(),
+        granted: jiff::Timestamp::now(),
+    };
+    store.grant_accreditation(&acc).await?;
+    Ok(acc)
+}

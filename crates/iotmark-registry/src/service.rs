@@ -1,0 +1,589 @@
+//! The registry's operations, independent of HTTP: open the data directory, accept a
+//! submission (rules, log, index), answer queries, and replay the log into the database.
+//!
+//! Order of a submission: the envelope is checked against the rules, claimed (so a concurrent
+//! replay of the same envelope is refused), its envelope file is written durably beside the
+//! log, its leaf is appended through the sequencer (durable when the sequencer answers), and
+//! only then is it indexed in the database. A crash after the log append loses nothing: on
+//! start, [`Registry::open`] replays every log entry past the database's last index.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use iotmark_assess::Scheme;
+use iotmark_attest::statement::Predicate;
+use iotmark_log::leaf::{LeafKind, LeafRecord};
+use iotmark_log::log::{self as tlog, Log, LogError};
+use iotmark_log::merkle::{self, Hash};
+use iotmark_log::note::NoteSigner;
+use iotmark_log::receipt::Receipt;
+use iotmark_log::sequencer::{Sequencer, SequencerError, Submitter};
+use iotmark_log::storage::{DirStorage, Storage, StorageError};
+
+use crate::accept::{self, Accepted, Facts, Refusal, Signed};
+use crate::store::{
+    ApiToken, AttestationRecord, ConformitySubmission, EntryKind, Image, Organisation, Role, Store,
+    StoreError,
+};
+
+/// Entries per log batch, and how long the first entry of a batch waits for company.
+const MAX_BATCH: usize = 512;
+const MAX_BATCH_WAIT: Duration = Duration::from_millis(5);
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("log: {0}")]
+    Log(#[from] LogError),
+    #[error("log storage: {0}")]
+    LogStorage(#[from] StorageError),
+    #[error("log sequencer: {0}")]
+    Sequencer(#[from] SequencerError),
+    #[error("{path}: {message}")]
+    DataDir { path: PathBuf, message: String },
+    #[error("replaying log entry {index}: {message}")]
+    Replay { index: u64, message: String },
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// Where the registry keeps its files and how it names its log.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The data directory: `log/` (tiles, checkpoint, envelopes) and `log.key` live here, and
+    /// the SQLite database by default.
+    pub data_dir: PathBuf,
+    /// The log's origin line, e.g. `registry.example.org/log`.
+    pub log_origin: String,
+    /// The registry's public base URL (for product links and QR codes), no trailing slash.
+    pub public_url: String,
+}
+
+/// The running registry: the store, the log and its sequencer, the schemes.
+#[derive(Debug)]
+pub struct Registry<S: Store> {
+    pub store: S,
+    pub config: Config,
+    pub schemes: Vec<Scheme>,
+    /// Shared with the log's writer thread: envelopes are written by submitters in parallel.
+    log_storage: Arc<DirStorage>,
+    log_origin: String,
+    submitter: Mutex<Option<Submitter>>,
+    sequencer: Mutex<Option<Sequencer<Arc<DirStorage>>>>,
+    /// Envelopes being accepted right now (replays racing each other).
+    in_flight: Mutex<HashSet<Hash>>,
+    /// Status changes are decided one at a time: each depends on the ones before.
+    status_lock: tokio::sync::Mutex<()>,
+    pub verifier_key: String,
+}
+
+/// What an accepted submission gets back.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Receipted {
+    pub log_index: u64,
+    pub envelope_sha256: String,
+    pub kind: EntryKind,
+    pub product_id: String,
+    pub version: String,
+    /// The C2SP tlog-proof receipt, with the leaf record as its extra data.
+    pub receipt: String,
+}
+
+impl<S: Store> Registry<S> {
+    /// Opens the data directory (creating the log and its key on first start), starts the
+    /// sequencer and replays log entries the database has not indexed.
+    pub async fn open(store: S, config: Config) -> Result<Self, RegistryError> {
+        let data = &config.data_dir;
+        std::fs::create_dir_all(data).map_err(|e| RegistryError::DataDir {
+            path: data.clone(),
+            message: e.to_string(),
+        })?;
+        let signer = log_signer(&data.join("log.key"), &config.log_origin)?;
+        let verifier_key = signer.verifier().to_string();
+        let storage = Arc::new(DirStorage::open(data.join("log"))?);
+        let log = Log::open(storage.clone(), signer)?;
+        let origin = log.checkpoint().origin.clone();
+        let sequencer = Sequencer::start(log, MAX_BATCH, MAX_BATCH_WAIT);
+        let schemes =
+            iotmark_assess::bundled_schemes(iotmark_catalogs::Bundle::get()).map_err(|e| {
+                RegistryError::DataDir {
+                    path: PathBuf::from("(bundled schemes)"),
+                    message: e.to_string(),
+                }
+            })?;
+        let registry = Registry {
+            store,
+            config,
+            schemes,
+            log_storage: storage,
+            log_origin: origin,
+            submitter: Mutex::new(Some(sequencer.submitter())),
+            sequencer: Mutex::new(Some(sequencer)),
+            in_flight: Mutex::new(HashSet::new()),
+            status_lock: tokio::sync::Mutex::new(()),
+            verifier_key,
+        };
+        registry.replay().await?;
+        Ok(registry)
+    }
+
+    /// The log's origin.
+    pub fn log_origin(&self) -> &str {
+        &self.log_origin
+    }
+
+    /// The log directory (served as static tiles).
+    pub fn log_dir(&self) -> &Path {
+        self.log_storage.path()
+    }
+
+    /// The current signed checkpoint.
+    pub fn checkpoint(&self) -> Result<Vec<u8>, RegistryError> {
+        Ok(self
+            .log_storage
+            .read_checkpoint()?
+            .ok_or(LogError::NoCheckpoint)?)
+    }
+
+    /// Stops the sequencer after committing what is pending.
+    pub fn shutdown(&self) {
+        self.submitter.lock().map(|mut s| s.take()).ok();
+        if let Some(seq) = self.sequencer.lock().ok().and_then(|mut s| s.take()) {
+            seq.stop();
+        }
+    }
+
+    /// The organisation an API token acts for, if the token is known and not revoked.
+    pub async fn authenticate(
+        &self,
+        secret: &str,
+    ) -> Result<Option<(ApiToken, Organisation)>, RegistryError> {
+        let hash = merkle::sha256(secret.as_bytes());
+        let Some(token) = self.store.token_by_secret(&hash).await? else {
+            return Ok(None);
+        };
+        if token.revoked.is_some() {
+            return Ok(None);
+        }
+        let org = self.store.organisation(&token.organisation).await?;
+        Ok(org.map(|o| (token, o)))
+    }
+
+    /// Accepts an attestation submitted by `submitter`, or says which rule refused it.
+    /// `declaration_json` is the product declaration it was made from (optional), shown on
+    /// the product page.
+    pub async fn submit(
+        &self,
+        submitter: &Organisation,
+        envelope: &[u8],
+        declaration_json: Option<String>,
+    ) -> Result<Receipted, RegistryError> {
+        let keys = self.store.signing_keys(&submitter.id).await?;
+        let signed = accept::check_signature(envelope, submitter, &keys)?;
+        let digest = merkle::sha256(envelope);
+        // Held until the entry is indexed (or refused): a second copy racing this one sees it.
+        let _claim = Claim::take(&self.in_flight, digest).ok_or_else(|| Refusal {
+            rule: "replay",
+            status: 409,
+            message: format!(
+                "the envelope {} is being accepted right now",
+                merkle::hex(&digest)
+            ),
+        })?;
+        let is_status = matches!(signed.statement.predicate, Predicate::Status(_));
+        let _serial = if is_status {
+            Some(self.status_lock.lock().await)
+        } else {
+            None
+        };
+        let now = jiff::Timestamp::now();
+        let decided = self.decide(submitter, &signed, now).await?;
+
+        let record_kind = match decided.accepted {
+            Accepted::Conformity { .. } => LeafKind::Declaration,
+            Accepted::Status => LeafKind::Status,
+        };
+        let leaf = LeafRecord {
+            kind: record_kind,
+            statement_digest: merkle::parse_hex(&signed.statement_sha256).unwrap_or_default(),
+            envelope_digest: digest,
+            signer_key_id: signed.key.key_id.clone(),
+            time: now.as_second().max(0).unsigned_abs(),
+        };
+        let entry = leaf.encode().map_err(LogError::from)?;
+        let storage = self.log_storage.clone();
+        let submitter_handle = self
+            .submitter
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .ok_or(RegistryError::ShuttingDown)?;
+        let envelope_bytes = envelope.to_vec();
+        let index = tokio::task::spawn_blocking(move || -> Result<u64, RegistryError> {
+            // The envelope is durable before the leaf that names it.
+            storage.write_envelope(&digest, &envelope_bytes)?;
+            Ok(submitter_handle.submit(entry)?)
+        })
+        .await
+        .map_err(|_| RegistryError::ShuttingDown)??;
+
+        let record = to_record(&signed, &decided.submitted_by, index, now, &decided.refers);
+        match decided.accepted {
+            Accepted::Conformity { manufacturer } => {
+                let Predicate::Conformity(p) = &signed.statement.predicate else {
+                    unreachable!("decided as conformity");
+                };
+                self.store
+                    .record_conformity(&ConformitySubmission {
+                        record: record.clone(),
+                        manufacturer,
+                        manufacturer_name: p.product.manufacturer.clone(),
+                        name: p.product.name.clone(),
+                        model: p.product.model.clone(),
+                        images: images(&signed),
+                        declaration_json,
+                    })
+                    .await?;
+            }
+            Accepted::Status => self.store.record_status(&record).await?,
+        }
+        Ok(Receipted {
+            log_index: index,
+            envelope_sha256: record.envelope_sha256.clone(),
+            kind: record.kind,
+            product_id: record.product_id.clone(),
+            version: record.version.clone(),
+            receipt: self.receipt(index)?.encode(),
+        })
+    }
+
+    async fn decide(
+        &self,
+        submitter: &Organisation,
+        signed: &Signed,
+        now: jiff::Timestamp,
+    ) -> Result<Decided, RegistryError> {
+        let already_accepted = self
+            .store
+            .attestation(&signed.envelope_sha256)
+            .await?
+            .is_some();
+        let accredited_for: Vec<String> = self
+            .store
+            .accreditations(&submitter.id)
+            .await?
+            .into_iter()
+            .map(|a| a.scheme)
+            .collect();
+        let (manufacturer_org, product_owner, referred, history) = match &signed.statement.predicate
+        {
+            Predicate::Conformity(p) => {
+                let manufacturer = self
+                    .store
+                    .organisations()
+                    .await?
+                    .into_iter()
+                    .find(|o| o.role == Role::Manufacturer && o.name == p.product.manufacturer);
+                let owner = self
+                    .store
+                    .product(&p.product.id)
+                    .await?
+                    .map(|p| p.manufacturer);
+                (manufacturer, owner, None, Vec::new())
+            }
+            Predicate::Status(p) => {
+                let referred = self.store.attestation(&p.refers_to.envelope_sha256).await?;
+                let (owner, history) = match &referred {
+                    Some(r) => (
+                        self.store
+                            .product(&r.product_id)
+                            .await?
+                            .map(|p| p.manufacturer),
+                        self.store
+                            .history(&r.product_id)
+                            .await?
+                            .into_iter()
+                            .filter(|h| h.refers_to.as_deref() == Some(r.envelope_sha256.as_str()))
+                            .collect(),
+                    ),
+                    None => (None, Vec::new()),
+                };
+                (None, owner, referred, history)
+            }
+        };
+        let facts = Facts {
+            submitter,
+            schemes: &self.schemes,
+            accredited_for: &accredited_for,
+            manufacturer: manufacturer_org.as_ref(),
+            product_owner: product_owner.as_deref(),
+            referred: referred.as_ref(),
+            referred_history: &history,
+            already_accepted,
+            now,
+        };
+        let accepted = accept::decide(signed, &facts)?;
+        Ok(Decided {
+            accepted,
+            submitted_by: submitter.id.clone(),
+            refers: referred,
+        })
+    }
+
+    /// A receipt for log entry `index` against the current checkpoint.
+    pub fn receipt(&self, index: u64) -> Result<Receipt, RegistryError> {
+        let checkpoint = self.checkpoint()?;
+        let text = String::from_utf8_lossy(&checkpoint).into_owned();
+        let body = text
+            .split_once("\n\n")
+            .map(|(b, _)| format!("{b}\n"))
+            .unwrap_or_default();
+        let cp = iotmark_log::checkpoint::Checkpoint::parse_body(&body)
+            .map_err(|e| LogError::Checkpoint(e))?;
+        let mut reader = iotmark_log::storage::StorageTiles(self.log_storage.as_ref());
+        let proof = iotmark_log::tiles::TileHashes::new(&mut reader, cp.size)
+            .inclusion_proof(index)
+            .map_err(LogError::from)?;
+        Ok(Receipt {
+            extra: Some(tlog::read_entry(self.log_storage.as_ref(), cp.size, index)?),
+            index,
+            proof,
+            checkpoint: text,
+        })
+    }
+
+    /// The stored envelope with this SHA-256 (hex).
+    pub fn envelope(&self, sha256_hex: &str) -> Result<Option<Vec<u8>>, RegistryError> {
+        let Some(digest) = merkle::parse_hex(sha256_hex) else {
+            return Ok(None);
+        };
+        match tlog::read_envelope(self.log_storage.as_ref(), &digest) {
+            Ok(b) => Ok(Some(b)),
+            Err(LogError::NoEnvelope { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Indexes every log entry the database has not seen (after a crash between the log
+    /// append and the database write). Entries are re-derived from the envelope and the
+    /// signing key's organisation, exactly as accepted.
+    async fn replay(&self) -> Result<(), RegistryError> {
+        let checkpoint = self.checkpoint()?;
+        let text = String::from_utf8_lossy(&checkpoint).into_owned();
+        let body = text
+            .split_once("\n\n")
+            .map(|(b, _)| format!("{b}\n"))
+            .unwrap_or_default();
+        let size = iotmark_log::checkpoint::Checkpoint::parse_body(&body)
+            .map_err(LogError::Checkpoint)?
+            .size;
+        let start = match self.store.last_log_index().await? {
+            Some(i) => i + 1,
+            None => 0,
+        };
+        if start >= size {
+            return Ok(());
+        }
+        let mut leaves = Vec::new();
+        tlog::visit_records(self.log_storage.as_ref(), size, start, |index, leaf| {
+            leaves.push((index, leaf));
+            Ok(true)
+        })?;
+        for (index, leaf) in leaves {
+            let fail = |message: String| RegistryError::Replay { index, message };
+            let envelope = tlog::read_envelope(self.log_storage.as_ref(), &leaf.envelope_digest)?;
+            let key = self
+                .store
+                .signing_key(&leaf.signer_key_id)
+                .await?
+                .ok_or_else(|| fail(format!("signing key {} is unknown", leaf.signer_key_id)))?;
+            let org = self
+                .store
+                .organisation(&key.organisation)
+                .await?
+                .ok_or_else(|| fail(format!("organisation {} is unknown", key.organisation)))?;
+            // Keys retired since are still the keys that signed then.
+            let mut active = key.clone();
+            active.retired = None;
+            let signed = accept::check_signature(&envelope, &org, std::slice::from_ref(&active))
+                .map_err(|e| fail(e.to_string()))?;
+            let logged = jiff::Timestamp::from_second(i64::try_from(leaf.time).unwrap_or(0))
+                .unwrap_or_default();
+            let refers = match &signed.statement.predicate {
+                Predicate::Status(p) => {
+                    self.store.attestation(&p.refers_to.envelope_sha256).await?
+                }
+                Predicate::Conformity(_) => None,
+            };
+            let record = to_record(&signed, &org.id, index, logged, &refers);
+            match &signed.statement.predicate {
+                Predicate::Conformity(p) => {
+                    let manufacturer = self
+                        .store
+                        .organisations()
+                        .await?
+                        .into_iter()
+                        .find(|o| o.role == Role::Manufacturer && o.name == p.product.manufacturer)
+                        .map(|o| o.id)
+                        .ok_or_else(|| {
+                            fail(format!(
+                                "manufacturer {:?} is unknown",
+                                p.product.manufacturer
+                            ))
+                        })?;
+                    self.store
+                        .record_conformity(&ConformitySubmission {
+                            record,
+                            manufacturer,
+                            manufacturer_name: p.product.manufacturer.clone(),
+                            name: p.product.name.clone(),
+                            model: p.product.model.clone(),
+                            images: images(&signed),
+                            declaration_json: None,
+                        })
+                        .await?;
+                }
+                Predicate::Status(_) => self.store.record_status(&record).await?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Store> Drop for Registry<S> {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Decided {
+    accepted: Accepted,
+    submitted_by: String,
+    refers: Option<AttestationRecord>,
+}
+
+/// A claim on an envelope digest, released on drop.
+struct Claim<'a> {
+    set: &'a Mutex<HashSet<Hash>>,
+    digest: Hash,
+}
+
+impl<'a> Claim<'a> {
+    fn take(set: &'a Mutex<HashSet<Hash>>, digest: Hash) -> Option<Self> {
+        let mut guard = set.lock().ok()?;
+        guard.insert(digest).then_some(Claim { set, digest })
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut guard) = self.set.lock() {
+            guard.remove(&self.digest);
+        }
+    }
+}
+
+fn images(signed: &Signed) -> Vec<Image> {
+    signed
+        .statement
+        .subject
+        .iter()
+        .map(|s| Image {
+            name: s.name.clone(),
+            sha256: s.digest.get("sha256").cloned().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn parse_time(value: &str) -> Option<jiff::Timestamp> {
+    value.parse().ok()
+}
+
+/// The database record of an accepted attestation.
+fn to_record(
+    signed: &Signed,
+    submitted_by: &str,
+    log_index: u64,
+    logged: jiff::Timestamp,
+    refers: &Option<AttestationRecord>,
+) -> AttestationRecord {
+    let base = AttestationRecord {
+        envelope_sha256: signed.envelope_sha256.clone(),
+        statement_sha256: signed.statement_sha256.clone(),
+        kind: EntryKind::Conformity,
+        log_index,
+        logged,
+        submitted_by: submitted_by.to_owned(),
+        signer_key_id: signed.key.key_id.clone(),
+        product_id: String::new(),
+        version: String::new(),
+        scheme: None,
+        tier: None,
+        route: None,
+        issued: None,
+        valid_until: None,
+        support_end: None,
+        refers_to: None,
+        status: None,
+        reason: None,
+        effective: None,
+    };
+    match &signed.statement.predicate {
+        Predicate::Conformity(p) => AttestationRecord {
+            product_id: p.product.id.clone(),
+            version: p.product.version.clone(),
+            scheme: Some(p.scheme.clone()),
+            tier: Some(p.tier.clone()),
+            route: Some(p.route.as_str().to_owned()),
+            issued: parse_time(&p.issued),
+            valid_until: parse_time(&p.valid_until),
+            support_end: p.support_end.clone(),
+            ..base
+        },
+        Predicate::Status(p) => AttestationRecord {
+            kind: EntryKind::Status,
+            product_id: refers
+                .as_ref()
+                .map(|r| r.product_id.clone())
+                .unwrap_or_default(),
+            version: refers
+                .as_ref()
+                .map(|r| r.version.clone())
+                .unwrap_or_default(),
+            refers_to: Some(p.refers_to.envelope_sha256.clone()),
+            status: Some(p.status.as_str().to_owned()),
+            reason: Some(p.reason.clone()),
+            effective: parse_time(&p.effective),
+            issued: parse_time(&p.issued),
+            ..base
+        },
+    }
+}
+
+/// The log's signer: an Ed25519 key kept in the data directory (PKCS#8 PEM, mode 0600),
+/// created on first start.
+fn log_signer(path: &Path, origin: &str) -> Result<NoteSigner, RegistryError> {
+    use iotmark_attest::keys::{FileSigner, write_private_file};
+    let bad = |message: String| RegistryError::DataDir {
+        path: path.to_owned(),
+        message,
+    };
+    let key = if path.exists() {
+        FileSigner::load(path).map_err(|e| bad(e.to_string()))?
+    } else {
+        let key = FileSigner::generate().map_err(|e| bad(e.to_string()))?;
+        let pem = key.to_pkcs8_pem().map_err(|e| bad(e.to_string()))?;
+        write_private_file(path, pem.as_bytes()).map_err(|e| bad(e.to_string()))?;
+        key
+    };
+    let mut seed = key.to_seed();
+    let signer = NoteSigner::from_seed(origin, &seed).map_err(|e| bad(e.to_string()));
+    seed.fill(0);
+    signer
+}

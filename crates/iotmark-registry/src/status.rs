@@ -1,0 +1,204 @@
+//! Whether a conformity attestation holds now, from its record and its status changes: what
+//! the product page, the API and the search results say.
+
+use serde::Serialize;
+
+use crate::store::{AttestationRecord, EntryKind};
+
+/// The standing of one conformity attestation at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Standing {
+    /// Within its validity period, and nothing suspended, revoked or ended it.
+    Valid,
+    NotYetValid,
+    Expired,
+    Suspended,
+    Revoked,
+    EndOfSupport,
+}
+
+impl Standing {
+    /// Plain words for a consumer.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Standing::Valid => "holds",
+            Standing::NotYetValid => "is not valid yet",
+            Standing::Expired => "has expired",
+            Standing::Suspended => "is suspended",
+            Standing::Revoked => "was revoked",
+            Standing::EndOfSupport => "ended with the end of security support",
+        }
+    }
+
+    pub fn holds(self) -> bool {
+        self == Standing::Valid
+    }
+}
+
+/// The standing of `attestation` at `now`, given every record of its product (in log order);
+/// only status changes that refer to it and are effective at `now` count. Revocation and end
+/// of support are final; a suspension holds until a later reinstatement.
+pub fn standing(
+    attestation: &AttestationRecord,
+    history: &[AttestationRecord],
+    now: jiff::Timestamp,
+) -> Standing {
+    let mut suspended = false;
+    for change in history.iter().filter(|r| {
+        r.kind == EntryKind::Status
+            && r.refers_to.as_deref() == Some(attestation.envelope_sha256.as_str())
+            && r.effective.is_some_and(|t| t <= now)
+    }) {
+        match change.status.as_deref() {
+            Some("revocation") => return Standing::Revoked,
+            Some("end-of-support") => return Standing::EndOfSupport,
+            Some("suspension") => suspended = true,
+            Some("reinstatement") => suspended = false,
+            _ => {}
+        }
+    }
+    if suspended {
+        return Standing::Suspended;
+    }
+    if attestation.issued.is_some_and(|t| t > now) {
+        return Standing::NotYetValid;
+    }
+    if attestation.valid_until.is_some_and(|t| t <= now) {
+        return Standing::Expired;
+    }
+    Standing::Valid
+}
+
+/// The attestation that speaks for `version` now: the newest conformity attestation of that
+/// version that holds, else the newest one whatever its standing.
+pub fn current<'a>(
+    version: &str,
+    history: &'a [AttestationRecord],
+    now: jiff::Timestamp,
+) -> Option<(&'a AttestationRecord, Standing)> {
+    let mut newest = None;
+    for r in history
+        .iter()
+        .rev()
+        .filter(|r| r.kind == EntryKind::Conformity && r.version == version)
+    {
+        let s = standing(r, history, now);
+        if s.holds() {
+            return Some((r, s));
+        }
+        newest.get_or_insert((r, s));
+    }
+    newest
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn conformity(sha: &str, index: u64, until: &str) -> AttestationRecord {
+        AttestationRecord {
+            envelope_sha256: sha.to_owned(),
+            statement_sha256: format!("s{sha}"),
+            kind: EntryKind::Conformity,
+            log_index: index,
+            logged: ts("2026-01-01T00:00:00Z"),
+            submitted_by: "acme".to_owned(),
+            signer_key_id: "k".to_owned(),
+            product_id: "p".to_owned(),
+            version: "1.0".to_owned(),
+            scheme: Some("s".to_owned()),
+            tier: Some("t".to_owned()),
+            route: Some("sdoc".to_owned()),
+            issued: Some(ts("2026-01-01T00:00:00Z")),
+            valid_until: Some(ts(until)),
+            support_end: None,
+            refers_to: None,
+            status: None,
+            reason: None,
+            effective: None,
+        }
+    }
+
+    fn change(refers: &str, index: u64, status: &str, effective: &str) -> AttestationRecord {
+        AttestationRecord {
+            kind: EntryKind::Status,
+            refers_to: Some(refers.to_owned()),
+            status: Some(status.to_owned()),
+            reason: Some("r".to_owned()),
+            effective: Some(ts(effective)),
+            scheme: None,
+            tier: None,
+            route: None,
+            issued: None,
+            valid_until: None,
+            ..conformity(&format!("c{index}"), index, "2030-01-01T00:00:00Z")
+        }
+    }
+
+    #[test]
+    fn suspension_reinstatement_revocation_and_expiry() {
+        let a = conformity("a", 0, "2028-01-01T00:00:00Z");
+        let mut history = vec![a.clone()];
+        assert_eq!(
+            standing(&a, &history, ts("2027-01-01T00:00:00Z")),
+            Standing::Valid
+        );
+        assert_eq!(
+            standing(&a, &history, ts("2028-01-01T00:00:00Z")),
+            Standing::Expired
+        );
+        assert_eq!(
+            standing(&a, &history, ts("2025-12-31T00:00:00Z")),
+            Standing::NotYetValid
+        );
+        history.push(change("a", 1, "suspension", "2026-06-01T00:00:00Z"));
+        assert_eq!(
+            standing(&a, &history, ts("2026-05-31T00:00:00Z")),
+            Standing::Valid
+        );
+        assert_eq!(
+            standing(&a, &history, ts("2026-06-02T00:00:00Z")),
+            Standing::Suspended
+        );
+        history.push(change("a", 2, "reinstatement", "2026-07-01T00:00:00Z"));
+        assert_eq!(
+            standing(&a, &history, ts("2026-07-02T00:00:00Z")),
+            Standing::Valid
+        );
+        // A change to another attestation does not count.
+        history.push(change("zzz", 3, "revocation", "2026-08-01T00:00:00Z"));
+        assert_eq!(
+            standing(&a, &history, ts("2026-08-02T00:00:00Z")),
+            Standing::Valid
+        );
+        history.push(change("a", 4, "revocation", "2026-09-01T00:00:00Z"));
+        history.push(change("a", 5, "reinstatement", "2026-09-02T00:00:00Z"));
+        assert_eq!(
+            standing(&a, &history, ts("2026-10-01T00:00:00Z")),
+            Standing::Revoked,
+            "revocation is final"
+        );
+    }
+
+    #[test]
+    fn the_current_attestation_prefers_one_that_holds() {
+        let old = conformity("old", 0, "2030-01-01T00:00:00Z");
+        let new = conformity("new", 1, "2030-01-01T00:00:00Z");
+        let mut history = vec![old, new];
+        let now = ts("2027-01-01T00:00:00Z");
+        assert_eq!(
+            current("1.0", &history, now).unwrap().0.envelope_sha256,
+            "new"
+        );
+        history.push(change("new", 2, "revocation", "2026-12-01T00:00:00Z"));
+        let (r, s) = current("1.0", &history, now).unwrap();
+        assert_eq!((r.envelope_sha256.as_str(), s), ("old", Standing::Valid));
+        assert!(current("2.0", &history, now).is_none());
+    }
+}

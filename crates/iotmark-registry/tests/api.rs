@@ -1,0 +1,377 @@
+//! The registry's HTTP API as labs, manufacturers and the public use it, on SQLite and on
+//! PostgreSQL: who may submit what (every role against every write endpoint), precise
+//! refusals that change nothing, receipts that verify, and the log that records it all.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use common::{SCHEME, TestApp, backends, conformity, seconds_ago, status_change};
+use iotmark_attest::statement::{Predicate, Route, Statement, StatusKind};
+use iotmark_log::merkle;
+
+/// Each case: who submits, what, the expected status and the rule named on refusal.
+#[test]
+fn every_role_against_every_write_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, url) in backends(dir.path()) {
+        let app = TestApp::start(&url, &dir.path().join(backend));
+        let key = |org: &str| app.keys[org].clone();
+
+        // Conformity: the SDoC is the manufacturer's, the certification an accredited lab's.
+        let sdoc = conformity(
+            &key("acme"),
+            "Acme Devices Ltd",
+            Route::Sdoc,
+            seconds_ago(60),
+        );
+        let cert = conformity(
+            &key("testlab"),
+            "Example Test Lab",
+            Route::Certification,
+            seconds_ago(50),
+        );
+        let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+            // SDoC signed by acme's key, submitted by others: the key is not theirs.
+            ("globex", sdoc.clone(), 403, "signature"),
+            ("testlab", sdoc.clone(), 403, "signature"),
+            ("operator", sdoc.clone(), 403, "signature"),
+            // An SDoC signed by globex for acme's product: not globex's product.
+            (
+                "globex",
+                conformity(
+                    &key("globex"),
+                    "Globex Corporation",
+                    Route::Sdoc,
+                    seconds_ago(59),
+                ),
+                403,
+                "manufacturer",
+            ),
+            // A lab may not make an SDoC; a manufacturer may not certify.
+            (
+                "testlab",
+                conformity(
+                    &key("testlab"),
+                    "Example Test Lab",
+                    Route::Sdoc,
+                    seconds_ago(58),
+                ),
+                403,
+                "role",
+            ),
+            (
+                "acme",
+                conformity(
+                    &key("acme"),
+                    "Acme Devices Ltd",
+                    Route::Certification,
+                    seconds_ago(57),
+                ),
+                403,
+                "role",
+            ),
+            // An operator neither declares nor certifies.
+            (
+                "operator",
+                conformity(
+                    &key("operator"),
+                    "Registry Operator",
+                    Route::Certification,
+                    seconds_ago(56),
+                ),
+                403,
+                "role",
+            ),
+            // A lab without accreditation for the scheme.
+            (
+                "newlab",
+                conformity(
+                    &key("newlab"),
+                    "New Lab",
+                    Route::Certification,
+                    seconds_ago(55),
+                ),
+                403,
+                "accreditation",
+            ),
+            // The rightful ones.
+            ("acme", sdoc.clone(), 201, ""),
+            ("testlab", cert.clone(), 201, ""),
+            // The same envelope again: a replay.
+            ("acme", sdoc.clone(), 409, "replay"),
+        ];
+        for (who, body, status, rule) in &cases {
+            let (got, answer) = app.submit(who, body);
+            assert_eq!(got, *status, "{backend}: {who}: {answer}");
+            if !rule.is_empty() {
+                assert_eq!(answer["error"]["rule"], *rule, "{backend}: {who}: {answer}");
+                assert!(
+                    !answer["error"]["message"].as_str().unwrap().is_empty(),
+                    "{answer}"
+                );
+            }
+        }
+
+        // Status changes: the lab may suspend its certificate, acme may not; the operator may
+        // revoke anything; acme may end the support of its own product.
+        let suspend_cert = |who: &str, org_name: &str| {
+            status_change(
+                &key(who),
+                org_name,
+                &cert,
+                StatusKind::Suspension,
+                seconds_ago(10),
+            )
+        };
+        let (got, answer) = app.submit("acme", &suspend_cert("acme", "Acme Devices Ltd"));
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (403, Some("authority")),
+            "{answer}"
+        );
+        let (got, answer) = app.submit("globex", &suspend_cert("globex", "Globex Corporation"));
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (403, Some("authority")),
+            "{answer}"
+        );
+        let (got, answer) = app.submit("newlab", &suspend_cert("newlab", "New Lab"));
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (403, Some("authority")),
+            "{answer}"
+        );
+        // Reinstating what is not suspended.
+        let reinstate = status_change(
+            &key("testlab"),
+            "Example Test Lab",
+            &cert,
+            StatusKind::Reinstatement,
+            seconds_ago(9),
+        );
+        let (got, answer) = app.submit("testlab", &reinstate);
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (422, Some("state")),
+            "{answer}"
+        );
+        let (got, answer) = app.submit("testlab", &suspend_cert("testlab", "Example Test Lab"));
+        assert_eq!(got, 201, "{answer}");
+        let (got, answer) = app.submit("testlab", &reinstate);
+        assert_eq!(got, 201, "{answer}");
+        let eos = status_change(
+            &key("acme"),
+            "Acme Devices Ltd",
+            &cert,
+            StatusKind::EndOfSupport,
+            seconds_ago(5),
+        );
+        let (got, answer) = app.submit("acme", &eos);
+        assert_eq!(
+            got, 201,
+            "acme ends the support of its own product: {answer}"
+        );
+        // After end of support nothing changes any more.
+        let revoke = status_change(
+            &key("operator"),
+            "Registry Operator",
+            &cert,
+            StatusKind::Revocation,
+            seconds_ago(4),
+        );
+        let (got, answer) = app.submit("operator", &revoke);
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (422, Some("state")),
+            "{answer}"
+        );
+        // The operator revokes acme's SDoC.
+        let revoke_sdoc = status_change(
+            &key("operator"),
+            "Registry Operator",
+            &sdoc,
+            StatusKind::Revocation,
+            seconds_ago(3),
+        );
+        let (got, answer) = app.submit("operator", &revoke_sdoc);
+        assert_eq!(got, 201, "{answer}");
+
+        // Without a token, with a bad one: 401, nothing accepted.
+        let fresh = conformity(
+            &key("acme"),
+            "Acme Devices Ltd",
+            Route::Sdoc,
+            seconds_ago(40),
+        );
+        let (got, answer) = app.post("/api/v1/attestations", None, &fresh);
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (401, Some("token"))
+        );
+        let (got, _) = app.post("/api/v1/attestations", Some("iotmark_nope"), &fresh);
+        assert_eq!(got, 401);
+
+        // Vulnerability reports are public.
+        let report = serde_json::json!({"summary": "telnet open", "details": "port 23 answers", "version": "2.4.1"});
+        let (got, answer) = app.post(
+            "/api/v1/products/acme-securecam-2/vulnerability-reports",
+            None,
+            report.to_string().as_bytes(),
+        );
+        assert_eq!(got, 201, "{answer}");
+        let (got, _) = app.post(
+            "/api/v1/products/no-such-product/vulnerability-reports",
+            None,
+            report.to_string().as_bytes(),
+        );
+        assert_eq!(got, 404);
+
+        // What was accepted is exactly what the log holds: 2 attestations + 4 status changes.
+        let (_, product) = app.get("/api/v1/products/acme-securecam-2");
+        let history = product["history"].as_array().unwrap();
+        assert_eq!(history.len(), 6, "{backend}: {product}");
+        let indices: Vec<u64> = history
+            .iter()
+            .map(|h| h["log_index"].as_u64().unwrap())
+            .collect();
+        assert_eq!(indices, (0..6).collect::<Vec<_>>(), "{backend}");
+        let checkpoint = app.get("/log/checkpoint").1["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            checkpoint.starts_with("registry.test/log\n6\n"),
+            "{checkpoint}"
+        );
+    }
+}
+
+#[test]
+fn rules_that_need_a_forged_statement_and_bad_requests_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, url) in backends(dir.path()) {
+        let app = TestApp::start(&url, &dir.path().join(backend));
+        let acme = app.keys["acme"].clone();
+        let forge = |edit: &dyn Fn(&mut iotmark_attest::statement::ConformityPredicate)| {
+            let env = conformity(&acme, "Acme Devices Ltd", Route::Sdoc, seconds_ago(30));
+            let parsed = iotmark_attest::dsse::Envelope::parse(&env).unwrap();
+            let mut statement = Statement::parse(&parsed.payload).unwrap();
+            if let Predicate::Conformity(p) = &mut statement.predicate {
+                edit(p);
+            }
+            iotmark_attest::sign_statement(&statement, acme.as_ref())
+                .unwrap()
+                .to_json()
+                .into_bytes()
+        };
+        // A tier that needs a lab, declared by the manufacturer alone.
+        let (got, answer) = app.submit(
+            "acme",
+            &forge(&|p| {
+                p.scheme = "us-cyber-trust-mark".into();
+                p.tier = "labelled".into();
+            }),
+        );
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (422, Some("route")),
+            "{answer}"
+        );
+        let (got, answer) = app.submit("acme", &forge(&|p| p.scheme = "made-up".into()));
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (422, Some("scheme")),
+            "{answer}"
+        );
+        let (got, answer) = app.submit("acme", &forge(&|p| p.assessment.conforms = false));
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (422, Some("conforms")),
+            "{answer}"
+        );
+        let (got, answer) = app.submit(
+            "acme",
+            &forge(&|p| p.valid_until = seconds_ago(1).to_string()),
+        );
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (422, Some("validity")),
+            "{answer}"
+        );
+        let (got, answer) = app.submit("acme", &forge(&|p| p.assessor.key_id = "0".repeat(64)));
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (403, Some("assessor")),
+            "{answer}"
+        );
+
+        // Malformed JSON, a changed payload byte, an empty body, an oversized body.
+        let (got, answer) = app.submit("acme", b"{\"payload\": ");
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (400, Some("envelope")),
+            "{answer}"
+        );
+        let good = conformity(&acme, "Acme Devices Ltd", Route::Sdoc, seconds_ago(20));
+        let mut tampered: serde_json::Value = serde_json::from_slice(&good).unwrap();
+        let payload = tampered["payload"].as_str().unwrap().to_owned();
+        let flipped = format!(
+            "{}{}",
+            if payload.starts_with('e') { "f" } else { "e" },
+            &payload[1..]
+        );
+        tampered["payload"] = flipped.into();
+        let (got, answer) = app.submit("acme", tampered.to_string().as_bytes());
+        assert!(matches!(got, 400 | 403), "{answer}");
+        let (got, _) = app.submit("acme", b"");
+        assert_eq!(got, 400);
+        let huge = vec![b' '; iotmark_registry::http::MAX_BODY_BYTES + 1];
+        let (got, _) = app.submit("acme", &huge);
+        assert_eq!(got, 413);
+        // An unknown product and an unknown attestation.
+        assert_eq!(app.get("/api/v1/products/nope").0, 404);
+        assert_eq!(
+            app.get(&format!("/api/v1/attestations/{}", "0".repeat(64)))
+                .0,
+            404
+        );
+
+        // Nothing of that changed anything.
+        let checkpoint = app.get("/log/checkpoint").1["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            checkpoint.starts_with("registry.test/log\n0\n"),
+            "{backend}: {checkpoint}"
+        );
+        assert_eq!(app.get("/api/v1/products/acme-securecam-2").0, 404);
+
+        // The good one is accepted and its receipt verifies offline against the log key.
+        let (got, answer) = app.submit("acme", &good);
+        assert_eq!(got, 201, "{answer}");
+        let receipt =
+            iotmark_log::receipt::Receipt::parse(answer["receipt"].as_str().unwrap().as_bytes())
+                .unwrap();
+        let verifier = iotmark_log::note::NoteVerifier::parse(&app.registry.verifier_key).unwrap();
+        let entry = receipt.extra.clone().unwrap();
+        receipt
+            .verify(&entry, "registry.test/log", &[verifier])
+            .unwrap();
+        let leaf = iotmark_log::leaf::LeafRecord::decode(&entry).unwrap();
+        assert_eq!(leaf.envelope_digest, merkle::sha256(&good));
+        // The envelope is served back byte for byte, and so are the tiles.
+        let sha = merkle::hex(&merkle::sha256(&good));
+        let (got, body) = app.get(&format!("/api/v1/attestations/{sha}/envelope"));
+        assert_eq!(got, 200);
+        assert_eq!(serde_json::to_vec(&body).unwrap().len() > 0, true);
+        assert_eq!(app.get("/log/tile/0/000.p/1").0, 200);
+        assert_eq!(app.get("/log/tile/../../etc/passwd").0, 404);
+        let (_, found) = app.get("/api/v1/search?q=securecam");
+        assert_eq!(found["results"][0]["id"], "acme-securecam-2", "{found}");
+        let (_, product) = app.get("/api/v1/products/acme-securecam-2");
+        assert_eq!(product["versions"][0]["holds"], true, "{product}");
+        assert_eq!(product["versions"][0]["scheme"], SCHEME, "{product}");
+    }
+}

@@ -1,0 +1,275 @@
+//! A registry on 127.0.0.1 for the HTTP tests, on SQLite and (when `TEST_DATABASE_URL` is set)
+//! on a fresh PostgreSQL database, with organisations, keys and tokens like an operator sets
+//! them up, and real signed attestations.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use iotmark_attest::keys::{FileSigner, Signer};
+use iotmark_attest::statement::{
+    ConformityInput, Party, Route, StatusKind, conformity_statement, status_statement,
+};
+use iotmark_registry::admin;
+use iotmark_registry::service::{Config, Registry};
+use iotmark_registry::store::{self, AnyStore, Role};
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The database URLs to run against: a SQLite file in `dir`, and PostgreSQL when configured.
+/// Without `TEST_DATABASE_URL` the PostgreSQL run fails with a hint, unless
+/// `IOTMARK_SKIP_POSTGRES=1` says to skip it.
+pub fn backends(dir: &Path) -> Vec<(&'static str, String)> {
+    let mut out = vec![(
+        "sqlite",
+        format!("sqlite://{}", dir.join("registry.sqlite3").display()),
+    )];
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) => out.push(("postgres", fresh_postgres_database(&url))),
+        Err(_) if std::env::var("IOTMARK_SKIP_POSTGRES").as_deref() == Ok("1") => {
+            eprintln!("PostgreSQL run skipped (IOTMARK_SKIP_POSTGRES=1)");
+        }
+        Err(_) => panic!(
+            "TEST_DATABASE_URL is not set: start PostgreSQL with `eval \"$(bash scripts/postgres.sh start)\"` (after `bash scripts/postgres.sh --install`), or set IOTMARK_SKIP_POSTGRES=1 to run on SQLite only"
+        ),
+    }
+    out
+}
+
+/// Creates a new, empty database beside the one `url` names and returns its URL.
+fn fresh_postgres_database(url: &str) -> String {
+    let name = format!("iotmark_t_{:016x}", rand_u64());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        // The name is ours (hex digits), not input.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+fn rand_u64() -> u64 {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).unwrap();
+    u64::from_le_bytes(b)
+}
+
+/// A running registry and what the operator set up.
+pub struct TestApp {
+    pub url: String,
+    pub registry: Arc<Registry<AnyStore>>,
+    pub runtime: tokio::runtime::Runtime,
+    pub dir: PathBuf,
+    /// token secrets by organisation ID
+    pub tokens: std::collections::BTreeMap<String, String>,
+    /// signing keys by organisation ID
+    pub keys: std::collections::BTreeMap<String, Arc<FileSigner>>,
+}
+
+pub const SCHEME: &str = "en303645-self-declaration";
+
+impl TestApp {
+    /// Starts a registry on `db_url` with data in `dir`, and sets up: acme (manufacturer of
+    /// the example product), globex (another manufacturer), testlab (a lab accredited for
+    /// every bundled scheme), newlab (a lab with no accreditation), and operator.
+    pub fn start(db_url: &str, dir: &Path) -> TestApp {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = dir.to_owned();
+        let (registry, url, tokens, keys) = runtime.block_on(async {
+            let store = store::open(db_url).await.unwrap();
+            let mut tokens = std::collections::BTreeMap::new();
+            let mut keys = std::collections::BTreeMap::new();
+            let schemes = iotmark_assess::bundled_schemes(iotmark_catalogs::Bundle::get()).unwrap();
+            for (id, name, role) in [
+                ("acme", "Acme Devices Ltd", Role::Manufacturer),
+                ("globex", "Globex Corporation", Role::Manufacturer),
+                ("testlab", "Example Test Lab", Role::Lab),
+                ("newlab", "New Lab", Role::Lab),
+                ("operator", "Registry Operator", Role::Operator),
+            ] {
+                admin::add_organisation(&store, id, name, role)
+                    .await
+                    .unwrap();
+                let key = Arc::new(FileSigner::generate().unwrap());
+                admin::add_key(&store, id, &key.public_key(), "test key")
+                    .await
+                    .unwrap();
+                let (_, secret) = admin::create_token(&store, id, "tests").await.unwrap();
+                tokens.insert(id.to_owned(), secret);
+                keys.insert(id.to_owned(), key);
+            }
+            for s in &schemes {
+                admin::accredit(&store, "testlab", &s.id, &schemes)
+                    .await
+                    .unwrap();
+            }
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let url = format!("http://{addr}");
+            let registry = Arc::new(
+                Registry::open(
+                    store,
+                    Config {
+                        data_dir: dir.join("data"),
+                        log_origin: "registry.test/log".to_owned(),
+                        public_url: url.clone(),
+                    },
+                )
+                .await
+                .unwrap(),
+            );
+            let app = iotmark_registry::http::router(registry.clone());
+            tokio::spawn(async move {
+                axum::serve(listener, app).await.unwrap();
+            });
+            (registry, url, tokens, keys)
+        });
+        TestApp {
+            url,
+            registry,
+            runtime,
+            dir,
+            tokens,
+            keys,
+        }
+    }
+
+    /// POST with an optional bearer token; returns (status, JSON body).
+    pub fn post(&self, path: &str, token: Option<&str>, body: &[u8]) -> (u16, serde_json::Value) {
+        let agent = agent();
+        let mut request = agent.post(&format!("{}{path}", self.url));
+        if let Some(t) = token {
+            request = request.header("Authorization", &format!("Bearer {t}"));
+        }
+        let response = request
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap();
+        read(response)
+    }
+
+    /// GET; returns (status, JSON body or {"text": …}).
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = agent().get(&format!("{}{path}", self.url)).call().unwrap();
+        read(response)
+    }
+
+    /// Submits an envelope as `org`.
+    pub fn submit(&self, org: &str, envelope: &[u8]) -> (u16, serde_json::Value) {
+        self.post("/api/v1/attestations", Some(&self.tokens[org]), envelope)
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}
+
+fn read(response: ureq::http::Response<ureq::Body>) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let text = response.into_body().read_to_string().unwrap_or_default();
+    let value = serde_json::from_str(&text).unwrap_or_else(|_| serde_json::json!({"text": text}));
+    (status, value)
+}
+
+/// The example's assessment results with every gap fixed, so the product conforms.
+pub fn passing_results() -> Vec<u8> {
+    let path =
+        repo().join("crates/iotmark-attest/tests/data/securecam-en303645.assessment-results.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let result = &mut v["assessment-results"]["results"][0];
+    result["description"] = "Verdict: conforms.".into();
+    for f in result["findings"].as_array_mut().unwrap() {
+        if f["props"][0]["value"] != "not-applicable" {
+            f["props"][0]["value"] = "satisfied".into();
+            f["target"]["status"] = serde_json::json!({"state": "satisfied", "reason": "pass"});
+        }
+    }
+    serde_json::to_vec_pretty(&v).unwrap()
+}
+
+pub fn example_declaration() -> iotmark_declare::Declaration {
+    let path = repo().join("examples/acme-securecam/declaration.yaml");
+    let bytes = std::fs::read(&path).unwrap();
+    iotmark_declare::check(&path, &bytes, &|_| true, jiff::Zoned::now().date())
+        .declaration
+        .unwrap()
+}
+
+/// A conformity attestation of the example product signed by `signer`, issued `issued`
+/// (distinct times give distinct envelopes), valid for two years.
+pub fn conformity(
+    signer: &FileSigner,
+    organisation: &str,
+    route: Route,
+    issued: jiff::Timestamp,
+) -> Vec<u8> {
+    let statement = conformity_statement(
+        &passing_results(),
+        Path::new("assessment-results.json"),
+        &example_declaration(),
+        &ConformityInput {
+            route,
+            profile: Some("en303645".to_owned()),
+            organisation: organisation.to_owned(),
+            key_id: signer.key_id(),
+            issued,
+            valid_until: issued
+                .checked_add(jiff::SignedDuration::from_hours(2 * 8766))
+                .unwrap(),
+        },
+    )
+    .unwrap();
+    iotmark_attest::sign_statement(&statement, signer)
+        .unwrap()
+        .to_json()
+        .into_bytes()
+}
+
+/// A status change of `envelope`, signed by `signer`.
+pub fn status_change(
+    signer: &FileSigner,
+    organisation: &str,
+    envelope: &[u8],
+    status: StatusKind,
+    effective: jiff::Timestamp,
+) -> Vec<u8> {
+    let parsed = iotmark_attest::dsse::Envelope::parse(envelope).unwrap();
+    let statement = iotmark_attest::statement::Statement::parse(&parsed.payload).unwrap();
+    let change = status_statement(
+        envelope,
+        statement.subject,
+        status,
+        "test",
+        effective,
+        jiff::Timestamp::now(),
+        Party {
+            organisation: organisation.to_owned(),
+            key_id: signer.key_id(),
+        },
+    )
+    .unwrap();
+    iotmark_attest::sign_statement(&change, signer)
+        .unwrap()
+        .to_json()
+        .into_bytes()
+}
+
+/// Now, minus `seconds` (distinct issue times make distinct envelopes).
+pub fn seconds_ago(seconds: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - seconds).unwrap()
+}
