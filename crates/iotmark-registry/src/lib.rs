@@ -8,4 +8,5 @@
 //! replays log entries the database has not seen. The database is an index for pages,
 //! search and rules.
 
+pub mod label;
 pub mod store;
