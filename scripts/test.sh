@@ -32,6 +32,8 @@ command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 bash scripts/interop-dsse.sh --install
 # Go's golang.org/x/mod tlog and note (Debian), to check our log's tiles and proofs.
 bash scripts/interop-tlog.sh --install
+# zbarimg and rsvg-convert (Debian), to read back the QR codes on our product labels.
+bash scripts/label-tools.sh --install
 # Debian's PostgreSQL, for the registry's tests against its second backend.
 bash scripts/postgres.sh --install
 # Real armhf and mipsel Debian packages, to build firmware root filesystems from.

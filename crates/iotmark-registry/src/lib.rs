@@ -7,6 +7,7 @@
 //! * [`status`]: whether an attestation holds now.
 //! * [`admin`]: organisations, keys, tokens and accreditations.
 //! * [`http`]: the JSON API, the log's tiles and checkpoint.
+//! * [`label`]: the label for the box, SVG and PNG, with a QR code to the product page.
 //!
 //! The transparency log, not the database, is the record of what was accepted: a submission
 //! is appended to the log (durably) before its rows are written, and on start the registry
@@ -16,6 +17,7 @@
 pub mod accept;
 pub mod admin;
 pub mod http;
+pub mod label;
 pub mod service;
 pub mod status;
 pub mod store;

@@ -339,13 +339,8 @@ impl<S: Store> Registry<S> {
     /// A receipt for log entry `index` against the current checkpoint.
     pub fn receipt(&self, index: u64) -> Result<Receipt, RegistryError> {
         let checkpoint = self.checkpoint()?;
+        let cp = iotmark_log::checkpoint::read_unverified(&checkpoint).map_err(LogError::from)?;
         let text = String::from_utf8_lossy(&checkpoint).into_owned();
-        let body = text
-            .split_once("\n\n")
-            .map(|(b, _)| format!("{b}\n"))
-            .unwrap_or_default();
-        let cp = iotmark_log::checkpoint::Checkpoint::parse_body(&body)
-            .map_err(|e| LogError::Checkpoint(e))?;
         let mut reader = iotmark_log::storage::StorageTiles(self.log_storage.as_ref());
         let proof = iotmark_log::tiles::TileHashes::new(&mut reader, cp.size)
             .inclusion_proof(index)
@@ -374,14 +369,8 @@ impl<S: Store> Registry<S> {
     /// append and the database write). Entries are re-derived from the envelope and the
     /// signing key's organisation, exactly as accepted.
     async fn replay(&self) -> Result<(), RegistryError> {
-        let checkpoint = self.checkpoint()?;
-        let text = String::from_utf8_lossy(&checkpoint).into_owned();
-        let body = text
-            .split_once("\n\n")
-            .map(|(b, _)| format!("{b}\n"))
-            .unwrap_or_default();
-        let size = iotmark_log::checkpoint::Checkpoint::parse_body(&body)
-            .map_err(LogError::Checkpoint)?
+        let size = iotmark_log::checkpoint::read_unverified(&self.checkpoint()?)
+            .map_err(LogError::from)?
             .size;
         let start = match self.store.last_log_index().await? {
             Some(i) => i + 1,

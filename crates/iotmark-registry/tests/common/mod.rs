@@ -166,6 +166,13 @@ impl TestApp {
         read(response)
     }
 
+    /// GET; returns (status, body bytes).
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let response = agent().get(&format!("{}{path}", self.url)).call().unwrap();
+        let status = response.status().as_u16();
+        (status, response.into_body().read_to_vec().unwrap())
+    }
+
     /// Submits an envelope as `org`.
     pub fn submit(&self, org: &str, envelope: &[u8]) -> (u16, serde_json::Value) {
         self.post("/api/v1/attestations", Some(&self.tokens[org]), envelope)

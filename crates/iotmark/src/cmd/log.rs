@@ -437,12 +437,7 @@ fn open_existing(dir: &Path) -> Result<(DirStorage, Checkpoint, String)> {
         )
     })?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    // The note's text ends at the blank line before its signatures.
-    let body = text
-        .split_once("\n\n")
-        .map(|(b, _)| format!("{b}\n"))
-        .unwrap_or_else(|| text.clone());
-    let cp = Checkpoint::parse_body(&body)
+    let cp = checkpoint::read_unverified(&bytes)
         .with_context(|| format!("{}: the checkpoint", dir.join("checkpoint").display()))?;
     Ok((storage, cp, text))
 }
