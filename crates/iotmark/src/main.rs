@@ -81,6 +81,9 @@ enum Command {
     /// Keep attestations in a tamper-evident log: append, checkpoint, prove, verify, audit
     #[command(subcommand)]
     Log(cmd::log::LogCommand),
+    /// Run and administer the registry: API, public product pages, labels, the log
+    #[command(subcommand)]
+    Registry(cmd::registry::RegistryCommand),
     /// Check a signed attestation offline: what it attests, who signed it, whether it is valid now
     Verify(cmd::attest::VerifyArgs),
 }
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Attest(a) => cmd::attest::attest(a),
         Command::Verify(a) => cmd::attest::verify(a),
         Command::Log(c) => cmd::log::run(c),
+        Command::Registry(c) => cmd::registry::run(c),
     };
     match result {
         Ok(code) => code,

@@ -26,6 +26,11 @@ impl Style {
         }
     }
 
+    /// Whether this stream gets colour.
+    pub fn colour(self) -> bool {
+        self.color
+    }
+
     fn paint(self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")

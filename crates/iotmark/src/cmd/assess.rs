@@ -288,7 +288,7 @@ fn summary(a: &Assessment, evidence_records: usize) -> Result<()> {
     Ok(())
 }
 
-fn write_reports(
+pub(crate) fn write_reports(
     dir: &Path,
     declaration_path: &Path,
     report: &iotmark_declare::CheckReport,

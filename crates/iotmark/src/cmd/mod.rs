@@ -4,4 +4,5 @@ pub mod catalog;
 pub mod declare;
 pub mod landscape;
 pub mod log;
+pub mod registry;
 pub mod scan;

@@ -1,0 +1,278 @@
+//! `iotmark registry`: run the registry, administer it, and submit to it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use iotmark_attest::keys::PublicKey;
+use iotmark_registry::service::{Config, Registry};
+use iotmark_registry::store::{self, AnyStore, Role, Store};
+use serde_json::json;
+
+use crate::style::Style;
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Run the registry: API, public pages, the log's tiles, metrics
+    #[command(after_help = "The data directory holds the log (tiles, checkpoint, envelopes), the log's key and,\nby default, the SQLite database. Nothing else needs installing.\n\nExamples:\n  iotmark registry serve\n  iotmark registry serve --listen 0.0.0.0:8080 --public-url https://registry.example.org\n  iotmark registry serve --db postgres://iotmark@db.internal/iotmark --data /var/lib/iotmark")]
+    Serve(ServeArgs),
+    /// Administer organisations, keys, tokens and accreditations (straight to the database)
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// Where the registry's data is.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// The data directory
+    #[arg(long, value_name = "DIR", default_value = "iotmark-data", env = "IOTMARK_DATA")]
+    data: PathBuf,
+    /// The database: sqlite://PATH or postgres://… [default: SQLite in the data directory]
+    #[arg(long, value_name = "URL", env = "IOTMARK_DB")]
+    db: Option<String>,
+}
+
+impl DataArgs {
+    fn url(&self) -> String {
+        self.db.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data.join("registry.sqlite3").display())
+        })
+    }
+
+    async fn open(&self) -> Result<AnyStore> {
+        let url = self.url();
+        store::open(&url)
+            .await
+            .with_context(|| format!("cannot open the database {}", redact(&url)))
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The public base URL, for product links and QR codes [default: http://LISTEN]
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// The log's name (origin line of its checkpoints); fixed once the log exists
+    #[arg(long, value_name = "NAME", default_value = "iotmark.localhost/log")]
+    origin: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Register an organisation
+    #[command(after_help = "Examples:\n  iotmark registry admin org-add acme --name \"Acme Devices Ltd\" --role manufacturer\n  iotmark registry admin org-add testlab --name \"Example Test Lab\" --role lab")]
+    OrgAdd(OrgAddArgs),
+    /// List the organisations
+    Orgs(AdminJson),
+    /// Register a signing key for an organisation
+    #[command(after_help = "Examples:\n  iotmark registry admin key-add acme keys/acme.pub --label \"release key 2026\"")]
+    KeyAdd(KeyAddArgs),
+    /// Create an API token (the secret is shown once)
+    #[command(after_help = "Examples:\n  iotmark registry admin token-create acme --label ci")]
+    TokenCreate(TokenCreateArgs),
+    /// Revoke an API token by its ID
+    TokenRevoke(TokenRevokeArgs),
+    /// Accredit a lab for a scheme
+    #[command(after_help = "Examples:\n  iotmark registry admin accredit testlab us-cyber-trust-mark")]
+    Accredit(AccreditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminJson {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OrgAddArgs {
+    /// Short identifier: a-z, 0-9 and '-'
+    id: String,
+    /// Display name; for a manufacturer, exactly as its declarations name it
+    #[arg(long)]
+    name: String,
+    /// operator, manufacturer or lab
+    #[arg(long)]
+    role: Role,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyAddArgs {
+    organisation: String,
+    /// The public key (SPKI PEM or verifier key from `iotmark key generate`)
+    key: PathBuf,
+    #[arg(long, default_value = "")]
+    label: String,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    organisation: String,
+    #[arg(long, default_value = "")]
+    label: String,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's ID (tok_…)
+    id: String,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AccreditArgs {
+    organisation: String,
+    /// A scheme ID (`iotmark scheme list`)
+    scheme: String,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+pub fn run(command: RegistryCommand) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match command {
+            RegistryCommand::Serve(a) => serve(a).await,
+            RegistryCommand::Admin(c) => admin(c).await,
+        }
+    })
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    // Request errors and start-up go to standard error; RUST_LOG overrides the level.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(Style::stderr().colour())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let store = args.data.open().await?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen))
+        .trim_end_matches('/')
+        .to_owned();
+    let registry = Registry::open(
+        store,
+        Config {
+            data_dir: args.data.data.clone(),
+            log_origin: args.origin.clone(),
+            public_url: public_url.clone(),
+        },
+    )
+    .await
+    .with_context(|| format!("cannot open the registry in {}", args.data.data.display()))?;
+    let registry = Arc::new(registry);
+    let app = iotmark_registry::http::router(registry.clone());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let style = Style::stderr();
+    eprintln!(
+        "{} {public_url}/  (log {}; verifier key {})",
+        style.good("iotmark registry on"),
+        registry.log_origin(),
+        registry.verifier_key
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the server stopped")?;
+    registry.shutdown();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn admin(command: AdminCommand) -> Result<ExitCode> {
+    use iotmark_registry::admin;
+    match command {
+        AdminCommand::OrgAdd(a) => {
+            let store = a.data.open().await?;
+            let org = admin::add_organisation(&store, &a.id, &a.name, a.role).await?;
+            outln!("{} {} ({}, {})", Style::stdout().good("added"), org.id, org.name, org.role.as_str());
+        }
+        AdminCommand::Orgs(a) => {
+            let store = a.data.open().await?;
+            let orgs = store.organisations().await?;
+            if a.json {
+                outln!("{}", serde_json::to_string_pretty(&orgs)?);
+            } else {
+                for o in orgs {
+                    outln!("{:<24} {:<13} {}", o.id, o.role.as_str(), o.name);
+                }
+            }
+        }
+        AdminCommand::KeyAdd(a) => {
+            let store = a.data.open().await?;
+            let key = PublicKey::load(&a.key)?;
+            let added = admin::add_key(&store, &a.organisation, &key, &a.label).await?;
+            outln!("{} key {} for {}", Style::stdout().good("registered"), added.key_id, added.organisation);
+        }
+        AdminCommand::TokenCreate(a) => {
+            let store = a.data.open().await?;
+            let (token, secret) = admin::create_token(&store, &a.organisation, &a.label).await?;
+            if a.json {
+                outln!("{}", serde_json::to_string_pretty(&json!({"id": token.id, "organisation": token.organisation, "role": token.role, "token": secret}))?);
+            } else {
+                outln!("{} {} for {} ({})", Style::stdout().good("token"), token.id, token.organisation, token.role.as_str());
+                outln!("{secret}");
+                eprintln!("Store it now: the registry keeps only its hash and cannot show it again.");
+            }
+        }
+        AdminCommand::TokenRevoke(a) => {
+            let store = a.data.open().await?;
+            if !store.revoke_token(&a.id, jiff::Timestamp::now()).await? {
+                bail!("no active token has ID {}", a.id);
+            }
+            outln!("{} {}", Style::stdout().good("revoked"), a.id);
+        }
+        AdminCommand::Accredit(a) => {
+            let store = a.data.open().await?;
+            let schemes = iotmark_assess::bundled_schemes(iotmark_catalogs::Bundle::get())?;
+            let acc = admin::accredit(&store, &a.organisation, &a.scheme, &schemes).await?;
+            outln!("{} {} for {}", Style::stdout().good("accredited"), acc.organisation, acc.scheme);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
