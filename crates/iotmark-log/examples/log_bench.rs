@@ -12,6 +12,8 @@
 //! * `log_bench sequencer DIR SECS WAIT_MS THREADS...`: submitter threads, each submitting one
 //!   record at a time through a `Sequencer` (batches of at most 4096, closed WAIT_MS after
 //!   their first entry) on the log in DIR and waiting for its commit.
+//! * `log_bench disk-load DIR SECS`: another process's writes on the same disk, for measuring
+//!   appends under contention: 1 MiB writes with an fsync every 8 MiB, for at most SECS.
 //! * `log_bench proofs DIR N SIZE...`: N inclusion proofs for random leaves from the stored
 //!   tiles of the tree of each SIZE, and their verification; then `xcheck` lines with the
 //!   proofs of fixed leaves, which benches/log_peer.py compares with pymerkle's.
@@ -90,6 +92,7 @@ fn main() -> Result<()> {
             }
         }
         "build" if args.len() >= 4 => build(dir, &numbers(3)?)?,
+        "disk-load" if args.len() == 4 => disk_load(dir, secs(3)?)?,
         "stages" if args.len() == 5 => stages(dir, arg(3).parse()?, arg(4).parse()?)?,
         "sequencer" if args.len() >= 6 => {
             let wait = Duration::from_millis(arg(4).parse()?);
@@ -106,7 +109,7 @@ fn main() -> Result<()> {
         _ => {
             eprintln!(
                 "usage: log_bench appends DIR SECS | build DIR SIZE... | appends-on DIR SECS \
-                 | stages DIR BATCH BATCHES | sequencer DIR SECS WAIT_MS THREADS... | proofs DIR N SIZE..."
+                 | stages DIR BATCH BATCHES | disk-load DIR SECS | sequencer DIR SECS WAIT_MS THREADS... | proofs DIR N SIZE..."
             );
             std::process::exit(2);
         }
@@ -247,8 +250,10 @@ fn stages(dir: &Path, batch: u64, batches: u64) -> Result<()> {
         .map(|a| a.load(Ordering::Relaxed));
     let total_ns = total.as_nanos() as u64;
     println!(
-        "stages start={start} batch={batch} batches={batches} ms_per_batch={:.2} tile_writes_ms={:.2} \
-         checkpoint_write_ms={:.2} tile_reads_ms={:.2} rest_ms={:.2} new_files_per_batch={:.1}",
+        "stages start={start} batch={batch} batches={batches} entries_per_s={:.0} ms_per_batch={:.2} \
+         tile_writes_ms={:.2} checkpoint_write_ms={:.2} tile_reads_ms={:.2} rest_ms={:.2} \
+         new_files_per_batch={:.1}",
+        (batch * batches) as f64 / total.as_secs_f64(),
         ms(total_ns),
         ms(writes),
         ms(cp),
@@ -256,6 +261,22 @@ fn stages(dir: &Path, batch: u64, batches: u64) -> Result<()> {
         ms(total_ns.saturating_sub(reads + writes + cp)),
         files as f64 / batches as f64
     );
+    Ok(())
+}
+
+fn disk_load(dir: &Path, budget: Duration) -> Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let chunk = vec![0x5au8; 1 << 20];
+    let (t, mut written) = (Instant::now(), 0u64);
+    while t.elapsed() < budget {
+        let mut f = std::fs::File::create(dir.join(format!("load-{}", written / 8 % 8)))?;
+        for _ in 0..8 {
+            f.write_all(&chunk)?;
+        }
+        f.sync_all()?;
+        written += 8;
+    }
     Ok(())
 }
 
