@@ -1,8 +1,8 @@
 //! The log: durable batched appends, recovery, proofs and audit.
 //!
 //! A batch is committed by its checkpoint. [`Log::append_batch`] writes the batch's entry
-//! bundles and tiles (each durably), then signs and durably writes the new checkpoint, and only
-//! then returns the entries' indices. After a crash the checkpoint on disk is the last committed
+//! bundles and tiles, all made durable together, then signs and durably writes the new
+//! checkpoint, and only then returns the entries' indices. After a crash the checkpoint on disk is the last committed
 //! tree: [`Log::open`] takes its state from it, and whatever a half-written batch left beyond it
 //! is ignored and overwritten by the next batch. Committed tiles are never rewritten: every tile
 //! a batch writes lies beyond the previous tree (old partial tiles are superseded by tiles of a
@@ -12,7 +12,7 @@ use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::leaf::{LeafError, LeafRecord};
 use crate::merkle::{self, Hash, ProofError};
 use crate::note::{NoteSigner, NoteVerifier};
-use crate::storage::{Storage, StorageError, StorageTiles};
+use crate::storage::{Storage, StorageError, StorageTiles, TileWrite};
 use crate::tiles::{self, TILE_WIDTH, TileError, TileHashes, TileKind};
 
 /// Errors of the log and of audits.
@@ -131,16 +131,24 @@ impl<S: Storage> Log<S> {
         let replace = |id: tiles::TileId| {
             tiles::tile_in_tree(old, id.level, id.index).is_none_or(|t| !t.is_full())
         };
+        let mut encoded = Vec::with_capacity(appended.bundles.len() + appended.hash_tiles.len());
         for (id, bundle) in &appended.bundles {
-            let bytes = tiles::encode_bundle(bundle)?;
-            self.storage
-                .write_tile(TileKind::Entries, *id, &bytes, replace(*id))?;
+            encoded.push((TileKind::Entries, *id, tiles::encode_bundle(bundle)?));
         }
         for (id, hashes) in &appended.hash_tiles {
-            let bytes = tiles::encode_hash_tile(hashes);
-            self.storage
-                .write_tile(TileKind::Hashes, *id, &bytes, replace(*id))?;
+            encoded.push((TileKind::Hashes, *id, tiles::encode_hash_tile(hashes)));
         }
+        // All of the batch's tiles at once: the storage may make them durable together.
+        let writes: Vec<TileWrite<'_>> = encoded
+            .iter()
+            .map(|(kind, id, bytes)| TileWrite {
+                kind: *kind,
+                id: *id,
+                bytes,
+                replace: replace(*id),
+            })
+            .collect();
+        self.storage.write_tiles(&writes)?;
         let new_size = appended.new_size;
         // The root is read back from the tiles just written, so the checkpoint signs what is
         // on disk.

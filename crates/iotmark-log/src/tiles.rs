@@ -13,6 +13,7 @@
 //! subtrees that tiles hold (see [`crate::merkle::range_hash`]).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use crate::merkle::{self, HASH_LEN, Hash, HashSource, ProofError};
 
@@ -457,13 +458,40 @@ fn read_required<R: TileReader>(
         })
 }
 
+/// A parsed hash tile and, once asked for, the roots of its aligned perfect subtrees:
+/// `levels[k][j]` is the root of hashes `j·2^k .. (j+1)·2^k` of the tile (`levels[0]` is the
+/// tile itself). A proof needs subtrees of up to 128 of a tile's hashes; computing each level
+/// once per tile instead of each subtree per request is what lets a kept reader answer a proof
+/// without hashing.
+#[derive(Debug)]
+struct TileNodes {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl TileNodes {
+    /// The root of the `2^sub` hashes starting at `at · 2^sub`, if they are all in the tile.
+    fn node(&mut self, sub: usize, at: usize) -> Option<Hash> {
+        while self.levels.len() <= sub {
+            let below = self.levels.last()?;
+            let up = below
+                .chunks_exact(2)
+                .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
+                .collect();
+            self.levels.push(up);
+        }
+        self.levels.get(sub)?.get(at).copied()
+    }
+}
+
 /// Hashes of a tree of `size`, read from its tiles on demand (only the tiles a hash needs),
-/// for roots and proofs. Tiles are parsed strictly and cached.
+/// for roots and proofs. Tiles are parsed strictly and cached, with the subtree roots within
+/// them that proofs have needed: a reader kept for a tree size answers later proofs from
+/// memory (about 16 KiB per tile once every level of it is computed).
 #[derive(Debug)]
 pub struct TileHashes<'r, R> {
     reader: &'r mut R,
     size: u64,
-    cache: HashMap<TileId, Vec<Hash>>,
+    cache: HashMap<TileId, TileNodes>,
 }
 
 impl<'r, R: TileReader> TileHashes<'r, R> {
@@ -482,16 +510,24 @@ impl<'r, R: TileReader> TileHashes<'r, R> {
 
     /// The parsed tile `level`/`index` of this tree.
     pub fn tile(&mut self, level: u8, index: u64) -> Result<&[Hash], TileError> {
+        let nodes = self.nodes(level, index)?;
+        Ok(nodes.levels.first().map(Vec::as_slice).unwrap_or_default())
+    }
+
+    fn nodes(&mut self, level: u8, index: u64) -> Result<&mut TileNodes, TileError> {
         let id = tile_in_tree(self.size, level, index).ok_or(ProofError::MissingNode {
             level: level.saturating_mul(TILE_HEIGHT as u8),
             index: index.saturating_mul(TILE_WIDTH),
         })?;
-        if !self.cache.contains_key(&id) {
-            let bytes = read_required(self.reader, TileKind::Hashes, id, self.size)?;
-            let hashes = parse_hash_tile(id, &bytes)?;
-            self.cache.insert(id, hashes);
-        }
-        Ok(self.cache.get(&id).map(Vec::as_slice).unwrap_or_default())
+        Ok(match self.cache.entry(id) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let bytes = read_required(self.reader, TileKind::Hashes, id, self.size)?;
+                v.insert(TileNodes {
+                    levels: vec![parse_hash_tile(id, &bytes)?],
+                })
+            }
+        })
     }
 
     /// Root of the whole tree.
@@ -534,10 +570,11 @@ impl<R: TileReader> HashSource for TileHashes<'_, R> {
         let sub = u32::from(level) % TILE_HEIGHT;
         let first = index << sub; // position at the tile level; < size, so no overflow
         let tile_index = first / TILE_WIDTH;
+        // A multiple of 2^sub, since 2^sub divides the tile width.
         let offset = (first % TILE_WIDTH) as usize;
-        let tile = self.tile(tile_level, tile_index)?;
-        let span = tile.get(offset..offset + (1usize << sub)).ok_or(missing)?;
-        Ok(merkle::root(span))
+        self.nodes(tile_level, tile_index)?
+            .node(sub as usize, offset >> sub)
+            .ok_or_else(|| missing.into())
     }
 }
 
@@ -703,6 +740,43 @@ mod tests {
         assert_eq!(at(2).len(), 1);
         assert_eq!(at(2)[0].width, 1);
         assert_eq!(tiles.len(), 274 + 2 + 1);
+    }
+
+    /// A reader kept across proofs answers from the subtree roots it cached; they must be the
+    /// same proofs, at every position in full and partial tiles, and for smaller trees read
+    /// from the same tiles.
+    #[test]
+    fn a_kept_reader_gives_the_same_proofs_for_every_leaf() {
+        let mut store = MemoryTiles::default();
+        let mut tree = merkle::MemoryTree::new();
+        let mut size = 0u64;
+        for batch in [1u64, 254, 1, 300, 65_536, 70] {
+            let entries: Vec<Vec<u8>> = (size..size + batch)
+                .map(|i| format!("entry {i}").into_bytes())
+                .collect();
+            let a = append(&mut store, size, &entries).unwrap();
+            store.apply(&a).unwrap();
+            for e in &entries {
+                tree.push_leaf_hash(merkle::leaf_hash(e));
+            }
+            size = a.new_size;
+            let mut kept = TileHashes::new(&mut store, size);
+            // Every leaf of the small trees; for the large one, the edges of each tile and a
+            // stride through it, twice so the second pass is answered from the cache.
+            let leaves: Vec<u64> = (0..size)
+                .filter(|i| size < 1000 || i % 256 < 2 || i % 256 > 253 || i % 97 == 0)
+                .collect();
+            for _ in 0..2 {
+                for &i in &leaves {
+                    assert_eq!(
+                        kept.inclusion_proof(i).unwrap(),
+                        merkle::inclusion_proof(&mut tree, i, size).unwrap(),
+                        "leaf {i} of {size}"
+                    );
+                }
+            }
+            assert_eq!(kept.root().unwrap(), tree.root_at(size).unwrap());
+        }
     }
 
     #[test]
