@@ -49,7 +49,7 @@ fn signer() -> Result<NoteSigner> {
 fn record(i: u64) -> LeafRecord {
     LeafRecord {
         kind: if i % 100 == 99 {
-            LeafKind::Revocation
+            LeafKind::Status
         } else {
             LeafKind::Declaration
         },

@@ -334,6 +334,7 @@ impl Storage for DirStorage {
     }
 
     fn write_tiles(&self, tiles: &[TileWrite<'_>]) -> Result<(), StorageError> {
+        self.writable()?;
         let mut staged: Vec<Staged> = Vec::with_capacity(tiles.len());
         let result = (|| {
             // Directories that gained an entry (a new directory or a renamed file).
@@ -424,6 +425,9 @@ impl<T: Storage + Sync + ?Sized> Storage for std::sync::Arc<T> {
         replace: bool,
     ) -> Result<(), StorageError> {
         (**self).write_tile(kind, id, bytes, replace)
+    }
+    fn write_tiles(&self, tiles: &[TileWrite<'_>]) -> Result<(), StorageError> {
+        (**self).write_tiles(tiles)
     }
     fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, StorageError> {
         (**self).read_checkpoint()

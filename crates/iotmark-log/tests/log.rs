@@ -376,3 +376,42 @@ fn kill_9_loses_no_acknowledged_entry_and_leaves_no_torn_tile() {
         log::audit(log.storage(), &v, &Checkpoint::empty(ORIGIN)).unwrap();
     }
 }
+
+#[test]
+fn a_read_only_view_reads_beside_the_writer_and_refuses_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path());
+    log.append_batch(&entries(0, 300)).unwrap();
+    // The writer still holds its lock; a second writer is refused, a reader is not.
+    assert!(matches!(
+        DirStorage::open(dir.path()),
+        Err(iotmark_log::storage::StorageError::Locked { .. })
+    ));
+    let view = DirStorage::open_read_only(dir.path()).unwrap();
+    let report = log::audit(&view, &signer().verifier(), &Checkpoint::empty(ORIGIN)).unwrap();
+    assert_eq!(report.current.size, 300);
+    let checkpoint_before = view.read_checkpoint().unwrap();
+    let full = tiles::TileId {
+        level: 0,
+        index: 0,
+        width: 256,
+    };
+    let bytes = view.read_tile(TileKind::Hashes, full).unwrap().unwrap();
+    let read_only = |r: Result<(), iotmark_log::storage::StorageError>| {
+        assert!(
+            matches!(r, Err(iotmark_log::storage::StorageError::ReadOnly { .. })),
+            "{r:?}"
+        );
+    };
+    read_only(view.write_checkpoint(b"forged"));
+    read_only(view.write_tile(TileKind::Hashes, full, &bytes, true));
+    read_only(view.write_tiles(&[iotmark_log::storage::TileWrite {
+        kind: TileKind::Hashes,
+        id: full,
+        bytes: &bytes,
+        replace: true,
+    }]));
+    read_only(view.write_envelope(&merkle::sha256(b"x"), b"x"));
+    assert_eq!(view.read_checkpoint().unwrap(), checkpoint_before);
+    assert!(DirStorage::open_read_only(dir.path().join("missing")).is_err());
+}

@@ -35,6 +35,7 @@ pub fn router<S: Store>(registry: Arc<Registry<S>>) -> Router {
         .route("/api/v1/search", get(search::<S>))
         .route("/log/checkpoint", get(checkpoint::<S>))
         .route("/log/tile/{*path}", get(tile::<S>))
+        .route("/log/envelopes/{prefix}/{sha256}", get(log_envelope::<S>))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -191,6 +192,22 @@ async fn envelope<S: Store>(
         bytes,
     )
         .into_response())
+}
+
+/// Envelopes at the same paths as in a log directory, so `iotmark log audit --envelopes`
+/// checks a served log exactly as a local one.
+async fn log_envelope<S: Store>(
+    state: State<Arc<Registry<S>>>,
+    Path((prefix, sha256)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    if !sha256.starts_with(&prefix) || prefix.len() != 2 {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "envelopes live at /log/envelopes/<first two hex digits>/<SHA-256>",
+        ));
+    }
+    envelope(state, Path(sha256)).await
 }
 
 #[derive(Debug, Serialize)]

@@ -54,7 +54,10 @@ fn fresh_postgres_database(url: &str) -> String {
 
 fn admin(data: &Path, db: &Option<String>, args: &[&str]) -> String {
     let mut cmd = iotmark();
-    cmd.args(["registry", "admin"]).args(args).arg("--data").arg(data);
+    cmd.args(["registry", "admin"])
+        .args(args)
+        .arg("--data")
+        .arg(data);
     if let Some(db) = db {
         cmd.args(["--db", db]);
     }
@@ -83,11 +86,16 @@ struct Server {
 impl Server {
     fn start(data: &Path, db: &Option<String>, port: u16) -> Server {
         let mut cmd = Process::cargo_bin("iotmark").unwrap();
-        cmd.args(["registry", "serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data")
-            .arg(data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.args([
+            "registry",
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--data")
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         if let Some(db) = db {
             cmd.args(["--db", db]);
         }
@@ -176,7 +184,14 @@ fn acknowledged_submissions_survive_kill_9_and_the_log_audits_clean() {
         admin(
             &data,
             &db,
-            &["org-add", "acme", "--name", "Acme Devices Ltd", "--role", "manufacturer"],
+            &[
+                "org-add",
+                "acme",
+                "--name",
+                "Acme Devices Ltd",
+                "--role",
+                "manufacturer",
+            ],
         );
         let orgs = admin(&data, &db, &["orgs", "--json"]);
         assert!(orgs.contains("\"acme\""), "{orgs}");
@@ -188,7 +203,11 @@ fn acknowledged_submissions_survive_kill_9_and_the_log_audits_clean() {
         admin(
             &data,
             &db,
-            &["key-add", "acme", dir.path().join("acme.pub").to_str().unwrap()],
+            &[
+                "key-add",
+                "acme",
+                dir.path().join("acme.pub").to_str().unwrap(),
+            ],
         );
         let token: serde_json::Value =
             serde_json::from_str(&admin(&data, &db, &["token-create", "acme", "--json"])).unwrap();
@@ -203,8 +222,12 @@ fn acknowledged_submissions_survive_kill_9_and_the_log_audits_clean() {
         let queue = Arc::new(Mutex::new(all.clone()));
         let workers: Vec<_> = (0..8)
             .map(|_| {
-                let (url, token, acknowledged, queue) =
-                    (url.clone(), token.clone(), acknowledged.clone(), queue.clone());
+                let (url, token, acknowledged, queue) = (
+                    url.clone(),
+                    token.clone(),
+                    acknowledged.clone(),
+                    queue.clone(),
+                );
                 std::thread::spawn(move || {
                     let agent = agent();
                     while let Some(envelope) = queue.lock().unwrap().pop() {
@@ -283,7 +306,15 @@ fn acknowledged_submissions_survive_kill_9_and_the_log_audits_clean() {
             .verifier()
             .to_string();
         let out = iotmark()
-            .args(["log", "audit", &format!("{}/log", server.url), "--log-key", &vkey, "--envelopes", "--json"])
+            .args([
+                "log",
+                "audit",
+                &format!("{}/log", server.url),
+                "--log-key",
+                &vkey,
+                "--envelopes",
+                "--json",
+            ])
             .output()
             .unwrap();
         assert!(

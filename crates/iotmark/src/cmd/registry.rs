@@ -17,7 +17,9 @@ use crate::style::Style;
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
     /// Run the registry: API, public pages, the log's tiles, metrics
-    #[command(after_help = "The data directory holds the log (tiles, checkpoint, envelopes), the log's key and,\nby default, the SQLite database. Nothing else needs installing.\n\nExamples:\n  iotmark registry serve\n  iotmark registry serve --listen 0.0.0.0:8080 --public-url https://registry.example.org\n  iotmark registry serve --db postgres://iotmark@db.internal/iotmark --data /var/lib/iotmark")]
+    #[command(
+        after_help = "The data directory holds the log (tiles, checkpoint, envelopes), the log's key and,\nby default, the SQLite database. Nothing else needs installing.\n\nExamples:\n  iotmark registry serve\n  iotmark registry serve --listen 0.0.0.0:8080 --public-url https://registry.example.org\n  iotmark registry serve --db postgres://iotmark@db.internal/iotmark --data /var/lib/iotmark"
+    )]
     Serve(ServeArgs),
     /// Administer organisations, keys, tokens and accreditations (straight to the database)
     #[command(subcommand)]
@@ -28,7 +30,12 @@ pub enum RegistryCommand {
 #[derive(Debug, Args)]
 pub struct DataArgs {
     /// The data directory
-    #[arg(long, value_name = "DIR", default_value = "iotmark-data", env = "IOTMARK_DATA")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "iotmark-data",
+        env = "IOTMARK_DATA"
+    )]
     data: PathBuf,
     /// The database: sqlite://PATH or postgres://… [default: SQLite in the data directory]
     #[arg(long, value_name = "URL", env = "IOTMARK_DB")]
@@ -37,9 +44,9 @@ pub struct DataArgs {
 
 impl DataArgs {
     fn url(&self) -> String {
-        self.db.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data.join("registry.sqlite3").display())
-        })
+        self.db
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data.join("registry.sqlite3").display()))
     }
 
     async fn open(&self) -> Result<AnyStore> {
@@ -82,12 +89,16 @@ pub struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Register an organisation
-    #[command(after_help = "Examples:\n  iotmark registry admin org-add acme --name \"Acme Devices Ltd\" --role manufacturer\n  iotmark registry admin org-add testlab --name \"Example Test Lab\" --role lab")]
+    #[command(
+        after_help = "Examples:\n  iotmark registry admin org-add acme --name \"Acme Devices Ltd\" --role manufacturer\n  iotmark registry admin org-add testlab --name \"Example Test Lab\" --role lab"
+    )]
     OrgAdd(OrgAddArgs),
     /// List the organisations
     Orgs(AdminJson),
     /// Register a signing key for an organisation
-    #[command(after_help = "Examples:\n  iotmark registry admin key-add acme keys/acme.pub --label \"release key 2026\"")]
+    #[command(
+        after_help = "Examples:\n  iotmark registry admin key-add acme keys/acme.pub --label \"release key 2026\""
+    )]
     KeyAdd(KeyAddArgs),
     /// Create an API token (the secret is shown once)
     #[command(after_help = "Examples:\n  iotmark registry admin token-create acme --label ci")]
@@ -95,7 +106,9 @@ pub enum AdminCommand {
     /// Revoke an API token by its ID
     TokenRevoke(TokenRevokeArgs),
     /// Accredit a lab for a scheme
-    #[command(after_help = "Examples:\n  iotmark registry admin accredit testlab us-cyber-trust-mark")]
+    #[command(
+        after_help = "Examples:\n  iotmark registry admin accredit testlab us-cyber-trust-mark"
+    )]
     Accredit(AccreditArgs),
 }
 
@@ -230,7 +243,13 @@ async fn admin(command: AdminCommand) -> Result<ExitCode> {
         AdminCommand::OrgAdd(a) => {
             let store = a.data.open().await?;
             let org = admin::add_organisation(&store, &a.id, &a.name, a.role).await?;
-            outln!("{} {} ({}, {})", Style::stdout().good("added"), org.id, org.name, org.role.as_str());
+            outln!(
+                "{} {} ({}, {})",
+                Style::stdout().good("added"),
+                org.id,
+                org.name,
+                org.role.as_str()
+            );
         }
         AdminCommand::Orgs(a) => {
             let store = a.data.open().await?;
@@ -247,17 +266,35 @@ async fn admin(command: AdminCommand) -> Result<ExitCode> {
             let store = a.data.open().await?;
             let key = PublicKey::load(&a.key)?;
             let added = admin::add_key(&store, &a.organisation, &key, &a.label).await?;
-            outln!("{} key {} for {}", Style::stdout().good("registered"), added.key_id, added.organisation);
+            outln!(
+                "{} key {} for {}",
+                Style::stdout().good("registered"),
+                added.key_id,
+                added.organisation
+            );
         }
         AdminCommand::TokenCreate(a) => {
             let store = a.data.open().await?;
             let (token, secret) = admin::create_token(&store, &a.organisation, &a.label).await?;
             if a.json {
-                outln!("{}", serde_json::to_string_pretty(&json!({"id": token.id, "organisation": token.organisation, "role": token.role, "token": secret}))?);
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"id": token.id, "organisation": token.organisation, "role": token.role, "token": secret})
+                    )?
+                );
             } else {
-                outln!("{} {} for {} ({})", Style::stdout().good("token"), token.id, token.organisation, token.role.as_str());
+                outln!(
+                    "{} {} for {} ({})",
+                    Style::stdout().good("token"),
+                    token.id,
+                    token.organisation,
+                    token.role.as_str()
+                );
                 outln!("{secret}");
-                eprintln!("Store it now: the registry keeps only its hash and cannot show it again.");
+                eprintln!(
+                    "Store it now: the registry keeps only its hash and cannot show it again."
+                );
             }
         }
         AdminCommand::TokenRevoke(a) => {
@@ -271,7 +308,12 @@ async fn admin(command: AdminCommand) -> Result<ExitCode> {
             let store = a.data.open().await?;
             let schemes = iotmark_assess::bundled_schemes(iotmark_catalogs::Bundle::get())?;
             let acc = admin::accredit(&store, &a.organisation, &a.scheme, &schemes).await?;
-            outln!("{} {} for {}", Style::stdout().good("accredited"), acc.organisation, acc.scheme);
+            outln!(
+                "{} {} for {}",
+                Style::stdout().good("accredited"),
+                acc.organisation,
+                acc.scheme
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
