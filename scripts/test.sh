@@ -55,5 +55,8 @@ cargo test --workspace --locked --doc --quiet
 echo "== independent OSCAL validation"
 bash scripts/validate-oscal.sh
 
+echo "== independent OpenAPI validation"
+bash scripts/validate-openapi.sh
+
 echo "== independent CycloneDX validation"
 bash scripts/validate-sbom.sh

@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::service::{Registry, RegistryError};
 use crate::status;
@@ -36,12 +35,33 @@ pub fn router<S: Store>(registry: Arc<Registry<S>>) -> Router {
         .route("/log/checkpoint", get(checkpoint::<S>))
         .route("/log/tile/{*path}", get(tile::<S>))
         .route("/log/envelopes/{prefix}/{sha256}", get(log_envelope::<S>))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/metrics", get(metrics::<S>))
+        .layer(axum::middleware::from_fn_with_state(
+            registry.metrics.clone(),
+            crate::metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
         .with_state(registry)
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// Which rule refused the request, and how to put it right.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// `signature`, `role`, `accreditation`, `route`, `replay`, `token`, `body`, `not-found`,
+    /// `rate-limit`, … (see the acceptance rules in the registry documentation).
+    pub rule: String,
+    pub message: String,
 }
 
 /// An error answer: `{"error": {"rule": …, "message": …}}`.
@@ -66,10 +86,29 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
             self.status,
-            axum::Json(json!({"error": {"rule": self.rule, "message": self.message}})),
+            axum::Json(ErrorBody {
+                error: ErrorDetail {
+                    rule: self.rule.to_owned(),
+                    message: self.message,
+                },
+            }),
         )
             .into_response()
     }
+}
+
+fn too_many(wait: Duration) -> Response {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limit",
+        format!("too many requests; try again in {seconds} s"),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
 }
 
 impl From<RegistryError> for ApiError {
@@ -123,14 +162,74 @@ async fn authenticate<S: Store>(
         .ok_or_else(|| unauthorised("the token is unknown or revoked"))
 }
 
-/// A submission: the body is the DSSE envelope exactly as signed and published. Its SHA-256
-/// identifies it from then on (status changes refer to it), so the bytes are kept as sent.
+/// What an accepted submission gets back.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    pub log_index: u64,
+    pub envelope_sha256: String,
+    pub kind: crate::store::EntryKind,
+    pub product_id: String,
+    pub version: String,
+    /// The public product page (the QR code's target).
+    pub product_url: String,
+    /// A C2SP tlog-proof receipt proving the entry is in the log.
+    pub receipt: String,
+}
+
+/// A DSSE envelope (for the documentation; the body is kept byte for byte as sent).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct DsseEnvelope {
+    /// Base64 of the in-toto Statement v1 (JSON).
+    payload: String,
+    /// `application/vnd.in-toto+json`
+    #[serde(rename = "payloadType")]
+    payload_type: String,
+    signatures: Vec<DsseSignature>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct DsseSignature {
+    keyid: String,
+    /// Base64 Ed25519 signature of the PAE of payload type and payload.
+    sig: String,
+}
+
+/// Submit an attestation: a declaration of conformity, a certification, or a status change
+/// (suspension, revocation, end of support, reinstatement).
+///
+/// The body is the DSSE envelope exactly as signed and published: its SHA-256 identifies it
+/// from then on (status changes refer to it), so the bytes are kept as sent. The attestation
+/// is appended to the transparency log before the answer, which carries the receipt.
+#[utoipa::path(
+    post,
+    path = "/api/v1/attestations",
+    tag = "attestations",
+    request_body(content = DsseEnvelope, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Accepted and logged", body = Accepted),
+        (status = 400, description = "Not a DSSE envelope with an iotmark statement", body = ErrorBody),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Signature, role, accreditation or authority rule failed", body = ErrorBody),
+        (status = 404, description = "A status change refers to an unknown attestation", body = ErrorBody),
+        (status = 409, description = "Accepted before (replay)", body = ErrorBody),
+        (status = 413, description = "Body larger than 256 KiB"),
+        (status = 422, description = "Scheme, route, validity or state rule failed", body = ErrorBody),
+        (status = 429, description = "Rate limit; see Retry-After", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
 async fn submit<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let submitter = authenticate(&registry, &headers).await?;
+    if let Err(wait) = registry.submission_limit.check(&submitter.id) {
+        registry.metrics.submission("rate-limit");
+        return Ok(too_many(wait));
+    }
     let receipted = registry.submit(&submitter, &body, None).await?;
     let url = format!("{}/p/{}", registry.config.public_url, receipted.product_id);
     Ok((
@@ -139,19 +238,38 @@ async fn submit<S: Store>(
             header::LOCATION,
             format!("/api/v1/attestations/{}", receipted.envelope_sha256),
         )],
-        axum::Json(json!({
-            "log_index": receipted.log_index,
-            "envelope_sha256": receipted.envelope_sha256,
-            "kind": receipted.kind,
-            "product_id": receipted.product_id,
-            "version": receipted.version,
-            "product_url": url,
-            "receipt": receipted.receipt,
-        })),
+        axum::Json(Accepted {
+            log_index: receipted.log_index,
+            envelope_sha256: receipted.envelope_sha256,
+            kind: receipted.kind,
+            product_id: receipted.product_id,
+            version: receipted.version,
+            product_url: url,
+            receipt: receipted.receipt,
+        }),
     )
         .into_response())
 }
 
+/// An attestation and its receipt.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AttestationView {
+    pub attestation: crate::store::AttestationRecord,
+    /// A C2SP tlog-proof receipt against the current checkpoint.
+    pub receipt: String,
+}
+
+/// An accepted attestation by its envelope's SHA-256, with a fresh receipt.
+#[utoipa::path(
+    get,
+    path = "/api/v1/attestations/{sha256}",
+    tag = "attestations",
+    params(("sha256" = String, Path, description = "SHA-256 of the envelope, hex")),
+    responses(
+        (status = 200, description = "The attestation and a fresh receipt", body = AttestationView),
+        (status = 404, description = "Not found", body = ErrorBody),
+    )
+)]
 async fn attestation<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
     Path(sha256): Path<String>,
@@ -168,9 +286,24 @@ async fn attestation<S: Store>(
             )
         })?;
     let receipt = registry.receipt(record.log_index)?.encode();
-    Ok(axum::Json(json!({"attestation": record, "receipt": receipt})).into_response())
+    Ok(axum::Json(AttestationView {
+        attestation: record,
+        receipt,
+    })
+    .into_response())
 }
 
+/// The envelope as submitted, byte for byte.
+#[utoipa::path(
+    get,
+    path = "/api/v1/attestations/{sha256}/envelope",
+    tag = "attestations",
+    params(("sha256" = String, Path, description = "SHA-256 of the envelope, hex")),
+    responses(
+        (status = 200, description = "The envelope, byte for byte as submitted", content_type = "application/json", body = DsseEnvelope),
+        (status = 404, description = "Not found", body = ErrorBody),
+    )
+)]
 async fn envelope<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
     Path(sha256): Path<String>,
@@ -210,19 +343,57 @@ async fn log_envelope<S: Store>(
     envelope(state, Path(sha256)).await
 }
 
-#[derive(Debug, Serialize)]
-struct VersionView {
-    version: String,
-    images: Vec<crate::store::Image>,
-    standing: Option<status::Standing>,
-    holds: bool,
-    attestation: Option<String>,
-    scheme: Option<String>,
-    route: Option<String>,
-    valid_until: Option<jiff::Timestamp>,
-    support_end: Option<String>,
+/// A version of a product and whether its attestation holds now.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VersionView {
+    pub version: String,
+    pub images: Vec<crate::store::Image>,
+    /// The standing of the attestation that speaks for this version now.
+    pub standing: Option<status::Standing>,
+    pub holds: bool,
+    /// That attestation's envelope SHA-256.
+    pub attestation: Option<String>,
+    pub scheme: Option<String>,
+    pub route: Option<String>,
+    pub valid_until: Option<jiff::Timestamp>,
+    /// End of the security-support period, `YYYY-MM-DD`.
+    pub support_end: Option<String>,
 }
 
+/// The product, its versions and standing, and its whole history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductView {
+    pub product: ProductInfo,
+    pub versions: Vec<VersionView>,
+    /// Every attestation and status change, in log order.
+    pub history: Vec<crate::store::AttestationRecord>,
+    /// The product declaration the manufacturer published, if any.
+    #[schema(value_type = Option<Object>)]
+    pub declaration: Option<serde_json::Value>,
+    /// The public product page.
+    pub page: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductInfo {
+    pub id: String,
+    /// The manufacturer organisation's ID.
+    pub manufacturer: String,
+    pub manufacturer_name: String,
+    pub name: String,
+    pub model: String,
+    pub created: jiff::Timestamp,
+    pub updated: jiff::Timestamp,
+}
+
+/// A product: versions, whether each one's attestation holds now, and the history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{id}",
+    tag = "products",
+    params(("id" = String, Path, description = "The product ID from its declaration")),
+    responses((status = 200, description = "The product, its versions and history", body = ProductView), (status = 404, description = "Not found", body = ErrorBody))
+)]
 async fn product<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
     Path(id): Path<String>,
@@ -260,38 +431,57 @@ async fn product<S: Store>(
         .declaration_json
         .as_deref()
         .and_then(|d| serde_json::from_str(d).ok());
-    Ok(axum::Json(json!({
-        "product": {
-            "id": product.id,
-            "manufacturer": product.manufacturer,
-            "manufacturer_name": product.manufacturer_name,
-            "name": product.name,
-            "model": product.model,
-            "created": product.created,
-            "updated": product.updated,
+    Ok(axum::Json(ProductView {
+        page: format!("{}/p/{}", registry.config.public_url, product.id),
+        product: ProductInfo {
+            id: product.id,
+            manufacturer: product.manufacturer,
+            manufacturer_name: product.manufacturer_name,
+            name: product.name,
+            model: product.model,
+            created: product.created,
+            updated: product.updated,
         },
-        "versions": versions,
-        "history": history,
-        "declaration": declaration,
-        "page": format!("{}/p/{}", registry.config.public_url, product.id),
-    }))
+        versions,
+        history,
+        declaration,
+    })
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
+    /// Words that must all appear in the product's ID, manufacturer, name or model
     #[serde(default)]
     q: String,
     #[serde(default = "default_limit")]
+    /// At most this many results (1 to 100; default 20)
     limit: u32,
     #[serde(default)]
+    /// Skip this many results
     offset: u32,
+}
+
+/// Search results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchResults {
+    pub query: String,
+    pub results: Vec<crate::store::ProductSummary>,
 }
 
 fn default_limit() -> u32 {
     20
 }
 
+/// Search products by words.
+#[utoipa::path(
+    get,
+    path = "/api/v1/search",
+    tag = "products",
+    params(SearchQuery),
+    responses((status = 200, description = "OK", body = SearchResults), (status = 400, description = "Malformed request", body = ErrorBody))
+)]
 async fn search<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
     Query(query): Query<SearchQuery>,
@@ -314,11 +504,15 @@ async fn search<S: Store>(
         .store
         .search(&query.q, query.limit, query.offset)
         .await?;
-    Ok(axum::Json(json!({"query": query.q, "results": hits})).into_response())
+    Ok(axum::Json(SearchResults {
+        query: query.q,
+        results: hits,
+    })
+    .into_response())
 }
 
 /// A vulnerability report from anyone (IR 8259B information and query reception).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReportBody {
     summary: String,
@@ -329,11 +523,41 @@ struct ReportBody {
     contact: Option<String>,
 }
 
+/// The ID a report was filed under.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReportFiled {
+    pub id: i64,
+}
+
+/// Report a vulnerability in a product (anyone may; IR 8259B information and query reception).
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{id}/vulnerability-reports",
+    tag = "products",
+    params(("id" = String, Path, description = "The product ID")),
+    request_body = ReportBody,
+    responses(
+        (status = 201, description = "Created", body = ReportFiled),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 429, description = "Rate limit; see Retry-After", body = ErrorBody),
+    )
+)]
 async fn report_vulnerability<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
     Path(id): Path<String>,
+    parts: axum::http::request::Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // The peer address when the server records it; behind a proxy, all share one bucket.
+    let client = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    if let Err(wait) = registry.report_limit.check(&client) {
+        return Ok(too_many(wait));
+    }
     let report: ReportBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -373,9 +597,16 @@ async fn report_vulnerability<S: Store>(
             received: jiff::Timestamp::now(),
         })
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"id": stored}))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(ReportFiled { id: stored })).into_response())
 }
 
+/// The log's current signed checkpoint (C2SP tlog-checkpoint).
+#[utoipa::path(
+    get,
+    path = "/log/checkpoint",
+    tag = "log",
+    responses((status = 200, description = "OK", content_type = "text/plain", body = String))
+)]
 async fn checkpoint<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
 ) -> Result<Response, ApiError> {
@@ -393,8 +624,17 @@ async fn checkpoint<S: Store>(
         .into_response())
 }
 
-/// Tiles and entry bundles, read from the log directory. The path is parsed as a tile path
-/// first, so nothing outside `tile/` can be named.
+/// A hash tile or entry bundle at its C2SP tlog-tiles path (immutable).
+///
+/// Read from the log directory; the path is parsed as a tile path first, so nothing outside
+/// `tile/` can be named.
+#[utoipa::path(
+    get,
+    path = "/log/tile/{path}",
+    tag = "log",
+    params(("path" = String, Path, description = "e.g. `0/x001/234`, `1/000.p/3`, `entries/000`")),
+    responses((status = 200, description = "OK", content_type = "application/octet-stream", body = Vec<u8>), (status = 404, description = "Not found", body = ErrorBody))
+)]
 async fn tile<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
     Path(path): Path<String>,
@@ -430,4 +670,72 @@ async fn tile<S: Store>(
         bytes,
     )
         .into_response())
+}
+
+/// Prometheus metrics (OpenMetrics text).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "OK", content_type = "text/plain", body = String)))]
+async fn metrics<S: Store>(State(registry): State<Arc<Registry<S>>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        registry.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI 3.1 document of this API.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OK", content_type = "application/json", body = Object)))]
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "iotmark registry",
+        description = "Publishes signed conformity attestations of IoT products in a transparency log, and serves what they say.",
+        license(name = "Apache-2.0 OR MIT")
+    ),
+    paths(
+        submit, attestation, envelope, product, search, report_vulnerability, checkpoint, tile,
+        metrics, openapi
+    ),
+    modifiers(&TokenScheme),
+    tags(
+        (name = "attestations", description = "Submitting and reading attestations"),
+        (name = "products", description = "Products, their standing and history; vulnerability reports"),
+        (name = "log", description = "The transparency log at its C2SP tlog-tiles paths"),
+        (name = "operations", description = "Metrics and this document"),
+    )
+)]
+struct ApiDoc;
+
+struct TokenScheme;
+
+impl utoipa::Modify for TokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "token",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(
+                            "An API token from `iotmark registry admin token-create`",
+                        ))
+                        .build(),
+                ),
+            );
+    }
+}
+
+/// The OpenAPI document, pretty-printed (also what the snapshot test compares).
+pub fn openapi_json() -> String {
+    use utoipa::OpenApi as _;
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
 }

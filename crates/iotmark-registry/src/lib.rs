@@ -7,6 +7,7 @@
 //! * [`status`]: whether an attestation holds now.
 //! * [`admin`]: organisations, keys, tokens and accreditations.
 //! * [`http`]: the JSON API, the log's tiles and checkpoint.
+//! * [`metrics`], [`ratelimit`]: Prometheus metrics, and token buckets for the write endpoints.
 //! * [`label`]: the label for the box, SVG and PNG, with a QR code to the product page.
 //!
 //! The transparency log, not the database, is the record of what was accepted: a submission
@@ -18,6 +19,8 @@ pub mod accept;
 pub mod admin;
 pub mod http;
 pub mod label;
+pub mod metrics;
+pub mod ratelimit;
 pub mod service;
 pub mod status;
 pub mod store;

@@ -61,6 +61,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The log's origin line, e.g. `registry.example.org/log`.
     pub log_origin: String,
+    pub limits: crate::ratelimit::Limits,
     /// The registry's public base URL (for product links and QR codes), no trailing slash.
     pub public_url: String,
 }
@@ -81,6 +82,11 @@ pub struct Registry<S: Store> {
     /// Status changes are decided one at a time: each depends on the ones before.
     status_lock: tokio::sync::Mutex<()>,
     pub verifier_key: String,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Submissions per organisation.
+    pub submission_limit: crate::ratelimit::RateLimiter,
+    /// Public vulnerability reports per client address.
+    pub report_limit: crate::ratelimit::RateLimiter,
 }
 
 /// What an accepted submission gets back.
@@ -117,9 +123,20 @@ impl<S: Store> Registry<S> {
                     message: e.to_string(),
                 }
             })?;
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let limits = config.limits;
         let registry = Registry {
             store,
             config,
+            metrics,
+            submission_limit: crate::ratelimit::RateLimiter::new(
+                limits.submissions_per_second,
+                limits.submission_burst,
+            ),
+            report_limit: crate::ratelimit::RateLimiter::new(
+                limits.reports_per_hour / 3600.0,
+                limits.report_burst,
+            ),
             schemes,
             log_storage: storage,
             log_origin: origin,
@@ -130,6 +147,12 @@ impl<S: Store> Registry<S> {
             verifier_key,
         };
         registry.replay().await?;
+        if let Ok(cp) = registry.checkpoint().and_then(|b| {
+            iotmark_log::checkpoint::read_unverified(&b)
+                .map_err(|e| RegistryError::Log(LogError::from(e)))
+        }) {
+            registry.metrics.log_size.set(cp.size);
+        }
         Ok(registry)
     }
 
@@ -179,6 +202,26 @@ impl<S: Store> Registry<S> {
     /// `declaration_json` is the product declaration it was made from (optional), shown on
     /// the product page.
     pub async fn submit(
+        &self,
+        submitter: &Organisation,
+        envelope: &[u8],
+        declaration_json: Option<String>,
+    ) -> Result<Receipted, RegistryError> {
+        let result = self.accept(submitter, envelope, declaration_json).await;
+        match &result {
+            Ok(r) => {
+                self.metrics.submission("accepted");
+                self.metrics
+                    .log_size
+                    .set(self.metrics.log_size.get().max(r.log_index + 1));
+            }
+            Err(RegistryError::Refused(r)) => self.metrics.submission(r.rule),
+            Err(_) => self.metrics.submission("error"),
+        }
+        result
+    }
+
+    async fn accept(
         &self,
         submitter: &Organisation,
         envelope: &[u8],

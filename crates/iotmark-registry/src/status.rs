@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::store::{AttestationRecord, EntryKind};
 
 /// The standing of one conformity attestation at a moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Standing {
     /// Within its validity period, and nothing suspended, revoked or ended it.

@@ -53,7 +53,7 @@ pub enum StoreError {
 }
 
 /// What an organisation may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Runs the registry: creates organisations, accredits labs, registers keys.
@@ -139,7 +139,7 @@ pub struct Accreditation {
 }
 
 /// What a log entry was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryKind {
     /// A declaration of conformity or a certification.
@@ -151,7 +151,7 @@ pub enum EntryKind {
 /// One accepted attestation, as indexed from the log. Conformity attestations fill the
 /// product fields; status changes fill `refers_to`, `status`, `reason` and `effective` and
 /// copy product and version from the attestation they refer to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AttestationRecord {
     /// Hex SHA-256 of the envelope bytes (unique: a replay is refused).
     pub envelope_sha256: String,
@@ -201,7 +201,7 @@ pub struct Product {
 }
 
 /// A firmware version of a product and its images.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProductVersion {
     pub product_id: String,
     pub version: String,
@@ -211,7 +211,7 @@ pub struct ProductVersion {
 }
 
 /// A firmware image by name and digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Image {
     pub name: String,
     pub sha256: String,
@@ -232,7 +232,7 @@ pub struct ConformitySubmission {
 
 /// A vulnerability report received through the registry (IR 8259B "information and query
 /// reception").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VulnerabilityReport {
     /// Assigned by the store, increasing.
     pub id: i64,
@@ -246,7 +246,7 @@ pub struct VulnerabilityReport {
 }
 
 /// A search hit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProductSummary {
     pub id: String,
     pub manufacturer_name: String,

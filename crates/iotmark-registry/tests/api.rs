@@ -9,6 +9,7 @@ mod common;
 use common::{SCHEME, TestApp, backends, conformity, seconds_ago, status_change};
 use iotmark_attest::statement::{Predicate, Route, Statement, StatusKind};
 use iotmark_log::merkle;
+use iotmark_registry::store::Store;
 
 /// Each case: who submits, what, the expected status and the rule named on refusal.
 #[test]
@@ -374,4 +375,59 @@ fn rules_that_need_a_forged_statement_and_bad_requests_change_nothing() {
         assert_eq!(product["versions"][0]["holds"], true, "{product}");
         assert_eq!(product["versions"][0]["scheme"], SCHEME, "{product}");
     }
+}
+
+#[test]
+fn metrics_count_outcomes_and_rate_limits_refuse_without_changing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("r.sqlite3").display());
+    let limits = iotmark_registry::ratelimit::Limits {
+        reports_per_hour: 1.0,
+        report_burst: 3.0,
+        ..Default::default()
+    };
+    let app = common::TestApp::start_with(&url, dir.path(), limits);
+    let acme = app.keys["acme"].clone();
+    let sdoc = conformity(&acme, "Acme Devices Ltd", Route::Sdoc, seconds_ago(60));
+    assert_eq!(app.submit("acme", &sdoc).0, 201);
+    assert_eq!(app.submit("acme", &sdoc).0, 409);
+    assert_eq!(app.submit("globex", &sdoc).0, 403);
+
+    let report = serde_json::json!({"summary": "s", "details": "d"}).to_string();
+    let path = "/api/v1/products/acme-securecam-2/vulnerability-reports";
+    for _ in 0..3 {
+        assert_eq!(
+            app.post_header(path, report.as_bytes(), "retry-after").0,
+            201
+        );
+    }
+    let (status, retry) = app.post_header(path, report.as_bytes(), "retry-after");
+    assert_eq!(status, 429);
+    assert!(retry.unwrap().parse::<u64>().unwrap() >= 1);
+    let stored = app
+        .runtime
+        .block_on(app.registry.store.vulnerability_reports("acme-securecam-2"))
+        .unwrap();
+    assert_eq!(stored.len(), 3, "the refused report was not stored");
+
+    let (status, content_type, text) = app.get_text("/metrics", "content-type");
+    assert_eq!(status, 200);
+    assert!(
+        content_type
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    for line in [
+        "iotmark_submissions_total{outcome=\"accepted\"} 1",
+        "iotmark_submissions_total{outcome=\"replay\"} 1",
+        "iotmark_submissions_total{outcome=\"signature\"} 1",
+        "iotmark_log_entries 1",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(
+        text.contains("route=\"/api/v1/products/{id}/vulnerability-reports\",status=\"429\""),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("# EOF"));
 }

@@ -81,6 +81,15 @@ impl TestApp {
     /// the example product), globex (another manufacturer), testlab (a lab accredited for
     /// every bundled scheme), newlab (a lab with no accreditation), and operator.
     pub fn start(db_url: &str, dir: &Path) -> TestApp {
+        Self::start_with(db_url, dir, Default::default())
+    }
+
+    /// As [`TestApp::start`], with the given rate limits.
+    pub fn start_with(
+        db_url: &str,
+        dir: &Path,
+        limits: iotmark_registry::ratelimit::Limits,
+    ) -> TestApp {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -124,6 +133,7 @@ impl TestApp {
                     Config {
                         data_dir: dir.join("data"),
                         log_origin: "registry.test/log".to_owned(),
+                        limits,
                         public_url: url.clone(),
                     },
                 )
@@ -132,7 +142,12 @@ impl TestApp {
             );
             let app = iotmark_registry::http::router(registry.clone());
             tokio::spawn(async move {
-                axum::serve(listener, app).await.unwrap();
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                )
+                .await
+                .unwrap();
             });
             (registry, url, tokens, keys)
         });
@@ -164,6 +179,37 @@ impl TestApp {
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let response = agent().get(&format!("{}{path}", self.url)).call().unwrap();
         read(response)
+    }
+
+    /// GET; returns (status, the named header, body text).
+    pub fn get_text(&self, path: &str, header: &str) -> (u16, Option<String>, String) {
+        let response = agent().get(&format!("{}{path}", self.url)).call().unwrap();
+        let status = response.status().as_u16();
+        let value = response
+            .headers()
+            .get(header)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (
+            status,
+            value,
+            response.into_body().read_to_string().unwrap(),
+        )
+    }
+
+    /// POST without a token; returns (status, the named header).
+    pub fn post_header(&self, path: &str, body: &[u8], header: &str) -> (u16, Option<String>) {
+        let response = agent()
+            .post(&format!("{}{path}", self.url))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap();
+        let value = response
+            .headers()
+            .get(header)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (response.status().as_u16(), value)
     }
 
     /// GET; returns (status, body bytes).

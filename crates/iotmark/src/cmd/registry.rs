@@ -210,6 +210,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         Config {
             data_dir: args.data.data.clone(),
             log_origin: args.origin.clone(),
+            limits: Default::default(),
             public_url: public_url.clone(),
         },
     )
@@ -227,12 +228,15 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         registry.log_origin(),
         registry.verifier_key
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("the server stopped")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("the server stopped")?;
     registry.shutdown();
     Ok(ExitCode::SUCCESS)
 }
