@@ -28,6 +28,10 @@ pub fn router<S: Store>(registry: Arc<Registry<S>>) -> Router {
         .route("/api/v1/attestations/{sha256}/envelope", get(envelope::<S>))
         .route("/api/v1/products/{id}", get(product::<S>))
         .route(
+            "/api/v1/products/{id}/declaration",
+            axum::routing::put(publish_declaration::<S>),
+        )
+        .route(
             "/api/v1/products/{id}/vulnerability-reports",
             post(report_vulnerability::<S>),
         )
@@ -386,6 +390,45 @@ pub struct ProductInfo {
     pub updated: jiff::Timestamp,
 }
 
+/// Publish the product declaration its page shows: how updates arrive, how to change the
+/// default password, the support period. YAML or JSON, as `iotmark check` accepts it.
+#[utoipa::path(
+    put,
+    path = "/api/v1/products/{id}/declaration",
+    tag = "products",
+    params(("id" = String, Path, description = "The product ID")),
+    request_body(content = String, description = "The declaration (YAML or JSON)", content_type = "application/yaml"),
+    responses(
+        (status = 204, description = "Published"),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Not the product's manufacturer", body = ErrorBody),
+        (status = 404, description = "Unknown product", body = ErrorBody),
+        (status = 422, description = "The declaration has errors, is for another product, or names unattested firmware", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn publish_declaration<S: Store>(
+    State(registry): State<Arc<Registry<S>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let submitter = authenticate(&registry, &headers).await?;
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("json"));
+    let name = if json {
+        "declaration.json"
+    } else {
+        "declaration.yaml"
+    };
+    registry
+        .publish_declaration(&submitter, &id, name, &body)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// A product: versions, whether each one's attestation holds now, and the history.
 #[utoipa::path(
     get,
@@ -699,7 +742,8 @@ async fn openapi() -> Response {
         license(name = "Apache-2.0 OR MIT")
     ),
     paths(
-        submit, attestation, envelope, product, search, report_vulnerability, checkpoint, tile,
+        submit, attestation, envelope, product, publish_declaration, search, report_vulnerability,
+        checkpoint, tile,
         metrics, openapi
     ),
     modifiers(&TokenScheme),

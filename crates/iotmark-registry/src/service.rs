@@ -306,6 +306,92 @@ impl<S: Store> Registry<S> {
         })
     }
 
+    /// Publishes the product declaration a product page shows (how updates arrive, how to
+    /// change the default password, the support period). Only the product's manufacturer (or
+    /// the operator) may, and the declaration must check, be for this product, and name only
+    /// firmware images the registry holds attestations for. `name` (e.g. `declaration.yaml`)
+    /// says the format and names the text in diagnostics.
+    pub async fn publish_declaration(
+        &self,
+        submitter: &Organisation,
+        product_id: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<(), RegistryError> {
+        let refused = |rule: &'static str, status: u16, message: String| {
+            RegistryError::Refused(Refusal {
+                rule,
+                status,
+                message,
+            })
+        };
+        let Some(product) = self.store.product(product_id).await? else {
+            return Err(refused(
+                "not-found",
+                404,
+                format!("no product {product_id:?} is registered; submit its attestation first"),
+            ));
+        };
+        if submitter.role != Role::Operator && submitter.id != product.manufacturer {
+            return Err(refused(
+                "authority",
+                403,
+                format!(
+                    "{product_id} belongs to {}; only its manufacturer publishes its declaration",
+                    product.manufacturer
+                ),
+            ));
+        }
+        let report =
+            iotmark_declare::check(Path::new(name), bytes, &|_| true, jiff::Zoned::now().date());
+        let Some(declaration) = report.declaration.clone() else {
+            return Err(refused("declaration", 422, report.render()));
+        };
+        if declaration.product.id != product_id {
+            return Err(refused(
+                "declaration",
+                422,
+                format!(
+                    "the declaration is for product {:?}, not {product_id:?}",
+                    declaration.product.id
+                ),
+            ));
+        }
+        let attested: HashSet<String> = self
+            .store
+            .versions(product_id)
+            .await?
+            .into_iter()
+            .flat_map(|v| v.images.into_iter().map(|i| i.sha256))
+            .collect();
+        if let Some(unknown) = declaration
+            .components
+            .iter()
+            .flat_map(|c| c.firmware.iter())
+            .find(|f| !attested.contains(&f.sha256))
+        {
+            return Err(refused(
+                "declaration",
+                422,
+                format!(
+                    "firmware {} (sha256 {}) has no attestation in the registry; a product page describes attested firmware only",
+                    unknown.file, unknown.sha256
+                ),
+            ));
+        }
+        let json = serde_json::to_string(&declaration).map_err(|e| {
+            refused(
+                "declaration",
+                422,
+                format!("cannot store the declaration: {e}"),
+            )
+        })?;
+        self.store
+            .set_declaration(product_id, &json, jiff::Timestamp::now())
+            .await?;
+        Ok(())
+    }
+
     async fn decide(
         &self,
         submitter: &Organisation,

@@ -365,6 +365,14 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     fn product(&self, id: &str)
     -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
+    /// Replaces the declaration a product page shows (`updated` becomes `at`); returns whether
+    /// the product exists.
+    fn set_declaration(
+        &self,
+        product_id: &str,
+        declaration_json: &str,
+        at: jiff::Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Versions of a product, newest first (by first attestation).
     fn versions(
         &self,
@@ -453,6 +461,7 @@ delegate! {
     fn history(&self, product_id: &str) -> Vec<AttestationRecord>;
     fn last_log_index(&self) -> Option<u64>;
     fn product(&self, id: &str) -> Option<Product>;
+    fn set_declaration(&self, product_id: &str, declaration_json: &str, at: jiff::Timestamp) -> bool;
     fn versions(&self, product_id: &str) -> Vec<ProductVersion>;
     fn products_of(&self, manufacturer: &str) -> Vec<ProductSummary>;
     fn search(&self, query: &str, limit: u32, offset: u32) -> Vec<ProductSummary>;

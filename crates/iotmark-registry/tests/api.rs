@@ -374,6 +374,59 @@ fn rules_that_need_a_forged_statement_and_bad_requests_change_nothing() {
         let (_, product) = app.get("/api/v1/products/acme-securecam-2");
         assert_eq!(product["versions"][0]["holds"], true, "{product}");
         assert_eq!(product["versions"][0]["scheme"], SCHEME, "{product}");
+        assert!(product["declaration"].is_null());
+
+        // The declaration behind the page: only the manufacturer publishes it, only for
+        // attested firmware, only when it checks.
+        let declaration =
+            std::fs::read(common::repo().join("examples/acme-securecam/declaration.yaml")).unwrap();
+        let path = "/api/v1/products/acme-securecam-2/declaration";
+        let (got, answer) = app.put(path, Some(&app.tokens["globex"]), &declaration);
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (403, Some("authority")),
+            "{answer}"
+        );
+        let (got, answer) = app.put(path, None, &declaration);
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (401, Some("token")),
+            "{answer}"
+        );
+        let text = String::from_utf8(declaration.clone()).unwrap();
+        let other_image = text.replace(
+            "9f2c1e7b4a0d3c5e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a",
+            &"ab".repeat(32),
+        );
+        let (got, answer) = app.put(path, Some(&app.tokens["acme"]), other_image.as_bytes());
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (422, Some("declaration")),
+            "{answer}"
+        );
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no attestation")
+        );
+        let (got, answer) = app.put(path, Some(&app.tokens["acme"]), b"product: [unclosed");
+        assert_eq!(
+            (got, answer["error"]["rule"].as_str()),
+            (422, Some("declaration")),
+            "{answer}"
+        );
+        assert_eq!(
+            app.get("/api/v1/products/acme-securecam-2").1["declaration"],
+            serde_json::Value::Null
+        );
+        let (got, answer) = app.put(path, Some(&app.tokens["acme"]), &declaration);
+        assert_eq!(got, 204, "{answer}");
+        let (_, product) = app.get("/api/v1/products/acme-securecam-2");
+        assert_eq!(
+            product["declaration"]["product"]["id"], "acme-securecam-2",
+            "{product}"
+        );
     }
 }
 

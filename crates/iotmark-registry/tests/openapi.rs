@@ -45,15 +45,16 @@ fn the_registry_serves_it_and_answers_every_documented_path() {
             let status = match method.as_str() {
                 "get" => app.get(&concrete).0,
                 "post" => app.post(&concrete, None, b"{}").0,
+                "put" => app.put(&concrete, None, b"{}").0,
                 other => panic!("undocumented method kind {other}"),
             };
             // Routed: anything but the router's own 404/405 for an unknown route.
             assert_ne!(status, 405, "{method} {path}");
             if status == 404 {
-                let (_, body) = if method == "get" {
-                    app.get(&concrete)
-                } else {
-                    app.post(&concrete, None, b"{}")
+                let (_, body) = match method.as_str() {
+                    "get" => app.get(&concrete),
+                    "put" => app.put(&concrete, None, b"{}"),
+                    _ => app.post(&concrete, None, b"{}"),
                 };
                 assert_eq!(
                     body["error"]["rule"], "not-found",

@@ -975,6 +975,26 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn set_declaration(
+                &self,
+                product_id: &str,
+                declaration_json: &str,
+                at: jiff::Timestamp,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let mut tx = self.write().await?;
+                let changed = sqlx::query(
+                    "UPDATE products SET declaration_json = $1, updated = $2 WHERE id = $3",
+                )
+                .bind(declaration_json)
+                .bind($crate::store::sql::seconds(at))
+                .bind(product_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(changed == 1)
+            }
+
             async fn versions(
                 &self,
                 product_id: &str,

@@ -175,6 +175,21 @@ impl TestApp {
         read(response)
     }
 
+    /// PUT with an optional bearer token; returns (status, JSON body).
+    pub fn put(&self, path: &str, token: Option<&str>, body: &[u8]) -> (u16, serde_json::Value) {
+        let agent = agent();
+        let mut request = agent.put(&format!("{}{path}", self.url));
+        if let Some(t) = token {
+            request = request.header("Authorization", &format!("Bearer {t}"));
+        }
+        read(
+            request
+                .header("Content-Type", "application/yaml")
+                .send(body)
+                .unwrap(),
+        )
+    }
+
     /// GET; returns (status, JSON body or {"text": …}).
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let response = agent().get(&format!("{}{path}", self.url)).call().unwrap();
