@@ -265,3 +265,85 @@ fn schemes_are_listed_and_shown() {
         .clone();
     assert!(!err.is_empty());
 }
+
+/// The fixed example (firmware 2.5.0 with the gaps closed) is the counterpart of the one above:
+/// run from the project root as a user would, it must conform with every mandatory provision
+/// met, and its report must stay the committed one
+/// (`bash examples/acme-securecam-fixed/regenerate.sh` after an intended change).
+#[test]
+fn the_fixed_example_conforms_and_its_report_matches_the_expected_one() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let fixed = Path::new("examples/acme-securecam-fixed");
+    let dir = tempfile::tempdir().unwrap();
+    let out = iotmark()
+        .current_dir(&root)
+        .arg("assess")
+        .arg(fixed.join("declaration.yaml"))
+        .arg("--evidence")
+        .arg(fixed.join("evidence"))
+        .args([
+            "--scheme",
+            "en303645-self-declaration",
+            "--date",
+            "2026-11-22",
+            "--json",
+            "--out",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["verdict"], "conforms", "{v}");
+    let findings = v["assessment"]["findings"].as_array().unwrap();
+    let open: Vec<&str> = findings
+        .iter()
+        .filter(|f| {
+            f["mandatory"] == true
+                && matches!(f["status"].as_str(), Some("not-satisfied" | "needs-review"))
+        })
+        .map(|f| f["requirement"].as_str().unwrap())
+        .collect();
+    assert!(open.is_empty(), "mandatory provisions still open: {open:?}");
+    assert!(
+        v["assessment"]["ignored_evidence"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "every record is about the declared 2.5.0 image: {}",
+        v["assessment"]["ignored_evidence"]
+    );
+    // The scan bound to the new image is counted, and has no telnet finding left.
+    let cited: Vec<&str> = findings
+        .iter()
+        .flat_map(|f| f["evidence"].as_array().unwrap())
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        cited.iter().any(|id| id.starts_with("fw-cefec6cad374-")),
+        "{cited:?}"
+    );
+    assert!(!cited.iter().any(|id| id.contains("telnet")), "{cited:?}");
+
+    let got = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    let expected = std::fs::read_to_string(
+        root.join(fixed)
+            .join("expected/en303645-self-declaration.md"),
+    )
+    .unwrap();
+    if got != expected {
+        let first = got
+            .lines()
+            .zip(expected.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "the fixed example's report changed at line {}:\n  expected: {}\n  got:      {}\nregenerate with `bash examples/acme-securecam-fixed/regenerate.sh` if the change is intended",
+            first + 1,
+            expected.lines().nth(first).unwrap_or(""),
+            got.lines().nth(first).unwrap_or("")
+        );
+    }
+}
