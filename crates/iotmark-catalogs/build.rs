@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogs");
+    // Read when the script runs, not when it was compiled: a build script binary can outlive
+    // the checkout it was compiled in (shared target directories).
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".to_owned());
+    let root = Path::new(&manifest_dir).join("../../catalogs");
     let mut out = String::new();
     let dirs = [
         ("CATALOG_FILES", "catalogs", "json"),
@@ -17,14 +20,15 @@ fn main() {
     for (kind, dir, ext) in dirs {
         let dir = root.join(dir);
         println!("cargo:rerun-if-changed={}", dir.display());
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == ext))
-                    .collect()
-            })
-            .unwrap_or_default();
+        // A missing directory is a broken checkout, never an empty bundle.
+        let mut files: Vec<_> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == ext))
+                .collect(),
+            Err(e) => panic!("cannot read {}: {e}", dir.display()),
+        };
         files.sort();
         writeln!(out, "pub const {kind}: &[(&str, &str)] = &[").ok();
         for path in files {

@@ -112,6 +112,13 @@ impl<S: Store> Registry<S> {
         })?;
         let signer = log_signer(&data.join("log.key"), &config.log_origin)?;
         let verifier_key = signer.verifier().to_string();
+        // The public half, for `iotmark log verify --log-key` and trust policies.
+        std::fs::write(data.join("log.vkey"), format!("{verifier_key}\n")).map_err(|e| {
+            RegistryError::DataDir {
+                path: data.join("log.vkey"),
+                message: e.to_string(),
+            }
+        })?;
         let storage = Arc::new(DirStorage::open(data.join("log"))?);
         let log = Log::open(storage.clone(), signer)?;
         let origin = log.checkpoint().origin.clone();

@@ -35,6 +35,7 @@ Exit codes:
   4  assess: mandatory requirements still need review
 
 Examples:
+  iotmark demo
   iotmark init -o product.yaml
   iotmark check product.yaml
   iotmark assess product.yaml --scheme en303645-self-declaration --out report/
@@ -55,6 +56,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The whole flow on this machine: assess the example, sign, publish, serve the registry
+    Demo(cmd::demo::DemoArgs),
     /// Browse, search, map and export the bundled requirement catalogs; import and resolve OSCAL
     #[command(subcommand)]
     Catalog(cmd::catalog::CatalogCommand),
@@ -91,6 +94,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a),
         Command::Catalog(c) => cmd::catalog::run(c),
         Command::Landscape(a) => cmd::landscape::run(a),
         Command::Init(a) => cmd::declare::init(a),

@@ -329,3 +329,61 @@ fn acknowledged_submissions_survive_kill_9_and_the_log_audits_clean() {
         drop(server);
     }
 }
+
+#[test]
+fn the_demo_prepares_a_registry_whose_attestation_and_receipt_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("iotmark-data");
+    let run = || {
+        iotmark()
+            .args([
+                "demo",
+                "--no-serve",
+                "--listen",
+                "127.0.0.1:18080",
+                "--data",
+            ])
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "http://127.0.0.1:18080/p/acme-securecam-2"
+    );
+    let demo = data.join("demo");
+    // What the manufacturer signed verifies with its key, and the log's receipt proves it
+    // was logged, against the key the registry publishes in its data directory.
+    iotmark()
+        .arg("verify")
+        .arg(demo.join("securecam.dsse.json"))
+        .arg("--key")
+        .arg(demo.join("acme.pub"))
+        .assert()
+        .success();
+    let out = iotmark()
+        .args(["log", "verify"])
+        .arg(demo.join("securecam.tlog-proof"))
+        .arg("--log-key")
+        .arg(data.join("log.vkey"))
+        .arg("--envelope")
+        .arg(demo.join("securecam.dsse.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("entry #0"));
+    // A second run signs nothing new: the log still holds one entry.
+    assert!(run().status.success());
+    let checkpoint = std::fs::read_to_string(data.join("log/checkpoint")).unwrap();
+    assert_eq!(checkpoint.lines().nth(1), Some("1"), "{checkpoint}");
+}

@@ -2,6 +2,7 @@ pub mod assess;
 pub mod attest;
 pub mod catalog;
 pub mod declare;
+pub mod demo;
 pub mod landscape;
 pub mod log;
 pub mod registry;
