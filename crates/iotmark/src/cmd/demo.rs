@@ -48,6 +48,9 @@ pub struct DemoArgs {
     /// The registry's data directory
     #[arg(long, value_name = "DIR", default_value = "iotmark-data")]
     data: PathBuf,
+    /// The database [default: SQLite in the data directory]
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
     /// Address to listen on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -110,12 +113,12 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     }
     eprintln!("  conforms; reports in {}", reports.display());
 
-    let store = store::open(&format!(
-        "sqlite://{}",
-        args.data.join("registry.sqlite3").display()
-    ))
-    .await
-    .context("cannot open the registry database")?;
+    let url = args.db.clone().unwrap_or_else(|| {
+        format!("sqlite://{}", args.data.join("registry.sqlite3").display())
+    });
+    let store = store::open(&url)
+        .await
+        .context("cannot open the registry database")?;
     let key_stem = work.join("acme");
     let signer = if key_stem.with_extension("key").exists() {
         FileSigner::load(&key_stem.with_extension("key"))?
