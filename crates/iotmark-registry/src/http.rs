@@ -35,6 +35,7 @@ pub fn router<S: Store>(registry: Arc<Registry<S>>) -> Router {
         .route("/api/v1/search", get(search::<S>))
         .route("/log/checkpoint", get(checkpoint::<S>))
         .route("/log/tile/{*path}", get(tile::<S>))
+        .merge(crate::pages::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

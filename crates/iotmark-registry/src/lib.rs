@@ -8,6 +8,7 @@
 //! * [`admin`]: organisations, keys, tokens and accreditations.
 //! * [`http`]: the JSON API, the log's tiles and checkpoint.
 //! * [`label`]: the label for the box, SVG and PNG, with a QR code to the product page.
+//! * [`pages`]: the public pages: product page, search, manufacturer dashboard, log explorer.
 //!
 //! The transparency log, not the database, is the record of what was accepted: a submission
 //! is appended to the log (durably) before its rows are written, and on start the registry
@@ -18,6 +19,7 @@ pub mod accept;
 pub mod admin;
 pub mod http;
 pub mod label;
+pub mod pages;
 pub mod service;
 pub mod status;
 pub mod store;
