@@ -141,7 +141,9 @@ fn render(status: StatusCode, page: &impl Template) -> Response {
 #[derive(Debug)]
 enum PageError {
     /// No product with this ID is registered.
-    NoProduct { id: String },
+    NoProduct {
+        id: String,
+    },
     /// Something else is not here: what, and a sentence on what to try.
     NotFound {
         heading: String,
@@ -217,7 +219,8 @@ impl IntoResponse for PageError {
             Ok(body) => html(status, body),
             // The error page itself failed: plain words, still with the headers.
             Err(_) => {
-                let mut response = (status, "The registry could not show this page.").into_response();
+                let mut response =
+                    (status, "The registry could not show this page.").into_response();
                 protect(response.headers_mut());
                 response
             }

@@ -149,7 +149,14 @@ pub(super) async fn page<S: Store>(
             .map_or_else(|| "not declared".to_owned(), words::date);
         let counts = current
             .and_then(|(r, _)| finding_counts(&registry, &r.envelope_sha256))
-            .map(|c| [c.satisfied, c.not_satisfied, c.not_applicable, c.needs_review]);
+            .map(|c| {
+                [
+                    c.satisfied,
+                    c.not_satisfied,
+                    c.not_applicable,
+                    c.needs_review,
+                ]
+            });
         rows.push(ProductRow {
             url: format!("/p/{}", url_component(&summary.id)),
             name: summary.name,
@@ -172,10 +179,7 @@ pub(super) async fn page<S: Store>(
                 let c = r.counts.unwrap_or_default();
                 let total: u32 = c.iter().sum();
                 let text = if r.counts.is_some() {
-                    format!(
-                        "{} {}: {} of {total} satisfied",
-                        r.name, r.model, c[0]
-                    )
+                    format!("{} {}: {} of {total} satisfied", r.name, r.model, c[0])
                 } else {
                     format!("{} {}: no assessment", r.name, r.model)
                 };
@@ -231,7 +235,10 @@ pub(super) async fn page<S: Store>(
             .iter()
             .map(|(word, fill, n)| {
                 (
-                    format!("{word}: {}", words::plural(i64::from(*n), "product", "products")),
+                    format!(
+                        "{word}: {}",
+                        words::plural(i64::from(*n), "product", "products")
+                    ),
                     vec![(*n, *fill, format!("{word}: {n}"))],
                 )
             })

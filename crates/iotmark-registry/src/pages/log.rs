@@ -109,11 +109,10 @@ pub(super) async fn explorer<S: Store>(
         let envelope = merkle::hex(&leaf.envelope_digest);
         let product = match registry.store.attestation(&envelope).await? {
             Some(r) => {
-                let name = registry
-                    .store
-                    .product(&r.product_id)
-                    .await?
-                    .map_or_else(|| r.product_id.clone(), |p| format!("{} {}", p.name, p.model));
+                let name = registry.store.product(&r.product_id).await?.map_or_else(
+                    || r.product_id.clone(),
+                    |p| format!("{} {}", p.name, p.model),
+                );
                 Some((format!("/p/{}", url_component(&r.product_id)), name))
             }
             None => None,
@@ -210,17 +209,12 @@ pub(super) async fn entry<S: Store>(
         _ => checkpoint,
     };
     let entry = receipt.extra.clone().unwrap_or_default();
-    let leaf = LeafRecord::decode(&entry).map_err(|e| {
-        RegistryError::from(LogError::Entry {
-            index,
-            source: e,
-        })
-    })?;
+    let leaf = LeafRecord::decode(&entry)
+        .map_err(|e| RegistryError::from(LogError::Entry { index, source: e }))?;
     let leaf_hash = merkle::leaf_hash(&entry);
     let root = merkle::parse_hex(&checkpoint.root_hex).unwrap_or_default();
     let proof_holds =
-        merkle::verify_inclusion(index, checkpoint.size, &leaf_hash, &receipt.proof, &root)
-            .is_ok();
+        merkle::verify_inclusion(index, checkpoint.size, &leaf_hash, &receipt.proof, &root).is_ok();
     let envelope = merkle::hex(&leaf.envelope_digest);
     let product = match registry.store.attestation(&envelope).await? {
         Some(r) => Some((

@@ -206,7 +206,11 @@ fn updates_facts(u: &DeclaredUpdates) -> (Vec<Fact>, Option<String>, Option<Stri
     } else {
         "You are not told when an update arrives.".to_owned()
     });
-    (facts(lines), u.owner_action.clone(), u.after_support.clone())
+    (
+        facts(lines),
+        u.owner_action.clone(),
+        u.after_support.clone(),
+    )
 }
 
 fn password_facts(c: &DeclaredCredentials) -> (Vec<Fact>, Option<String>) {
@@ -642,7 +646,10 @@ fn verdict<S: Store>(
     Verdict {
         tone,
         badge,
-        headline: format!("This product's security declaration {}", standing.describe()),
+        headline: format!(
+            "This product's security declaration {}",
+            standing.describe()
+        ),
         basis,
         detail,
         reason,
@@ -692,10 +699,7 @@ fn event<S: Store>(
                 .then_some(" (not in effect yet)")
                 .unwrap_or_default();
             (
-                format!(
-                    "{verb} the declaration of version {}{pending}",
-                    r.version
-                ),
+                format!("{verb} the declaration of version {}{pending}", r.version),
                 r.effective.unwrap_or(r.logged),
                 tone,
             )

@@ -23,7 +23,11 @@ pub(super) fn url_component(text: &str) -> String {
 pub(super) fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'/' | b':' | b'=' | b',' | b'+' | b'@' | b'%')
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.' | b'_' | b'/' | b':' | b'=' | b',' | b'+' | b'@' | b'%'
+                )
         });
     if plain {
         word.to_owned()
@@ -63,7 +67,10 @@ mod tests {
     fn identifiers_cannot_escape_their_place() {
         assert_eq!(url_component("acme-securecam-2"), "acme-securecam-2");
         assert_eq!(url_component("a/b?c d&é"), "a%2Fb%3Fc%20d%26%C3%A9");
-        assert_eq!(shell_word("acme-securecam-2.tlog-proof"), "acme-securecam-2.tlog-proof");
+        assert_eq!(
+            shell_word("acme-securecam-2.tlog-proof"),
+            "acme-securecam-2.tlog-proof"
+        );
         assert_eq!(shell_word("x; rm -rf ~"), "'x; rm -rf ~'");
         assert_eq!(shell_word("it's"), r"'it'\''s'");
         assert_eq!(shell_word(""), "''");
