@@ -240,3 +240,70 @@ impl From<StoreError> for PageError {
         RegistryError::from(e).into()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::STYLE;
+
+    /// WCAG 2.x relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap()) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    /// Every pair of text and background colour the stylesheet puts together reaches 4.5:1
+    /// (WCAG AA for body text). The pairs are checked to be in the stylesheet, so a change of
+    /// colour there fails here until the pair is checked again.
+    #[test]
+    fn text_colours_have_enough_contrast() {
+        let pairs = [
+            ("#1b1f24", "#f3f4f6", "body text on the page"),
+            ("#1b1f24", "#ffffff", "body text on a card"),
+            ("#0b57d0", "#f3f4f6", "links on the page"),
+            ("#0b57d0", "#eaf6ee", "links on a green card"),
+            ("#0b57d0", "#fdeeee", "links on a red card"),
+            ("#3d4550", "#f3f4f6", "muted text on the page"),
+            ("#3d4550", "#eaf6ee", "muted text on a green card"),
+            ("#3d4550", "#ffffff", "muted text on a card"),
+            ("#ffffff", "#12263f", "header text"),
+            ("#0b0c0c", "#ffbf47", "the skip link"),
+            ("#0d5227", "#eaf6ee", "a verdict that holds"),
+            ("#6b3600", "#fff4e5", "a verdict that needs care"),
+            ("#8c1d18", "#fdeeee", "a verdict that does not hold"),
+            ("#6b3600", "#ffffff", "a warning pill"),
+            ("#ffffff", "#0b57d0", "the search button"),
+            ("#ffffff", "#083f9a", "the search button, hovered"),
+            ("#e6edf5", "#0f1b2d", "commands"),
+            ("#5b6470", "#ffffff", "the search box's placeholder"),
+            ("#ffffff", "#1e7e3e", "the check mark"),
+            ("#ffffff", "#b3261e", "the cross"),
+            ("#ffffff", "#a35200", "the exclamation mark"),
+        ];
+        for (text, background, what) in pairs {
+            for colour in [text, background] {
+                assert!(
+                    STYLE.contains(colour) || colour == "#ffffff",
+                    "{what}: {colour} is no longer in style.css"
+                );
+            }
+            let ratio = contrast(text, background);
+            assert!(
+                ratio >= 4.5,
+                "{what}: {text} on {background} is {ratio:.2}:1"
+            );
+        }
+    }
+}

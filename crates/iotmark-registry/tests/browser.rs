@@ -19,9 +19,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TestApp, conformity, example_declaration, example_declaration_json, seconds_ago};
+use common::{
+    TestApp, conformity, example_declaration, example_declaration_json, forge, seconds_ago,
+    status_change,
+};
 use fantoccini::{Client, ClientBuilder, Locator};
-use iotmark_attest::statement::Route;
+use iotmark_attest::statement::{Route, StatusKind};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const HINT: &str = "run `bash scripts/browser-tools.sh --install` and `bash scripts/label-tools.sh \
@@ -67,7 +70,10 @@ impl Driver {
             .unwrap()
             .port();
         let mut child = Command::new("chromedriver")
-            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".to_owned()])
+            .args([
+                format!("--port={port}"),
+                "--allowed-ips=127.0.0.1".to_owned(),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -152,14 +158,21 @@ async fn screenshot(client: &Client, width: u32, name: &str) -> PathBuf {
         w <= f64::from(width),
         "{name}: the page is {w}px wide in a {width}px window"
     );
+    // The window is taller than what it shows by the browser's own frame: measure that
+    // from a screenshot (a PNG's height is at bytes 20..24) and add it.
+    let shown = png_height(&client.screenshot().await.unwrap());
     client
-        .set_window_size(width, (h.ceil() as u32).max(600))
+        .set_window_size(width, h.ceil() as u32 + 900 - shown)
         .await
         .unwrap();
     let png = client.screenshot().await.unwrap();
     let path = screenshots().join(format!("{name}.png"));
     std::fs::write(&path, png).unwrap();
     path
+}
+
+fn png_height(png: &[u8]) -> u32 {
+    u32::from_be_bytes(png[20..24].try_into().unwrap())
 }
 
 async fn text(client: &Client, css: &str) -> String {
@@ -196,6 +209,34 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
     let acme = app.keys["acme"].clone();
     let sdoc = conformity(&acme, "Acme Devices Ltd", Route::Sdoc, seconds_ago(60));
     app.submit_declared("acme", &sdoc, Some(example_declaration_json()));
+    // Two more of acme's products, for a dashboard with something to show: one revoked,
+    // one with findings still to review.
+    let doorbell = forge(&acme, &sdoc, |p| {
+        p.product.id = "acme-doorbell".into();
+        p.product.name = "Doorbell".into();
+        p.product.model = "DB-1".into();
+        p.assessment.summary.satisfied = 40;
+        p.assessment.summary.not_applicable = 20;
+        p.assessment.summary.needs_review = 0;
+    });
+    assert_eq!(app.submit("acme", &doorbell).0, 201);
+    let revocation = status_change(
+        &app.keys["operator"],
+        "Registry Operator",
+        &doorbell,
+        StatusKind::Revocation,
+        seconds_ago(1),
+    );
+    assert_eq!(app.submit("operator", &revocation).0, 201);
+    let plug = forge(&acme, &sdoc, |p| {
+        p.product.id = "acme-plug".into();
+        p.product.name = "Smart Plug".into();
+        p.product.model = "SP-3".into();
+        p.assessment.summary.satisfied = 51;
+        p.assessment.summary.not_applicable = 9;
+        p.assessment.summary.needs_review = 8;
+    });
+    assert_eq!(app.submit("acme", &plug).0, 201);
     let report = serde_json::json!({"summary": "Telnet answers on port 23", "details": "Found with a port scan.", "version": "2.4.1"});
     let (got, _) = app.post(
         &format!("/api/v1/products/{PRODUCT}/vulnerability-reports"),
@@ -215,7 +256,10 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
         .arg(&label)
         .output()
         .unwrap_or_else(|e| panic!("running zbarimg: {e}; {HINT}"));
-    assert!(out.status.success(), "zbarimg found no QR code on the label");
+    assert!(
+        out.status.success(),
+        "zbarimg found no QR code on the label"
+    );
     let scanned = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert_eq!(scanned, format!("{}/p/{PRODUCT}", app.url));
 
@@ -228,7 +272,10 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
 
         // Where the QR code leads.
         client.goto(&scanned).await.unwrap();
-        assert_eq!(client.current_url().await.unwrap().path(), format!("/p/{PRODUCT}"));
+        assert_eq!(
+            client.current_url().await.unwrap().path(),
+            format!("/p/{PRODUCT}")
+        );
         assert_eq!(
             client.title().await.unwrap(),
             "SecureCam 2 SC-200 · iotmark registry"
@@ -252,15 +299,26 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
             "{password}"
         );
         let updates = text(&client, "#updates").await;
-        assert!(updates.contains("Updates install automatically."), "{updates}");
         assert!(
-            text(&client, "#vulnerabilities").await.contains("Telnet answers on port 23"),
+            updates.contains("Updates install automatically."),
+            "{updates}"
+        );
+        assert!(
+            text(&client, "#vulnerabilities")
+                .await
+                .contains("Telnet answers on port 23"),
             "the report is listed"
         );
 
         // No script anywhere, and JavaScript is off in this browser: what was read above is
         // what a reader without JavaScript gets.
-        assert!(client.find_all(Locator::Css("script")).await.unwrap().is_empty());
+        assert!(
+            client
+                .find_all(Locator::Css("script"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         // The inline stylesheet is allowed by the policy's hash: the verdict is on its
         // green background, not the browser's default.
@@ -271,7 +329,10 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
             .css_value("background-color")
             .await
             .unwrap();
-        assert_eq!(background, "rgba(234, 246, 238, 1)", "the stylesheet did not apply");
+        assert_eq!(
+            background, "rgba(234, 246, 238, 1)",
+            "the stylesheet did not apply"
+        );
 
         // The label image loads under `img-src 'self'` and has its words.
         let img = client.find(Locator::Css("#label img")).await.unwrap();
@@ -281,10 +342,40 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
         assert!(alt.contains("SecureCam 2"), "{alt}");
 
         // Firmware digests stay folded until asked for.
-        let digests = client.find(Locator::Css("#versions details")).await.unwrap();
-        assert!(!digests.find(Locator::Css("dd")).await.unwrap().is_displayed().await.unwrap());
-        digests.find(Locator::Css("summary")).await.unwrap().click().await.unwrap();
-        assert!(digests.find(Locator::Css("dd")).await.unwrap().is_displayed().await.unwrap());
+        let digests = client
+            .find(Locator::Css("#versions details"))
+            .await
+            .unwrap();
+        assert!(
+            !digests
+                .find(Locator::Css("dd"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap()
+        );
+        digests
+            .find(Locator::Css("summary"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert!(
+            digests
+                .find(Locator::Css("dd"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap()
+        );
+
+        client.refresh().await.unwrap();
+        let desktop = screenshot(&client, 1280, "product-desktop").await;
+        let phone = screenshot(&client, 390, "product-phone").await;
+        eprintln!("screenshots: {} {}", desktop.display(), phone.display());
 
         // On a fresh load, the first Tab reaches the skip link.
         client.refresh().await.unwrap();
@@ -299,10 +390,6 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
             client.active_element().await.unwrap().text().await.unwrap(),
             "Skip to main content"
         );
-
-        let desktop = screenshot(&client, 1280, "product-desktop").await;
-        let phone = screenshot(&client, 390, "product-phone").await;
-        eprintln!("screenshots: {} {}", desktop.display(), phone.display());
 
         // Searching from the start page, with the form (no script needed to submit it).
         client.set_window_size(1280, 900).await.unwrap();
@@ -320,7 +407,10 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
             .click()
             .await
             .unwrap();
-        assert_eq!(client.current_url().await.unwrap().path(), format!("/p/{PRODUCT}"));
+        assert_eq!(
+            client.current_url().await.unwrap().path(),
+            format!("/p/{PRODUCT}")
+        );
 
         for (path, name) in [
             ("/m/acme".to_owned(), "dashboard"),

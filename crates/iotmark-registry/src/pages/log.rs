@@ -156,6 +156,8 @@ struct ProofStep {
 struct EntryPage {
     chrome: Chrome,
     index: u64,
+    /// The log's size in words: "1 entry", "3 entries".
+    entries: String,
     kind: &'static str,
     when: String,
     iso: String,
@@ -228,6 +230,11 @@ pub(super) async fn entry<S: Store>(
     let page = EntryPage {
         chrome: Chrome::new(format!("Log entry {index}"), "log"),
         index,
+        entries: words::plural(
+            i64::try_from(checkpoint.size).unwrap_or(i64::MAX),
+            "entry",
+            "entries",
+        ),
         kind: kind_words(leaf.kind),
         when: words::moment(at),
         iso: words::machine(at),
