@@ -399,12 +399,23 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
         let form = client.form(Locator::Css("form.search")).await.unwrap();
         form.set(Locator::Id("q"), "securecam").await.unwrap();
         form.submit().await.unwrap();
+        // A click does not wait for the page it leads to: wait for what only that page has.
+        client
+            .wait()
+            .for_element(Locator::Css("p[role=status]"))
+            .await
+            .unwrap();
         assert_eq!(client.current_url().await.unwrap().path(), "/search");
         client
             .find(Locator::LinkText("SecureCam 2"))
             .await
             .unwrap()
             .click()
+            .await
+            .unwrap();
+        client
+            .wait()
+            .for_element(Locator::Css("#verdict-heading"))
             .await
             .unwrap();
         assert_eq!(

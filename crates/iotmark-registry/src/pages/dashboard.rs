@@ -55,12 +55,19 @@ struct Chart {
     rows: Vec<ChartRow>,
 }
 
+/// One bar to draw: its line of text and its parts (count, colour, tooltip).
+struct Bar {
+    text: String,
+    parts: Vec<(u32, &'static str, String)>,
+}
+
 impl Chart {
-    fn new(rows: Vec<(String, Vec<(u32, &'static str, String)>)>, scale_to: Option<u32>) -> Chart {
-        let rows: Vec<ChartRow> = rows
+    /// Bars as shares of their own total, or of `scale_to` when given (one scale for all).
+    fn new(bars: Vec<Bar>, scale_to: Option<u32>) -> Chart {
+        let rows: Vec<ChartRow> = bars
             .into_iter()
             .enumerate()
-            .map(|(i, (text, parts))| {
+            .map(|(i, Bar { text, parts })| {
                 let top = u32::try_from(i).unwrap_or(u32::MAX / ROW) * ROW;
                 let total: u32 = scale_to.unwrap_or_else(|| parts.iter().map(|p| p.0).sum());
                 let mut x = 0.0_f64;
@@ -183,15 +190,15 @@ pub(super) async fn page<S: Store>(
                 } else {
                     format!("{} {}: no assessment", r.name, r.model)
                 };
-                (
+                Bar {
                     text,
-                    vec![
+                    parts: vec![
                         (c[0], SATISFIED, format!("{} satisfied", c[0])),
                         (c[1], NOT_SATISFIED, format!("{} not satisfied", c[1])),
                         (c[2], NOT_APPLICABLE, format!("{} not applicable", c[2])),
                         (c[3], NEEDS_REVIEW, format!("{} need review", c[3])),
                     ],
-                )
+                }
             })
             .collect(),
         None,
@@ -233,14 +240,12 @@ pub(super) async fn page<S: Store>(
     let standing = Chart::new(
         counted
             .iter()
-            .map(|(word, fill, n)| {
-                (
-                    format!(
-                        "{word}: {}",
-                        words::plural(i64::from(*n), "product", "products")
-                    ),
-                    vec![(*n, *fill, format!("{word}: {n}"))],
-                )
+            .map(|(word, fill, n)| Bar {
+                text: format!(
+                    "{word}: {}",
+                    words::plural(i64::from(*n), "product", "products")
+                ),
+                parts: vec![(*n, *fill, format!("{word}: {n}"))],
             })
             .collect(),
         Some(most),

@@ -693,11 +693,11 @@ fn event<S: Store>(
                 Some("reinstatement") => ("Reinstated", "good"),
                 _ => ("Changed", "warn"),
             };
-            let pending = r
-                .effective
-                .is_some_and(|t| t > loaded.now)
-                .then_some(" (not in effect yet)")
-                .unwrap_or_default();
+            let pending = if r.effective.is_some_and(|t| t > loaded.now) {
+                " (not in effect yet)"
+            } else {
+                ""
+            };
             (
                 format!("{verb} the declaration of version {}{pending}", r.version),
                 r.effective.unwrap_or(r.logged),
