@@ -34,6 +34,8 @@ bash scripts/interop-dsse.sh --install
 bash scripts/interop-tlog.sh --install
 # zbarimg and rsvg-convert (Debian), to read back the QR codes on our product labels.
 bash scripts/label-tools.sh --install
+# Debian's Chromium and chromedriver, for the registry's real-browser page test.
+bash scripts/browser-tools.sh --install
 # Debian's PostgreSQL, for the registry's tests against its second backend.
 bash scripts/postgres.sh --install
 # Real armhf and mipsel Debian packages, to build firmware root filesystems from.

@@ -26,10 +26,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let declaration_path = repo.join("examples/acme-securecam-fixed/declaration.yaml");
     let bytes = std::fs::read(&declaration_path)?;
-    let declaration =
-        iotmark_declare::check(&declaration_path, &bytes, &|_| true, jiff::Zoned::now().date())
-            .declaration
-            .ok_or("the example declaration does not check")?;
+    let declaration = iotmark_declare::check(
+        &declaration_path,
+        &bytes,
+        &|_| true,
+        jiff::Zoned::now().date(),
+    )
+    .declaration
+    .ok_or("the example declaration does not check")?;
     let results = std::fs::read(std::env::var("RESULTS")?)?;
     let now = jiff::Timestamp::now().as_second();
     let started = Instant::now();
@@ -53,7 +57,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .into_bytes())
         })
         .collect::<Result<_, _>>()?;
-    eprintln!("signed {n} envelopes in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "signed {n} envelopes in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let queue = Arc::new(Mutex::new(envelopes));
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
@@ -82,7 +89,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let body = response.into_body().read_to_string().unwrap_or_default();
                         return Err(format!("HTTP {status}: {body}"));
                     }
-                    latencies.lock().map_err(|e| e.to_string())?.push(t.elapsed());
+                    latencies
+                        .lock()
+                        .map_err(|e| e.to_string())?
+                        .push(t.elapsed());
                 }
             })
         })

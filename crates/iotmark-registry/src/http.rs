@@ -41,6 +41,7 @@ pub fn router<S: Store>(registry: Arc<Registry<S>>) -> Router {
         .route("/log/envelopes/{prefix}/{sha256}", get(log_envelope::<S>))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics::<S>))
+        .merge(crate::pages::routes())
         .layer(axum::middleware::from_fn_with_state(
             registry.metrics.clone(),
             crate::metrics::track,

@@ -9,6 +9,7 @@
 //! * [`http`]: the JSON API, the log's tiles and checkpoint.
 //! * [`metrics`], [`ratelimit`]: Prometheus metrics, and token buckets for the write endpoints.
 //! * [`label`]: the label for the box, SVG and PNG, with a QR code to the product page.
+//! * [`pages`]: the public pages: product page, search, manufacturer dashboard, log explorer.
 //!
 //! The transparency log, not the database, is the record of what was accepted: a submission
 //! is appended to the log (durably) before its rows are written, and on start the registry
@@ -20,6 +21,7 @@ pub mod admin;
 pub mod http;
 pub mod label;
 pub mod metrics;
+pub mod pages;
 pub mod ratelimit;
 pub mod service;
 pub mod status;

@@ -13,7 +13,7 @@ use iotmark_attest::statement::{
 };
 use iotmark_registry::admin;
 use iotmark_registry::service::{Config, Registry};
-use iotmark_registry::store::{self, AnyStore, Role};
+use iotmark_registry::store::{self, AnyStore, Role, Store as _};
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -234,9 +234,65 @@ impl TestApp {
         (status, response.into_body().read_to_vec().unwrap())
     }
 
+    /// GET with the answer's headers.
+    pub fn fetch(&self, path: &str) -> Answer {
+        let response = agent().get(&format!("{}{path}", self.url)).call().unwrap();
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        Answer {
+            status,
+            headers,
+            body: response.into_body().read_to_vec().unwrap(),
+        }
+    }
+
+    /// Submits an envelope as `org` with the product declaration it was made from (the HTTP
+    /// API takes no declaration yet), and panics if it is refused.
+    pub fn submit_declared(
+        &self,
+        org: &str,
+        envelope: &[u8],
+        declaration_json: Option<String>,
+    ) -> iotmark_registry::service::Receipted {
+        self.runtime.block_on(async {
+            let org = self
+                .registry
+                .store
+                .organisation(org)
+                .await
+                .unwrap()
+                .unwrap();
+            self.registry
+                .submit(&org, envelope, declaration_json)
+                .await
+                .unwrap()
+        })
+    }
+
     /// Submits an envelope as `org`.
     pub fn submit(&self, org: &str, envelope: &[u8]) -> (u16, serde_json::Value) {
         self.post("/api/v1/attestations", Some(&self.tokens[org]), envelope)
+    }
+}
+
+/// An HTTP answer: status, headers (names lower-case), body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
     }
 }
 
@@ -278,6 +334,11 @@ pub fn example_declaration() -> iotmark_declare::Declaration {
         .unwrap()
 }
 
+/// The example declaration as the product page reads it: JSON.
+pub fn example_declaration_json() -> String {
+    serde_json::to_string(&example_declaration()).unwrap()
+}
+
 /// A conformity attestation of the example product signed by `signer`, issued `issued`
 /// (distinct times give distinct envelopes), valid for two years.
 pub fn conformity(
@@ -286,10 +347,22 @@ pub fn conformity(
     route: Route,
     issued: jiff::Timestamp,
 ) -> Vec<u8> {
+    conformity_of(&example_declaration(), signer, organisation, route, issued)
+}
+
+/// [`conformity`] made from `declaration` (which must keep the example's product ID: the
+/// assessment results name it).
+pub fn conformity_of(
+    declaration: &iotmark_declare::Declaration,
+    signer: &FileSigner,
+    organisation: &str,
+    route: Route,
+    issued: jiff::Timestamp,
+) -> Vec<u8> {
     let statement = conformity_statement(
         &passing_results(),
         Path::new("assessment-results.json"),
-        &example_declaration(),
+        declaration,
         &ConformityInput {
             route,
             profile: Some("en303645".to_owned()),
@@ -302,6 +375,24 @@ pub fn conformity(
         },
     )
     .unwrap();
+    iotmark_attest::sign_statement(&statement, signer)
+        .unwrap()
+        .to_json()
+        .into_bytes()
+}
+
+/// `envelope`'s statement changed by `edit` (a conformity predicate) and signed again by
+/// `signer`: what a signer could have signed, for the facts no declaration gives.
+pub fn forge(
+    signer: &FileSigner,
+    envelope: &[u8],
+    edit: impl Fn(&mut iotmark_attest::statement::ConformityPredicate),
+) -> Vec<u8> {
+    let parsed = iotmark_attest::dsse::Envelope::parse(envelope).unwrap();
+    let mut statement = iotmark_attest::statement::Statement::parse(&parsed.payload).unwrap();
+    if let iotmark_attest::statement::Predicate::Conformity(p) = &mut statement.predicate {
+        edit(p);
+    }
     iotmark_attest::sign_statement(&statement, signer)
         .unwrap()
         .to_json()

@@ -113,9 +113,10 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     }
     eprintln!("  conforms; reports in {}", reports.display());
 
-    let url = args.db.clone().unwrap_or_else(|| {
-        format!("sqlite://{}", args.data.join("registry.sqlite3").display())
-    });
+    let url = args
+        .db
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", args.data.join("registry.sqlite3").display()));
     let store = store::open(&url)
         .await
         .context("cannot open the registry database")?;

@@ -1,0 +1,883 @@
+//! The product page behind the QR code, and what it offers for download: the receipt, the
+//! signer's key and the label.
+//!
+//! "Now" is the standing of the current attestation ([`status::current`]) of the product's
+//! newest version. Updates and passwords come from the product declaration the latest
+//! attestation was submitted with; it is read leniently (only the fields shown, unknown ones
+//! ignored) so a declaration from a newer iotmark still shows what it can.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::quoting::{file_stem, shell_word, url_component};
+use super::{Chrome, PageError, protect, render, words};
+use crate::label::{self, LabelContent};
+use crate::service::Registry;
+use crate::status::{self, Standing};
+use crate::store::{AttestationRecord, EntryKind, Product, ProductVersion, Store};
+
+/// Everything a product's page and downloads are made from, read once.
+pub(super) struct Loaded {
+    pub(super) product: Product,
+    /// Newest first.
+    pub(super) versions: Vec<ProductVersion>,
+    /// In log order.
+    pub(super) history: Vec<AttestationRecord>,
+    pub(super) now: jiff::Timestamp,
+}
+
+impl Loaded {
+    pub(super) async fn read<S: Store>(
+        registry: &Registry<S>,
+        id: &str,
+    ) -> Result<Option<Loaded>, PageError> {
+        let Some(product) = registry.store.product(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Loaded {
+            versions: registry.store.versions(id).await?,
+            history: registry.store.history(id).await?,
+            product,
+            now: jiff::Timestamp::now(),
+        }))
+    }
+
+    async fn read_or_404<S: Store>(registry: &Registry<S>, id: &str) -> Result<Loaded, PageError> {
+        Self::read(registry, id)
+            .await?
+            .ok_or_else(|| PageError::NoProduct { id: id.to_owned() })
+    }
+
+    /// The attestation that speaks for the newest version now.
+    pub(super) fn current(&self) -> Option<(&AttestationRecord, Standing)> {
+        let newest = self.versions.first()?;
+        status::current(&newest.version, &self.history, self.now)
+    }
+
+    fn current_or_404(&self) -> Result<(&AttestationRecord, Standing), PageError> {
+        self.current().ok_or_else(|| PageError::NotFound {
+            heading: "This product has no declaration yet".to_owned(),
+            message: format!(
+                "“{}” is registered, but none of its versions has a declaration of conformity.",
+                self.product.name
+            ),
+        })
+    }
+}
+
+/// A scheme's title, or its ID when the registry does not know it.
+pub(super) fn scheme_title<S: Store>(registry: &Registry<S>, id: &str) -> String {
+    registry
+        .schemes
+        .iter()
+        .find(|s| s.id == id)
+        .map_or_else(|| id.to_owned(), |s| s.title.clone())
+}
+
+/// A short word for a standing, and the tone it is shown in (`good`, `warn`, `bad`).
+pub(super) fn badge(standing: Standing) -> (&'static str, &'static str) {
+    match standing {
+        Standing::Valid => ("Holds", "good"),
+        Standing::NotYetValid => ("Not valid yet", "warn"),
+        Standing::Expired => ("Expired", "warn"),
+        Standing::Suspended => ("Suspended", "bad"),
+        Standing::Revoked => ("Revoked", "bad"),
+        Standing::EndOfSupport => ("Support ended", "bad"),
+    }
+}
+
+/// The assessment's finding counts, read from the attestation's signed statement.
+pub(super) fn finding_counts<S: Store>(
+    registry: &Registry<S>,
+    envelope_sha256: &str,
+) -> Option<iotmark_attest::statement::FindingCounts> {
+    let bytes = registry.envelope(envelope_sha256).ok()??;
+    let envelope = iotmark_attest::dsse::Envelope::parse(&bytes).ok()?;
+    let statement = iotmark_attest::statement::Statement::parse(&envelope.payload).ok()?;
+    match statement.predicate {
+        iotmark_attest::statement::Predicate::Conformity(p) => Some(p.assessment.summary),
+        iotmark_attest::statement::Predicate::Status(_) => None,
+    }
+}
+
+// The declaration, as far as the page shows it. -------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DeclarationView {
+    product: DeclaredProduct,
+    updates: Option<DeclaredUpdates>,
+    credentials: Option<DeclaredCredentials>,
+    vulnerability_disclosure: Option<DeclaredDisclosure>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DeclaredProduct {
+    description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DeclaredUpdates {
+    updatable: bool,
+    support_end: Option<String>,
+    automatic: bool,
+    notification: bool,
+    owner_action: Option<String>,
+    delivery: Option<DeclaredDelivery>,
+    after_support: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DeclaredDelivery {
+    transport: String,
+    signed: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DeclaredCredentials {
+    uses_passwords: bool,
+    default_password: String,
+    change_procedure: Option<String>,
+    brute_force_protection: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DeclaredDisclosure {
+    contact: String,
+    policy_url: Option<String>,
+    response_days: Option<u16>,
+}
+
+/// One sentence about the product, made from what was declared.
+#[derive(Debug)]
+struct Fact {
+    text: String,
+}
+
+fn facts(lines: impl IntoIterator<Item = String>) -> Vec<Fact> {
+    lines.into_iter().map(|text| Fact { text }).collect()
+}
+
+fn updates_facts(u: &DeclaredUpdates) -> (Vec<Fact>, Option<String>, Option<String>) {
+    if !u.updatable {
+        return (
+            facts(["This product cannot receive software updates.".to_owned()]),
+            None,
+            u.after_support.clone(),
+        );
+    }
+    let mut lines = vec![if u.automatic {
+        "Updates install automatically.".to_owned()
+    } else {
+        "Updates do not install by themselves: the owner has to install them.".to_owned()
+    }];
+    if let Some(d) = &u.delivery {
+        let how = match d.transport.as_str() {
+            "https" => "They are downloaded over an encrypted internet connection (HTTPS).",
+            "http" => "They are downloaded over an unencrypted internet connection (HTTP).",
+            "app" => "They arrive through the companion app.",
+            "local" => "They are installed from a file, on the device or from a computer.",
+            _ => "",
+        };
+        if !how.is_empty() {
+            lines.push(how.to_owned());
+        }
+        lines.push(if d.signed {
+            "Each update is signed by the manufacturer, and the device checks the signature before installing it."
+                .to_owned()
+        } else {
+            "Updates are not signed: the device cannot tell a genuine update from a forged one."
+                .to_owned()
+        });
+    }
+    lines.push(if u.notification {
+        "You are told when an update is available or was installed.".to_owned()
+    } else {
+        "You are not told when an update arrives.".to_owned()
+    });
+    (
+        facts(lines),
+        u.owner_action.clone(),
+        u.after_support.clone(),
+    )
+}
+
+fn password_facts(c: &DeclaredCredentials) -> (Vec<Fact>, Option<String>) {
+    if !c.uses_passwords {
+        return (
+            facts(["This product does not use passwords.".to_owned()]),
+            None,
+        );
+    }
+    let mut lines = vec![
+        match c.default_password.as_str() {
+            "none" => "No password is set at the factory.",
+            "unique-per-device" => {
+                "Each unit comes with its own password, different from every other unit's."
+            }
+            "set-at-setup" => {
+                "There is no default password: you choose one when you first set the product up."
+            }
+            "shared" => {
+                "Every unit ships with the same default password. Change it before you connect the product to your network."
+            }
+            _ => "The manufacturer did not say how the product's first password is set.",
+        }
+        .to_owned(),
+    ];
+    if c.brute_force_protection {
+        lines.push("Repeated wrong passwords are slowed down or blocked.".to_owned());
+    }
+    (facts(lines), c.change_procedure.clone())
+}
+
+// The page. --------------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct Verdict {
+    tone: &'static str,
+    badge: &'static str,
+    /// "This product's security declaration holds".
+    headline: String,
+    /// Which version, which scheme, who.
+    basis: String,
+    /// What changed it, when and why (suspension, revocation…), or until when it is valid.
+    detail: Option<String>,
+    reason: Option<String>,
+    /// "What was checked: 31 requirements met, …".
+    checked: Option<String>,
+}
+
+#[derive(Debug)]
+struct SupportView {
+    tone: &'static str,
+    /// "Security updates until 31 December 2029" or "Security updates ended on …".
+    headline: String,
+    /// "3 years 1 month left".
+    left: Option<String>,
+}
+
+#[derive(Debug)]
+struct VersionRow {
+    version: String,
+    badge: &'static str,
+    tone: &'static str,
+    first: String,
+    images: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+struct Event {
+    when: String,
+    iso: String,
+    who: String,
+    what: String,
+    reason: Option<String>,
+    tone: &'static str,
+    envelope_url: String,
+    log_index: u64,
+}
+
+#[derive(Debug)]
+struct Report {
+    received: String,
+    iso: String,
+    version: Option<String>,
+    summary: String,
+}
+
+#[derive(Debug)]
+struct Disclosure {
+    contact: String,
+    policy_url: Option<String>,
+    response_days: Option<u16>,
+}
+
+#[derive(Debug)]
+struct LabelLinks {
+    svg: String,
+    png: String,
+    alt: String,
+}
+
+#[derive(Debug)]
+struct Verify {
+    origin: String,
+    verifier_key: String,
+    receipt_url: String,
+    envelope_url: String,
+    signer_url: String,
+    commands: String,
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    model: String,
+    manufacturer_name: String,
+    manufacturer_url: String,
+    description: Option<String>,
+    verdict: Verdict,
+    support: SupportView,
+    has_declaration: bool,
+    updates: Vec<Fact>,
+    owner_action: Option<String>,
+    after_support: Option<String>,
+    passwords: Vec<Fact>,
+    change_procedure: Option<String>,
+    disclosure: Option<Disclosure>,
+    reports: Vec<Report>,
+    report_api: String,
+    versions: Vec<VersionRow>,
+    events: Vec<Event>,
+    label: Option<LabelLinks>,
+    verify: Option<Verify>,
+}
+
+pub(super) async fn page<S: Store>(
+    State(registry): State<Arc<Registry<S>>>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let loaded = Loaded::read_or_404(&registry, &id).await?;
+    let names: HashMap<String, String> = registry
+        .store
+        .organisations()
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    let name_of = |org: &str| names.get(org).cloned().unwrap_or_else(|| org.to_owned());
+    let reports = registry.store.vulnerability_reports(&id).await?;
+    let product = &loaded.product;
+    let declaration: Option<DeclarationView> = product
+        .declaration_json
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok());
+    let current = loaded.current();
+    let today = loaded.now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let path = format!("/p/{}", url_component(&product.id));
+
+    let verdict = match current {
+        Some((record, standing)) => verdict(&registry, &loaded, record, standing, &name_of),
+        None => Verdict {
+            tone: "bad",
+            badge: "No declaration",
+            headline: "This product has no security declaration".to_owned(),
+            basis: "None of its versions has a declaration of conformity in this registry."
+                .to_owned(),
+            detail: None,
+            reason: None,
+            checked: None,
+        },
+    };
+
+    let support_end = current
+        .and_then(|(r, _)| r.support_end.clone())
+        .or_else(|| {
+            declaration
+                .as_ref()
+                .and_then(|d| d.updates.as_ref())
+                .and_then(|u| u.support_end.clone())
+        });
+    let support = match support_end.as_deref().and_then(words::parse_date) {
+        Some(end) => match words::time_left(today, end) {
+            Some(left) => SupportView {
+                tone: "good",
+                headline: format!("Security updates until {}", words::date(end)),
+                left: Some(left),
+            },
+            None => SupportView {
+                tone: "bad",
+                headline: format!("Security updates ended on {}", words::date(end)),
+                left: None,
+            },
+        },
+        None => SupportView {
+            tone: "warn",
+            headline: "The manufacturer has not said how long this product gets security updates"
+                .to_owned(),
+            left: None,
+        },
+    };
+
+    let (updates, owner_action, after_support) = declaration
+        .as_ref()
+        .and_then(|d| d.updates.as_ref())
+        .map_or((Vec::new(), None, None), updates_facts);
+    let (passwords, change_procedure) = declaration
+        .as_ref()
+        .and_then(|d| d.credentials.as_ref())
+        .map_or((Vec::new(), None), password_facts);
+    let disclosure = declaration
+        .as_ref()
+        .and_then(|d| d.vulnerability_disclosure.as_ref())
+        .filter(|v| !v.contact.is_empty())
+        .map(|v| Disclosure {
+            contact: v.contact.clone(),
+            policy_url: v.policy_url.clone(),
+            response_days: v.response_days,
+        });
+
+    let versions = loaded
+        .versions
+        .iter()
+        .map(|v| {
+            let (badge, tone) = status::current(&v.version, &loaded.history, loaded.now)
+                .map_or(("No declaration", "bad"), |(_, s)| badge(s));
+            VersionRow {
+                version: v.version.clone(),
+                badge,
+                tone,
+                first: words::day(v.first_attested),
+                images: v
+                    .images
+                    .iter()
+                    .map(|i| (i.name.clone(), i.sha256.clone()))
+                    .collect(),
+            }
+        })
+        .collect();
+
+    let events = loaded
+        .history
+        .iter()
+        .rev()
+        .map(|r| event(&registry, &loaded, r, &name_of))
+        .collect();
+
+    let label = current.map(|_| LabelLinks {
+        svg: format!("{path}/label.svg"),
+        png: format!("{path}/label.png"),
+        alt: label_alt(&registry, &loaded),
+    });
+
+    let verify = current.map(|(record, _)| {
+        let stem = file_stem(&product.id);
+        let base = &registry.config.public_url;
+        let envelope_url = format!("/api/v1/attestations/{}/envelope", record.envelope_sha256);
+        let (env, proof, key) = (
+            format!("{stem}.dsse.json"),
+            format!("{stem}.tlog-proof"),
+            format!("{stem}.signer.pem"),
+        );
+        let commands = [
+            format!(
+                "curl -o {} {}",
+                shell_word(&env),
+                shell_word(&format!("{base}{envelope_url}"))
+            ),
+            format!(
+                "curl -o {} {}",
+                shell_word(&proof),
+                shell_word(&format!("{base}{path}/receipt"))
+            ),
+            format!(
+                "curl -o {} {}",
+                shell_word(&key),
+                shell_word(&format!("{base}{path}/signer.pem"))
+            ),
+            format!(
+                "iotmark log verify {} --log-key {} --envelope {}",
+                shell_word(&proof),
+                shell_word(&registry.verifier_key),
+                shell_word(&env)
+            ),
+            format!(
+                "iotmark verify {} --key {}",
+                shell_word(&env),
+                shell_word(&key)
+            ),
+        ]
+        .join("\n");
+        Verify {
+            origin: registry.log_origin().to_owned(),
+            verifier_key: registry.verifier_key.clone(),
+            receipt_url: format!("{path}/receipt"),
+            envelope_url,
+            signer_url: format!("{path}/signer.pem"),
+            commands,
+        }
+    });
+
+    let page = ProductPage {
+        chrome: Chrome::new(format!("{} {}", product.name, product.model), ""),
+        id: product.id.clone(),
+        name: product.name.clone(),
+        model: product.model.clone(),
+        manufacturer_name: product.manufacturer_name.clone(),
+        manufacturer_url: format!("/m/{}", url_component(&product.manufacturer)),
+        description: declaration
+            .as_ref()
+            .and_then(|d| d.product.description.clone()),
+        verdict,
+        support,
+        has_declaration: declaration.is_some(),
+        updates,
+        owner_action,
+        after_support,
+        passwords,
+        change_procedure,
+        disclosure,
+        reports: reports
+            .into_iter()
+            .rev()
+            .map(|r| Report {
+                received: words::day(r.received),
+                iso: words::machine(r.received),
+                version: r.version,
+                summary: r.summary,
+            })
+            .collect(),
+        report_api: format!(
+            "{}/api/v1/products/{}/vulnerability-reports",
+            registry.config.public_url,
+            url_component(&product.id)
+        ),
+        versions,
+        events,
+        label,
+        verify,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn verdict<S: Store>(
+    registry: &Registry<S>,
+    loaded: &Loaded,
+    record: &AttestationRecord,
+    standing: Standing,
+    name_of: &dyn Fn(&str) -> String,
+) -> Verdict {
+    let (badge, tone) = badge(standing);
+    let scheme = record
+        .scheme
+        .as_deref()
+        .map(|s| scheme_title(registry, s))
+        .unwrap_or_else(|| "an unnamed scheme".to_owned());
+    let by = if record.route.as_deref() == Some("certification") {
+        format!("certified by {}", name_of(&record.submitted_by))
+    } else {
+        format!(
+            "declared by the manufacturer, {}",
+            loaded.product.manufacturer_name
+        )
+    };
+    let since = record.issued.unwrap_or(record.logged);
+    let basis = format!(
+        "Version {} meets {scheme}: {by} on {}.",
+        record.version,
+        words::day(since)
+    );
+    // The status change that decided the standing: the last effective one of its kind.
+    let change = |kind: &str| {
+        loaded.history.iter().rev().find(|c| {
+            c.kind == EntryKind::Status
+                && c.refers_to.as_deref() == Some(record.envelope_sha256.as_str())
+                && c.status.as_deref() == Some(kind)
+                && c.effective.is_some_and(|t| t <= loaded.now)
+        })
+    };
+    let told = |c: Option<&AttestationRecord>, verb: &str| match c {
+        Some(c) => (
+            Some(format!(
+                "{} {verb} it on {}.",
+                name_of(&c.submitted_by),
+                words::day(c.effective.unwrap_or(c.logged))
+            )),
+            c.reason.clone(),
+        ),
+        None => (None, None),
+    };
+    let (detail, reason) = match standing {
+        Standing::Valid => (
+            record
+                .valid_until
+                .map(|t| format!("The declaration is valid until {}.", words::day(t))),
+            None,
+        ),
+        Standing::NotYetValid => (
+            record
+                .issued
+                .map(|t| format!("It takes effect on {}.", words::day(t))),
+            None,
+        ),
+        Standing::Expired => (
+            record.valid_until.map(|t| {
+                format!(
+                    "It was valid until {} and has not been renewed. Do not rely on it.",
+                    words::day(t)
+                )
+            }),
+            None,
+        ),
+        Standing::Suspended => {
+            let (d, r) = told(change("suspension"), "suspended");
+            (
+                d.map(|d| format!("{d} Until it is reinstated, do not rely on it.")),
+                r,
+            )
+        }
+        Standing::Revoked => told(change("revocation"), "revoked"),
+        Standing::EndOfSupport => told(change("end-of-support"), "ended the security support of"),
+    };
+    let checked = finding_counts(registry, &record.envelope_sha256).map(|c| {
+        format!(
+            "What was checked: {} met, {} not met, {} not applicable, {} waiting for review.",
+            words::plural(i64::from(c.satisfied), "requirement", "requirements"),
+            c.not_satisfied,
+            c.not_applicable,
+            c.needs_review
+        )
+    });
+    Verdict {
+        tone,
+        badge,
+        headline: format!(
+            "This product's security declaration {}",
+            standing.describe()
+        ),
+        basis,
+        detail,
+        reason,
+        checked,
+    }
+}
+
+fn event<S: Store>(
+    registry: &Registry<S>,
+    loaded: &Loaded,
+    r: &AttestationRecord,
+    name_of: &dyn Fn(&str) -> String,
+) -> Event {
+    let (what, when, tone) = match r.kind {
+        EntryKind::Conformity => {
+            let scheme = r
+                .scheme
+                .as_deref()
+                .map(|s| scheme_title(registry, s))
+                .unwrap_or_default();
+            let verb = if r.route.as_deref() == Some("certification") {
+                "Certified"
+            } else {
+                "Declared"
+            };
+            let until = r
+                .valid_until
+                .map(|t| format!(", valid until {}", words::day(t)))
+                .unwrap_or_default();
+            (
+                format!("{verb} version {} conformant to {scheme}{until}", r.version),
+                r.issued.unwrap_or(r.logged),
+                "good",
+            )
+        }
+        EntryKind::Status => {
+            let (verb, tone) = match r.status.as_deref() {
+                Some("suspension") => ("Suspended", "bad"),
+                Some("revocation") => ("Revoked", "bad"),
+                Some("end-of-support") => ("Ended security support for", "bad"),
+                Some("reinstatement") => ("Reinstated", "good"),
+                _ => ("Changed", "warn"),
+            };
+            let pending = if r.effective.is_some_and(|t| t > loaded.now) {
+                " (not in effect yet)"
+            } else {
+                ""
+            };
+            (
+                format!("{verb} the declaration of version {}{pending}", r.version),
+                r.effective.unwrap_or(r.logged),
+                tone,
+            )
+        }
+    };
+    Event {
+        when: words::day(when),
+        iso: words::machine(when),
+        who: name_of(&r.submitted_by),
+        what,
+        reason: r.reason.clone(),
+        tone,
+        envelope_url: format!("/api/v1/attestations/{}/envelope", r.envelope_sha256),
+        log_index: r.log_index,
+    }
+}
+
+// Downloads. -------------------------------------------------------------------------------
+
+fn attachment(content_type: &'static str, file_name: &str, body: Vec<u8>) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // `file_name` is made by `file_stem`: no quotes, no control characters.
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    protect(headers);
+    response
+}
+
+/// The current attestation's receipt against the current checkpoint (C2SP tlog-proof).
+pub(super) async fn receipt<S: Store>(
+    State(registry): State<Arc<Registry<S>>>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let loaded = Loaded::read_or_404(&registry, &id).await?;
+    let (record, _) = loaded.current_or_404()?;
+    let receipt = registry.receipt(record.log_index)?;
+    Ok(attachment(
+        "text/plain; charset=utf-8",
+        &format!("{}.tlog-proof", file_stem(&id)),
+        receipt.encode().into_bytes(),
+    ))
+}
+
+/// The public key that signed the current attestation, as SPKI PEM (`iotmark verify --key`).
+pub(super) async fn signer_key<S: Store>(
+    State(registry): State<Arc<Registry<S>>>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let loaded = Loaded::read_or_404(&registry, &id).await?;
+    let (record, _) = loaded.current_or_404()?;
+    let key = registry
+        .store
+        .signing_key(&record.signer_key_id)
+        .await?
+        .ok_or(PageError::Internal)?;
+    let raw: [u8; 32] = key
+        .public_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| PageError::Internal)?;
+    let pem = iotmark_attest::keys::PublicKey::from_bytes(&raw)
+        .and_then(|k| k.to_spki_pem())
+        .map_err(|_| PageError::Internal)?;
+    Ok(attachment(
+        "application/x-pem-file",
+        &format!("{}.signer.pem", file_stem(&id)),
+        pem.into_bytes(),
+    ))
+}
+
+fn label_content<S: Store>(
+    registry: &Registry<S>,
+    loaded: &Loaded,
+) -> Result<LabelContent, PageError> {
+    let (record, _) = loaded.current_or_404()?;
+    let product = &loaded.product;
+    Ok(LabelContent {
+        manufacturer: product.manufacturer_name.clone(),
+        product_name: product.name.clone(),
+        model: product.model.clone(),
+        support_end: record.support_end.clone(),
+        scheme_title: record
+            .scheme
+            .as_deref()
+            .map(|s| scheme_title(registry, s))
+            .unwrap_or_default(),
+        url: format!(
+            "{}/p/{}",
+            registry.config.public_url,
+            url_component(&product.id)
+        ),
+    })
+}
+
+/// What the label says, for the `alt` of its image on the page.
+fn label_alt<S: Store>(registry: &Registry<S>, loaded: &Loaded) -> String {
+    match label_content(registry, loaded) {
+        Ok(c) => {
+            let support = c
+                .support_end
+                .as_deref()
+                .and_then(words::parse_date)
+                .map(|d| format!(", security updates until {}", words::date(d)))
+                .unwrap_or_default();
+            let model = if c.model.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", c.model)
+            };
+            format!(
+                "The iotmark label for {}{model} by {}: assessed against {}{support}, with a QR code linking to {}",
+                c.product_name, c.manufacturer, c.scheme_title, c.url
+            )
+        }
+        Err(_) => "The product's iotmark label".to_owned(),
+    }
+}
+
+fn label_failed(e: label::LabelError) -> PageError {
+    PageError::BadRequest {
+        message: format!("The label cannot be drawn: {e}."),
+    }
+}
+
+pub(super) async fn label_svg<S: Store>(
+    State(registry): State<Arc<Registry<S>>>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let loaded = Loaded::read_or_404(&registry, &id).await?;
+    let svg = label::label_svg(&label_content(&registry, &loaded)?).map_err(label_failed)?;
+    let mut response = svg.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    // Opened on its own the SVG is a document: it may run nothing and load nothing.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    protect(headers);
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PngQuery {
+    scale: Option<String>,
+}
+
+/// Pixels per label unit by default: 8 is about 1000 dpi printed at the label's natural size.
+const DEFAULT_PNG_SCALE: u32 = 8;
+
+pub(super) async fn label_png<S: Store>(
+    State(registry): State<Arc<Registry<S>>>,
+    Path(id): Path<String>,
+    Query(query): Query<PngQuery>,
+) -> Result<Response, PageError> {
+    let scale = match query.scale.as_deref() {
+        None => DEFAULT_PNG_SCALE,
+        Some(s) => s.parse().map_err(|_| PageError::BadRequest {
+            message: format!(
+                "scale={s:?} is not a whole number; use 1 to {} pixels per label unit",
+                label::MAX_SCALE
+            ),
+        })?,
+    };
+    let loaded = Loaded::read_or_404(&registry, &id).await?;
+    let png = label::label_png(&label_content(&registry, &loaded)?, scale).map_err(label_failed)?;
+    let mut response = png.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    protect(headers);
+    Ok(response)
+}
