@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The registry under load on 127.0.0.1, in the same run:
-#  1. submissions end to end (sign first, then POST from concurrent clients; every answer must
-#     be 201: verified, checked against the rules, logged durably, indexed, receipted);
-#  2. the product page (the QR target) with wrk, against nginx serving a saved static copy of
-#     the same page from the same machine.
+#  1. the product page (the QR target) with wrk, against nginx serving a saved static copy of
+#     the same page from the same machine, and the product's JSON;
+#  2. submissions end to end (sign first, then POST from concurrent clients; every answer must
+#     be 201: verified, checked against the rules, logged durably, indexed, receipted).
 # Runs on the embedded SQLite default, and on PostgreSQL too when TEST_DATABASE_URL is set.
 #
 # Usage: bash benches/registry.sh [SUBMISSIONS] [CLIENTS] [SECONDS]   (defaults 4000 64 10)
@@ -19,7 +19,8 @@ command -v nginx > /dev/null || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" > /dev/null
 fi
-cargo build --quiet --release --locked -p iotmark -p iotmark-registry --example submit_bench
+cargo build --quiet --release --locked -p iotmark
+cargo build --quiet --release --locked -p iotmark-registry --example submit_bench
 target=${CARGO_TARGET_DIR:-target}
 bin=$target/release/iotmark
 bench=$target/release/examples/submit_bench
@@ -50,14 +51,13 @@ for db in "${dbs[@]}"; do
   pids+=($!)
   url=http://127.0.0.1:$port
   wait_up "$url/log/checkpoint"
-  echo "== $db: $n submissions from $clients clients"
-  RESULTS=$data/demo/report/assessment-results.json "$bench" "$url" "$token" "$data/demo/acme.key" "$n" "$clients"
-
   page=/p/acme-securecam-2
   if curl -fs "$url$page" > /dev/null; then
     # nginx serves the same bytes as a static file.
     mkdir -p "$work/static$page"
     curl -fs "$url$page" > "$work/static$page/index.html"
+    # nginx's workers run as nobody when started as root; mktemp made the directory 0700.
+    chmod a+x "$work" && chmod -R a+rX "$work/static"
     nport=$(free_port)
     cat > "$work/nginx.conf" << CONF
 worker_processes 2;
@@ -76,14 +76,17 @@ CONF
     nginx -c "$work/nginx.conf" -p "$work"
     wait_up "http://127.0.0.1:$nport$page"
     echo "== $db: product page, wrk -t2 -c64 -d${secs}s: iotmark"
-    wrk -t2 -c64 -d"${secs}s" --latency "$url$page" | grep -E 'Requests/sec|^ +(50|90|99)%'
+    wrk -t2 -c64 -d"${secs}s" --latency "$url$page" | grep -E 'Requests/sec|^ *(50|90|99)%'
     echo "== product page: nginx, static copy of the same page"
-    wrk -t2 -c64 -d"${secs}s" --latency "http://127.0.0.1:$nport$page" | grep -E 'Requests/sec|^ +(50|90|99)%'
+    wrk -t2 -c64 -d"${secs}s" --latency "http://127.0.0.1:$nport$page" | grep -E 'Requests/sec|^ *(50|90|99)%'
     nginx -c "$work/nginx.conf" -p "$work" -s stop
   else
     echo "== $db: no product page served (pages not built?); skipped the page comparison"
   fi
   echo "== $db: the product API (JSON), wrk -t2 -c64 -d${secs}s"
-  wrk -t2 -c64 -d"${secs}s" --latency "$url/api/v1/products/acme-securecam-2" | grep -E 'Requests/sec|^ +(50|90|99)%'
+  wrk -t2 -c64 -d"${secs}s" --latency "$url/api/v1/products/acme-securecam-2" | grep -E 'Requests/sec|^ *(50|90|99)%'
+  echo "== $db: $n submissions from $clients clients"
+  RESULTS=$data/demo/report/assessment-results.json "$bench" "$url" "$token" "$data/demo/acme.key" "$n" "$clients"
+
   kill "${pids[-1]}"
 done

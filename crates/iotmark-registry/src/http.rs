@@ -633,7 +633,7 @@ async fn report_vulnerability<S: Store>(
         .store
         .add_vulnerability_report(&VulnerabilityReport {
             id: 0,
-            product_id: id,
+            product_id: id.clone(),
             version: report.version,
             summary: report.summary,
             details: report.details,
@@ -641,6 +641,7 @@ async fn report_vulnerability<S: Store>(
             received: jiff::Timestamp::now(),
         })
         .await?;
+    registry.pages.invalidate(&id);
     Ok((StatusCode::CREATED, axum::Json(ReportFiled { id: stored })).into_response())
 }
 

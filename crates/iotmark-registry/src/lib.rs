@@ -9,6 +9,7 @@
 //! * [`http`]: the JSON API, the log's tiles and checkpoint.
 //! * [`metrics`], [`ratelimit`]: Prometheus metrics, and token buckets for the write endpoints.
 //! * [`label`]: the label for the box, SVG and PNG, with a QR code to the product page.
+//! * [`pagecache`]: rendered product pages, dropped when their product changes.
 //! * [`pages`]: the public pages: product page, search, manufacturer dashboard, log explorer.
 //!
 //! The transparency log, not the database, is the record of what was accepted: a submission
@@ -21,6 +22,7 @@ pub mod admin;
 pub mod http;
 pub mod label;
 pub mod metrics;
+pub mod pagecache;
 pub mod pages;
 pub mod ratelimit;
 pub mod service;

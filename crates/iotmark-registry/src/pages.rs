@@ -69,6 +69,12 @@ static STYLE_SOURCE: LazyLock<String> = LazyLock::new(|| {
 
 /// The policy every page is sent with: nothing but the page's own stylesheet, images from
 /// this registry (the label) and forms that submit here.
+/// The policy header, built once.
+static CSP: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+    HeaderValue::from_str(&content_security_policy())
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+});
+
 fn content_security_policy() -> String {
     format!(
         "default-src 'none'; style-src {}; img-src 'self' data:; form-action 'self'; \
@@ -99,17 +105,20 @@ impl Chrome {
 
 /// An HTML page with the pages' security headers.
 fn html(status: StatusCode, body: String) -> Response {
+    html_bytes(status, axum::body::Bytes::from(body))
+}
+
+fn html_bytes(status: StatusCode, body: axum::body::Bytes) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy()) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
+    headers.insert(header::CONTENT_SECURITY_POLICY, CSP.clone());
     protect(headers);
-    // A status change must show at once: pages are revalidated on every visit.
+    // A status change must show at once: pages are revalidated on every visit (the registry's
+    // own page cache is dropped by every change).
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }

@@ -87,6 +87,8 @@ pub struct Registry<S: Store> {
     pub submission_limit: crate::ratelimit::RateLimiter,
     /// Public vulnerability reports per client address.
     pub report_limit: crate::ratelimit::RateLimiter,
+    /// Rendered product pages; every write about a product drops its page.
+    pub pages: crate::pagecache::PageCache,
 }
 
 /// What an accepted submission gets back.
@@ -140,6 +142,7 @@ impl<S: Store> Registry<S> {
                 limits.submissions_per_second,
                 limits.submission_burst,
             ),
+            pages: Default::default(),
             report_limit: crate::ratelimit::RateLimiter::new(
                 limits.reports_per_hour / 3600.0,
                 limits.report_burst,
@@ -217,6 +220,7 @@ impl<S: Store> Registry<S> {
         let result = self.accept(submitter, envelope, declaration_json).await;
         match &result {
             Ok(r) => {
+                self.pages.invalidate(&r.product_id);
                 self.metrics.submission("accepted");
                 self.metrics
                     .log_size
@@ -396,6 +400,7 @@ impl<S: Store> Registry<S> {
         self.store
             .set_declaration(product_id, &json, jiff::Timestamp::now())
             .await?;
+        self.pages.invalidate(product_id);
         Ok(())
     }
 

@@ -16,8 +16,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::quoting::{file_stem, shell_word, url_component};
-use super::{Chrome, PageError, protect, render, words};
+use super::{Chrome, PageError, protect, words};
 use crate::label::{self, LabelContent};
+
+/// History entries shown on the page.
+const MAX_EVENTS: usize = 50;
 use crate::service::Registry;
 use crate::status::{self, Standing};
 use crate::store::{AttestationRecord, EntryKind, Product, ProductVersion, Store};
@@ -344,6 +347,8 @@ struct ProductPage {
     report_api: String,
     versions: Vec<VersionRow>,
     events: Vec<Event>,
+    /// Entries older than those shown.
+    earlier_events: usize,
     label: Option<LabelLinks>,
     verify: Option<Verify>,
 }
@@ -352,7 +357,40 @@ pub(super) async fn page<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let loaded = Loaded::read_or_404(&registry, &id).await?;
+    if let Some(body) = registry.pages.get(&id) {
+        return Ok(super::html_bytes(StatusCode::OK, body));
+    }
+    let started = std::time::Instant::now();
+    let (body, next_change) = render_page(&registry, &id).await?;
+    let body = axum::body::Bytes::from(body);
+    // Kept until the next moment the page's words change by themselves (an attestation
+    // expiring, a status change taking effect), and never longer than the cache's maximum.
+    let keep = next_change.map_or(crate::pagecache::MAX_AGE, |t| {
+        let secs = (t.as_second() - jiff::Timestamp::now().as_second()).max(0);
+        crate::pagecache::MAX_AGE.min(std::time::Duration::from_secs(secs.unsigned_abs()))
+    });
+    if !keep.is_zero() {
+        registry.pages.put(&id, started, keep, body.clone());
+    }
+    Ok(super::html_bytes(StatusCode::OK, body))
+}
+
+/// The first moment after `now` at which something in `history` starts or stops holding.
+fn next_change(history: &[AttestationRecord], now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    history
+        .iter()
+        .flat_map(|r| [r.issued, r.valid_until, r.effective])
+        .flatten()
+        .filter(|t| *t > now)
+        .min()
+}
+
+async fn render_page<S: Store>(
+    registry: &Arc<Registry<S>>,
+    id: &str,
+) -> Result<(String, Option<jiff::Timestamp>), PageError> {
+    let loaded = Loaded::read_or_404(registry, id).await?;
+    let next = next_change(&loaded.history, loaded.now);
     let names: HashMap<String, String> = registry
         .store
         .organisations()
@@ -361,7 +399,7 @@ pub(super) async fn page<S: Store>(
         .map(|o| (o.id, o.name))
         .collect();
     let name_of = |org: &str| names.get(org).cloned().unwrap_or_else(|| org.to_owned());
-    let reports = registry.store.vulnerability_reports(&id).await?;
+    let reports = registry.store.vulnerability_reports(id).await?;
     let product = &loaded.product;
     let declaration: Option<DeclarationView> = product
         .declaration_json
@@ -372,7 +410,7 @@ pub(super) async fn page<S: Store>(
     let path = format!("/p/{}", url_component(&product.id));
 
     let verdict = match current {
-        Some((record, standing)) => verdict(&registry, &loaded, record, standing, &name_of),
+        Some((record, standing)) => verdict(registry, &loaded, record, standing, &name_of),
         None => Verdict {
             tone: "bad",
             badge: "No declaration",
@@ -452,17 +490,21 @@ pub(super) async fn page<S: Store>(
         })
         .collect();
 
+    // The newest entries only: a product attested for years has a long history, and the page
+    // behind a QR code must stay small; the API and the log explorer have all of it.
     let events = loaded
         .history
         .iter()
         .rev()
-        .map(|r| event(&registry, &loaded, r, &name_of))
+        .take(MAX_EVENTS)
+        .map(|r| event(registry, &loaded, r, &name_of))
         .collect();
+    let earlier_events = loaded.history.len().saturating_sub(MAX_EVENTS);
 
     let label = current.map(|_| LabelLinks {
         svg: format!("{path}/label.svg"),
         png: format!("{path}/label.png"),
-        alt: label_alt(&registry, &loaded),
+        alt: label_alt(registry, &loaded),
     });
 
     let verify = current.map(|(record, _)| {
@@ -549,10 +591,15 @@ pub(super) async fn page<S: Store>(
         ),
         versions,
         events,
+        earlier_events,
         label,
         verify,
     };
-    Ok(render(StatusCode::OK, &page))
+    let body = page.render().map_err(|e| {
+        tracing::error!(error = %e, "rendering a product page");
+        PageError::Internal
+    })?;
+    Ok((body, next))
 }
 
 fn verdict<S: Store>(
