@@ -93,6 +93,13 @@ start() {
   if as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     say "already running ($data)"
   else
+    # Another cluster (another checkout's, a developer's) may hold the default port: without
+    # an explicit PGPORT, take the next free one.
+    if [ -z "${PGPORT:-}" ]; then
+      while (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; do
+        port=$((port + 1))
+      done
+    fi
     say "starting on 127.0.0.1:$port"
     if ! as_owner "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k '$sockets' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
