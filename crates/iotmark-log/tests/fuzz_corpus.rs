@@ -41,3 +41,29 @@ fn single_byte_mutations_of_the_seeds_never_panic() {
         }
     }
 }
+
+#[test]
+fn tile_parse_corpus_and_its_single_byte_mutations_never_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/tile_parse");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("the corpus directory exists") {
+        let seed = std::fs::read(entry.unwrap().path()).unwrap();
+        iotmark_log::tiles::fuzz_tile_parse(&seed);
+        count += 1;
+        for i in 0..seed.len() {
+            for v in [0u8, 1, 2, 0x7f, 0xff, b'/', b'x', b'.'] {
+                let mut m = seed.clone();
+                m[i] = v;
+                iotmark_log::tiles::fuzz_tile_parse(&m);
+            }
+            let mut m = seed.clone();
+            m.remove(i);
+            iotmark_log::tiles::fuzz_tile_parse(&m);
+        }
+    }
+    assert!(
+        count >= 6,
+        "expected the seed corpus in {}, found {count} files",
+        dir.display()
+    );
+}
