@@ -670,6 +670,47 @@ impl TileReader for MemoryTiles {
     }
 }
 
+/// Fuzz entry point for what an auditor reads from someone else's log: any bytes as a hash
+/// tile, an entry bundle and a leaf record (the first byte picks the tile's width), and as a
+/// tile path. Never panics; whatever parses re-serialises to the same bytes.
+#[doc(hidden)]
+pub fn fuzz_tile_parse(data: &[u8]) {
+    if let Some((&first, rest)) = data.split_first() {
+        let id = TileId {
+            level: first % 3,
+            index: u64::from(first),
+            width: u16::from(first).max(1),
+        };
+        if let Ok(hashes) = parse_hash_tile(id, rest) {
+            assert_eq!(encode_hash_tile(&hashes), rest, "a hash tile round-trips");
+        }
+        if let Ok(entries) = parse_bundle(id, rest) {
+            assert_eq!(
+                encode_bundle(&entries).ok().as_deref(),
+                Some(rest),
+                "a bundle round-trips"
+            );
+            for entry in &entries {
+                if let Ok(record) = crate::leaf::LeafRecord::decode(entry) {
+                    assert_eq!(record.encode().ok().as_deref(), Some(&entry[..]));
+                }
+            }
+        }
+    }
+    if let Ok(record) = crate::leaf::LeafRecord::decode(data) {
+        assert_eq!(
+            record.encode().ok().as_deref(),
+            Some(data),
+            "a leaf record round-trips"
+        );
+    }
+    if let Ok(path) = std::str::from_utf8(data)
+        && let Ok((kind, id)) = TileId::parse_path(path)
+    {
+        assert_eq!(id.path(kind), path, "a tile path round-trips");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
@@ -819,46 +860,5 @@ mod tests {
             encode_bundle(&[vec![0u8; 65_536]]),
             Err(TileError::EntryTooLarge { len: 65_536 })
         ));
-    }
-}
-
-/// Fuzz entry point for what an auditor reads from someone else's log: any bytes as a hash
-/// tile, an entry bundle and a leaf record (the first byte picks the tile's width), and as a
-/// tile path. Never panics; whatever parses re-serialises to the same bytes.
-#[doc(hidden)]
-pub fn fuzz_tile_parse(data: &[u8]) {
-    if let Some((&first, rest)) = data.split_first() {
-        let id = TileId {
-            level: first % 3,
-            index: u64::from(first),
-            width: u16::from(first).max(1),
-        };
-        if let Ok(hashes) = parse_hash_tile(id, rest) {
-            assert_eq!(encode_hash_tile(&hashes), rest, "a hash tile round-trips");
-        }
-        if let Ok(entries) = parse_bundle(id, rest) {
-            assert_eq!(
-                encode_bundle(&entries).ok().as_deref(),
-                Some(rest),
-                "a bundle round-trips"
-            );
-            for entry in &entries {
-                if let Ok(record) = crate::leaf::LeafRecord::decode(entry) {
-                    assert_eq!(record.encode().ok().as_deref(), Some(&entry[..]));
-                }
-            }
-        }
-    }
-    if let Ok(record) = crate::leaf::LeafRecord::decode(data) {
-        assert_eq!(
-            record.encode().ok().as_deref(),
-            Some(data),
-            "a leaf record round-trips"
-        );
-    }
-    if let Ok(path) = std::str::from_utf8(data)
-        && let Ok((kind, id)) = TileId::parse_path(path)
-    {
-        assert_eq!(id.path(kind), path, "a tile path round-trips");
     }
 }
