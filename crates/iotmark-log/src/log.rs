@@ -225,6 +225,25 @@ impl<S: Storage> Log<S> {
     }
 }
 
+/// A receipt for entry `index` against the signed checkpoint `note` as the log stores it,
+/// carrying the entry (the leaf record) as its extra data, so the receipt alone can be checked
+/// against an envelope. The note is read, not verified: this is for a log serving its own
+/// checkpoint; whoever receives the receipt verifies it.
+pub fn receipt_at<S: Storage + ?Sized>(
+    storage: &S,
+    note: &[u8],
+    index: u64,
+) -> Result<crate::receipt::Receipt, LogError> {
+    let cp = checkpoint::read_unverified(note)?;
+    let proof = TileHashes::new(&mut StorageTiles(storage), cp.size).inclusion_proof(index)?;
+    Ok(crate::receipt::Receipt {
+        extra: Some(read_entry(storage, cp.size, index)?),
+        index,
+        proof,
+        checkpoint: String::from_utf8_lossy(note).into_owned(),
+    })
+}
+
 /// Reads an envelope and checks its digest.
 pub fn read_envelope<S: Storage + ?Sized>(storage: &S, digest: &Hash) -> Result<Vec<u8>, LogError> {
     let bytes = storage

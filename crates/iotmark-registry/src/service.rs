@@ -479,19 +479,11 @@ impl<S: Store> Registry<S> {
 
     /// A receipt for log entry `index` against the current checkpoint.
     pub fn receipt(&self, index: u64) -> Result<Receipt, RegistryError> {
-        let checkpoint = self.checkpoint()?;
-        let cp = iotmark_log::checkpoint::read_unverified(&checkpoint).map_err(LogError::from)?;
-        let text = String::from_utf8_lossy(&checkpoint).into_owned();
-        let mut reader = iotmark_log::storage::StorageTiles(self.log_storage.as_ref());
-        let proof = iotmark_log::tiles::TileHashes::new(&mut reader, cp.size)
-            .inclusion_proof(index)
-            .map_err(LogError::from)?;
-        Ok(Receipt {
-            extra: Some(tlog::read_entry(self.log_storage.as_ref(), cp.size, index)?),
+        Ok(tlog::receipt_at(
+            self.log_storage.as_ref(),
+            &self.checkpoint()?,
             index,
-            proof,
-            checkpoint: text,
-        })
+        )?)
     }
 
     /// The stored envelope with this SHA-256 (hex).

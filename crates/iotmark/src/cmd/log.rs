@@ -405,7 +405,7 @@ fn write_receipt(
     dir: &Path,
     envelope: &Path,
 ) -> Result<PathBuf> {
-    let receipt = receipt_with_leaf(log, index)?;
+    let receipt = tlog::receipt_at(log.storage(), log.signed_checkpoint().as_bytes(), index)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let name = envelope
         .file_name()
@@ -419,12 +419,6 @@ fn write_receipt(
     std::fs::write(&path, receipt.encode())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
-}
-
-fn receipt_with_leaf<S: Storage>(log: &Log<S>, index: u64) -> Result<Receipt> {
-    let mut receipt = log.receipt(index)?;
-    receipt.extra = Some(log.entry(index)?);
-    Ok(receipt)
 }
 
 fn open_existing(dir: &Path) -> Result<(DirStorage, Checkpoint, String)> {
@@ -461,45 +455,16 @@ fn show_checkpoint(args: CheckpointArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Read access to a log directory for proofs, without the signing key: the checkpoint on
-/// disk is used as it is (it was verified when written; `audit` verifies it again).
-struct ReadOnlyLog {
-    storage: DirStorage,
-    checkpoint: Checkpoint,
-    signed: String,
-}
-
-impl ReadOnlyLog {
-    fn inclusion(&self, index: u64) -> Result<Receipt> {
-        let mut reader = iotmark_log::storage::StorageTiles(&self.storage);
-        let proof = iotmark_log::tiles::TileHashes::new(&mut reader, self.checkpoint.size)
-            .inclusion_proof(index)?;
-        Ok(Receipt {
-            extra: Some(tlog::read_entry(
-                &self.storage,
-                self.checkpoint.size,
-                index,
-            )?),
-            index,
-            proof,
-            checkpoint: self.signed.clone(),
-        })
-    }
-}
-
 fn prove(args: ProveArgs) -> Result<ExitCode> {
+    // The checkpoint on disk is used as it is: it was verified when written, and whoever
+    // receives the proof verifies it again.
     let (storage, checkpoint, signed) = open_existing(&args.log)?;
-    let log = ReadOnlyLog {
-        storage,
-        checkpoint,
-        signed,
-    };
-    let size = log.checkpoint.size;
+    let size = checkpoint.size;
     if let Some(old) = args.consistency {
         if old > size {
             bail!("the log has {size} entries; a consistency proof needs OLD_SIZE ≤ {size}");
         }
-        let mut reader = iotmark_log::storage::StorageTiles(&log.storage);
+        let mut reader = iotmark_log::storage::StorageTiles(&storage);
         let proof = iotmark_log::tiles::TileHashes::new(&mut reader, size)
             .consistency_proof(old)
             .map_err(LogError::from)?;
@@ -508,9 +473,9 @@ fn prove(args: ProveArgs) -> Result<ExitCode> {
             serde_json::to_string_pretty(&json!({
                 "old_size": old,
                 "size": size,
-                "root": merkle::hex(&log.checkpoint.root),
+                "root": merkle::hex(&checkpoint.root),
                 "proof": hashes,
-                "checkpoint": log.signed,
+                "checkpoint": signed,
             }))? + "\n"
         } else {
             hashes.iter().map(|h| format!("{h}\n")).collect()
@@ -523,7 +488,7 @@ fn prove(args: ProveArgs) -> Result<ExitCode> {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let digest = merkle::sha256(&bytes);
-            match tlog::find_envelope(&log.storage, size, &digest)? {
+            match tlog::find_envelope(&storage, size, &digest)? {
                 Some((i, _)) => i,
                 None => bail!(
                     "{} (SHA-256 {}) is not in the log's {size} entries; append it with `iotmark log append`",
@@ -540,12 +505,12 @@ fn prove(args: ProveArgs) -> Result<ExitCode> {
             size.saturating_sub(1)
         );
     }
-    let receipt = log.inclusion(index)?;
+    let receipt = tlog::receipt_at(&storage, signed.as_bytes(), index)?;
     let text = if args.json {
         serde_json::to_string_pretty(&json!({
             "index": index,
             "size": size,
-            "root": merkle::hex(&log.checkpoint.root),
+            "root": merkle::hex(&checkpoint.root),
             "proof": receipt.proof.iter().map(|h| merkle::hex(h)).collect::<Vec<_>>(),
             "receipt": receipt.encode(),
         }))? + "\n"
