@@ -30,7 +30,9 @@ use iotmark_log::log::Log;
 use iotmark_log::merkle::{self, Hash};
 use iotmark_log::note::NoteSigner;
 use iotmark_log::sequencer::Sequencer;
-use iotmark_log::storage::{DirStorage, Storage, StorageError, StorageTiles, TileWrite};
+use iotmark_log::storage::{
+    DirStorage, EnvelopeWrite, Storage, StorageError, StorageTiles, TileWrite,
+};
 use iotmark_log::tiles::{TileHashes, TileId, TileKind};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -205,8 +207,12 @@ impl<S: Storage> Storage for Timed<S> {
     ) -> std::result::Result<(), StorageError> {
         self.time(1, || self.inner.write_tile(kind, id, bytes, replace))
     }
-    fn write_tiles(&self, tiles: &[TileWrite<'_>]) -> std::result::Result<(), StorageError> {
-        self.time(1, || self.inner.write_tiles(tiles))
+    fn write_batch(
+        &self,
+        envelopes: &[EnvelopeWrite<'_>],
+        tiles: &[TileWrite<'_>],
+    ) -> std::result::Result<(), StorageError> {
+        self.time(1, || self.inner.write_batch(envelopes, tiles))
     }
     fn read_checkpoint(&self) -> std::result::Result<Option<Vec<u8>>, StorageError> {
         self.inner.read_checkpoint()

@@ -12,7 +12,7 @@ use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::leaf::{LeafError, LeafRecord};
 use crate::merkle::{self, Hash, ProofError};
 use crate::note::{NoteSigner, NoteVerifier};
-use crate::storage::{Storage, StorageError, StorageTiles, TileWrite};
+use crate::storage::{EnvelopeWrite, Storage, StorageError, StorageTiles, TileWrite};
 use crate::tiles::{self, TILE_WIDTH, TileError, TileHashes, TileKind};
 
 /// Errors of the log and of audits.
@@ -121,8 +121,27 @@ impl<S: Storage> Log<S> {
     /// Appends entries as one batch and returns their indices once the batch is durable and
     /// covered by a signed checkpoint. Entries are at most 65 535 bytes.
     pub fn append_batch(&mut self, entries: &[Vec<u8>]) -> Result<Vec<u64>, LogError> {
+        self.append_batch_with_envelopes(entries, &[])
+    }
+
+    /// Appends entries as one batch, storing the envelopes their leaves name in the same
+    /// durable write as the batch's tiles: every envelope is durable before the checkpoint
+    /// that commits a leaf naming it, at no extra round of fsyncs.
+    pub fn append_batch_with_envelopes(
+        &mut self,
+        entries: &[Vec<u8>],
+        envelopes: &[&[u8]],
+    ) -> Result<Vec<u64>, LogError> {
         let old = self.checkpoint.size;
+        let envelopes: Vec<EnvelopeWrite<'_>> = envelopes
+            .iter()
+            .map(|bytes| EnvelopeWrite {
+                digest: merkle::sha256(bytes),
+                bytes,
+            })
+            .collect();
         if entries.is_empty() {
+            self.storage.write_batch(&envelopes, &[])?;
             return Ok(Vec::new());
         }
         let appended = tiles::append(&mut StorageTiles(&self.storage), old, entries)?;
@@ -148,7 +167,7 @@ impl<S: Storage> Log<S> {
                 replace: replace(*id),
             })
             .collect();
-        self.storage.write_tiles(&writes)?;
+        self.storage.write_batch(&envelopes, &writes)?;
         let new_size = appended.new_size;
         // The root is read back from the tiles just written, so the checkpoint signs what is
         // on disk.

@@ -1,6 +1,8 @@
 //! A sequencer: many submitters, one writer. Submissions are gathered into batches — a batch
 //! closes when it holds `max_batch` entries or `max_wait` after its first entry arrived — and
-//! each batch is committed with [`Log::append_batch`] before any of its submitters is answered.
+//! each batch is committed with [`Log::append_batch_with_envelopes`] before any of its
+//! submitters is answered. The envelopes submitted with entries are written in the batch's
+//! durable write, so a batch of many submissions costs the fsyncs of one.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -21,6 +23,7 @@ pub enum SequencerError {
 
 struct Request {
     entry: Vec<u8>,
+    envelope: Option<Vec<u8>>,
     reply: Sender<Result<u64, SequencerError>>,
 }
 
@@ -39,9 +42,27 @@ impl std::fmt::Debug for Request {
 impl Submitter {
     /// Submits one entry and blocks until it is durably logged; returns its index.
     pub fn submit(&self, entry: Vec<u8>) -> Result<u64, SequencerError> {
+        self.send(entry, None)
+    }
+
+    /// Submits one entry with the envelope its leaf names, and blocks until both are durably
+    /// stored (the envelope under its SHA-256) and the entry is logged; returns its index.
+    pub fn submit_with_envelope(
+        &self,
+        entry: Vec<u8>,
+        envelope: Vec<u8>,
+    ) -> Result<u64, SequencerError> {
+        self.send(entry, Some(envelope))
+    }
+
+    fn send(&self, entry: Vec<u8>, envelope: Option<Vec<u8>>) -> Result<u64, SequencerError> {
         let (reply, rx) = mpsc::channel();
         self.tx
-            .send(Request { entry, reply })
+            .send(Request {
+                entry,
+                envelope,
+                reply,
+            })
             .map_err(|_| SequencerError::Stopped)?;
         rx.recv().map_err(|_| SequencerError::Stopped)?
     }
@@ -105,8 +126,12 @@ fn run<S: Storage>(
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
         }
-        let entries: Vec<Vec<u8>> = batch.iter().map(|r| r.entry.clone()).collect();
-        match log.append_batch(&entries) {
+        let entries: Vec<Vec<u8>> = batch
+            .iter_mut()
+            .map(|r| std::mem::take(&mut r.entry))
+            .collect();
+        let envelopes: Vec<&[u8]> = batch.iter().filter_map(|r| r.envelope.as_deref()).collect();
+        match log.append_batch_with_envelopes(&entries, &envelopes) {
             Ok(indices) => {
                 stats.batches += 1;
                 stats.entries += indices.len() as u64;

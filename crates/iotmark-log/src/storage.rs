@@ -6,9 +6,9 @@
 //! written to a temporary file in the same directory, fsynced, renamed over the target, and
 //! the directory fsynced — so a crash leaves either the old or the new file, never a torn one.
 //!
-//! [`Storage::write_tiles`] does the same for a whole batch of tiles in stages: every temporary
-//! file is written, then all are fsynced at once, renamed, and each directory they went into is
-//! fsynced once. A journaling filesystem commits fsyncs that are waiting together in one
+//! [`Storage::write_batch`] does the same for a whole batch of tiles and the envelopes their
+//! leaves name, in stages: every temporary file is written, then all are fsynced at once,
+//! renamed, and each directory they went into is fsynced once. A journaling filesystem commits fsyncs that are waiting together in one
 //! journal commit, so a batch costs about two commits instead of two per file. Nothing is
 //! renamed before its data is durable, and nothing returns before every rename is durable.
 
@@ -49,7 +49,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StorageError + '_ {
     }
 }
 
-/// One tile or entry bundle for [`Storage::write_tiles`].
+/// One tile or entry bundle for [`Storage::write_batch`].
 #[derive(Debug, Clone, Copy)]
 pub struct TileWrite<'a> {
     pub kind: TileKind,
@@ -57,6 +57,13 @@ pub struct TileWrite<'a> {
     pub bytes: &'a [u8],
     /// As for [`Storage::write_tile`].
     pub replace: bool,
+}
+
+/// One envelope for [`Storage::write_batch`], stored under its SHA-256.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeWrite<'a> {
+    pub digest: Hash,
+    pub bytes: &'a [u8],
 }
 
 /// Storage behind a log. Writes must be durable when they return.
@@ -73,10 +80,19 @@ pub trait Storage: Send {
         bytes: &[u8],
         replace: bool,
     ) -> Result<(), StorageError>;
-    /// Writes several tiles or bundles, each as [`Storage::write_tile`] would; all are durable
-    /// when it returns. After an error some may have been written: like anything beyond the
-    /// committed checkpoint, the next batch overwrites them. The default writes them one by one.
-    fn write_tiles(&self, tiles: &[TileWrite<'_>]) -> Result<(), StorageError> {
+    /// Writes envelopes and tiles or bundles of one batch, each as [`Storage::write_envelope`]
+    /// or [`Storage::write_tile`] would; all are durable when it returns. After an error some
+    /// may have been written: like anything beyond the committed checkpoint, the next batch
+    /// overwrites the tiles, and an envelope no leaf names is harmless. The default writes
+    /// them one by one.
+    fn write_batch(
+        &self,
+        envelopes: &[EnvelopeWrite<'_>],
+        tiles: &[TileWrite<'_>],
+    ) -> Result<(), StorageError> {
+        envelopes
+            .iter()
+            .try_for_each(|e| self.write_envelope(&e.digest, e.bytes))?;
         tiles
             .iter()
             .try_for_each(|t| self.write_tile(t.kind, t.id, t.bytes, t.replace))
@@ -233,6 +249,28 @@ impl DirStorage {
         Ok(true)
     }
 
+    /// Whether an envelope must be written: one already stored with these bytes need not be.
+    /// A stored file with other bytes that still match the digest is kept (and the write
+    /// refused); one that does not (torn or altered) is replaced.
+    fn envelope_needs_write(
+        &self,
+        rel: &str,
+        digest: &Hash,
+        bytes: &[u8],
+    ) -> Result<bool, StorageError> {
+        if let Some(existing) = Self::read_opt(&self.root.join(rel))? {
+            if existing == bytes {
+                return Ok(false);
+            }
+            if merkle::sha256(&existing) == *digest {
+                return Err(StorageError::Conflict {
+                    path: rel.to_owned(),
+                });
+            }
+        }
+        Ok(true)
+    }
+
     /// Durable atomic write: temp file, fsync, rename, fsync directory.
     fn write_atomic(&self, rel: &str, bytes: &[u8]) -> Result<(), StorageError> {
         let path = self.root.join(rel);
@@ -260,7 +298,7 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
         .map_err(io_err(dir))
 }
 
-/// Most temporary files [`DirStorage::write_tiles`] holds open at once (a batch of 4096
+/// Most temporary files [`DirStorage::write_batch`] holds open at once (a batch of 4096
 /// entries writes about 35 files; the usual limit on open files is 1024).
 const STAGED_FILES: usize = 256;
 
@@ -333,26 +371,42 @@ impl Storage for DirStorage {
         self.write_atomic(&rel, bytes)
     }
 
-    fn write_tiles(&self, tiles: &[TileWrite<'_>]) -> Result<(), StorageError> {
+    fn write_batch(
+        &self,
+        envelopes: &[EnvelopeWrite<'_>],
+        tiles: &[TileWrite<'_>],
+    ) -> Result<(), StorageError> {
         self.writable()?;
-        let mut staged: Vec<Staged> = Vec::with_capacity(tiles.len());
+        // What must be written, by path relative to the root; a leaf named twice in one batch
+        // has its envelope written once.
+        let mut files: Vec<(String, &[u8])> = Vec::with_capacity(envelopes.len() + tiles.len());
+        let mut seen = BTreeSet::new();
+        for e in envelopes {
+            let rel = Self::envelope_rel(&e.digest);
+            if seen.insert(e.digest) && self.envelope_needs_write(&rel, &e.digest, e.bytes)? {
+                files.push((rel, e.bytes));
+            }
+        }
+        for t in tiles {
+            let rel = t.id.path(t.kind);
+            if self.tile_needs_write(&rel, t.id, t.bytes, t.replace)? {
+                files.push((rel, t.bytes));
+            }
+        }
+        let mut staged: Vec<Staged> = Vec::with_capacity(files.len().min(STAGED_FILES));
         let result = (|| {
             // Directories that gained an entry (a new directory or a renamed file).
             let mut dirs = BTreeSet::new();
             // In groups, so that a huge batch does not hold more files open than a process may.
-            for group in tiles.chunks(STAGED_FILES) {
+            for group in files.chunks(STAGED_FILES) {
                 staged.clear();
-                for t in group {
-                    let rel = t.id.path(t.kind);
-                    if !self.tile_needs_write(&rel, t.id, t.bytes, t.replace)? {
-                        continue;
-                    }
-                    let path = self.root.join(&rel);
+                for (rel, bytes) in group {
+                    let path = self.root.join(rel);
                     let dir = path.parent().unwrap_or(&self.root).to_owned();
                     self.create_dirs(&dir, &mut dirs)?;
                     let tmp = self.temp_path(&dir);
                     let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
-                    if let Err(e) = file.write_all(t.bytes) {
+                    if let Err(e) = file.write_all(bytes) {
                         let _ = fs::remove_file(&tmp);
                         return Err(io_err(&tmp)(e));
                     }
@@ -398,14 +452,8 @@ impl Storage for DirStorage {
     fn write_envelope(&self, digest: &Hash, bytes: &[u8]) -> Result<(), StorageError> {
         self.writable()?;
         let rel = Self::envelope_rel(digest);
-        if let Some(existing) = Self::read_opt(&self.root.join(&rel))? {
-            if existing == bytes {
-                return Ok(());
-            }
-            // A torn or altered envelope is replaced only by bytes matching the digest.
-            if merkle::sha256(&existing) == *digest {
-                return Err(StorageError::Conflict { path: rel });
-            }
+        if !self.envelope_needs_write(&rel, digest, bytes)? {
+            return Ok(());
         }
         self.write_atomic(&rel, bytes)
     }
@@ -426,8 +474,12 @@ impl<T: Storage + Sync + ?Sized> Storage for std::sync::Arc<T> {
     ) -> Result<(), StorageError> {
         (**self).write_tile(kind, id, bytes, replace)
     }
-    fn write_tiles(&self, tiles: &[TileWrite<'_>]) -> Result<(), StorageError> {
-        (**self).write_tiles(tiles)
+    fn write_batch(
+        &self,
+        envelopes: &[EnvelopeWrite<'_>],
+        tiles: &[TileWrite<'_>],
+    ) -> Result<(), StorageError> {
+        (**self).write_batch(envelopes, tiles)
     }
     fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, StorageError> {
         (**self).read_checkpoint()
@@ -528,7 +580,7 @@ mod tests {
             write(TileKind::Hashes, full(1000), b"hashes 1000"),
             write(TileKind::Hashes, partial, b"partial"),
         ];
-        s.write_tiles(&batch).unwrap();
+        s.write_batch(&[], &batch).unwrap();
         for t in &batch {
             assert_eq!(s.read_tile(t.kind, t.id).unwrap().unwrap(), t.bytes);
         }
@@ -536,17 +588,20 @@ mod tests {
         assert!(dir.path().join("tile/1/000.p/5").is_file());
         // The same full tiles again are accepted; a changed one is refused, and the batch
         // leaves neither its other tiles nor temporary files behind.
-        s.write_tiles(&batch[..2]).unwrap();
+        s.write_batch(&[], &batch[..2]).unwrap();
         let grown = TileId {
             level: 1,
             index: 0,
             width: 6,
         };
         let err = s
-            .write_tiles(&[
-                write(TileKind::Hashes, grown, b"grown"),
-                write(TileKind::Entries, full(1000), b"other"),
-            ])
+            .write_batch(
+                &[],
+                &[
+                    write(TileKind::Hashes, grown, b"grown"),
+                    write(TileKind::Entries, full(1000), b"other"),
+                ],
+            )
             .unwrap_err();
         assert!(
             matches!(&err, StorageError::Conflict { path } if path == "tile/entries/x001/000"),
@@ -559,7 +614,7 @@ mod tests {
         );
         let mut replacing = write(TileKind::Entries, full(1000), b"other");
         replacing.replace = true;
-        s.write_tiles(&[replacing]).unwrap();
+        s.write_batch(&[], &[replacing]).unwrap();
         assert_eq!(
             s.read_tile(TileKind::Entries, full(1000)).unwrap().unwrap(),
             b"other"
@@ -582,7 +637,7 @@ mod tests {
             .zip(0..)
             .map(|(b, i)| write(TileKind::Hashes, full(i), b.as_bytes()))
             .collect();
-        s.write_tiles(&batch).unwrap();
+        s.write_batch(&[], &batch).unwrap();
         for (b, i) in bodies.iter().zip(0..) {
             assert_eq!(
                 s.read_tile(TileKind::Hashes, full(i)).unwrap().unwrap(),
@@ -615,6 +670,60 @@ mod tests {
             Err(StorageError::Conflict { .. })
         ));
         assert!(s.read_envelope(&[0; 32]).unwrap().is_none());
+    }
+
+    /// A batch's envelopes land with its tiles; one stored already is left as it is, a torn one
+    /// is replaced, and one that conflicts stops the batch before anything is written.
+    #[test]
+    fn a_batch_writes_envelopes_with_its_tiles() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = DirStorage::open(dir.path()).unwrap();
+        let (a, b, torn) = (
+            b"envelope a".as_slice(),
+            b"envelope b".as_slice(),
+            b"torn c",
+        );
+        let c = b"envelope c".as_slice();
+        let env = |bytes: &'static [u8]| EnvelopeWrite {
+            digest: merkle::sha256(bytes),
+            bytes,
+        };
+        s.write_envelope(&merkle::sha256(a), a).unwrap();
+        // A crash in the middle of an old write, by hand: the file for c holds other bytes.
+        let c_rel = DirStorage::envelope_rel(&merkle::sha256(c));
+        fs::create_dir_all(dir.path().join(&c_rel).parent().unwrap()).unwrap();
+        fs::write(dir.path().join(&c_rel), torn).unwrap();
+        s.write_batch(
+            &[env(a), env(b), env(b), env(c)],
+            &[write(TileKind::Entries, full(0), b"bundle")],
+        )
+        .unwrap();
+        for bytes in [a, b, c] {
+            assert_eq!(
+                s.read_envelope(&merkle::sha256(bytes)).unwrap().unwrap(),
+                bytes
+            );
+        }
+        assert_eq!(
+            s.read_tile(TileKind::Entries, full(0)).unwrap().unwrap(),
+            b"bundle"
+        );
+
+        let forged = EnvelopeWrite {
+            digest: merkle::sha256(a),
+            bytes: b"not a",
+        };
+        let err = s
+            .write_batch(&[forged], &[write(TileKind::Entries, full(1), b"next")])
+            .unwrap_err();
+        assert!(matches!(err, StorageError::Conflict { .. }), "{err}");
+        assert!(s.read_tile(TileKind::Entries, full(1)).unwrap().is_none());
+        assert!(
+            walk(dir.path())
+                .iter()
+                .all(|p| !p.to_string_lossy().contains(".tmp-")),
+            "no temporary files are left"
+        );
     }
 
     fn walk(p: &Path) -> Vec<PathBuf> {

@@ -405,12 +405,15 @@ fn a_read_only_view_reads_beside_the_writer_and_refuses_every_write() {
     };
     read_only(view.write_checkpoint(b"forged"));
     read_only(view.write_tile(TileKind::Hashes, full, &bytes, true));
-    read_only(view.write_tiles(&[iotmark_log::storage::TileWrite {
-        kind: TileKind::Hashes,
-        id: full,
-        bytes: &bytes,
-        replace: true,
-    }]));
+    read_only(view.write_batch(
+        &[],
+        &[iotmark_log::storage::TileWrite {
+            kind: TileKind::Hashes,
+            id: full,
+            bytes: &bytes,
+            replace: true,
+        }],
+    ));
     read_only(view.write_envelope(&merkle::sha256(b"x"), b"x"));
     assert_eq!(view.read_checkpoint().unwrap(), checkpoint_before);
     assert!(DirStorage::open_read_only(dir.path().join("missing")).is_err());

@@ -120,3 +120,29 @@ fn the_sequencer_closes_a_short_batch_after_its_wait() {
     assert_eq!(stats.batches, 2);
     assert_eq!(log.entry(1).unwrap(), b"second");
 }
+
+#[test]
+fn envelopes_submitted_with_entries_are_stored_by_the_batch_that_logs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let seq = Sequencer::start(log(dir.path()), 4, Duration::from_secs(3600));
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let s = seq.submitter();
+            std::thread::spawn(move || {
+                let envelope = format!("envelope {i}").into_bytes();
+                let index = s
+                    .submit_with_envelope(format!("leaf {i}").into_bytes(), envelope.clone())
+                    .unwrap();
+                (envelope, index)
+            })
+        })
+        .collect();
+    let got: Vec<(Vec<u8>, u64)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let (log, stats) = seq.stop().unwrap();
+    assert_eq!(stats.batches, 2);
+    for (envelope, index) in got {
+        let digest = iotmark_log::merkle::sha256(&envelope);
+        assert_eq!(log.envelope(&digest).unwrap(), envelope);
+        assert!(log.entry(index).unwrap().starts_with(b"leaf "));
+    }
+}

@@ -4,6 +4,7 @@
 //!   embedded default, WAL) and PostgreSQL backends, each with its own migrations.
 //! * [`accept`]: the rules an attestation must meet to be published, each named in a refusal.
 //! * [`service`]: the registry's operations: submissions through the log, receipts, replay.
+//!   Accepted submissions reach the database through a group-committing indexer task.
 //! * [`status`]: whether an attestation holds now.
 //! * [`admin`]: organisations, keys, tokens and accreditations.
 //! * [`http`]: the JSON API, the log's tiles and checkpoint.
@@ -20,6 +21,7 @@
 pub mod accept;
 pub mod admin;
 pub mod http;
+mod indexer;
 pub mod label;
 pub mod metrics;
 pub mod pagecache;

@@ -2,10 +2,12 @@
 //! submission (rules, log, index), answer queries, and replay the log into the database.
 //!
 //! Order of a submission: the envelope is checked against the rules, claimed (so a concurrent
-//! replay of the same envelope is refused), its envelope file is written durably beside the
-//! log, its leaf is appended through the sequencer (durable when the sequencer answers), and
-//! only then is it indexed in the database. A crash after the log append loses nothing: on
-//! start, [`Registry::open`] replays every log entry past the database's last index.
+//! replay of the same envelope is refused), then handed with its leaf to the sequencer, which
+//! writes the envelope file in the same durable write as the batch's tiles, before the
+//! checkpoint that commits the leaf. Only then is it indexed in the database, by the indexer
+//! task, which records whatever submissions are waiting in one transaction. A crash after the
+//! log append loses nothing: on start, [`Registry::open`] replays every log entry the database
+//! has not indexed.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -13,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use iotmark_assess::Scheme;
-use iotmark_attest::statement::Predicate;
+use iotmark_attest::statement::{Predicate, Route};
 use iotmark_log::leaf::{LeafKind, LeafRecord};
 use iotmark_log::log::{self as tlog, Log, LogError};
 use iotmark_log::merkle::{self, Hash};
@@ -23,14 +25,18 @@ use iotmark_log::sequencer::{Sequencer, SequencerError, Submitter};
 use iotmark_log::storage::{DirStorage, Storage, StorageError};
 
 use crate::accept::{self, Accepted, Facts, Refusal, Signed};
+use crate::indexer::Indexer;
 use crate::store::{
-    ApiToken, AttestationRecord, ConformitySubmission, EntryKind, Image, Organisation, Role, Store,
-    StoreError,
+    ApiToken, AttestationRecord, ConformitySubmission, EntryKind, Image, Indexed, Organisation,
+    Role, Store, StoreError,
 };
 
 /// Entries per log batch, and how long the first entry of a batch waits for company.
 const MAX_BATCH: usize = 512;
 const MAX_BATCH_WAIT: Duration = Duration::from_millis(5);
+
+/// Log entries replayed into the database per transaction.
+const REPLAY_BATCH: usize = 256;
 
 /// Why an operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +84,9 @@ pub struct Registry<S: Store> {
     submitter: Mutex<Option<Submitter>>,
     sequencer: Mutex<Option<Sequencer<Arc<DirStorage>>>>,
     /// Envelopes being accepted right now (replays racing each other).
-    in_flight: Mutex<HashSet<Hash>>,
+    in_flight: Arc<Mutex<HashSet<Hash>>>,
+    /// Records accepted submissions in the database, many to a transaction.
+    indexer: Indexer,
     /// Status changes are decided one at a time: each depends on the ones before.
     status_lock: tokio::sync::Mutex<()>,
     pub verifier_key: String,
@@ -134,6 +142,7 @@ impl<S: Store> Registry<S> {
             })?;
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let limits = config.limits;
+        let indexer = Indexer::start(store.clone());
         let registry = Registry {
             store,
             config,
@@ -152,7 +161,8 @@ impl<S: Store> Registry<S> {
             log_origin: origin,
             submitter: Mutex::new(Some(sequencer.submitter())),
             sequencer: Mutex::new(Some(sequencer)),
-            in_flight: Mutex::new(HashSet::new()),
+            in_flight: Arc::default(),
+            indexer,
             status_lock: tokio::sync::Mutex::new(()),
             verifier_key,
         };
@@ -242,7 +252,7 @@ impl<S: Store> Registry<S> {
         let signed = accept::check_signature(envelope, submitter, &keys)?;
         let digest = merkle::sha256(envelope);
         // Held until the entry is indexed (or refused): a second copy racing this one sees it.
-        let _claim = Claim::take(&self.in_flight, digest).ok_or_else(|| Refusal {
+        let claim = Claim::take(&self.in_flight, digest).ok_or_else(|| Refusal {
             rule: "replay",
             status: 409,
             message: format!(
@@ -271,49 +281,64 @@ impl<S: Store> Registry<S> {
             time: now.as_second().max(0).unsigned_abs(),
         };
         let entry = leaf.encode().map_err(LogError::from)?;
-        let storage = self.log_storage.clone();
-        let submitter_handle = self
+        // The log index is filled in once the sequencer has given one.
+        let record = to_record(&signed, &decided.submitted_by, 0, now, &decided.refers);
+        let mut item = match decided.accepted {
+            Accepted::Conformity { manufacturer } => {
+                let Predicate::Conformity(p) = &signed.statement.predicate else {
+                    unreachable!("decided as conformity");
+                };
+                Indexed::Conformity(ConformitySubmission {
+                    record,
+                    manufacturer,
+                    manufacturer_name: p.product.manufacturer.clone(),
+                    name: p.product.name.clone(),
+                    model: p.product.model.clone(),
+                    images: images(&signed),
+                    declaration_json,
+                })
+            }
+            Accepted::Status => Indexed::Status(record),
+        };
+        let answer = {
+            let r = item.record();
+            Receipted {
+                log_index: 0,
+                envelope_sha256: r.envelope_sha256.clone(),
+                kind: r.kind,
+                product_id: r.product_id.clone(),
+                version: r.version.clone(),
+                receipt: String::new(),
+            }
+        };
+        let sequencer = self
             .submitter
             .lock()
             .ok()
             .and_then(|s| s.clone())
             .ok_or(RegistryError::ShuttingDown)?;
+        let indexer = self.indexer.clone();
         let envelope_bytes = envelope.to_vec();
-        let index = tokio::task::spawn_blocking(move || -> Result<u64, RegistryError> {
-            // The envelope is durable before the leaf that names it.
-            storage.write_envelope(&digest, &envelope_bytes)?;
-            Ok(submitter_handle.submit(entry)?)
+        // Runs to the end even if this request is dropped: once logged, the entry is handed
+        // to the indexer, which records it whoever still waits.
+        let (index, pending) = tokio::task::spawn_blocking(move || {
+            let index = sequencer.submit_with_envelope(entry, envelope_bytes)?;
+            match &mut item {
+                Indexed::Conformity(sub) => sub.record.log_index = index,
+                Indexed::Status(rec) => rec.log_index = index,
+            }
+            let pending = indexer
+                .send(item, Box::new(claim))
+                .ok_or(RegistryError::ShuttingDown)?;
+            Ok::<_, RegistryError>((index, pending))
         })
         .await
         .map_err(|_| RegistryError::ShuttingDown)??;
-
-        let record = to_record(&signed, &decided.submitted_by, index, now, &decided.refers);
-        match decided.accepted {
-            Accepted::Conformity { manufacturer } => {
-                let Predicate::Conformity(p) = &signed.statement.predicate else {
-                    unreachable!("decided as conformity");
-                };
-                self.store
-                    .record_conformity(&ConformitySubmission {
-                        record: record.clone(),
-                        manufacturer,
-                        manufacturer_name: p.product.manufacturer.clone(),
-                        name: p.product.name.clone(),
-                        model: p.product.model.clone(),
-                        images: images(&signed),
-                        declaration_json,
-                    })
-                    .await?;
-            }
-            Accepted::Status => self.store.record_status(&record).await?,
-        }
+        pending.await.map_err(|_| RegistryError::ShuttingDown)??;
         Ok(Receipted {
             log_index: index,
-            envelope_sha256: record.envelope_sha256.clone(),
-            kind: record.kind,
-            product_id: record.product_id.clone(),
-            version: record.version.clone(),
             receipt: self.receipt(index)?.encode(),
+            ..answer
         })
     }
 
@@ -410,35 +435,33 @@ impl<S: Store> Registry<S> {
         signed: &Signed,
         now: jiff::Timestamp,
     ) -> Result<Decided, RegistryError> {
-        let already_accepted = self
-            .store
-            .attestation(&signed.envelope_sha256)
-            .await?
-            .is_some();
-        let accredited_for: Vec<String> = self
-            .store
-            .accreditations(&submitter.id)
-            .await?
-            .into_iter()
-            .map(|a| a.scheme)
-            .collect();
-        let (manufacturer_org, product_owner, referred, history) = match &signed.statement.predicate
+        let (already_accepted, manufacturer_org, product_owner, referred, history) = match &signed
+            .statement
+            .predicate
         {
             Predicate::Conformity(p) => {
-                let manufacturer = self
+                let known = self
                     .store
-                    .organisations()
-                    .await?
-                    .into_iter()
-                    .find(|o| o.role == Role::Manufacturer && o.name == p.product.manufacturer);
-                let owner = self
-                    .store
-                    .product(&p.product.id)
-                    .await?
-                    .map(|p| p.manufacturer);
-                (manufacturer, owner, None, Vec::new())
+                    .conformity_facts(
+                        &signed.envelope_sha256,
+                        &p.product.id,
+                        &p.product.manufacturer,
+                    )
+                    .await?;
+                (
+                    known.already_accepted,
+                    known.manufacturer,
+                    known.product_owner,
+                    None,
+                    Vec::new(),
+                )
             }
             Predicate::Status(p) => {
+                let already_accepted = self
+                    .store
+                    .attestation(&signed.envelope_sha256)
+                    .await?
+                    .is_some();
                 let referred = self.store.attestation(&p.refers_to.envelope_sha256).await?;
                 let (owner, history) = match &referred {
                     Some(r) => (
@@ -455,8 +478,19 @@ impl<S: Store> Registry<S> {
                     ),
                     None => (None, Vec::new()),
                 };
-                (None, owner, referred, history)
+                (already_accepted, None, owner, referred, history)
             }
+        };
+        // Only a certification is checked against accreditations.
+        let accredited_for: Vec<String> = match &signed.statement.predicate {
+            Predicate::Conformity(p) if p.route == Route::Certification => self
+                .store
+                .accreditations(&submitter.id)
+                .await?
+                .into_iter()
+                .map(|a| a.scheme)
+                .collect(),
+            _ => Vec::new(),
         };
         let facts = Facts {
             submitter,
@@ -500,81 +534,106 @@ impl<S: Store> Registry<S> {
 
     /// Indexes every log entry the database has not seen (after a crash between the log
     /// append and the database write). Entries are re-derived from the envelope and the
-    /// signing key's organisation, exactly as accepted.
+    /// signing key's organisation, exactly as accepted, and recorded many to a transaction.
     async fn replay(&self) -> Result<(), RegistryError> {
         let size = iotmark_log::checkpoint::read_unverified(&self.checkpoint()?)
             .map_err(LogError::from)?
             .size;
-        let start = match self.store.last_log_index().await? {
-            Some(i) => i + 1,
-            None => 0,
-        };
-        if start >= size {
+        let missing = self.store.unindexed(size).await?;
+        let Some(&first) = missing.first() else {
             return Ok(());
-        }
-        let mut leaves = Vec::new();
-        tlog::visit_records(self.log_storage.as_ref(), size, start, |index, leaf| {
-            leaves.push((index, leaf));
+        };
+        let wanted: HashSet<u64> = missing.iter().copied().collect();
+        let mut leaves = Vec::with_capacity(missing.len());
+        tlog::visit_records(self.log_storage.as_ref(), size, first, |index, leaf| {
+            if wanted.contains(&index) {
+                leaves.push((index, leaf));
+            }
             Ok(true)
         })?;
-        for (index, leaf) in leaves {
-            let fail = |message: String| RegistryError::Replay { index, message };
-            let envelope = tlog::read_envelope(self.log_storage.as_ref(), &leaf.envelope_digest)?;
-            let key = self
-                .store
-                .signing_key(&leaf.signer_key_id)
-                .await?
-                .ok_or_else(|| fail(format!("signing key {} is unknown", leaf.signer_key_id)))?;
-            let org = self
-                .store
-                .organisation(&key.organisation)
-                .await?
-                .ok_or_else(|| fail(format!("organisation {} is unknown", key.organisation)))?;
-            // Keys retired since are still the keys that signed then.
-            let mut active = key.clone();
-            active.retired = None;
-            let signed = accept::check_signature(&envelope, &org, std::slice::from_ref(&active))
-                .map_err(|e| fail(e.to_string()))?;
-            let logged = jiff::Timestamp::from_second(i64::try_from(leaf.time).unwrap_or(0))
-                .unwrap_or_default();
-            let refers = match &signed.statement.predicate {
-                Predicate::Status(p) => {
-                    self.store.attestation(&p.refers_to.envelope_sha256).await?
+        for chunk in leaves.chunks(REPLAY_BATCH) {
+            let mut items = Vec::with_capacity(chunk.len());
+            for (index, leaf) in chunk {
+                items.push(self.replayed(*index, leaf).await?);
+            }
+            let results = self.store.record_batch(&items).await?;
+            for ((index, _), result) in chunk.iter().zip(results) {
+                match result {
+                    Ok(()) => {}
+                    // The same envelope logged twice: the first entry is its record, and the
+                    // log keeps the second as it keeps everything.
+                    Err(StoreError::Exists {
+                        what: "attestation",
+                        id,
+                    }) => tracing::warn!(
+                        log_index = index,
+                        envelope = %id,
+                        "log entry repeats an envelope logged before; indexed once"
+                    ),
+                    Err(e) => {
+                        return Err(RegistryError::Replay {
+                            index: *index,
+                            message: e.to_string(),
+                        });
+                    }
                 }
-                Predicate::Conformity(_) => None,
-            };
-            let record = to_record(&signed, &org.id, index, logged, &refers);
-            match &signed.statement.predicate {
-                Predicate::Conformity(p) => {
-                    let manufacturer = self
-                        .store
-                        .organisations()
-                        .await?
-                        .into_iter()
-                        .find(|o| o.role == Role::Manufacturer && o.name == p.product.manufacturer)
-                        .map(|o| o.id)
-                        .ok_or_else(|| {
-                            fail(format!(
-                                "manufacturer {:?} is unknown",
-                                p.product.manufacturer
-                            ))
-                        })?;
-                    self.store
-                        .record_conformity(&ConformitySubmission {
-                            record,
-                            manufacturer,
-                            manufacturer_name: p.product.manufacturer.clone(),
-                            name: p.product.name.clone(),
-                            model: p.product.model.clone(),
-                            images: images(&signed),
-                            declaration_json: None,
-                        })
-                        .await?;
-                }
-                Predicate::Status(_) => self.store.record_status(&record).await?,
             }
         }
         Ok(())
+    }
+
+    /// The database record of log entry `index`, re-derived from its envelope.
+    async fn replayed(&self, index: u64, leaf: &LeafRecord) -> Result<Indexed, RegistryError> {
+        let fail = |message: String| RegistryError::Replay { index, message };
+        let envelope = tlog::read_envelope(self.log_storage.as_ref(), &leaf.envelope_digest)?;
+        let key = self
+            .store
+            .signing_key(&leaf.signer_key_id)
+            .await?
+            .ok_or_else(|| fail(format!("signing key {} is unknown", leaf.signer_key_id)))?;
+        let org = self
+            .store
+            .organisation(&key.organisation)
+            .await?
+            .ok_or_else(|| fail(format!("organisation {} is unknown", key.organisation)))?;
+        // Keys retired since are still the keys that signed then.
+        let mut active = key.clone();
+        active.retired = None;
+        let signed = accept::check_signature(&envelope, &org, std::slice::from_ref(&active))
+            .map_err(|e| fail(e.to_string()))?;
+        let logged =
+            jiff::Timestamp::from_second(i64::try_from(leaf.time).unwrap_or(0)).unwrap_or_default();
+        // A status change takes its product from the attestation it refers to, which may be
+        // replayed in the same transaction, before it.
+        let refers = match &signed.statement.predicate {
+            Predicate::Status(p) => self.store.attestation(&p.refers_to.envelope_sha256).await?,
+            Predicate::Conformity(_) => None,
+        };
+        let record = to_record(&signed, &org.id, index, logged, &refers);
+        Ok(match &signed.statement.predicate {
+            Predicate::Conformity(p) => {
+                let manufacturer = self
+                    .store
+                    .manufacturer_named(&p.product.manufacturer)
+                    .await?
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "manufacturer {:?} is unknown",
+                            p.product.manufacturer
+                        ))
+                    })?;
+                Indexed::Conformity(ConformitySubmission {
+                    record,
+                    manufacturer: manufacturer.id,
+                    manufacturer_name: p.product.manufacturer.clone(),
+                    name: p.product.name.clone(),
+                    model: p.product.model.clone(),
+                    images: images(&signed),
+                    declaration_json: None,
+                })
+            }
+            Predicate::Status(_) => Indexed::Status(record),
+        })
     }
 }
 
@@ -591,19 +650,22 @@ struct Decided {
 }
 
 /// A claim on an envelope digest, released on drop.
-struct Claim<'a> {
-    set: &'a Mutex<HashSet<Hash>>,
+struct Claim {
+    set: Arc<Mutex<HashSet<Hash>>>,
     digest: Hash,
 }
 
-impl<'a> Claim<'a> {
-    fn take(set: &'a Mutex<HashSet<Hash>>, digest: Hash) -> Option<Self> {
+impl Claim {
+    fn take(set: &Arc<Mutex<HashSet<Hash>>>, digest: Hash) -> Option<Self> {
         let mut guard = set.lock().ok()?;
-        guard.insert(digest).then_some(Claim { set, digest })
+        guard.insert(digest).then(|| Claim {
+            set: set.clone(),
+            digest,
+        })
     }
 }
 
-impl Drop for Claim<'_> {
+impl Drop for Claim {
     fn drop(&mut self) {
         if let Ok(mut guard) = self.set.lock() {
             guard.remove(&self.digest);

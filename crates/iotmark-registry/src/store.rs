@@ -230,6 +230,36 @@ pub struct ConformitySubmission {
     pub declaration_json: Option<String>,
 }
 
+/// What the acceptance rules need to know about a conformity submission, read at once (see
+/// [`Store::conformity_facts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConformityFacts {
+    /// Whether an attestation with this envelope is recorded.
+    pub already_accepted: bool,
+    /// The organisation that owns the product, if the product is registered.
+    pub product_owner: Option<String>,
+    /// The manufacturer organisation with the statement's manufacturer name, as
+    /// [`Store::manufacturer_named`] finds it.
+    pub manufacturer: Option<Organisation>,
+}
+
+/// An accepted attestation on its way into the database, for [`Store::record_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Indexed {
+    Conformity(ConformitySubmission),
+    Status(AttestationRecord),
+}
+
+impl Indexed {
+    /// The record being indexed.
+    pub fn record(&self) -> &AttestationRecord {
+        match self {
+            Indexed::Conformity(sub) => &sub.record,
+            Indexed::Status(rec) => rec,
+        }
+    }
+}
+
 /// A vulnerability report received through the registry (IR 8259B "information and query
 /// reception").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -271,6 +301,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Organisation>, StoreError>> + Send;
     /// All organisations, by ID.
     fn organisations(&self) -> impl Future<Output = Result<Vec<Organisation>, StoreError>> + Send;
+    /// The manufacturer organisation with this name (the one with the lowest ID if several
+    /// share it): how a conformity statement's manufacturer is matched to an organisation.
+    fn manufacturer_named(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Organisation>, StoreError>> + Send;
 
     /// Idempotent (a second grant keeps the first's time). The organisation must exist
     /// ([`StoreError::NotFound`]) and be a lab ([`StoreError::Invalid`]).
@@ -342,7 +378,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn record_conformity(
         &self,
         submission: &ConformitySubmission,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.record_one(Indexed::Conformity(submission.clone()))
+    }
     /// Records a status change. Its `refers_to` must be a recorded attestation
     /// ([`StoreError::NotFound`]) and a conformity one ([`StoreError::Invalid`]); its product and
     /// version are taken from that attestation, whatever the record says. Duplicates and
@@ -350,7 +388,35 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn record_status(
         &self,
         record: &AttestationRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.record_one(Indexed::Status(record.clone()))
+    }
+    /// One attestation, in a transaction of its own.
+    fn record_one(&self, item: Indexed) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            self.record_batch(std::slice::from_ref(&item))
+                .await?
+                .pop()
+                .unwrap_or(Ok(()))
+        }
+    }
+    /// Whether the envelope is recorded, who owns the product, and which manufacturer has the
+    /// statement's manufacturer name, in one query: the facts a conformity submission is
+    /// decided on.
+    fn conformity_facts(
+        &self,
+        envelope_sha256: &str,
+        product_id: &str,
+        manufacturer_name: &str,
+    ) -> impl Future<Output = Result<ConformityFacts, StoreError>> + Send;
+    /// Records several attestations in one transaction, so one durable commit covers them
+    /// all; each is recorded as [`Store::record_conformity`] or [`Store::record_status`] would,
+    /// in order, and one that is refused is undone alone, its error returned in its place.
+    /// The outer error is for the transaction itself, and then nothing was recorded.
+    fn record_batch(
+        &self,
+        items: &[Indexed],
+    ) -> impl Future<Output = Result<Vec<Result<(), StoreError>>, StoreError>> + Send;
     fn attestation(
         &self,
         envelope_sha256: &str,
@@ -360,8 +426,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         product_id: &str,
     ) -> impl Future<Output = Result<Vec<AttestationRecord>, StoreError>> + Send;
-    /// The highest log index recorded, `None` when empty (for replaying the log on start).
+    /// The highest log index recorded, `None` when empty.
     fn last_log_index(&self) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+    /// The log indices below `size` that no recorded attestation holds, ascending: what a
+    /// replay of a log of `size` entries must index. Concurrent submissions are indexed in
+    /// any order, so a crash can leave gaps below the highest index recorded.
+    fn unindexed(&self, size: u64) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
 
     fn product(&self, id: &str)
     -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
@@ -444,6 +514,7 @@ delegate! {
     fn create_organisation(&self, org: &Organisation) -> ();
     fn organisation(&self, id: &str) -> Option<Organisation>;
     fn organisations(&self) -> Vec<Organisation>;
+    fn manufacturer_named(&self, name: &str) -> Option<Organisation>;
     fn grant_accreditation(&self, acc: &Accreditation) -> ();
     fn withdraw_accreditation(&self, organisation: &str, scheme: &str) -> bool;
     fn accreditations(&self, organisation: &str) -> Vec<Accreditation>;
@@ -455,11 +526,12 @@ delegate! {
     fn token_by_secret(&self, secret_sha256: &[u8]) -> Option<ApiToken>;
     fn tokens(&self, organisation: &str) -> Vec<ApiToken>;
     fn revoke_token(&self, id: &str, at: jiff::Timestamp) -> bool;
-    fn record_conformity(&self, submission: &ConformitySubmission) -> ();
-    fn record_status(&self, record: &AttestationRecord) -> ();
+    fn record_batch(&self, items: &[Indexed]) -> Vec<Result<(), StoreError>>;
+    fn conformity_facts(&self, envelope_sha256: &str, product_id: &str, manufacturer_name: &str) -> ConformityFacts;
     fn attestation(&self, envelope_sha256: &str) -> Option<AttestationRecord>;
     fn history(&self, product_id: &str) -> Vec<AttestationRecord>;
     fn last_log_index(&self) -> Option<u64>;
+    fn unindexed(&self, size: u64) -> Vec<u64>;
     fn product(&self, id: &str) -> Option<Product>;
     fn set_declaration(&self, product_id: &str, declaration_json: &str, at: jiff::Timestamp) -> bool;
     fn versions(&self, product_id: &str) -> Vec<ProductVersion>;

@@ -6,7 +6,7 @@ use iotmark_attest::keys::{FileSigner, Signer};
 use iotmark_log::merkle::{hex, sha256};
 use iotmark_registry::store::{
     self, Accreditation, AnyStore, ApiToken, AttestationRecord, ConformitySubmission, EntryKind,
-    Image, Organisation, Role, SigningKey, Store, StoreError, VulnerabilityReport,
+    Image, Indexed, Organisation, Role, SigningKey, Store, StoreError, VulnerabilityReport,
 };
 use jiff::Timestamp;
 
@@ -847,6 +847,166 @@ async fn story(store: &impl Store) {
             .revoked,
         None
     );
+}
+
+/// Many submissions recorded in one transaction, as the registry's indexer and its replay do:
+/// each item is recorded or refused on its own, a status change may refer to a conformity
+/// attestation earlier in the same batch, and the gaps left in the log's indices are found.
+async fn batch_story(store: &impl Store) {
+    let acme = org("acme", "Acme Devices Ltd", Role::Manufacturer, 1);
+    let globex = org("globex", "Globex GmbH", Role::Manufacturer, 2);
+    let acme_too = org("acme-2", "Acme Devices Ltd", Role::Manufacturer, 3);
+    for o in [&acme, &globex, &acme_too] {
+        store.create_organisation(o).await.unwrap();
+    }
+    // Two organisations share a name: a statement's manufacturer is the first by ID.
+    assert_eq!(
+        store.manufacturer_named("Acme Devices Ltd").await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(store.manufacturer_named("Initech").await.unwrap(), None);
+    let acme_key = key(1, "acme", 4);
+    let globex_key = key(2, "globex", 4);
+    store.add_signing_key(&acme_key).await.unwrap();
+    store.add_signing_key(&globex_key).await.unwrap();
+    assert_eq!(store.unindexed(3).await.unwrap(), [0, 1, 2]);
+
+    let conformity = |envelope, log_index, by, key, manufacturer, product| {
+        Conformity {
+            envelope,
+            log_index,
+            by,
+            key,
+            manufacturer,
+            manufacturer_name: "Acme Devices Ltd",
+            product,
+            name: "SecureCam",
+            model: "SC-1",
+            version: "1.0.0",
+            route: "sdoc",
+            declaration: None,
+        }
+        .submission()
+    };
+    let cam = conformity("cam sdoc", 0, "acme", &acme_key, "acme", "acme-cam");
+    let taken = conformity(
+        "globex claims the cam",
+        2,
+        "globex",
+        &globex_key,
+        "globex",
+        "acme-cam",
+    );
+    let suspension = status(
+        "cam suspended",
+        3,
+        "acme",
+        &acme_key,
+        &digest("cam sdoc"),
+        "suspension",
+    );
+    let again = ConformitySubmission {
+        record: AttestationRecord {
+            log_index: 4,
+            ..cam.record.clone()
+        },
+        ..cam.clone()
+    };
+    let plug = conformity("plug sdoc", 6, "acme", &acme_key, "acme", "acme-plug");
+    let results = store
+        .record_batch(&[
+            Indexed::Conformity(cam.clone()),
+            Indexed::Conformity(taken),
+            Indexed::Status(suspension.clone()),
+            Indexed::Conformity(again),
+            Indexed::Conformity(plug),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 5);
+    let mut results = results.into_iter();
+    let mut next = || results.next().unwrap();
+    next().unwrap();
+    assert_exists(next(), "product of another manufacturer", "acme-cam");
+    next().unwrap();
+    assert_exists(next(), "attestation", &digest("cam sdoc"));
+    next().unwrap();
+
+    // What was refused left nothing behind; what was recorded is whole.
+    let history = store.history("acme-cam").await.unwrap();
+    assert_eq!(
+        history.iter().map(|h| h.log_index).collect::<Vec<_>>(),
+        [0, 3]
+    );
+    assert_eq!(
+        history[1].product_id, "acme-cam",
+        "taken from what it refers to"
+    );
+    assert_eq!(
+        store
+            .product("acme-cam")
+            .await
+            .unwrap()
+            .unwrap()
+            .manufacturer,
+        "acme"
+    );
+    assert_eq!(store.versions("acme-plug").await.unwrap().len(), 1);
+    assert_eq!(store.last_log_index().await.unwrap(), Some(6));
+    // Indices 1, 2, 4 and 5 hold nothing: a replay of a log of 8 must index them and 7.
+    assert_eq!(store.unindexed(8).await.unwrap(), [1, 2, 4, 5, 7]);
+    assert_eq!(store.unindexed(1).await.unwrap(), Vec::<u64>::new());
+    assert_eq!(store.record_batch(&[]).await.unwrap().len(), 0);
+
+    // What a conformity submission is decided on, in one read.
+    let known = store
+        .conformity_facts(&digest("cam sdoc"), "acme-cam", "Acme Devices Ltd")
+        .await
+        .unwrap();
+    assert!(known.already_accepted);
+    assert_eq!(known.product_owner.as_deref(), Some("acme"));
+    assert_eq!(known.manufacturer, Some(acme));
+    let unknown = store
+        .conformity_facts(&digest("new"), "new-product", "Globex GmbH")
+        .await
+        .unwrap();
+    assert!(!unknown.already_accepted);
+    assert_eq!(unknown.product_owner, None);
+    assert_eq!(unknown.manufacturer, Some(globex));
+    let nobody = store
+        .conformity_facts(&digest("new"), "acme-plug", "Initech")
+        .await
+        .unwrap();
+    assert_eq!(nobody.product_owner.as_deref(), Some("acme"));
+    assert_eq!(nobody.manufacturer, None);
+}
+
+#[tokio::test]
+async fn sqlite_batch_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(&format!("sqlite://{}", dir.path().join("r.db").display()))
+        .await
+        .unwrap();
+    batch_story(&store).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn postgres_batch_story() {
+    let Some(db) = PgTestDatabase::create().await else {
+        return;
+    };
+    let store = store::open(&db.url).await.unwrap();
+    let run = tokio::spawn({
+        let store = store.clone();
+        async move { batch_story(&store).await }
+    })
+    .await;
+    store.close().await;
+    db.drop_database().await;
+    if let Err(e) = run {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }
 
 #[tokio::test]

@@ -199,6 +199,39 @@ impl TryFrom<OrganisationRow> for Organisation {
 }
 
 #[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ConformityFactsRow {
+    already_accepted: bool,
+    product_owner: Option<String>,
+    id: Option<String>,
+    name: Option<String>,
+    role: Option<String>,
+    created: Option<i64>,
+}
+
+impl TryFrom<ConformityFactsRow> for super::ConformityFacts {
+    type Error = StoreError;
+    fn try_from(r: ConformityFactsRow) -> Result<Self, StoreError> {
+        let manufacturer = match (r.id, r.name, r.role, r.created) {
+            (Some(id), Some(name), Some(role), Some(created)) => Some(
+                OrganisationRow {
+                    id,
+                    name,
+                    role,
+                    created,
+                }
+                .try_into()?,
+            ),
+            _ => None,
+        };
+        Ok(super::ConformityFacts {
+            already_accepted: r.already_accepted,
+            product_owner: r.product_owner,
+            manufacturer,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
 pub(crate) struct AccreditationRow {
     organisation: String,
     scheme: String,
@@ -747,178 +780,113 @@ macro_rules! impl_store {
                 Ok(done.rows_affected() > 0)
             }
 
-            async fn record_conformity(
+            async fn record_batch(
                 &self,
-                sub: &$crate::store::ConformitySubmission,
-            ) -> Result<(), $crate::store::StoreError> {
-                use $crate::store::sql;
-                let rec = &sub.record;
-                if rec.kind != $crate::store::EntryKind::Conformity || rec.refers_to.is_some() {
-                    return Err($crate::store::StoreError::Invalid {
-                        what: "conformity attestation record",
-                        reason: "its kind must be conformity, without refers_to"
-                            .into(),
-                    });
-                }
-                let log_index = sql::log_index_to_db(rec.log_index)?;
-                let logged = sql::seconds(rec.logged);
+                items: &[$crate::store::Indexed],
+            ) -> Result<Vec<Result<(), $crate::store::StoreError>>, $crate::store::StoreError> {
+                use sqlx::Connection as _;
+                // Items were checked against the rules before they were logged, so a refusal
+                // here is rare: first all of them in one transaction with no savepoints (each
+                // costs two more statements per item); only if one is refused, again with a
+                // savepoint per item, so that each is recorded or refused on its own.
                 let mut tx = self.write().await?;
-                self.check_new_attestation(&mut tx, rec, log_index).await?;
-                self.require(
-                    &mut tx,
-                    "organisation",
-                    "SELECT id FROM organisations WHERE id = $1",
-                    &sub.manufacturer,
-                )
-                .await?;
-
-                let owner: Option<String> =
-                    sqlx::query_scalar("SELECT manufacturer FROM products WHERE id = $1")
-                        .bind(&rec.product_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let search = sql::search_text(
-                    &rec.product_id,
-                    &sub.manufacturer_name,
-                    &sub.name,
-                    &sub.model,
-                );
-                let sort = sql::sort_key(&sub.name);
-                match owner {
-                    Some(owner) if owner != sub.manufacturer => {
-                        return Err($crate::store::StoreError::Exists {
-                            what: "product of another manufacturer",
-                            id: rec.product_id.clone(),
-                        });
-                    }
-                    Some(_) => {
-                        // A submission without the declaration keeps the last one submitted,
-                        // so the consumer page does not lose it to a lab's certification.
-                        sqlx::query(
-                            "UPDATE products SET manufacturer_name = $2, name = $3, model = $4, \
-                             declaration_json = COALESCE($5, declaration_json), updated = $6, \
-                             search_text = $7, sort_key = $8 WHERE id = $1",
-                        )
-                        .bind(&rec.product_id)
-                        .bind(&sub.manufacturer_name)
-                        .bind(&sub.name)
-                        .bind(&sub.model)
-                        .bind(&sub.declaration_json)
-                        .bind(logged)
-                        .bind(&search)
-                        .bind(&sort)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO products (id, manufacturer, manufacturer_name, name, \
-                             model, declaration_json, created, updated, search_text, \
-                             sort_key) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
-                        )
-                        .bind(&rec.product_id)
-                        .bind(&sub.manufacturer)
-                        .bind(&sub.manufacturer_name)
-                        .bind(&sub.name)
-                        .bind(&sub.model)
-                        .bind(&sub.declaration_json)
-                        .bind(logged)
-                        .bind(&search)
-                        .bind(&sort)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| {
-                            sql::write_error(
-                                e,
-                                ("product", &rec.product_id),
-                                ("organisation", &sub.manufacturer),
-                            )
-                        })?;
+                let mut refused = None;
+                for item in items {
+                    if let Err(e) = self.item_in(&mut tx, item).await {
+                        refused = Some(e);
+                        break;
                     }
                 }
-
-                let new_version = sqlx::query(
-                    "INSERT INTO versions (product_id, version, first_attested, first_log_index) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (product_id, version) DO NOTHING",
-                )
-                .bind(&rec.product_id)
-                .bind(&rec.version)
-                .bind(logged)
-                .bind(log_index)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    > 0;
-                if new_version {
-                    for (position, image) in sub.images.iter().enumerate() {
-                        let position = i32::try_from(position).map_err(|_| {
-                            $crate::store::StoreError::Invalid {
-                                what: "conformity attestation record",
-                                reason: format!("{} images are too many", sub.images.len()),
-                            }
-                        })?;
-                        sqlx::query(
-                            "INSERT INTO images (product_id, version, position, name, sha256) \
-                             VALUES ($1, $2, $3, $4, $5)",
-                        )
-                        .bind(&rec.product_id)
-                        .bind(&rec.version)
-                        .bind(position)
-                        .bind(&image.name)
-                        .bind(&image.sha256)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
+                let Some(refused) = refused else {
+                    tx.commit().await?;
+                    return Ok(items.iter().map(|_| Ok(())).collect());
+                };
+                tx.rollback().await?;
+                if items.len() == 1 {
+                    return Ok(vec![Err(refused)]);
                 }
 
-                self.insert_attestation(&mut tx, rec, log_index, &rec.product_id, &rec.version)
-                    .await?;
+                let mut tx = self.write().await?;
+                let mut results = Vec::with_capacity(items.len());
+                for item in items {
+                    // Each item in a savepoint of its own: a refused item is undone alone.
+                    let mut item_tx = tx.begin().await?;
+                    let result = self.item_in(&mut item_tx, item).await;
+                    match result {
+                        Ok(()) => item_tx.commit().await?,
+                        Err(_) => item_tx.rollback().await?,
+                    }
+                    results.push(result);
+                }
                 tx.commit().await?;
-                Ok(())
+                Ok(results)
             }
 
-            async fn record_status(
+            async fn conformity_facts(
                 &self,
-                rec: &$crate::store::AttestationRecord,
-            ) -> Result<(), $crate::store::StoreError> {
-                use $crate::store::sql;
-                let (Some(refers_to), $crate::store::EntryKind::Status, Some(_)) =
-                    (&rec.refers_to, rec.kind, &rec.status)
-                else {
-                    return Err($crate::store::StoreError::Invalid {
-                        what: "status attestation record",
-                        reason: "its kind must be status, with refers_to and status set".into(),
-                    });
-                };
-                let log_index = sql::log_index_to_db(rec.log_index)?;
-                let mut tx = self.write().await?;
-                self.check_new_attestation(&mut tx, rec, log_index).await?;
-                let target: Option<(String, String, String)> = sqlx::query_as(
-                    "SELECT kind, product_id, version FROM attestations WHERE envelope_sha256 = $1",
+                envelope_sha256: &str,
+                product_id: &str,
+                manufacturer_name: &str,
+            ) -> Result<$crate::store::ConformityFacts, $crate::store::StoreError> {
+                let row: $crate::store::sql::ConformityFactsRow = sqlx::query_as(
+                    "SELECT EXISTS (SELECT 1 FROM attestations WHERE envelope_sha256 = $1) \
+                     AS already_accepted, \
+                     (SELECT manufacturer FROM products WHERE id = $2) AS product_owner, \
+                     m.id, m.name, m.role, m.created \
+                     FROM (SELECT 1 AS one) AS one LEFT JOIN \
+                     (SELECT id, name, role, created FROM organisations \
+                     WHERE role = 'manufacturer' AND name = $3 ORDER BY id LIMIT 1) AS m ON TRUE",
                 )
-                .bind(refers_to)
-                .fetch_optional(&mut *tx)
+                .bind(envelope_sha256)
+                .bind(product_id)
+                .bind(manufacturer_name)
+                .fetch_one(&self.pool)
                 .await?;
-                let Some((kind, product_id, version)) = target else {
-                    return Err($crate::store::StoreError::NotFound {
-                        what: "attestation",
-                        id: refers_to.clone(),
-                    });
-                };
-                if kind != "conformity" {
-                    return Err($crate::store::StoreError::Invalid {
-                        what: "status attestation record",
-                        reason: format!(
-                            "it refers to {refers_to}, a status change; a status change must refer \
-                             to a conformity attestation"
-                        ),
-                    });
+                row.try_into()
+            }
+
+            async fn unindexed(&self, size: u64) -> Result<Vec<u64>, $crate::store::StoreError> {
+                // The first index missing below `size` (a gap, or the end): entries before it
+                // are all indexed, so only the rest of the log is compared one by one.
+                let size_db = $crate::store::sql::log_index_to_db(size)?;
+                let first_gap: i64 = sqlx::query_scalar(
+                    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM attestations WHERE log_index = 0) \
+                     THEN 0 ELSE (SELECT MIN(a.log_index) + 1 FROM attestations a \
+                     WHERE NOT EXISTS (SELECT 1 FROM attestations b \
+                     WHERE b.log_index = a.log_index + 1)) END",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                if first_gap >= size_db {
+                    return Ok(Vec::new());
                 }
-                self.insert_attestation(&mut tx, rec, log_index, &product_id, &version)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
+                let indexed: Vec<i64> = sqlx::query_scalar(
+                    "SELECT log_index FROM attestations WHERE log_index >= $1 AND log_index < $2 \
+                     ORDER BY log_index",
+                )
+                .bind(first_gap)
+                .bind(size_db)
+                .fetch_all(&self.pool)
+                .await?;
+                let indexed: std::collections::HashSet<i64> = indexed.into_iter().collect();
+                Ok((first_gap..size_db)
+                    .filter(|i| !indexed.contains(i))
+                    .filter_map(|i| u64::try_from(i).ok())
+                    .collect())
+            }
+
+            async fn manufacturer_named(
+                &self,
+                name: &str,
+            ) -> Result<Option<$crate::store::Organisation>, $crate::store::StoreError> {
+                let row: Option<$crate::store::sql::OrganisationRow> = sqlx::query_as(
+                    "SELECT id, name, role, created FROM organisations \
+                     WHERE role = 'manufacturer' AND name = $1 ORDER BY id LIMIT 1",
+                )
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
             }
 
             async fn attestation(
@@ -1108,18 +1076,200 @@ macro_rules! impl_store {
 
         /// Steps shared by the write methods, inside their transaction.
         impl $store {
+            async fn item_in(
+                &self,
+                conn: &mut <$db as sqlx::Database>::Connection,
+                item: &$crate::store::Indexed,
+            ) -> Result<(), $crate::store::StoreError> {
+                match item {
+                    $crate::store::Indexed::Conformity(sub) => self.conformity_in(conn, sub).await,
+                    $crate::store::Indexed::Status(rec) => self.status_in(conn, rec).await,
+                }
+            }
+
+            async fn conformity_in(
+                &self,
+                conn: &mut <$db as sqlx::Database>::Connection,
+                sub: &$crate::store::ConformitySubmission,
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::sql;
+                let rec = &sub.record;
+                if rec.kind != $crate::store::EntryKind::Conformity || rec.refers_to.is_some() {
+                    return Err($crate::store::StoreError::Invalid {
+                        what: "conformity attestation record",
+                        reason: "its kind must be conformity, without refers_to"
+                            .into(),
+                    });
+                }
+                let log_index = sql::log_index_to_db(rec.log_index)?;
+                let logged = sql::seconds(rec.logged);
+                self.check_new_attestation(conn, rec, log_index).await?;
+                let (manufacturer_known, owner): (bool, Option<String>) = sqlx::query_as(
+                    "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1), \
+                     (SELECT manufacturer FROM products WHERE id = $2)",
+                )
+                .bind(&sub.manufacturer)
+                .bind(&rec.product_id)
+                .fetch_one(&mut *conn)
+                .await?;
+                if !manufacturer_known {
+                    return Err($crate::store::StoreError::NotFound {
+                        what: "organisation",
+                        id: sub.manufacturer.clone(),
+                    });
+                }
+                let search = sql::search_text(
+                    &rec.product_id,
+                    &sub.manufacturer_name,
+                    &sub.name,
+                    &sub.model,
+                );
+                let sort = sql::sort_key(&sub.name);
+                match owner {
+                    Some(owner) if owner != sub.manufacturer => {
+                        return Err($crate::store::StoreError::Exists {
+                            what: "product of another manufacturer",
+                            id: rec.product_id.clone(),
+                        });
+                    }
+                    Some(_) => {
+                        // A submission without the declaration keeps the last one submitted,
+                        // so the consumer page does not lose it to a lab's certification.
+                        sqlx::query(
+                            "UPDATE products SET manufacturer_name = $2, name = $3, model = $4, \
+                             declaration_json = COALESCE($5, declaration_json), updated = $6, \
+                             search_text = $7, sort_key = $8 WHERE id = $1",
+                        )
+                        .bind(&rec.product_id)
+                        .bind(&sub.manufacturer_name)
+                        .bind(&sub.name)
+                        .bind(&sub.model)
+                        .bind(&sub.declaration_json)
+                        .bind(logged)
+                        .bind(&search)
+                        .bind(&sort)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO products (id, manufacturer, manufacturer_name, name, \
+                             model, declaration_json, created, updated, search_text, \
+                             sort_key) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
+                        )
+                        .bind(&rec.product_id)
+                        .bind(&sub.manufacturer)
+                        .bind(&sub.manufacturer_name)
+                        .bind(&sub.name)
+                        .bind(&sub.model)
+                        .bind(&sub.declaration_json)
+                        .bind(logged)
+                        .bind(&search)
+                        .bind(&sort)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(|e| {
+                            sql::write_error(
+                                e,
+                                ("product", &rec.product_id),
+                                ("organisation", &sub.manufacturer),
+                            )
+                        })?;
+                    }
+                }
+
+                let new_version = sqlx::query(
+                    "INSERT INTO versions (product_id, version, first_attested, first_log_index) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (product_id, version) DO NOTHING",
+                )
+                .bind(&rec.product_id)
+                .bind(&rec.version)
+                .bind(logged)
+                .bind(log_index)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+                    > 0;
+                if new_version {
+                    for (position, image) in sub.images.iter().enumerate() {
+                        let position = i32::try_from(position).map_err(|_| {
+                            $crate::store::StoreError::Invalid {
+                                what: "conformity attestation record",
+                                reason: format!("{} images are too many", sub.images.len()),
+                            }
+                        })?;
+                        sqlx::query(
+                            "INSERT INTO images (product_id, version, position, name, sha256) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(&rec.product_id)
+                        .bind(&rec.version)
+                        .bind(position)
+                        .bind(&image.name)
+                        .bind(&image.sha256)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                }
+
+                self.insert_attestation(conn, rec, log_index, &rec.product_id, &rec.version)
+                    .await
+            }
+
+            async fn status_in(
+                &self,
+                conn: &mut <$db as sqlx::Database>::Connection,
+                rec: &$crate::store::AttestationRecord,
+            ) -> Result<(), $crate::store::StoreError> {
+                use $crate::store::sql;
+                let (Some(refers_to), $crate::store::EntryKind::Status, Some(_)) =
+                    (&rec.refers_to, rec.kind, &rec.status)
+                else {
+                    return Err($crate::store::StoreError::Invalid {
+                        what: "status attestation record",
+                        reason: "its kind must be status, with refers_to and status set".into(),
+                    });
+                };
+                let log_index = sql::log_index_to_db(rec.log_index)?;
+                self.check_new_attestation(conn, rec, log_index).await?;
+                let target: Option<(String, String, String)> = sqlx::query_as(
+                    "SELECT kind, product_id, version FROM attestations WHERE envelope_sha256 = $1",
+                )
+                .bind(refers_to)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some((kind, product_id, version)) = target else {
+                    return Err($crate::store::StoreError::NotFound {
+                        what: "attestation",
+                        id: refers_to.clone(),
+                    });
+                };
+                if kind != "conformity" {
+                    return Err($crate::store::StoreError::Invalid {
+                        what: "status attestation record",
+                        reason: format!(
+                            "it refers to {refers_to}, a status change; a status change must refer \
+                             to a conformity attestation"
+                        ),
+                    });
+                }
+                self.insert_attestation(conn, rec, log_index, &product_id, &version)
+                    .await
+            }
+
             /// Fails with [`NotFound`]($crate::store::StoreError::NotFound) unless `sql`, given
             /// `id`, finds a row.
             async fn require(
                 &self,
-                tx: &mut sqlx::Transaction<'static, $db>,
+                conn: &mut <$db as sqlx::Database>::Connection,
                 what: &'static str,
                 sql: &'static str,
                 id: &str,
             ) -> Result<(), $crate::store::StoreError> {
                 let found: Option<String> = sqlx::query_scalar(sql)
                     .bind(id)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *conn)
                     .await?;
                 match found {
                     Some(_) => Ok(()),
@@ -1134,54 +1284,60 @@ macro_rules! impl_store {
             /// registry does not know, each with its own error.
             async fn check_new_attestation(
                 &self,
-                tx: &mut sqlx::Transaction<'static, $db>,
+                conn: &mut <$db as sqlx::Database>::Connection,
                 rec: &$crate::store::AttestationRecord,
                 log_index: i64,
             ) -> Result<(), $crate::store::StoreError> {
-                let envelope: Option<String> = sqlx::query_scalar(
-                    "SELECT envelope_sha256 FROM attestations WHERE envelope_sha256 = $1",
+                // One round trip for the four checks: in a batch, each item makes them.
+                let (envelope_known, index_taken, submitter_known, key_known): (
+                    bool,
+                    bool,
+                    bool,
+                    bool,
+                ) = sqlx::query_as(
+                    "SELECT \
+                     EXISTS (SELECT 1 FROM attestations WHERE envelope_sha256 = $1), \
+                     EXISTS (SELECT 1 FROM attestations WHERE log_index = $2), \
+                     EXISTS (SELECT 1 FROM organisations WHERE id = $3), \
+                     EXISTS (SELECT 1 FROM signing_keys WHERE key_id = $4)",
                 )
                 .bind(&rec.envelope_sha256)
-                .fetch_optional(&mut **tx)
+                .bind(log_index)
+                .bind(&rec.submitted_by)
+                .bind(&rec.signer_key_id)
+                .fetch_one(&mut *conn)
                 .await?;
-                if envelope.is_some() {
-                    return Err($crate::store::StoreError::Exists {
+                use $crate::store::StoreError::{Exists, NotFound};
+                if envelope_known {
+                    return Err(Exists {
                         what: "attestation",
                         id: rec.envelope_sha256.clone(),
                     });
                 }
-                let at_index: Option<String> = sqlx::query_scalar(
-                    "SELECT envelope_sha256 FROM attestations WHERE log_index = $1",
-                )
-                .bind(log_index)
-                .fetch_optional(&mut **tx)
-                .await?;
-                if at_index.is_some() {
-                    return Err($crate::store::StoreError::Exists {
+                if index_taken {
+                    return Err(Exists {
                         what: "attestation at log index",
                         id: rec.log_index.to_string(),
                     });
                 }
-                self.require(
-                    tx,
-                    "organisation",
-                    "SELECT id FROM organisations WHERE id = $1",
-                    &rec.submitted_by,
-                )
-                .await?;
-                self.require(
-                    tx,
-                    "signing key",
-                    "SELECT key_id FROM signing_keys WHERE key_id = $1",
-                    &rec.signer_key_id,
-                )
-                .await?;
+                if !submitter_known {
+                    return Err(NotFound {
+                        what: "organisation",
+                        id: rec.submitted_by.clone(),
+                    });
+                }
+                if !key_known {
+                    return Err(NotFound {
+                        what: "signing key",
+                        id: rec.signer_key_id.clone(),
+                    });
+                }
                 Ok(())
             }
 
             async fn insert_attestation(
                 &self,
-                tx: &mut sqlx::Transaction<'static, $db>,
+                conn: &mut <$db as sqlx::Database>::Connection,
                 rec: &$crate::store::AttestationRecord,
                 log_index: i64,
                 product_id: &str,
@@ -1216,7 +1372,7 @@ macro_rules! impl_store {
                 .bind(&rec.status)
                 .bind(&rec.reason)
                 .bind(rec.effective.map(sql::seconds))
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(|e| {
                     sql::write_error(
