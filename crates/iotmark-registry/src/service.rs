@@ -208,14 +208,11 @@ impl<S: Store> Registry<S> {
         secret: &str,
     ) -> Result<Option<(ApiToken, Organisation)>, RegistryError> {
         let hash = merkle::sha256(secret.as_bytes());
-        let Some(token) = self.store.token_by_secret(&hash).await? else {
-            return Ok(None);
-        };
-        if token.revoked.is_some() {
-            return Ok(None);
-        }
-        let org = self.store.organisation(&token.organisation).await?;
-        Ok(org.map(|o| (token, o)))
+        Ok(self
+            .store
+            .token_holder(&hash)
+            .await?
+            .filter(|(token, _)| token.revoked.is_none()))
     }
 
     /// Accepts an attestation submitted by `submitter`, or says which rule refused it.

@@ -351,6 +351,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn create_token(&self, token: &ApiToken)
     -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The token whose secret hashes to `secret_sha256`, revoked or not.
+    /// The token with this secret's SHA-256 and the organisation it acts for, in one query
+    /// (every authenticated request asks).
+    fn token_holder(
+        &self,
+        secret_sha256: &[u8],
+    ) -> impl Future<Output = Result<Option<(ApiToken, Organisation)>, StoreError>> + Send;
     fn token_by_secret(
         &self,
         secret_sha256: &[u8],
@@ -524,6 +530,7 @@ delegate! {
     fn retire_signing_key(&self, key_id: &str, at: jiff::Timestamp) -> bool;
     fn create_token(&self, token: &ApiToken) -> ();
     fn token_by_secret(&self, secret_sha256: &[u8]) -> Option<ApiToken>;
+    fn token_holder(&self, secret_sha256: &[u8]) -> Option<(ApiToken, Organisation)>;
     fn tokens(&self, organisation: &str) -> Vec<ApiToken>;
     fn revoke_token(&self, id: &str, at: jiff::Timestamp) -> bool;
     fn record_batch(&self, items: &[Indexed]) -> Vec<Result<(), StoreError>>;

@@ -337,6 +337,12 @@ async fn story(store: &impl Store) {
         store.token_by_secret(&sha256(b"guessed")).await.unwrap(),
         None
     );
+    // How a request is authenticated: the token and its organisation at once.
+    assert_eq!(
+        store.token_holder(&sha256(b"s3cret-lab")).await.unwrap(),
+        Some((lab_tok.clone(), lab.clone()))
+    );
+    assert_eq!(store.token_holder(&sha256(b"guessed")).await.unwrap(), None);
     assert_exists(
         store
             .create_token(&token(

@@ -198,6 +198,30 @@ impl TryFrom<OrganisationRow> for Organisation {
     }
 }
 
+/// A token and its organisation, read together.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TokenHolderRow {
+    #[sqlx(flatten)]
+    token: ApiTokenRow,
+    organisation_name: String,
+    organisation_role: String,
+    organisation_created: i64,
+}
+
+impl TryFrom<TokenHolderRow> for (ApiToken, Organisation) {
+    type Error = StoreError;
+    fn try_from(r: TokenHolderRow) -> Result<Self, StoreError> {
+        let organisation = OrganisationRow {
+            id: r.token.organisation.clone(),
+            name: r.organisation_name,
+            role: r.organisation_role,
+            created: r.organisation_created,
+        }
+        .try_into()?;
+        Ok((r.token.try_into()?, organisation))
+    }
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct ConformityFactsRow {
     already_accepted: bool,
@@ -749,6 +773,26 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn token_holder(
+                &self,
+                secret_sha256: &[u8],
+            ) -> Result<
+                Option<($crate::store::ApiToken, $crate::store::Organisation)>,
+                $crate::store::StoreError,
+            > {
+                let row: Option<$crate::store::sql::TokenHolderRow> = sqlx::query_as(
+                    "SELECT t.id, t.organisation, t.role, t.secret_sha256, t.label, t.created, \
+                     t.revoked, o.name AS organisation_name, o.role AS organisation_role, \
+                     o.created AS organisation_created \
+                     FROM api_tokens t JOIN organisations o ON o.id = t.organisation \
+                     WHERE t.secret_sha256 = $1",
+                )
+                .bind(secret_sha256)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
             async fn tokens(
                 &self,
                 organisation: &str,
@@ -1103,21 +1147,14 @@ macro_rules! impl_store {
                 }
                 let log_index = sql::log_index_to_db(rec.log_index)?;
                 let logged = sql::seconds(rec.logged);
-                self.check_new_attestation(conn, rec, log_index).await?;
-                let (manufacturer_known, owner): (bool, Option<String>) = sqlx::query_as(
-                    "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1), \
-                     (SELECT manufacturer FROM products WHERE id = $2)",
-                )
-                .bind(&sub.manufacturer)
-                .bind(&rec.product_id)
-                .fetch_one(&mut *conn)
-                .await?;
-                if !manufacturer_known {
-                    return Err($crate::store::StoreError::NotFound {
-                        what: "organisation",
-                        id: sub.manufacturer.clone(),
-                    });
-                }
+                let owner = self
+                    .check_new_attestation(
+                        conn,
+                        rec,
+                        log_index,
+                        Some((&sub.manufacturer, &rec.product_id)),
+                    )
+                    .await?;
                 let search = sql::search_text(
                     &rec.product_id,
                     &sub.manufacturer_name,
@@ -1232,7 +1269,7 @@ macro_rules! impl_store {
                     });
                 };
                 let log_index = sql::log_index_to_db(rec.log_index)?;
-                self.check_new_attestation(conn, rec, log_index).await?;
+                self.check_new_attestation(conn, rec, log_index, None).await?;
                 let target: Option<(String, String, String)> = sqlx::query_as(
                     "SELECT kind, product_id, version FROM attestations WHERE envelope_sha256 = $1",
                 )
@@ -1281,33 +1318,42 @@ macro_rules! impl_store {
             }
 
             /// Refuses a replayed envelope or a taken log index, and a submitter or key the
-            /// registry does not know, each with its own error.
+            /// registry does not know, each with its own error. For a conformity attestation,
+            /// `product` is its (manufacturer, product ID): the manufacturer must be known, and
+            /// the product's current owner is returned.
             async fn check_new_attestation(
                 &self,
                 conn: &mut <$db as sqlx::Database>::Connection,
                 rec: &$crate::store::AttestationRecord,
                 log_index: i64,
-            ) -> Result<(), $crate::store::StoreError> {
-                // One round trip for the four checks: in a batch, each item makes them.
-                let (envelope_known, index_taken, submitter_known, key_known): (
+                product: Option<(&str, &str)>,
+            ) -> Result<Option<String>, $crate::store::StoreError> {
+                use $crate::store::StoreError::{Exists, NotFound};
+                // One round trip for every check: in a batch, each item makes them.
+                let (envelope_known, index_taken, submitter_known, key_known, manufacturer_known, owner): (
                     bool,
                     bool,
                     bool,
                     bool,
+                    bool,
+                    Option<String>,
                 ) = sqlx::query_as(
                     "SELECT \
                      EXISTS (SELECT 1 FROM attestations WHERE envelope_sha256 = $1), \
                      EXISTS (SELECT 1 FROM attestations WHERE log_index = $2), \
                      EXISTS (SELECT 1 FROM organisations WHERE id = $3), \
-                     EXISTS (SELECT 1 FROM signing_keys WHERE key_id = $4)",
+                     EXISTS (SELECT 1 FROM signing_keys WHERE key_id = $4), \
+                     EXISTS (SELECT 1 FROM organisations WHERE id = $5), \
+                     (SELECT manufacturer FROM products WHERE id = $6)",
                 )
                 .bind(&rec.envelope_sha256)
                 .bind(log_index)
                 .bind(&rec.submitted_by)
                 .bind(&rec.signer_key_id)
+                .bind(product.map(|p| p.0))
+                .bind(product.map(|p| p.1))
                 .fetch_one(&mut *conn)
                 .await?;
-                use $crate::store::StoreError::{Exists, NotFound};
                 if envelope_known {
                     return Err(Exists {
                         what: "attestation",
@@ -1332,7 +1378,15 @@ macro_rules! impl_store {
                         id: rec.signer_key_id.clone(),
                     });
                 }
-                Ok(())
+                if let Some((manufacturer, _)) = product
+                    && !manufacturer_known
+                {
+                    return Err(NotFound {
+                        what: "organisation",
+                        id: manufacturer.to_owned(),
+                    });
+                }
+                Ok(owner)
             }
 
             async fn insert_attestation(
