@@ -35,6 +35,10 @@ pub fn router<S: Store>(registry: Arc<Registry<S>>) -> Router {
             "/api/v1/products/{id}/vulnerability-reports",
             post(report_vulnerability::<S>),
         )
+        .route(
+            "/api/v1/products/{id}/vulnerability-reports/{report}",
+            axum::routing::put(triage_report::<S>),
+        )
         .route("/api/v1/search", get(search::<S>))
         .route("/log/checkpoint", get(checkpoint::<S>))
         .route("/log/tile/{*path}", get(tile::<S>))
@@ -375,6 +379,8 @@ pub struct ProductView {
     /// The product declaration the manufacturer published, if any.
     #[schema(value_type = Option<Object>)]
     pub declaration: Option<serde_json::Value>,
+    /// Vulnerability reports received, with the manufacturer's answers, oldest first.
+    pub vulnerability_reports: Vec<crate::store::PublicReport>,
     /// The public product page.
     pub page: String,
 }
@@ -475,6 +481,13 @@ async fn product<S: Store>(
         .declaration_json
         .as_deref()
         .and_then(|d| serde_json::from_str(d).ok());
+    let vulnerability_reports = registry
+        .store
+        .vulnerability_reports(&product.id)
+        .await?
+        .iter()
+        .map(VulnerabilityReport::public)
+        .collect();
     Ok(axum::Json(ProductView {
         page: format!("{}/p/{}", registry.config.public_url, product.id),
         product: ProductInfo {
@@ -489,6 +502,7 @@ async fn product<S: Store>(
         versions,
         history,
         declaration,
+        vulnerability_reports,
     })
     .into_response())
 }
@@ -639,10 +653,74 @@ async fn report_vulnerability<S: Store>(
             details: report.details,
             contact: report.contact,
             received: jiff::Timestamp::now(),
+            triage: None,
         })
         .await?;
     registry.pages.invalidate(&id);
     Ok((StatusCode::CREATED, axum::Json(ReportFiled { id: stored })).into_response())
+}
+
+/// The manufacturer's answer to a vulnerability report.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TriageBody {
+    status: crate::store::ReportStatus,
+    /// Shown on the product page: what was found, or what the owner should do
+    #[serde(default)]
+    note: Option<String>,
+    /// The first version with the fix; required for `fixed`, refused otherwise
+    #[serde(default)]
+    fixed_in: Option<String>,
+}
+
+/// Answer a vulnerability report of your product: under investigation, affected, not affected,
+/// or fixed in a version (OpenVEX statuses). The product page shows the answer.
+#[utoipa::path(
+    put,
+    path = "/api/v1/products/{id}/vulnerability-reports/{report}",
+    tag = "products",
+    params(
+        ("id" = String, Path, description = "The product ID"),
+        ("report" = i64, Path, description = "The report's ID, as filed"),
+    ),
+    request_body = TriageBody,
+    responses(
+        (status = 200, description = "Recorded", body = crate::store::Triage),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Not the product's manufacturer", body = ErrorBody),
+        (status = 404, description = "Unknown product or report", body = ErrorBody),
+        (status = 422, description = "A fixed report without fixed_in, another with it, or a note too long", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn triage_report<S: Store>(
+    State(registry): State<Arc<Registry<S>>>,
+    Path((id, report)): Path<(String, i64)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let submitter = authenticate(&registry, &headers).await?;
+    let triage: TriageBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body",
+            format!(
+                "the body is not a triage ({e}); send {{\"status\": \"under_investigation\" | \"affected\" | \"not_affected\" | \"fixed\", \"note\"?, \"fixed_in\"?}}"
+            ),
+        )
+    })?;
+    let recorded = registry
+        .triage_report(
+            &submitter,
+            &id,
+            report,
+            triage.status,
+            triage.note,
+            triage.fixed_in,
+        )
+        .await?;
+    Ok(axum::Json(recorded).into_response())
 }
 
 /// The log's current signed checkpoint (C2SP tlog-checkpoint).
@@ -745,6 +823,7 @@ async fn openapi() -> Response {
     ),
     paths(
         submit, attestation, envelope, product, publish_declaration, search, report_vulnerability,
+        triage_report,
         checkpoint, tile,
         metrics, openapi
     ),

@@ -28,12 +28,15 @@ use crate::accept::{self, Accepted, Facts, Refusal, Signed};
 use crate::indexer::Indexer;
 use crate::store::{
     ApiToken, AttestationRecord, ConformitySubmission, EntryKind, Image, Indexed, Organisation,
-    Role, Store, StoreError,
+    ReportStatus, Role, Store, StoreError, Triage,
 };
 
 /// Entries per log batch, and how long the first entry of a batch waits for company.
 const MAX_BATCH: usize = 512;
 const MAX_BATCH_WAIT: Duration = Duration::from_millis(5);
+
+/// Longest note on a vulnerability report's triage, in bytes.
+const MAX_TRIAGE_NOTE: usize = 2000;
 
 /// Log entries replayed into the database per transaction.
 const REPLAY_BATCH: usize = 256;
@@ -358,23 +361,8 @@ impl<S: Store> Registry<S> {
                 message,
             })
         };
-        let Some(product) = self.store.product(product_id).await? else {
-            return Err(refused(
-                "not-found",
-                404,
-                format!("no product {product_id:?} is registered; submit its attestation first"),
-            ));
-        };
-        if submitter.role != Role::Operator && submitter.id != product.manufacturer {
-            return Err(refused(
-                "authority",
-                403,
-                format!(
-                    "{product_id} belongs to {}; only its manufacturer publishes its declaration",
-                    product.manufacturer
-                ),
-            ));
-        }
+        self.own_product(submitter, product_id, "publishes its declaration")
+            .await?;
         let report =
             iotmark_declare::check(Path::new(name), bytes, &|_| true, jiff::Zoned::now().date());
         let Some(declaration) = report.declaration.clone() else {
@@ -424,6 +412,112 @@ impl<S: Store> Registry<S> {
             .await?;
         self.pages.invalidate(product_id);
         Ok(())
+    }
+
+    /// Records the manufacturer's answer to a vulnerability report of its product: only the
+    /// product's manufacturer (or the operator) may. A `fixed` answer names the version with
+    /// the fix; the others name none.
+    pub async fn triage_report(
+        &self,
+        submitter: &Organisation,
+        product_id: &str,
+        report_id: i64,
+        status: ReportStatus,
+        note: Option<String>,
+        fixed_in: Option<String>,
+    ) -> Result<Triage, RegistryError> {
+        let refused = |rule: &'static str, status: u16, message: String| {
+            RegistryError::Refused(Refusal {
+                rule,
+                status,
+                message,
+            })
+        };
+        self.own_product(submitter, product_id, "answers its vulnerability reports")
+            .await?;
+        match (status, &fixed_in) {
+            (ReportStatus::Fixed, None) => {
+                return Err(refused(
+                    "triage",
+                    422,
+                    "a fixed report names the version with the fix: set fixed_in".to_owned(),
+                ));
+            }
+            (ReportStatus::Fixed, Some(v)) if v.trim().is_empty() || v.len() > 64 => {
+                return Err(refused(
+                    "triage",
+                    422,
+                    "fixed_in must be a version of 1 to 64 bytes".to_owned(),
+                ));
+            }
+            (ReportStatus::Fixed, Some(_)) | (_, None) => {}
+            (other, Some(_)) => {
+                return Err(refused(
+                    "triage",
+                    422,
+                    format!(
+                        "only a fixed report names a version; leave fixed_in out for {}",
+                        other.as_str()
+                    ),
+                ));
+            }
+        }
+        if note.as_ref().is_some_and(|n| n.len() > MAX_TRIAGE_NOTE) {
+            return Err(refused(
+                "triage",
+                422,
+                format!("the note is longer than {MAX_TRIAGE_NOTE} bytes"),
+            ));
+        }
+        let triage = Triage {
+            status,
+            note: note.filter(|n| !n.trim().is_empty()),
+            fixed_in,
+            at: jiff::Timestamp::now(),
+        };
+        if !self
+            .store
+            .triage_vulnerability_report(product_id, report_id, &triage)
+            .await?
+        {
+            return Err(refused(
+                "not-found",
+                404,
+                format!("{product_id} has no vulnerability report {report_id}"),
+            ));
+        }
+        self.pages.invalidate(product_id);
+        Ok(triage)
+    }
+
+    /// The product, if `submitter` is its manufacturer or the operator: who may do `what`
+    /// (e.g. "publishes its declaration") about it.
+    async fn own_product(
+        &self,
+        submitter: &Organisation,
+        product_id: &str,
+        what: &str,
+    ) -> Result<crate::store::Product, RegistryError> {
+        let Some(product) = self.store.product(product_id).await? else {
+            return Err(RegistryError::Refused(Refusal {
+                rule: "not-found",
+                status: 404,
+                message: format!(
+                    "no product {product_id:?} is registered; submit its attestation first"
+                ),
+            }));
+        };
+        if submitter.role != Role::Operator && submitter.id != product.manufacturer {
+            return Err(RegistryError::Refused(Refusal {
+                rule: "authority",
+                status: 403,
+                message: format!(
+                    "{product_id} belongs to {}; only its manufacturer {what}",
+                    product.manufacturer
+                ),
+            }));
+        }
+        Ok(product)
     }
 
     async fn decide(

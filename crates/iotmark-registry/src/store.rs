@@ -273,6 +273,87 @@ pub struct VulnerabilityReport {
     /// How to reach the reporter; optional (anonymous reports are allowed).
     pub contact: Option<String>,
     pub received: jiff::Timestamp,
+    /// The manufacturer's answer; `None` while the report is not yet triaged.
+    pub triage: Option<Triage>,
+}
+
+/// What the public sees of a vulnerability report: not its details or the reporter's
+/// contact, which stay with the registry and the manufacturer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PublicReport {
+    pub id: i64,
+    pub version: Option<String>,
+    pub summary: String,
+    pub received: jiff::Timestamp,
+    /// The manufacturer's answer; absent while the report is not yet triaged.
+    pub triage: Option<Triage>,
+}
+
+impl VulnerabilityReport {
+    /// The part of the report that is shown publicly.
+    pub fn public(&self) -> PublicReport {
+        PublicReport {
+            id: self.id,
+            version: self.version.clone(),
+            summary: self.summary.clone(),
+            received: self.received,
+            triage: self.triage.clone(),
+        }
+    }
+}
+
+/// Where a vulnerability report stands for the product, in OpenVEX's status words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// The manufacturer is looking into it.
+    UnderInvestigation,
+    /// Confirmed: the product is affected and no fixed version is out yet.
+    Affected,
+    /// The product is not affected (the note says why).
+    NotAffected,
+    /// Fixed in the version `fixed_in` names.
+    Fixed,
+}
+
+impl ReportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::UnderInvestigation => "under_investigation",
+            ReportStatus::Affected => "affected",
+            ReportStatus::NotAffected => "not_affected",
+            ReportStatus::Fixed => "fixed",
+        }
+    }
+}
+
+impl std::str::FromStr for ReportStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "under_investigation" => ReportStatus::UnderInvestigation,
+            "affected" => ReportStatus::Affected,
+            "not_affected" => ReportStatus::NotAffected,
+            "fixed" => ReportStatus::Fixed,
+            other => {
+                return Err(format!(
+                    "{other:?} is not a report status; use under_investigation, affected, \
+                     not_affected or fixed"
+                ));
+            }
+        })
+    }
+}
+
+/// The manufacturer's answer to a vulnerability report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Triage {
+    pub status: ReportStatus,
+    /// Shown on the product page: what was found, or what the owner should do.
+    pub note: Option<String>,
+    /// The first version with the fix (for `fixed`).
+    pub fixed_in: Option<String>,
+    pub at: jiff::Timestamp,
 }
 
 /// A search hit.
@@ -478,6 +559,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         report: &VulnerabilityReport,
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// Records the manufacturer's answer to report `id` of `product_id`, replacing an earlier
+    /// one; `false` if the product has no such report.
+    fn triage_vulnerability_report(
+        &self,
+        product_id: &str,
+        id: i64,
+        triage: &Triage,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn vulnerability_reports(
         &self,
         product_id: &str,
@@ -546,6 +635,7 @@ delegate! {
     fn search(&self, query: &str, limit: u32, offset: u32) -> Vec<ProductSummary>;
     fn add_vulnerability_report(&self, report: &VulnerabilityReport) -> i64;
     fn vulnerability_reports(&self, product_id: &str) -> Vec<VulnerabilityReport>;
+    fn triage_vulnerability_report(&self, product_id: &str, id: i64, triage: &Triage) -> bool;
 }
 
 /// Opens (and migrates) the database at `url`.

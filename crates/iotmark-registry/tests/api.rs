@@ -228,6 +228,64 @@ fn every_role_against_every_write_endpoint() {
         );
         assert_eq!(got, 404);
 
+        // A report is answered by the product's manufacturer or the operator, no one else.
+        let filed = answer["id"].as_i64().unwrap();
+        let triage_path =
+            format!("/api/v1/products/acme-securecam-2/vulnerability-reports/{filed}");
+        let investigating = br#"{"status": "under_investigation"}"#;
+        let (got, _) = app.put(&triage_path, None, investigating);
+        assert_eq!(got, 401);
+        for outsider in ["globex", "testlab", "newlab"] {
+            let (got, answer) = app.put(&triage_path, Some(&app.tokens[outsider]), investigating);
+            assert_eq!(
+                (got, answer["error"]["rule"].as_str()),
+                (403, Some("authority")),
+                "{outsider}: {answer}"
+            );
+        }
+        let (got, answer) = app.put(&triage_path, Some(&app.tokens["acme"]), investigating);
+        assert_eq!(got, 200, "{answer}");
+        assert_eq!(answer["status"], "under_investigation");
+        for (body, want, rule) in [
+            (&br#"{"status": "fixed"}"#[..], 422, "triage"),
+            (
+                br#"{"status": "not_affected", "fixed_in": "2.5.0"}"#,
+                422,
+                "triage",
+            ),
+            (br#"{"status": "patched"}"#, 400, "body"),
+            (
+                br#"{"status": "fixed", "fixed_in": "2.5.0", "by": "me"}"#,
+                400,
+                "body",
+            ),
+        ] {
+            let (got, answer) = app.put(&triage_path, Some(&app.tokens["acme"]), body);
+            assert_eq!(
+                (got, answer["error"]["rule"].as_str()),
+                (want, Some(rule)),
+                "{}: {answer}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let (got, _) = app.put(
+            "/api/v1/products/acme-securecam-2/vulnerability-reports/999999",
+            Some(&app.tokens["acme"]),
+            investigating,
+        );
+        assert_eq!(got, 404);
+        let fixed =
+            br#"{"status": "fixed", "fixed_in": "2.5.0", "note": "telnet is gone in 2.5.0"}"#;
+        let (got, answer) = app.put(&triage_path, Some(&app.tokens["operator"]), fixed);
+        assert_eq!(got, 200, "{answer}");
+        let (_, product) = app.get("/api/v1/products/acme-securecam-2");
+        let reports = product["vulnerability_reports"].as_array().unwrap();
+        assert_eq!(reports.len(), 1, "{product}");
+        assert_eq!(reports[0]["triage"]["status"], "fixed");
+        assert_eq!(reports[0]["triage"]["fixed_in"], "2.5.0");
+        // What the reporter sent beyond the summary stays private.
+        assert!(reports[0].get("details").is_none() && reports[0].get("contact").is_none());
+
         // What was accepted is exactly what the log holds: 2 attestations + 4 status changes.
         let (_, product) = app.get("/api/v1/products/acme-securecam-2");
         let history = product["history"].as_array().unwrap();

@@ -41,7 +41,8 @@ fn the_registry_serves_it_and_answers_every_documented_path() {
             let concrete = path
                 .replace("{sha256}", &"0".repeat(64))
                 .replace("{id}", "no-such-product")
-                .replace("{path}", "0/000");
+                .replace("{path}", "0/000")
+                .replace("{report}", "1");
             let status = match method.as_str() {
                 "get" => app.get(&concrete).0,
                 "post" => app.post(&concrete, None, b"{}").0,

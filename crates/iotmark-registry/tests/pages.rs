@@ -280,7 +280,7 @@ fn the_product_page_says_whether_the_declaration_holds_now() {
 
         // A vulnerability report is listed as received.
         let report = serde_json::json!({"summary": "telnet answers on port 23", "details": "…", "version": "2.4.1"});
-        let (got, _) = app.post(
+        let (got, filed) = app.post(
             &format!("/api/v1/products/{PRODUCT}/vulnerability-reports"),
             None,
             report.to_string().as_bytes(),
@@ -292,7 +292,23 @@ fn the_product_page_says_whether_the_declaration_holds_now() {
             "{backend}: {text}"
         );
         assert!(
-            text.contains("not yet checked (triaged)"),
+            text.contains("telnet answers on port 23 Not answered yet by the manufacturer"),
+            "{backend}: {text}"
+        );
+        // The manufacturer answers it; the page shows the answer at once.
+        let (got, answer) = app.put(
+            &format!(
+                "/api/v1/products/{PRODUCT}/vulnerability-reports/{}",
+                filed["id"]
+            ),
+            Some(&app.tokens["acme"]),
+            br#"{"status": "fixed", "fixed_in": "2.5.0", "note": "Telnet is removed in 2.5.0."}"#,
+        );
+        assert_eq!(got, 200, "{answer}");
+        let (text, _) = page(&app, &format!("/p/{PRODUCT}"));
+        assert!(
+            text.contains("Fixed in version 2.5.0: update to it")
+                && text.contains("Telnet is removed in 2.5.0."),
             "{backend}: {text}"
         );
 

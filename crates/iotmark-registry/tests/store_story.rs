@@ -6,7 +6,8 @@ use iotmark_attest::keys::{FileSigner, Signer};
 use iotmark_log::merkle::{hex, sha256};
 use iotmark_registry::store::{
     self, Accreditation, AnyStore, ApiToken, AttestationRecord, ConformitySubmission, EntryKind,
-    Image, Indexed, Organisation, Role, SigningKey, Store, StoreError, VulnerabilityReport,
+    Image, Indexed, Organisation, ReportStatus, Role, SigningKey, Store, StoreError, Triage,
+    VulnerabilityReport,
 };
 use jiff::Timestamp;
 
@@ -152,6 +153,7 @@ fn report(product: &str, version: Option<&str>, summary: &str, offset: i64) -> V
         details: format!("{summary}: steps to reproduce attached"),
         contact: Some("researcher@example.org".into()),
         received: at(offset),
+        triage: None,
     }
 }
 
@@ -633,6 +635,54 @@ async fn story(store: &impl Store) {
             .await,
         "product",
         "no-such-product",
+    );
+
+    // The manufacturer answers: under investigation, then fixed; a report of another product,
+    // or one that does not exist, is not touched.
+    let investigating = Triage {
+        status: ReportStatus::UnderInvestigation,
+        note: None,
+        fixed_in: None,
+        at: at(2100),
+    };
+    let fixed = Triage {
+        status: ReportStatus::Fixed,
+        note: Some("telnet is off from 1.2.0".into()),
+        fixed_in: Some("1.2.0".into()),
+        at: at(2200),
+    };
+    assert!(
+        store
+            .triage_vulnerability_report("acme-cam-200", first, &investigating)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .triage_vulnerability_report("acme-cam-200", first, &fixed)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .triage_vulnerability_report("acme-cam-200", second, &fixed)
+            .await
+            .unwrap(),
+        "report {second} is globex-hub's"
+    );
+    assert!(
+        !store
+            .triage_vulnerability_report("acme-cam-200", third + 100, &fixed)
+            .await
+            .unwrap()
+    );
+    let reports = store.vulnerability_reports("acme-cam-200").await.unwrap();
+    assert_eq!(reports[0].triage, Some(fixed.clone()));
+    assert_eq!(reports[1].triage, None);
+    assert_eq!(reports[0].public().triage, Some(fixed));
+    assert_eq!(
+        store.vulnerability_reports("globex-hub").await.unwrap()[0].triage,
+        None
     );
 
     // What the log cannot contain twice, and what must already exist, is refused whole.

@@ -298,6 +298,29 @@ struct Report {
     iso: String,
     version: Option<String>,
     summary: String,
+    /// The manufacturer's answer in plain words, with its date.
+    answer: String,
+    answered: Option<(String, String)>,
+    note: Option<String>,
+}
+
+/// The manufacturer's answer to a report, as a consumer reads it.
+fn answer_words(triage: Option<&crate::store::Triage>) -> String {
+    use crate::store::ReportStatus;
+    match triage {
+        None => "Not answered yet by the manufacturer".to_owned(),
+        Some(t) => match (t.status, &t.fixed_in) {
+            (ReportStatus::UnderInvestigation, _) => "The manufacturer is investigating".to_owned(),
+            (ReportStatus::Affected, _) => {
+                "Confirmed: this product is affected, and no fix is out yet".to_owned()
+            }
+            (ReportStatus::NotAffected, _) => {
+                "The manufacturer says this product is not affected".to_owned()
+            }
+            (ReportStatus::Fixed, Some(v)) => format!("Fixed in version {v}: update to it"),
+            (ReportStatus::Fixed, None) => "Fixed".to_owned(),
+        },
+    }
 }
 
 #[derive(Debug)]
@@ -580,6 +603,12 @@ async fn render_page<S: Store>(
             .map(|r| Report {
                 received: words::day(r.received),
                 iso: words::machine(r.received),
+                answer: answer_words(r.triage.as_ref()),
+                answered: r
+                    .triage
+                    .as_ref()
+                    .map(|t| (words::day(t.at), words::machine(t.at))),
+                note: r.triage.and_then(|t| t.note),
                 version: r.version,
                 summary: r.summary,
             })

@@ -480,12 +480,29 @@ pub(crate) struct VulnerabilityReportRow {
     details: String,
     contact: Option<String>,
     received: i64,
+    triage_status: Option<String>,
+    triage_note: Option<String>,
+    fixed_in: Option<String>,
+    triaged: Option<i64>,
 }
 
 impl TryFrom<VulnerabilityReportRow> for VulnerabilityReport {
     type Error = StoreError;
     fn try_from(r: VulnerabilityReportRow) -> Result<Self, StoreError> {
+        let triage = match (r.triage_status, r.triaged) {
+            (Some(status), Some(at)) => Some(super::Triage {
+                status: status.parse().map_err(|reason| StoreError::Corrupt {
+                    what: "vulnerability report status",
+                    reason,
+                })?,
+                note: r.triage_note,
+                fixed_in: r.fixed_in,
+                at: timestamp("vulnerability report triage time", at)?,
+            }),
+            _ => None,
+        };
         Ok(VulnerabilityReport {
+            triage,
             received: timestamp("vulnerability report receipt time", r.received)?,
             id: r.id,
             product_id: r.product_id,
@@ -1103,12 +1120,37 @@ macro_rules! impl_store {
                 Ok(id)
             }
 
+            async fn triage_vulnerability_report(
+                &self,
+                product_id: &str,
+                id: i64,
+                triage: &$crate::store::Triage,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let mut tx = self.write().await?;
+                let changed = sqlx::query(
+                    "UPDATE vulnerability_reports SET triage_status = $3, triage_note = $4, \
+                     fixed_in = $5, triaged = $6 WHERE product_id = $1 AND id = $2",
+                )
+                .bind(product_id)
+                .bind(id)
+                .bind(triage.status.as_str())
+                .bind(&triage.note)
+                .bind(&triage.fixed_in)
+                .bind($crate::store::sql::seconds(triage.at))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(changed == 1)
+            }
+
             async fn vulnerability_reports(
                 &self,
                 product_id: &str,
             ) -> Result<Vec<$crate::store::VulnerabilityReport>, $crate::store::StoreError> {
                 let rows: Vec<$crate::store::sql::VulnerabilityReportRow> = sqlx::query_as(
-                    "SELECT id, product_id, version, summary, details, contact, received \
+                    "SELECT id, product_id, version, summary, details, contact, received, \
+                     triage_status, triage_note, fixed_in, triaged \
                      FROM vulnerability_reports WHERE product_id = $1 ORDER BY id",
                 )
                 .bind(product_id)
