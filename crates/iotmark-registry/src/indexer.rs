@@ -10,8 +10,12 @@
 //! The indexer runs as its own task, so a submission handed to it is recorded even if the
 //! client that sent it has gone away; the log already holds it.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use tokio::sync::{mpsc, oneshot};
 
+use crate::metrics::Metrics;
 use crate::store::{Indexed, Store, StoreError};
 
 /// Most submissions recorded in one transaction.
@@ -50,9 +54,9 @@ pub(crate) type Pending = oneshot::Receiver<Result<(), StoreError>>;
 impl Indexer {
     /// Starts the indexing task on the current Tokio runtime. It ends when every `Indexer`
     /// handle is dropped, after recording what was sent.
-    pub(crate) fn start<S: Store>(store: S) -> Self {
+    pub(crate) fn start<S: Store>(store: S, metrics: Arc<Metrics>) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, rx));
+        tokio::spawn(run(store, rx, metrics));
         Indexer { jobs }
     }
 
@@ -70,13 +74,15 @@ impl Indexer {
     }
 }
 
-async fn run<S: Store>(store: S, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn run<S: Store>(store: S, mut rx: mpsc::UnboundedReceiver<Job>, metrics: Arc<Metrics>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         // In log order, as a replay would record them.
         jobs.sort_by_key(|j| j.item.record().log_index);
         let (items, waiting): (Vec<Indexed>, Vec<Waiting>) =
             jobs.drain(..).map(|j| (j.item, j.waiting)).unzip();
+        metrics.index_batch.observe(items.len() as f64);
+        let started = Instant::now();
         let results = match store.record_batch(&items).await {
             Ok(results) => results,
             // The transaction itself failed (the database is busy or gone): each on its own,
@@ -92,6 +98,9 @@ async fn run<S: Store>(store: S, mut rx: mpsc::UnboundedReceiver<Job>) {
                 results
             }
         };
+        metrics
+            .index_commit
+            .observe(started.elapsed().as_secs_f64());
         for (w, result) in waiting.into_iter().zip(results) {
             // A submitter that stopped waiting is no error for the others.
             let _ = w.reply.send(result);

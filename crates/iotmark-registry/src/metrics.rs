@@ -1,6 +1,6 @@
 //! Prometheus metrics, served at `/metrics` in the OpenMetrics text format: requests by route
-//! and status with their latency, submissions accepted and refused by rule, and the log's
-//! size.
+//! and status with their latency, submissions accepted and refused by rule, the log's size,
+//! and how many submissions each database commit carried.
 
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
@@ -37,6 +37,10 @@ pub struct Metrics {
     pub latency: Family<RequestLabels, Histogram>,
     pub submissions: Family<SubmissionLabels, Counter>,
     pub log_size: Gauge<u64, AtomicU64>,
+    /// Submissions recorded per database transaction by the indexer.
+    pub index_batch: Histogram,
+    /// Time to record one such transaction.
+    pub index_commit: Histogram,
 }
 
 impl Default for Metrics {
@@ -49,6 +53,10 @@ impl Default for Metrics {
         });
         let submissions = Family::<SubmissionLabels, Counter>::default();
         let log_size = Gauge::<u64, AtomicU64>::default();
+        // 1 to 1024 submissions.
+        let index_batch = Histogram::new(exponential_buckets(1.0, 2.0, 11));
+        // 100 µs to ~3 s.
+        let index_commit = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         registry.register(
             "http_requests",
             "HTTP requests by method, route and status",
@@ -69,12 +77,24 @@ impl Default for Metrics {
             "Entries in the transparency log (size of the latest checkpoint)",
             log_size.clone(),
         );
+        registry.register(
+            "index_batch_submissions",
+            "Accepted submissions recorded in one database transaction",
+            index_batch.clone(),
+        );
+        registry.register(
+            "index_commit_duration_seconds",
+            "Time to record one transaction of accepted submissions",
+            index_commit.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             submissions,
             log_size,
+            index_batch,
+            index_commit,
         }
     }
 }

@@ -143,9 +143,9 @@ impl<S: Store> Registry<S> {
                     message: e.to_string(),
                 }
             })?;
-        let metrics = Arc::new(crate::metrics::Metrics::default());
         let limits = config.limits;
-        let indexer = Indexer::start(store.clone());
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let indexer = Indexer::start(store.clone(), metrics.clone());
         let registry = Registry {
             store,
             config,

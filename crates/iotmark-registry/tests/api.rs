@@ -533,6 +533,10 @@ fn metrics_count_outcomes_and_rate_limits_refuse_without_changing_anything() {
         "iotmark_submissions_total{outcome=\"replay\"} 1",
         "iotmark_submissions_total{outcome=\"signature\"} 1",
         "iotmark_log_entries 1",
+        // The one accepted submission was recorded in one transaction.
+        "iotmark_index_batch_submissions_count 1",
+        "iotmark_index_batch_submissions_sum 1.0",
+        "iotmark_index_commit_duration_seconds_count 1",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
