@@ -8,35 +8,17 @@
 #        bash scripts/interop-tlog.sh --install  (install them with apt-get if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/debian-tools.sh
+source scripts/lib/debian-tools.sh
 
 gocode=/usr/share/gocode
 xmod="$gocode/src/golang.org/x/mod/sumdb"
 
-present() {
-  command -v go >/dev/null && [ -d "$xmod/tlog" ] && [ -d "$xmod/note" ]
+missing() {
+  command -v go >/dev/null || echo golang-go
+  [ -d "$xmod/tlog" ] && [ -d "$xmod/note" ] || echo golang-golang-x-mod-dev
 }
 
-case "${1:-}" in
-  --install)
-    if ! present; then
-      need=()
-      command -v go >/dev/null || need+=(golang-go)
-      [ -d "$xmod/tlog" ] && [ -d "$xmod/note" ] || need+=(golang-golang-x-mod-dev)
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-    fi
-    ;;
-  "") ;;
-  *)
-    echo "usage: $0 [--install]" >&2
-    exit 2
-    ;;
-esac
-
-if ! present; then
-  echo "error: the Go toolchain or the x/mod sources ($xmod) are missing;" \
-    "run: bash scripts/interop-tlog.sh --install" >&2
-  exit 1
-fi
+debian_tools scripts/interop-tlog.sh "${1:-}"
 version=$(dpkg-query -W -f='${Version}' golang-golang-x-mod-dev 2>/dev/null || echo "unknown")
 echo "$(go version); golang.org/x/mod $version at $gocode"

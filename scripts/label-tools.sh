@@ -7,30 +7,13 @@
 # Usage: bash scripts/label-tools.sh            (check that they are installed)
 #        bash scripts/label-tools.sh --install  (install them with apt-get if missing)
 set -euo pipefail
+# shellcheck source=lib/debian-tools.sh
+source "$(dirname "$0")/lib/debian-tools.sh"
 
 missing() {
   command -v zbarimg >/dev/null || echo zbar-tools
   command -v rsvg-convert >/dev/null || echo librsvg2-bin
 }
 
-case "${1:-}" in
-  --install)
-    mapfile -t need < <(missing)
-    if [ ${#need[@]} -gt 0 ]; then
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-    fi
-    ;;
-  "") ;;
-  *)
-    echo "usage: $0 [--install]" >&2
-    exit 2
-    ;;
-esac
-
-mapfile -t need < <(missing)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "error: missing Debian packages: ${need[*]}; run: bash scripts/label-tools.sh --install" >&2
-  exit 1
-fi
+debian_tools scripts/label-tools.sh "${1:-}"
 echo "$(zbarimg --version 2>&1 | head -n1 | sed 's/^/zbarimg /'); $(rsvg-convert --version)"
