@@ -1204,59 +1204,43 @@ macro_rules! impl_store {
                     &sub.model,
                 );
                 let sort = sql::sort_key(&sub.name);
-                match owner {
-                    Some(owner) if owner != sub.manufacturer => {
-                        return Err($crate::store::StoreError::Exists {
-                            what: "product of another manufacturer",
-                            id: rec.product_id.clone(),
-                        });
-                    }
-                    Some(_) => {
-                        // A submission without the declaration keeps the last one submitted,
-                        // so the consumer page does not lose it to a lab's certification.
-                        sqlx::query(
-                            "UPDATE products SET manufacturer_name = $2, name = $3, model = $4, \
-                             declaration_json = COALESCE($5, declaration_json), updated = $6, \
-                             search_text = $7, sort_key = $8 WHERE id = $1",
-                        )
-                        .bind(&rec.product_id)
-                        .bind(&sub.manufacturer_name)
-                        .bind(&sub.name)
-                        .bind(&sub.model)
-                        .bind(&sub.declaration_json)
-                        .bind(logged)
-                        .bind(&search)
-                        .bind(&sort)
-                        .execute(&mut *conn)
-                        .await?;
-                    }
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO products (id, manufacturer, manufacturer_name, name, \
-                             model, declaration_json, created, updated, search_text, \
-                             sort_key) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
-                        )
-                        .bind(&rec.product_id)
-                        .bind(&sub.manufacturer)
-                        .bind(&sub.manufacturer_name)
-                        .bind(&sub.name)
-                        .bind(&sub.model)
-                        .bind(&sub.declaration_json)
-                        .bind(logged)
-                        .bind(&search)
-                        .bind(&sort)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(|e| {
-                            sql::write_error(
-                                e,
-                                ("product", &rec.product_id),
-                                ("organisation", &sub.manufacturer),
-                            )
-                        })?;
-                    }
+                if owner.is_some_and(|owner| owner != sub.manufacturer) {
+                    return Err($crate::store::StoreError::Exists {
+                        what: "product of another manufacturer",
+                        id: rec.product_id.clone(),
+                    });
                 }
+                // A submission without the declaration keeps the last one submitted, so the
+                // consumer page does not lose it to a lab's certification.
+                sqlx::query(
+                    "INSERT INTO products (id, manufacturer, manufacturer_name, name, model, \
+                     declaration_json, created, updated, search_text, sort_key) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) \
+                     ON CONFLICT (id) DO UPDATE SET manufacturer_name = excluded.manufacturer_name, \
+                     name = excluded.name, model = excluded.model, \
+                     declaration_json = COALESCE(excluded.declaration_json, \
+                     products.declaration_json), \
+                     updated = excluded.updated, search_text = excluded.search_text, \
+                     sort_key = excluded.sort_key",
+                )
+                .bind(&rec.product_id)
+                .bind(&sub.manufacturer)
+                .bind(&sub.manufacturer_name)
+                .bind(&sub.name)
+                .bind(&sub.model)
+                .bind(&sub.declaration_json)
+                .bind(logged)
+                .bind(&search)
+                .bind(&sort)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| {
+                    sql::write_error(
+                        e,
+                        ("product", &rec.product_id),
+                        ("organisation", &sub.manufacturer),
+                    )
+                })?;
 
                 let new_version = sqlx::query(
                     "INSERT INTO versions (product_id, version, first_attested, first_log_index) \
