@@ -33,6 +33,13 @@ pub const CONFORMITY_PREDICATE: &str = "https://iotmark.dev/attestation/conformi
 pub const STATUS_PREDICATE: &str = "https://iotmark.dev/attestation/status/v1";
 /// More subjects than this are refused (a product ships a handful of images).
 pub const MAX_SUBJECTS: usize = 256;
+/// Longest manufacturer, product or model name, scheme, tier or organisation, in characters:
+/// these are shown on public pages and labels, and nothing printed on a box is longer.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest product version, in characters.
+pub const MAX_VERSION_CHARS: usize = 64;
+/// Longest reason for a status change, in characters.
+pub const MAX_REASON_CHARS: usize = 2000;
 
 /// A problem with a statement: the field (dotted path) and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,11 +116,16 @@ impl std::str::FromStr for Route {
 #[serde(deny_unknown_fields)]
 pub struct AttestedProduct {
     /// The declaration's `product.id`.
+    #[schemars(regex(pattern = iotmark_declare::PRODUCT_ID_PATTERN))]
     pub id: String,
+    #[schemars(length(min = 1, max = MAX_NAME_CHARS))]
     pub manufacturer: String,
+    #[schemars(length(min = 1, max = MAX_NAME_CHARS))]
     pub name: String,
+    #[schemars(length(min = 1, max = MAX_NAME_CHARS))]
     pub model: String,
     /// The version of the product's device component (its firmware version).
+    #[schemars(length(min = 1, max = MAX_VERSION_CHARS))]
     pub version: String,
 }
 
@@ -435,16 +447,52 @@ fn check_conformity(p: &ConformityPredicate) -> Result<(), StatementError> {
     if let Some(end) = &p.support_end {
         date("predicate.support_end", end)?;
     }
-    for (field, value) in [
-        ("predicate.product.id", &p.product.id),
-        ("predicate.product.name", &p.product.name),
-        ("predicate.product.version", &p.product.version),
-        ("predicate.scheme", &p.scheme),
-        ("predicate.assessor.organisation", &p.assessor.organisation),
+    iotmark_declare::check_product_id(&p.product.id).map_err(|e| {
+        // An ID of another form may be of any length: echo no more than an ID can be long.
+        let shown: String = p.product.id.chars().take(64).collect();
+        err("predicate.product.id", format!("{shown:?}: {e}"))
+    })?;
+    for (field, value, max) in [
+        (
+            "predicate.product.manufacturer",
+            &p.product.manufacturer,
+            MAX_NAME_CHARS,
+        ),
+        ("predicate.product.name", &p.product.name, MAX_NAME_CHARS),
+        ("predicate.product.model", &p.product.model, MAX_NAME_CHARS),
+        (
+            "predicate.product.version",
+            &p.product.version,
+            MAX_VERSION_CHARS,
+        ),
+        ("predicate.scheme", &p.scheme, MAX_NAME_CHARS),
+        ("predicate.tier", &p.tier, MAX_NAME_CHARS),
+        (
+            "predicate.assessor.organisation",
+            &p.assessor.organisation,
+            MAX_NAME_CHARS,
+        ),
     ] {
-        if value.trim().is_empty() {
-            return Err(err(field, "is empty"));
-        }
+        check_text(field, value, max)?;
+    }
+    Ok(())
+}
+
+/// A name or version shown to people: not empty, at most `max` characters, and no control
+/// characters (which would reach terminals and logs as they are).
+fn check_text(field: &str, value: &str, max: usize) -> Result<(), StatementError> {
+    if value.trim().is_empty() {
+        return Err(err(field, "is empty"));
+    }
+    let chars = value.chars().count();
+    if chars > max {
+        return Err(err(field, format!("has {chars} characters; at most {max}")));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(err(
+            field,
+            format!("holds the control character {c:?}; remove it"),
+        ));
     }
     Ok(())
 }
@@ -461,6 +509,18 @@ fn check_status(p: &StatusPredicate) -> Result<(), StatementError> {
     if p.reason.trim().is_empty() {
         return Err(err("predicate.reason", "is empty; say why"));
     }
+    let chars = p.reason.chars().count();
+    if chars > MAX_REASON_CHARS {
+        return Err(err(
+            "predicate.reason",
+            format!("has {chars} characters; at most {MAX_REASON_CHARS}"),
+        ));
+    }
+    check_text(
+        "predicate.issuer.organisation",
+        &p.issuer.organisation,
+        MAX_NAME_CHARS,
+    )?;
     Ok(())
 }
 

@@ -37,11 +37,39 @@ pub struct Declaration {
     pub claims: BTreeMap<String, Claim>,
 }
 
+/// The form of a product ID, as the declaration's schema states it. Every place an ID enters
+/// (a declaration, a signed statement, a registry URL) checks it with [`check_product_id`].
+pub const PRODUCT_ID_PATTERN: &str = r"^[a-z0-9][a-z0-9-]{1,62}$";
+
+/// Whether `id` has the form of a product ID (see [`PRODUCT_ID_PATTERN`]): 2 to 63 lower-case
+/// letters, digits and dashes, not starting with a dash. The error says what is wrong, in
+/// words a submitter can act on.
+pub fn check_product_id(id: &str) -> Result<(), String> {
+    let len = id.chars().count();
+    if !(2..=63).contains(&len) {
+        return Err(format!(
+            "a product ID has 2 to 63 characters; this one has {len}"
+        ));
+    }
+    if let Some(bad) = id
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "a product ID holds lower-case letters, digits and dashes only; {bad:?} is not allowed"
+        ));
+    }
+    if id.starts_with('-') {
+        return Err("a product ID starts with a letter or digit, not a dash".to_owned());
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Product {
     /// A unique, stable product identifier: lower case letters, digits and dashes.
-    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]{1,62}$"))]
+    #[schemars(regex(pattern = PRODUCT_ID_PATTERN))]
     pub id: String,
     pub manufacturer: Manufacturer,
     /// The product name as printed on the box.

@@ -40,6 +40,10 @@ pub enum StorageError {
     Remote { url: String, message: String },
     #[error("{what} is read-only: a log is written only by its own sequencer")]
     ReadOnly { what: String },
+    #[error(
+        "{path} is a symbolic link; a log writes only regular files and directories, so a link was planted there: remove it"
+    )]
+    Symlink { path: PathBuf },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StorageError + '_ {
@@ -136,11 +140,13 @@ impl DirStorage {
             }
             Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
         }
-        Ok(Self {
+        let storage = Self {
             root,
             lock: Some(lock),
             counter: AtomicU64::new(0),
-        })
+        };
+        storage.remove_temporaries()?;
+        Ok(storage)
     }
 
     /// Opens an existing log directory for reading only, without the writer lock, so a log
@@ -186,12 +192,72 @@ impl DirStorage {
         format!("envelopes/{}/{h}", &h[..2])
     }
 
-    fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, StorageError> {
-        match fs::read(path) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(path)(e)),
+    /// Reads the file at `rel` below the root without following a symbolic link at any step.
+    /// The log writes only regular files in real directories, so a link below the root was
+    /// planted, and must not make the log read (and serve) the file it points to.
+    fn read_opt(&self, rel: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        use std::io::Read as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut at = self.root.clone();
+        for component in Path::new(rel)
+            .parent()
+            .into_iter()
+            .flat_map(Path::components)
+        {
+            at.push(component);
+            match fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(StorageError::Symlink { path: at });
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err(&at)(e)),
+            }
         }
+        let path = self.root.join(rel);
+        let mut file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(StorageError::Symlink { path });
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io_err(&path))?;
+        Ok(Some(bytes))
+    }
+
+    /// Removes the temporary files a crash left behind (`.tmp-*`, named for the process that
+    /// wrote them): with the writer lock held, no write is under way, so none is in use. Links
+    /// are neither followed nor removed. Returns how many were removed.
+    fn remove_temporaries(&self) -> Result<usize, StorageError> {
+        let mut removed = 0;
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let mut cleaned = false;
+            for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
+                let entry = entry.map_err(io_err(&dir))?;
+                let kind = entry.file_type().map_err(io_err(&entry.path()))?;
+                if kind.is_dir() {
+                    dirs.push(entry.path());
+                } else if kind.is_file()
+                    && entry.file_name().as_encoded_bytes().starts_with(b".tmp-")
+                {
+                    fs::remove_file(entry.path()).map_err(io_err(&entry.path()))?;
+                    removed += 1;
+                    cleaned = true;
+                }
+            }
+            if cleaned {
+                sync_dir(&dir)?;
+            }
+        }
+        Ok(removed)
     }
 
     /// Creates `dir` and any missing parents, fsyncing each parent that gained an entry.
@@ -235,7 +301,7 @@ impl DirStorage {
         replace: bool,
     ) -> Result<bool, StorageError> {
         if id.is_full()
-            && let Some(existing) = Self::read_opt(&self.root.join(rel))?
+            && let Some(existing) = self.read_opt(rel)?
         {
             if existing == bytes {
                 return Ok(false);
@@ -258,7 +324,7 @@ impl DirStorage {
         digest: &Hash,
         bytes: &[u8],
     ) -> Result<bool, StorageError> {
-        if let Some(existing) = Self::read_opt(&self.root.join(rel))? {
+        if let Some(existing) = self.read_opt(rel)? {
             if existing == bytes {
                 return Ok(false);
             }
@@ -353,7 +419,7 @@ struct Staged {
 
 impl Storage for DirStorage {
     fn read_tile(&self, kind: TileKind, id: TileId) -> Result<Option<Vec<u8>>, StorageError> {
-        Self::read_opt(&self.tile_path(kind, id))
+        self.read_opt(&id.path(kind))
     }
 
     fn write_tile(
@@ -437,7 +503,7 @@ impl Storage for DirStorage {
     }
 
     fn read_checkpoint(&self) -> Result<Option<Vec<u8>>, StorageError> {
-        Self::read_opt(&self.root.join("checkpoint"))
+        self.read_opt("checkpoint")
     }
 
     fn write_checkpoint(&self, bytes: &[u8]) -> Result<(), StorageError> {
@@ -446,7 +512,7 @@ impl Storage for DirStorage {
     }
 
     fn read_envelope(&self, digest: &Hash) -> Result<Option<Vec<u8>>, StorageError> {
-        Self::read_opt(&self.root.join(Self::envelope_rel(digest)))
+        self.read_opt(&Self::envelope_rel(digest))
     }
 
     fn write_envelope(&self, digest: &Hash, bytes: &[u8]) -> Result<(), StorageError> {

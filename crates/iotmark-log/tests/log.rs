@@ -418,3 +418,90 @@ fn a_read_only_view_reads_beside_the_writer_and_refuses_every_write() {
     assert_eq!(view.read_checkpoint().unwrap(), checkpoint_before);
     assert!(DirStorage::open_read_only(dir.path().join("missing")).is_err());
 }
+
+/// A crash between a temporary file's creation and its rename leaves `.tmp-*` files behind;
+/// the next writer removes them, wherever they are in the tree, and touches nothing else.
+#[test]
+fn temporaries_left_by_a_crash_are_removed_when_the_writer_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut log = open(dir.path());
+        log.append_batch(&entries(0, 3)).unwrap();
+    }
+    let outside = tempfile::tempdir().unwrap();
+    let kept = outside.path().join(".tmp-elsewhere");
+    std::fs::write(&kept, b"not the log's").unwrap();
+    let planted = [
+        dir.path().join(".tmp-4242-0"),
+        dir.path().join("tile/0/.tmp-4242-1"),
+        dir.path().join("tile/entries/.tmp-4242-2"),
+    ];
+    for p in &planted {
+        std::fs::write(p, b"half a tile").unwrap();
+    }
+    // A link with a temporary's name is neither followed nor removed.
+    std::os::unix::fs::symlink(&kept, dir.path().join(".tmp-link")).unwrap();
+    let log = open(dir.path());
+    assert_eq!(log.checkpoint().size, 3);
+    for p in &planted {
+        assert!(!p.exists(), "{} is still there", p.display());
+    }
+    assert_eq!(std::fs::read(&kept).unwrap(), b"not the log's");
+    assert!(dir.path().join(".tmp-link").symlink_metadata().is_ok());
+}
+
+/// The log writes only regular files in real directories: a link planted in its place (for a
+/// tile, a directory of tiles, the checkpoint or an envelope) is refused by name, never
+/// followed to what it points at.
+#[test]
+fn links_planted_in_the_log_directory_are_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut log = open(dir.path());
+        log.append_batch(&entries(0, 3)).unwrap();
+    }
+    let secret = dir.path().join("secret.key");
+    std::fs::write(&secret, b"PRIVATE KEY").unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("000"), b"PRIVATE KEY").unwrap();
+    std::os::unix::fs::symlink(&secret, dir.path().join("tile/0/007")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("tile/1")).unwrap();
+    let storage = DirStorage::open_read_only(dir.path()).unwrap();
+    for (what, id) in [
+        (
+            "a linked tile",
+            tiles::TileId {
+                level: 0,
+                index: 7,
+                width: 256,
+            },
+        ),
+        (
+            "a tile in a linked directory",
+            tiles::TileId {
+                level: 1,
+                index: 0,
+                width: 256,
+            },
+        ),
+    ] {
+        match storage.read_tile(TileKind::Hashes, id) {
+            Err(e) => assert!(e.to_string().contains("symbolic link"), "{what}: {e}"),
+            Ok(bytes) => panic!("{what} was read: {bytes:?}"),
+        }
+    }
+    // The real tiles still read.
+    assert!(
+        storage
+            .read_tile(
+                TileKind::Hashes,
+                tiles::TileId {
+                    level: 0,
+                    index: 0,
+                    width: 3
+                }
+            )
+            .unwrap()
+            .is_some()
+    );
+}

@@ -12,13 +12,14 @@
 //! | `role` | an SDoC comes from a manufacturer, a certification from a lab |
 //! | `accreditation` | a certifying lab is accredited for the scheme |
 //! | `route` | the route meets what the scheme requires for the tier (third-party testing needs a certification) |
-//! | `manufacturer` | the product's manufacturer is a registered manufacturer, and an SDoC's is the submitter |
+//! | `manufacturer` | an SDoC names the submitter (by its registered name) as the manufacturer; a certification names a registered manufacturer |
 //! | `conforms` | the assessment found the product conforms |
-//! | `validity` | issued no later than now (with a little clock skew) and not yet expired |
+//! | `validity` | issued no later than now (with a little clock skew), not yet expired, and valid for no longer than the scheme's validity period |
+//! | `support` | the support period, when declared, had not ended when the attestation was issued |
 //! | `refers-to` | a status change refers to a conformity attestation the registry holds |
 //! | `authority` | the submitter may change that attestation's status (its own submission, its own product's end of support, or the operator) |
 //! | `state` | a reinstatement lifts a suspension that is in force |
-//! | `replay` | the envelope has not been accepted before |
+//! | `replay` | the signed statement has not been accepted before, in these bytes or any others |
 //!
 //! The checks that need the database are done by the caller, which gathers a [`Facts`] first;
 //! this module decides on those facts alone, so the rules are tested without a server.
@@ -128,8 +129,9 @@ pub struct Facts<'a> {
     pub schemes: &'a [Scheme],
     /// Schemes the submitter is accredited for (labs).
     pub accredited_for: &'a [String],
-    /// For a conformity attestation: the registered manufacturer organisation whose name
-    /// is the predicate's manufacturer, if any.
+    /// For a certification: the registered manufacturer organisation whose name is the
+    /// predicate's manufacturer, if any. (An SDoC's manufacturer is its submitter, known by the
+    /// key that signed it; names only confirm it.)
     pub manufacturer: Option<&'a Organisation>,
     /// The organisation that owns the product, if the registry already has it.
     pub product_owner: Option<&'a str>,
@@ -137,8 +139,9 @@ pub struct Facts<'a> {
     pub referred: Option<&'a AttestationRecord>,
     /// For a status change: the referred attestation's status changes so far, in log order.
     pub referred_history: &'a [AttestationRecord],
-    /// Whether this envelope was accepted before.
-    pub already_accepted: bool,
+    /// The envelope (SHA-256) under which this same signed statement was accepted before, if
+    /// it was: an attestation's identity is its statement, whatever bytes carry it.
+    pub accepted_before: Option<String>,
     pub now: jiff::Timestamp,
 }
 
@@ -153,13 +156,13 @@ pub enum Accepted {
 
 /// Applies the rules to a signed submission.
 pub fn decide(signed: &Signed, facts: &Facts<'_>) -> Result<Accepted, Refusal> {
-    if facts.already_accepted {
+    if let Some(envelope) = &facts.accepted_before {
         return Err(refuse(
             "replay",
             409,
             format!(
-                "the envelope {} was accepted before; fetch its receipt instead of submitting it again",
-                signed.envelope_sha256
+                "this signed statement (SHA-256 {}) was accepted before, as envelope {envelope}; fetch that attestation's receipt instead of submitting it again",
+                signed.statement_sha256
             ),
         ));
     }
@@ -266,26 +269,37 @@ fn decide_conformity(
             ),
         ));
     }
-    let Some(manufacturer) = facts.manufacturer else {
-        return Err(refuse(
-            "manufacturer",
-            422,
-            format!(
-                "no registered manufacturer is named {:?}; the manufacturer must be registered first",
-                p.product.manufacturer
-            ),
-        ));
+    let manufacturer = match p.route {
+        // The key that signed an SDoC is the manufacturer's: the name it gives must be the
+        // name the registry knows that manufacturer by, so no other organisation's name can
+        // stand in for it or be stood in for.
+        Route::Sdoc => {
+            if p.product.manufacturer != submitter.name {
+                return Err(refuse(
+                    "manufacturer",
+                    403,
+                    format!(
+                        "the declaration names the manufacturer {:?}, but {} is registered as {:?}; a manufacturer declares its own products under its registered name",
+                        p.product.manufacturer, submitter.id, submitter.name
+                    ),
+                ));
+            }
+            submitter
+        }
+        Route::Certification => {
+            let Some(manufacturer) = facts.manufacturer else {
+                return Err(refuse(
+                    "manufacturer",
+                    422,
+                    format!(
+                        "no registered manufacturer is named {:?}; the manufacturer must be registered first",
+                        p.product.manufacturer
+                    ),
+                ));
+            };
+            manufacturer
+        }
     };
-    if p.route == Route::Sdoc && manufacturer.id != submitter.id {
-        return Err(refuse(
-            "manufacturer",
-            403,
-            format!(
-                "the product is {:?}'s, but {} submitted the declaration",
-                p.product.manufacturer, submitter.id
-            ),
-        ));
-    }
     if let Some(owner) = facts.product_owner
         && owner != manufacturer.id
     {
@@ -305,28 +319,79 @@ fn decide_conformity(
             "the assessment found that the product does not conform",
         ));
     }
+    check_validity(p, scheme, facts.now)?;
+    Ok(Accepted::Conformity {
+        manufacturer: manufacturer.id.clone(),
+    })
+}
+
+/// The `validity` and `support` rules: the dates a conformity attestation claims, against the
+/// registry's clock and the scheme's validity period.
+fn check_validity(
+    p: &ConformityPredicate,
+    scheme: &Scheme,
+    now: jiff::Timestamp,
+) -> Result<(), Refusal> {
     let issued = timestamp("issued", &p.issued)?;
     let valid_until = timestamp("valid_until", &p.valid_until)?;
-    if issued.as_second() > facts.now.as_second() + MAX_CLOCK_SKEW_SECONDS {
+    if issued.as_second() > now.as_second() + MAX_CLOCK_SKEW_SECONDS {
         return Err(refuse(
             "validity",
             422,
             format!(
-                "issued {issued} is in the future (registry time {}); check the signer's clock",
-                facts.now
+                "issued {issued} is in the future (registry time {now}); check the signer's clock"
             ),
         ));
     }
-    if valid_until <= facts.now {
+    if valid_until <= now {
         return Err(refuse(
             "validity",
             422,
             format!("the attestation expired at {valid_until}; assess and attest again"),
         ));
     }
-    Ok(Accepted::Conformity {
-        manufacturer: manufacturer.id.clone(),
-    })
+    // Calendar months in UTC, as `iotmark attest` counts them.
+    let longest = issued
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_add(jiff::Span::new().months(i64::from(scheme.validity_months)))
+        .map(|z| z.timestamp())
+        .map_err(|e| {
+            refuse(
+                "validity",
+                422,
+                format!("issued {issued} plus the scheme's validity cannot be computed: {e}"),
+            )
+        })?;
+    if valid_until > longest {
+        return Err(refuse(
+            "validity",
+            422,
+            format!(
+                "valid_until {valid_until} is later than scheme {:?} allows: {} months from issued {issued}, so at most {longest}; attest with the scheme's validity",
+                scheme.id, scheme.validity_months
+            ),
+        ));
+    }
+    if let Some(end) = &p.support_end {
+        let end: jiff::civil::Date = end.parse().map_err(|_| {
+            refuse(
+                "envelope",
+                400,
+                format!("support_end {end:?} is not a date (YYYY-MM-DD)"),
+            )
+        })?;
+        let issued_on = issued.to_zoned(jiff::tz::TimeZone::UTC).date();
+        if end < issued_on {
+            return Err(refuse(
+                "support",
+                422,
+                format!(
+                    "the support period ended on {end}, before the attestation was issued on {issued_on}; a product out of support cannot be attested"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn decide_status(

@@ -23,6 +23,51 @@ pub enum AdminError {
     UnknownScheme { scheme: String, known: String },
     #[error("cannot create a token: {0}")]
     Random(String),
+    #[error("organisation name {name:?}: {reason}")]
+    BadName { name: String, reason: String },
+    #[error(
+        "the name {name:?} is taken by organisation {holder} ({holder_name:?}); each organisation has a name of its own, which certifications name the manufacturer by"
+    )]
+    NameTaken {
+        name: String,
+        holder: String,
+        holder_name: String,
+    },
+}
+
+/// Longest organisation display name, in characters (as long as any name in a statement).
+const MAX_NAME_CHARS: usize = iotmark_attest::statement::MAX_NAME_CHARS;
+
+/// A display name as compared for sameness: case folded, runs of white space as one space.
+/// "ACME  Devices ltd" and "Acme Devices Ltd" are the same name to a reader.
+fn name_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn check_name(name: &str) -> Result<(), AdminError> {
+    let bad = |reason: String| AdminError::BadName {
+        name: name.to_owned(),
+        reason,
+    };
+    if name.trim().is_empty() {
+        return Err(bad("is empty".to_owned()));
+    }
+    if name.trim() != name {
+        return Err(bad("starts or ends with white space".to_owned()));
+    }
+    let chars = name.chars().count();
+    if chars > MAX_NAME_CHARS {
+        return Err(bad(format!(
+            "has {chars} characters; at most {MAX_NAME_CHARS}"
+        )));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(bad(format!("holds the control character {c:?}")));
+    }
+    Ok(())
 }
 
 fn check_id(id: &str) -> Result<(), AdminError> {
@@ -53,6 +98,20 @@ pub async fn add_organisation<S: Store>(
     role: Role,
 ) -> Result<Organisation, AdminError> {
     check_id(id)?;
+    check_name(name)?;
+    let key = name_key(name);
+    if let Some(holder) = store
+        .organisations()
+        .await?
+        .into_iter()
+        .find(|o| name_key(&o.name) == key)
+    {
+        return Err(AdminError::NameTaken {
+            name: name.to_owned(),
+            holder: holder.id,
+            holder_name: holder.name,
+        });
+    }
     let org = Organisation {
         id: id.to_owned(),
         name: name.to_owned(),

@@ -20,6 +20,9 @@ use crate::store::{Store, VulnerabilityReport};
 /// Largest request body: an envelope with its declaration is a few kilobytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// Longest a request may take, body upload included; then it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Builds the router.
 pub fn router<S: Store>(registry: Arc<Registry<S>>) -> Router {
     Router::new()
@@ -53,7 +56,7 @@ pub fn router<S: Store>(registry: Arc<Registry<S>>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+            REQUEST_TIMEOUT,
         ))
         .with_state(registry)
 }
@@ -162,13 +165,43 @@ async fn authenticate<S: Store>(
     let secret = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_token)
         .ok_or_else(|| unauthorised("the Authorization header must be `Bearer <token>`"))?;
     registry
-        .authenticate(secret.trim())
+        .authenticate(secret)
         .await?
         .map(|(_, org)| org)
         .ok_or_else(|| unauthorised("the token is unknown or revoked"))
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme's name is
+/// case-insensitive (RFC 9110 §11.1), and one or more spaces separate it from the token.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim_start();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// A product ID from a URL path: the declaration's form, or a 400 that says it.
+fn product_id(id: &str) -> Result<&str, ApiError> {
+    iotmark_declare::check_product_id(id).map_err(|reason| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "product-id",
+            format!("{:?} is not a product ID: {reason}", quoting_preview(id)),
+        )
+    })?;
+    Ok(id)
+}
+
+/// At most the first 64 characters of untrusted text, for an error message.
+fn quoting_preview(text: &str) -> String {
+    const PREVIEW: usize = 64;
+    let mut out: String = text.chars().take(PREVIEW).collect();
+    if text.chars().nth(PREVIEW).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// What an accepted submission gets back.
@@ -420,6 +453,7 @@ async fn publish_declaration<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let id = product_id(&id)?;
     let submitter = authenticate(&registry, &headers).await?;
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -431,7 +465,7 @@ async fn publish_declaration<S: Store>(
         "declaration.yaml"
     };
     registry
-        .publish_declaration(&submitter, &id, name, &body)
+        .publish_declaration(&submitter, id, name, &body)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -448,18 +482,19 @@ async fn product<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let product = registry.store.product(&id).await?.ok_or_else(|| {
+    let id = product_id(&id)?;
+    let product = registry.store.product(id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not-found",
             format!("no product {id:?} is registered"),
         )
     })?;
-    let history = registry.store.history(&id).await?;
+    let history = registry.store.history(id).await?;
     let now = jiff::Timestamp::now();
     let versions: Vec<VersionView> = registry
         .store
-        .versions(&id)
+        .versions(id)
         .await?
         .into_iter()
         .map(|v| {
@@ -551,17 +586,7 @@ async fn search<S: Store>(
             "limit must be between 1 and 100",
         ));
     }
-    if query.q.len() > 200 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "query",
-            "the query is longer than 200 characters",
-        ));
-    }
-    let hits = registry
-        .store
-        .search(&query.q, query.limit, query.offset)
-        .await?;
+    let hits = registry.search(&query.q, query.limit, query.offset).await?;
     Ok(axum::Json(SearchResults {
         query: query.q,
         results: hits,
@@ -607,6 +632,7 @@ async fn report_vulnerability<S: Store>(
     parts: axum::http::request::Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    product_id(&id)?;
     // The peer address when the server records it; behind a proxy, all share one bucket.
     let client = parts
         .extensions
@@ -636,6 +662,12 @@ async fn report_vulnerability<S: Store>(
     };
     bounded("summary", &report.summary, 200)?;
     bounded("details", &report.details, 20_000)?;
+    if let Some(version) = &report.version {
+        bounded("version", version, 64)?;
+    }
+    if let Some(contact) = &report.contact {
+        bounded("contact", contact, 320)?;
+    }
     if registry.store.product(&id).await?.is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -700,6 +732,7 @@ async fn triage_report<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    product_id(&id)?;
     let submitter = authenticate(&registry, &headers).await?;
     let triage: TriageBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
@@ -765,23 +798,12 @@ async fn tile<S: Store>(
     let full = format!("tile/{path}");
     let (kind, id) = iotmark_log::tiles::TileId::parse_path(&full)
         .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "not-found", e.to_string()))?;
-    let file = registry.log_dir().join(id.path(kind));
-    let bytes = match tokio::fs::read(&file).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not-found",
-                format!("{full} does not exist"),
-            ));
-        }
-        Err(e) => {
-            return Err(RegistryError::DataDir {
-                path: file,
-                message: e.to_string(),
-            }
-            .into());
-        }
+    let Some(bytes) = registry.tile(kind, id).await? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("{full} does not exist"),
+        ));
     };
     // Full tiles never change; partial ones are replaced by wider ones at other paths, so
     // every tile path is immutable.

@@ -8,6 +8,8 @@
 //! * [`status`]: whether an attestation holds now.
 //! * [`admin`]: organisations, keys, tokens and accreditations.
 //! * [`http`]: the JSON API, the log's tiles and checkpoint.
+//! * [`server`]: the accept loop that serves them, with header-read and idle timeouts and a
+//!   connection cap.
 //! * [`metrics`], [`ratelimit`]: Prometheus metrics, and token buckets for the write endpoints.
 //! * [`label`]: the label for the box, SVG and PNG, with a QR code to the product page.
 //! * [`pagecache`]: rendered product pages, dropped when their product changes.
@@ -27,6 +29,7 @@ pub mod metrics;
 pub mod pagecache;
 pub mod pages;
 pub mod ratelimit;
+pub mod server;
 pub mod service;
 pub mod status;
 pub mod store;

@@ -178,7 +178,11 @@ struct ErrorPage {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, page) = match self {
-            PageError::NoProduct { id } => (
+            PageError::NoProduct { id } => {
+                // The identifier came from the address bar: show no more of it than an
+                // identifier can be long.
+                let id: String = id.chars().take(64).collect();
+                (
                 StatusCode::NOT_FOUND,
                 ErrorPage {
                     chrome: Chrome::new("Product not found", ""),
@@ -191,7 +195,8 @@ impl IntoResponse for PageError {
                         "A product that is not listed here has no published security declaration in this registry: be careful with labels that point elsewhere.",
                     ],
                 },
-            ),
+            )
+            }
             PageError::NotFound { heading, message } => (
                 StatusCode::NOT_FOUND,
                 ErrorPage {

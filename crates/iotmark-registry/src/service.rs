@@ -60,6 +60,10 @@ pub enum RegistryError {
     Replay { index: u64, message: String },
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// A fault of the registry's own (never of the submitter's), e.g. a value it computed
+    /// that does not have its form.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 /// Where the registry keeps its files and how it names its log.
@@ -251,13 +255,20 @@ impl<S: Store> Registry<S> {
         let keys = self.store.signing_keys(&submitter.id).await?;
         let signed = accept::check_signature(envelope, submitter, &keys)?;
         let digest = merkle::sha256(envelope);
-        // Held until the entry is indexed (or refused): a second copy racing this one sees it.
-        let claim = Claim::take(&self.in_flight, digest).ok_or_else(|| Refusal {
+        let statement_digest = merkle::parse_hex(&signed.statement_sha256).ok_or_else(|| {
+            RegistryError::Internal(format!(
+                "statement digest {:?} is not hex",
+                signed.statement_sha256
+            ))
+        })?;
+        // Held until the entry is indexed (or refused): a second copy of the same signed
+        // statement racing this one, in whatever bytes, sees it.
+        let claim = Claim::take(&self.in_flight, statement_digest).ok_or_else(|| Refusal {
             rule: "replay",
             status: 409,
             message: format!(
-                "the envelope {} is being accepted right now",
-                merkle::hex(&digest)
+                "this signed statement (SHA-256 {}) is being accepted right now",
+                signed.statement_sha256
             ),
         })?;
         let is_status = matches!(signed.statement.predicate, Predicate::Status(_));
@@ -275,7 +286,7 @@ impl<S: Store> Registry<S> {
         };
         let leaf = LeafRecord {
             kind: record_kind,
-            statement_digest: merkle::parse_hex(&signed.statement_sha256).unwrap_or_default(),
+            statement_digest,
             envelope_digest: digest,
             signer_key_id: signed.key.key_id.clone(),
             time: now.as_second().max(0).unsigned_abs(),
@@ -490,6 +501,37 @@ impl<S: Store> Registry<S> {
         Ok(triage)
     }
 
+    /// Products whose ID, manufacturer, name or model hold every word of `query`. A query too
+    /// long or with too many words is the asker's mistake, refused with the reason.
+    pub async fn search(
+        &self,
+        query: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<crate::store::ProductSummary>, RegistryError> {
+        use crate::store::{MAX_SEARCH_BYTES, MAX_SEARCH_WORDS};
+        let refused = |message: String| {
+            RegistryError::Refused(Refusal {
+                rule: "query",
+                status: 400,
+                message,
+            })
+        };
+        if query.len() > MAX_SEARCH_BYTES {
+            return Err(refused(format!(
+                "the search is {} bytes long; use at most {MAX_SEARCH_BYTES}",
+                query.len()
+            )));
+        }
+        let words = query.split_whitespace().count();
+        if words > MAX_SEARCH_WORDS {
+            return Err(refused(format!(
+                "the search has {words} words; use at most {MAX_SEARCH_WORDS}"
+            )));
+        }
+        Ok(self.store.search(query, limit, offset).await?)
+    }
+
     /// The product, if `submitter` is its manufacturer or the operator: who may do `what`
     /// (e.g. "publishes its declaration") about it.
     async fn own_product(
@@ -526,7 +568,7 @@ impl<S: Store> Registry<S> {
         signed: &Signed,
         now: jiff::Timestamp,
     ) -> Result<Decided, RegistryError> {
-        let (already_accepted, manufacturer_org, product_owner, referred, history) = match &signed
+        let (accepted_before, manufacturer_org, product_owner, referred, history) = match &signed
             .statement
             .predicate
         {
@@ -534,13 +576,13 @@ impl<S: Store> Registry<S> {
                 let known = self
                     .store
                     .conformity_facts(
-                        &signed.envelope_sha256,
+                        &signed.statement_sha256,
                         &p.product.id,
                         &p.product.manufacturer,
                     )
                     .await?;
                 (
-                    known.already_accepted,
+                    known.accepted_before,
                     known.manufacturer,
                     known.product_owner,
                     None,
@@ -548,11 +590,11 @@ impl<S: Store> Registry<S> {
                 )
             }
             Predicate::Status(p) => {
-                let already_accepted = self
+                let accepted_before = self
                     .store
-                    .attestation(&signed.envelope_sha256)
+                    .attestation_by_statement(&signed.statement_sha256)
                     .await?
-                    .is_some();
+                    .map(|r| r.envelope_sha256);
                 let referred = self.store.attestation(&p.refers_to.envelope_sha256).await?;
                 let (owner, history) = match &referred {
                     Some(r) => (
@@ -569,7 +611,7 @@ impl<S: Store> Registry<S> {
                     ),
                     None => (None, Vec::new()),
                 };
-                (already_accepted, None, owner, referred, history)
+                (accepted_before, None, owner, referred, history)
             }
         };
         // Only a certification is checked against accreditations.
@@ -591,7 +633,7 @@ impl<S: Store> Registry<S> {
             product_owner: product_owner.as_deref(),
             referred: referred.as_ref(),
             referred_history: &history,
-            already_accepted,
+            accepted_before,
             now,
         };
         let accepted = accept::decide(signed, &facts)?;
@@ -609,6 +651,20 @@ impl<S: Store> Registry<S> {
             &self.checkpoint()?,
             index,
         )?)
+    }
+
+    /// A hash tile or entry bundle of the log, `None` if there is none. Read through the
+    /// log's storage, which follows no link planted in the data directory.
+    pub async fn tile(
+        &self,
+        kind: iotmark_log::tiles::TileKind,
+        id: iotmark_log::tiles::TileId,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        let storage = self.log_storage.clone();
+        let read = tokio::task::spawn_blocking(move || storage.read_tile(kind, id))
+            .await
+            .map_err(|_| RegistryError::ShuttingDown)?;
+        Ok(read?)
     }
 
     /// The stored envelope with this SHA-256 (hex).
@@ -651,15 +707,17 @@ impl<S: Store> Registry<S> {
             for ((index, _), result) in chunk.iter().zip(results) {
                 match result {
                     Ok(()) => {}
-                    // The same envelope logged twice: the first entry is its record, and the
-                    // log keeps the second as it keeps everything.
+                    // The same signed statement logged twice (in the same bytes or others,
+                    // before the registry refused re-encodings): the first entry is its
+                    // record, and the log keeps the second as it keeps everything.
                     Err(StoreError::Exists {
-                        what: "attestation",
+                        what: what @ ("attestation" | "statement"),
                         id,
                     }) => tracing::warn!(
                         log_index = index,
-                        envelope = %id,
-                        "log entry repeats an envelope logged before; indexed once"
+                        repeated = what,
+                        digest = %id,
+                        "log entry repeats a signed statement logged before; indexed once"
                     ),
                     Err(e) => {
                         return Err(RegistryError::Replay {
@@ -703,19 +761,25 @@ impl<S: Store> Registry<S> {
         let record = to_record(&signed, &org.id, index, logged, &refers);
         Ok(match &signed.statement.predicate {
             Predicate::Conformity(p) => {
-                let manufacturer = self
-                    .store
-                    .manufacturer_named(&p.product.manufacturer)
-                    .await?
-                    .ok_or_else(|| {
-                        fail(format!(
-                            "manufacturer {:?} is unknown",
-                            p.product.manufacturer
-                        ))
-                    })?;
+                // As accepted: an SDoC is its signer's; a certification names the manufacturer.
+                let manufacturer = match p.route {
+                    Route::Sdoc => org.id.clone(),
+                    Route::Certification => {
+                        self.store
+                            .manufacturer_named(&p.product.manufacturer)
+                            .await?
+                            .ok_or_else(|| {
+                                fail(format!(
+                                    "manufacturer {:?} is unknown",
+                                    p.product.manufacturer
+                                ))
+                            })?
+                            .id
+                    }
+                };
                 Indexed::Conformity(ConformitySubmission {
                     record,
-                    manufacturer: manufacturer.id,
+                    manufacturer,
                     manufacturer_name: p.product.manufacturer.clone(),
                     name: p.product.name.clone(),
                     model: p.product.model.clone(),

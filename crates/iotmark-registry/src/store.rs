@@ -19,6 +19,11 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
+/// More words than this in a search query are refused: each becomes one `LIKE` on every row.
+pub const MAX_SEARCH_WORDS: usize = 8;
+/// Longer search queries than this, in bytes, are refused.
+pub const MAX_SEARCH_BYTES: usize = 200;
+
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -234,8 +239,8 @@ pub struct ConformitySubmission {
 /// [`Store::conformity_facts`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConformityFacts {
-    /// Whether an attestation with this envelope is recorded.
-    pub already_accepted: bool,
+    /// The envelope (SHA-256) under which this signed statement is recorded, if it is.
+    pub accepted_before: Option<String>,
     /// The organisation that owns the product, if the product is registered.
     pub product_owner: Option<String>,
     /// The manufacturer organisation with the statement's manufacturer name, as
@@ -487,12 +492,12 @@ pub trait Store: Clone + Send + Sync + 'static {
                 .unwrap_or(Ok(()))
         }
     }
-    /// Whether the envelope is recorded, who owns the product, and which manufacturer has the
-    /// statement's manufacturer name, in one query: the facts a conformity submission is
-    /// decided on.
+    /// Whether the signed statement is recorded (in any envelope), who owns the product, and
+    /// which manufacturer has the statement's manufacturer name, in one query: the facts a
+    /// conformity submission is decided on.
     fn conformity_facts(
         &self,
-        envelope_sha256: &str,
+        statement_sha256: &str,
         product_id: &str,
         manufacturer_name: &str,
     ) -> impl Future<Output = Result<ConformityFacts, StoreError>> + Send;
@@ -507,6 +512,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn attestation(
         &self,
         envelope_sha256: &str,
+    ) -> impl Future<Output = Result<Option<AttestationRecord>, StoreError>> + Send;
+    /// The attestation recorded for this signed statement (the SHA-256 of the DSSE payload),
+    /// whichever envelope carried it: at most one, since a statement is recorded once.
+    fn attestation_by_statement(
+        &self,
+        statement_sha256: &str,
     ) -> impl Future<Output = Result<Option<AttestationRecord>, StoreError>> + Send;
     /// Every attestation of a product (conformity and status), by log index.
     fn history(
@@ -623,8 +634,9 @@ delegate! {
     fn tokens(&self, organisation: &str) -> Vec<ApiToken>;
     fn revoke_token(&self, id: &str, at: jiff::Timestamp) -> bool;
     fn record_batch(&self, items: &[Indexed]) -> Vec<Result<(), StoreError>>;
-    fn conformity_facts(&self, envelope_sha256: &str, product_id: &str, manufacturer_name: &str) -> ConformityFacts;
+    fn conformity_facts(&self, statement_sha256: &str, product_id: &str, manufacturer_name: &str) -> ConformityFacts;
     fn attestation(&self, envelope_sha256: &str) -> Option<AttestationRecord>;
+    fn attestation_by_statement(&self, statement_sha256: &str) -> Option<AttestationRecord>;
     fn history(&self, product_id: &str) -> Vec<AttestationRecord>;
     fn last_log_index(&self) -> Option<u64>;
     fn unindexed(&self, size: u64) -> Vec<u64>;

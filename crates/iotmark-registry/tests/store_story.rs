@@ -912,10 +912,18 @@ async fn batch_story(store: &impl Store) {
     let acme = org("acme", "Acme Devices Ltd", Role::Manufacturer, 1);
     let globex = org("globex", "Globex GmbH", Role::Manufacturer, 2);
     let acme_too = org("acme-2", "Acme Devices Ltd", Role::Manufacturer, 3);
-    for o in [&acme, &globex, &acme_too] {
+    for o in [&acme, &globex] {
         store.create_organisation(o).await.unwrap();
     }
-    // Two organisations share a name: a statement's manufacturer is the first by ID.
+    // A display name belongs to one organisation: certifications find the manufacturer by it.
+    assert!(matches!(
+        store.create_organisation(&acme_too).await,
+        Err(StoreError::Exists {
+            what: "organisation name",
+            ..
+        })
+    ));
+    assert_eq!(store.organisation("acme-2").await.unwrap(), None);
     assert_eq!(
         store.manufacturer_named("Acme Devices Ltd").await.unwrap(),
         Some(acme.clone())
@@ -1015,18 +1023,23 @@ async fn batch_story(store: &impl Store) {
     assert_eq!(store.record_batch(&[]).await.unwrap().len(), 0);
 
     // What a conformity submission is decided on, in one read.
+    // An attestation is known by its statement, whatever envelope carried it.
     let known = store
-        .conformity_facts(&digest("cam sdoc"), "acme-cam", "Acme Devices Ltd")
+        .conformity_facts(
+            &digest("statement of cam sdoc"),
+            "acme-cam",
+            "Acme Devices Ltd",
+        )
         .await
         .unwrap();
-    assert!(known.already_accepted);
+    assert_eq!(known.accepted_before, Some(digest("cam sdoc")));
     assert_eq!(known.product_owner.as_deref(), Some("acme"));
     assert_eq!(known.manufacturer, Some(acme));
     let unknown = store
         .conformity_facts(&digest("new"), "new-product", "Globex GmbH")
         .await
         .unwrap();
-    assert!(!unknown.already_accepted);
+    assert_eq!(unknown.accepted_before, None);
     assert_eq!(unknown.product_owner, None);
     assert_eq!(unknown.manufacturer, Some(globex));
     let nobody = store

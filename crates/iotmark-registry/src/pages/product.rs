@@ -40,6 +40,10 @@ impl Loaded {
         registry: &Registry<S>,
         id: &str,
     ) -> Result<Option<Loaded>, PageError> {
+        // No product has an ID of another form; such a path is not looked up at all.
+        if iotmark_declare::check_product_id(id).is_err() {
+            return Ok(None);
+        }
         let Some(product) = registry.store.product(id).await? else {
             return Ok(None);
         };

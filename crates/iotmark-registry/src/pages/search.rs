@@ -10,13 +10,11 @@ use serde::Deserialize;
 
 use super::quoting::url_component;
 use super::{Chrome, PageError, render};
-use crate::service::Registry;
-use crate::store::{ProductSummary, Store, StoreError};
+use crate::service::{Registry, RegistryError};
+use crate::store::{ProductSummary, Store};
 
 /// Results per page.
 const PAGE: u32 = 20;
-/// The longest query the API accepts too.
-const MAX_QUERY_BYTES: usize = 200;
 
 #[derive(Debug)]
 struct Hit {
@@ -116,17 +114,11 @@ pub(super) async fn results<S: Store>(
     if q.is_empty() {
         return Ok(render(StatusCode::OK, &page));
     }
-    if q.len() > MAX_QUERY_BYTES {
-        page.problem = Some(format!(
-            "The search is too long: use at most {MAX_QUERY_BYTES} characters."
-        ));
-        return Ok(render(StatusCode::BAD_REQUEST, &page));
-    }
     // One more than a page tells whether there is a next page.
-    let mut hits = match registry.store.search(&q, PAGE + 1, offset).await {
+    let mut hits = match registry.search(&q, PAGE + 1, offset).await {
         Ok(h) => h,
-        Err(StoreError::Invalid { reason, .. }) => {
-            page.problem = Some(format!("The search cannot be run: {reason}."));
+        Err(RegistryError::Refused(refusal)) => {
+            page.problem = Some(format!("The search cannot be run: {}.", refusal.message));
             return Ok(render(StatusCode::BAD_REQUEST, &page));
         }
         Err(e) => return Err(e.into()),

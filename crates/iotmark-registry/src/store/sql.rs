@@ -36,8 +36,7 @@ macro_rules! select_summaries {
     };
 }
 
-/// More words than this in a search query are refused: each becomes one `LIKE` on every row.
-pub(crate) const MAX_SEARCH_WORDS: usize = 8;
+pub(crate) use super::MAX_SEARCH_WORDS;
 
 pub(crate) fn seconds(t: jiff::Timestamp) -> i64 {
     t.as_second()
@@ -224,7 +223,7 @@ impl TryFrom<TokenHolderRow> for (ApiToken, Organisation) {
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct ConformityFactsRow {
-    already_accepted: bool,
+    accepted_before: Option<String>,
     product_owner: Option<String>,
     id: Option<String>,
     name: Option<String>,
@@ -248,7 +247,7 @@ impl TryFrom<ConformityFactsRow> for super::ConformityFacts {
             _ => None,
         };
         Ok(super::ConformityFacts {
-            already_accepted: r.already_accepted,
+            accepted_before: r.accepted_before,
             product_owner: r.product_owner,
             manufacturer,
         })
@@ -531,6 +530,17 @@ macro_rules! impl_store {
                 org: &$crate::store::Organisation,
             ) -> Result<(), $crate::store::StoreError> {
                 let mut tx = self.write().await?;
+                let holder: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM organisations WHERE name = $1")
+                        .bind(&org.name)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if holder.is_some() {
+                    return Err($crate::store::StoreError::Exists {
+                        what: "organisation name",
+                        id: org.name.clone(),
+                    });
+                }
                 sqlx::query(
                     "INSERT INTO organisations (id, name, role, created) VALUES ($1, $2, $3, $4)",
                 )
@@ -885,20 +895,20 @@ macro_rules! impl_store {
 
             async fn conformity_facts(
                 &self,
-                envelope_sha256: &str,
+                statement_sha256: &str,
                 product_id: &str,
                 manufacturer_name: &str,
             ) -> Result<$crate::store::ConformityFacts, $crate::store::StoreError> {
                 let row: $crate::store::sql::ConformityFactsRow = sqlx::query_as(
-                    "SELECT EXISTS (SELECT 1 FROM attestations WHERE envelope_sha256 = $1) \
-                     AS already_accepted, \
+                    "SELECT (SELECT envelope_sha256 FROM attestations WHERE statement_sha256 = $1) \
+                     AS accepted_before, \
                      (SELECT manufacturer FROM products WHERE id = $2) AS product_owner, \
                      m.id, m.name, m.role, m.created \
                      FROM (SELECT 1 AS one) AS one LEFT JOIN \
                      (SELECT id, name, role, created FROM organisations \
                      WHERE role = 'manufacturer' AND name = $3 ORDER BY id LIMIT 1) AS m ON TRUE",
                 )
-                .bind(envelope_sha256)
+                .bind(statement_sha256)
                 .bind(product_id)
                 .bind(manufacturer_name)
                 .fetch_one(&self.pool)
@@ -957,6 +967,18 @@ macro_rules! impl_store {
                 let sql = $crate::store::sql::select_attestations!("WHERE envelope_sha256 = $1");
                 let row: Option<$crate::store::sql::AttestationRow> = sqlx::query_as(sql)
                     .bind(envelope_sha256)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn attestation_by_statement(
+                &self,
+                statement_sha256: &str,
+            ) -> Result<Option<$crate::store::AttestationRecord>, $crate::store::StoreError> {
+                let sql = $crate::store::sql::select_attestations!("WHERE statement_sha256 = $1");
+                let row: Option<$crate::store::sql::AttestationRow> = sqlx::query_as(sql)
+                    .bind(statement_sha256)
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(TryInto::try_into).transpose()
@@ -1356,7 +1378,8 @@ macro_rules! impl_store {
             ) -> Result<Option<String>, $crate::store::StoreError> {
                 use $crate::store::StoreError::{Exists, NotFound};
                 // One round trip for every check: in a batch, each item makes them.
-                let (envelope_known, index_taken, submitter_known, key_known, manufacturer_known, owner): (
+                let (envelope_known, statement_known, index_taken, submitter_known, key_known, manufacturer_known, owner): (
+                    bool,
                     bool,
                     bool,
                     bool,
@@ -1366,6 +1389,7 @@ macro_rules! impl_store {
                 ) = sqlx::query_as(
                     "SELECT \
                      EXISTS (SELECT 1 FROM attestations WHERE envelope_sha256 = $1), \
+                     EXISTS (SELECT 1 FROM attestations WHERE statement_sha256 = $7), \
                      EXISTS (SELECT 1 FROM attestations WHERE log_index = $2), \
                      EXISTS (SELECT 1 FROM organisations WHERE id = $3), \
                      EXISTS (SELECT 1 FROM signing_keys WHERE key_id = $4), \
@@ -1378,12 +1402,19 @@ macro_rules! impl_store {
                 .bind(&rec.signer_key_id)
                 .bind(product.map(|p| p.0))
                 .bind(product.map(|p| p.1))
+                .bind(&rec.statement_sha256)
                 .fetch_one(&mut *conn)
                 .await?;
                 if envelope_known {
                     return Err(Exists {
                         what: "attestation",
                         id: rec.envelope_sha256.clone(),
+                    });
+                }
+                if statement_known {
+                    return Err(Exists {
+                        what: "statement",
+                        id: rec.statement_sha256.clone(),
                     });
                 }
                 if index_taken {

@@ -90,6 +90,16 @@ impl TestApp {
         dir: &Path,
         limits: iotmark_registry::ratelimit::Limits,
     ) -> TestApp {
+        Self::start_serving(db_url, dir, limits, Default::default())
+    }
+
+    /// As [`TestApp::start`], with the given rate limits and connection bounds.
+    pub fn start_serving(
+        db_url: &str,
+        dir: &Path,
+        limits: iotmark_registry::ratelimit::Limits,
+        server: iotmark_registry::server::ServerLimits,
+    ) -> TestApp {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -142,12 +152,9 @@ impl TestApp {
             );
             let app = iotmark_registry::http::router(registry.clone());
             tokio::spawn(async move {
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-                )
-                .await
-                .unwrap();
+                iotmark_registry::server::serve(listener, app, server, std::future::pending())
+                    .await
+                    .unwrap();
             });
             (registry, url, tokens, keys)
         });

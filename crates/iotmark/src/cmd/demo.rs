@@ -212,11 +212,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         style.dim("(the page behind the QR code on the box; Ctrl-C stops the registry)")
     );
     let app = iotmark_registry::http::router(registry.clone());
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    iotmark_registry::server::serve(listener, app, Default::default(), async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

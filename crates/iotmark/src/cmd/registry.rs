@@ -84,6 +84,26 @@ pub struct ServeArgs {
     /// The log's name (origin line of its checkpoints); fixed once the log exists
     #[arg(long, value_name = "NAME", default_value = "iotmark.localhost/log")]
     origin: String,
+    /// Seconds a client has to send a request's headers, and a kept-alive connection to start
+    /// its next request
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+    /// Seconds a connection may pass with no byte moving either way before it is closed
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    idle_timeout: u64,
+    /// Connections served at once; more wait until one closes
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+}
+
+impl ServeArgs {
+    fn server_limits(&self) -> iotmark_registry::server::ServerLimits {
+        iotmark_registry::server::ServerLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_timeout),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,11 +248,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         registry.log_origin(),
         registry.verifier_key
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    iotmark_registry::server::serve(listener, app, args.server_limits(), async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
