@@ -440,6 +440,7 @@ pub struct ProductInfo {
     request_body(content = String, description = "The declaration (YAML or JSON)", content_type = "application/yaml"),
     responses(
         (status = 204, description = "Published"),
+        (status = 400, description = "Not a product ID", body = ErrorBody),
         (status = 401, description = "No valid API token", body = ErrorBody),
         (status = 403, description = "Not the product's manufacturer", body = ErrorBody),
         (status = 404, description = "Unknown product", body = ErrorBody),
@@ -476,7 +477,7 @@ async fn publish_declaration<S: Store>(
     path = "/api/v1/products/{id}",
     tag = "products",
     params(("id" = String, Path, description = "The product ID from its declaration")),
-    responses((status = 200, description = "The product, its versions and history", body = ProductView), (status = 404, description = "Not found", body = ErrorBody))
+    responses((status = 200, description = "The product, its versions and history", body = ProductView), (status = 400, description = "Not a product ID (2 to 63 of a-z, 0-9 and '-')", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody))
 )]
 async fn product<S: Store>(
     State(registry): State<Arc<Registry<S>>>,
@@ -621,7 +622,7 @@ pub struct ReportFiled {
     request_body = ReportBody,
     responses(
         (status = 201, description = "Created", body = ReportFiled),
-        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 400, description = "Malformed request, or not a product ID", body = ErrorBody),
         (status = 404, description = "Not found", body = ErrorBody),
         (status = 429, description = "Rate limit; see Retry-After", body = ErrorBody),
     )
@@ -718,7 +719,7 @@ struct TriageBody {
     request_body = TriageBody,
     responses(
         (status = 200, description = "Recorded", body = crate::store::Triage),
-        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 400, description = "Malformed request, or not a product ID", body = ErrorBody),
         (status = 401, description = "No valid API token", body = ErrorBody),
         (status = 403, description = "Not the product's manufacturer", body = ErrorBody),
         (status = 404, description = "Unknown product or report", body = ErrorBody),
