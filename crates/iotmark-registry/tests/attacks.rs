@@ -15,7 +15,7 @@ use base64::Engine as _;
 use common::{TestApp, backends, conformity, forge, seconds_ago, status_change};
 use iotmark_attest::statement::{Route, StatusKind};
 use iotmark_registry::admin::{self, AdminError};
-use iotmark_registry::store::Role;
+use iotmark_registry::store::{Role, Store as _};
 use serde_json::Value;
 
 /// The same signed envelope in other bytes: what a verifier accepts as the same attestation.
@@ -446,4 +446,75 @@ fn slow_and_idle_clients_are_cut_off_and_connections_are_capped() {
     drop(holders);
     // And the server is still there for everyone else.
     assert_eq!(app.get("/log/checkpoint").0, 200);
+}
+
+#[test]
+fn a_revoked_or_malformed_token_opens_no_write_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, url) in backends(dir.path()) {
+        let app = TestApp::start(&url, &dir.path().join(backend));
+        let sdoc = acme_sdoc(&app, 60);
+        assert_eq!(app.submit("acme", &sdoc).0, 201, "{backend}");
+        // A second token for acme, revoked at once.
+        let revoked = app.runtime.block_on(async {
+            let (token, secret) = admin::create_token(&app.registry.store, "acme", "leaked")
+                .await
+                .unwrap();
+            app.registry
+                .store
+                .revoke_token(&token.id, jiff::Timestamp::now())
+                .await
+                .unwrap();
+            secret
+        });
+        let writes: [(&str, String, Vec<u8>); 3] = [
+            (
+                "POST",
+                "/api/v1/attestations".to_owned(),
+                acme_sdoc(&app, 59),
+            ),
+            (
+                "PUT",
+                "/api/v1/products/acme-securecam-2/declaration".to_owned(),
+                b"product: {}".to_vec(),
+            ),
+            (
+                "PUT",
+                "/api/v1/products/acme-securecam-2/vulnerability-reports/1".to_owned(),
+                br#"{"status": "affected"}"#.to_vec(),
+            ),
+        ];
+        let good = &app.tokens["acme"];
+        for authorization in [
+            format!("Bearer {revoked}"),
+            format!("Bearer {good}x"),
+            format!("Bearer{good}"),
+            "Bearer ".to_owned(),
+            format!("Bearer {}", "x".repeat(10_000)),
+        ] {
+            for (method, path, body) in &writes {
+                let agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .new_agent();
+                let url = format!("{}{path}", app.url);
+                let request = match *method {
+                    "POST" => agent.post(&url),
+                    _ => agent.put(&url),
+                };
+                let status = request
+                    .header("Authorization", &authorization)
+                    .send(&body[..])
+                    .unwrap()
+                    .status()
+                    .as_u16();
+                assert_eq!(
+                    status, 401,
+                    "{backend}: {method} {path} with {authorization:.40}"
+                );
+            }
+        }
+        let (_, product) = app.get("/api/v1/products/acme-securecam-2");
+        assert_eq!(product["history"].as_array().unwrap().len(), 1, "{backend}");
+    }
 }

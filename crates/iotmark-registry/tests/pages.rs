@@ -419,12 +419,23 @@ fn text_from_submissions_stays_text_everywhere() {
             Some(serde_json::to_string(&declaration).unwrap()),
         );
         let report = serde_json::json!({"summary": "<script>r()</script>", "details": "x", "version": "<b>v9</b>"});
-        let (got, _) = app.post(
+        let (got, filed) = app.post(
             &format!("/api/v1/products/{PRODUCT}/vulnerability-reports"),
             None,
             report.to_string().as_bytes(),
         );
         assert_eq!(got, 201);
+        // The manufacturer's answer is shown too: its note and the version with the fix.
+        let answer = serde_json::json!({"status": "fixed", "note": "<script>n()</script>", "fixed_in": "<i>9</i>"});
+        let (got, _) = app.put(
+            &format!(
+                "/api/v1/products/{PRODUCT}/vulnerability-reports/{}",
+                filed["id"]
+            ),
+            Some(&app.tokens["acme"]),
+            answer.to_string().as_bytes(),
+        );
+        assert_eq!(got, 200, "{backend}");
         for path in [
             format!("/p/{PRODUCT}"),
             "/".to_owned(),
@@ -447,6 +458,8 @@ fn text_from_submissions_stays_text_everywhere() {
             "<script>steal()</script>",
             "</div><script>x()</script>",
             "<script>r()</script>",
+            "<script>n()</script>",
+            "<i>9</i>",
         ] {
             assert!(
                 text.contains(written),
