@@ -37,21 +37,112 @@ use crate::store::{AttestationRecord, EntryKind, Organisation, Role, SigningKey}
 /// Clock skew tolerated between a signer's clock and the registry's.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 
-/// Why a submission was refused: the rule, the HTTP status it maps to, and the explanation.
+/// The rule a refused request broke. Each has a stable name (the `rule` of an API error and a
+/// metrics label); the HTTP interface alone decides which status code each maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// Not a DSSE envelope with an iotmark statement, or a field of it malformed.
+    Envelope,
+    /// None of the submitter's active keys signed it.
+    Signature,
+    /// The predicate names another key as its assessor or issuer.
+    Assessor,
+    /// A scheme or tier the registry does not run.
+    Scheme,
+    /// An SDoC from a non-manufacturer, or a certification from a non-lab.
+    Role,
+    /// A certifying lab not accredited for the scheme.
+    Accreditation,
+    /// A route less than the tier requires.
+    Route,
+    /// The product is another organisation's, or named under another's name.
+    Manufacturer,
+    /// The named manufacturer is not registered.
+    UnknownManufacturer,
+    /// The assessment found the product does not conform.
+    Conforms,
+    /// Issued in the future, expired, or valid longer than the scheme allows.
+    Validity,
+    /// The support period had ended when the attestation was issued.
+    Support,
+    /// A status change refers to an attestation the registry does not hold.
+    RefersTo,
+    /// A status change refers to another status change.
+    RefersToStatus,
+    /// The submitter may not change that attestation's status, or act on that product.
+    Authority,
+    /// The change does not fit the attestation's state (final, or nothing to reinstate).
+    State,
+    /// The same signed statement was accepted before.
+    Replay,
+    /// A published declaration that does not check or does not fit the product.
+    Declaration,
+    /// A malformed answer to a vulnerability report.
+    Triage,
+    /// No such product or report.
+    NotFound,
+    /// A search the registry will not run.
+    Query,
+}
+
+impl Rule {
+    /// The rule's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Envelope => "envelope",
+            Rule::Signature => "signature",
+            Rule::Assessor => "assessor",
+            Rule::Scheme => "scheme",
+            Rule::Role => "role",
+            Rule::Accreditation => "accreditation",
+            Rule::Route => "route",
+            Rule::Manufacturer | Rule::UnknownManufacturer => "manufacturer",
+            Rule::Conforms => "conforms",
+            Rule::Validity => "validity",
+            Rule::Support => "support",
+            Rule::RefersTo | Rule::RefersToStatus => "refers-to",
+            Rule::Authority => "authority",
+            Rule::State => "state",
+            Rule::Replay => "replay",
+            Rule::Declaration => "declaration",
+            Rule::Triage => "triage",
+            Rule::NotFound => "not-found",
+            Rule::Query => "query",
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a request was refused: the rule it broke, and in plain words what to do about it. A
+/// refusal is always the requester's to put right; the registry's own faults are errors of
+/// another kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{rule}: {message}")]
 pub struct Refusal {
-    pub rule: &'static str,
-    pub status: u16,
+    pub rule: Rule,
     pub message: String,
 }
 
-fn refuse(rule: &'static str, status: u16, message: impl Into<String>) -> Refusal {
+pub(crate) fn refuse(rule: Rule, message: impl Into<String>) -> Refusal {
     Refusal {
         rule,
-        status,
         message: message.into(),
     }
+}
+
+/// Why a signature could not be checked: the submitter's fault, or the registry's own (a key
+/// it stored that is no longer a key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("registered key {key_id} is corrupt in the database: {reason}")]
+    CorruptKey { key_id: String, reason: String },
 }
 
 /// An envelope that parsed and was signed by one of the submitter's keys.
@@ -68,51 +159,45 @@ pub fn check_signature(
     envelope: &[u8],
     submitter: &Organisation,
     keys: &[SigningKey],
-) -> Result<Signed, Refusal> {
-    let parsed = Envelope::parse(envelope).map_err(|e| refuse("envelope", 400, e.to_string()))?;
+) -> Result<Signed, SignatureError> {
+    let parsed = Envelope::parse(envelope).map_err(|e| refuse(Rule::Envelope, e.to_string()))?;
     parsed
         .expect_payload_type(IN_TOTO_PAYLOAD_TYPE)
-        .map_err(|e| refuse("envelope", 400, e.to_string()))?;
+        .map_err(|e| refuse(Rule::Envelope, e.to_string()))?;
     let active: Vec<&SigningKey> = keys.iter().filter(|k| k.retired.is_none()).collect();
     let mut public = Vec::with_capacity(active.len());
     for k in &active {
-        let raw: [u8; 32] = k.public_key.as_slice().try_into().map_err(|_| {
-            refuse(
-                "signature",
-                500,
-                format!("registered key {} is not 32 bytes", k.key_id),
-            )
-        })?;
-        public.push(PublicKey::from_bytes(&raw).map_err(|e| {
-            refuse(
-                "signature",
-                500,
-                format!("registered key {}: {e}", k.key_id),
-            )
-        })?);
+        let corrupt = |reason: String| SignatureError::CorruptKey {
+            key_id: k.key_id.clone(),
+            reason,
+        };
+        let raw: [u8; 32] = k
+            .public_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt(format!("{} bytes, not 32", k.public_key.len())))?;
+        public.push(PublicKey::from_bytes(&raw).map_err(|e| corrupt(e.to_string()))?);
     }
     if public.is_empty() {
         return Err(refuse(
-            "signature",
-            403,
+            Rule::Signature,
             format!(
                 "{} has no active signing key registered; ask the registry operator to register one (`iotmark registry admin key add`)",
                 submitter.id
             ),
-        ));
+        )
+        .into());
     }
     let (_, index, payload) = parsed.verify_any(&public).map_err(|e| {
         refuse(
-            "signature",
-            403,
+            Rule::Signature,
             format!(
                 "no active key registered to {} signed this envelope ({e}); sign with a registered key",
                 submitter.id
             ),
         )
     })?;
-    let statement =
-        Statement::parse(payload).map_err(|e| refuse("envelope", 400, e.to_string()))?;
+    let statement = Statement::parse(payload).map_err(|e| refuse(Rule::Envelope, e.to_string()))?;
     Ok(Signed {
         envelope_sha256: merkle::hex(&merkle::sha256(envelope)),
         statement_sha256: merkle::hex(&merkle::sha256(payload)),
@@ -158,8 +243,7 @@ pub enum Accepted {
 pub fn decide(signed: &Signed, facts: &Facts<'_>) -> Result<Accepted, Refusal> {
     if let Some(envelope) = &facts.accepted_before {
         return Err(refuse(
-            "replay",
-            409,
+            Rule::Replay,
             format!(
                 "this signed statement (SHA-256 {}) was accepted before, as envelope {envelope}; fetch that attestation's receipt instead of submitting it again",
                 signed.statement_sha256
@@ -175,8 +259,7 @@ pub fn decide(signed: &Signed, facts: &Facts<'_>) -> Result<Accepted, Refusal> {
 fn timestamp(field: &str, value: &str) -> Result<jiff::Timestamp, Refusal> {
     value.parse().map_err(|_| {
         refuse(
-            "envelope",
-            400,
+            Rule::Envelope,
             format!("{field} {value:?} is not a timestamp"),
         )
     })
@@ -189,8 +272,7 @@ fn decide_conformity(
 ) -> Result<Accepted, Refusal> {
     if p.assessor.key_id != signed.key.key_id {
         return Err(refuse(
-            "assessor",
-            403,
+            Rule::Assessor,
             format!(
                 "the predicate names key {} as its assessor, but key {} signed it",
                 p.assessor.key_id, signed.key.key_id
@@ -199,8 +281,7 @@ fn decide_conformity(
     }
     let Some(scheme) = facts.schemes.iter().find(|s| s.id == p.scheme) else {
         return Err(refuse(
-            "scheme",
-            422,
+            Rule::Scheme,
             format!(
                 "the registry does not run scheme {:?} (it runs: {})",
                 p.scheme,
@@ -215,8 +296,7 @@ fn decide_conformity(
     };
     let Some(tier) = scheme.tiers.iter().find(|t| t.id == p.tier) else {
         return Err(refuse(
-            "scheme",
-            422,
+            Rule::Scheme,
             format!("scheme {:?} has no tier {:?}", scheme.id, p.tier),
         ));
     };
@@ -225,8 +305,7 @@ fn decide_conformity(
         (Route::Sdoc, Role::Manufacturer) | (Route::Certification, Role::Lab) => {}
         (Route::Sdoc, role) => {
             return Err(refuse(
-                "role",
-                403,
+                Rule::Role,
                 format!(
                     "a declaration of conformity (sdoc) is made by the manufacturer; {} is a {}",
                     submitter.id,
@@ -236,8 +315,7 @@ fn decide_conformity(
         }
         (Route::Certification, role) => {
             return Err(refuse(
-                "role",
-                403,
+                Rule::Role,
                 format!(
                     "a certification is issued by an accredited lab; {} is a {}",
                     submitter.id,
@@ -248,8 +326,7 @@ fn decide_conformity(
     }
     if p.route == Route::Certification && !facts.accredited_for.iter().any(|s| s == &scheme.id) {
         return Err(refuse(
-            "accreditation",
-            403,
+            Rule::Accreditation,
             format!(
                 "{} is not accredited for scheme {:?}; the registry operator grants accreditation",
                 submitter.id, scheme.id
@@ -258,8 +335,7 @@ fn decide_conformity(
     }
     if tier.route != SchemeRoute::SelfDeclaration && p.route == Route::Sdoc {
         return Err(refuse(
-            "route",
-            422,
+            Rule::Route,
             format!(
                 "tier {:?} of {:?} requires {} ({}); a manufacturer's declaration is not enough: submit the lab's certification",
                 tier.id,
@@ -276,8 +352,7 @@ fn decide_conformity(
         Route::Sdoc => {
             if p.product.manufacturer != submitter.name {
                 return Err(refuse(
-                    "manufacturer",
-                    403,
+                    Rule::Manufacturer,
                     format!(
                         "the declaration names the manufacturer {:?}, but {} is registered as {:?}; a manufacturer declares its own products under its registered name",
                         p.product.manufacturer, submitter.id, submitter.name
@@ -289,8 +364,7 @@ fn decide_conformity(
         Route::Certification => {
             let Some(manufacturer) = facts.manufacturer else {
                 return Err(refuse(
-                    "manufacturer",
-                    422,
+                    Rule::UnknownManufacturer,
                     format!(
                         "no registered manufacturer is named {:?}; the manufacturer must be registered first",
                         p.product.manufacturer
@@ -304,8 +378,7 @@ fn decide_conformity(
         && owner != manufacturer.id
     {
         return Err(refuse(
-            "manufacturer",
-            403,
+            Rule::Manufacturer,
             format!(
                 "product {:?} belongs to {owner}, not {}",
                 p.product.id, manufacturer.id
@@ -314,8 +387,7 @@ fn decide_conformity(
     }
     if !p.assessment.conforms {
         return Err(refuse(
-            "conforms",
-            422,
+            Rule::Conforms,
             "the assessment found that the product does not conform",
         ));
     }
@@ -336,8 +408,7 @@ fn check_validity(
     let valid_until = timestamp("valid_until", &p.valid_until)?;
     if issued.as_second() > now.as_second() + MAX_CLOCK_SKEW_SECONDS {
         return Err(refuse(
-            "validity",
-            422,
+            Rule::Validity,
             format!(
                 "issued {issued} is in the future (registry time {now}); check the signer's clock"
             ),
@@ -345,8 +416,7 @@ fn check_validity(
     }
     if valid_until <= now {
         return Err(refuse(
-            "validity",
-            422,
+            Rule::Validity,
             format!("the attestation expired at {valid_until}; assess and attest again"),
         ));
     }
@@ -357,15 +427,13 @@ fn check_validity(
         .map(|z| z.timestamp())
         .map_err(|e| {
             refuse(
-                "validity",
-                422,
+                Rule::Validity,
                 format!("issued {issued} plus the scheme's validity cannot be computed: {e}"),
             )
         })?;
     if valid_until > longest {
         return Err(refuse(
-            "validity",
-            422,
+            Rule::Validity,
             format!(
                 "valid_until {valid_until} is later than scheme {:?} allows: {} months from issued {issued}, so at most {longest}; attest with the scheme's validity",
                 scheme.id, scheme.validity_months
@@ -375,16 +443,14 @@ fn check_validity(
     if let Some(end) = &p.support_end {
         let end: jiff::civil::Date = end.parse().map_err(|_| {
             refuse(
-                "envelope",
-                400,
+                Rule::Envelope,
                 format!("support_end {end:?} is not a date (YYYY-MM-DD)"),
             )
         })?;
         let issued_on = issued.to_zoned(jiff::tz::TimeZone::UTC).date();
         if end < issued_on {
             return Err(refuse(
-                "support",
-                422,
+                Rule::Support,
                 format!(
                     "the support period ended on {end}, before the attestation was issued on {issued_on}; a product out of support cannot be attested"
                 ),
@@ -401,8 +467,7 @@ fn decide_status(
 ) -> Result<Accepted, Refusal> {
     if p.issuer.key_id != signed.key.key_id {
         return Err(refuse(
-            "assessor",
-            403,
+            Rule::Assessor,
             format!(
                 "the predicate names key {} as its issuer, but key {} signed it",
                 p.issuer.key_id, signed.key.key_id
@@ -411,8 +476,7 @@ fn decide_status(
     }
     let Some(referred) = facts.referred else {
         return Err(refuse(
-            "refers-to",
-            404,
+            Rule::RefersTo,
             format!(
                 "the registry holds no attestation with envelope SHA-256 {}",
                 p.refers_to.envelope_sha256
@@ -421,8 +485,7 @@ fn decide_status(
     };
     if referred.kind != EntryKind::Conformity {
         return Err(refuse(
-            "refers-to",
-            422,
+            Rule::RefersToStatus,
             "a status change refers to a conformity attestation, not to another status change",
         ));
     }
@@ -439,8 +502,7 @@ fn decide_status(
     };
     if !allowed {
         return Err(refuse(
-            "authority",
-            403,
+            Rule::Authority,
             format!(
                 "{} may not change the status of an attestation {} submitted{}",
                 submitter.id,
@@ -456,8 +518,7 @@ fn decide_status(
     let effective = timestamp("effective", &p.effective)?;
     if effective.as_second() > facts.now.as_second() + 366 * 86_400 {
         return Err(refuse(
-            "validity",
-            422,
+            Rule::Validity,
             "the change takes effect more than a year from now; submit it closer to the date",
         ));
     }
@@ -467,8 +528,7 @@ fn decide_status(
         .find(|r| matches!(r.status.as_deref(), Some("revocation" | "end-of-support")))
     {
         return Err(refuse(
-            "state",
-            422,
+            Rule::State,
             format!(
                 "the attestation's {} (log entry {}) is final; nothing changes its status after it",
                 last.status.as_deref().unwrap_or_default(),
@@ -488,11 +548,53 @@ fn decide_status(
             });
         if !suspended {
             return Err(refuse(
-                "state",
-                422,
+                Rule::State,
                 "there is no suspension in force to lift",
             ));
         }
     }
     Ok(Accepted::Status)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::store::Role;
+
+    /// A stored key that is no longer a key is the registry's fault, not the submitter's: it
+    /// must never come back as a refusal (a 4xx) of the one who submitted.
+    #[test]
+    fn a_corrupt_stored_key_is_the_registrys_fault_not_a_refusal() {
+        let acme = Organisation {
+            id: "acme".into(),
+            name: "Acme Devices Ltd".into(),
+            role: Role::Manufacturer,
+            created: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let key = SigningKey {
+            key_id: "00".repeat(32),
+            organisation: "acme".into(),
+            public_key: vec![1, 2, 3],
+            label: "damaged".into(),
+            added: jiff::Timestamp::UNIX_EPOCH,
+            retired: None,
+        };
+        let envelope = br#"{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"keyid":"","sig":"AAAA"}]}"#;
+        match check_signature(envelope, &acme, &[key]) {
+            Err(SignatureError::CorruptKey { key_id, reason }) => {
+                assert_eq!(key_id, "00".repeat(32));
+                assert!(reason.contains("3 bytes"), "{reason}");
+            }
+            other => panic!("expected a corrupt-key fault, got {other:?}"),
+        }
+    }
+
+    /// Every rule keeps the name the API and the metrics have always used.
+    #[test]
+    fn rule_names_are_stable() {
+        assert_eq!(Rule::UnknownManufacturer.as_str(), "manufacturer");
+        assert_eq!(Rule::RefersToStatus.as_str(), "refers-to");
+        assert_eq!(Rule::NotFound.to_string(), "not-found");
+    }
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+use crate::accept::Rule;
 use crate::service::{Registry, RegistryError};
 use crate::status;
 use crate::store::{Store, VulnerabilityReport};
@@ -126,11 +127,9 @@ fn too_many(wait: Duration) -> Response {
 impl From<RegistryError> for ApiError {
     fn from(e: RegistryError) -> Self {
         match e {
-            RegistryError::Refused(r) => ApiError::new(
-                StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
-                r.rule,
-                r.message,
-            ),
+            RegistryError::Refused(r) => {
+                ApiError::new(status_of(r.rule), r.rule.as_str(), r.message)
+            }
             RegistryError::ShuttingDown => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -145,6 +144,32 @@ impl From<RegistryError> for ApiError {
                 )
             }
         }
+    }
+}
+
+/// The HTTP status of a refusal: 400 for what does not parse, 403 for who may not, 404 for
+/// what is not there, 409 for what was done before, 422 for what parses but does not hold.
+pub fn status_of(rule: Rule) -> StatusCode {
+    match rule {
+        Rule::Envelope | Rule::Query => StatusCode::BAD_REQUEST,
+        Rule::Signature
+        | Rule::Assessor
+        | Rule::Role
+        | Rule::Accreditation
+        | Rule::Manufacturer
+        | Rule::Authority => StatusCode::FORBIDDEN,
+        Rule::RefersTo | Rule::NotFound => StatusCode::NOT_FOUND,
+        Rule::Replay => StatusCode::CONFLICT,
+        Rule::Scheme
+        | Rule::Route
+        | Rule::UnknownManufacturer
+        | Rule::Conforms
+        | Rule::Validity
+        | Rule::Support
+        | Rule::RefersToStatus
+        | Rule::State
+        | Rule::Declaration
+        | Rule::Triage => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

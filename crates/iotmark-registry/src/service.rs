@@ -24,7 +24,7 @@ use iotmark_log::receipt::Receipt;
 use iotmark_log::sequencer::{Sequencer, SequencerError, Submitter};
 use iotmark_log::storage::{DirStorage, Storage, StorageError};
 
-use crate::accept::{self, Accepted, Facts, Refusal, Signed};
+use crate::accept::{self, Accepted, Facts, Refusal, Rule, SignatureError, Signed};
 use crate::indexer::Indexer;
 use crate::store::{
     ApiToken, AttestationRecord, ConformitySubmission, EntryKind, Image, Indexed, Organisation,
@@ -46,6 +46,9 @@ const REPLAY_BATCH: usize = 256;
 pub enum RegistryError {
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// A signing key the registry stored is no longer a key: the registry's fault.
+    #[error("{0}")]
+    CorruptKey(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("log: {0}")]
@@ -240,7 +243,7 @@ impl<S: Store> Registry<S> {
                     .log_size
                     .set(self.metrics.log_size.get().max(r.log_index + 1));
             }
-            Err(RegistryError::Refused(r)) => self.metrics.submission(r.rule),
+            Err(RegistryError::Refused(r)) => self.metrics.submission(r.rule.as_str()),
             Err(_) => self.metrics.submission("error"),
         }
         result
@@ -264,8 +267,7 @@ impl<S: Store> Registry<S> {
         // Held until the entry is indexed (or refused): a second copy of the same signed
         // statement racing this one, in whatever bytes, sees it.
         let claim = Claim::take(&self.in_flight, statement_digest).ok_or_else(|| Refusal {
-            rule: "replay",
-            status: 409,
+            rule: Rule::Replay,
             message: format!(
                 "this signed statement (SHA-256 {}) is being accepted right now",
                 signed.statement_sha256
@@ -365,24 +367,18 @@ impl<S: Store> Registry<S> {
         name: &str,
         bytes: &[u8],
     ) -> Result<(), RegistryError> {
-        let refused = |rule: &'static str, status: u16, message: String| {
-            RegistryError::Refused(Refusal {
-                rule,
-                status,
-                message,
-            })
-        };
+        let refused =
+            |rule: Rule, message: String| RegistryError::Refused(Refusal { rule, message });
         self.own_product(submitter, product_id, "publishes its declaration")
             .await?;
         let report =
             iotmark_declare::check(Path::new(name), bytes, &|_| true, jiff::Zoned::now().date());
         let Some(declaration) = report.declaration.clone() else {
-            return Err(refused("declaration", 422, report.render()));
+            return Err(refused(Rule::Declaration, report.render()));
         };
         if declaration.product.id != product_id {
             return Err(refused(
-                "declaration",
-                422,
+                Rule::Declaration,
                 format!(
                     "the declaration is for product {:?}, not {product_id:?}",
                     declaration.product.id
@@ -403,8 +399,7 @@ impl<S: Store> Registry<S> {
             .find(|f| !attested.contains(&f.sha256))
         {
             return Err(refused(
-                "declaration",
-                422,
+                Rule::Declaration,
                 format!(
                     "firmware {} (sha256 {}) has no attestation in the registry; a product page describes attested firmware only",
                     unknown.file, unknown.sha256
@@ -413,8 +408,7 @@ impl<S: Store> Registry<S> {
         }
         let json = serde_json::to_string(&declaration).map_err(|e| {
             refused(
-                "declaration",
-                422,
+                Rule::Declaration,
                 format!("cannot store the declaration: {e}"),
             )
         })?;
@@ -437,35 +431,27 @@ impl<S: Store> Registry<S> {
         note: Option<String>,
         fixed_in: Option<String>,
     ) -> Result<Triage, RegistryError> {
-        let refused = |rule: &'static str, status: u16, message: String| {
-            RegistryError::Refused(Refusal {
-                rule,
-                status,
-                message,
-            })
-        };
+        let refused =
+            |rule: Rule, message: String| RegistryError::Refused(Refusal { rule, message });
         self.own_product(submitter, product_id, "answers its vulnerability reports")
             .await?;
         match (status, &fixed_in) {
             (ReportStatus::Fixed, None) => {
                 return Err(refused(
-                    "triage",
-                    422,
+                    Rule::Triage,
                     "a fixed report names the version with the fix: set fixed_in".to_owned(),
                 ));
             }
             (ReportStatus::Fixed, Some(v)) if v.trim().is_empty() || v.len() > 64 => {
                 return Err(refused(
-                    "triage",
-                    422,
+                    Rule::Triage,
                     "fixed_in must be a version of 1 to 64 bytes".to_owned(),
                 ));
             }
             (ReportStatus::Fixed, Some(_)) | (_, None) => {}
             (other, Some(_)) => {
                 return Err(refused(
-                    "triage",
-                    422,
+                    Rule::Triage,
                     format!(
                         "only a fixed report names a version; leave fixed_in out for {}",
                         other.as_str()
@@ -475,8 +461,7 @@ impl<S: Store> Registry<S> {
         }
         if note.as_ref().is_some_and(|n| n.len() > MAX_TRIAGE_NOTE) {
             return Err(refused(
-                "triage",
-                422,
+                Rule::Triage,
                 format!("the note is longer than {MAX_TRIAGE_NOTE} bytes"),
             ));
         }
@@ -492,8 +477,7 @@ impl<S: Store> Registry<S> {
             .await?
         {
             return Err(refused(
-                "not-found",
-                404,
+                Rule::NotFound,
                 format!("{product_id} has no vulnerability report {report_id}"),
             ));
         }
@@ -512,8 +496,7 @@ impl<S: Store> Registry<S> {
         use crate::store::{MAX_SEARCH_BYTES, MAX_SEARCH_WORDS};
         let refused = |message: String| {
             RegistryError::Refused(Refusal {
-                rule: "query",
-                status: 400,
+                rule: Rule::Query,
                 message,
             })
         };
@@ -542,8 +525,7 @@ impl<S: Store> Registry<S> {
     ) -> Result<crate::store::Product, RegistryError> {
         let Some(product) = self.store.product(product_id).await? else {
             return Err(RegistryError::Refused(Refusal {
-                rule: "not-found",
-                status: 404,
+                rule: Rule::NotFound,
                 message: format!(
                     "no product {product_id:?} is registered; submit its attestation first"
                 ),
@@ -551,8 +533,7 @@ impl<S: Store> Registry<S> {
         };
         if submitter.role != Role::Operator && submitter.id != product.manufacturer {
             return Err(RegistryError::Refused(Refusal {
-                rule: "authority",
-                status: 403,
+                rule: Rule::Authority,
                 message: format!(
                     "{product_id} belongs to {}; only its manufacturer {what}",
                     product.manufacturer
@@ -789,6 +770,17 @@ impl<S: Store> Registry<S> {
             }
             Predicate::Status(_) => Indexed::Status(record),
         })
+    }
+}
+
+impl From<SignatureError> for RegistryError {
+    fn from(e: SignatureError) -> Self {
+        match e {
+            SignatureError::Refused(r) => RegistryError::Refused(r),
+            corrupt @ SignatureError::CorruptKey { .. } => {
+                RegistryError::CorruptKey(corrupt.to_string())
+            }
+        }
     }
 }
 
