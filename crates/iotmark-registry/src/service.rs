@@ -295,7 +295,7 @@ impl<S: Store> Registry<S> {
         };
         let entry = leaf.encode().map_err(LogError::from)?;
         // The log index is filled in once the sequencer has given one.
-        let record = to_record(&signed, &decided.submitted_by, 0, now, &decided.refers);
+        let record = to_record(&signed, &decided.submitted_by, 0, now, &decided.refers)?;
         let mut item = match decided.accepted {
             Accepted::Conformity { manufacturer } => {
                 let Predicate::Conformity(p) = &signed.statement.predicate else {
@@ -307,7 +307,7 @@ impl<S: Store> Registry<S> {
                     manufacturer_name: p.product.manufacturer.clone(),
                     name: p.product.name.clone(),
                     model: p.product.model.clone(),
-                    images: images(&signed),
+                    images: images(&signed)?,
                     declaration_json,
                 })
             }
@@ -682,7 +682,8 @@ impl<S: Store> Registry<S> {
         for chunk in leaves.chunks(REPLAY_BATCH) {
             let mut items = Vec::with_capacity(chunk.len());
             for (index, leaf) in chunk {
-                items.push(self.replayed(*index, leaf).await?);
+                let item = self.replayed(*index, leaf, &items).await?;
+                items.push(item);
             }
             let results = self.store.record_batch(&items).await?;
             for ((index, _), result) in chunk.iter().zip(results) {
@@ -713,7 +714,13 @@ impl<S: Store> Registry<S> {
     }
 
     /// The database record of log entry `index`, re-derived from its envelope.
-    async fn replayed(&self, index: u64, leaf: &LeafRecord) -> Result<Indexed, RegistryError> {
+    /// `earlier` are the entries replayed before it in the same transaction.
+    async fn replayed(
+        &self,
+        index: u64,
+        leaf: &LeafRecord,
+        earlier: &[Indexed],
+    ) -> Result<Indexed, RegistryError> {
         let fail = |message: String| RegistryError::Replay { index, message };
         let envelope = tlog::read_envelope(self.log_storage.as_ref(), &leaf.envelope_digest)?;
         let key = self
@@ -731,15 +738,30 @@ impl<S: Store> Registry<S> {
         active.retired = None;
         let signed = accept::check_signature(&envelope, &org, std::slice::from_ref(&active))
             .map_err(|e| fail(e.to_string()))?;
-        let logged =
-            jiff::Timestamp::from_second(i64::try_from(leaf.time).unwrap_or(0)).unwrap_or_default();
+        let logged = i64::try_from(leaf.time)
+            .ok()
+            .and_then(|t| jiff::Timestamp::from_second(t).ok())
+            .ok_or_else(|| fail(format!("the leaf's time {} is not a timestamp", leaf.time)))?;
         // A status change takes its product from the attestation it refers to, which may be
         // replayed in the same transaction, before it.
         let refers = match &signed.statement.predicate {
-            Predicate::Status(p) => self.store.attestation(&p.refers_to.envelope_sha256).await?,
+            Predicate::Status(p) => {
+                match self.store.attestation(&p.refers_to.envelope_sha256).await? {
+                    Some(held) => Some(held),
+                    None => earlier
+                        .iter()
+                        .map(Indexed::record)
+                        .find(|r| {
+                            r.kind == EntryKind::Conformity
+                                && r.envelope_sha256 == p.refers_to.envelope_sha256
+                        })
+                        .cloned(),
+                }
+            }
             Predicate::Conformity(_) => None,
         };
-        let record = to_record(&signed, &org.id, index, logged, &refers);
+        let record =
+            to_record(&signed, &org.id, index, logged, &refers).map_err(|e| fail(e.to_string()))?;
         Ok(match &signed.statement.predicate {
             Predicate::Conformity(p) => {
                 // As accepted: an SDoC is its signer's; a certification names the manufacturer.
@@ -764,7 +786,7 @@ impl<S: Store> Registry<S> {
                     manufacturer_name: p.product.manufacturer.clone(),
                     name: p.product.name.clone(),
                     model: p.product.model.clone(),
-                    images: images(&signed),
+                    images: images(&signed)?,
                     declaration_json: None,
                 })
             }
@@ -820,30 +842,47 @@ impl Drop for Claim {
     }
 }
 
-fn images(signed: &Signed) -> Vec<Image> {
+/// The firmware images an attestation is bound to. Statement parsing has checked that each
+/// subject has a SHA-256; a subject without one here is a fault, never an empty digest.
+fn images(signed: &Signed) -> Result<Vec<Image>, RegistryError> {
     signed
         .statement
         .subject
         .iter()
-        .map(|s| Image {
-            name: s.name.clone(),
-            sha256: s.digest.get("sha256").cloned().unwrap_or_default(),
+        .enumerate()
+        .map(|(i, s)| {
+            let sha256 = s.digest.get("sha256").ok_or_else(|| {
+                RegistryError::Internal(format!(
+                    "subject[{i}] of a checked statement has no sha256"
+                ))
+            })?;
+            Ok(Image {
+                name: s.name.clone(),
+                sha256: sha256.clone(),
+            })
         })
         .collect()
 }
 
-fn parse_time(value: &str) -> Option<jiff::Timestamp> {
-    value.parse().ok()
+/// A predicate time, parsed once more into its type. Statement parsing has checked every
+/// one; a time that does not parse here is a fault named by its field, never a missing value.
+fn predicate_time(field: &str, value: &str) -> Result<jiff::Timestamp, RegistryError> {
+    value.parse().map_err(|e| {
+        RegistryError::Internal(format!(
+            "predicate.{field} {value:?} of a checked statement: {e}"
+        ))
+    })
 }
 
-/// The database record of an accepted attestation.
+/// The database record of an accepted attestation. A status change takes its product and
+/// version from `refers`, the attestation it changes, which the caller has found.
 fn to_record(
     signed: &Signed,
     submitted_by: &str,
     log_index: u64,
     logged: jiff::Timestamp,
     refers: &Option<AttestationRecord>,
-) -> AttestationRecord {
+) -> Result<AttestationRecord, RegistryError> {
     let base = AttestationRecord {
         envelope_sha256: signed.envelope_sha256.clone(),
         statement_sha256: signed.statement_sha256.clone(),
@@ -865,36 +904,41 @@ fn to_record(
         reason: None,
         effective: None,
     };
-    match &signed.statement.predicate {
+    Ok(match &signed.statement.predicate {
         Predicate::Conformity(p) => AttestationRecord {
             product_id: p.product.id.clone(),
             version: p.product.version.clone(),
             scheme: Some(p.scheme.clone()),
             tier: Some(p.tier.clone()),
             route: Some(p.route.as_str().to_owned()),
-            issued: parse_time(&p.issued),
-            valid_until: parse_time(&p.valid_until),
+            issued: Some(predicate_time("issued", &p.issued)?),
+            valid_until: Some(predicate_time("valid_until", &p.valid_until)?),
             support_end: p.support_end.clone(),
             ..base
         },
-        Predicate::Status(p) => AttestationRecord {
-            kind: EntryKind::Status,
-            product_id: refers
-                .as_ref()
-                .map(|r| r.product_id.clone())
-                .unwrap_or_default(),
-            version: refers
-                .as_ref()
-                .map(|r| r.version.clone())
-                .unwrap_or_default(),
-            refers_to: Some(p.refers_to.envelope_sha256.clone()),
-            status: Some(p.status.as_str().to_owned()),
-            reason: Some(p.reason.clone()),
-            effective: parse_time(&p.effective),
-            issued: parse_time(&p.issued),
-            ..base
-        },
-    }
+        Predicate::Status(p) => {
+            let referred = refers.as_ref().ok_or_else(|| {
+                RegistryError::Refused(Refusal {
+                    rule: Rule::RefersTo,
+                    message: format!(
+                        "the registry holds no attestation with envelope SHA-256 {}",
+                        p.refers_to.envelope_sha256
+                    ),
+                })
+            })?;
+            AttestationRecord {
+                kind: EntryKind::Status,
+                product_id: referred.product_id.clone(),
+                version: referred.version.clone(),
+                refers_to: Some(p.refers_to.envelope_sha256.clone()),
+                status: Some(p.status.as_str().to_owned()),
+                reason: Some(p.reason.clone()),
+                effective: Some(predicate_time("effective", &p.effective)?),
+                issued: Some(predicate_time("issued", &p.issued)?),
+                ..base
+            }
+        }
+    })
 }
 
 /// The log's signer: an Ed25519 key kept in the data directory (PKCS#8 PEM, mode 0600),

@@ -328,8 +328,12 @@ fn the_bearer_scheme_is_matched_without_regard_to_case() {
     for (backend, url) in backends(dir.path()) {
         let app = TestApp::start(&url, &dir.path().join(backend));
         let token = &app.tokens["acme"];
+        let started = jiff::Timestamp::now();
         for (n, scheme) in ["bearer", "BEARER", "Bearer", "bEaReR"].iter().enumerate() {
-            let sdoc = acme_sdoc(&app, 100 + n as i64);
+            // Distinct issue times, fixed before the loop: distinct statements.
+            let issued =
+                jiff::Timestamp::from_second(started.as_second() - 100 - n as i64).unwrap();
+            let sdoc = conformity(&app.keys["acme"], "Acme Devices Ltd", Route::Sdoc, issued);
             assert_eq!(
                 post_authorised(&app, &format!("{scheme} {token}"), &sdoc),
                 201,
