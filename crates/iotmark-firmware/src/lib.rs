@@ -38,11 +38,14 @@ use sha2::{Digest, Sha256};
 pub struct Limits {
     /// Total bytes unpacked from one image, across all files and streams.
     pub max_unpacked_bytes: u64,
-    /// Largest single file or decompressed stream.
+    /// Largest single file or decompressed stream. A stream is cut here while it
+    /// decompresses (its buffer never grows past this), reported as cut at this limit, and
+    /// what it yielded up to the cut is still searched.
     pub max_file_bytes: u64,
     /// Most entries per filesystem.
     pub max_files: usize,
-    /// Deepest nesting of containers (a gzip in a uImage is depth 2).
+    /// Deepest nesting of containers (a gzip in a uImage is depth 2). A container at this
+    /// depth is still read and reported, with its contents marked as not searched.
     pub max_depth: usize,
     /// Wall-clock time for unpacking; what is left when it runs out is reported as a
     /// region `failed: stopped at the time limit`, never silently dropped.
