@@ -9,10 +9,12 @@
 //! the SBOM) → [`to_evidence`].
 //!
 //! Safety is part of correctness: content is never executed, nothing is written outside the
-//! output directory ([`tree::Tree::write_to`]), and sizes, depth and file counts are capped.
+//! output directory, nor through a link ([`extract`]), and sizes, depth and file counts are
+//! capped.
 //! There is no `unsafe` code.
 
 pub mod analyze;
+pub mod extract;
 pub mod inventory;
 mod parallel;
 pub mod sbom;
@@ -79,8 +81,18 @@ pub enum ScanError {
         #[source]
         source: std::io::Error,
     },
-    #[error("refused path `{path}`: it would leave the output directory")]
+    #[error("refused path `{path}`: it climbs out of its filesystem")]
     UnsafePath { path: String },
+    #[error(
+        "refused to extract into {path}: it is a symbolic link\nhint: name a new directory, or an empty one that is not a link"
+    )]
+    OutputIsLink { path: PathBuf },
+    #[error("refused to extract into {path}: it exists and is not a directory")]
+    OutputNotDirectory { path: PathBuf },
+    #[error(
+        "refused to extract into {path}: it already holds `{holds}`\nhint: name a new or empty directory; extraction never writes over what is there"
+    )]
+    OutputNotEmpty { path: PathBuf, holds: String },
 }
 
 /// Everything a scan found.

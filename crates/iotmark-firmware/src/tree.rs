@@ -2,8 +2,8 @@
 //!
 //! Paths inside an image are untrusted. They are normalised to relative paths without `.`
 //! or `..` before they enter a [`Tree`]; a path that would climb out is refused, not fixed.
-//! Writing never follows a symlink the image planted: directories are created by us, and
-//! every parent is checked to be a real directory before a file goes in.
+//! Writing ([`crate::extract`]) never resolves a path through a link, whether the image
+//! planted it or it was in the output directory.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -11,6 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::ScanError;
+use crate::extract::OutputDir;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
@@ -102,58 +103,11 @@ impl Tree {
         })
     }
 
-    /// Writes the tree under `root`, which must not exist yet or be empty. Symlinks are
-    /// created as symlinks (never followed); special files are skipped.
+    /// Writes the tree under `root`, which must not exist yet or be an empty directory
+    /// (not a link). Symlinks are created as symlinks and never followed; special files are
+    /// skipped.
     pub fn write_to(&self, root: &Path) -> Result<(), ScanError> {
-        let io = |path: &Path, source| ScanError::Output {
-            path: path.to_owned(),
-            source,
-        };
-        std::fs::create_dir_all(root).map_err(|e| io(root, e))?;
-        for (rel, entry) in &self.entries {
-            let target = root.join(rel);
-            // Every parent must be a directory we made, not a symlink planted by the image.
-            if let Some(parent) = rel.parent() {
-                let mut at = root.to_path_buf();
-                for part in parent.components() {
-                    at.push(part);
-                    match std::fs::symlink_metadata(&at) {
-                        Ok(m) if m.is_dir() => {}
-                        Ok(_) => {
-                            return Err(ScanError::UnsafePath {
-                                path: rel.display().to_string(),
-                            });
-                        }
-                        Err(_) => std::fs::create_dir(&at).map_err(|e| io(&at, e))?,
-                    }
-                }
-            }
-            match &entry.kind {
-                Kind::Dir => match std::fs::symlink_metadata(&target) {
-                    Ok(m) if m.is_dir() => {}
-                    Ok(_) => {
-                        return Err(ScanError::UnsafePath {
-                            path: rel.display().to_string(),
-                        });
-                    }
-                    Err(_) => std::fs::create_dir(&target).map_err(|e| io(&target, e))?,
-                },
-                Kind::File(data) => {
-                    if std::fs::symlink_metadata(&target).is_ok() {
-                        return Err(ScanError::UnsafePath {
-                            path: rel.display().to_string(),
-                        });
-                    }
-                    std::fs::write(&target, data).map_err(|e| io(&target, e))?;
-                }
-                Kind::Symlink(link) => {
-                    #[cfg(unix)]
-                    std::os::unix::fs::symlink(link, &target).map_err(|e| io(&target, e))?;
-                }
-                Kind::Special(_) => {}
-            }
-        }
-        Ok(())
+        OutputDir::create(root)?.write_here(self)
     }
 }
 
@@ -190,7 +144,7 @@ mod tests {
         tree.insert(Path::new("/escape/pwned"), e(Kind::File(b"x".to_vec())))
             .unwrap();
         let err = tree.write_to(&dir.path().join("out")).unwrap_err();
-        assert!(matches!(err, ScanError::UnsafePath { .. }), "{err}");
+        assert!(matches!(err, ScanError::Output { .. }), "{err}");
         assert!(
             std::fs::read_dir(outside.path()).unwrap().next().is_none(),
             "nothing was written outside"

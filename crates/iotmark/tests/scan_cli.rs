@@ -135,3 +135,60 @@ fn scan_evidence_counts_for_the_declared_image_only() {
         records.as_array().unwrap().len()
     );
 }
+
+fn is_empty(dir: &Path) -> bool {
+    std::fs::read_dir(dir).unwrap().next().is_none()
+}
+
+/// Runs `iotmark scan IMAGE --extract DIR`, expecting exit status 1; returns its stderr.
+fn extraction_refused(image: &Path, dir: &Path) -> String {
+    let run = iotmark()
+        .arg("scan")
+        .arg(image)
+        .arg("--extract")
+        .arg(dir)
+        .assert()
+        .code(1);
+    String::from_utf8_lossy(&run.get_output().stderr).into_owned()
+}
+
+/// `--extract DIR` where DIR already holds `fs0` as a link to another directory: the scan
+/// refuses the directory before it starts, says what is in the way, and writes nothing
+/// through the link. A DIR that is itself a link is refused too; a new DIR is used.
+#[test]
+fn extract_refuses_output_dir_with_planted_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = image(dir.path());
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out.join("fs0")).unwrap();
+    let stderr = extraction_refused(&image, &out);
+    assert!(stderr.contains("already holds `fs0`"), "{stderr}");
+    assert!(!stderr.contains("would leave"), "{stderr}");
+    assert!(
+        is_empty(&elsewhere),
+        "nothing written through the planted link"
+    );
+
+    let linked = dir.path().join("linked");
+    std::os::unix::fs::symlink(&elsewhere, &linked).unwrap();
+    let stderr = extraction_refused(&image, &linked);
+    assert!(stderr.contains("is a symbolic link"), "{stderr}");
+    assert!(is_empty(&elsewhere));
+
+    let fresh = dir.path().join("fresh");
+    iotmark()
+        .arg("scan")
+        .arg(&image)
+        .arg("--extract")
+        .arg(&fresh)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(fresh.join("fs0/etc/passwd")).unwrap(),
+        "root:x:0:0:root:/root:/bin/sh\n"
+    );
+}

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use iotmark_assess::RuleBook;
+use iotmark_firmware::extract::OutputDir;
 use iotmark_firmware::{Limits, Progress, ScanReport, scan_with_progress, to_evidence};
 use serde_json::json;
 
@@ -24,7 +25,8 @@ pub struct ScanArgs {
     /// Write the evidence (one JSON file) into this directory, for `iotmark assess --evidence`
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Also write the unpacked filesystems here (never outside it)
+    /// Also write the unpacked filesystems here, as fs0, fs1, …: DIR must be new or empty,
+    /// and nothing is written through a link
     #[arg(long, value_name = "DIR")]
     extract: Option<PathBuf>,
     /// Write a CycloneDX 1.6 SBOM (JSON) of the components found
@@ -50,6 +52,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     }
     let image = std::fs::read(&args.image)
         .with_context(|| format!("cannot read {}", args.image.display()))?;
+    // Checked before the scan, so that a directory that cannot be used costs no waiting.
+    let extract_to = args.extract.as_deref().map(OutputDir::create).transpose()?;
     let report = scan_showing_progress(&image, &Limits::default());
 
     // Each check bears on the requirements whose rules name it, in every bundled catalog.
@@ -68,9 +72,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         .to_string();
     let evidence = to_evidence(&report, &args.component, &collected_at, &bears_on);
 
-    if let Some(dir) = &args.extract {
+    if let Some(dir) = &extract_to {
         for (i, (_, tree)) in report.filesystems.iter().enumerate() {
-            tree.write_to(&dir.join(format!("fs{i}")))?;
+            dir.write_tree(&format!("fs{i}"), tree)?;
         }
     }
     if let Some(path) = &args.sbom {
