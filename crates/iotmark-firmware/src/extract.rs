@@ -6,7 +6,11 @@
 //! to a directory descriptor opened the same way (`openat`, `mkdirat`, `symlinkat`, files
 //! with `O_CREAT | O_EXCL | O_NOFOLLOW`). So no path is resolved through a link: not one the
 //! image planted, and not one that appears while we write. This needs a Unix system.
+//!
+//! Entries the image places under its own symlinks (or files) are skipped; the scan
+//! reports each of them as a finding ([`crate::tree::Tree::misplaced_entries`]).
 
+use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -104,13 +108,21 @@ fn first_entry(dir: &OwnedFd) -> Result<Option<String>, Errno> {
 }
 
 /// Creates the tree's entries under `top`, in path order so that a directory comes before
-/// what it holds. Special files are not created.
+/// what it holds. Special files are not created; misplaced entries are skipped.
 fn write_entries(top: BorrowedFd<'_>, shown: &Path, tree: &Tree) -> Result<(), ScanError> {
+    let misplaced: BTreeSet<PathBuf> = tree
+        .misplaced_entries()
+        .into_iter()
+        .map(|m| m.path)
+        .collect();
     let mut open = OpenDirs::default();
     for (rel, entry) in &tree.entries {
         let Some(name) = rel.file_name() else {
             continue;
         };
+        if misplaced.contains(rel) {
+            continue;
+        }
         let io = |errno: Errno| ScanError::Output {
             path: shown.join(rel),
             source: errno.into(),

@@ -166,7 +166,10 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
                 .map(unpack::FitInfo::is_signed),
             ..analyze::Context::current()
         };
-        for f in analyze::analyze_with(tree, &ctx) {
+        for f in analyze::analyze_with(tree, &ctx)
+            .into_iter()
+            .chain(misplaced_findings(tree))
+        {
             findings.push((label.clone(), f));
         }
         for mut c in inventory::inventory(tree) {
@@ -200,6 +203,41 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         fit: unpacked.fit,
         components,
     }
+}
+
+/// Entries the image places under its own symlinks or files: an image that does this is
+/// broken, or built to make an extractor write where it should not. Each is reported, and
+/// extraction skips it.
+fn misplaced_findings(tree: &tree::Tree) -> Vec<analyze::Finding> {
+    tree.misplaced_entries()
+        .into_iter()
+        .map(|m| {
+            let (path, under) = (m.path.display(), m.under.display());
+            let (check, message) = match &m.link_target {
+                Some(target) => (
+                    "firmware.image.entry-through-symlink",
+                    format!(
+                        "`{path}` lies under `{under}`, a symbolic link to `{}` in the same image: writing it would follow the link, so extraction skips it",
+                        target.display()
+                    ),
+                ),
+                None => (
+                    "firmware.image.entry-under-file",
+                    format!(
+                        "`{path}` lies under `{under}`, which is not a directory in the image: extraction skips it"
+                    ),
+                ),
+            };
+            analyze::Finding {
+                check,
+                failed: true,
+                severity: "medium",
+                file: m.path.display().to_string(),
+                line: None,
+                message,
+            }
+        })
+        .collect()
 }
 
 /// Whether each FIT image is signed: U-Boot verifies a signed FIT before booting it (with

@@ -192,3 +192,65 @@ fn extract_refuses_output_dir_with_planted_symlink() {
         "root:x:0:0:root:/root:/bin/sh\n"
     );
 }
+
+/// A tar whose entry `link` is a symlink to another directory, and whose later entry
+/// `link/planted.txt` would be written through it. The scan and the extraction finish
+/// (exit 0, JSON out); the entry is skipped, reported as a finding with its path, and
+/// nothing lands where the link points.
+#[test]
+fn extract_skips_and_reports_a_file_under_a_planted_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target");
+    std::fs::create_dir(&target).unwrap();
+    let links = dir.path().join("links");
+    std::fs::create_dir_all(links.join("etc")).unwrap();
+    std::fs::write(links.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::os::unix::fs::symlink(&target, links.join("link")).unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(files.join("link")).unwrap();
+    std::fs::write(files.join("link/planted.txt"), "written through the link\n").unwrap();
+    let tar = dir.path().join("planted.tar");
+    // First the link and a real file, then the file under the link appended from a tree
+    // where `link` is a directory: GNU tar writes what it is given, as an attacker would.
+    for (mode, from, names) in [
+        ("-cf", &links, &["etc", "link"][..]),
+        ("-rf", &files, &["link/planted.txt"]),
+    ] {
+        let status = Std::new("tar")
+            .args(["--format=gnu", mode])
+            .arg(&tar)
+            .arg("-C")
+            .arg(from)
+            .args(names)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    let out = dir.path().join("out");
+    let run = iotmark()
+        .arg("scan")
+        .arg(&tar)
+        .arg("--json")
+        .arg("--extract")
+        .arg(&out)
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
+    let finding = report["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["check"] == "firmware.image.entry-through-symlink")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(finding["location"]["file"], "link/planted.txt");
+    assert_eq!(finding["result"], "fail");
+    assert!(is_empty(&target), "nothing written through the link");
+    assert!(
+        std::fs::symlink_metadata(out.join("fs0/link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(out.join("fs0/etc/passwd").is_file());
+}
