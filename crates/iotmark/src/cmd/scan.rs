@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use iotmark_assess::RuleBook;
+use iotmark_declare::visible;
 use iotmark_firmware::extract::OutputDir;
 use iotmark_firmware::{Limits, Progress, ScanReport, scan_with_progress, to_evidence};
 use serde_json::json;
@@ -124,10 +125,12 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // Names, messages and labels quote the image (user names, header strings, file paths):
+    // each goes through `visible`, so an image cannot drive the terminal.
     let style = Style::stdout();
     outln!(
         "{}  {}",
-        style.bold(&args.image.display().to_string()),
+        style.bold(&visible(&args.image.display().to_string())),
         style.dim(&format!("sha256 {} · {} bytes", report.sha256, report.size))
     );
     for r in &report.regions {
@@ -137,20 +140,20 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             r.format,
             r.size,
             r.entropy,
-            r.outcome,
-            style.dim(&r.within)
+            visible(&r.outcome),
+            style.dim(&visible(&r.within))
         );
     }
     for (label, t) in &report.filesystems {
         outln!(
             "  {} {} ({} entries)",
             style.good("unpacked"),
-            label,
+            visible(label),
             t.entries.len()
         );
     }
     for fit in &report.fit {
-        outln!("  {} {}", style.bold("FIT"), fit.summary());
+        outln!("  {} {}", style.bold("FIT"), visible(&fit.summary()));
     }
     let listed: Vec<_> = report
         .components
@@ -167,9 +170,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                 .unwrap_or_default();
             outln!(
                 "  {:<24} {:<16} {}",
-                c.name,
-                c.version,
-                style.dim(&format!("{:?} {at}", c.relation).to_lowercase())
+                visible(&c.name),
+                visible(&c.version),
+                style.dim(&visible(&format!("{:?} {at}", c.relation).to_lowercase()))
             );
         }
     }
@@ -183,8 +186,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                 "  {:<9} {:<40} {}  {}",
                 style.error(f.severity),
                 f.check,
-                f.message,
-                style.dim(&at(f))
+                visible(&f.message),
+                style.dim(&visible(&at(f)))
             );
         }
     }
@@ -195,8 +198,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                 "  {:<9} {:<40} {}  {}",
                 style.good("pass"),
                 f.check,
-                f.message,
-                style.dim(&at(f))
+                visible(&f.message),
+                style.dim(&visible(&at(f)))
             );
         }
     }
