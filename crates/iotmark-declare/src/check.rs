@@ -7,7 +7,9 @@
 //! 3. meaning: dates that are not dates or lie in the past, references to components that do
 //!    not exist, duplicate IDs, claims about requirements no catalog has.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -91,48 +93,93 @@ impl CheckReport {
     }
 
     /// The diagnostics as a compiler would print them, with the source line underneath.
+    /// Everything taken from the file (keys, values, the line itself, the file's name) is
+    /// passed through [`visible`], so a declaration cannot drive the reader's terminal.
     pub fn render(&self) -> String {
         let lines: Vec<&str> = self.source.lines().collect();
+        let path = self.path.display().to_string();
+        let path = visible(&path);
         let mut out = String::new();
         for d in &self.diagnostics {
             let level = match d.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
-            out.push_str(&format!("{level}: {}\n", d.message));
+            out.push_str(&format!("{level}: {}\n", visible(&d.message)));
             match (d.line, d.column) {
                 (Some(line), Some(col)) => {
-                    out.push_str(&format!("  --> {}:{line}:{col}\n", self.path.display()));
+                    out.push_str(&format!("  --> {path}:{line}:{col}\n"));
                     if let Some(text) = lines.get(line.saturating_sub(1)) {
                         let gutter = line.to_string().len();
+                        // The caret goes under the column as shown, escapes included.
+                        let before: String = text.chars().take(col.saturating_sub(1)).collect();
                         out.push_str(&format!(
-                            "{:gutter$} |\n{line} | {text}\n{:gutter$} | {}^\n",
+                            "{:gutter$} |\n{line} | {}\n{:gutter$} | {}^\n",
                             "",
+                            visible(text),
                             "",
-                            " ".repeat(col.saturating_sub(1))
+                            " ".repeat(visible(&before).chars().count())
                         ));
                     }
                 }
                 _ => out.push_str(&format!(
-                    "  --> {} (at {})\n",
-                    self.path.display(),
+                    "  --> {path} (at {})\n",
                     if d.pointer.is_empty() {
-                        "/"
+                        Cow::Borrowed("/")
                     } else {
-                        &d.pointer
+                        visible(&d.pointer)
                     }
                 )),
             }
             if let Some(expected) = &d.expected {
-                out.push_str(&format!("  = expected: {expected}\n"));
+                out.push_str(&format!("  = expected: {}\n", visible(expected)));
             }
             if let Some(hint) = &d.hint {
-                out.push_str(&format!("  = hint: {hint}\n"));
+                out.push_str(&format!("  = hint: {}\n", visible(hint)));
             }
             out.push('\n');
         }
         out
     }
+}
+
+/// Text from an input file as it may be printed on a terminal: control characters (ESC,
+/// BEL, CR, backspace, the C1 range …) become visible escapes such as `\u{1b}`, so the text
+/// cannot move the cursor, retitle the window or hide what precedes it. Anything else is
+/// left as it is.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The largest declaration checked. A real one is a few kilobytes; this leaves room and
+/// keeps a wrong file (an image, a log) from being read whole.
+pub const MAX_DECLARATION_BYTES: u64 = 4 << 20;
+
+/// Reads and checks the declaration at `path`, reading no more than
+/// [`MAX_DECLARATION_BYTES`] and one byte (a larger file is reported, not read whole).
+pub fn check_file(
+    path: &Path,
+    known_requirement: &dyn Fn(&str) -> bool,
+    today: jiff::civil::Date,
+) -> std::io::Result<CheckReport> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_DECLARATION_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(check(path, &bytes, known_requirement, today))
 }
 
 /// Checks a declaration in memory. `known_requirement` answers whether a claim's key names a
@@ -151,7 +198,7 @@ pub fn check(
         declaration: None,
     };
     let loader = Loader {
-        max_bytes: 4 * 1024 * 1024,
+        max_bytes: MAX_DECLARATION_BYTES,
         ..Loader::default()
     };
     let (format, value) = match loader.parse_text(path, bytes) {
@@ -168,6 +215,21 @@ pub fn check(
             report
                 .diagnostics
                 .push(d.hint("fix the syntax first; the structure is checked after it parses"));
+            return report;
+        }
+        // The loader's own message offers a --max-bytes that `check` has no use for: a
+        // declaration this large is the wrong file.
+        Err(LoadError::TooLarge { limit, .. }) => {
+            report.diagnostics.push(
+                Diagnostic::error(
+                    "",
+                    format!(
+                        "the file is larger than {} MiB, the most a declaration may be",
+                        limit >> 20
+                    ),
+                )
+                .hint("a declaration is a few kilobytes of YAML or JSON; check that this is the file you meant"),
+            );
             return report;
         }
         Err(other) => {

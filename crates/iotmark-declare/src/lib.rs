@@ -15,7 +15,9 @@ mod oscal;
 pub mod scaffold;
 pub mod schema;
 
-pub use check::{CheckReport, Diagnostic, Severity, check, dotted};
+pub use check::{
+    CheckReport, Diagnostic, MAX_DECLARATION_BYTES, Severity, check, check_file, dotted, visible,
+};
 pub use model::*;
 pub use oscal::to_component_definition;
 

@@ -9,10 +9,12 @@
 //! the SBOM) → [`to_evidence`].
 //!
 //! Safety is part of correctness: content is never executed, nothing is written outside the
-//! output directory ([`tree::Tree::write_to`]), and sizes, depth and file counts are capped.
+//! output directory, nor through a link ([`extract`]), and sizes, depth and file counts are
+//! capped.
 //! There is no `unsafe` code.
 
 pub mod analyze;
+pub mod extract;
 pub mod inventory;
 mod parallel;
 pub mod sbom;
@@ -38,11 +40,14 @@ use sha2::{Digest, Sha256};
 pub struct Limits {
     /// Total bytes unpacked from one image, across all files and streams.
     pub max_unpacked_bytes: u64,
-    /// Largest single file or decompressed stream.
+    /// Largest single file or decompressed stream. A stream is cut here while it
+    /// decompresses (its buffer never grows past this), reported as cut at this limit, and
+    /// what it yielded up to the cut is still searched.
     pub max_file_bytes: u64,
     /// Most entries per filesystem.
     pub max_files: usize,
-    /// Deepest nesting of containers (a gzip in a uImage is depth 2).
+    /// Deepest nesting of containers (a gzip in a uImage is depth 2). A container at this
+    /// depth is still read and reported, with its contents marked as not searched.
     pub max_depth: usize,
     /// Wall-clock time for unpacking; what is left when it runs out is reported as a
     /// region `failed: stopped at the time limit`, never silently dropped.
@@ -76,8 +81,18 @@ pub enum ScanError {
         #[source]
         source: std::io::Error,
     },
-    #[error("refused path `{path}`: it would leave the output directory")]
+    #[error("refused path `{path}`: it climbs out of its filesystem")]
     UnsafePath { path: String },
+    #[error(
+        "refused to extract into {path}: it is a symbolic link\nhint: name a new directory, or an empty one that is not a link"
+    )]
+    OutputIsLink { path: PathBuf },
+    #[error("refused to extract into {path}: it exists and is not a directory")]
+    OutputNotDirectory { path: PathBuf },
+    #[error(
+        "refused to extract into {path}: it already holds `{holds}`\nhint: name a new or empty directory; extraction never writes over what is there"
+    )]
+    OutputNotEmpty { path: PathBuf, holds: String },
 }
 
 /// Everything a scan found.
@@ -151,7 +166,10 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
                 .map(unpack::FitInfo::is_signed),
             ..analyze::Context::current()
         };
-        for f in analyze::analyze_with(tree, &ctx) {
+        for f in analyze::analyze_with(tree, &ctx)
+            .into_iter()
+            .chain(misplaced_findings(tree))
+        {
             findings.push((label.clone(), f));
         }
         for mut c in inventory::inventory(tree) {
@@ -185,6 +203,41 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         fit: unpacked.fit,
         components,
     }
+}
+
+/// Entries the image places under its own symlinks or files: an image that does this is
+/// broken, or built to make an extractor write where it should not. Each is reported, and
+/// extraction skips it.
+fn misplaced_findings(tree: &tree::Tree) -> Vec<analyze::Finding> {
+    tree.misplaced_entries()
+        .into_iter()
+        .map(|m| {
+            let (path, under) = (m.path.display(), m.under.display());
+            let (check, message) = match &m.link_target {
+                Some(target) => (
+                    "firmware.image.entry-through-symlink",
+                    format!(
+                        "`{path}` lies under `{under}`, a symbolic link to `{}` in the same image: writing it would follow the link, so extraction skips it",
+                        target.display()
+                    ),
+                ),
+                None => (
+                    "firmware.image.entry-under-file",
+                    format!(
+                        "`{path}` lies under `{under}`, which is not a directory in the image: extraction skips it"
+                    ),
+                ),
+            };
+            analyze::Finding {
+                check,
+                failed: true,
+                severity: "medium",
+                file: m.path.display().to_string(),
+                line: None,
+                message,
+            }
+        })
+        .collect()
 }
 
 /// Whether each FIT image is signed: U-Boot verifies a signed FIT before booting it (with

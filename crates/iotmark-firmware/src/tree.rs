@@ -2,8 +2,9 @@
 //!
 //! Paths inside an image are untrusted. They are normalised to relative paths without `.`
 //! or `..` before they enter a [`Tree`]; a path that would climb out is refused, not fixed.
-//! Writing never follows a symlink the image planted: directories are created by us, and
-//! every parent is checked to be a real directory before a file goes in.
+//! An image may still place an entry under one of its own symlinks (`a` a link to `/etc`,
+//! then `a/passwd`): [`Tree::misplaced_entries`] names those, writing skips them, and the
+//! scan reports them. Writing ([`crate::extract`]) never resolves a path through a link.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -11,6 +12,7 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::ScanError;
+use crate::extract::OutputDir;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
@@ -48,6 +50,18 @@ impl Entry {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An entry that the image places under another entry that is not a directory: under a
+/// symlink (the classic way to make an extractor write outside its directory) or under a
+/// file. It cannot be put on disk where the image says, so it is not extracted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MisplacedEntry {
+    pub path: PathBuf,
+    /// The entry it lies under.
+    pub under: PathBuf,
+    /// Where `under` points, when it is a symlink.
+    pub link_target: Option<PathBuf>,
 }
 
 /// A filesystem from an image: where it was found, what format, and its entries by path.
@@ -102,58 +116,36 @@ impl Tree {
         })
     }
 
-    /// Writes the tree under `root`, which must not exist yet or be empty. Symlinks are
-    /// created as symlinks (never followed); special files are skipped.
-    pub fn write_to(&self, root: &Path) -> Result<(), ScanError> {
-        let io = |path: &Path, source| ScanError::Output {
-            path: path.to_owned(),
-            source,
-        };
-        std::fs::create_dir_all(root).map_err(|e| io(root, e))?;
-        for (rel, entry) in &self.entries {
-            let target = root.join(rel);
-            // Every parent must be a directory we made, not a symlink planted by the image.
-            if let Some(parent) = rel.parent() {
-                let mut at = root.to_path_buf();
-                for part in parent.components() {
-                    at.push(part);
-                    match std::fs::symlink_metadata(&at) {
-                        Ok(m) if m.is_dir() => {}
-                        Ok(_) => {
-                            return Err(ScanError::UnsafePath {
-                                path: rel.display().to_string(),
-                            });
-                        }
-                        Err(_) => std::fs::create_dir(&at).map_err(|e| io(&at, e))?,
-                    }
-                }
+    /// Entries under a symlink or a file of the same tree, in path order.
+    pub fn misplaced_entries(&self) -> Vec<MisplacedEntry> {
+        let mut out = Vec::new();
+        // Paths sort component by component, so whatever lies under an entry follows it
+        // directly: one pass that remembers the last entry that is not a directory.
+        let mut blocking: Option<(&PathBuf, &Entry)> = None;
+        for (path, entry) in &self.entries {
+            if let Some((under, blocker)) = blocking
+                && path.starts_with(under)
+            {
+                out.push(MisplacedEntry {
+                    path: path.clone(),
+                    under: under.clone(),
+                    link_target: match &blocker.kind {
+                        Kind::Symlink(target) => Some(target.clone()),
+                        _ => None,
+                    },
+                });
+                continue;
             }
-            match &entry.kind {
-                Kind::Dir => match std::fs::symlink_metadata(&target) {
-                    Ok(m) if m.is_dir() => {}
-                    Ok(_) => {
-                        return Err(ScanError::UnsafePath {
-                            path: rel.display().to_string(),
-                        });
-                    }
-                    Err(_) => std::fs::create_dir(&target).map_err(|e| io(&target, e))?,
-                },
-                Kind::File(data) => {
-                    if std::fs::symlink_metadata(&target).is_ok() {
-                        return Err(ScanError::UnsafePath {
-                            path: rel.display().to_string(),
-                        });
-                    }
-                    std::fs::write(&target, data).map_err(|e| io(&target, e))?;
-                }
-                Kind::Symlink(link) => {
-                    #[cfg(unix)]
-                    std::os::unix::fs::symlink(link, &target).map_err(|e| io(&target, e))?;
-                }
-                Kind::Special(_) => {}
-            }
+            blocking = (entry.kind != Kind::Dir).then_some((path, entry));
         }
-        Ok(())
+        out
+    }
+
+    /// Writes the tree under `root`, which must not exist yet or be an empty directory
+    /// (not a link). Symlinks are created as symlinks and never followed; special files and
+    /// [misplaced entries](Self::misplaced_entries) are skipped.
+    pub fn write_to(&self, root: &Path) -> Result<(), ScanError> {
+        OutputDir::create(root)?.write_here(self)
     }
 }
 
@@ -172,7 +164,7 @@ mod tests {
     }
 
     #[test]
-    fn writing_never_follows_a_planted_symlink() {
+    fn writing_skips_what_lies_under_a_planted_symlink_and_writes_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let mut tree = Tree::default();
@@ -189,11 +181,40 @@ mod tests {
         .unwrap();
         tree.insert(Path::new("/escape/pwned"), e(Kind::File(b"x".to_vec())))
             .unwrap();
-        let err = tree.write_to(&dir.path().join("out")).unwrap_err();
-        assert!(matches!(err, ScanError::UnsafePath { .. }), "{err}");
+        tree.insert(Path::new("/file"), e(Kind::File(b"y".to_vec())))
+            .unwrap();
+        tree.insert(Path::new("/file/under"), e(Kind::File(b"z".to_vec())))
+            .unwrap();
+        tree.insert(Path::new("/etc/passwd"), e(Kind::File(b"root".to_vec())))
+            .unwrap();
+        assert_eq!(
+            tree.misplaced_entries(),
+            [
+                MisplacedEntry {
+                    path: "escape/pwned".into(),
+                    under: "escape".into(),
+                    link_target: Some(outside.path().to_owned()),
+                },
+                MisplacedEntry {
+                    path: "file/under".into(),
+                    under: "file".into(),
+                    link_target: None,
+                },
+            ]
+        );
+        let out = dir.path().join("out");
+        tree.write_to(&out).unwrap();
         assert!(
             std::fs::read_dir(outside.path()).unwrap().next().is_none(),
             "nothing was written outside"
+        );
+        assert_eq!(std::fs::read(out.join("etc/passwd")).unwrap(), b"root");
+        assert_eq!(std::fs::read(out.join("file")).unwrap(), b"y");
+        assert!(
+            std::fs::symlink_metadata(out.join("escape"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
         );
     }
 }

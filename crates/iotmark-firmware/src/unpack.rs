@@ -191,26 +191,27 @@ pub(super) fn walk(
         }
         check_clock = false;
         let rest = &data[offset..];
-        let nest = depth < limits.max_depth;
+        // Containers are read at every depth; at `max_depth` their contents are reported as
+        // not searched, so the limit shows as a limit rather than as unrecognised bytes.
         let found = if rest.starts_with(SQUASHFS_MAGIC) || rest.starts_with(SQUASHFS_MAGIC_BE) {
             squashfs(data, offset, within, limits, budget, out)
-        } else if rest.starts_with(&UIMAGE_MAGIC) && nest {
+        } else if rest.starts_with(&UIMAGE_MAGIC) {
             uimage(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::GZIP_MAGIC) && nest {
+        } else if rest.starts_with(&streams::GZIP_MAGIC) {
             streams::gzip(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::XZ_MAGIC) && nest {
+        } else if rest.starts_with(&streams::XZ_MAGIC) {
             streams::xz(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::ZSTD_MAGIC) && nest {
+        } else if rest.starts_with(&streams::ZSTD_MAGIC) {
             streams::zstd(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::LZ4_MAGIC) && nest {
+        } else if rest.starts_with(&streams::LZ4_MAGIC) {
             streams::lz4(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::LZ4_LEGACY_MAGIC) && nest {
+        } else if rest.starts_with(&streams::LZ4_LEGACY_MAGIC) {
             streams::lz4_legacy(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::LZOP_MAGIC) && nest {
+        } else if rest.starts_with(&streams::LZOP_MAGIC) {
             streams::lzop(data, offset, within, depth, limits, budget, out)
-        } else if streams::is_bzip2(rest) && nest {
+        } else if streams::is_bzip2(rest) {
             streams::bzip2(data, offset, within, depth, limits, budget, out)
-        } else if streams::is_lzma_alone(rest) && nest {
+        } else if streams::is_lzma_alone(rest) {
             streams::lzma(data, offset, within, depth, limits, budget, out)
         } else if rest.starts_with(CPIO_NEWC_MAGIC) || rest.starts_with(CPIO_CRC_MAGIC) {
             cpio(data, offset, within, limits, budget, out)
@@ -230,7 +231,7 @@ pub(super) fn walk(
             cramfs::cramfs(data, offset, within, limits, budget, out)
         } else if rest.starts_with(romfs::MAGIC) {
             romfs::romfs(data, offset, within, limits, budget, out)
-        } else if rest.starts_with(ubi::EC_MAGIC) && depth < limits.max_depth {
+        } else if rest.starts_with(ubi::EC_MAGIC) {
             ubi::ubi(data, offset, within, depth, limits, budget, out)
         } else if ubifs::superblock(rest) {
             ubifs::ubifs(data, offset, within, limits, budget, out)
@@ -318,15 +319,67 @@ fn walk_members(
     budget: &mut u64,
     out: &mut Unpacked,
 ) {
-    if depth >= limits.max_depth {
-        return;
-    }
     for (name, range) in members {
         if let Some(bytes) = data.get(range.clone()).filter(|b| starts_with_signature(b)) {
-            let label = format!("{label}/{}", name.trim_start_matches("./"));
-            walk(bytes, &label, depth + 1, limits, budget, out);
+            let name = name.trim_start_matches("./");
+            if depth < limits.max_depth {
+                walk(
+                    bytes,
+                    &format!("{label}/{name}"),
+                    depth + 1,
+                    limits,
+                    budget,
+                    out,
+                );
+            } else {
+                let note = depth_limit_note(limits);
+                out.regions
+                    .push(region(range.start, bytes.len(), name, note, bytes, label));
+            }
         }
     }
+}
+
+/// What is said of contents left unsearched at the depth where the walk stops.
+fn depth_limit_note(limits: &Limits) -> String {
+    format!(
+        "not searched: the nesting depth limit of {} is reached",
+        limits.max_depth
+    )
+}
+
+/// Whether a container found at `depth` has its contents searched, and its `outcome`,
+/// which says so when the depth limit keeps them unsearched.
+pub(super) fn searched_at(depth: usize, limits: &Limits, outcome: String) -> (bool, String) {
+    if depth < limits.max_depth {
+        (true, outcome)
+    } else {
+        (false, format!("{outcome}; {}", depth_limit_note(limits)))
+    }
+}
+
+/// The limit that `min(budget, max_file_bytes)` is, for a region cut there: "the 512 MiB
+/// stream limit", or the unpacking budget when less of it was left than a stream may hold.
+pub(super) fn cut_at(limits: &Limits, budget: u64) -> String {
+    if budget < limits.max_file_bytes {
+        format!(
+            "the unpacking budget of {} per image ({} were left)",
+            byte_size(limits.max_unpacked_bytes),
+            byte_size(budget)
+        )
+    } else {
+        format!("the {} stream limit", byte_size(limits.max_file_bytes))
+    }
+}
+
+/// `512 MiB`, `2 GiB`, `4 KiB`, or a plain count of bytes when no binary unit divides it.
+fn byte_size(bytes: u64) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 /// Problems met while reading: how many, and the first few, each naming its offset.
@@ -450,15 +503,22 @@ fn uimage(
     let compression = h[31];
     let payload = &data[offset + 64..end];
     let label = format!("{within} > uImage@{offset} \"{}\"", name.trim());
+    let (searched, outcome) = searched_at(
+        depth,
+        limits,
+        format!("unpacked (compression {compression})"),
+    );
     out.regions.push(region(
         offset,
         64 + size,
         "uimage",
-        format!("unpacked (compression {compression})"),
+        outcome,
         payload,
         within,
     ));
-    walk(payload, &label, depth + 1, limits, budget, out);
+    if searched {
+        walk(payload, &label, depth + 1, limits, budget, out);
+    }
     Some(64 + size)
 }
 

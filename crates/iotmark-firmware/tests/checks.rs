@@ -296,6 +296,33 @@ fn web_server_password_files() {
     }
 }
 
+/// The `firmware_checks` fuzzer's shadow line: an MD5-crypt string with 250 NUL bytes in
+/// its salt overflowed inside pwhash (a panic in a debug build, a wrong answer in release).
+/// It is malformed, so it is never hashed; the well-formed line after it still is, and
+/// its default password is found.
+#[test]
+fn shadow_line_with_nul_bytes_in_md5_crypt_salt_never_reaches_pwhash() {
+    let hostile = format!(
+        "root:$1$79b{}z0K8z$Ii6Q/if83F1QodGmkb4Ah.:18145:0:99999:7:::",
+        "\0".repeat(250)
+    );
+    let admin = String::from_utf8(openssl(&["passwd", "-1", "-salt", "s4ltS4lt", "admin"]))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let shadow = format!("{hostile}\nadmin:{admin}:18145:0:99999:7:::\n");
+    let findings = T::default().file("etc/shadow", shadow).run();
+    assert_eq!(
+        fails(&findings, "firmware.credentials.default-password"),
+        ["etc/shadow:2"]
+    );
+    assert_eq!(
+        fails(&findings, "firmware.credentials.weak-hash"),
+        ["etc/shadow:2"],
+        "a malformed string is no evidence of a scheme"
+    );
+}
+
 /// mosquitto's `$7$` (PBKDF2-SHA512) and `$6$` (one SHA-512) hashes, made by Python's
 /// hashlib, an implementation independent of ours.
 fn mosquitto_hash(kind: u8, password: &str) -> String {

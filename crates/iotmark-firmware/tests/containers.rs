@@ -1,8 +1,8 @@
 //! Compressed streams, packages and vendor containers, built here with the real tools
 //! (xz, zstd, lz4, lzop, bzip2, gzip, dpkg-deb, ar, mkimage, openssl) and embedded after
 //! junk at odd offsets: the scan must find each one, say where it ends, and unpack the
-//! payload's files with the same SHA-256 as the source. Bombs and truncated streams are
-//! reported as failed regions, never skipped.
+//! payload's files with the same SHA-256 as the source. Bombs are cut at the limit and
+//! truncated streams reported as failed regions, never skipped.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -264,50 +264,115 @@ fn kernel_payloads_in_every_compression_are_found() {
     }
 }
 
-/// A bomb: 1 GiB of zeros is 34 KB of zstd (and 64 MiB of zeros 10 KB of xz). With an
-/// 8 MiB file limit each is refused after the limit and reported as a failed region; the
-/// walk still finds the file that follows.
+/// A bomb in every stream format, made by the real tools: a small tar, then 16 MiB of
+/// zeros. With a 1 MiB stream limit each is cut at the limit while it decompresses and
+/// reported as cut there (not as a failure, nor as unrecognised bytes); what came before
+/// the cut is still searched, so the tar's file is found; and the walk still finds the
+/// file that follows the bomb.
 #[test]
-fn decompression_bombs_are_refused_and_reported() {
+fn decompression_bombs_are_cut_at_the_limit_and_what_came_before_is_searched() {
     let limits = Limits {
-        max_file_bytes: 8 << 20,
+        max_file_bytes: 1 << 20,
         ..Limits::default()
     };
-    let zeros = vec![0u8; 64 << 20];
-    let xz = filter(&["xz", "-c", "-0", "-T1"], "xz-utils", &zeros);
-    drop(zeros);
-    let zstd = run(
-        Command::new("sh").args(["-c", "head -c 1G /dev/zero | zstd -q -c"]),
-        "zstd",
-    );
+    let mut payload = tar_of_one("first.txt", b"before the cut\n");
+    payload.resize(payload.len() + (16 << 20), 0);
     let follower = filter(
         &["gzip", "-c"],
         "gzip",
         &tar_of_one("after.txt", b"still found\n"),
     );
-    for (format, stream) in [("xz", &xz), ("zstd", &zstd)] {
+    for (format, args, package) in [
+        ("gzip", &["gzip", "-c"][..], "gzip"),
+        ("xz", &["xz", "-c", "-0", "-T1"], "xz-utils"),
+        ("lzma", &["xz", "--format=lzma", "-c", "-0"], "xz-utils"),
+        ("zstd", &["zstd", "-q", "-c"], "zstd"),
+        ("lz4", &["lz4", "-q", "-B4", "-c"], "lz4"),
+        ("lzop", &["lzop", "-c"], "lzop"),
+        ("bzip2", &["bzip2", "-c"], "bzip2"),
+    ] {
         let mut image = junk(333, 4);
-        image.extend_from_slice(stream);
+        image.extend_from_slice(&filter(args, package, &payload));
         image.extend_from_slice(&follower);
         let report = scan(&image, &limits);
-        let bomb = find(&report, format);
-        assert_eq!(bomb.len(), 1, "{:#?}", report.regions);
-        assert_eq!(bomb[0].offset, 333);
-        assert!(
-            bomb[0]
-                .outcome
-                .starts_with("failed: decompresses to more than 8388608 bytes"),
-            "{:?}",
-            bomb[0]
+        let bomb = report
+            .regions
+            .iter()
+            .find(|r| r.format == format && r.within == "image" && r.offset == 333)
+            .unwrap_or_else(|| panic!("{format}: {:#?}", report.regions));
+        assert_eq!(
+            bomb.outcome, "cut at the 1 MiB stream limit: kept the first 1048576 bytes",
+            "{format}"
         );
-        assert!(report.filesystems.iter().all(|(l, _)| !l.contains(format)));
+        assert_eq!(
+            files_under(&report, &format!("{format}@333")).get("first.txt"),
+            Some(&sha(b"before the cut\n")),
+            "{format}: {:#?}",
+            report.regions
+        );
         assert_eq!(
             files_under(&report, "gzip@").get("after.txt"),
             Some(&sha(b"still found\n")),
-            "{:#?}",
+            "{format}: {:#?}",
             report.regions
         );
     }
+
+    // When less of the image's budget is left than a stream may hold, the budget is the
+    // limit that cuts, and the region says so.
+    let budget = Limits {
+        max_unpacked_bytes: 1 << 20,
+        max_file_bytes: 8 << 20,
+        ..Limits::default()
+    };
+    let report = scan(&filter(&["gzip", "-c"], "gzip", &payload), &budget);
+    assert_eq!(
+        find(&report, "gzip")[0].outcome,
+        "cut at the unpacking budget of 1 MiB per image (1 MiB were left): kept the first 1048576 bytes"
+    );
+}
+
+/// Streams nested deeper than `max_depth`: the innermost is decoded and reported as not
+/// searched because of the limit, rather than left as unrecognised bytes; one level more
+/// of depth and the tar inside it is read.
+#[test]
+fn the_nesting_depth_limit_is_reported_as_a_limit() {
+    let mut nested = tar_of_one("deep.txt", b"three levels down\n");
+    for _ in 0..3 {
+        nested = filter(&["gzip", "-c"], "gzip", &nested);
+    }
+    let shallow = Limits {
+        max_depth: 2,
+        ..Limits::default()
+    };
+    let report = scan(&nested, &shallow);
+    let innermost = report
+        .regions
+        .iter()
+        .find(|r| r.within == "image > gzip@0 > gzip@0")
+        .unwrap_or_else(|| panic!("{:#?}", report.regions));
+    assert!(
+        innermost
+            .outcome
+            .ends_with("; not searched: the nesting depth limit of 2 is reached"),
+        "{innermost:?}"
+    );
+    assert!(
+        report.regions.iter().all(|r| r.outcome != "not recognised"),
+        "{:#?}",
+        report.regions
+    );
+    assert!(report.filesystems.is_empty());
+
+    let deep_enough = Limits {
+        max_depth: 3,
+        ..Limits::default()
+    };
+    let report = scan(&nested, &deep_enough);
+    assert_eq!(
+        files_under(&report, "gzip@0 > gzip@0 > gzip@0").get("deep.txt"),
+        Some(&sha(b"three levels down\n"))
+    );
 }
 
 fn tar_of_one(name: &str, contents: &[u8]) -> Vec<u8> {

@@ -120,8 +120,12 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
+            // Errors quote paths and input; their own line breaks (hints) are kept, any other
+            // control character is shown as an escape rather than sent to the terminal.
+            let text = format!("{err:#}");
+            let shown: Vec<_> = text.split('\n').map(iotmark_declare::visible).collect();
             let style = style::Style::stderr();
-            eprintln!("{} {err:#}", style.error("error:"));
+            eprintln!("{} {}", style.error("error:"), shown.join("\n"));
             ExitCode::from(1)
         }
     }

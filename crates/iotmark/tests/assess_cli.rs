@@ -347,3 +347,54 @@ fn the_fixed_example_conforms_and_its_report_matches_the_expected_one() {
         );
     }
 }
+
+/// A declaration with raw control characters (a terminal title sequence ended by BEL, and a
+/// screen clear in its file name): `check` shows them as visible escapes, in the snippet,
+/// the message and the path, and sends none of them to the terminal; so does the error
+/// printed for a file that cannot be read.
+#[test]
+fn check_escapes_control_characters_from_the_declaration() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(example().join("declaration.yaml"))
+        .unwrap()
+        .replace("  category: camera", "  category: camera\x1b]0;pwned\x07");
+    let file = dir.path().join("decl\x1b[2J.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let out = iotmark().arg("check").arg(&file).assert().code(1);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        !err.contains(['\x1b', '\x07']),
+        "raw control characters reach the terminal: {err:?}"
+    );
+    assert!(err.contains("camera\\u{1b}]0;pwned\\u{7}"), "{err}");
+    assert!(err.contains("decl\\u{1b}[2J.yaml"), "{err}");
+
+    let out = iotmark()
+        .arg("check")
+        .arg(dir.path().join("gone\x1b[2J.yaml"))
+        .assert()
+        .code(1);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("cannot read") && !err.contains('\x1b'),
+        "{err:?}"
+    );
+}
+
+/// An endless input (here /dev/zero) is refused after the size limit: `check` reads no
+/// more than the limit and a byte, and its hint names no `--max-bytes` flag, which `check`
+/// does not have.
+#[test]
+fn check_refuses_an_oversized_declaration_without_reading_it_whole() {
+    let out = iotmark()
+        .args(["check", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("the file is larger than 4 MiB, the most a declaration may be"),
+        "{err}"
+    );
+    assert!(!err.contains("--max-bytes"), "{err}");
+}

@@ -135,3 +135,122 @@ fn scan_evidence_counts_for_the_declared_image_only() {
         records.as_array().unwrap().len()
     );
 }
+
+fn is_empty(dir: &Path) -> bool {
+    std::fs::read_dir(dir).unwrap().next().is_none()
+}
+
+/// Runs `iotmark scan IMAGE --extract DIR`, expecting exit status 1; returns its stderr.
+fn extraction_refused(image: &Path, dir: &Path) -> String {
+    let run = iotmark()
+        .arg("scan")
+        .arg(image)
+        .arg("--extract")
+        .arg(dir)
+        .assert()
+        .code(1);
+    String::from_utf8_lossy(&run.get_output().stderr).into_owned()
+}
+
+/// `--extract DIR` where DIR already holds `fs0` as a link to another directory: the scan
+/// refuses the directory before it starts, says what is in the way, and writes nothing
+/// through the link. A DIR that is itself a link is refused too; a new DIR is used.
+#[test]
+fn extract_refuses_output_dir_with_planted_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = image(dir.path());
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out.join("fs0")).unwrap();
+    let stderr = extraction_refused(&image, &out);
+    assert!(stderr.contains("already holds `fs0`"), "{stderr}");
+    assert!(!stderr.contains("would leave"), "{stderr}");
+    assert!(
+        is_empty(&elsewhere),
+        "nothing written through the planted link"
+    );
+
+    let linked = dir.path().join("linked");
+    std::os::unix::fs::symlink(&elsewhere, &linked).unwrap();
+    let stderr = extraction_refused(&image, &linked);
+    assert!(stderr.contains("is a symbolic link"), "{stderr}");
+    assert!(is_empty(&elsewhere));
+
+    let fresh = dir.path().join("fresh");
+    iotmark()
+        .arg("scan")
+        .arg(&image)
+        .arg("--extract")
+        .arg(&fresh)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(fresh.join("fs0/etc/passwd")).unwrap(),
+        "root:x:0:0:root:/root:/bin/sh\n"
+    );
+}
+
+/// A tar whose entry `link` is a symlink to another directory, and whose later entry
+/// `link/planted.txt` would be written through it. The scan and the extraction finish
+/// (exit 0, JSON out); the entry is skipped, reported as a finding with its path, and
+/// nothing lands where the link points.
+#[test]
+fn extract_skips_and_reports_a_file_under_a_planted_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target");
+    std::fs::create_dir(&target).unwrap();
+    let links = dir.path().join("links");
+    std::fs::create_dir_all(links.join("etc")).unwrap();
+    std::fs::write(links.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::os::unix::fs::symlink(&target, links.join("link")).unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(files.join("link")).unwrap();
+    std::fs::write(files.join("link/planted.txt"), "written through the link\n").unwrap();
+    let tar = dir.path().join("planted.tar");
+    // First the link and a real file, then the file under the link appended from a tree
+    // where `link` is a directory: GNU tar writes what it is given, as an attacker would.
+    for (mode, from, names) in [
+        ("-cf", &links, &["etc", "link"][..]),
+        ("-rf", &files, &["link/planted.txt"]),
+    ] {
+        let status = Std::new("tar")
+            .args(["--format=gnu", mode])
+            .arg(&tar)
+            .arg("-C")
+            .arg(from)
+            .args(names)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    let out = dir.path().join("out");
+    let run = iotmark()
+        .arg("scan")
+        .arg(&tar)
+        .arg("--json")
+        .arg("--extract")
+        .arg(&out)
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
+    let finding = report["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["check"] == "firmware.image.entry-through-symlink")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(finding["location"]["file"], "link/planted.txt");
+    assert_eq!(finding["result"], "fail");
+    assert!(is_empty(&target), "nothing written through the link");
+    assert!(
+        std::fs::symlink_metadata(out.join("fs0/link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(out.join("fs0/etc/passwd").is_file());
+}

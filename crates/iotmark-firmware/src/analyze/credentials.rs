@@ -73,8 +73,8 @@ pub(super) fn masked(secret: &str) -> String {
 
 /// How a stored password is protected.
 enum Stored<'a> {
-    /// A crypt(3) string pwhash verifies (`$1$`, `$5$`, `$6$`, `$2b$`, DES...).
-    Crypt(&'a str),
+    /// A crypt(3) string of a scheme pwhash verifies, in exactly that scheme's shape.
+    Crypt { hash: &'a str, scheme: CryptScheme },
     /// Apache's MD5 variant (`$apr1$salt$hash`).
     Apr1 { salt: &'a str, hash: &'a str },
     /// `{SHA}` + base64 of an unsalted SHA-1.
@@ -95,12 +95,32 @@ enum Stored<'a> {
     Unverifiable,
 }
 
+/// The crypt(3) schemes handed to pwhash, with the cost each string names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CryptScheme {
+    /// Traditional DES crypt: 2 salt and 11 hash characters, no `$`.
+    Des,
+    /// `$1$`: MD5-crypt.
+    Md5,
+    /// `$5$` (SHA-256-crypt) or `$6$` (SHA-512-crypt), with its rounds (5000 when the
+    /// string names none).
+    Sha { rounds: u64 },
+    /// `$2a$`, `$2b$`, `$2y$`: bcrypt, with its cost (log2 of the rounds).
+    Bcrypt { cost: u32 },
+}
+
 impl Stored<'_> {
     /// The scheme's name when it is fast to crack or has no salt, else `None`.
     fn weakness(&self) -> Option<&'static str> {
         match self {
-            Stored::Crypt(h) if h.starts_with("$1$") => Some("MD5-crypt"),
-            Stored::Crypt(h) if is_des(h) => Some("DES crypt"),
+            Stored::Crypt {
+                scheme: CryptScheme::Md5,
+                ..
+            } => Some("MD5-crypt"),
+            Stored::Crypt {
+                scheme: CryptScheme::Des,
+                ..
+            } => Some("DES crypt"),
             Stored::Apr1 { .. } => Some("Apache MD5 (apr1)"),
             Stored::Sha1(_) => Some("unsalted SHA-1 ({SHA})"),
             Stored::Digest { .. } => Some("unsalted MD5 (htdigest)"),
@@ -111,7 +131,7 @@ impl Stored<'_> {
 
     fn verify(&self, user: &str, password: &str) -> bool {
         match self {
-            Stored::Crypt(h) => pwhash::unix::verify(password, h),
+            Stored::Crypt { hash, .. } => pwhash::unix::verify(password, hash),
             Stored::Apr1 { salt, hash } => apr1(password, salt) == *hash,
             Stored::Sha1(digest) => {
                 sha1::Sha1::digest(password.as_bytes()).as_slice() == digest.as_slice()
@@ -146,54 +166,73 @@ impl Stored<'_> {
     }
 }
 
-fn is_des(h: &str) -> bool {
-    h.len() == 13
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
-}
-
+/// The characters crypt(3) salts and hashes are written in (`./0-9A-Za-z`).
 fn crypt_chars(s: &str) -> bool {
     s.bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
 }
 
-/// Whether a `$id$` crypt string has the exact shape its scheme defines (salt length, hash
-/// length, alphabet). pwhash panics on some malformed strings (found by fuzzing: control
-/// characters reach an unchecked subtraction), so only well-formed ones are handed to it.
-fn well_formed(hash: &str) -> bool {
-    let parts: Vec<&str> = hash.split('$').collect();
-    let salted = |salt: &str, max: usize, h: &str, len: usize| {
-        !salt.is_empty()
-            && salt.len() <= max
+/// The scheme of a crypt(3) string that has exactly the shape its scheme writes: the
+/// magic, a salt of the scheme's length from the crypt alphabet, the rounds or cost in the
+/// range the scheme allows, and a hash of the scheme's exact length; otherwise `None`.
+///
+/// pwhash parses leniently and then trusts what it parsed: fuzzing found an MD5-crypt
+/// string with NUL bytes in its salt reaching an arithmetic overflow inside it. So a
+/// string reaches pwhash only when this accepts it, whatever its length or content.
+fn crypt_scheme(hash: &str) -> Option<CryptScheme> {
+    let salted = |salt: &str, max_salt: usize, digest: &str, digest_len: usize| {
+        (1..=max_salt).contains(&salt.len())
             && crypt_chars(salt)
-            && h.len() == len
-            && crypt_chars(h)
+            && digest.len() == digest_len
+            && crypt_chars(digest)
     };
-    match parts.as_slice() {
-        ["", "1", salt, h] => salted(salt, 8, h, 22),
-        ["", "5", salt, h] => salted(salt, 16, h, 43),
-        ["", "6", salt, h] => salted(salt, 16, h, 86),
-        ["", "5", rounds, salt, h] if rounds.starts_with("rounds=") => salted(salt, 16, h, 43),
-        ["", "6", rounds, salt, h] if rounds.starts_with("rounds=") => salted(salt, 16, h, 86),
-        ["", "2a" | "2b" | "2y", cost, rest] => {
-            cost.len() == 2
-                && cost.bytes().all(|b| b.is_ascii_digit())
-                && rest.len() == 53
-                && crypt_chars(rest)
+    let fields: Vec<&str> = hash.split('$').collect();
+    match fields.as_slice() {
+        [des] => (des.len() == 13 && crypt_chars(des)).then_some(CryptScheme::Des),
+        ["", "1", salt, digest] => salted(salt, 8, digest, 22).then_some(CryptScheme::Md5),
+        ["", id @ ("5" | "6"), rest @ ..] => {
+            let (rounds, salt, digest) = match rest {
+                [salt, digest] => (5000, salt, digest),
+                [rounds, salt, digest] => (sha_crypt_rounds(rounds)?, salt, digest),
+                _ => return None,
+            };
+            let digest_len = if *id == "5" { 43 } else { 86 };
+            salted(salt, 16, digest, digest_len).then_some(CryptScheme::Sha { rounds })
         }
-        _ => false,
+        ["", "2a" | "2b" | "2y", cost, salt_and_digest] => {
+            let cost = two_digits(cost).filter(|c| (4..=31).contains(c))?;
+            // 22 characters of salt, then 31 of hash.
+            (salt_and_digest.len() == 53 && crypt_chars(salt_and_digest))
+                .then_some(CryptScheme::Bcrypt { cost })
+        }
+        _ => None,
+    }
+}
+
+/// A sha-crypt `rounds=N` field: N in decimal, within the 1000 to 999,999,999 that
+/// implementations accept.
+fn sha_crypt_rounds(field: &str) -> Option<u64> {
+    let digits = field.strip_prefix("rounds=")?;
+    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits
+        .parse()
+        .ok()
+        .filter(|r| (1000..=999_999_999).contains(r))
+}
+
+/// A bcrypt cost: exactly two decimal digits.
+fn two_digits(field: &str) -> Option<u32> {
+    if field.len() == 2 && field.bytes().all(|b| b.is_ascii_digit()) {
+        field.parse().ok()
+    } else {
+        None
     }
 }
 
 /// Classifies a crypt(3)-style string (shadow, htpasswd, rpcd, httpd.conf).
 fn classify(hash: &str) -> Stored<'_> {
-    if hash.starts_with('$') && !hash.starts_with("$apr1$") && hash.len() < 200 {
-        let id = hash.get(1..3).unwrap_or("");
-        let known = ["1$", "5$", "6$", "2a", "2b", "2y"].contains(&id);
-        if known && !well_formed(hash) {
-            return Stored::Unverifiable;
-        }
-    }
     if let Some(rest) = hash.strip_prefix("$apr1$") {
         return match rest.split_once('$') {
             Some((salt, h)) if crypt_chars(salt) && h.len() == 22 && crypt_chars(h) => {
@@ -208,34 +247,15 @@ fn classify(hash: &str) -> Stored<'_> {
             .map(Stored::Sha1)
             .unwrap_or(Stored::Unverifiable);
     }
-    if hash.starts_with("$5$") || hash.starts_with("$6$") {
-        let rounds = hash
-            .get(3..)
-            .and_then(|r| r.strip_prefix("rounds="))
-            .and_then(|r| r.split('$').next())
-            .and_then(|r| r.parse::<u64>().ok())
-            .unwrap_or(5000);
-        return if rounds <= MAX_SHA_CRYPT_ROUNDS {
-            Stored::Crypt(hash)
-        } else {
-            Stored::Unverifiable
-        };
+    match crypt_scheme(hash) {
+        Some(CryptScheme::Sha { rounds }) if rounds > MAX_SHA_CRYPT_ROUNDS => Stored::Unverifiable,
+        Some(CryptScheme::Bcrypt { cost }) if cost > MAX_BCRYPT_COST => Stored::Unverifiable,
+        Some(scheme) => Stored::Crypt { hash, scheme },
+        // Malformed crypt strings, yescrypt, NT hashes and other `$id$` schemes:
+        // recognised as hashes, not verified here.
+        None if hash.starts_with('$') => Stored::Unverifiable,
+        None => Stored::Plain(hash),
     }
-    if hash.starts_with("$2") {
-        let cost = hash.get(4..6).and_then(|c| c.parse::<u32>().ok());
-        return match cost {
-            Some(c) if c <= MAX_BCRYPT_COST => Stored::Crypt(hash),
-            _ => Stored::Unverifiable,
-        };
-    }
-    if hash.starts_with("$1$") || is_des(hash) {
-        return Stored::Crypt(hash);
-    }
-    if hash.starts_with('$') {
-        // yescrypt, NT hashes and other `$id$` schemes: recognised, not verified here.
-        return Stored::Unverifiable;
-    }
-    Stored::Plain(hash)
 }
 
 /// Reports one stored credential: weak scheme, plain text, or a password from the list.
@@ -661,15 +681,47 @@ mod tests {
     }
 
     #[test]
-    fn malformed_crypt_strings_never_reach_pwhash() {
-        // The fuzzer's case: control characters inside an MD5-crypt salt.
-        let bad = "$1$79b\0\0\0z0K8z$Ii6Q/if83F1QodGmkb4Ah.";
-        assert!(matches!(classify(bad), Stored::Unverifiable));
-        assert!(matches!(classify("$2b$05$\u{1}"), Stored::Unverifiable));
-        assert!(matches!(
-            classify("$1$79bz0K8z$Ii6Q/if83F1QodGmkb4Ah."),
-            Stored::Crypt(_)
-        ));
+    fn only_crypt_strings_of_their_schemes_exact_shape_reach_pwhash() {
+        let md5 = "$1$79bz0K8z$Ii6Q/if83F1QodGmkb4Ah.";
+        assert_eq!(crypt_scheme(md5), Some(CryptScheme::Md5));
+        // The fuzzer's cases: NUL bytes in an MD5-crypt salt, short and long (the long one
+        // is past the length the old check looked at).
+        for nuls in [3, 250] {
+            let bad = format!("$1$79b{}z0K8z$Ii6Q/if83F1QodGmkb4Ah.", "\0".repeat(nuls));
+            assert_eq!(crypt_scheme(&bad), None, "{nuls} NULs");
+            assert!(matches!(classify(&bad), Stored::Unverifiable));
+        }
+        let sha512 = format!("$6$saltsalt${}", "a".repeat(86));
+        assert_eq!(
+            crypt_scheme(&sha512),
+            Some(CryptScheme::Sha { rounds: 5000 })
+        );
+        let with_rounds = format!("$5$rounds=20000$salt${}", "b".repeat(43));
+        assert_eq!(
+            crypt_scheme(&with_rounds),
+            Some(CryptScheme::Sha { rounds: 20000 })
+        );
+        let bcrypt = format!("$2b$05${}", "c".repeat(53));
+        assert_eq!(crypt_scheme(&bcrypt), Some(CryptScheme::Bcrypt { cost: 5 }));
+        assert_eq!(crypt_scheme("aZGJuE6EXrjEE"), Some(CryptScheme::Des));
+        for malformed in [
+            "$1$$Ii6Q/if83F1QodGmkb4Ah.".to_owned(), // empty salt
+            "$1$123456789$Ii6Q/if83F1QodGmkb4Ah.".to_owned(), // salt too long
+            "$1$79b$Ii6Q/if83F1QodGmkb4Ah".to_owned(), // hash one short
+            "$1$7 9$Ii6Q/if83F1QodGmkb4Ah.".to_owned(), // outside the alphabet
+            format!("$5$rounds=abc$salt${}", "b".repeat(43)),
+            format!("$5$rounds=999$salt${}", "b".repeat(43)),
+            format!("$5$rounds=+5000$salt${}", "b".repeat(43)),
+            format!("$6$saltsaltsaltsalts${}", "a".repeat(86)), // 17-character salt
+            format!("$6$salt${}", "a".repeat(43)),              // a SHA-256 length
+            "$2b$05$\u{1}".to_owned(),
+            format!("$2b$5${}", "c".repeat(53)),
+            format!("$2b$03${}", "c".repeat(53)),
+            format!("$2b$05${}$", "c".repeat(53)),
+            "aZGJuE6EXrjE\u{0}".to_owned(),
+        ] {
+            assert_eq!(crypt_scheme(&malformed), None, "{malformed:?}");
+        }
     }
 
     #[test]
@@ -682,7 +734,10 @@ mod tests {
             classify(&format!("$2b$31${}", "a".repeat(53))),
             Stored::Unverifiable
         ));
-        assert!(well_formed(&format!("$2b$31${}", "a".repeat(53))));
+        assert_eq!(
+            crypt_scheme(&format!("$2b$31${}", "a".repeat(53))),
+            Some(CryptScheme::Bcrypt { cost: 31 })
+        );
         assert!(matches!(
             mosquitto_hash("$7$4000000000$AAAA$AAAA"),
             Stored::Unverifiable

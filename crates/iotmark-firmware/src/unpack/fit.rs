@@ -14,7 +14,7 @@
 
 use sha2::Digest;
 
-use super::{Unpacked, region, streams};
+use super::{Unpacked, region, searched_at, streams};
 use crate::Limits;
 
 pub(super) const FDT_MAGIC: [u8; 4] = [0xd0, 0x0d, 0xfe, 0xed];
@@ -455,6 +455,7 @@ pub(super) fn fdt(
             info.summary()
         )
     };
+    let (searched, outcome) = searched_at(depth, limits, outcome);
     out.regions.push(region(
         offset,
         end,
@@ -464,7 +465,7 @@ pub(super) fn fdt(
         within,
     ));
     out.fit.push(info);
-    if depth < limits.max_depth {
+    if searched {
         for (name, compression, bytes) in payloads {
             let label = format!("{within} > fit@{offset} image {name}");
             streams::declared(&compression, bytes, &label, depth + 1, limits, budget, out);

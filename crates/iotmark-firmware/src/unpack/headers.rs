@@ -1,6 +1,6 @@
 //! Vendor firmware headers that wrap partitions: Broadcom TRX and TP-Link's image header.
 
-use super::{Unpacked, region, walk};
+use super::{Unpacked, region, searched_at, walk};
 use crate::Limits;
 
 pub(super) const TRX_MAGIC: &[u8; 4] = b"HDR0";
@@ -65,18 +65,17 @@ pub(super) fn trx(
         ));
         return Some(header);
     }
-    out.regions.push(region(
-        offset,
-        len,
-        "trx",
+    let (searched, outcome) = searched_at(
+        depth,
+        limits,
         format!(
             "unpacked (version {version}, {} partitions, CRC ok)",
             offsets.len()
         ),
-        image,
-        within,
-    ));
-    if depth < limits.max_depth {
+    );
+    out.regions
+        .push(region(offset, len, "trx", outcome, image, within));
+    if searched {
         for (i, &start) in offsets.iter().enumerate() {
             let end = offsets.get(i + 1).copied().unwrap_or(len);
             let label = format!("{within} > trx@{offset} partition {i}");

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Problems, Unpacked, region, walk};
+use super::{Problems, Unpacked, region, searched_at, walk};
 use crate::Limits;
 
 pub(super) const EC_MAGIC: &[u8; 4] = b"UBI#";
@@ -210,6 +210,7 @@ pub(super) fn read(
             listed.join(", ")
         ),
     };
+    let (searched, outcome) = searched_at(depth, limits, outcome);
     out.regions.push(region(
         offset,
         end - offset,
@@ -218,9 +219,11 @@ pub(super) fn read(
         &data[offset..end],
         within,
     ));
-    for (id, name, bytes) in volumes {
-        let label = format!("{within} > ubi@{offset} > volume {id} \"{name}\"");
-        walk(&bytes, &label, depth + 1, limits, budget, out);
+    if searched {
+        for (id, name, bytes) in volumes {
+            let label = format!("{within} > ubi@{offset} > volume {id} \"{name}\"");
+            walk(&bytes, &label, depth + 1, limits, budget, out);
+        }
     }
     Some(end - offset)
 }

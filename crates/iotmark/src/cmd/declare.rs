@@ -141,15 +141,16 @@ pub fn check(args: CheckArgs) -> Result<ExitCode> {
         );
     } else {
         let style = Style::stderr();
+        let file = args.file.display().to_string();
+        let file = iotmark_declare::visible(&file);
         if !report.diagnostics.is_empty() {
             eprint!("{}", report.render());
         }
         let warnings = report.diagnostics.len() - report.errors();
         if report.errors() == 0 {
             outln!(
-                "{} {} is a valid declaration{}",
+                "{} {file} is a valid declaration{}",
                 style.good("✓"),
-                args.file.display(),
                 if warnings > 0 {
                     format!(" ({warnings} warning(s))")
                 } else {
@@ -158,10 +159,9 @@ pub fn check(args: CheckArgs) -> Result<ExitCode> {
             );
         } else {
             eprintln!(
-                "{} {} error(s), {warnings} warning(s) in {}",
+                "{} {} error(s), {warnings} warning(s) in {file}",
                 style.error("✗"),
                 report.errors(),
-                args.file.display()
             );
         }
     }
@@ -173,13 +173,8 @@ pub fn check(args: CheckArgs) -> Result<ExitCode> {
 }
 
 pub fn load_report(path: &Path, date: Option<&str>) -> Result<iotmark_declare::CheckReport> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(iotmark_declare::check(
-        path,
-        &bytes,
-        &known_requirement,
-        today(date)?,
-    ))
+    iotmark_declare::check_file(path, &known_requirement, today(date)?)
+        .with_context(|| format!("cannot read {}", path.display()))
 }
 
 pub fn schema() -> Result<ExitCode> {

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use iotmark_assess::RuleBook;
+use iotmark_declare::visible;
+use iotmark_firmware::extract::OutputDir;
 use iotmark_firmware::{Limits, Progress, ScanReport, scan_with_progress, to_evidence};
 use serde_json::json;
 
@@ -24,7 +26,8 @@ pub struct ScanArgs {
     /// Write the evidence (one JSON file) into this directory, for `iotmark assess --evidence`
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Also write the unpacked filesystems here (never outside it)
+    /// Also write the unpacked filesystems here, as fs0, fs1, …: DIR must be new or empty,
+    /// and nothing is written through a link
     #[arg(long, value_name = "DIR")]
     extract: Option<PathBuf>,
     /// Write a CycloneDX 1.6 SBOM (JSON) of the components found
@@ -50,6 +53,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     }
     let image = std::fs::read(&args.image)
         .with_context(|| format!("cannot read {}", args.image.display()))?;
+    // Checked before the scan, so that a directory that cannot be used costs no waiting.
+    let extract_to = args.extract.as_deref().map(OutputDir::create).transpose()?;
     let report = scan_showing_progress(&image, &Limits::default());
 
     // Each check bears on the requirements whose rules name it, in every bundled catalog.
@@ -68,9 +73,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         .to_string();
     let evidence = to_evidence(&report, &args.component, &collected_at, &bears_on);
 
-    if let Some(dir) = &args.extract {
+    if let Some(dir) = &extract_to {
         for (i, (_, tree)) in report.filesystems.iter().enumerate() {
-            tree.write_to(&dir.join(format!("fs{i}")))?;
+            dir.write_tree(&format!("fs{i}"), tree)?;
         }
     }
     if let Some(path) = &args.sbom {
@@ -120,10 +125,12 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // Names, messages and labels quote the image (user names, header strings, file paths):
+    // each goes through `visible`, so an image cannot drive the terminal.
     let style = Style::stdout();
     outln!(
         "{}  {}",
-        style.bold(&args.image.display().to_string()),
+        style.bold(&visible(&args.image.display().to_string())),
         style.dim(&format!("sha256 {} · {} bytes", report.sha256, report.size))
     );
     for r in &report.regions {
@@ -133,20 +140,20 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             r.format,
             r.size,
             r.entropy,
-            r.outcome,
-            style.dim(&r.within)
+            visible(&r.outcome),
+            style.dim(&visible(&r.within))
         );
     }
     for (label, t) in &report.filesystems {
         outln!(
             "  {} {} ({} entries)",
             style.good("unpacked"),
-            label,
+            visible(label),
             t.entries.len()
         );
     }
     for fit in &report.fit {
-        outln!("  {} {}", style.bold("FIT"), fit.summary());
+        outln!("  {} {}", style.bold("FIT"), visible(&fit.summary()));
     }
     let listed: Vec<_> = report
         .components
@@ -163,9 +170,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                 .unwrap_or_default();
             outln!(
                 "  {:<24} {:<16} {}",
-                c.name,
-                c.version,
-                style.dim(&format!("{:?} {at}", c.relation).to_lowercase())
+                visible(&c.name),
+                visible(&c.version),
+                style.dim(&visible(&format!("{:?} {at}", c.relation).to_lowercase()))
             );
         }
     }
@@ -179,8 +186,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                 "  {:<9} {:<40} {}  {}",
                 style.error(f.severity),
                 f.check,
-                f.message,
-                style.dim(&at(f))
+                visible(&f.message),
+                style.dim(&visible(&at(f)))
             );
         }
     }
@@ -191,8 +198,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                 "  {:<9} {:<40} {}  {}",
                 style.good("pass"),
                 f.check,
-                f.message,
-                style.dim(&at(f))
+                visible(&f.message),
+                style.dim(&visible(&at(f)))
             );
         }
     }
