@@ -98,7 +98,8 @@ fn check_reports_every_problem_with_its_place() {
     let bad = tmp.path().join("product.yaml");
     std::fs::write(
         &bad,
-        "schema_version: 1\nproduct:\n  id: Bad_ID\n  nmae: Camera\n  manufacturer:\n    name: \"\\e[31mAcme\"\n",
+        // An unknown key holding ESC and BEL: echoed as escapes, never raw.
+        "schema_version: 1\nproduct:\n  id: Bad_ID\n  \"nm\\e[2J\\aae\": Camera\n  manufacturer:\n    name: Acme\n",
     )
     .unwrap();
     settings(tmp.path()).bind(|| {
