@@ -250,34 +250,59 @@ fn a_compressed_kernel_fixture_gives_its_version() {
     }
 }
 
-/// The floors are what the table achieved when it was written (174 of 177 packages found,
-/// the 3 misses being empty placeholder inputs; no wrong hits), so a regression shows.
+/// Recall and precision over some of the corpus's packages.
+fn rates(results: &[&measure::PackageResult]) -> (usize, f64, f64) {
+    let correct = results.iter().filter(|r| r.found).count();
+    let wrong: usize = results.iter().map(|r| r.wrong.len()).sum();
+    (
+        results.len(),
+        correct as f64 / results.len().max(1) as f64,
+        correct as f64 / (correct + wrong).max(1) as f64,
+    )
+}
+
+/// The floors are what detection achieved when they were set, so a regression shows. The
+/// corpus holds OpenWrt packages (the kind the signatures were first written from) and, since
+/// it grew, packages of the same products from other distributions (rpm, deb, apk, tgz…),
+/// which nobody wrote a signature against: each group has its own floor, and the second is
+/// the honest measure of how detection generalises (issue 13 raises it).
 #[test]
 fn version_detection_on_the_peer_corpus_keeps_its_measured_floors() {
     let dir = measure::corpus_dir();
-    let (results, s) =
+    let (results, _) =
         measure::measure(&dir).unwrap_or_else(|e| panic!("corpus at {}: {e}", dir.display()));
-    let misses: Vec<_> = results
+    let (openwrt, others): (Vec<_>, Vec<_>) = results
         .iter()
-        .filter(|r| !r.found && !r.empty)
-        .map(|r| &r.package)
-        .collect();
+        .filter(|r| !r.empty)
+        .partition(|r| r.package.ends_with(".ipk"));
     let wrong: Vec<_> = results
         .iter()
         .filter(|r| !r.wrong.is_empty())
         .map(|r| (&r.package, &r.wrong))
         .collect();
-    assert_eq!(s.packages, 177);
+    let (n, recall, precision) = rates(&openwrt);
+    eprintln!("OpenWrt ipk: {n} packages, recall {recall:.3}, precision {precision:.3}");
+    let misses: Vec<_> = openwrt
+        .iter()
+        .filter(|r| !r.found)
+        .map(|r| &r.package)
+        .collect();
+    assert!(n >= 170, "the corpus's OpenWrt packages are missing ({n})");
     assert!(
-        s.recall() >= 0.98,
-        "recall {:.3}; misses {misses:?}",
-        s.recall()
+        recall >= OPENWRT_RECALL,
+        "recall {recall:.3}; misses {misses:?}"
     );
-    assert!(s.recall_nonempty() >= 0.99, "misses {misses:?}");
     assert!(
-        s.precision() >= 0.99,
-        "precision {:.3}; wrong {wrong:?}",
-        s.precision()
+        precision >= OPENWRT_PRECISION,
+        "precision {precision:.3}; wrong {wrong:?}"
+    );
+    let (n, recall, precision) = rates(&others);
+    eprintln!("other distributions: {n} packages, recall {recall:.3}, precision {precision:.3}");
+    assert!(n >= 400, "the corpus's other packages are missing ({n})");
+    assert!(recall >= OTHERS_RECALL, "recall {recall:.3}");
+    assert!(
+        precision >= OTHERS_PRECISION,
+        "precision {precision:.3}; wrong {wrong:?}"
     );
 }
 
@@ -293,3 +318,10 @@ fn fuzz_corpus_inventories_without_panicking() {
     }
     assert!(count >= 5, "expected the seed corpus in {}", dir.display());
 }
+
+// Floors of `version_detection_on_the_peer_corpus_keeps_its_measured_floors`, set a little
+// under what was measured (docs/PERFORMANCE.md has the figures and how to reproduce them).
+const OPENWRT_RECALL: f64 = 0.99;
+const OPENWRT_PRECISION: f64 = 0.99;
+const OTHERS_RECALL: f64 = 0.30;
+const OTHERS_PRECISION: f64 = 0.97;
