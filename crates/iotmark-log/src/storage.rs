@@ -111,6 +111,9 @@ pub trait Storage: Send {
     fn write_envelope(&self, digest: &Hash, bytes: &[u8]) -> Result<(), StorageError>;
 }
 
+/// Where a writer stages its temporary files, below the log's root.
+const TEMP_DIR: &str = ".tmp";
+
 /// A directory of tiles (the default storage).
 #[derive(Debug)]
 pub struct DirStorage {
@@ -145,6 +148,7 @@ impl DirStorage {
             lock: Some(lock),
             counter: AtomicU64::new(0),
         };
+        storage.ensure_dir(&storage.root.join(TEMP_DIR))?;
         storage.remove_temporaries()?;
         Ok(storage)
     }
@@ -232,22 +236,20 @@ impl DirStorage {
         Ok(Some(bytes))
     }
 
-    /// Removes the temporary files a crash left behind (`.tmp-*`, named for the process that
-    /// wrote them): with the writer lock held, no write is under way, so none is in use. Links
-    /// are neither followed nor removed. Returns how many were removed.
+    /// Removes the temporary files a crash left behind, all of which are in `.tmp/` (and, for
+    /// a log written before temporaries had their own directory, `.tmp-*` files at the root):
+    /// with the writer lock held no write is under way, so none is in use. Only that one
+    /// directory is read, so opening costs nothing however many tiles and envelopes the log
+    /// holds. Links are neither followed nor kept. Returns how many were removed.
     fn remove_temporaries(&self) -> Result<usize, StorageError> {
         let mut removed = 0;
-        let mut dirs = vec![self.root.clone()];
-        while let Some(dir) = dirs.pop() {
+        for (dir, only_prefixed) in [(self.root.join(TEMP_DIR), false), (self.root.clone(), true)] {
             let mut cleaned = false;
             for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
                 let entry = entry.map_err(io_err(&dir))?;
                 let kind = entry.file_type().map_err(io_err(&entry.path()))?;
-                if kind.is_dir() {
-                    dirs.push(entry.path());
-                } else if kind.is_file()
-                    && entry.file_name().as_encoded_bytes().starts_with(b".tmp-")
-                {
+                let prefixed = entry.file_name().as_encoded_bytes().starts_with(b".tmp-");
+                if !kind.is_dir() && (prefixed || !only_prefixed) {
                     fs::remove_file(entry.path()).map_err(io_err(&entry.path()))?;
                     removed += 1;
                     cleaned = true;
@@ -286,9 +288,13 @@ impl DirStorage {
         Ok(())
     }
 
-    fn temp_path(&self, dir: &Path) -> PathBuf {
+    /// A new temporary file's path, in `.tmp/`: written and fsynced there, then renamed into
+    /// place (the same filesystem, so the rename is atomic) and the target directory fsynced.
+    fn temp_path(&self) -> PathBuf {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        dir.join(format!(".tmp-{}-{n}", std::process::id()))
+        self.root
+            .join(TEMP_DIR)
+            .join(format!(".tmp-{}-{n}", std::process::id()))
     }
 
     /// Whether a tile must be written: a full tile that already holds these bytes need not be,
@@ -342,7 +348,7 @@ impl DirStorage {
         let path = self.root.join(rel);
         let dir = path.parent().unwrap_or(&self.root).to_owned();
         self.ensure_dir(&dir)?;
-        let tmp = self.temp_path(&dir);
+        let tmp = self.temp_path();
         let result = (|| {
             let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
             f.write_all(bytes).map_err(io_err(&tmp))?;
@@ -470,7 +476,7 @@ impl Storage for DirStorage {
                     let path = self.root.join(rel);
                     let dir = path.parent().unwrap_or(&self.root).to_owned();
                     self.create_dirs(&dir, &mut dirs)?;
-                    let tmp = self.temp_path(&dir);
+                    let tmp = self.temp_path();
                     let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
                     if let Err(e) = file.write_all(bytes) {
                         let _ = fs::remove_file(&tmp);

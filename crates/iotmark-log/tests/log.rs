@@ -419,8 +419,9 @@ fn a_read_only_view_reads_beside_the_writer_and_refuses_every_write() {
     assert!(DirStorage::open_read_only(dir.path().join("missing")).is_err());
 }
 
-/// A crash between a temporary file's creation and its rename leaves `.tmp-*` files behind;
-/// the next writer removes them, wherever they are in the tree, and touches nothing else.
+/// A crash between a temporary file's creation and its rename leaves it behind in `.tmp/`
+/// (or, for a log written before temporaries had their own directory, at the root); the next
+/// writer removes them and touches nothing else.
 #[test]
 fn temporaries_left_by_a_crash_are_removed_when_the_writer_opens() {
     let dir = tempfile::tempdir().unwrap();
@@ -429,25 +430,37 @@ fn temporaries_left_by_a_crash_are_removed_when_the_writer_opens() {
         log.append_batch(&entries(0, 3)).unwrap();
     }
     let outside = tempfile::tempdir().unwrap();
-    let kept = outside.path().join(".tmp-elsewhere");
+    let kept = outside.path().join("not-the-logs");
     std::fs::write(&kept, b"not the log's").unwrap();
     let planted = [
-        dir.path().join(".tmp-4242-0"),
-        dir.path().join("tile/0/.tmp-4242-1"),
-        dir.path().join("tile/entries/.tmp-4242-2"),
+        dir.path().join(".tmp/.tmp-4242-0"),
+        dir.path().join(".tmp/.tmp-4242-1"),
+        dir.path().join(".tmp-4242-2"),
     ];
     for p in &planted {
         std::fs::write(p, b"half a tile").unwrap();
     }
-    // A link with a temporary's name is neither followed nor removed.
-    std::os::unix::fs::symlink(&kept, dir.path().join(".tmp-link")).unwrap();
-    let log = open(dir.path());
+    // A link among the temporaries is removed itself; what it points to is not touched.
+    std::os::unix::fs::symlink(&kept, dir.path().join(".tmp/.tmp-link")).unwrap();
+    let mut log = open(dir.path());
     assert_eq!(log.checkpoint().size, 3);
     for p in &planted {
         assert!(!p.exists(), "{} is still there", p.display());
     }
+    assert!(
+        dir.path()
+            .join(".tmp/.tmp-link")
+            .symlink_metadata()
+            .is_err()
+    );
     assert_eq!(std::fs::read(&kept).unwrap(), b"not the log's");
-    assert!(dir.path().join(".tmp-link").symlink_metadata().is_ok());
+    // The log goes on, and its writes leave no temporaries.
+    log.append_batch(&entries(3, 2)).unwrap();
+    assert_eq!(log.checkpoint().size, 5);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+        0
+    );
 }
 
 /// The log writes only regular files in real directories: a link planted in its place (for a
