@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
@@ -15,30 +17,7 @@ fn iotmark() -> Command {
 }
 
 fn image(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    std::fs::create_dir_all(root.join("etc/init.d")).unwrap();
-    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
-    std::fs::write(root.join("etc/inittab"), "::sysinit:/etc/init.d/rcS\n").unwrap();
-    // Buildroot's rcS: every S?? script in init.d is started at boot.
-    std::fs::write(
-        root.join("etc/init.d/rcS"),
-        "#!/bin/sh\nfor i in /etc/init.d/S??* ; do\n  $i start\ndone\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("etc/init.d/S50telnet"),
-        "#!/bin/sh\ntelnetd -p 23\n",
-    )
-    .unwrap();
-    let image = dir.join("fw.sqfs");
-    let out = Std::new("mksquashfs")
-        .arg(&root)
-        .arg(&image)
-        .args(["-noappend", "-all-root", "-quiet", "-no-progress"])
-        .output()
-        .expect("mksquashfs (scripts/test.sh installs squashfs-tools)");
-    assert!(out.status.success());
-    image
+    common::telnet_image(dir, &[])
 }
 
 fn sha256(path: &Path) -> String {

@@ -114,37 +114,7 @@ fn check_reports_every_problem_with_its_place() {
 #[test]
 fn scan_a_small_image() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("rootfs");
-    std::fs::create_dir_all(root.join("etc/init.d")).unwrap();
-    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
-    std::fs::write(root.join("etc/shadow"), "root::19000:0:99999:7:::\n").unwrap();
-    std::fs::write(root.join("etc/inittab"), "::sysinit:/etc/init.d/rcS\n").unwrap();
-    std::fs::write(
-        root.join("etc/init.d/rcS"),
-        "#!/bin/sh\nfor i in /etc/init.d/S??* ; do\n  $i start\ndone\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("etc/init.d/S50telnet"),
-        "#!/bin/sh\ntelnetd -p 23\n",
-    )
-    .unwrap();
-    let out = Command::new("mksquashfs")
-        .arg(&root)
-        .arg(tmp.path().join("fw.sqfs"))
-        .args([
-            "-noappend",
-            "-all-root",
-            "-quiet",
-            "-no-progress",
-            "-mkfs-time",
-            "0",
-            "-all-time",
-            "0",
-        ])
-        .output()
-        .expect("mksquashfs (scripts/test.sh installs squashfs-tools)");
-    assert!(out.status.success());
+    common::telnet_image(tmp.path(), &[("etc/shadow", "root::19000:0:99999:7:::\n")]);
     settings(tmp.path()).bind(|| {
         insta::assert_snapshot!("scan", run(&["scan", "fw.sqfs"], tmp.path()));
     });
