@@ -448,8 +448,7 @@ fn check_conformity(p: &ConformityPredicate) -> Result<(), StatementError> {
         date("predicate.support_end", end)?;
     }
     iotmark_declare::check_product_id(&p.product.id).map_err(|e| {
-        // An ID of another form may be of any length: echo no more than an ID can be long.
-        let shown: String = p.product.id.chars().take(64).collect();
+        let shown = iotmark_declare::preview(&p.product.id);
         err("predicate.product.id", format!("{shown:?}: {e}"))
     })?;
     for (field, value, max) in [

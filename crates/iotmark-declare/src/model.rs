@@ -41,6 +41,17 @@ pub struct Declaration {
 /// (a declaration, a signed statement, a registry URL) checks it with [`check_product_id`].
 pub const PRODUCT_ID_PATTERN: &str = r"^[a-z0-9][a-z0-9-]{1,62}$";
 
+/// Untrusted text as an error message or a page shows it: no more than a product ID can be
+/// long (64 characters), with `…` where it was cut, so a huge value is never echoed whole.
+pub fn preview(text: &str) -> String {
+    const SHOWN: usize = 64;
+    let mut out: String = text.chars().take(SHOWN).collect();
+    if text.chars().nth(SHOWN).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Whether `id` has the form of a product ID (see [`PRODUCT_ID_PATTERN`]): 2 to 63 lower-case
 /// letters, digits and dashes, not starting with a dash. The error says what is wrong, in
 /// words a submitter can act on.

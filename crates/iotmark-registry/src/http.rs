@@ -213,20 +213,13 @@ fn product_id(id: &str) -> Result<&str, ApiError> {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "product-id",
-            format!("{:?} is not a product ID: {reason}", quoting_preview(id)),
+            format!(
+                "{:?} is not a product ID: {reason}",
+                iotmark_declare::preview(id)
+            ),
         )
     })?;
     Ok(id)
-}
-
-/// At most the first 64 characters of untrusted text, for an error message.
-fn quoting_preview(text: &str) -> String {
-    const PREVIEW: usize = 64;
-    let mut out: String = text.chars().take(PREVIEW).collect();
-    if text.chars().nth(PREVIEW).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 /// What an accepted submission gets back.

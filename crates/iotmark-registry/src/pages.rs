@@ -181,7 +181,7 @@ impl IntoResponse for PageError {
             PageError::NoProduct { id } => {
                 // The identifier came from the address bar: show no more of it than an
                 // identifier can be long.
-                let id: String = id.chars().take(64).collect();
+                let id = iotmark_declare::preview(&id);
                 (
                 StatusCode::NOT_FOUND,
                 ErrorPage {

@@ -46,9 +46,6 @@ const REPLAY_BATCH: usize = 256;
 pub enum RegistryError {
     #[error(transparent)]
     Refused(#[from] Refusal),
-    /// A signing key the registry stored is no longer a key: the registry's fault.
-    #[error("{0}")]
-    CorruptKey(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("log: {0}")]
@@ -800,7 +797,7 @@ impl From<SignatureError> for RegistryError {
         match e {
             SignatureError::Refused(r) => RegistryError::Refused(r),
             corrupt @ SignatureError::CorruptKey { .. } => {
-                RegistryError::CorruptKey(corrupt.to_string())
+                RegistryError::Internal(corrupt.to_string())
             }
         }
     }
