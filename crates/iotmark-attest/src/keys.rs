@@ -101,10 +101,11 @@ impl FileSigner {
         }
     }
 
-    /// The 32-byte seed: the secret itself. For deriving a signed-note signer from the same
-    /// key (a log signs its checkpoints as notes); never write it anywhere.
-    pub fn to_seed(&self) -> [u8; 32] {
-        self.key.to_bytes()
+    /// The Ed25519 key itself, for a signer of another form with the same key (a log signs
+    /// its checkpoints as signed notes). The workspace has one ed25519-dalek, so the key moves
+    /// as a key, never as a copied seed.
+    pub fn into_signing_key(self) -> SigningKey {
+        self.key
     }
 
     /// Reads a PKCS#8 PEM private key; `what` names the source in errors.

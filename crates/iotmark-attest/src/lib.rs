@@ -9,6 +9,7 @@
 //!
 //! * [`keys`]: key generation and files, the [`keys::Signer`] trait (an HSM can replace the
 //!   file key), public keys as PEM and as signed-note verifier keys.
+//! * [`digest`]: the SHA-256 digest type every envelope, statement and image is named by.
 //! * [`dsse`]: the envelope, its PAE, strict parsing, signing and signature checks.
 //! * [`statement`]: the Statement and our two predicates, their JSON Schemas, and building a
 //!   conformity statement from OSCAL assessment results and a product declaration.
@@ -52,10 +53,13 @@
 //! [in-toto Statement v1]: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
 //! [DSSE]: https://github.com/secure-systems-lab/dsse/blob/master/protocol.md
 
+pub mod digest;
 pub mod dsse;
 pub mod keys;
 pub mod statement;
 pub mod verify;
+
+pub use digest::Sha256;
 
 /// Signs a statement as a DSSE envelope with payload type `application/vnd.in-toto+json`.
 /// For a conformity statement, `signer` must be the key its assessor names, or verification

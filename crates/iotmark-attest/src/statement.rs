@@ -21,9 +21,8 @@ use iotmark_oscal::model::assessment::{AssessmentResults, ObjectiveState};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::keys::hex;
+use crate::digest::Sha256;
 
 /// The in-toto Statement `_type`.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
@@ -144,8 +143,8 @@ pub struct FindingCounts {
 #[serde(deny_unknown_fields)]
 pub struct AssessmentRef {
     /// SHA-256 of the OSCAL assessment-results file, exactly as written by `iotmark assess`.
-    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
-    pub results_sha256: String,
+    #[schemars(with = "String", regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub results_sha256: Sha256,
     pub summary: FindingCounts,
     /// Whether the assessment found the product conforms.
     pub conforms: bool,
@@ -177,15 +176,21 @@ pub struct ConformityPredicate {
     pub assessment: AssessmentRef,
     pub assessor: Party,
     /// When the attestation was issued (RFC 3339).
-    #[schemars(extend("format" = "date-time"))]
-    pub issued: String,
+    #[serde(with = "rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub issued: jiff::Timestamp,
     /// Until when it is valid (RFC 3339, exclusive).
-    #[schemars(extend("format" = "date-time"))]
-    pub valid_until: String,
+    #[serde(with = "rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub valid_until: jiff::Timestamp,
     /// End of the security-update support period (YYYY-MM-DD), when declared.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("format" = "date"))]
-    pub support_end: Option<String>,
+    #[serde(
+        default,
+        with = "calendar_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>", extend("format" = "date"))]
+    pub support_end: Option<jiff::civil::Date>,
 }
 
 /// What a status attestation does to the one it refers to.
@@ -213,13 +218,28 @@ impl StatusKind {
     }
 }
 
+impl std::str::FromStr for StatusKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "suspension" => Ok(StatusKind::Suspension),
+            "revocation" => Ok(StatusKind::Revocation),
+            "end-of-support" => Ok(StatusKind::EndOfSupport),
+            "reinstatement" => Ok(StatusKind::Reinstatement),
+            other => Err(format!(
+                "status {other:?} is not suspension, revocation, end-of-support or reinstatement"
+            )),
+        }
+    }
+}
+
 /// The attestation a status attestation changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefersTo {
     /// SHA-256 of the referred envelope's bytes, as published.
-    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
-    pub envelope_sha256: String,
+    #[schemars(with = "String", regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub envelope_sha256: Sha256,
     /// The referred statement's subject (the firmware images).
     pub subject: Vec<Subject>,
 }
@@ -233,10 +253,12 @@ pub struct StatusPredicate {
     pub refers_to: RefersTo,
     pub reason: String,
     /// From when the change applies (RFC 3339).
-    #[schemars(extend("format" = "date-time"))]
-    pub effective: String,
-    #[schemars(extend("format" = "date-time"))]
-    pub issued: String,
+    #[serde(with = "rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub effective: jiff::Timestamp,
+    #[serde(with = "rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub issued: jiff::Timestamp,
     pub issuer: Party,
 }
 
@@ -323,14 +345,12 @@ impl Statement {
         check_subjects("subject", &wire.subject)?;
         let predicate = match wire.predicate_type.as_str() {
             CONFORMITY_PREDICATE => {
-                let p: ConformityPredicate = serde_json::from_str(wire.predicate.get())
-                    .map_err(|e| err("predicate", e.to_string()))?;
+                let p: ConformityPredicate = predicate(wire.predicate.get())?;
                 check_conformity(&p)?;
                 Predicate::Conformity(p)
             }
             STATUS_PREDICATE => {
-                let p: StatusPredicate = serde_json::from_str(wire.predicate.get())
-                    .map_err(|e| err("predicate", e.to_string()))?;
+                let p: StatusPredicate = predicate(wire.predicate.get())?;
                 check_status(&p)?;
                 Predicate::Status(p)
             }
@@ -402,50 +422,82 @@ fn truncate(s: &str) -> &str {
     }
 }
 
-/// Parses an RFC 3339 timestamp field.
-pub(crate) fn timestamp(field: &str, value: &str) -> Result<jiff::Timestamp, StatementError> {
-    value.parse::<jiff::Timestamp>().map_err(|_| {
-        err(
-            field,
-            format!(
-                "{:?} is not an RFC 3339 timestamp such as 2026-11-22T10:00:00Z",
-                truncate(value)
-            ),
-        )
+/// A predicate, straight into its typed struct. Only when that fails is the text read again,
+/// through a path-tracking deserializer, to name the field at fault: the common case pays for
+/// one parse.
+fn predicate<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, StatementError> {
+    serde_json::from_str(raw).or_else(|_| {
+        let value: Value =
+            serde_json::from_str(raw).map_err(|e| err("predicate", e.to_string()))?;
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "predicate".to_owned()
+            } else {
+                format!("predicate.{path}")
+            };
+            err(field, e.into_inner().to_string())
+        })
     })
 }
 
-/// Parses a YYYY-MM-DD date field.
-pub(crate) fn date(field: &str, value: &str) -> Result<jiff::civil::Date, StatementError> {
-    let ok = value.len() == 10;
-    value
-        .parse::<jiff::civil::Date>()
-        .ok()
-        .filter(|_| ok)
-        .ok_or_else(|| {
-            err(
-                field,
-                format!("{:?} is not a date in the form YYYY-MM-DD", truncate(value)),
-            )
+/// RFC 3339 timestamps in predicates, written as jiff writes them (`2026-11-22T10:00:00Z`).
+mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(t)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::Timestamp, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{:?} is not an RFC 3339 timestamp such as 2026-11-22T10:00:00Z",
+                super::truncate(&text)
+            ))
         })
+    }
+}
+
+/// Optional `YYYY-MM-DD` dates in predicates (exactly ten characters: no other forms jiff
+/// would also read).
+mod calendar_date {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        d: &Option<jiff::civil::Date>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.collect_str(d),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<jiff::civil::Date>, D::Error> {
+        let Some(text) = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)? else {
+            return Ok(None);
+        };
+        match text.parse::<jiff::civil::Date>() {
+            Ok(date) if text.len() == 10 => Ok(Some(date)),
+            _ => Err(serde::de::Error::custom(format!(
+                "{:?} is not a date in the form YYYY-MM-DD",
+                super::truncate(&text)
+            ))),
+        }
+    }
 }
 
 fn check_conformity(p: &ConformityPredicate) -> Result<(), StatementError> {
-    check_hex64(
-        "predicate.assessment.results_sha256",
-        &p.assessment.results_sha256,
-    )?;
     check_hex64("predicate.assessor.key_id", &p.assessor.key_id)?;
-    let issued = timestamp("predicate.issued", &p.issued)?;
-    let until = timestamp("predicate.valid_until", &p.valid_until)?;
-    if until <= issued {
+    if p.valid_until <= p.issued {
         return Err(err(
             "predicate.valid_until",
             format!("{} is not after `issued` {}", p.valid_until, p.issued),
         ));
-    }
-    if let Some(end) = &p.support_end {
-        date("predicate.support_end", end)?;
     }
     iotmark_declare::check_product_id(&p.product.id).map_err(|e| {
         let shown = iotmark_declare::preview(&p.product.id);
@@ -497,14 +549,8 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), StatementError
 }
 
 fn check_status(p: &StatusPredicate) -> Result<(), StatementError> {
-    check_hex64(
-        "predicate.refers_to.envelope_sha256",
-        &p.refers_to.envelope_sha256,
-    )?;
     check_subjects("predicate.refers_to.subject", &p.refers_to.subject)?;
     check_hex64("predicate.issuer.key_id", &p.issuer.key_id)?;
-    timestamp("predicate.effective", &p.effective)?;
-    timestamp("predicate.issued", &p.issued)?;
     if p.reason.trim().is_empty() {
         return Err(err("predicate.reason", "is empty; say why"));
     }
@@ -634,15 +680,53 @@ pub fn conformity_statement(
     declaration: &Declaration,
     input: &ConformityInput,
 ) -> Result<Statement, BuildError> {
-    let path = results_name.display().to_string();
-    let document = iotmark_oscal::Loader::default().load_bytes(results_name, results)?;
-    let iotmark_oscal::Document::AssessmentResults(ar) = document else {
-        return Err(BuildError::NotResults {
-            path,
-            found: document.kind().root_key().to_owned(),
-        });
-    };
-    let facts = read_results(&ar, &path)?;
+    let assessed = AssessedResults::read(results, results_name)?;
+    conformity_statement_from(&assessed, declaration, input)
+}
+
+/// What an OSCAL assessment-results file written by `iotmark assess` says, read once: the
+/// facts a conformity statement is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssessedResults {
+    /// The file, as named to [`AssessedResults::read`], for messages.
+    pub path: String,
+    /// SHA-256 of the file's bytes, which the statement binds.
+    pub sha256: Sha256,
+    pub product_id: String,
+    /// The scheme's ID (`iotmark scheme list`).
+    pub scheme: String,
+    pub tier: String,
+    /// The tier's assessment route as the scheme words it, e.g. `third-party-testing`.
+    pub route: String,
+    pub counts: FindingCounts,
+    /// Mandatory findings not satisfied or needing review.
+    pub open_mandatory: u32,
+    pub conforms: bool,
+}
+
+impl AssessedResults {
+    /// Loads and validates the results (`name` names them in errors) and reads their facts.
+    pub fn read(results: &[u8], name: &Path) -> Result<Self, BuildError> {
+        let path = name.display().to_string();
+        let document = iotmark_oscal::Loader::default().load_bytes(name, results)?;
+        let iotmark_oscal::Document::AssessmentResults(ar) = document else {
+            return Err(BuildError::NotResults {
+                path,
+                found: document.kind().root_key().to_owned(),
+            });
+        };
+        read_results(&ar, path, Sha256::of(results))
+    }
+}
+
+/// As [`conformity_statement`], from results already read.
+pub fn conformity_statement_from(
+    facts: &AssessedResults,
+    declaration: &Declaration,
+    input: &ConformityInput,
+) -> Result<Statement, BuildError> {
+    let facts = facts.clone();
+    let path = facts.path.clone();
     if facts.product_id != declaration.product.id {
         return Err(BuildError::Results {
             path,
@@ -698,7 +782,7 @@ pub fn conformity_statement(
         route: input.route,
         profile: input.profile.clone(),
         assessment: AssessmentRef {
-            results_sha256: hex(&Sha256::digest(results)),
+            results_sha256: facts.sha256,
             summary: facts.counts,
             conforms: facts.conforms,
         },
@@ -706,9 +790,20 @@ pub fn conformity_statement(
             organisation: input.organisation.clone(),
             key_id: input.key_id.clone(),
         },
-        issued: input.issued.to_string(),
-        valid_until: input.valid_until.to_string(),
-        support_end: declaration.updates.support_end.clone(),
+        issued: input.issued,
+        valid_until: input.valid_until,
+        support_end: declaration
+            .updates
+            .support_end
+            .as_deref()
+            .map(|end| {
+                end.parse::<jiff::civil::Date>().map_err(|e| {
+                    BuildError::Declaration(format!(
+                        "updates.support_end {end:?} is not a date (YYYY-MM-DD): {e}"
+                    ))
+                })
+            })
+            .transpose()?,
     };
     check_subjects("subject", &subject)
         .map_err(|e| BuildError::Declaration(format!("firmware digests: {e}")))?;
@@ -733,12 +828,12 @@ pub fn status_statement(
     let predicate = StatusPredicate {
         status,
         refers_to: RefersTo {
-            envelope_sha256: hex(&Sha256::digest(envelope)),
+            envelope_sha256: Sha256::of(envelope),
             subject: subject.clone(),
         },
         reason: reason.to_owned(),
-        effective: effective.to_string(),
-        issued: issued.to_string(),
+        effective,
+        issued,
         issuer,
     };
     check_subjects("subject", &subject)?;
@@ -749,17 +844,11 @@ pub fn status_statement(
     })
 }
 
-struct ResultFacts {
-    product_id: String,
-    scheme: String,
-    tier: String,
-    route: String,
-    counts: FindingCounts,
-    open_mandatory: u32,
-    conforms: bool,
-}
-
-fn read_results(ar: &AssessmentResults, path: &str) -> Result<ResultFacts, BuildError> {
+fn read_results(
+    ar: &AssessmentResults,
+    path: String,
+    sha256: Sha256,
+) -> Result<AssessedResults, BuildError> {
     let prop = |name: &str| {
         ar.metadata
             .props
@@ -825,7 +914,9 @@ fn read_results(ar: &AssessmentResults, path: &str) -> Result<ResultFacts, Build
         .description
         .trim_start()
         .starts_with("Verdict: does not conform");
-    Ok(ResultFacts {
+    Ok(AssessedResults {
+        path,
+        sha256,
         product_id,
         scheme,
         tier,
@@ -841,16 +932,31 @@ fn read_results(ar: &AssessmentResults, path: &str) -> Result<ResultFacts, Build
 mod tests {
     use super::*;
 
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)] // read by Debug only: the test is whether it parses
+    struct Times {
+        #[serde(with = "rfc3339")]
+        at: jiff::Timestamp,
+        #[serde(default, with = "calendar_date")]
+        on: Option<jiff::civil::Date>,
+    }
+
+    fn times(json: &str) -> Result<Times, StatementError> {
+        predicate(json)
+    }
+
     #[test]
     fn dates_and_timestamps_must_be_well_formed() {
-        assert!(timestamp("f", "2026-11-22T10:00:00Z").is_ok());
-        assert!(timestamp("f", "2026-11-22T10:00:00+01:00").is_ok());
+        assert!(times(r#"{"at": "2026-11-22T10:00:00Z"}"#).is_ok());
+        assert!(times(r#"{"at": "2026-11-22T10:00:00+01:00", "on": "2031-06-30"}"#).is_ok());
         assert_eq!(
-            timestamp("f", "yesterday").unwrap_err().to_string(),
-            "statement `f`: \"yesterday\" is not an RFC 3339 timestamp such as 2026-11-22T10:00:00Z"
+            times(r#"{"at": "yesterday"}"#).unwrap_err().to_string(),
+            "statement `predicate.at`: \"yesterday\" is not an RFC 3339 timestamp such as 2026-11-22T10:00:00Z"
         );
-        assert!(date("f", "2031-06-30").is_ok());
-        assert!(date("f", "2031-6-30").is_err());
-        assert!(date("f", "2031-02-30").is_err());
+        for bad in ["2031-6-30", "2031-02-30", "20310630"] {
+            let json = format!(r#"{{"at": "2026-11-22T10:00:00Z", "on": "{bad}"}}"#);
+            let e = times(&json).unwrap_err();
+            assert_eq!(e.field, "predicate.on", "{e}");
+        }
     }
 }

@@ -41,13 +41,14 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sha2::{Digest, Sha256};
+use sha2::Digest as _;
+
+use crate::digest::Sha256;
 
 use crate::dsse::{DsseError, Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::keys::{PublicKey, hex};
 use crate::statement::{
-    ConformityPredicate, Predicate, Statement, StatementError, StatusKind, StatusPredicate,
-    Subject, date, timestamp,
+    ConformityPredicate, Predicate, Statement, StatementError, StatusKind, StatusPredicate, Subject,
 };
 
 /// Policies larger than this are refused.
@@ -124,7 +125,7 @@ fn parse_vkey_any(vkey: &str) -> Result<PolicyKey, String> {
     let Some((&key_type, raw)) = typed.split_first() else {
         return Err("the verifier key's key part is empty".to_owned());
     };
-    let mut h = Sha256::new();
+    let mut h = sha2::Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");
     h.update(&typed);
@@ -414,13 +415,13 @@ pub enum VerifyError {
     AssessorKeyMismatch { claimed: String, signed: String },
     #[error("not yet valid: issued {issued}, but the time now is {now}\n{verdict}")]
     NotYetValid {
-        issued: String,
+        issued: jiff::Timestamp,
         now: jiff::Timestamp,
         verdict: Box<Verdict>,
     },
     #[error("expired: valid until {valid_until}, and the time now is {now}\n{verdict}")]
     Expired {
-        valid_until: String,
+        valid_until: jiff::Timestamp,
         now: jiff::Timestamp,
         verdict: Box<Verdict>,
     },
@@ -456,7 +457,7 @@ impl From<DsseError> for VerifyError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedStatus {
     pub kind: StatusKind,
-    pub effective: String,
+    pub effective: jiff::Timestamp,
     pub reason: String,
     /// Organisation and key, as in [`Verdict::signer`].
     pub signer: String,
@@ -493,7 +494,7 @@ impl Validity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     /// SHA-256 of the envelope bytes: what status attestations refer to.
-    pub envelope_sha256: String,
+    pub envelope_sha256: Sha256,
     pub subject: Vec<Subject>,
     pub predicate: Predicate,
     /// Key ID of the key that verified.
@@ -533,7 +534,7 @@ impl Verdict {
             "predicate": predicate,
             "statuses": self.statuses.iter().map(|s| serde_json::json!({
                 "status": s.kind.as_str(),
-                "effective": s.effective,
+                "effective": s.effective.to_string(),
                 "reason": s.reason,
                 "signer": s.signer,
             })).collect::<Vec<_>>(),
@@ -678,7 +679,7 @@ fn verify_signed(
         });
     }
     Ok(Verdict {
-        envelope_sha256: hex(&Sha256::digest(envelope)),
+        envelope_sha256: Sha256::of(envelope),
         subject: statement.subject,
         predicate: statement.predicate,
         key_id: key.key_id(),
@@ -712,17 +713,13 @@ pub fn verify_with_status(
         // A status attestation: its signature and form are what there is to check.
         return Ok(verdict);
     };
-    // Both parse: Statement::parse checked them.
-    let issued = timestamp("predicate.issued", &p.issued).map_err(VerifyError::Statement)?;
-    let until =
-        timestamp("predicate.valid_until", &p.valid_until).map_err(VerifyError::Statement)?;
-    if let Some(end) = &p.support_end {
-        let end_date = date("predicate.support_end", end).map_err(VerifyError::Statement)?;
-        if end_date < now.to_zoned(jiff::tz::TimeZone::UTC).date() {
-            verdict.notes.push(format!(
-                "the declared security-update support period ended on {end}"
-            ));
-        }
+    let (issued, until) = (p.issued, p.valid_until);
+    if let Some(end) = p.support_end
+        && end < now.to_zoned(jiff::tz::TimeZone::UTC).date()
+    {
+        verdict.notes.push(format!(
+            "the declared security-update support period ended on {end}"
+        ));
     }
 
     let mut applied: Vec<(jiff::Timestamp, AppliedStatus)> = Vec::new();
@@ -741,8 +738,7 @@ pub fn verify_with_status(
         if sp.refers_to.envelope_sha256 != verdict.envelope_sha256 {
             continue;
         }
-        let effective = timestamp("predicate.effective", &sp.effective)
-            .map_err(|e| wrap(VerifyError::Statement(e)))?;
+        let effective = sp.effective;
         if effective > now {
             verdict.notes.push(format!(
                 "a {} takes effect on {}: {}",
@@ -756,7 +752,7 @@ pub fn verify_with_status(
             effective,
             AppliedStatus {
                 kind: sp.status,
-                effective: sp.effective.clone(),
+                effective: sp.effective,
                 reason: sp.reason.clone(),
                 signer: status.signer(),
             },
@@ -799,7 +795,7 @@ pub fn verify_with_status(
     if now < issued {
         verdict.validity = Validity::NotYetValid;
         return Err(VerifyError::NotYetValid {
-            issued: p.issued.clone(),
+            issued: p.issued,
             now,
             verdict: Box::new(verdict),
         });
@@ -807,7 +803,7 @@ pub fn verify_with_status(
     if now >= until {
         verdict.validity = Validity::Expired;
         return Err(VerifyError::Expired {
-            valid_until: p.valid_until.clone(),
+            valid_until: p.valid_until,
             now,
             verdict: Box::new(verdict),
         });

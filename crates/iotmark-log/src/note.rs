@@ -379,8 +379,12 @@ impl NoteSigner {
 
     /// A signer from a 32-byte Ed25519 seed.
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, NoteError> {
+        Self::from_key(name, SigningKey::from_bytes(seed))
+    }
+
+    /// A signer named `name` with an Ed25519 key held elsewhere (e.g. an attestation key file).
+    pub fn from_key(name: &str, key: SigningKey) -> Result<Self, NoteError> {
         check_name(name)?;
-        let key = SigningKey::from_bytes(seed);
         Ok(Self {
             name: name.to_owned(),
             key_id: key_id(name, key.verifying_key().as_bytes()),

@@ -25,12 +25,11 @@
 //! this module decides on those facts alone, so the rules are tested without a server.
 
 use iotmark_assess::{Route as SchemeRoute, Scheme};
-use iotmark_attest::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use iotmark_attest::keys::PublicKey;
 use iotmark_attest::statement::{
-    ConformityPredicate, Predicate, Route, Statement, StatusKind, StatusPredicate,
+    ConformityPredicate, Predicate, Route, StatusKind, StatusPredicate,
 };
-use iotmark_log::merkle;
+use iotmark_conformity::attestation::{Attestation, OpenError};
 
 use crate::store::{AttestationRecord, EntryKind, Organisation, Role, SigningKey};
 
@@ -148,9 +147,8 @@ pub enum SignatureError {
 /// An envelope that parsed and was signed by one of the submitter's keys.
 #[derive(Debug, Clone)]
 pub struct Signed {
-    pub envelope_sha256: String,
-    pub statement_sha256: String,
-    pub statement: Statement,
+    pub attestation: Attestation,
+    /// The registered key that signed it.
     pub key: SigningKey,
 }
 
@@ -160,10 +158,6 @@ pub fn check_signature(
     submitter: &Organisation,
     keys: &[SigningKey],
 ) -> Result<Signed, SignatureError> {
-    let parsed = Envelope::parse(envelope).map_err(|e| refuse(Rule::Envelope, e.to_string()))?;
-    parsed
-        .expect_payload_type(IN_TOTO_PAYLOAD_TYPE)
-        .map_err(|e| refuse(Rule::Envelope, e.to_string()))?;
     let active: Vec<&SigningKey> = keys.iter().filter(|k| k.retired.is_none()).collect();
     let mut public = Vec::with_capacity(active.len());
     for k in &active {
@@ -178,31 +172,27 @@ pub fn check_signature(
             .map_err(|_| corrupt(format!("{} bytes, not 32", k.public_key.len())))?;
         public.push(PublicKey::from_bytes(&raw).map_err(|e| corrupt(e.to_string()))?);
     }
-    if public.is_empty() {
-        return Err(refuse(
+    let attestation = Attestation::open(envelope, &public).map_err(|e| match e {
+        OpenError::Envelope(e) => refuse(Rule::Envelope, e.to_string()),
+        OpenError::Statement(e) => refuse(Rule::Envelope, e.to_string()),
+        OpenError::NoKeys => refuse(
             Rule::Signature,
             format!(
                 "{} has no active signing key registered; ask the registry operator to register one (`iotmark registry admin key add`)",
                 submitter.id
             ),
-        )
-        .into());
-    }
-    let (_, index, payload) = parsed.verify_any(&public).map_err(|e| {
-        refuse(
+        ),
+        OpenError::Signature(e) => refuse(
             Rule::Signature,
             format!(
                 "no active key registered to {} signed this envelope ({e}); sign with a registered key",
                 submitter.id
             ),
-        )
+        ),
     })?;
-    let statement = Statement::parse(payload).map_err(|e| refuse(Rule::Envelope, e.to_string()))?;
     Ok(Signed {
-        envelope_sha256: merkle::hex(&merkle::sha256(envelope)),
-        statement_sha256: merkle::hex(&merkle::sha256(payload)),
-        statement,
-        key: active[index].clone(),
+        key: active[attestation.signer].clone(),
+        attestation,
     })
 }
 
@@ -246,23 +236,14 @@ pub fn decide(signed: &Signed, facts: &Facts<'_>) -> Result<Accepted, Refusal> {
             Rule::Replay,
             format!(
                 "this signed statement (SHA-256 {}) was accepted before, as envelope {envelope}; fetch that attestation's receipt instead of submitting it again",
-                signed.statement_sha256
+                signed.attestation.statement_sha256
             ),
         ));
     }
-    match &signed.statement.predicate {
+    match &signed.attestation.statement.predicate {
         Predicate::Conformity(p) => decide_conformity(signed, p, facts),
         Predicate::Status(p) => decide_status(signed, p, facts),
     }
-}
-
-fn timestamp(field: &str, value: &str) -> Result<jiff::Timestamp, Refusal> {
-    value.parse().map_err(|_| {
-        refuse(
-            Rule::Envelope,
-            format!("{field} {value:?} is not a timestamp"),
-        )
-    })
 }
 
 fn decide_conformity(
@@ -404,8 +385,7 @@ fn check_validity(
     scheme: &Scheme,
     now: jiff::Timestamp,
 ) -> Result<(), Refusal> {
-    let issued = timestamp("issued", &p.issued)?;
-    let valid_until = timestamp("valid_until", &p.valid_until)?;
+    let (issued, valid_until) = (p.issued, p.valid_until);
     if issued.as_second() > now.as_second() + MAX_CLOCK_SKEW_SECONDS {
         return Err(refuse(
             Rule::Validity,
@@ -420,17 +400,9 @@ fn check_validity(
             format!("the attestation expired at {valid_until}; assess and attest again"),
         ));
     }
-    // Calendar months in UTC, as `iotmark attest` counts them.
-    let longest = issued
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .checked_add(jiff::Span::new().months(i64::from(scheme.validity_months)))
-        .map(|z| z.timestamp())
-        .map_err(|e| {
-            refuse(
-                Rule::Validity,
-                format!("issued {issued} plus the scheme's validity cannot be computed: {e}"),
-            )
-        })?;
+    // Calendar months in UTC, as `iotmark attest` counts them: the same function.
+    let longest = iotmark_conformity::attesting::valid_until(issued, scheme.validity_months)
+        .map_err(|e| refuse(Rule::Validity, e.to_string()))?;
     if valid_until > longest {
         return Err(refuse(
             Rule::Validity,
@@ -440,13 +412,7 @@ fn check_validity(
             ),
         ));
     }
-    if let Some(end) = &p.support_end {
-        let end: jiff::civil::Date = end.parse().map_err(|_| {
-            refuse(
-                Rule::Envelope,
-                format!("support_end {end:?} is not a date (YYYY-MM-DD)"),
-            )
-        })?;
+    if let Some(end) = p.support_end {
         let issued_on = issued.to_zoned(jiff::tz::TimeZone::UTC).date();
         if end < issued_on {
             return Err(refuse(
@@ -515,7 +481,7 @@ fn decide_status(
             ),
         ));
     }
-    let effective = timestamp("effective", &p.effective)?;
+    let effective = p.effective;
     if effective.as_second() > facts.now.as_second() + 366 * 86_400 {
         return Err(refuse(
             Rule::Validity,

@@ -15,10 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use iotmark_assess::Scheme;
+use iotmark_attest::Sha256;
 use iotmark_attest::statement::{Predicate, Route};
-use iotmark_log::leaf::{LeafKind, LeafRecord};
+use iotmark_conformity::attestation::{Attestation, Kind, leaf_timestamp};
+use iotmark_log::leaf::LeafRecord;
 use iotmark_log::log::{self as tlog, Log, LogError};
-use iotmark_log::merkle::{self, Hash};
+use iotmark_log::merkle;
 use iotmark_log::note::NoteSigner;
 use iotmark_log::receipt::Receipt;
 use iotmark_log::sequencer::{Sequencer, SequencerError, Submitter};
@@ -91,7 +93,7 @@ pub struct Registry<S: Store> {
     submitter: Mutex<Option<Submitter>>,
     sequencer: Mutex<Option<Sequencer<Arc<DirStorage>>>>,
     /// Envelopes being accepted right now (replays racing each other).
-    in_flight: Arc<Mutex<HashSet<Hash>>>,
+    in_flight: Arc<Mutex<HashSet<Sha256>>>,
     /// Records accepted submissions in the database, many to a transaction.
     indexer: Indexer,
     /// Status changes are decided one at a time: each depends on the ones before.
@@ -254,23 +256,18 @@ impl<S: Store> Registry<S> {
     ) -> Result<Receipted, RegistryError> {
         let keys = self.store.signing_keys(&submitter.id).await?;
         let signed = accept::check_signature(envelope, submitter, &keys)?;
-        let digest = merkle::sha256(envelope);
-        let statement_digest = merkle::parse_hex(&signed.statement_sha256).ok_or_else(|| {
-            RegistryError::Internal(format!(
-                "statement digest {:?} is not hex",
-                signed.statement_sha256
-            ))
-        })?;
+        let attestation = &signed.attestation;
         // Held until the entry is indexed (or refused): a second copy of the same signed
         // statement racing this one, in whatever bytes, sees it.
-        let claim = Claim::take(&self.in_flight, statement_digest).ok_or_else(|| Refusal {
-            rule: Rule::Replay,
-            message: format!(
-                "this signed statement (SHA-256 {}) is being accepted right now",
-                signed.statement_sha256
-            ),
-        })?;
-        let is_status = matches!(signed.statement.predicate, Predicate::Status(_));
+        let claim =
+            Claim::take(&self.in_flight, attestation.statement_sha256).ok_or_else(|| Refusal {
+                rule: Rule::Replay,
+                message: format!(
+                    "this signed statement (SHA-256 {}) is being accepted right now",
+                    attestation.statement_sha256
+                ),
+            })?;
+        let is_status = attestation.kind() == Kind::Status;
         let _serial = if is_status {
             Some(self.status_lock.lock().await)
         } else {
@@ -279,23 +276,15 @@ impl<S: Store> Registry<S> {
         let now = jiff::Timestamp::now();
         let decided = self.decide(submitter, &signed, now).await?;
 
-        let record_kind = match decided.accepted {
-            Accepted::Conformity { .. } => LeafKind::Declaration,
-            Accepted::Status => LeafKind::Status,
-        };
-        let leaf = LeafRecord {
-            kind: record_kind,
-            statement_digest,
-            envelope_digest: digest,
-            signer_key_id: signed.key.key_id.clone(),
-            time: now.as_second().max(0).unsigned_abs(),
-        };
+        let leaf = attestation
+            .leaf(now)
+            .map_err(|e| RegistryError::Internal(format!("the registry's clock: {e}")))?;
         let entry = leaf.encode().map_err(LogError::from)?;
         // The log index is filled in once the sequencer has given one.
         let record = to_record(&signed, &decided.submitted_by, 0, now, &decided.refers)?;
         let mut item = match decided.accepted {
             Accepted::Conformity { manufacturer } => {
-                let Predicate::Conformity(p) = &signed.statement.predicate else {
+                let Predicate::Conformity(p) = &attestation.statement.predicate else {
                     unreachable!("decided as conformity");
                 };
                 Indexed::Conformity(ConformitySubmission {
@@ -304,7 +293,7 @@ impl<S: Store> Registry<S> {
                     manufacturer_name: p.product.manufacturer.clone(),
                     name: p.product.name.clone(),
                     model: p.product.model.clone(),
-                    images: images(&signed)?,
+                    images: images(attestation)?,
                     declaration_json,
                 })
             }
@@ -546,54 +535,54 @@ impl<S: Store> Registry<S> {
         signed: &Signed,
         now: jiff::Timestamp,
     ) -> Result<Decided, RegistryError> {
-        let (accepted_before, manufacturer_org, product_owner, referred, history) = match &signed
-            .statement
-            .predicate
-        {
-            Predicate::Conformity(p) => {
-                let known = self
-                    .store
-                    .conformity_facts(
-                        &signed.statement_sha256,
-                        &p.product.id,
-                        &p.product.manufacturer,
+        let statement_sha256 = signed.attestation.statement_sha256.to_hex();
+        let (accepted_before, manufacturer_org, product_owner, referred, history) =
+            match &signed.attestation.statement.predicate {
+                Predicate::Conformity(p) => {
+                    let known = self
+                        .store
+                        .conformity_facts(&statement_sha256, &p.product.id, &p.product.manufacturer)
+                        .await?;
+                    (
+                        known.accepted_before,
+                        known.manufacturer,
+                        known.product_owner,
+                        None,
+                        Vec::new(),
                     )
-                    .await?;
-                (
-                    known.accepted_before,
-                    known.manufacturer,
-                    known.product_owner,
-                    None,
-                    Vec::new(),
-                )
-            }
-            Predicate::Status(p) => {
-                let accepted_before = self
-                    .store
-                    .attestation_by_statement(&signed.statement_sha256)
-                    .await?
-                    .map(|r| r.envelope_sha256);
-                let referred = self.store.attestation(&p.refers_to.envelope_sha256).await?;
-                let (owner, history) = match &referred {
-                    Some(r) => (
-                        self.store
-                            .product(&r.product_id)
-                            .await?
-                            .map(|p| p.manufacturer),
-                        self.store
-                            .history(&r.product_id)
-                            .await?
-                            .into_iter()
-                            .filter(|h| h.refers_to.as_deref() == Some(r.envelope_sha256.as_str()))
-                            .collect(),
-                    ),
-                    None => (None, Vec::new()),
-                };
-                (accepted_before, None, owner, referred, history)
-            }
-        };
+                }
+                Predicate::Status(p) => {
+                    let accepted_before = self
+                        .store
+                        .attestation_by_statement(&statement_sha256)
+                        .await?
+                        .map(|r| r.envelope_sha256);
+                    let referred = self
+                        .store
+                        .attestation(&p.refers_to.envelope_sha256.to_hex())
+                        .await?;
+                    let (owner, history) = match &referred {
+                        Some(r) => (
+                            self.store
+                                .product(&r.product_id)
+                                .await?
+                                .map(|p| p.manufacturer),
+                            self.store
+                                .history(&r.product_id)
+                                .await?
+                                .into_iter()
+                                .filter(|h| {
+                                    h.refers_to.as_deref() == Some(r.envelope_sha256.as_str())
+                                })
+                                .collect(),
+                        ),
+                        None => (None, Vec::new()),
+                    };
+                    (accepted_before, None, owner, referred, history)
+                }
+            };
         // Only a certification is checked against accreditations.
-        let accredited_for: Vec<String> = match &signed.statement.predicate {
+        let accredited_for: Vec<String> = match &signed.attestation.statement.predicate {
             Predicate::Conformity(p) if p.route == Route::Certification => self
                 .store
                 .accreditations(&submitter.id)
@@ -735,23 +724,18 @@ impl<S: Store> Registry<S> {
         active.retired = None;
         let signed = accept::check_signature(&envelope, &org, std::slice::from_ref(&active))
             .map_err(|e| fail(e.to_string()))?;
-        let logged = i64::try_from(leaf.time)
-            .ok()
-            .and_then(|t| jiff::Timestamp::from_second(t).ok())
-            .ok_or_else(|| fail(format!("the leaf's time {} is not a timestamp", leaf.time)))?;
+        let logged = leaf_timestamp(leaf.time).map_err(fail)?;
         // A status change takes its product from the attestation it refers to, which may be
         // replayed in the same transaction, before it.
-        let refers = match &signed.statement.predicate {
+        let refers = match &signed.attestation.statement.predicate {
             Predicate::Status(p) => {
-                match self.store.attestation(&p.refers_to.envelope_sha256).await? {
+                let target = p.refers_to.envelope_sha256.to_hex();
+                match self.store.attestation(&target).await? {
                     Some(held) => Some(held),
                     None => earlier
                         .iter()
                         .map(Indexed::record)
-                        .find(|r| {
-                            r.kind == EntryKind::Conformity
-                                && r.envelope_sha256 == p.refers_to.envelope_sha256
-                        })
+                        .find(|r| r.kind == EntryKind::Conformity && r.envelope_sha256 == target)
                         .cloned(),
                 }
             }
@@ -759,7 +743,7 @@ impl<S: Store> Registry<S> {
         };
         let record =
             to_record(&signed, &org.id, index, logged, &refers).map_err(|e| fail(e.to_string()))?;
-        Ok(match &signed.statement.predicate {
+        Ok(match &signed.attestation.statement.predicate {
             Predicate::Conformity(p) => {
                 // As accepted: an SDoC is its signer's; a certification names the manufacturer.
                 let manufacturer = match p.route {
@@ -783,7 +767,7 @@ impl<S: Store> Registry<S> {
                     manufacturer_name: p.product.manufacturer.clone(),
                     name: p.product.name.clone(),
                     model: p.product.model.clone(),
-                    images: images(&signed)?,
+                    images: images(&signed.attestation)?,
                     declaration_json: None,
                 })
             }
@@ -817,12 +801,12 @@ struct Decided {
 
 /// A claim on an envelope digest, released on drop.
 struct Claim {
-    set: Arc<Mutex<HashSet<Hash>>>,
-    digest: Hash,
+    set: Arc<Mutex<HashSet<Sha256>>>,
+    digest: Sha256,
 }
 
 impl Claim {
-    fn take(set: &Arc<Mutex<HashSet<Hash>>>, digest: Hash) -> Option<Self> {
+    fn take(set: &Arc<Mutex<HashSet<Sha256>>>, digest: Sha256) -> Option<Self> {
         let mut guard = set.lock().ok()?;
         guard.insert(digest).then(|| Claim {
             set: set.clone(),
@@ -839,36 +823,17 @@ impl Drop for Claim {
     }
 }
 
-/// The firmware images an attestation is bound to. Statement parsing has checked that each
-/// subject has a SHA-256; a subject without one here is a fault, never an empty digest.
-fn images(signed: &Signed) -> Result<Vec<Image>, RegistryError> {
-    signed
-        .statement
-        .subject
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let sha256 = s.digest.get("sha256").ok_or_else(|| {
-                RegistryError::Internal(format!(
-                    "subject[{i}] of a checked statement has no sha256"
-                ))
-            })?;
-            Ok(Image {
-                name: s.name.clone(),
-                sha256: sha256.clone(),
-            })
+/// The firmware images an attestation is bound to, as the store keeps them.
+fn images(attestation: &Attestation) -> Result<Vec<Image>, RegistryError> {
+    Ok(attestation
+        .images()
+        .map_err(|e| RegistryError::Internal(format!("a checked statement's {e}")))?
+        .into_iter()
+        .map(|image| Image {
+            name: image.name,
+            sha256: image.sha256.to_hex(),
         })
-        .collect()
-}
-
-/// A predicate time, parsed once more into its type. Statement parsing has checked every
-/// one; a time that does not parse here is a fault named by its field, never a missing value.
-fn predicate_time(field: &str, value: &str) -> Result<jiff::Timestamp, RegistryError> {
-    value.parse().map_err(|e| {
-        RegistryError::Internal(format!(
-            "predicate.{field} {value:?} of a checked statement: {e}"
-        ))
-    })
+        .collect())
 }
 
 /// The database record of an accepted attestation. A status change takes its product and
@@ -880,9 +845,10 @@ fn to_record(
     logged: jiff::Timestamp,
     refers: &Option<AttestationRecord>,
 ) -> Result<AttestationRecord, RegistryError> {
+    let attestation = &signed.attestation;
     let base = AttestationRecord {
-        envelope_sha256: signed.envelope_sha256.clone(),
-        statement_sha256: signed.statement_sha256.clone(),
+        envelope_sha256: attestation.envelope_sha256.to_hex(),
+        statement_sha256: attestation.statement_sha256.to_hex(),
         kind: EntryKind::Conformity,
         log_index,
         logged,
@@ -901,16 +867,16 @@ fn to_record(
         reason: None,
         effective: None,
     };
-    Ok(match &signed.statement.predicate {
+    Ok(match &attestation.statement.predicate {
         Predicate::Conformity(p) => AttestationRecord {
             product_id: p.product.id.clone(),
             version: p.product.version.clone(),
             scheme: Some(p.scheme.clone()),
             tier: Some(p.tier.clone()),
             route: Some(p.route.as_str().to_owned()),
-            issued: Some(predicate_time("issued", &p.issued)?),
-            valid_until: Some(predicate_time("valid_until", &p.valid_until)?),
-            support_end: p.support_end.clone(),
+            issued: Some(p.issued),
+            valid_until: Some(p.valid_until),
+            support_end: p.support_end.map(|d| d.to_string()),
             ..base
         },
         Predicate::Status(p) => {
@@ -927,11 +893,11 @@ fn to_record(
                 kind: EntryKind::Status,
                 product_id: referred.product_id.clone(),
                 version: referred.version.clone(),
-                refers_to: Some(p.refers_to.envelope_sha256.clone()),
+                refers_to: Some(p.refers_to.envelope_sha256.to_hex()),
                 status: Some(p.status.as_str().to_owned()),
                 reason: Some(p.reason.clone()),
-                effective: Some(predicate_time("effective", &p.effective)?),
-                issued: Some(predicate_time("issued", &p.issued)?),
+                effective: Some(p.effective),
+                issued: Some(p.issued),
                 ..base
             }
         }
@@ -941,21 +907,10 @@ fn to_record(
 /// The log's signer: an Ed25519 key kept in the data directory (PKCS#8 PEM, mode 0600),
 /// created on first start.
 fn log_signer(path: &Path, origin: &str) -> Result<NoteSigner, RegistryError> {
-    use iotmark_attest::keys::{FileSigner, write_private_file};
-    let bad = |message: String| RegistryError::DataDir {
-        path: path.to_owned(),
-        message,
-    };
-    let key = if path.exists() {
-        FileSigner::load(path).map_err(|e| bad(e.to_string()))?
-    } else {
-        let key = FileSigner::generate().map_err(|e| bad(e.to_string()))?;
-        let pem = key.to_pkcs8_pem().map_err(|e| bad(e.to_string()))?;
-        write_private_file(path, pem.as_bytes()).map_err(|e| bad(e.to_string()))?;
-        key
-    };
-    let mut seed = key.to_seed();
-    let signer = NoteSigner::from_seed(origin, &seed).map_err(|e| bad(e.to_string()));
-    seed.fill(0);
-    signer
+    iotmark_conformity::log_key::log_signer_creating(path, origin).map_err(|e| {
+        RegistryError::DataDir {
+            path: path.to_owned(),
+            message: e.to_string(),
+        }
+    })
 }

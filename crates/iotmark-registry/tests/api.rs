@@ -349,10 +349,7 @@ fn rules_that_need_a_forged_statement_and_bad_requests_change_nothing() {
             (422, Some("conforms")),
             "{answer}"
         );
-        let (got, answer) = app.submit(
-            "acme",
-            &forge(&|p| p.valid_until = seconds_ago(1).to_string()),
-        );
+        let (got, answer) = app.submit("acme", &forge(&|p| p.valid_until = seconds_ago(1)));
         assert_eq!(
             (got, answer["error"]["rule"].as_str()),
             (422, Some("validity")),

@@ -159,7 +159,7 @@ fn validity_and_support_beyond_the_scheme_are_refused() {
         let sdoc = conformity(key, "Acme Devices Ltd", Route::Sdoc, seconds_ago(60));
         // The scheme gives 24 months; this claims validity to 2099.
         let to_2099 = forge(key, &sdoc, |p| {
-            p.valid_until = "2099-01-01T00:00:00Z".into()
+            p.valid_until = "2099-01-01T00:00:00Z".parse().unwrap()
         });
         let (status, body) = app.submit("acme", &to_2099);
         assert_eq!(status, 422, "{backend}: {body}");
@@ -168,16 +168,18 @@ fn validity_and_support_beyond_the_scheme_are_refused() {
         assert!(message.contains("24 months"), "{backend}: {message}");
         // One day past the scheme's validity is refused as well.
         let one_day_over = forge(key, &sdoc, |p| {
-            let issued: jiff::Timestamp = p.issued.parse().unwrap();
-            let until = issued
+            let until = p
+                .issued
                 .to_zoned(jiff::tz::TimeZone::UTC)
                 .checked_add(jiff::Span::new().months(24).days(1))
                 .unwrap();
-            p.valid_until = until.timestamp().to_string();
+            p.valid_until = until.timestamp();
         });
         assert_eq!(app.submit("acme", &one_day_over).0, 422, "{backend}");
         // A support period that ended before the attestation was issued.
-        let ended = forge(key, &sdoc, |p| p.support_end = Some("2020-01-01".into()));
+        let ended = forge(key, &sdoc, |p| {
+            p.support_end = Some("2020-01-01".parse().unwrap())
+        });
         let (status, body) = app.submit("acme", &ended);
         assert_eq!(status, 422, "{backend}: {body}");
         assert_eq!(body["error"]["rule"], "support", "{backend}");

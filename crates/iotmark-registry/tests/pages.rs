@@ -377,7 +377,7 @@ fn an_expired_declaration_says_it_expired() {
         let short = forge(
             &acme,
             &conformity(&acme, "Acme Devices Ltd", Route::Sdoc, seconds_ago(60)),
-            |p| p.valid_until = until.to_string(),
+            |p| p.valid_until = until,
         );
         app.submit_declared("acme", &short, Some(example_declaration_json()));
         let (text, _) = page(&app, &format!("/p/{PRODUCT}"));
@@ -536,7 +536,7 @@ fn search_finds_products_page_by_page() {
             let envelope = forge(&acme, &base, |p| {
                 p.product.id = format!("acme-cam-{i:02}");
                 p.product.name = format!("Cam {i:02}");
-                p.issued = seconds_ago(50 - i).to_string();
+                p.issued = seconds_ago(50 - i);
             });
             assert_eq!(app.submit("acme", &envelope).0, 201);
         }

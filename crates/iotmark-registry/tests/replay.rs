@@ -8,11 +8,10 @@
 mod common;
 
 use common::{TestApp, backends, conformity, seconds_ago, status_change};
-use iotmark_attest::keys::FileSigner;
 use iotmark_attest::statement::{Route, StatusKind};
+use iotmark_conformity::log_key::log_signer;
 use iotmark_log::log::Log;
 use iotmark_log::merkle;
-use iotmark_log::note::NoteSigner;
 use iotmark_log::storage::DirStorage;
 use iotmark_registry::service::{Config, Registry};
 use iotmark_registry::store::{self, Store};
@@ -77,10 +76,9 @@ fn a_restart_indexes_every_logged_entry_the_database_missed() {
         // And the log repeats entry 0 as entry 5: the same envelope logged twice.
         let data = root.join("data");
         {
-            let seed = FileSigner::load(&data.join("log.key")).unwrap().to_seed();
             let mut log = Log::open(
                 DirStorage::open(data.join("log")).unwrap(),
-                NoteSigner::from_seed(ORIGIN, &seed).unwrap(),
+                log_signer(&data.join("log.key"), ORIGIN).unwrap(),
             )
             .unwrap();
             let first = log.entry(0).unwrap();

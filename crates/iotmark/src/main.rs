@@ -14,6 +14,7 @@ macro_rules! outln {
 }
 
 mod cmd;
+mod inputs;
 mod style;
 
 use std::process::ExitCode;

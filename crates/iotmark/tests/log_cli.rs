@@ -13,10 +13,8 @@ use std::process::{Child, Command as Process, Stdio};
 
 use assert_cmd::Command;
 use common::{passing_results, repo};
-use iotmark_attest::keys::FileSigner;
 use iotmark_log::leaf::{LeafKind, LeafRecord};
 use iotmark_log::log::Log;
-use iotmark_log::note::NoteSigner;
 use iotmark_log::storage::DirStorage;
 
 fn iotmark() -> Command {
@@ -241,8 +239,7 @@ fn appended_attestations_get_receipts_that_prove_them_offline() {
 /// Appends `count` leaf records in batches of `batch`, written by the library with the key the
 /// CLI generated; `history` varies the records, so two histories differ from their first entry.
 fn fill_log(dir: &Path, key: &Path, count: u64, batch: u64, history: &str) {
-    let seed = FileSigner::load(key).unwrap().to_seed();
-    let signer = NoteSigner::from_seed("log.example.org", &seed).unwrap();
+    let signer = iotmark_conformity::log_key::log_signer(key, "log.example.org").unwrap();
     let mut log = Log::open(DirStorage::open(dir).unwrap(), signer).unwrap();
     let start = log.checkpoint().size;
     let mut i = start;

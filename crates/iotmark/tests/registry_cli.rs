@@ -299,9 +299,8 @@ fn acknowledged_submissions_survive_kill_9_and_the_log_audits_clean() {
         assert_eq!(product["history"].as_array().unwrap().len(), size);
 
         // The log, read over HTTP from the restarted server, audits clean with its key.
-        let seed = FileSigner::load(&data.join("log.key")).unwrap().to_seed();
         let origin = checkpoint.lines().next().unwrap();
-        let vkey = iotmark_log::note::NoteSigner::from_seed(origin, &seed)
+        let vkey = iotmark_conformity::log_key::log_signer(&data.join("log.key"), origin)
             .unwrap()
             .verifier()
             .to_string();

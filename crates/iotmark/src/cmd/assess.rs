@@ -1,17 +1,18 @@
 //! `iotmark assess` and `iotmark scheme`: findings against a scheme, and the schemes known.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use iotmark_assess::report::{html, markdown, oscal, sarif};
-use iotmark_assess::{Assessment, Assessor, RuleBook, Scheme, Status, Verdict, bundled_schemes};
+use iotmark_assess::{Assessment, Assessor, RuleBook, Status, Verdict, bundled_schemes};
 use iotmark_catalogs::Bundle;
 use iotmark_evidence::EvidenceSet;
 use serde_json::json;
 
-use crate::cmd::declare::{load_report, today};
+use iotmark_conformity::assessment::{resolve_scheme, write_reports};
+
+use crate::inputs::{today, valid_declaration};
 use crate::style::Style;
 
 /// Exit code when the product does not conform.
@@ -64,26 +65,6 @@ pub struct SchemeShow {
     id: String,
     #[arg(long)]
     json: bool,
-}
-
-pub(crate) fn resolve_scheme(id: &str, bundle: &Bundle) -> Result<Scheme> {
-    let schemes = bundled_schemes(bundle)?;
-    if let Some(s) = schemes.iter().find(|s| s.id == id) {
-        return Ok(s.clone());
-    }
-    if Path::new(id).is_file() {
-        return Ok(Scheme::load(Path::new(id), bundle)?);
-    }
-    let known = schemes
-        .iter()
-        .map(|s| s.id.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    Err(iotmark_assess::AssessError::UnknownScheme {
-        id: id.to_owned(),
-        known,
-    }
-    .into())
 }
 
 pub fn scheme(command: SchemeCommand) -> Result<ExitCode> {
@@ -155,15 +136,7 @@ fn dedup(mut v: Vec<&str>) -> Vec<&str> {
 
 pub fn assess(args: AssessArgs) -> Result<ExitCode> {
     let bundle = Bundle::get();
-    let report = load_report(&args.declaration, args.date.as_deref())?;
-    let Some(declaration) = report.declaration.clone() else {
-        eprint!("{}", report.render());
-        bail!(
-            "{} is not a valid declaration; fix it first (`iotmark check {}`)",
-            args.declaration.display(),
-            args.declaration.display()
-        );
-    };
+    let (report, declaration) = valid_declaration(&args.declaration, args.date.as_deref())?;
     let scheme = resolve_scheme(&args.scheme, bundle)?;
     let evidence = match &args.evidence {
         Some(dir) => EvidenceSet::load_dir(dir)?,
@@ -286,87 +259,4 @@ fn summary(a: &Assessment, evidence_records: usize) -> Result<()> {
         }
     }
     Ok(())
-}
-
-pub(crate) fn write_reports(
-    dir: &Path,
-    declaration_path: &Path,
-    report: &iotmark_declare::CheckReport,
-    declaration: &iotmark_declare::Declaration,
-    a: &Assessment,
-) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let timestamp = format!("{}T00:00:00Z", a.assessed_on);
-    let bundle = Bundle::get();
-    let source_of = |id: &str| {
-        bundle
-            .catalog_of(id)
-            .map(|k| format!("https://iotmark.dev/catalogs/{k}.json"))
-    };
-    let component_definition =
-        iotmark_declare::to_component_definition(declaration, &timestamp, &source_of);
-    let cd = json!({"component-definition": component_definition});
-    // Claims' lines in the declaration locate SARIF results.
-    let pointers: Vec<String> = a
-        .findings
-        .iter()
-        .map(|f| format!("/claims/{}", f.requirement))
-        .collect();
-    let wanted = pointers.iter().map(String::as_str).collect();
-    let lines = match iotmark_oscal::Format::detect(declaration_path, report.source.as_bytes()) {
-        iotmark_oscal::Format::Yaml => {
-            iotmark_oscal::locate::yaml_pointers(&report.source, &wanted)
-        }
-        iotmark_oscal::Format::Json => pointers
-            .iter()
-            .filter_map(|p| {
-                iotmark_oscal::locate::json_pointer(&report.source, p).map(|lc| (p.clone(), lc))
-            })
-            .collect(),
-    };
-    let line_of = |req: &str| lines.get(&format!("/claims/{req}")).map(|(l, _)| *l);
-    let uri = declaration_path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("declaration.yaml")
-        .to_owned();
-    let files: Vec<(&str, String)> = vec![
-        ("component-definition.json", pretty(&cd)?),
-        (
-            "assessment-plan.json",
-            pretty(&oscal::assessment_plan(
-                a,
-                "component-definition.json",
-                &timestamp,
-            ))?,
-        ),
-        (
-            "assessment-results.json",
-            pretty(&oscal::assessment_results(
-                a,
-                "assessment-plan.json",
-                &timestamp,
-            ))?,
-        ),
-        ("results.sarif", pretty(&sarif::render(a, &uri, &line_of))?),
-        ("report.md", markdown::render(a)),
-        ("report.html", html::render(a)),
-        (
-            "assessment.json",
-            pretty(&json!({"verdict": a.verdict(), "assessment": a}))?,
-        ),
-    ];
-    for (name, text) in files {
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(())
-}
-
-fn pretty(v: &serde_json::Value) -> Result<String> {
-    let mut s = serde_json::to_string_pretty(v).map_err(|e| anyhow!(e))?;
-    s.push('\n');
-    Ok(s)
 }

@@ -5,17 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Subcommand};
-use iotmark_attest::dsse::Envelope;
-use iotmark_attest::keys::{FileSigner, PublicKey, Signer, generate_key_files};
-use iotmark_attest::statement::{
-    ConformityInput, Party, Predicate, Route, Statement, StatusKind, conformity_statement,
-    status_statement,
-};
+use iotmark_attest::keys::{FileSigner, PublicKey, generate_key_files};
+use iotmark_attest::statement::{Predicate, StatusKind};
 use iotmark_attest::verify::{Trust, TrustPolicy, VerifyError, verify_with_status};
-use iotmark_log::merkle::{hex, sha256};
+use iotmark_conformity::attesting::{
+    ConformityRequest, Signed, StatusRequest, attest as sign_conformity, change_status,
+};
 use serde_json::json;
 
+use crate::inputs::{time_or_now, valid_declaration};
 use crate::style::Style;
 
 #[derive(Debug, Subcommand)]
@@ -214,8 +214,8 @@ pub struct StatusArgs {
     /// The attestation (DSSE envelope) whose status changes, exactly as published
     envelope: PathBuf,
     /// The change
-    #[arg(long = "set", value_name = "STATUS", value_parser = ["suspension", "revocation", "end-of-support", "reinstatement"])]
-    status: String,
+    #[arg(long = "set", value_name = "STATUS", value_parser = clap::builder::PossibleValuesParser::new(["suspension", "revocation", "end-of-support", "reinstatement"]).try_map(|s| s.parse::<StatusKind>()))]
+    status: StatusKind,
     /// Why, in words a buyer understands
     #[arg(long)]
     reason: String,
@@ -239,21 +239,6 @@ pub struct StatusArgs {
     json: bool,
 }
 
-fn parse_time(flag: &str, value: Option<&str>) -> Result<jiff::Timestamp> {
-    match value {
-        Some(t) => t.parse::<jiff::Timestamp>().with_context(|| {
-            format!("{flag} {t:?} is not an RFC 3339 time such as 2026-11-22T10:00:00Z")
-        }),
-        None => Ok(now_seconds()),
-    }
-}
-
-/// Now, to the second: attestations are read by people, and sub-second precision in an issue
-/// date only adds noise.
-fn now_seconds() -> jiff::Timestamp {
-    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or_default()
-}
-
 /// Writes a signed envelope, refusing to replace an existing file unless asked.
 fn write_envelope(path: &Path, envelope: &str, force: bool) -> Result<()> {
     if path.exists() && !force {
@@ -275,139 +260,45 @@ pub fn attest(args: AttestArgs) -> Result<ExitCode> {
         unreachable!("clap requires --results, --declaration, --route and --key");
     };
     let signer = FileSigner::load(&key_path)?;
-    let report = crate::cmd::declare::load_report(&declaration_path, None)?;
-    let Some(declaration) = report.declaration.clone() else {
-        eprint!("{}", report.render());
-        bail!(
-            "{} is not a valid declaration; fix it first (`iotmark check {}`)",
-            declaration_path.display(),
-            declaration_path.display()
-        );
-    };
+    let (_, declaration) = valid_declaration(&declaration_path, None)?;
     let results = std::fs::read(&results_path)
         .with_context(|| format!("cannot read {}", results_path.display()))?;
-    let scheme_id = scheme_of_results(&results, &results_path)?;
-    let bundle = iotmark_catalogs::Bundle::get();
-    let scheme = match &args.scheme {
-        Some(file) => {
-            let scheme = iotmark_assess::Scheme::load(file, bundle)?;
-            if scheme.id != scheme_id {
-                bail!(
-                    "{} defines scheme {:?}, but the results were assessed under {scheme_id:?}",
-                    file.display(),
-                    scheme.id
-                );
-            }
-            scheme
-        }
-        None => crate::cmd::assess::resolve_scheme(&scheme_id, bundle).with_context(|| {
-            format!(
-                "the results were assessed under scheme {scheme_id:?}; pass its file with --scheme"
-            )
-        })?,
-    };
-    let organisation = match (args.organisation, route) {
-        (Some(o), _) => o,
-        (None, Route::Sdoc) => declaration.product.manufacturer.name.clone(),
-        (None, Route::Certification) => bail!(
-            "a certification is signed by the certification body: name it with --organisation"
-        ),
-    };
-    let issued = parse_time("--issued", args.issued.as_deref())?;
-    let valid_until = issued
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .checked_add(jiff::Span::new().months(i64::from(scheme.validity_months)))?
-        .timestamp();
-    let statement = conformity_statement(
-        &results,
-        &results_path,
-        &declaration,
-        &ConformityInput {
-            route,
-            profile: Some(scheme.catalog.clone()),
-            organisation,
-            key_id: signer.key_id(),
-            issued,
-            valid_until,
-        },
-    )?;
-    let envelope = iotmark_attest::sign_statement(&statement, &signer)?.to_json();
+    let signed = sign_conformity(&ConformityRequest {
+        results: &results,
+        results_path: &results_path,
+        declaration: &declaration,
+        scheme_file: args.scheme.as_deref(),
+        route,
+        organisation: args.organisation,
+        signer: &signer,
+        issued: time_or_now("--issued", args.issued.as_deref())?,
+    })?;
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("{}.dsse.json", declaration.product.id)));
-    write_envelope(&out, &envelope, args.force)?;
-    report_signed(&out, &envelope, &statement, args.json)
-}
-
-/// The scheme ID `iotmark assess` recorded in the results' metadata.
-fn scheme_of_results(results: &[u8], path: &Path) -> Result<String> {
-    let value: serde_json::Value = serde_json::from_slice(results).with_context(|| {
-        format!(
-            "{} is not JSON; pass the assessment-results.json written by `iotmark assess --out DIR`",
-            path.display()
-        )
-    })?;
-    value["assessment-results"]["metadata"]["props"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["name"] == "scheme")
-        .and_then(|p| p["value"].as_str())
-        .map(str::to_owned)
-        .with_context(|| {
-            format!(
-                "{} names no scheme (metadata prop `scheme`); was it written by `iotmark assess --out DIR`?",
-                path.display()
-            )
-        })
+    write_envelope(&out, &signed.envelope, args.force)?;
+    report_signed(&out, &signed, args.json)
 }
 
 fn attest_status(args: StatusArgs) -> Result<ExitCode> {
     let original = std::fs::read(&args.envelope)
         .with_context(|| format!("cannot read {}", args.envelope.display()))?;
-    // The original's signature is not checked here (the signer may not hold the original
-    // signer's public key); its statement only supplies the subject and default issuer.
-    let parsed = Envelope::parse(&original)
-        .with_context(|| format!("{} is not a DSSE envelope", args.envelope.display()))?;
-    let statement = Statement::parse(&parsed.payload).with_context(|| {
-        format!(
-            "{} does not carry an iotmark statement",
-            args.envelope.display()
-        )
-    })?;
-    let Predicate::Conformity(conformity) = &statement.predicate else {
-        bail!(
-            "{} is itself a status attestation; a status change refers to the conformity attestation",
-            args.envelope.display()
-        );
-    };
     let signer = FileSigner::load(&args.key)?;
-    let kind = match args.status.as_str() {
-        "suspension" => StatusKind::Suspension,
-        "revocation" => StatusKind::Revocation,
-        "end-of-support" => StatusKind::EndOfSupport,
-        _ => StatusKind::Reinstatement,
-    };
-    let now = now_seconds();
+    let issued = time_or_now("--issued", None)?;
     let effective = match &args.effective {
-        Some(_) => parse_time("--effective", args.effective.as_deref())?,
-        None => now,
+        Some(t) => time_or_now("--effective", Some(t))?,
+        None => issued,
     };
-    let status = status_statement(
-        &original,
-        statement.subject.clone(),
-        kind,
-        &args.reason,
+    let signed = change_status(&StatusRequest {
+        envelope: &original,
+        envelope_name: &args.envelope.display().to_string(),
+        status: args.status,
+        reason: &args.reason,
         effective,
-        now,
-        Party {
-            organisation: args
-                .organisation
-                .unwrap_or_else(|| conformity.assessor.organisation.clone()),
-            key_id: signer.key_id(),
-        },
-    )?;
-    let envelope = iotmark_attest::sign_statement(&status, &signer)?.to_json();
+        issued,
+        organisation: args.organisation,
+        signer: &signer,
+    })?;
     let out = args.out.unwrap_or_else(|| {
         let name = args
             .envelope
@@ -419,26 +310,21 @@ fn attest_status(args: StatusArgs) -> Result<ExitCode> {
             .or_else(|| name.strip_suffix(".json"))
             .unwrap_or(&name);
         args.envelope
-            .with_file_name(format!("{stem}.{}.dsse.json", kind.as_str()))
+            .with_file_name(format!("{stem}.{}.dsse.json", args.status.as_str()))
     });
-    write_envelope(&out, &envelope, args.force)?;
-    report_signed(&out, &envelope, &status, args.json)
+    write_envelope(&out, &signed.envelope, args.force)?;
+    report_signed(&out, &signed, args.json)
 }
 
-fn report_signed(
-    out: &Path,
-    envelope: &str,
-    statement: &Statement,
-    json: bool,
-) -> Result<ExitCode> {
-    let envelope_sha256 = hex(&sha256(envelope.as_bytes()));
+fn report_signed(out: &Path, signed: &Signed, json: bool) -> Result<ExitCode> {
+    let (statement, envelope_sha256) = (&signed.statement, signed.envelope_sha256);
     if json {
         let statement_json: serde_json::Value = serde_json::from_slice(&statement.to_json())?;
         outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "envelope": out,
-                "envelope_sha256": envelope_sha256,
+                "envelope_sha256": envelope_sha256.to_hex(),
                 "statement": statement_json,
             }))?
         );

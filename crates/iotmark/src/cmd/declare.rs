@@ -1,12 +1,11 @@
 //! `iotmark init`, `iotmark check` and `iotmark schema`: writing and checking declarations.
 
 use std::io::{BufRead, IsTerminal, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use iotmark_catalogs::Bundle;
 use iotmark_declare::scaffold::Scaffold;
 use serde_json::json;
 
@@ -52,15 +51,6 @@ pub struct CheckArgs {
     pub date: Option<String>,
     #[arg(long)]
     json: bool,
-}
-
-pub fn today(date: Option<&str>) -> Result<jiff::civil::Date> {
-    match date {
-        Some(d) => d
-            .parse()
-            .with_context(|| format!("--date {d} is not a date; write YYYY-MM-DD")),
-        None => Ok(jiff::Zoned::now().date()),
-    }
 }
 
 fn ask(prompt: &str, default: &str) -> Result<String> {
@@ -125,13 +115,8 @@ pub fn init(args: InitArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Whether a requirement ID exists in any bundled catalog.
-pub fn known_requirement(id: &str) -> bool {
-    Bundle::get().catalog_of(id).is_some()
-}
-
 pub fn check(args: CheckArgs) -> Result<ExitCode> {
-    let report = load_report(&args.file, args.date.as_deref())?;
+    let report = crate::inputs::check_declaration(&args.file, args.date.as_deref())?;
     if args.json {
         outln!(
             "{}",
@@ -170,11 +155,6 @@ pub fn check(args: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-pub fn load_report(path: &Path, date: Option<&str>) -> Result<iotmark_declare::CheckReport> {
-    iotmark_declare::check_file(path, &known_requirement, today(date)?)
-        .with_context(|| format!("cannot read {}", path.display()))
 }
 
 pub fn schema() -> Result<ExitCode> {

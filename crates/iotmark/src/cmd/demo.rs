@@ -12,8 +12,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use iotmark_assess::{Assessor, RuleBook, Verdict};
 use iotmark_attest::keys::{FileSigner, Signer, generate_key_files};
-use iotmark_attest::statement::{ConformityInput, Route, conformity_statement};
+use iotmark_attest::statement::Route;
 use iotmark_catalogs::Bundle;
+use iotmark_conformity::assessment::{resolve_scheme, write_reports};
+use iotmark_conformity::attesting::{ConformityRequest, attest, now_to_the_second};
 use iotmark_evidence::EvidenceSet;
 use iotmark_registry::admin;
 use iotmark_registry::service::{Config, Registry};
@@ -82,13 +84,13 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     }
 
     step("assessing the example product (Acme SecureCam 2, firmware 2.5.0) against EN 303 645");
-    let report = crate::cmd::declare::load_report(&declaration_path, None)?;
+    let report = crate::inputs::check_declaration(&declaration_path, None)?;
     let Some(declaration) = report.declaration.clone() else {
         eprint!("{}", report.render());
         bail!("the bundled example declaration does not check; this is a bug in iotmark");
     };
     let bundle = Bundle::get();
-    let scheme = crate::cmd::assess::resolve_scheme(SCHEME, bundle)?;
+    let scheme = resolve_scheme(SCHEME, bundle)?;
     let evidence = EvidenceSet::load_dir(&work.join("evidence"))?;
     let assessment = Assessor {
         bundle,
@@ -97,7 +99,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     }
     .assess(&declaration, &evidence, &scheme);
     let reports = work.join("report");
-    crate::cmd::assess::write_reports(
+    write_reports(
         &reports,
         &declaration_path,
         &report,
@@ -159,25 +161,17 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         step("signing the declaration of conformity and publishing it in the log");
         let results_path = reports.join("assessment-results.json");
         let results = std::fs::read(&results_path)?;
-        let issued = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())?;
-        let valid_until = issued
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .checked_add(jiff::Span::new().months(i64::from(scheme.validity_months)))?
-            .timestamp();
-        let statement = conformity_statement(
-            &results,
-            &results_path,
-            &declaration,
-            &ConformityInput {
-                route: Route::Sdoc,
-                profile: Some(scheme.catalog.clone()),
-                organisation: declaration.product.manufacturer.name.clone(),
-                key_id: signer.key_id(),
-                issued,
-                valid_until,
-            },
-        )?;
-        let envelope = iotmark_attest::sign_statement(&statement, &signer)?.to_json();
+        let envelope = attest(&ConformityRequest {
+            results: &results,
+            results_path: &results_path,
+            declaration: &declaration,
+            scheme_file: None,
+            route: Route::Sdoc,
+            organisation: None,
+            signer: &signer,
+            issued: now_to_the_second(),
+        })?
+        .envelope;
         std::fs::write(work.join("securecam.dsse.json"), &envelope)?;
         let acme = registry
             .store

@@ -5,17 +5,17 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use iotmark_attest::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
-use iotmark_attest::keys::{FileSigner, PublicKey};
-use iotmark_attest::statement::{Predicate, Statement};
+use iotmark_attest::keys::PublicKey;
 use iotmark_attest::verify::TrustPolicy;
+use iotmark_conformity::attestation::{Attestation, OpenError};
+use iotmark_conformity::log_key::log_signer;
 use iotmark_log::checkpoint::{self, Checkpoint};
 use iotmark_log::leaf::{LeafKind, LeafRecord};
 use iotmark_log::log::{self as tlog, Log, LogError};
 use iotmark_log::merkle;
-use iotmark_log::note::{NoteSigner, NoteVerifier};
+use iotmark_log::note::NoteVerifier;
 use iotmark_log::receipt::Receipt;
 use iotmark_log::remote::HttpLog;
 use iotmark_log::storage::{DirStorage, Storage};
@@ -170,16 +170,6 @@ pub fn run(command: LogCommand) -> Result<ExitCode> {
     }
 }
 
-/// The log's note signer: the attestation key file's Ed25519 key under the log's name.
-fn log_signer(key: &Path, origin: &str) -> Result<NoteSigner> {
-    let file = FileSigner::load(key)?;
-    let mut seed = file.to_seed();
-    let signer = NoteSigner::from_seed(origin, &seed)
-        .with_context(|| format!("{origin:?} cannot be a log name"));
-    seed.fill(0);
-    signer
-}
-
 /// The origin of an existing log (its checkpoint's first line), unverified: the caller opens
 /// the log with a key, which verifies it.
 fn existing_origin(storage: &DirStorage) -> Result<Option<String>> {
@@ -224,7 +214,7 @@ fn open_log(dir: &Path, key: &Path, origin: Option<&str>) -> Result<Log<DirStora
     })
 }
 
-/// A checked envelope, ready to become a leaf.
+/// A verified envelope, ready to become a leaf.
 struct Accepted {
     path: PathBuf,
     bytes: Vec<u8>,
@@ -232,54 +222,24 @@ struct Accepted {
     what: String,
 }
 
-fn accept(path: &Path, keys: &[PublicKey], time: u64) -> Result<Accepted> {
+fn accept(path: &Path, keys: &[PublicKey], logged: jiff::Timestamp) -> Result<Accepted> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let envelope = Envelope::parse(&bytes)
-        .with_context(|| format!("{} is not a DSSE envelope", path.display()))?;
-    envelope
-        .expect_payload_type(IN_TOTO_PAYLOAD_TYPE)
-        .with_context(|| format!("{}", path.display()))?;
-    let (_, key_index, payload) = envelope.verify_any(keys).with_context(|| {
-        format!(
-            "{}: no trusted key signed it; add its signer with --signer or to the policy",
+    let attestation = Attestation::open(&bytes, keys).map_err(|e| match e {
+        OpenError::Envelope(e) => anyhow!("{} is not a DSSE envelope: {e}", path.display()),
+        OpenError::NoKeys | OpenError::Signature(_) => anyhow!(
+            "{}: no trusted key signed it ({e}); add its signer with --signer or to the policy",
             path.display()
-        )
+        ),
+        OpenError::Statement(e) => anyhow!(
+            "{} does not carry an iotmark statement: {e}",
+            path.display()
+        ),
     })?;
-    let signer = &keys[key_index];
-    let statement = Statement::parse(payload)
-        .with_context(|| format!("{} does not carry an iotmark statement", path.display()))?;
-    let (kind, what) = match &statement.predicate {
-        Predicate::Conformity(p) => (
-            LeafKind::Declaration,
-            format!(
-                "{} of {} {} {}",
-                p.route.describe(),
-                p.product.manufacturer,
-                p.product.name,
-                p.product.version
-            ),
-        ),
-        Predicate::Status(p) => (
-            LeafKind::Status,
-            format!(
-                "{} of envelope {}",
-                p.status.as_str(),
-                &p.refers_to.envelope_sha256[..16]
-            ),
-        ),
-    };
-    let record = LeafRecord {
-        kind,
-        statement_digest: merkle::sha256(payload),
-        envelope_digest: merkle::sha256(&bytes),
-        signer_key_id: signer.key_id(),
-        time,
-    };
     Ok(Accepted {
         path: path.to_owned(),
+        record: attestation.leaf(logged)?,
+        what: attestation.describe(),
         bytes,
-        record,
-        what,
     })
 }
 
@@ -298,12 +258,12 @@ fn append(args: AppendArgs) -> Result<ExitCode> {
         );
     }
     let mut log = open_log(&args.log, &args.key, args.origin.as_deref())?;
-    let time = jiff::Timestamp::now().as_second().max(0).unsigned_abs();
+    let now = jiff::Timestamp::now();
     // Everything is checked before anything is written: one bad envelope appends none.
     let accepted = args
         .envelopes
         .iter()
-        .map(|p| accept(p, &keys, time))
+        .map(|p| accept(p, &keys, now))
         .collect::<Result<Vec<_>>>()?;
 
     let size = log.checkpoint().size;
@@ -625,7 +585,7 @@ fn verify_receipt(args: VerifyReceiptArgs) -> Result<ExitCode> {
                 merkle::hex(&digest)
             ));
         }
-        if let Ok(parsed) = Envelope::parse(&envelope)
+        if let Ok(parsed) = iotmark_attest::dsse::Envelope::parse(&envelope)
             && merkle::sha256(&parsed.payload) != record.statement_digest
         {
             return tampered(format!(
