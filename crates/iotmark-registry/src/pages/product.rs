@@ -17,6 +17,8 @@ use serde::Deserialize;
 
 use super::quoting::{file_stem, shell_word, url_component};
 use super::{Chrome, PageError, protect, words};
+use iotmark_declare::{Credentials, Declaration, DefaultPassword, UpdateTransport, Updates};
+
 use crate::label::{self, LabelContent};
 
 /// History entries shown on the page.
@@ -113,59 +115,6 @@ pub(super) fn finding_counts<S: Store>(
     }
 }
 
-// The declaration, as far as the page shows it. -------------------------------------------
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DeclarationView {
-    product: DeclaredProduct,
-    updates: Option<DeclaredUpdates>,
-    credentials: Option<DeclaredCredentials>,
-    vulnerability_disclosure: Option<DeclaredDisclosure>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DeclaredProduct {
-    description: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DeclaredUpdates {
-    updatable: bool,
-    support_end: Option<String>,
-    automatic: bool,
-    notification: bool,
-    owner_action: Option<String>,
-    delivery: Option<DeclaredDelivery>,
-    after_support: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DeclaredDelivery {
-    transport: String,
-    signed: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DeclaredCredentials {
-    uses_passwords: bool,
-    default_password: String,
-    change_procedure: Option<String>,
-    brute_force_protection: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct DeclaredDisclosure {
-    contact: String,
-    policy_url: Option<String>,
-    response_days: Option<u16>,
-}
-
 /// One sentence about the product, made from what was declared.
 #[derive(Debug)]
 struct Fact {
@@ -176,7 +125,7 @@ fn facts(lines: impl IntoIterator<Item = String>) -> Vec<Fact> {
     lines.into_iter().map(|text| Fact { text }).collect()
 }
 
-fn updates_facts(u: &DeclaredUpdates) -> (Vec<Fact>, Option<String>, Option<String>) {
+fn updates_facts(u: &Updates) -> (Vec<Fact>, Option<String>, Option<String>) {
     if !u.updatable {
         return (
             facts(["This product cannot receive software updates.".to_owned()]),
@@ -190,16 +139,21 @@ fn updates_facts(u: &DeclaredUpdates) -> (Vec<Fact>, Option<String>, Option<Stri
         "Updates do not install by themselves: the owner has to install them.".to_owned()
     }];
     if let Some(d) = &u.delivery {
-        let how = match d.transport.as_str() {
-            "https" => "They are downloaded over an encrypted internet connection (HTTPS).",
-            "http" => "They are downloaded over an unencrypted internet connection (HTTP).",
-            "app" => "They arrive through the companion app.",
-            "local" => "They are installed from a file, on the device or from a computer.",
-            _ => "",
-        };
-        if !how.is_empty() {
-            lines.push(how.to_owned());
-        }
+        lines.push(
+            match d.transport {
+                UpdateTransport::Https => {
+                    "They are downloaded over an encrypted internet connection (HTTPS)."
+                }
+                UpdateTransport::Http => {
+                    "They are downloaded over an unencrypted internet connection (HTTP)."
+                }
+                UpdateTransport::App => "They arrive through the companion app.",
+                UpdateTransport::Local => {
+                    "They are installed from a file, on the device or from a computer."
+                }
+            }
+            .to_owned(),
+        );
         lines.push(if d.signed {
             "Each update is signed by the manufacturer, and the device checks the signature before installing it."
                 .to_owned()
@@ -220,7 +174,7 @@ fn updates_facts(u: &DeclaredUpdates) -> (Vec<Fact>, Option<String>, Option<Stri
     )
 }
 
-fn password_facts(c: &DeclaredCredentials) -> (Vec<Fact>, Option<String>) {
+fn password_facts(c: &Credentials) -> (Vec<Fact>, Option<String>) {
     if !c.uses_passwords {
         return (
             facts(["This product does not use passwords.".to_owned()]),
@@ -228,18 +182,17 @@ fn password_facts(c: &DeclaredCredentials) -> (Vec<Fact>, Option<String>) {
         );
     }
     let mut lines = vec![
-        match c.default_password.as_str() {
-            "none" => "No password is set at the factory.",
-            "unique-per-device" => {
+        match c.default_password {
+            DefaultPassword::None => "No password is set at the factory.",
+            DefaultPassword::UniquePerDevice => {
                 "Each unit comes with its own password, different from every other unit's."
             }
-            "set-at-setup" => {
+            DefaultPassword::SetAtSetup => {
                 "There is no default password: you choose one when you first set the product up."
             }
-            "shared" => {
+            DefaultPassword::Shared => {
                 "Every unit ships with the same default password. Change it before you connect the product to your network."
             }
-            _ => "The manufacturer did not say how the product's first password is set.",
         }
         .to_owned(),
     ];
@@ -428,10 +381,15 @@ async fn render_page<S: Store>(
     let name_of = |org: &str| names.get(org).cloned().unwrap_or_else(|| org.to_owned());
     let reports = registry.store.vulnerability_reports(id).await?;
     let product = &loaded.product;
-    let declaration: Option<DeclarationView> = product
-        .declaration_json
-        .as_deref()
-        .and_then(|d| serde_json::from_str(d).ok());
+    // Stored only after it checked (publishing parses it), so one that does not read now is
+    // the registry's fault, shown as such rather than as a page without it.
+    let declaration: Option<Declaration> = match product.declaration_json.as_deref() {
+        None => None,
+        Some(json) => Some(serde_json::from_str(json).map_err(|e| {
+            tracing::error!(product = %product.id, error = %e, "stored declaration does not parse");
+            PageError::Internal
+        })?),
+    };
     let current = loaded.current();
     let today = loaded.now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let path = format!("/p/{}", url_component(&product.id));
@@ -455,8 +413,7 @@ async fn render_page<S: Store>(
         .or_else(|| {
             declaration
                 .as_ref()
-                .and_then(|d| d.updates.as_ref())
-                .and_then(|u| u.support_end.clone())
+                .and_then(|d| d.updates.support_end.clone())
         });
     let support = match support_end.as_deref().and_then(words::parse_date) {
         Some(end) => match words::time_left(today, end) {
@@ -481,15 +438,13 @@ async fn render_page<S: Store>(
 
     let (updates, owner_action, after_support) = declaration
         .as_ref()
-        .and_then(|d| d.updates.as_ref())
-        .map_or((Vec::new(), None, None), updates_facts);
+        .map_or((Vec::new(), None, None), |d| updates_facts(&d.updates));
     let (passwords, change_procedure) = declaration
         .as_ref()
-        .and_then(|d| d.credentials.as_ref())
-        .map_or((Vec::new(), None), password_facts);
+        .map_or((Vec::new(), None), |d| password_facts(&d.credentials));
     let disclosure = declaration
         .as_ref()
-        .and_then(|d| d.vulnerability_disclosure.as_ref())
+        .map(|d| &d.vulnerability_disclosure)
         .filter(|v| !v.contact.is_empty())
         .map(|v| Disclosure {
             contact: v.contact.clone(),
