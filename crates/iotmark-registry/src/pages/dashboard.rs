@@ -155,7 +155,9 @@ pub(super) async fn page<S: Store>(
             .and_then(words::parse_date)
             .map_or_else(|| "not declared".to_owned(), words::date);
         let counts = current
-            .and_then(|(r, _)| finding_counts(&registry, &r.envelope_sha256))
+            .map(|(r, _)| finding_counts(&registry, &r.envelope_sha256))
+            .transpose()?
+            .flatten()
             .map(|c| {
                 [
                     c.satisfied,

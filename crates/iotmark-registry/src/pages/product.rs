@@ -101,18 +101,29 @@ pub(super) fn badge(standing: Standing) -> (&'static str, &'static str) {
     }
 }
 
-/// The assessment's finding counts, read from the attestation's signed statement.
+/// The assessment's finding counts, read from the attestation's signed statement (`None` for
+/// a status change). The envelope is the registry's own, accepted and logged: one that is
+/// missing or no longer parses is the registry's fault, never a page that leaves it out.
 pub(super) fn finding_counts<S: Store>(
     registry: &Registry<S>,
     envelope_sha256: &str,
-) -> Option<iotmark_attest::statement::FindingCounts> {
-    let bytes = registry.envelope(envelope_sha256).ok()??;
-    let envelope = iotmark_attest::dsse::Envelope::parse(&bytes).ok()?;
-    let statement = iotmark_attest::statement::Statement::parse(&envelope.payload).ok()?;
-    match statement.predicate {
+) -> Result<Option<iotmark_attest::statement::FindingCounts>, PageError> {
+    let fault = |what: String| {
+        tracing::error!(envelope = envelope_sha256, "{what}");
+        PageError::Internal
+    };
+    let bytes = registry
+        .envelope(envelope_sha256)
+        .map_err(|e| fault(format!("cannot read a logged envelope: {e}")))?
+        .ok_or_else(|| fault("a recorded envelope is missing from the log".to_owned()))?;
+    let envelope = iotmark_attest::dsse::Envelope::parse(&bytes)
+        .map_err(|e| fault(format!("a logged envelope does not parse: {e}")))?;
+    let statement = iotmark_attest::statement::Statement::parse(&envelope.payload)
+        .map_err(|e| fault(format!("a logged statement does not parse: {e}")))?;
+    Ok(match statement.predicate {
         iotmark_attest::statement::Predicate::Conformity(p) => Some(p.assessment.summary),
         iotmark_attest::statement::Predicate::Status(_) => None,
-    }
+    })
 }
 
 /// One sentence about the product, made from what was declared.
@@ -395,7 +406,7 @@ async fn render_page<S: Store>(
     let path = format!("/p/{}", url_component(&product.id));
 
     let verdict = match current {
-        Some((record, standing)) => verdict(registry, &loaded, record, standing, &name_of),
+        Some((record, standing)) => verdict(registry, &loaded, record, standing, &name_of)?,
         None => Verdict {
             tone: "bad",
             badge: "No declaration",
@@ -596,7 +607,7 @@ fn verdict<S: Store>(
     record: &AttestationRecord,
     standing: Standing,
     name_of: &dyn Fn(&str) -> String,
-) -> Verdict {
+) -> Result<Verdict, PageError> {
     let (badge, tone) = badge(standing);
     let scheme = record
         .scheme
@@ -669,7 +680,7 @@ fn verdict<S: Store>(
         Standing::Revoked => told(change("revocation"), "revoked"),
         Standing::EndOfSupport => told(change("end-of-support"), "ended the security support of"),
     };
-    let checked = finding_counts(registry, &record.envelope_sha256).map(|c| {
+    let checked = finding_counts(registry, &record.envelope_sha256)?.map(|c| {
         format!(
             "What was checked: {} met, {} not met, {} not applicable, {} waiting for review.",
             words::plural(i64::from(c.satisfied), "requirement", "requirements"),
@@ -678,7 +689,7 @@ fn verdict<S: Store>(
             c.needs_review
         )
     });
-    Verdict {
+    Ok(Verdict {
         tone,
         badge,
         headline: format!(
@@ -689,7 +700,7 @@ fn verdict<S: Store>(
         detail,
         reason,
         checked,
-    }
+    })
 }
 
 fn event<S: Store>(
