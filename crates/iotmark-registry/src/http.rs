@@ -531,10 +531,13 @@ async fn product<S: Store>(
             }
         })
         .collect();
+    // Stored only after it checked: one that does not read now is the registry's fault.
     let declaration: Option<serde_json::Value> = product
         .declaration_json
         .as_deref()
-        .and_then(|d| serde_json::from_str(d).ok());
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| RegistryError::Internal(format!("product {id:?}: stored declaration: {e}")))?;
     let vulnerability_reports = registry
         .store
         .vulnerability_reports(&product.id)
