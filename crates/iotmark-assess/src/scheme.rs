@@ -117,6 +117,24 @@ impl Route {
     }
 }
 
+impl std::str::FromStr for Route {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Route::SelfDeclaration,
+            Route::ThirdPartyTesting,
+            Route::ThirdPartyTestingWithPenetrationTesting,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+        .ok_or_else(|| {
+            format!(
+                "route {s:?} is not self-declaration, third-party-testing or third-party-testing-with-penetration-testing"
+            )
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Obligations {

@@ -696,8 +696,8 @@ pub struct AssessedResults {
     /// The scheme's ID (`iotmark scheme list`).
     pub scheme: String,
     pub tier: String,
-    /// The tier's assessment route as the scheme words it, e.g. `third-party-testing`.
-    pub route: String,
+    /// How the scheme's tier must be shown.
+    pub route: iotmark_assess::Route,
     pub counts: FindingCounts,
     /// Mandatory findings not satisfied or needing review.
     pub open_mandatory: u32,
@@ -744,11 +744,11 @@ pub fn conformity_statement_from(
             open_mandatory: facts.open_mandatory,
         });
     }
-    if input.route == Route::Sdoc && facts.route.starts_with("third-party") {
+    if input.route == Route::Sdoc && facts.route != iotmark_assess::Route::SelfDeclaration {
         return Err(BuildError::RouteTooWeak {
             scheme: facts.scheme,
             tier: facts.tier,
-            required: facts.route,
+            required: facts.route.as_str().to_owned(),
         });
     }
     let subject: Vec<Subject> = declaration
@@ -868,6 +868,10 @@ fn read_results(
         prop("risk-tier")?,
         prop("route")?,
     );
+    let route = route.parse().map_err(|message| BuildError::Results {
+        path: path.to_owned(),
+        message,
+    })?;
     let Some(result) = ar.results.last() else {
         return Err(BuildError::Results {
             path: path.to_owned(),
