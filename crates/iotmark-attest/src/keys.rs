@@ -149,7 +149,7 @@ impl FileSigner {
 
 impl Signer for FileSigner {
     fn public_key(&self) -> PublicKey {
-        PublicKey(self.key.verifying_key())
+        PublicKey::from(self.key.verifying_key())
     }
 
     fn sign(&self, message: &[u8]) -> Result<Signature, KeyError> {
@@ -161,8 +161,71 @@ impl Signer for FileSigner {
 }
 
 /// An Ed25519 public key: what verifies.
+///
+/// The key is decoded (its point decompressed) once, when it is read; whether it is a
+/// small-order ("weak") key is decided then too, so verifying does neither again.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct PublicKey(VerifyingKey);
+pub struct PublicKey {
+    key: VerifyingKey,
+    /// `key` has small order: it verifies nothing (see [`PublicKey::verify`]).
+    weak: bool,
+}
+
+impl From<VerifyingKey> for PublicKey {
+    fn from(key: VerifyingKey) -> Self {
+        PublicKey {
+            weak: key.is_weak(),
+            key,
+        }
+    }
+}
+
+/// The canonical encodings of the eight points of small order (the 8-torsion subgroup,
+/// curve25519-dalek's `EIGHT_TORSION`): the identity, the point of order 2, the two of
+/// order 4 and the four of order 8. libsodium's blocklist and the "Taming the many EdDSAs"
+/// vectors (Chalkias, Garillot, Nikolaenko, SSR 2020) list the same points.
+const SMALL_ORDER_POINTS: [[u8; 32]; 8] = {
+    const fn point(first: [u8; 31], last: u8) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut i = 0;
+        while i < 31 {
+            out[i] = first[i];
+            i += 1;
+        }
+        out[31] = last;
+        out
+    }
+    const ZERO: [u8; 31] = [0; 31];
+    let mut one = ZERO;
+    one[0] = 1;
+    let mut minus_one = [0xff; 31];
+    minus_one[0] = 0xec;
+    const ORDER8_A: [u8; 31] = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc,
+    ];
+    const ORDER8_B: [u8; 31] = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03,
+    ];
+    [
+        point(one, 0x00),       // identity, y = 1
+        point(minus_one, 0x7f), // order 2, y = p - 1
+        point(ZERO, 0x00),      // order 4, y = 0
+        point(ZERO, 0x80),      // order 4, y = 0, the other x
+        point(ORDER8_A, 0x05),  // order 8
+        point(ORDER8_A, 0x85),  // order 8, the other x
+        point(ORDER8_B, 0x7a),  // order 8
+        point(ORDER8_B, 0xfa),  // order 8, the other x
+    ]
+};
+
+/// Whether `bytes` is the canonical encoding of a point of small order.
+fn is_small_order_encoding(bytes: &[u8; 32]) -> bool {
+    SMALL_ORDER_POINTS.contains(bytes)
+}
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -174,7 +237,7 @@ impl PublicKey {
     /// From the raw 32 bytes; fails for bytes that are not a curve point.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
         VerifyingKey::from_bytes(bytes)
-            .map(PublicKey)
+            .map(PublicKey::from)
             .map_err(|e| KeyError::PublicKey {
                 what: "the key bytes".to_owned(),
                 reason: e.to_string(),
@@ -183,17 +246,17 @@ impl PublicKey {
 
     /// The raw 32 bytes.
     pub fn to_bytes(&self) -> [u8; 32] {
-        self.0.to_bytes()
+        self.key.to_bytes()
     }
 
     /// Our key ID: the lower-case hex SHA-256 of the raw public key.
     pub fn key_id(&self) -> String {
-        hex(&Sha256::digest(self.0.as_bytes()))
+        hex(&Sha256::digest(self.key.as_bytes()))
     }
 
     /// SubjectPublicKeyInfo PEM, as OpenSSL, `cryptography` and securesystemslib read it.
     pub fn to_spki_pem(&self) -> Result<String, KeyError> {
-        self.0
+        self.key
             .to_public_key_pem(LineEnding::LF)
             .map_err(|e| KeyError::PublicKey {
                 what: "the key".to_owned(),
@@ -207,7 +270,7 @@ impl PublicKey {
         check_key_name(name)?;
         let mut typed = Vec::with_capacity(33);
         typed.push(ED25519_NOTE_TYPE);
-        typed.extend_from_slice(self.0.as_bytes());
+        typed.extend_from_slice(self.key.as_bytes());
         Ok(format!(
             "{name}+{}+{}",
             hex(&note_key_hash(name, &typed)),
@@ -259,7 +322,7 @@ impl PublicKey {
             )));
         }
         let key = VerifyingKey::from_bytes(&raw).map_err(|e| bad(e.to_string()))?;
-        Ok((name.to_owned(), PublicKey(key)))
+        Ok((name.to_owned(), PublicKey::from(key)))
     }
 
     /// Reads SPKI PEM or a verifier key, whichever `text` is; `what` names it in errors.
@@ -267,7 +330,7 @@ impl PublicKey {
         let trimmed = text.trim();
         if trimmed.starts_with("-----BEGIN") {
             VerifyingKey::from_public_key_pem(trimmed)
-                .map(PublicKey)
+                .map(PublicKey::from)
                 .map_err(|e| KeyError::PublicKey {
                     what: what.to_owned(),
                     reason: e.to_string(),
@@ -291,10 +354,23 @@ impl PublicKey {
         Self::parse(&text, &path.display().to_string())
     }
 
-    /// Checks an Ed25519 signature over `message` with the strict rules (no small-order
-    /// keys, canonical `S`), so one signature has one encoding.
+    /// Checks an Ed25519 signature over `message` with the strict rules, so one signature
+    /// has one encoding: no small-order key, no small-order `R`, `R` and `S` canonical.
+    ///
+    /// This accepts exactly what ed25519-dalek's `verify_strict` accepts, without its
+    /// per-call work that gives no answer of its own: `verify_strict` decompresses `R` and
+    /// tests the key's order on every call. Here the key's order was tested when it was read
+    /// (`weak`), and `R` is compared with the eight canonical small-order encodings: the
+    /// check below recomputes `R` as `[S]B - [k]A` and compares its canonical encoding with
+    /// the signature's bytes, so a non-canonical or undecodable `R` fails there already, and
+    /// the canonical encodings of small-order points are the only ones left to refuse.
+    /// `verify` (cofactorless, canonical `S`) is that check. A test holds both to the same
+    /// answers on the "Taming the many EdDSAs" vectors.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> bool {
-        self.0.verify_strict(message, signature).is_ok()
+        use ed25519_dalek::Verifier as _;
+        !self.weak
+            && !is_small_order_encoding(signature.r_bytes())
+            && self.key.verify(message, signature).is_ok()
     }
 }
 
@@ -475,5 +551,186 @@ mod tests {
             "key id is SHA-256 of the raw key"
         );
         assert!(!format!("{signer:?}").contains(&pem[30..40]));
+    }
+    fn unhex<const N: usize>(s: &str) -> [u8; N] {
+        let bytes: Vec<u8> = (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect();
+        bytes.try_into().unwrap()
+    }
+
+    #[test]
+    fn the_small_order_list_is_the_eight_torsion_subgroup() {
+        let torsion: Vec<[u8; 32]> = curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|p| p.compress().to_bytes())
+            .collect();
+        for point in &torsion {
+            assert!(SMALL_ORDER_POINTS.contains(point), "{}", hex(point));
+        }
+        for point in &SMALL_ORDER_POINTS {
+            assert!(torsion.contains(point), "{}", hex(point));
+            assert!(VerifyingKey::from_bytes(point).unwrap().is_weak());
+        }
+    }
+
+    /// The test vectors of "Taming the many EdDSAs" (Chalkias, Garillot, Nikolaenko, SSR
+    /// 2020), novifinancial/ed25519-speccheck `cases.json` at commit 336651ba: message,
+    /// public key, signature, and whether a strict verifier accepts it. Case 1 verifies
+    /// cofactorless but its key has small order; case 2 verifies cofactorless but its `R`
+    /// has small order (only the `R` blocklist refuses it); case 0 has both; 4 and 5 verify
+    /// only cofactored; 6 and 7 have `S` ≥ ℓ; 8 and 9 a non-canonical `R`. Case 3 is the one
+    /// valid signature (mixed-order key and `R`).
+    const TAMING: [(&str, &str, &str, bool); 10] = [
+        (
+            "8c93255d71dcab10e8f379c26200f3c7bd5f09d9bc3068d3ef4edeb4853022b6",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a0000000000000000000000000000000000000000000000000000000000000000",
+            false,
+        ),
+        (
+            "9bd9f44f4dcc75bd531b56b2cd280b0bb38fc1cd6d1230e14861d861de092e79",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+            "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43a5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04",
+            false,
+        ),
+        (
+            "aebf3f2601a0c8c5d39cc7d8911642f740b78168218da8471772b35f9d35b9ab",
+            "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa8c4bd45aecaca5b24fb97bc10ac27ac8751a7dfe1baff8b953ec9f5833ca260e",
+            false,
+        ),
+        (
+            "9bd9f44f4dcc75bd531b56b2cd280b0bb38fc1cd6d1230e14861d861de092e79",
+            "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d",
+            "9046a64750444938de19f227bb80485e92b83fdb4b6506c160484c016cc1852f87909e14428a7a1d62e9f22f3d3ad7802db02eb2e688b6c52fcd6648a98bd009",
+            true,
+        ),
+        (
+            "e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec4011eaccd55b53f56c",
+            "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d",
+            "160a1cb0dc9c0258cd0a7d23e94d8fa878bcb1925f2c64246b2dee1796bed5125ec6bc982a269b723e0668e540911a9a6a58921d6925e434ab10aa7940551a09",
+            false,
+        ),
+        (
+            "e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec4011eaccd55b53f56c",
+            "cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d",
+            "21122a84e0b5fca4052f5b1235c80a537878b38f3142356b2c2384ebad4668b7e40bc836dac0f71076f9abe3a53f9c03c1ceeeddb658d0030494ace586687405",
+            false,
+        ),
+        (
+            "85e241a07d148b41e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec40",
+            "442aad9f089ad9e14647b1ef9099a1ff4798d78589e66f28eca69c11f582a623",
+            "e96f66be976d82e60150baecff9906684aebb1ef181f67a7189ac78ea23b6c0e547f7690a0e2ddcd04d87dbc3490dc19b3b3052f7ff0538cb68afb369ba3a514",
+            false,
+        ),
+        (
+            "85e241a07d148b41e47d62c63f830dc7a6851a0b1f33ae4bb2f507fb6cffec40",
+            "442aad9f089ad9e14647b1ef9099a1ff4798d78589e66f28eca69c11f582a623",
+            "8ce5b96c8f26d0ab6c47958c9e68b937104cd36e13c33566acd2fe8d38aa19427e71f98a473474f2f13f06f97c20d58cc3f54b8bd0d272f42b695dd7e89a8c22",
+            false,
+        ),
+        (
+            "fdaebc429f4a735932a160da1301080c13280eea8bc280d1b392c6b9e6ba3a5a",
+            "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43",
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f454d370c8d9fc323a41450f8d513eafeb5b0697390c1e505a0d4ddc71f566607",
+            false,
+        ),
+        (
+            "84b698d39be126ff55fe45079e6c8bf64a0d7db6994560b4e96b7021eb39c1a1",
+            "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43",
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f084d5b99c2a9463d9c8bd5026916996984eeec87ddf1d3be329006ace1b37b09",
+            false,
+        ),
+    ];
+
+    #[test]
+    fn strict_verification_matches_verify_strict_on_the_taming_vectors() {
+        use ed25519_dalek::Verifier as _;
+        for (i, (message, key, signature, strict)) in TAMING.iter().enumerate() {
+            let message: [u8; 32] = unhex(message);
+            let key_bytes: [u8; 32] = unhex(key);
+            let signature = Signature::from_bytes(&unhex(signature));
+            let dalek = VerifyingKey::from_bytes(&key_bytes).unwrap();
+            let ours = PublicKey::from_bytes(&key_bytes).unwrap();
+            assert_eq!(ours.verify(&message, &signature), *strict, "case {i}");
+            assert_eq!(
+                dalek.verify_strict(&message, &signature).is_ok(),
+                *strict,
+                "case {i}: ed25519-dalek's verify_strict"
+            );
+            // Cases 0–3 pass the plain cofactorless check: only the strict rules refuse
+            // 0–2, so these show that each of the two small-order tests is in place.
+            assert_eq!(
+                dalek.verify(&message, &signature).is_ok(),
+                i <= 3,
+                "case {i}: cofactorless"
+            );
+        }
+    }
+
+    #[test]
+    fn small_order_and_non_canonical_r_are_refused_like_verify_strict() {
+        // Every encoding of a small-order point, canonical or not (the eight above and the
+        // six non-canonical ones C2SP/CCTV's ed25519 vectors list: y = 1 and y = p - 1 with
+        // the sign bit set, y = p and y = p + 1, each with either sign bit), as `R` and as
+        // the key, against signatures whose `S` is 0 and 1: ours and `verify_strict` agree.
+        let mut encodings: Vec<[u8; 32]> = SMALL_ORDER_POINTS.to_vec();
+        for (low, high) in [
+            (0x01, 0x80),
+            (0xec, 0xff),
+            (0xed, 0x7f),
+            (0xed, 0xff),
+            (0xee, 0x7f),
+            (0xee, 0xff),
+        ] {
+            let mut e = [0xff; 32];
+            if low == 0x01 {
+                e = [0; 32];
+            }
+            e[0] = low;
+            e[31] = high;
+            encodings.push(e);
+        }
+        let genuine = FileSigner::from_seed(&[9u8; 32]).public_key().to_bytes();
+        for r in &encodings {
+            for key in encodings.iter().chain([&genuine]) {
+                let Ok(dalek) = VerifyingKey::from_bytes(key) else {
+                    continue;
+                };
+                let ours = PublicKey::from_bytes(key).unwrap();
+                for s in [0u8, 1] {
+                    let mut sig = [0u8; 64];
+                    sig[..32].copy_from_slice(r);
+                    sig[32] = s;
+                    let sig = Signature::from_bytes(&sig);
+                    for message in [&b""[..], b"m", &[0u8; 32]] {
+                        assert!(!ours.verify(message, &sig));
+                        assert!(dalek.verify_strict(message, &sig).is_err());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_genuine_signature_verifies_and_a_changed_one_does_not() {
+        let signer = FileSigner::from_seed(&[3u8; 32]);
+        let key = signer.public_key();
+        let sig = signer.sign(b"message").unwrap();
+        assert!(key.verify(b"message", &sig));
+        assert!(!key.verify(b"messagE", &sig));
+        let mut bytes = sig.to_bytes();
+        // S + ℓ: the same signature with a non-canonical S.
+        let ell: [u8; 32] =
+            unhex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let sum = u16::from(bytes[32 + i]) + u16::from(ell[i]) + carry;
+            bytes[32 + i] = sum as u8;
+            carry = sum >> 8;
+        }
+        assert!(!key.verify(b"message", &Signature::from_bytes(&bytes)));
     }
 }
