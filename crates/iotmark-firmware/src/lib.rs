@@ -17,6 +17,7 @@ pub mod analyze;
 pub mod extract;
 pub mod inventory;
 mod parallel;
+mod reader;
 pub mod sbom;
 pub mod tree;
 pub mod unpack;
@@ -155,15 +156,11 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         .store(unpacked.filesystems.len() as u64, Ordering::Relaxed);
     let mut findings = fit_findings(&unpacked.fit);
     let mut components = inventory::kernel_components(&unpacked.kernels);
-    for (label, tree) in &unpacked.filesystems {
+    for (index, (label, tree)) in unpacked.filesystems.iter().enumerate() {
         // A filesystem that came out of a FIT image is as signed as that FIT is; elsewhere
         // the unpacker cannot tell.
         let ctx = analyze::Context {
-            image_signed: unpacked
-                .fit
-                .iter()
-                .find(|fit| label.starts_with(&format!("{} > fit@{} ", fit.within, fit.offset)))
-                .map(unpack::FitInfo::is_signed),
+            image_signed: unpacked.fit_of(index).map(unpack::FitInfo::is_signed),
             ..analyze::Context::current()
         };
         for f in analyze::analyze_with(tree, &ctx)
