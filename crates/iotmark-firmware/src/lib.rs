@@ -183,7 +183,7 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         analyze::Finding {
             check: "firmware.sbom.components",
             failed: false,
-            severity: "low",
+            severity: Severity::Low,
             file: String::new(),
             line: None,
             message: format!(
@@ -228,7 +228,7 @@ fn misplaced_findings(tree: &tree::Tree) -> Vec<analyze::Finding> {
             analyze::Finding {
                 check,
                 failed: true,
-                severity: "medium",
+                severity: Severity::Medium,
                 file: m.path.display().to_string(),
                 line: None,
                 message,
@@ -251,7 +251,11 @@ fn fit_findings(fits: &[unpack::FitInfo]) -> Vec<(String, analyze::Finding)> {
                     "firmware.update.unsigned"
                 },
                 failed: !signed,
-                severity: if signed { "low" } else { "high" },
+                severity: if signed {
+                    Severity::Low
+                } else {
+                    Severity::High
+                },
                 file: format!("FIT@{}", fit.offset),
                 line: None,
                 message: if signed {
@@ -303,12 +307,7 @@ pub fn to_evidence(
                 } else {
                     ObservationResult::Pass
                 },
-                severity: Some(match f.severity {
-                    "critical" => Severity::Critical,
-                    "high" => Severity::High,
-                    "medium" => Severity::Medium,
-                    _ => Severity::Low,
-                }),
+                severity: Some(f.severity),
                 location: Location::File {
                     file: f.file.clone(),
                     offset: None,

@@ -12,7 +12,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use super::{Finding, fail, file_name, pass};
+use super::{Finding, Severity, fail, file_name, pass};
 use crate::reader::{ByteOrder, Reader};
 use crate::tree::Tree;
 
@@ -38,7 +38,7 @@ pub(super) fn check(tree: &Tree, now: i64, out: &mut Vec<Finding>) {
                 .unwrap_or_default();
             out.push(fail(
                 "firmware.keys.shared-host-key",
-                "high",
+                Severity::High,
                 &p,
                 None,
                 format!(
@@ -58,7 +58,7 @@ pub(super) fn check(tree: &Tree, now: i64, out: &mut Vec<Finding>) {
             };
             out.push(fail(
                 check,
-                "high",
+                Severity::High,
                 &p,
                 None,
                 format!(
@@ -153,7 +153,7 @@ fn item(
     };
     out.push(fail(
         "firmware.keys.private-key",
-        "high",
+        Severity::High,
         file,
         line,
         format!("{kind} in the image: every unit has the same key"),
@@ -165,7 +165,7 @@ fn weak_key(key: &Key, file: &str, line: Option<usize>, what: &str, out: &mut Ve
     if let Some(why) = key.weakness() {
         out.push(fail(
             "firmware.keys.weak",
-            "medium",
+            Severity::Medium,
             file,
             line,
             format!("{what} {}: {why}", key.describe()),
@@ -616,7 +616,7 @@ fn report_cert(cert: &Cert, file: &str, line: Option<usize>, now: i64, out: &mut
     if cert.not_after < now {
         out.push(fail(
             "firmware.certs.expired",
-            "medium",
+            Severity::Medium,
             file,
             line,
             format!("{what} expired on {}", cert.not_after_text),
@@ -624,7 +624,7 @@ fn report_cert(cert: &Cert, file: &str, line: Option<usize>, now: i64, out: &mut
     } else {
         out.push(pass(
             "firmware.certs.expired",
-            "medium",
+            Severity::Medium,
             file,
             line,
             format!("{what} is valid until {}", cert.not_after_text),
@@ -637,7 +637,7 @@ fn report_cert(cert: &Cert, file: &str, line: Option<usize>, now: i64, out: &mut
     {
         out.push(fail(
             "firmware.keys.weak",
-            "medium",
+            Severity::Medium,
             file,
             line,
             format!(
