@@ -19,6 +19,8 @@ mod update;
 
 use std::path::{Component, Path, PathBuf};
 
+pub use iotmark_evidence::Severity;
+
 use crate::tree::{Kind, Tree};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -27,10 +29,23 @@ pub struct Finding {
     /// `false` for a passing observation that assess counts as positive evidence (an update
     /// verification key is present, every binary has NX, a certificate is valid).
     pub failed: bool,
-    pub severity: &'static str,
+    /// Serialised as the evidence schema spells it: `low`, `medium`, `high`, `critical`.
+    pub severity: Severity,
     pub file: String,
     pub line: Option<u64>,
     pub message: String,
+}
+
+impl Finding {
+    /// The severity as reports write it.
+    pub fn severity_name(&self) -> &'static str {
+        match self.severity {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
 }
 
 /// What the checks need to know beyond the tree itself.
@@ -61,7 +76,7 @@ impl Context {
 
 pub(crate) fn fail(
     check: &'static str,
-    severity: &'static str,
+    severity: Severity,
     file: &str,
     line: Option<usize>,
     message: String,
@@ -79,7 +94,7 @@ pub(crate) fn fail(
 /// A passing observation; its severity says how much the property matters when it fails.
 pub(crate) fn pass(
     check: &'static str,
-    severity: &'static str,
+    severity: Severity,
     file: &str,
     line: Option<usize>,
     message: String,

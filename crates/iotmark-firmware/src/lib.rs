@@ -17,6 +17,7 @@ pub mod analyze;
 pub mod extract;
 pub mod inventory;
 mod parallel;
+mod reader;
 pub mod sbom;
 pub mod tree;
 pub mod unpack;
@@ -155,15 +156,11 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         .store(unpacked.filesystems.len() as u64, Ordering::Relaxed);
     let mut findings = fit_findings(&unpacked.fit);
     let mut components = inventory::kernel_components(&unpacked.kernels);
-    for (label, tree) in &unpacked.filesystems {
+    for (index, (label, tree)) in unpacked.filesystems.iter().enumerate() {
         // A filesystem that came out of a FIT image is as signed as that FIT is; elsewhere
         // the unpacker cannot tell.
         let ctx = analyze::Context {
-            image_signed: unpacked
-                .fit
-                .iter()
-                .find(|fit| label.starts_with(&format!("{} > fit@{} ", fit.within, fit.offset)))
-                .map(unpack::FitInfo::is_signed),
+            image_signed: unpacked.fit_of(index).map(unpack::FitInfo::is_signed),
             ..analyze::Context::current()
         };
         for f in analyze::analyze_with(tree, &ctx)
@@ -186,7 +183,7 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         analyze::Finding {
             check: "firmware.sbom.components",
             failed: false,
-            severity: "low",
+            severity: Severity::Low,
             file: String::new(),
             line: None,
             message: format!(
@@ -231,7 +228,7 @@ fn misplaced_findings(tree: &tree::Tree) -> Vec<analyze::Finding> {
             analyze::Finding {
                 check,
                 failed: true,
-                severity: "medium",
+                severity: Severity::Medium,
                 file: m.path.display().to_string(),
                 line: None,
                 message,
@@ -254,7 +251,11 @@ fn fit_findings(fits: &[unpack::FitInfo]) -> Vec<(String, analyze::Finding)> {
                     "firmware.update.unsigned"
                 },
                 failed: !signed,
-                severity: if signed { "low" } else { "high" },
+                severity: if signed {
+                    Severity::Low
+                } else {
+                    Severity::High
+                },
                 file: format!("FIT@{}", fit.offset),
                 line: None,
                 message: if signed {
@@ -306,12 +307,7 @@ pub fn to_evidence(
                 } else {
                     ObservationResult::Pass
                 },
-                severity: Some(match f.severity {
-                    "critical" => Severity::Critical,
-                    "high" => Severity::High,
-                    "medium" => Severity::Medium,
-                    _ => Severity::Low,
-                }),
+                severity: Some(f.severity),
                 location: Location::File {
                     file: f.file.clone(),
                     offset: None,

@@ -21,12 +21,13 @@ mod fit;
 mod headers;
 mod streams;
 
-pub use fit::{FitConfiguration, FitHash, FitImage, FitInfo, FitSignature};
+pub use fit::{FitConfiguration, FitHash, FitImage, FitImageType, FitInfo, FitSignature};
 
 mod squashfs;
 
 use squashfs::squashfs;
 
+use crate::reader::{ByteOrder, Reader};
 use crate::tree::{Entry, Kind, Tree};
 use crate::{Limits, Progress};
 
@@ -64,6 +65,8 @@ pub struct Unpacked<'p> {
     deadline: Option<std::time::Instant>,
     /// Every FIT image found, with its images and signature nodes.
     pub fit: Vec<FitInfo>,
+    /// For each of `filesystems`, the FIT (an index in `fit`) whose image held it, if any.
+    filesystem_fit: Vec<Option<usize>>,
     /// `Linux version …` banners seen in the image or in any stream decompressed from it
     /// (a kernel is a stream, not a filesystem, so the inventory learns its version here).
     pub kernels: Vec<crate::inventory::KernelBanner>,
@@ -94,39 +97,148 @@ pub fn entropy(data: &[u8]) -> f64 {
         .sum()
 }
 
+/// Where a format reader looks and what it may spend: the bytes being walked (an image, a
+/// partition, a decompressed stream), the offset of a signature in them, where they sit,
+/// and the state every reader of one image shares.
+pub(super) struct Scan<'a, 'p> {
+    pub data: &'a [u8],
+    pub offset: usize,
+    /// Where `data` sits, e.g. `image > uImage@0 "Linux" > gzip@64`.
+    pub within: &'a str,
+    /// Containers around `data` (0 for the image itself).
+    pub depth: usize,
+    pub limits: &'a Limits,
+    /// Bytes that may still be unpacked from the image.
+    pub budget: &'a mut u64,
+    pub out: &'a mut Unpacked<'p>,
+    /// The FIT (an index in `out.fit`) whose image `data` came from, if any: what is
+    /// unpacked from it is as signed as that FIT is.
+    pub fit: Option<usize>,
+}
+
+impl<'p> Scan<'_, 'p> {
+    /// A scan of `data` as found inside this one, one level deeper.
+    pub(super) fn nested<'b>(&'b mut self, data: &'b [u8], within: &'b str) -> Scan<'b, 'p> {
+        Scan {
+            data,
+            offset: 0,
+            within,
+            depth: self.depth + 1,
+            limits: self.limits,
+            budget: &mut *self.budget,
+            out: &mut *self.out,
+            fit: self.fit,
+        }
+    }
+
+    /// Walks `data`, found inside this scan, one level deeper.
+    pub(super) fn walk_nested(&mut self, data: &[u8], within: &str) {
+        walk(&mut self.nested(data, within));
+    }
+
+    /// The most one file or stream may take: `min(budget, max_file_bytes)`.
+    pub(super) fn cap(&self) -> u64 {
+        (*self.budget).min(self.limits.max_file_bytes)
+    }
+
+    /// Whether a container found here has its contents searched, and its `outcome`, which
+    /// says so when the depth limit keeps them unsearched.
+    pub(super) fn searched(&self, outcome: String) -> (bool, String) {
+        if self.depth < self.limits.max_depth {
+            (true, outcome)
+        } else {
+            (
+                false,
+                format!("{outcome}; {}", depth_limit_note(self.limits)),
+            )
+        }
+    }
+
+    /// The limit that [`Scan::cap`] is, for a region cut there: "the 512 MiB stream
+    /// limit", or the unpacking budget when less of it was left than a stream may hold.
+    pub(super) fn cut_at(&self) -> String {
+        let limits = self.limits;
+        if *self.budget < limits.max_file_bytes {
+            format!(
+                "the unpacking budget of {} per image ({} were left)",
+                byte_size(limits.max_unpacked_bytes),
+                byte_size(*self.budget)
+            )
+        } else {
+            format!("the {} stream limit", byte_size(limits.max_file_bytes))
+        }
+    }
+
+    /// Records the region of `size` bytes at the scan's offset (`bytes` give its entropy).
+    pub(super) fn push_region(&mut self, size: usize, format: &str, outcome: String, bytes: &[u8]) {
+        let r = region(self.offset, size, format, outcome, bytes, self.within);
+        self.out.regions.push(r);
+    }
+
+    /// Records an unpacked archive or filesystem at the scan's offset: its region, with
+    /// `failed: …` when reading stopped early, and its tree when it holds anything (what was
+    /// read before a failure is kept; a false signature that yielded nothing adds no
+    /// filesystem).
+    pub(super) fn record_filesystem(
+        &mut self,
+        bytes: &[u8],
+        format: &str,
+        failure: Option<String>,
+        tree: Tree,
+    ) {
+        let outcome = match failure {
+            Some(f) => format!("failed: {f}"),
+            None => "unpacked".to_owned(),
+        };
+        self.push_region(bytes.len(), format, outcome, bytes);
+        if !tree.entries.is_empty() {
+            let label = format!("{} > {format}@{}", self.within, self.offset);
+            self.out.filesystems.push((label, tree));
+            self.out.filesystem_fit.push(self.fit);
+        }
+    }
+}
+
+/// Runs `reader` on `data` as if found at offset 0 of an image, for the fuzz targets.
+fn fuzz_at_start(
+    data: &[u8],
+    limits: &Limits,
+    reader: impl FnOnce(&mut Scan),
+) -> Unpacked<'static> {
+    let mut out = Unpacked::default();
+    let mut budget = limits.max_unpacked_bytes;
+    reader(&mut Scan {
+        data,
+        offset: 0,
+        within: "fuzz",
+        depth: 0,
+        limits,
+        budget: &mut budget,
+        out: &mut out,
+        fit: None,
+    });
+    out
+}
+
 /// The JFFS2 reader alone at offset 0, CRC checks off (see [`crate::fuzz_jffs2_read`]).
 pub(crate) fn fuzz_jffs2(data: &[u8], limits: &Limits) {
-    let mut budget = limits.max_unpacked_bytes;
-    jffs2::read(
-        data,
-        0,
-        "fuzz",
-        limits,
-        &mut budget,
-        &mut Unpacked::default(),
-        false,
-    );
+    fuzz_at_start(data, limits, |scan| {
+        jffs2::read(scan, false);
+    });
 }
 
 /// The UBI reader alone at offset 0, CRC checks off (see [`crate::fuzz_ubi_read`]).
 pub(crate) fn fuzz_ubi(data: &[u8], limits: &Limits) {
-    let mut budget = limits.max_unpacked_bytes;
-    let mut out = Unpacked::default();
-    ubi::read(data, 0, "fuzz", 0, limits, &mut budget, &mut out, false);
+    fuzz_at_start(data, limits, |scan| {
+        ubi::read(scan, false);
+    });
 }
 
 /// The UBIFS reader alone at offset 0, CRC checks off (see [`crate::fuzz_ubifs_read`]).
 pub(crate) fn fuzz_ubifs(data: &[u8], limits: &Limits) {
-    let mut budget = limits.max_unpacked_bytes;
-    ubifs::read(
-        data,
-        0,
-        "fuzz",
-        limits,
-        &mut budget,
-        &mut Unpacked::default(),
-        false,
-    );
+    fuzz_at_start(data, limits, |scan| {
+        ubifs::read(scan, false);
+    });
 }
 
 /// Unpacks everything recognisable in `data`.
@@ -150,32 +262,44 @@ pub fn unpack_with_progress<'p>(
 fn unpack_into<'p>(data: &[u8], limits: &Limits, mut out: Unpacked<'p>) -> Unpacked<'p> {
     out.deadline = std::time::Instant::now().checked_add(limits.max_duration);
     let mut budget = limits.max_unpacked_bytes;
-    walk(data, "image", 0, limits, &mut budget, &mut out);
+    walk(&mut Scan {
+        data,
+        offset: 0,
+        within: "image",
+        depth: 0,
+        limits,
+        budget: &mut budget,
+        out: &mut out,
+        fit: None,
+    });
     out
 }
 
-pub(super) fn walk(
-    data: &[u8],
-    within: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) {
-    crate::inventory::kernel_banners(data, within, &mut out.kernels);
+impl Unpacked<'_> {
+    /// The FIT whose image held filesystem `index` (of `filesystems`), if one did.
+    pub fn fit_of(&self, index: usize) -> Option<&FitInfo> {
+        self.fit
+            .get(self.filesystem_fit.get(index).copied().flatten()?)
+    }
+}
+
+/// Searches `scan.data` from its start for every format, each found one read at its offset.
+pub(super) fn walk(scan: &mut Scan) {
+    let (data, within, depth, limits) = (scan.data, scan.within, scan.depth, scan.limits);
+    crate::inventory::kernel_banners(data, within, &mut scan.out.kernels);
     let mut claimed: Vec<(usize, usize)> = Vec::new();
     let mut check_clock = true;
     let mut offset = 0usize;
     while offset < data.len() {
         if depth == 0
-            && let Some(progress) = out.progress
+            && let Some(progress) = scan.out.progress
         {
             progress.set_unpacked(offset as u64);
         }
         // The clock is read every 64 KiB of searching and after each container.
-        if (check_clock || offset.is_multiple_of(64 << 10)) && out.out_of_time() {
+        if (check_clock || offset.is_multiple_of(64 << 10)) && scan.out.out_of_time() {
             let rest = &data[offset..];
-            out.regions.push(region(
+            scan.out.regions.push(region(
                 offset,
                 rest.len(),
                 "unknown",
@@ -191,55 +315,58 @@ pub(super) fn walk(
         }
         check_clock = false;
         let rest = &data[offset..];
+        scan.offset = offset;
         // Containers are read at every depth; at `max_depth` their contents are reported as
         // not searched, so the limit shows as a limit rather than as unrecognised bytes.
-        let found = if rest.starts_with(SQUASHFS_MAGIC) || rest.starts_with(SQUASHFS_MAGIC_BE) {
-            squashfs(data, offset, within, limits, budget, out)
-        } else if rest.starts_with(&UIMAGE_MAGIC) {
-            uimage(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::GZIP_MAGIC) {
-            streams::gzip(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::XZ_MAGIC) {
-            streams::xz(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::ZSTD_MAGIC) {
-            streams::zstd(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::LZ4_MAGIC) {
-            streams::lz4(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::LZ4_LEGACY_MAGIC) {
-            streams::lz4_legacy(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&streams::LZOP_MAGIC) {
-            streams::lzop(data, offset, within, depth, limits, budget, out)
-        } else if streams::is_bzip2(rest) {
-            streams::bzip2(data, offset, within, depth, limits, budget, out)
-        } else if streams::is_lzma_alone(rest) {
-            streams::lzma(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(CPIO_NEWC_MAGIC) || rest.starts_with(CPIO_CRC_MAGIC) {
-            cpio(data, offset, within, limits, budget, out)
-        } else if rest.get(257..262) == Some(b"ustar") {
-            tar(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(archive::AR_MAGIC) {
-            archive::ar(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(headers::TRX_MAGIC) {
-            headers::trx(data, offset, within, depth, limits, budget, out)
-        } else if rest.starts_with(&headers::TPLINK_MAGIC) {
-            headers::tplink(data, offset, within, out)
-        } else if rest.starts_with(&fit::FDT_MAGIC) {
-            fit::fdt(data, offset, within, depth, limits, budget, out)
-        } else if rest.get(ext::MAGIC_AT..ext::MAGIC_AT + 2) == Some(&ext::MAGIC) {
-            ext::ext(data, offset, within, limits, budget, out)
-        } else if rest.starts_with(&cramfs::MAGIC_LE) || rest.starts_with(&cramfs::MAGIC_BE) {
-            cramfs::cramfs(data, offset, within, limits, budget, out)
-        } else if rest.starts_with(romfs::MAGIC) {
-            romfs::romfs(data, offset, within, limits, budget, out)
-        } else if rest.starts_with(ubi::EC_MAGIC) {
-            ubi::ubi(data, offset, within, depth, limits, budget, out)
-        } else if ubifs::superblock(rest) {
-            ubifs::ubifs(data, offset, within, limits, budget, out)
-        } else if jffs2::magic(rest) {
-            jffs2::jffs2(data, offset, within, limits, budget, out)
-        } else {
-            None
-        };
+        let format: Option<Format> =
+            if rest.starts_with(SQUASHFS_MAGIC) || rest.starts_with(SQUASHFS_MAGIC_BE) {
+                Some(squashfs)
+            } else if rest.starts_with(&UIMAGE_MAGIC) {
+                Some(uimage)
+            } else if rest.starts_with(&streams::GZIP_MAGIC) {
+                Some(streams::gzip)
+            } else if rest.starts_with(&streams::XZ_MAGIC) {
+                Some(streams::xz)
+            } else if rest.starts_with(&streams::ZSTD_MAGIC) {
+                Some(streams::zstd)
+            } else if rest.starts_with(&streams::LZ4_MAGIC) {
+                Some(streams::lz4)
+            } else if rest.starts_with(&streams::LZ4_LEGACY_MAGIC) {
+                Some(streams::lz4_legacy)
+            } else if rest.starts_with(&streams::LZOP_MAGIC) {
+                Some(streams::lzop)
+            } else if streams::is_bzip2(rest) {
+                Some(streams::bzip2)
+            } else if streams::is_lzma_alone(rest) {
+                Some(streams::lzma)
+            } else if rest.starts_with(CPIO_NEWC_MAGIC) || rest.starts_with(CPIO_CRC_MAGIC) {
+                Some(cpio)
+            } else if rest.get(257..262) == Some(b"ustar") {
+                Some(tar)
+            } else if rest.starts_with(archive::AR_MAGIC) {
+                Some(archive::ar)
+            } else if rest.starts_with(headers::TRX_MAGIC) {
+                Some(headers::trx)
+            } else if rest.starts_with(&headers::TPLINK_MAGIC) {
+                Some(headers::tplink)
+            } else if rest.starts_with(&fit::FDT_MAGIC) {
+                Some(fit::fdt)
+            } else if rest.get(ext::MAGIC_AT..ext::MAGIC_AT + 2) == Some(&ext::MAGIC) {
+                Some(ext::ext)
+            } else if rest.starts_with(&cramfs::MAGIC_LE) || rest.starts_with(&cramfs::MAGIC_BE) {
+                Some(cramfs::cramfs)
+            } else if rest.starts_with(romfs::MAGIC) {
+                Some(romfs::romfs)
+            } else if rest.starts_with(ubi::EC_MAGIC) {
+                Some(ubi::ubi)
+            } else if ubifs::superblock(rest) {
+                Some(ubifs::ubifs)
+            } else if jffs2::magic(rest) {
+                Some(jffs2::jffs2)
+            } else {
+                None
+            };
+        let found = format.and_then(|read| read(scan));
         match found {
             Some(size) if size > 0 => {
                 claimed.push((offset, size));
@@ -262,7 +389,7 @@ pub(super) fn walk(
             // A run of one byte value (erased flash is 0xFF, alignment is 0x00) holds
             // nothing; say so rather than leave a reader to wonder what was skipped.
             let padding = gap.iter().all(|&b| b == gap[0]);
-            out.regions.push(Region {
+            scan.out.regions.push(Region {
                 offset: at as u64,
                 size: gap.len() as u64,
                 format: if padding {
@@ -279,9 +406,9 @@ pub(super) fn walk(
     }
 }
 
-/// A format reader: `(data, offset, within, depth, limits, budget, out)`, returning the bytes
-/// it claimed at `offset`.
-type Reader = fn(&[u8], usize, &str, usize, &Limits, &mut u64, &mut Unpacked) -> Option<usize>;
+/// A format reader: what it finds at `scan.offset` recorded in `scan.out`, returning the
+/// bytes it claimed there (`None`: not this format after all).
+type Format = fn(&mut Scan) -> Option<usize>;
 
 /// Whether `bytes` open with a format the walk unpacks (the TP-Link header aside: its
 /// four-byte magic is too common to be worth a walk on its own).
@@ -310,30 +437,17 @@ fn starts_with_signature(bytes: &[u8]) -> bool {
 /// Walks the members of an archive (by name and byte range in `data`) that are themselves
 /// archives or compressed, one level deeper: a package's `data.tar.xz`, or the
 /// `data.tar.gz` inside an OpenWrt `.ipk`.
-fn walk_members(
-    data: &[u8],
-    members: &[(String, std::ops::Range<usize>)],
-    label: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) {
+fn walk_members(scan: &mut Scan, members: &[(String, std::ops::Range<usize>)], label: &str) {
+    let data = scan.data;
     for (name, range) in members {
         if let Some(bytes) = data.get(range.clone()).filter(|b| starts_with_signature(b)) {
             let name = name.trim_start_matches("./");
-            if depth < limits.max_depth {
-                walk(
-                    bytes,
-                    &format!("{label}/{name}"),
-                    depth + 1,
-                    limits,
-                    budget,
-                    out,
-                );
+            if scan.depth < scan.limits.max_depth {
+                scan.walk_nested(bytes, &format!("{label}/{name}"));
             } else {
-                let note = depth_limit_note(limits);
-                out.regions
+                let note = depth_limit_note(scan.limits);
+                scan.out
+                    .regions
                     .push(region(range.start, bytes.len(), name, note, bytes, label));
             }
         }
@@ -346,30 +460,6 @@ fn depth_limit_note(limits: &Limits) -> String {
         "not searched: the nesting depth limit of {} is reached",
         limits.max_depth
     )
-}
-
-/// Whether a container found at `depth` has its contents searched, and its `outcome`,
-/// which says so when the depth limit keeps them unsearched.
-pub(super) fn searched_at(depth: usize, limits: &Limits, outcome: String) -> (bool, String) {
-    if depth < limits.max_depth {
-        (true, outcome)
-    } else {
-        (false, format!("{outcome}; {}", depth_limit_note(limits)))
-    }
-}
-
-/// The limit that `min(budget, max_file_bytes)` is, for a region cut there: "the 512 MiB
-/// stream limit", or the unpacking budget when less of it was left than a stream may hold.
-pub(super) fn cut_at(limits: &Limits, budget: u64) -> String {
-    if budget < limits.max_file_bytes {
-        format!(
-            "the unpacking budget of {} per image ({} were left)",
-            byte_size(limits.max_unpacked_bytes),
-            byte_size(budget)
-        )
-    } else {
-        format!("the {} stream limit", byte_size(limits.max_file_bytes))
-    }
 }
 
 /// `512 MiB`, `2 GiB`, `4 KiB`, or a plain count of bytes when no binary unit divides it.
@@ -437,15 +527,14 @@ pub(super) fn region(
 
 /// Runs one filesystem reader on `data` as if found at offset 0, for the fuzz targets.
 pub(crate) fn fuzz_filesystem(format: &str, data: &[u8], limits: &Limits) -> Unpacked<'static> {
-    let mut out = Unpacked::default();
-    let mut budget = limits.max_unpacked_bytes;
-    let (b, l, o) = (&mut budget, limits, &mut out);
-    match format {
-        "ext" => ext::ext(data, 0, "fuzz", l, b, o),
-        "cramfs" => cramfs::cramfs(data, 0, "fuzz", l, b, o),
-        _ => romfs::romfs(data, 0, "fuzz", l, b, o),
+    let read: Format = match format {
+        "ext" => ext::ext,
+        "cramfs" => cramfs::cramfs,
+        _ => romfs::romfs,
     };
-    out
+    fuzz_at_start(data, limits, |scan| {
+        read(scan);
+    })
 }
 
 impl Unpacked<'_> {
@@ -456,82 +545,38 @@ impl Unpacked<'_> {
     }
 }
 
-/// Records an unpacked archive or filesystem: its region, with `failed: …` when reading
-/// stopped early, and its tree when it holds anything (what was read before a failure is
-/// kept; a false signature that yielded nothing adds no filesystem).
-pub(super) fn record_filesystem(
-    out: &mut Unpacked,
-    bytes: &[u8],
-    offset: usize,
-    format: &str,
-    within: &str,
-    failure: Option<String>,
-    tree: Tree,
-) {
-    let outcome = match failure {
-        Some(f) => format!("failed: {f}"),
-        None => "unpacked".to_owned(),
-    };
-    out.regions
-        .push(region(offset, bytes.len(), format, outcome, bytes, within));
-    if !tree.entries.is_empty() {
-        out.filesystems
-            .push((format!("{within} > {format}@{offset}"), tree));
-    }
-}
-
 /// A U-Boot legacy image: a 64-byte big-endian header, then the payload.
-fn uimage(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    let h = data.get(offset..offset + 64)?;
-    let size = u32::from_be_bytes(h[12..16].try_into().ok()?) as usize;
-    let end = (offset + 64)
-        .checked_add(size)
-        .filter(|&e| e <= data.len())?;
-    let name: String = h[32..64]
+fn uimage(scan: &mut Scan) -> Option<usize> {
+    let (offset, within) = (scan.offset, scan.within);
+    let mut image = Reader::new(scan.data, 0)
+        .from(offset, "uImage header")
+        .ok()?;
+    let header = image.take(64, "uImage header").ok()?;
+    let mut h = Reader::new(header, offset);
+    h.skip(12, "uImage header").ok()?;
+    let size = h.u32(ByteOrder::Big, "uImage data size").ok()? as usize;
+    h.skip(15, "uImage header").ok()?;
+    let compression = h.u8("uImage compression").ok()?;
+    let name: String = h
+        .rest()
         .iter()
         .take_while(|&&b| b != 0)
         .map(|&b| b as char)
         .collect();
-    let compression = h[31];
-    let payload = &data[offset + 64..end];
+    let payload = image.take(size, "uImage data").ok()?;
     let label = format!("{within} > uImage@{offset} \"{}\"", name.trim());
-    let (searched, outcome) = searched_at(
-        depth,
-        limits,
-        format!("unpacked (compression {compression})"),
-    );
-    out.regions.push(region(
-        offset,
-        64 + size,
-        "uimage",
-        outcome,
-        payload,
-        within,
-    ));
+    let (searched, outcome) = scan.searched(format!("unpacked (compression {compression})"));
+    scan.push_region(64 + size, "uimage", outcome, payload);
     if searched {
-        walk(payload, &label, depth + 1, limits, budget, out);
+        scan.walk_nested(payload, &label);
     }
     Some(64 + size)
 }
 
 /// A cpio archive in the `newc` (or `crc`) format, as initramfs images use: 110-byte ASCII
 /// headers, names and data padded to four bytes, ended by `TRAILER!!!`.
-fn cpio(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
+fn cpio(scan: &mut Scan) -> Option<usize> {
+    let (data, offset, limits) = (scan.data, scan.offset, scan.limits);
     let hex = |field: &[u8]| {
         std::str::from_utf8(field)
             .ok()
@@ -569,8 +614,7 @@ fn cpio(
             complete = true;
             break;
         }
-        let cap = (*budget).min(limits.max_file_bytes);
-        if size > cap {
+        if size > scan.cap() {
             failure = Some(format!("{name}: over the size limit"));
             break;
         }
@@ -588,7 +632,7 @@ fn cpio(
         let kind = match mode & 0o170000 {
             0o040000 => Kind::Dir,
             0o100000 => {
-                *budget -= size;
+                *scan.budget -= size;
                 Kind::File(body.to_vec())
             }
             0o120000 => Kind::Symlink(String::from_utf8_lossy(body).into_owned().into()),
@@ -616,29 +660,14 @@ fn cpio(
         return None;
     }
     let failure = failure.or_else(|| (!complete).then(|| "no trailer".to_owned()));
-    record_filesystem(
-        out,
-        &data[offset..at],
-        offset,
-        "cpio",
-        within,
-        failure,
-        tree,
-    );
+    scan.record_filesystem(&data[offset..at], "cpio", failure, tree);
     Some(size)
 }
 
 /// A ustar or GNU tar archive: 512-byte headers with octal fields, data padded to 512 bytes,
 /// GNU long names (`L`) and long link targets (`K`), ended by zero blocks.
-fn tar(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
+fn tar(scan: &mut Scan) -> Option<usize> {
+    let (data, offset, within, limits) = (scan.data, scan.offset, scan.within, scan.limits);
     let octal = |field: &[u8]| {
         let text: String = field
             .iter()
@@ -679,7 +708,7 @@ fn tar(
             octal(&h[116..124]).unwrap_or(0),
         );
         let body_start = at + 512;
-        if size > (*budget).min(limits.max_file_bytes) {
+        if size > scan.cap() {
             failure = Some(format!("entry at offset {at}: over the size limit"));
             break;
         }
@@ -719,7 +748,7 @@ fn tar(
         }
         let kind = match typeflag {
             b'0' | 0 | b'7' => {
-                *budget -= size;
+                *scan.budget -= size;
                 members.push((name.clone(), body_start..body_start + body.len()));
                 Kind::File(body.to_vec())
             }
@@ -755,9 +784,9 @@ fn tar(
     // The last entry's padding may run past a cut-short image.
     let at = at.min(data.len());
     let size = at - offset;
-    record_filesystem(out, &data[offset..at], offset, "tar", within, failure, tree);
+    scan.record_filesystem(&data[offset..at], "tar", failure, tree);
     let label = format!("{within} > tar@{offset}");
-    walk_members(data, &members, &label, depth, limits, budget, out);
+    walk_members(scan, &members, &label);
     Some(size.max(1))
 }
 
@@ -772,24 +801,24 @@ pub(crate) fn fuzz_limits() -> Limits {
     }
 }
 
-/// Runs `reader` on `data` as it is and with `magic` in front, so the fuzzer starts past
+/// Runs `read` on `data` as it is and with `magic` in front, so the fuzzer starts past
 /// the signature check.
-fn fuzz_reader(data: &[u8], magic: &[u8], reader: Reader) {
+fn fuzz_reader(data: &[u8], magic: &[u8], read: Format) {
     let limits = fuzz_limits();
     let prefixed: Vec<u8> = magic.iter().chain(data).copied().collect();
     for input in [data, &prefixed] {
-        let mut out = Unpacked::default();
-        let mut budget = limits.max_unpacked_bytes;
-        if let Some(size) = reader(input, 0, "fuzz", 0, &limits, &mut budget, &mut out) {
-            assert!(size <= input.len(), "a reader claimed more than its input");
-        }
+        fuzz_at_start(input, &limits, |scan| {
+            if let Some(size) = read(scan) {
+                assert!(size <= input.len(), "a reader claimed more than its input");
+            }
+        });
     }
 }
 
 /// Every stream decoder on any bytes: regions, never a panic, within the limits.
 #[doc(hidden)]
 pub fn fuzz_streams(data: &[u8]) {
-    let decoders: [(&[u8], Reader); 9] = [
+    let decoders: [(&[u8], Format); 9] = [
         (&streams::GZIP_MAGIC, streams::gzip),
         (&streams::XZ_MAGIC, streams::xz),
         (&[0x5d, 0, 0, 0x80, 0], streams::lzma),
@@ -809,9 +838,7 @@ pub fn fuzz_streams(data: &[u8]) {
 #[doc(hidden)]
 pub fn fuzz_squashfs_read(data: &[u8]) {
     for magic in [SQUASHFS_MAGIC, SQUASHFS_MAGIC_BE] {
-        fuzz_reader(data, magic, |d, o, w, _, l, b, out| {
-            squashfs(d, o, w, l, b, out)
-        });
+        fuzz_reader(data, magic, squashfs);
     }
 }
 
@@ -824,9 +851,7 @@ pub fn fuzz_uimage_read(data: &[u8]) {
 /// The newc cpio and tar readers on any bytes.
 #[doc(hidden)]
 pub fn fuzz_cpio_tar_read(data: &[u8]) {
-    fuzz_reader(data, CPIO_NEWC_MAGIC, |d, o, w, _, l, b, out| {
-        cpio(d, o, w, l, b, out)
-    });
+    fuzz_reader(data, CPIO_NEWC_MAGIC, cpio);
     // The walk calls the tar reader only where a header says `ustar`; give it that, so the
     // fuzzer explores the rest of the header and what follows.
     if data.len() >= 262 {
@@ -846,9 +871,7 @@ pub fn fuzz_ar_read(data: &[u8]) {
 #[doc(hidden)]
 pub fn fuzz_trx_read(data: &[u8]) {
     fuzz_reader(data, headers::TRX_MAGIC, headers::trx);
-    fuzz_reader(data, &headers::TPLINK_MAGIC, |d, o, w, _, _, _, out| {
-        headers::tplink(d, o, w, out)
-    });
+    fuzz_reader(data, &headers::TPLINK_MAGIC, headers::tplink);
 }
 
 /// The device-tree and FIT reader on any bytes.

@@ -841,7 +841,7 @@ fn mosquitto_anonymous_by_version() {
             .find(|f| f.check == "firmware.config.mqtt-anonymous")
             .unwrap()
             .severity,
-        "high"
+        iotmark_firmware::analyze::Severity::High
     );
     let unknown = T::default()
         .file("etc/mosquitto/mosquitto.conf", conf)
@@ -850,7 +850,11 @@ fn mosquitto_anonymous_by_version() {
         .iter()
         .find(|f| f.check == "firmware.config.mqtt-anonymous")
         .unwrap();
-    assert_eq!((f.severity, f.line), ("low", Some(1)), "{f:?}");
+    assert_eq!(
+        (f.severity, f.line),
+        (iotmark_firmware::analyze::Severity::Low, Some(1)),
+        "{f:?}"
+    );
     let v2 = T::default()
         .file("etc/mosquitto/mosquitto.conf", conf)
         .file("usr/lib/opkg/status", status("2.0.11-1"))

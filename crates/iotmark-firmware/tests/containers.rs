@@ -770,7 +770,10 @@ fn fit_images_report_signatures_and_unpack_their_ramdisk() {
         assert_eq!(fit.offset, 1001);
         assert_eq!(fit.description, "iotmark test FIT");
         assert_eq!(fit.images.len(), 3);
-        assert_eq!(fit.images[0].kind, "kernel");
+        assert_eq!(
+            fit.images[0].kind,
+            iotmark_firmware::unpack::FitImageType::Kernel
+        );
         assert_eq!(fit.images[0].compression, "gzip");
         assert_eq!(fit.images[1].external, external);
         for image in &fit.images {

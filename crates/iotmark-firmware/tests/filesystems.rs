@@ -468,6 +468,54 @@ fn ext_damage_is_reported_and_never_panics() {
     }
 }
 
+/// A filesystem cut short, found past the start of an image: its problems say, for what
+/// could not be read, which structure was expected and where in the image it would be.
+#[test]
+fn a_truncated_filesystem_names_the_image_offset_and_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    source(&src);
+    let image = mke2fs(dir.path(), &src, &["-t", "ext4"], "cut.img");
+    let start = 8192;
+    let mut seen = Vec::new();
+    // Cuts that leave the superblock but lose the inode tables or file data; where each
+    // structure lies is up to mke2fs, so several are tried.
+    for cut in [image.len() / 64, image.len() / 16, image.len() / 4] {
+        let mut data = vec![0u8; start];
+        data.extend_from_slice(&image[..cut]);
+        let report = scan(&data, &Limits::default());
+        let failed = failures(&report, "ext");
+        for problem in failed.iter().flat_map(|f| f.split("; ")) {
+            // `… <what> at offset <n>: <needed> bytes needed, <available> available`
+            let Some((what, tail)) = problem.rsplit_once(" at offset ") else {
+                continue;
+            };
+            let numbers = (|| {
+                let (offset, counts) = tail.split_once(": ")?;
+                let (needed, available) = counts.split_once(" bytes needed, ")?;
+                let available = available.strip_suffix(" available")?;
+                Some((
+                    offset.parse::<usize>().ok()?,
+                    needed.parse::<usize>().ok()?,
+                    available.parse::<usize>().ok()?,
+                ))
+            })();
+            let (offset, needed, available) = numbers.unwrap_or_else(|| panic!("{problem}"));
+            // The offset counts from the start of the image, not of the filesystem: the
+            // read ran into the end of the image exactly.
+            assert!(offset >= start && needed > available, "{problem}");
+            assert_eq!(offset + available, data.len().max(offset), "{problem}");
+            seen.push(what.rsplit(": ").next().unwrap_or_default().to_owned());
+        }
+    }
+    assert!(
+        seen.iter().any(
+            |what| ["data block", "inode table entry", "extent tree node"].contains(&what.as_str())
+        ),
+        "{seen:?}"
+    );
+}
+
 #[test]
 fn ext_limits_bound_the_work() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! Configuration that opens the device: anonymous MQTT, UPnP without secure mode, the web
 //! interface on plain HTTP, kernel debuggers on the command line.
 
-use super::{Finding, fail, shell_words, text, uci};
+use super::{Finding, Severity, fail, shell_words, text, uci};
 use crate::tree::Tree;
 
 pub(super) fn check(tree: &Tree, out: &mut Vec<Finding>) {
@@ -34,7 +34,7 @@ fn mosquitto(tree: &Tree, out: &mut Vec<Finding>) {
                     explicit = true;
                     out.push(fail(
                         "firmware.config.mqtt-anonymous",
-                        "high",
+                        Severity::High,
                         &p,
                         Some(i + 1),
                         "the MQTT broker accepts clients without authentication".to_owned(),
@@ -60,7 +60,7 @@ fn mosquitto(tree: &Tree, out: &mut Vec<Finding>) {
     match version {
         Some(1) => out.push(fail(
             "firmware.config.mqtt-anonymous",
-            "high",
+            Severity::High,
             &file,
             line,
             "mosquitto 1.x with no password_file and no `allow_anonymous false` accepts anonymous clients (its default)".to_owned(),
@@ -68,7 +68,7 @@ fn mosquitto(tree: &Tree, out: &mut Vec<Finding>) {
         Some(_) => {}
         None => out.push(fail(
             "firmware.config.mqtt-anonymous",
-            "low",
+            Severity::Low,
             &file,
             line,
             "the MQTT broker has no password_file and no `allow_anonymous false`: anonymous clients are accepted if it is mosquitto 1.x (2.x refuses them by default); the version could not be told".to_owned(),
@@ -150,7 +150,7 @@ fn upnp(tree: &Tree, out: &mut Vec<Finding>) {
 fn insecure(p: &str, line: usize) -> Finding {
     fail(
         "firmware.config.upnp-insecure",
-        "medium",
+        Severity::Medium,
         p,
         Some(line),
         "UPnP runs without secure mode: any LAN client can map ports for any address".to_owned(),
@@ -189,7 +189,7 @@ fn uhttpd(tree: &Tree, out: &mut Vec<Finding>) {
         };
         out.push(fail(
             "firmware.config.http-admin",
-            "medium",
+            Severity::Medium,
             p,
             Some(*line),
             format!("the web interface (uhttpd) listens on plain HTTP {listen}{also}"),
@@ -228,7 +228,7 @@ fn lighttpd(tree: &Tree, out: &mut Vec<Finding>) {
         .map(|i| i + 1);
     out.push(fail(
         "firmware.config.http-admin",
-        "medium",
+        Severity::Medium,
         main,
         port,
         "lighttpd serves plain HTTP only: no `ssl.engine = \"enable\"` in its configuration"
@@ -260,7 +260,7 @@ fn kernel_debugger(tree: &Tree, out: &mut Vec<Finding>) {
             {
                 out.push(fail(
                     "firmware.config.debug-interface",
-                    "high",
+                    Severity::High,
                     &p,
                     Some(i + 1),
                     format!("the kernel command line enables the kernel debugger (`{w}`)"),

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use md5::{Digest as _, Md5};
 
-use super::{Finding, fail, file_name, shell_words, text, uci};
+use super::{Finding, Severity, fail, file_name, shell_words, text, uci};
 use crate::tree::Tree;
 
 /// Public default credentials, tried against every password hash in the image.
@@ -263,7 +263,7 @@ fn judge(out: &mut Vec<Finding>, stored: &Stored<'_>, user: &str, file: &str, li
     if let Some(scheme) = stored.weakness() {
         out.push(fail(
             "firmware.credentials.weak-hash",
-            "medium",
+            Severity::Medium,
             file,
             Some(line),
             format!("the password of `{user}` is stored with {scheme}, which is fast to crack"),
@@ -272,7 +272,7 @@ fn judge(out: &mut Vec<Finding>, stored: &Stored<'_>, user: &str, file: &str, li
     if let Stored::Plain(p) = stored {
         out.push(fail(
             "firmware.credentials.hardcoded",
-            "high",
+            Severity::High,
             file,
             Some(line),
             format!(
@@ -290,7 +290,7 @@ fn judge(out: &mut Vec<Finding>, stored: &Stored<'_>, user: &str, file: &str, li
     {
         out.push(fail(
             "firmware.credentials.default-password",
-            "critical",
+            Severity::Critical,
             file,
             Some(line),
             format!(
@@ -321,7 +321,7 @@ fn system_accounts(tree: &Tree, out: &mut Vec<Finding>) {
             if pw.is_empty() {
                 out.push(fail(
                     "firmware.credentials.empty-password",
-                    "critical",
+                    Severity::Critical,
                     "etc/passwd",
                     Some(i + 1),
                     format!("account `{user}` has an empty password field: anyone can log in"),
@@ -333,7 +333,7 @@ fn system_accounts(tree: &Tree, out: &mut Vec<Finding>) {
         for (user, line) in roots.iter().skip(1) {
             out.push(fail(
                 "firmware.credentials.duplicate-root",
-                "high",
+                Severity::High,
                 "etc/passwd",
                 Some(*line),
                 format!("account `{user}` also has UID 0 (root privileges)"),
@@ -349,7 +349,7 @@ fn system_accounts(tree: &Tree, out: &mut Vec<Finding>) {
             if pw.is_empty() {
                 out.push(fail(
                     "firmware.credentials.empty-password",
-                    "critical",
+                    Severity::Critical,
                     "etc/shadow",
                     Some(i + 1),
                     format!("account `{user}` has no password: anyone can log in"),
@@ -584,7 +584,7 @@ fn uci_secrets(tree: &Tree, out: &mut Vec<Finding>) {
                 match classify(value) {
                     Stored::Plain(v) => out.push(fail(
                         "firmware.credentials.hardcoded",
-                        "high",
+                        Severity::High,
                         &p,
                         Some(*line),
                         format!(

@@ -16,7 +16,7 @@ use goblin::elf::header::{ET_DYN, ET_EXEC};
 use goblin::elf::program_header::{PF_X, PT_DYNAMIC, PT_GNU_RELRO, PT_GNU_STACK};
 use goblin::options::ParseOptions;
 
-use super::{Finding, fail, pass};
+use super::{Finding, Severity, fail, pass};
 use crate::tree::Tree;
 
 /// Largest ELF file parsed; bigger ones are rare in firmware and not worth the memory.
@@ -150,34 +150,34 @@ pub(super) fn check(tree: &Tree, out: &mut Vec<Finding>) {
         }
     }
     let Some(first) = first else { return };
-    const PROPS: [(&str, &str, &str, &str); 5] = [
+    const PROPS: [(&str, Severity, &str, &str); 5] = [
         (
             "firmware.hardening.nx",
-            "medium",
+            Severity::Medium,
             "a non-executable stack (NX)",
             "ELF binaries",
         ),
         (
             "firmware.hardening.pie",
-            "low",
+            Severity::Low,
             "position-independent code (PIE), so ASLR cannot move them",
             "executables",
         ),
         (
             "firmware.hardening.relro",
-            "low",
+            Severity::Low,
             "full RELRO (read-only relocations with immediate binding)",
             "dynamically linked binaries",
         ),
         (
             "firmware.hardening.canary",
-            "medium",
+            Severity::Medium,
             "stack canaries (they use no __stack_chk_fail)",
             "binaries with symbols",
         ),
         (
             "firmware.hardening.fortify",
-            "low",
+            Severity::Low,
             "FORTIFY_SOURCE (they use no __*_chk functions)",
             "binaries with symbols",
         ),

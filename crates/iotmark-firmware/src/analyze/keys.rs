@@ -12,7 +12,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use super::{Finding, fail, file_name, pass};
+use super::{Finding, Severity, fail, file_name, pass};
+use crate::reader::{ByteOrder, Reader};
 use crate::tree::Tree;
 
 /// Files larger than this are not searched for PEM blocks or parsed as DER/dropbear keys.
@@ -37,7 +38,7 @@ pub(super) fn check(tree: &Tree, now: i64, out: &mut Vec<Finding>) {
                 .unwrap_or_default();
             out.push(fail(
                 "firmware.keys.shared-host-key",
-                "high",
+                Severity::High,
                 &p,
                 None,
                 format!(
@@ -57,7 +58,7 @@ pub(super) fn check(tree: &Tree, now: i64, out: &mut Vec<Finding>) {
             };
             out.push(fail(
                 check,
-                "high",
+                Severity::High,
                 &p,
                 None,
                 format!(
@@ -152,7 +153,7 @@ fn item(
     };
     out.push(fail(
         "firmware.keys.private-key",
-        "high",
+        Severity::High,
         file,
         line,
         format!("{kind} in the image: every unit has the same key"),
@@ -164,7 +165,7 @@ fn weak_key(key: &Key, file: &str, line: Option<usize>, what: &str, out: &mut Ve
     if let Some(why) = key.weakness() {
         out.push(fail(
             "firmware.keys.weak",
-            "medium",
+            Severity::Medium,
             file,
             line,
             format!("{what} {}: {why}", key.describe()),
@@ -551,10 +552,10 @@ fn name(der: &[u8]) -> String {
                 _ => continue,
             };
             let v = if *tag == 0x1e {
-                let units: Vec<u16> = value
-                    .chunks_exact(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .collect();
+                // A BMPString: UTF-16 big-endian (an odd last byte is dropped).
+                let mut utf16 = Reader::new(value, 0);
+                let units: Vec<u16> =
+                    std::iter::from_fn(|| utf16.u16(ByteOrder::Big, "UTF-16 unit").ok()).collect();
                 String::from_utf16_lossy(&units)
             } else {
                 String::from_utf8_lossy(value).into_owned()
@@ -615,7 +616,7 @@ fn report_cert(cert: &Cert, file: &str, line: Option<usize>, now: i64, out: &mut
     if cert.not_after < now {
         out.push(fail(
             "firmware.certs.expired",
-            "medium",
+            Severity::Medium,
             file,
             line,
             format!("{what} expired on {}", cert.not_after_text),
@@ -623,7 +624,7 @@ fn report_cert(cert: &Cert, file: &str, line: Option<usize>, now: i64, out: &mut
     } else {
         out.push(pass(
             "firmware.certs.expired",
-            "medium",
+            Severity::Medium,
             file,
             line,
             format!("{what} is valid until {}", cert.not_after_text),
@@ -636,7 +637,7 @@ fn report_cert(cert: &Cert, file: &str, line: Option<usize>, now: i64, out: &mut
     {
         out.push(fail(
             "firmware.keys.weak",
-            "medium",
+            Severity::Medium,
             file,
             line,
             format!(
@@ -650,40 +651,29 @@ fn report_cert(cert: &Cert, file: &str, line: Option<usize>, now: i64, out: &mut
 // ---------------------------------------------------------------------------------------
 // SSH wire format (OpenSSH private keys, dropbear host keys)
 
-struct Wire<'a>(&'a [u8]);
-
-impl<'a> Wire<'a> {
-    fn u32(&mut self) -> Option<u32> {
-        let b = self.0.get(..4)?;
-        self.0 = self.0.get(4..)?;
-        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn string(&mut self) -> Option<&'a [u8]> {
-        let n = usize::try_from(self.u32()?).ok()?;
-        let s = self.0.get(..n)?;
-        self.0 = self.0.get(n..)?;
-        Some(s)
-    }
+/// An SSH wire-format string: a big-endian `u32` length, then that many bytes.
+fn string<'a>(w: &mut Reader<'a>) -> Option<&'a [u8]> {
+    let n = w.u32(ByteOrder::Big, "SSH string length").ok()?;
+    w.take(usize::try_from(n).ok()?, "SSH string").ok()
 }
 
 /// The algorithm and size of an SSH public key blob, or of the start of a dropbear private
 /// key (which is the public part followed by the private one).
-fn ssh_key(w: &mut Wire<'_>) -> Option<Key> {
-    let kind = w.string()?;
+fn ssh_key(w: &mut Reader<'_>) -> Option<Key> {
+    let kind = string(w)?;
     let k = match kind {
         b"ssh-rsa" => {
-            let _e = w.string()?;
-            Key::new("RSA", Some(int_bits(w.string()?)), false)
+            let _e = string(w)?;
+            Key::new("RSA", Some(int_bits(string(w)?)), false)
         }
-        b"ssh-dss" => Key::new("DSA", Some(int_bits(w.string()?)), false),
+        b"ssh-dss" => Key::new("DSA", Some(int_bits(string(w)?)), false),
         b"ssh-ed25519" => {
-            let _pk = w.string()?;
+            let _pk = string(w)?;
             Key::new("Ed25519", Some(256), false)
         }
         b"ecdsa-sha2-nistp256" | b"ecdsa-sha2-nistp384" | b"ecdsa-sha2-nistp521" => {
-            let curve = w.string()?;
-            let _q = w.string()?;
+            let curve = string(w)?;
+            let _q = string(w)?;
             let bits = match curve {
                 b"nistp256" => 256,
                 b"nistp384" => 384,
@@ -698,14 +688,16 @@ fn ssh_key(w: &mut Wire<'_>) -> Option<Key> {
 
 /// `openssh-key-v1`: magic, cipher, kdf, kdf options, key count, then public keys.
 fn openssh_key(der: &[u8]) -> Option<Key> {
-    let mut w = Wire(der.strip_prefix(b"openssh-key-v1\0")?);
-    let cipher = w.string()?;
-    let _kdf = w.string()?;
-    let _kdf_opts = w.string()?;
-    if w.u32()? == 0 {
+    const MAGIC: &[u8] = b"openssh-key-v1\0";
+    let mut w = Reader::new(der.strip_prefix(MAGIC)?, MAGIC.len());
+    let w = &mut w;
+    let cipher = string(w)?;
+    let _kdf = string(w)?;
+    let _kdf_opts = string(w)?;
+    if w.u32(ByteOrder::Big, "key count").ok()? == 0 {
         return None;
     }
-    let mut blob = Wire(w.string()?);
+    let mut blob = Reader::new(string(w)?, 0);
     let mut k = ssh_key(&mut blob)?;
     k.encrypted = cipher != b"none";
     Some(k)
@@ -717,8 +709,9 @@ fn dropbear_key(data: &[u8]) -> Option<Key> {
     if data.len() > 16 << 10 || data.get(..4) == Some(&[0, 0, 0, 0]) {
         return None;
     }
-    let mut w = Wire(data);
-    let key = ssh_key(&mut w)?;
+    let mut w = Reader::new(data, 0);
+    let w = &mut w;
+    let key = ssh_key(w)?;
     let remaining = match key.alg.as_str() {
         "RSA" => 3,     // d, p, q
         "DSA" => 4,     // q, g, y, x
@@ -726,9 +719,9 @@ fn dropbear_key(data: &[u8]) -> Option<Key> {
         _ => 1,         // ECDSA: d
     };
     for _ in 0..remaining {
-        w.string()?;
+        string(w)?;
     }
-    w.0.is_empty().then_some(key)
+    (w.remaining() == 0).then_some(key)
 }
 
 /// What a host key file holds, in whichever format it is.

@@ -11,14 +11,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::{Finding, fail, file_name, resolve, shell_words, text, uci};
+use super::{Finding, Severity, fail, file_name, resolve, shell_words, text, uci};
 use crate::tree::{Kind, Tree};
 
 /// A daemon worth reporting when it starts at boot.
 struct Daemon {
     names: &'static [&'static str],
     check: &'static str,
-    severity: &'static str,
+    severity: Severity,
     what: &'static str,
 }
 
@@ -26,19 +26,19 @@ const DAEMONS: &[Daemon] = &[
     Daemon {
         names: &["telnetd", "utelnetd", "in.telnetd"],
         check: "firmware.services.telnet",
-        severity: "high",
+        severity: Severity::High,
         what: "telnet (unencrypted remote login)",
     },
     Daemon {
         names: &["ftpd", "vsftpd", "proftpd", "pure-ftpd", "bftpd", "in.ftpd"],
         check: "firmware.services.unneeded",
-        severity: "medium",
+        severity: Severity::Medium,
         what: "an FTP server (unencrypted file transfer)",
     },
     Daemon {
         names: &["tftpd", "in.tftpd", "atftpd", "tftpd-hpa", "opentftpd"],
         check: "firmware.services.unneeded",
-        severity: "medium",
+        severity: Severity::Medium,
         what: "a TFTP server (file transfer without authentication)",
     },
     Daemon {
@@ -51,13 +51,13 @@ const DAEMONS: &[Daemon] = &[
             "in.rexecd",
         ],
         check: "firmware.services.unneeded",
-        severity: "high",
+        severity: Severity::High,
         what: "an r-service (rlogin/rsh/rexec: host-based trust, no encryption)",
     },
     Daemon {
         names: &["gdbserver", "adbd"],
         check: "firmware.config.debug-interface",
-        severity: "high",
+        severity: Severity::High,
         what: "a debug interface (gdbserver/adbd)",
     },
 ];
@@ -207,7 +207,7 @@ fn inittab(
                 };
                 out.push(fail(
                     "firmware.services.root-console",
-                    "high",
+                    Severity::High,
                     "etc/inittab",
                     Some(i + 1),
                     format!(
@@ -333,7 +333,7 @@ fn bind_shell(tree: &Tree, program: &str, file: &str, line: usize, out: &mut Vec
     if elf || script {
         out.push(fail(
             "firmware.services.unneeded",
-            "critical",
+            Severity::Critical,
             file,
             Some(line),
             format!(

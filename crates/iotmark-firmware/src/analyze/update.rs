@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{Finding, fail, file_name, pass, shell_words, text};
+use super::{Finding, Severity, fail, file_name, pass, shell_words, text};
 use crate::tree::{Kind, Tree};
 
 /// Programs that install updates or packages. Present as a file or a link (busybox-style).
@@ -43,7 +43,7 @@ pub(super) fn check(tree: &Tree, image_signed: Option<bool>, out: &mut Vec<Findi
         };
         out.push(fail(
             "firmware.update.unsigned",
-            "high",
+            Severity::High,
             updater,
             None,
             format!(
@@ -59,7 +59,7 @@ fn verification_material(tree: &Tree, out: &mut Vec<Finding>) {
     let mut found = |file: &str, line: Option<usize>, what: String| {
         out.push(pass(
             "firmware.update.verification-key",
-            "high",
+            Severity::High,
             file,
             line,
             what,
@@ -167,7 +167,7 @@ fn opkg_signatures(tree: &Tree, out: &mut Vec<Finding>) {
     match setting {
         Some((line, "0" | "false" | "no" | "off")) => out.push(fail(
             "firmware.update.unsigned",
-            "high",
+            Severity::High,
             p,
             Some(line),
             "opkg is told not to check package signatures (`option check_signature 0`)".to_owned(),
@@ -175,7 +175,7 @@ fn opkg_signatures(tree: &Tree, out: &mut Vec<Finding>) {
         Some(_) => {}
         None => out.push(fail(
             "firmware.update.unsigned",
-            "high",
+            Severity::High,
             p,
             None,
             "opkg checks no package signatures: opkg.conf has no `option check_signature`"
@@ -201,7 +201,7 @@ fn http_urls(tree: &Tree, out: &mut Vec<Finding>) {
             if let Some(url) = plain_update_url(&p, line) {
                 out.push(fail(
                     "firmware.update.http-url",
-                    "high",
+                    Severity::High,
                     &p,
                     Some(i + 1),
                     format!(

@@ -9,23 +9,15 @@
 
 use std::path::Path;
 
-use super::{Unpacked, record_filesystem, walk_members};
-use crate::Limits;
+use super::{Scan, walk_members};
 use crate::tree::{Entry, Kind, Tree};
 
 pub(super) const AR_MAGIC: &[u8; 8] = b"!<arch>\n";
 
 /// An ar archive at `offset`; its members become a tree, and members that are themselves
 /// archives or compressed (a package's `data.tar.xz`) are walked one level deeper.
-pub(super) fn ar(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
+pub(super) fn ar(scan: &mut Scan) -> Option<usize> {
+    let (data, offset, within, limits) = (scan.data, scan.offset, scan.within, scan.limits);
     let field = |h: &[u8], range: std::ops::Range<usize>| -> String {
         String::from_utf8_lossy(h.get(range).unwrap_or_default())
             .trim_end()
@@ -93,7 +85,7 @@ pub(super) fn ar(
             (raw_name.trim_end_matches('/').to_owned(), body, body_start)
         };
         at = next;
-        if body.len() as u64 > (*budget).min(limits.max_file_bytes) {
+        if body.len() as u64 > scan.cap() {
             failure = Some(format!("{name}: over the size limit"));
             break;
         }
@@ -104,7 +96,7 @@ pub(super) fn ar(
             ));
             break;
         }
-        *budget -= body.len() as u64;
+        *scan.budget -= body.len() as u64;
         let entry = Entry {
             kind: Kind::File(body.to_vec()),
             mode: (mode & 0o7777) as u16,
@@ -119,15 +111,7 @@ pub(super) fn ar(
     }
     let end = at.min(data.len());
     let label = format!("{within} > ar@{offset}");
-    record_filesystem(
-        out,
-        data.get(offset..end)?,
-        offset,
-        "ar",
-        within,
-        failure,
-        tree,
-    );
-    walk_members(data, &members, &label, depth, limits, budget, out);
+    scan.record_filesystem(data.get(offset..end)?, "ar", failure, tree);
+    walk_members(scan, &members, &label);
     Some(end - offset)
 }

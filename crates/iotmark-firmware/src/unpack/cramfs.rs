@@ -13,8 +13,8 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::path::PathBuf;
 
-use super::{Problems, Unpacked, record_filesystem};
-use crate::Limits;
+use super::{Problems, Scan};
+use crate::reader::{ByteOrder, ReadError, Reader};
 use crate::tree::{Entry, Kind, Tree};
 
 pub(super) const MAGIC_LE: [u8; 4] = [0x45, 0x3d, 0xcd, 0x28];
@@ -36,48 +36,25 @@ const FLAGS_SUPPORTED: u32 = 0xff | 0x100 | 0x200 | 0x400 | 0x800;
 const BLOCK_UNCOMPRESSED: u32 = 1 << 31;
 const BLOCK_DIRECT: u32 = 1 << 30;
 
-#[derive(Debug, Clone, Copy)]
-struct Order {
-    big: bool,
-}
-
-impl Order {
-    fn u16(self, b: &[u8], at: usize) -> Option<u16> {
-        let bytes: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
-        Some(if self.big {
-            u16::from_be_bytes(bytes)
-        } else {
-            u16::from_le_bytes(bytes)
-        })
-    }
-
-    fn u32(self, b: &[u8], at: usize) -> Option<u32> {
-        let bytes: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
-        Some(if self.big {
-            u32::from_be_bytes(bytes)
-        } else {
-            u32::from_le_bytes(bytes)
-        })
-    }
-
-    /// The 12-byte inode at `at`. Bit fields fill a word from its low bits on little-endian
-    /// machines and from its high bits on big-endian ones.
-    fn inode(self, b: &[u8], at: usize) -> Option<Inode> {
-        let (w1, w2) = (self.u32(b, at + 4)?, self.u32(b, at + 8)?);
-        let (size, gid, name_words, offset_words) = if self.big {
-            (w1 >> 8, w1 & 0xff, w2 >> 26, w2 & 0x03ff_ffff)
-        } else {
-            (w1 & 0x00ff_ffff, w1 >> 24, w2 & 0x3f, w2 >> 6)
-        };
-        Some(Inode {
-            mode: self.u16(b, at)?,
-            uid: self.u16(b, at + 2)?,
-            size: size as usize,
-            gid: gid as u8,
-            name_len: name_words as usize * 4,
-            offset: offset_words as usize * 4,
-        })
-    }
+/// The 12-byte inode at position `at` of `img`. Bit fields fill a word from its low bits
+/// on little-endian machines and from its high bits on big-endian ones.
+fn inode(img: &Reader, at: usize, order: ByteOrder) -> Result<Inode, ReadError> {
+    let mut r = img.at(at, INODE_LEN, "inode")?;
+    let mode = r.u16(order, "inode mode")?;
+    let uid = r.u16(order, "inode uid")?;
+    let (w1, w2) = (r.u32(order, "inode size")?, r.u32(order, "inode offset")?);
+    let (size, gid, name_words, offset_words) = match order {
+        ByteOrder::Big => (w1 >> 8, w1 & 0xff, w2 >> 26, w2 & 0x03ff_ffff),
+        ByteOrder::Little => (w1 & 0x00ff_ffff, w1 >> 24, w2 & 0x3f, w2 >> 6),
+    };
+    Ok(Inode {
+        mode,
+        uid,
+        size: size as usize,
+        gid: gid as u8,
+        name_len: name_words as usize * 4,
+        offset: offset_words as usize * 4,
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -91,24 +68,22 @@ struct Inode {
 }
 
 /// A cramfs image whose superblock starts at `offset`; returns the bytes it occupies.
-pub(super) fn cramfs(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    let order = Order {
-        big: data.get(offset..offset.checked_add(4)?) == Some(&MAGIC_BE[..]),
+pub(super) fn cramfs(scan: &mut Scan) -> Option<usize> {
+    let (data, offset) = (scan.data, scan.offset);
+    let sb = Reader::new(data, 0)
+        .at(offset, SUPERBLOCK_LEN + INODE_LEN, "cramfs superblock")
+        .ok()?;
+    let order = if sb.peek(4, "cramfs magic").ok()? == MAGIC_BE {
+        ByteOrder::Big
+    } else {
+        ByteOrder::Little
     };
-    let sb = data.get(offset..offset.checked_add(SUPERBLOCK_LEN + INODE_LEN)?)?;
-    if sb.get(16..32) != Some(&SIGNATURE[..]) {
+    if sb.at(16, 16, "cramfs signature").ok()?.window() != SIGNATURE {
         return None; // the magic alone is four common-looking bytes
     }
-    let size = order.u32(sb, 4)? as usize;
-    let flags = order.u32(sb, 8)?;
-    let root = order.inode(sb, SUPERBLOCK_LEN)?;
+    let size = sb.u32_at(4, order, "cramfs size").ok()? as usize;
+    let flags = sb.u32_at(8, order, "cramfs flags").ok()?;
+    let root = inode(&sb, SUPERBLOCK_LEN, order).ok()?;
     if root.mode & 0o170_000 != 0o040_000 {
         return None;
     }
@@ -132,16 +107,9 @@ pub(super) fn cramfs(
         ));
     }
     let mut tree = Tree::default();
-    let record = |out: &mut Unpacked, problems: Problems, tree: Tree| {
-        record_filesystem(
-            out,
-            &data[offset..offset + claimed],
-            offset,
-            "cramfs",
-            within,
-            problems.summary(),
-            tree,
-        );
+    let record = |scan: &mut Scan, problems: Problems, tree: Tree| {
+        let bytes = &data[offset..offset + claimed];
+        scan.record_filesystem(bytes, "cramfs", problems.summary(), tree);
         Some(claimed)
     };
     if flags & !FLAGS_SUPPORTED != 0 {
@@ -149,7 +117,7 @@ pub(super) fn cramfs(
             "unsupported flags {:#x} in the superblock at byte {offset}",
             flags & !FLAGS_SUPPORTED
         ));
-        return record(out, problems, tree);
+        return record(scan, problems, tree);
     }
     if flags & FLAG_FSID_VERSION_2 != 0 && size <= available {
         // The CRC-32 covers the image from the superblock on (boot padding excluded), with
@@ -159,7 +127,7 @@ pub(super) fn cramfs(
         crc.update(fs.get(..32).unwrap_or_default());
         crc.update(&[0; 4]);
         crc.update(fs.get(36..).unwrap_or_default());
-        let stored = order.u32(sb, 32)?;
+        let stored = sb.u32_at(32, order, "cramfs CRC-32").ok()?;
         if crc.sum() != stored {
             problems.add(format!(
                 "CRC mismatch: the superblock says {stored:#010x}, the image sums to {:#010x}",
@@ -169,33 +137,29 @@ pub(super) fn cramfs(
     }
     if flags & FLAG_SHIFTED_ROOT_OFFSET != 0 {
         problems.add("a shifted root offset is not supported".to_owned());
-        return record(out, problems, tree);
+        return record(scan, problems, tree);
     }
-    let reader = Reader {
-        img,
+    let image = Image {
+        img: Reader::new(img, base),
         order,
         ext_pointers: flags & FLAG_EXT_BLOCK_POINTERS != 0,
     };
-    reader.read_tree(root, limits, budget, &mut tree, &mut problems);
-    record(out, problems, tree)
+    image.read_tree(root, scan, &mut tree, &mut problems);
+    record(scan, problems, tree)
 }
 
+/// The image (from its start, boot padding included: offsets count from there) and how
+/// to read it.
 #[derive(Debug)]
-struct Reader<'a> {
-    img: &'a [u8],
-    order: Order,
+struct Image<'a> {
+    img: Reader<'a>,
+    order: ByteOrder,
     ext_pointers: bool,
 }
 
-impl Reader<'_> {
-    fn read_tree(
-        &self,
-        root: Inode,
-        limits: &Limits,
-        budget: &mut u64,
-        tree: &mut Tree,
-        problems: &mut Problems,
-    ) {
+impl Image<'_> {
+    fn read_tree(&self, root: Inode, scan: &mut Scan, tree: &mut Tree, problems: &mut Problems) {
+        let limits = scan.limits;
         // Every entry visited counts, so names repeated in a crafted image (which leave the
         // tree no bigger) cannot make the walk run on.
         let mut entries = 0usize;
@@ -226,18 +190,24 @@ impl Reader<'_> {
                     return;
                 }
                 entries += 1;
-                let Some(inode) = self.order.inode(self.img, at) else {
-                    problems.add(format!(
-                        "{shown}: the entry at byte {at} runs past the image"
-                    ));
-                    break;
+                let inode = match inode(&self.img, at, self.order) {
+                    Ok(inode) => inode,
+                    Err(e) => {
+                        problems.add(format!(
+                            "{shown}: the entry at byte {at} runs past the image: {e}"
+                        ));
+                        break;
+                    }
                 };
                 let name_at = at + INODE_LEN;
-                let Some(raw_name) = self.img.get(name_at..name_at + inode.name_len) else {
-                    problems.add(format!(
-                        "{shown}: the name at byte {name_at} runs past the image"
-                    ));
-                    break;
+                let raw_name = match self.img.at(name_at, inode.name_len, "entry name") {
+                    Ok(name) => name.window(),
+                    Err(e) => {
+                        problems.add(format!(
+                            "{shown}: the name at byte {name_at} runs past the image: {e}"
+                        ));
+                        break;
+                    }
                 };
                 at = name_at + inode.name_len;
                 let name =
@@ -256,19 +226,16 @@ impl Reader<'_> {
                         pending.push((inode, child.clone()));
                         Kind::Dir
                     }
-                    0o100_000 => {
-                        let cap = (*budget).min(limits.max_file_bytes);
-                        match self.contents(inode, cap) {
-                            Ok(bytes) => {
-                                *budget = budget.saturating_sub(bytes.len() as u64);
-                                Kind::File(bytes)
-                            }
-                            Err(e) => {
-                                problems.add(format!("{}: {e}", child.display()));
-                                continue;
-                            }
+                    0o100_000 => match self.contents(inode, scan.cap()) {
+                        Ok(bytes) => {
+                            *scan.budget = scan.budget.saturating_sub(bytes.len() as u64);
+                            Kind::File(bytes)
                         }
-                    }
+                        Err(e) => {
+                            problems.add(format!("{}: {e}", child.display()));
+                            continue;
+                        }
+                    },
                     0o120_000 => match self.contents(inode, PAGE as u64) {
                         Ok(bytes) => Kind::Symlink(PathBuf::from(
                             String::from_utf8_lossy(&bytes).into_owned(),
@@ -311,9 +278,12 @@ impl Reader<'_> {
         let mut out = Vec::with_capacity(inode.size);
         for i in 0..blocks {
             let want = (inode.size - out.len()).min(PAGE);
-            let pointer = self.order.u32(self.img, table + i * 4).ok_or_else(|| {
-                format!("its block pointer table at byte {table} runs past the image")
-            })?;
+            let pointer = self
+                .img
+                .u32_at(table + i * 4, self.order, "block pointer")
+                .map_err(|e| {
+                    format!("its block pointer table at byte {table} runs past the image: {e}")
+                })?;
             let (end, raw) = if self.ext_pointers {
                 if pointer & BLOCK_DIRECT != 0 {
                     return Err("direct block pointers are not supported".to_owned());
@@ -330,9 +300,13 @@ impl Reader<'_> {
                 out.resize(out.len() + want, 0);
                 continue;
             }
-            let stored = self.img.get(start..end).ok_or_else(|| {
-                format!("block {i} (bytes {start}..{end}) lies outside the image")
-            })?;
+            let outside = format!("block {i} (bytes {start}..{end}) lies outside the image");
+            let len = end.checked_sub(start).ok_or_else(|| outside.clone())?;
+            let stored = self
+                .img
+                .at(start, len, "compressed block")
+                .map_err(|e| format!("{outside}: {e}"))?
+                .window();
             if raw {
                 out.extend_from_slice(stored.get(..want).ok_or_else(|| {
                     format!(

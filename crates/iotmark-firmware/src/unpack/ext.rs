@@ -15,8 +15,8 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use super::{Problems, Unpacked, record_filesystem};
-use crate::Limits;
+use super::{Problems, Scan};
+use crate::reader::{ByteOrder, ReadError, Reader};
 use crate::tree::{Entry, Kind, Tree};
 
 /// Where the superblock magic sits, counted from the start of the filesystem.
@@ -63,25 +63,13 @@ const EXTENT_MAX_DEPTH: u16 = 5;
 /// Longest symlink target Linux accepts (PATH_MAX).
 const MAX_LINK: u64 = 4096;
 
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    b.get(at..at.checked_add(2)?)?
-        .try_into()
-        .ok()
-        .map(u16::from_le_bytes)
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at.checked_add(4)?)?
-        .try_into()
-        .ok()
-        .map(u32::from_le_bytes)
-}
+const LE: ByteOrder = ByteOrder::Little;
 
 /// The geometry of one filesystem, checked enough that its arithmetic cannot overflow.
 #[derive(Debug)]
 struct Fs<'a> {
     /// The filesystem's bytes that are present in the image (fewer than `len` if truncated).
-    img: &'a [u8],
+    img: Reader<'a>,
     /// Its size according to the superblock.
     len: u64,
     block_size: u64,
@@ -99,7 +87,7 @@ struct Fs<'a> {
 /// The fields of an inode this reader uses.
 #[derive(Debug)]
 struct Inode<'a> {
-    raw: &'a [u8],
+    raw: Reader<'a>,
     number: u32,
     mode: u16,
     uid: u32,
@@ -107,7 +95,7 @@ struct Inode<'a> {
     size: u64,
     flags: u32,
     /// `i_block`: block pointers, an extent tree root, a fast symlink or inline data.
-    block: &'a [u8],
+    block: Reader<'a>,
 }
 
 impl Inode<'_> {
@@ -119,8 +107,10 @@ impl Inode<'_> {
 /// Superblock checks that every real ext filesystem passes. A failure means the magic was a
 /// coincidence, and the bytes are left to the rest of the walk.
 fn geometry(data: &[u8], offset: usize) -> Option<Fs<'_>> {
-    let sb = data.get(offset.checked_add(SUPERBLOCK_AT)?..offset.checked_add(2048)?)?;
-    let u32_at = |at| le32(sb, at).map(u64::from);
+    let fs = Reader::new(data, 0).from(offset, "ext filesystem").ok()?;
+    let sb = fs.at(SUPERBLOCK_AT, 1024, "ext superblock").ok()?;
+    let u32_at = |at| sb.u32_at(at, LE, "superblock field").ok().map(u64::from);
+    let u16_at = |at| sb.u16_at(at, LE, "superblock field").ok();
     let log_block = u32_at(24)?;
     if log_block > 6 {
         return None; // blocks are 1 KiB to 64 KiB
@@ -130,7 +120,11 @@ fn geometry(data: &[u8], offset: usize) -> Option<Fs<'_>> {
     let (inode_size, incompat, ro_compat) = if rev_level == 0 {
         (128, 0, 0)
     } else if rev_level == 1 {
-        (u64::from(le16(sb, 88)?), le32(sb, 96)?, le32(sb, 100)?)
+        (
+            u64::from(u16_at(88)?),
+            u32::try_from(u32_at(96)?).ok()?,
+            u32::try_from(u32_at(100)?).ok()?,
+        )
     } else {
         return None;
     };
@@ -161,18 +155,20 @@ fn geometry(data: &[u8], offset: usize) -> Option<Fs<'_>> {
         return None;
     }
     // A backup superblock (in a later group) says which group it is in; the primary says 0.
-    if le16(sb, 90)? != 0 {
+    if u16_at(90)? != 0 {
         return None;
     }
     let len = blocks_count.checked_mul(block_size)?;
-    let desc_size = if wide { u64::from(le16(sb, 0xFE)?) } else { 32 };
+    let desc_size = if wide { u64::from(u16_at(0xFE)?) } else { 32 };
     if !desc_size.is_power_of_two() || !(32..=1024).contains(&desc_size) {
         return None;
     }
-    let present = data.len().saturating_sub(offset) as u64;
-    let end = offset.checked_add(usize::try_from(len.min(present)).ok()?)?;
+    let present = fs.remaining() as u64;
+    let img = fs
+        .at(0, usize::try_from(len.min(present)).ok()?, "ext filesystem")
+        .ok()?;
     Some(Fs {
-        img: data.get(offset..end)?,
+        img,
         len,
         block_size,
         first_data_block,
@@ -188,23 +184,25 @@ fn geometry(data: &[u8], offset: usize) -> Option<Fs<'_>> {
 }
 
 impl<'a> Fs<'a> {
-    /// `len` bytes at byte `at` of the filesystem, or why they cannot be read.
-    fn bytes(&self, at: u64, len: u64) -> Result<&'a [u8], String> {
-        let end = at
-            .checked_add(len)
+    /// The `len` bytes of `what` at byte `at` of the filesystem, or why they cannot be read.
+    fn bytes(&self, at: u64, len: u64, what: &'static str) -> Result<Reader<'a>, String> {
+        at.checked_add(len)
             .filter(|&e| e <= self.len)
             .ok_or_else(|| format!("byte {at} is outside the {}-byte filesystem", self.len))?;
-        let range = usize::try_from(at).ok().zip(usize::try_from(end).ok());
-        range
-            .and_then(|(a, e)| self.img.get(a..e))
-            .ok_or_else(|| format!("byte {at} is past the end of the truncated image"))
+        let (at, len) = usize::try_from(at)
+            .ok()
+            .zip(usize::try_from(len).ok())
+            .ok_or_else(|| format!("byte {at} is outside the filesystem"))?;
+        self.img
+            .at(at, len, what)
+            .map_err(|e| format!("past the end of the truncated image: {e}"))
     }
 
-    fn block(&self, number: u64) -> Result<&'a [u8], String> {
+    fn block(&self, number: u64, what: &'static str) -> Result<Reader<'a>, String> {
         let at = number
             .checked_mul(self.block_size)
             .ok_or_else(|| format!("block {number} is outside the filesystem"))?;
-        self.bytes(at, self.block_size)
+        self.bytes(at, self.block_size, what)
             .map_err(|e| format!("block {number}: {e}"))
     }
 
@@ -241,11 +239,12 @@ impl<'a> Fs<'a> {
             .and_then(|b| b.checked_add((group % per_block) * self.desc_size))
             .ok_or_else(|| format!("the descriptor of group {group} is outside the filesystem"))?;
         let desc = self
-            .bytes(at, self.desc_size)
+            .bytes(at, self.desc_size, "group descriptor")
             .map_err(|e| format!("the descriptor of group {group}: {e}"))?;
-        let lo = le32(desc, 8).map(u64::from).unwrap_or(0);
+        let table = |at| desc.u32_at(at, LE, "inode table block").map(u64::from);
+        let lo = table(8).map_err(|e| e.to_string())?;
         let hi = if self.incompat & INCOMPAT_64BIT != 0 && self.desc_size >= 64 {
-            le32(desc, 0x28).map(u64::from).unwrap_or(0)
+            table(0x28).map_err(|e| e.to_string())?
         } else {
             0
         };
@@ -270,20 +269,25 @@ impl<'a> Fs<'a> {
             .and_then(|t| t.checked_add(index * self.inode_size))
             .ok_or_else(|| format!("inode {number} is outside the filesystem"))?;
         let raw = self
-            .bytes(at, self.inode_size)
+            .bytes(at, self.inode_size, "inode table entry")
             .map_err(|e| format!("inode {number}: {e}"))?;
-        let field16 = |at| le16(raw, at).map(u32::from).unwrap_or(0);
-        let field32 = |at| le32(raw, at).map(u64::from).unwrap_or(0);
-        Ok(Inode {
-            raw,
-            number,
-            mode: le16(raw, 0).unwrap_or(0),
-            uid: field16(2) | (field16(120) << 16),
-            gid: field16(24) | (field16(122) << 16),
-            size: field32(4) | (field32(108) << 32),
-            flags: le32(raw, 32).unwrap_or(0),
-            block: raw.get(40..100).unwrap_or_default(),
-        })
+        // Every inode is at least 128 bytes (checked with the superblock), which holds
+        // every field read here.
+        let inode = || -> Result<Inode<'a>, ReadError> {
+            let field16 = |at| raw.u16_at(at, LE, "inode field").map(u32::from);
+            let field32 = |at| raw.u32_at(at, LE, "inode field");
+            Ok(Inode {
+                raw,
+                number,
+                mode: raw.u16_at(0, LE, "inode mode")?,
+                uid: field16(2)? | (field16(120)? << 16),
+                gid: field16(24)? | (field16(122)? << 16),
+                size: u64::from(field32(4)?) | (u64::from(field32(108)?) << 32),
+                flags: field32(32)?,
+                block: raw.at(40, 60, "inode block map")?,
+            })
+        };
+        inode().map_err(|e| format!("inode {number}: {e}"))
     }
 
     /// A file's contents, at most `cap` bytes.
@@ -317,19 +321,24 @@ impl<'a> Fs<'a> {
             self.extents(inode.block, None, &mut walk, &mut out)?;
         } else {
             let mut logical = 0u64;
+            let pointer = |i: usize| {
+                inode
+                    .block
+                    .u32_at(i * 4, LE, "block pointer")
+                    .map_err(|e| e.to_string())
+            };
             for i in 0..12 {
                 if logical >= blocks {
                     break;
                 }
-                let ptr = le32(inode.block, i * 4).unwrap_or(0);
+                let ptr = pointer(i)?;
                 if ptr != 0 {
                     self.copy_block(u64::from(ptr), logical, &mut out)?;
                 }
                 logical += 1;
             }
             for (level, i) in [(1, 12), (2, 13), (3, 14)] {
-                let ptr = le32(inode.block, i * 4).unwrap_or(0);
-                self.indirect(ptr, level, &mut logical, blocks, &mut out)?;
+                self.indirect(pointer(i)?, level, &mut logical, blocks, &mut out)?;
             }
         }
         Ok(out)
@@ -337,7 +346,7 @@ impl<'a> Fs<'a> {
 
     /// Copies block `physical` to logical block `logical` of `out`, cut at the file's end.
     fn copy_block(&self, physical: u64, logical: u64, out: &mut [u8]) -> Result<(), String> {
-        let src = self.block(physical)?;
+        let src = self.block(physical, "data block")?.window();
         let start = usize::try_from(logical.saturating_mul(self.block_size)).unwrap_or(usize::MAX);
         if let Some(dst) = out.get_mut(start..) {
             let n = dst.len().min(src.len());
@@ -364,12 +373,11 @@ impl<'a> Fs<'a> {
             *logical = logical.saturating_add(per_block.saturating_pow(level));
             return Ok(());
         }
-        let table = self.block(u64::from(ptr))?;
-        for entry in table.chunks_exact(4) {
+        let mut table = self.block(u64::from(ptr), "indirect block")?;
+        while let Ok(p) = table.u32(LE, "block pointer") {
             if *logical >= blocks {
                 break;
             }
-            let p = entry.try_into().map(u32::from_le_bytes).unwrap_or(0);
             if level == 1 {
                 if p != 0 {
                     self.copy_block(u64::from(p), *logical, out)?;
@@ -386,7 +394,7 @@ impl<'a> Fs<'a> {
     /// the node's depth must be, so every step down is one level and the walk ends.
     fn extents(
         &self,
-        node: &[u8],
+        node: Reader<'_>,
         depth: Option<u16>,
         walk: &mut ExtentWalk,
         out: &mut [u8],
@@ -397,20 +405,23 @@ impl<'a> Fs<'a> {
         if walk.nodes > walk.blocks + 8 {
             return Err("the extent tree has more nodes than the file has blocks".to_owned());
         }
-        if le16(node, 0) != Some(EXTENT_MAGIC) {
+        let mut header = node.at(0, 12, "extent header").map_err(|e| e.to_string())?;
+        let mut field = || header.u16(LE, "extent header");
+        let (magic, entries, _, here) = (field(), field(), field(), field());
+        if magic != Ok(EXTENT_MAGIC) {
             return Err("an extent node has no extent header".to_owned());
         }
-        let entries = le16(node, 2).unwrap_or(0);
-        let here = le16(node, 6).unwrap_or(0);
+        let (entries, here) = (entries.unwrap_or(0), here.unwrap_or(0));
         if here > EXTENT_MAX_DEPTH || depth.is_some_and(|d| d != here) {
             return Err(format!("an extent node claims depth {here}"));
         }
         for i in 0..usize::from(entries) {
             let e = node
-                .get(12 + 12 * i..24 + 12 * i)
-                .ok_or("extent entries run past their node")?;
-            let field16 = |at| le16(e, at).map(u64::from).unwrap_or(0);
-            let field32 = |at| le32(e, at).map(u64::from).unwrap_or(0);
+                .at(12 + 12 * i, 12, "extent entry")
+                .map_err(|e| format!("extent entries run past their node: {e}"))?;
+            // Every field lies inside the 12-byte entry just read.
+            let field16 = |at| e.u16_at(at, LE, "extent field").map_or(0, u64::from);
+            let field32 = |at| e.u32_at(at, LE, "extent field").map_or(0, u64::from);
             if here == 0 {
                 let first = field32(0);
                 let len = field16(4);
@@ -432,7 +443,7 @@ impl<'a> Fs<'a> {
                 }
             } else {
                 let child = (field16(8) << 32) | field32(4);
-                let block = self.block(child)?;
+                let block = self.block(child, "extent tree node")?;
                 self.extents(block, Some(here - 1), walk, out)?;
             }
         }
@@ -442,14 +453,15 @@ impl<'a> Fs<'a> {
     /// Inline data: the first 60 bytes live in `i_block`, the rest in the in-inode extended
     /// attribute `system.data`.
     fn inline_parts<'i>(&self, inode: &Inode<'i>) -> (&'i [u8], &'i [u8]) {
-        (inode.block, inline_xattr(inode.raw).unwrap_or_default())
+        let raw = inode.raw.window();
+        (inode.block.window(), inline_xattr(raw).unwrap_or_default())
     }
 
     /// A symlink's target: in `i_block` when short ("fast"), else in data blocks.
     fn link_target(&self, inode: &Inode<'_>) -> Result<PathBuf, String> {
         let bytes = if inode.size < 60 && inode.flags & (FLAG_EXTENTS | FLAG_INLINE_DATA) == 0 {
             let n = usize::try_from(inode.size).unwrap_or(0);
-            inode.block.get(..n).unwrap_or_default().to_vec()
+            inode.block.window().get(..n).unwrap_or_default().to_vec()
         } else {
             if inode.size > MAX_LINK {
                 return Err(format!(
@@ -482,29 +494,34 @@ impl<'a> Fs<'a> {
 
     /// The entries of one directory block (entries never cross a block).
     fn dirents(&self, buf: &[u8], names: &mut Vec<(u32, String)>) -> Result<(), String> {
-        let mut at = 0usize;
-        while at.saturating_add(8) <= buf.len() {
-            let inode = le32(buf, at).unwrap_or(0);
-            let mut rec_len = usize::from(le16(buf, at + 4).unwrap_or(0));
+        // Directory contents were gathered from their blocks, so positions here count from
+        // the start of one block, not of the image.
+        let mut block = Reader::new(buf, 0);
+        while let Ok(mut entry) = block.at(block.position(), 8, "directory entry") {
+            let at = block.position();
+            let broken =
+                |e: ReadError| format!("a broken directory entry at byte {at} of a block: {e}");
+            let inode = entry.u32(LE, "entry inode").map_err(broken)?;
+            let mut rec_len = usize::from(entry.u16(LE, "entry length").map_err(broken)?);
             if self.block_size == 65_536 && (rec_len == 0 || rec_len == 65_535) {
                 rec_len = 65_536; // how 64 KiB blocks spell a record of a whole block
             }
             let name_len = if self.incompat & INCOMPAT_FILETYPE != 0 {
-                usize::from(buf[at + 6])
+                usize::from(entry.u8("entry name length").map_err(broken)?)
             } else {
-                usize::from(le16(buf, at + 6).unwrap_or(0))
+                usize::from(entry.u16(LE, "entry name length").map_err(broken)?)
             };
-            if rec_len < 8 || rec_len % 4 != 0 || name_len + 8 > rec_len || at + rec_len > buf.len()
-            {
+            if rec_len < 8 || rec_len % 4 != 0 || name_len + 8 > rec_len {
                 return Err(format!("a broken directory entry at byte {at} of a block"));
             }
+            let mut record = block.sub(rec_len, "directory entry").map_err(broken)?;
             if inode != 0 {
-                let name = &buf[at + 8..at + 8 + name_len];
+                record.skip(8, "directory entry").map_err(broken)?;
+                let name = record.take(name_len, "entry name").map_err(broken)?;
                 if name != b"." && name != b".." {
                     names.push((inode, String::from_utf8_lossy(name).into_owned()));
                 }
             }
-            at += rec_len;
         }
         Ok(())
     }
@@ -519,25 +536,31 @@ struct ExtentWalk {
 
 /// The value of the in-inode extended attribute `system.data` (name index 7), if any.
 fn inline_xattr(raw: &[u8]) -> Option<&[u8]> {
-    let extra = usize::from(le16(raw, 128)?);
+    let raw = Reader::new(raw, 0);
+    let extra = usize::from(raw.u16_at(128, LE, "extra inode size").ok()?);
     let start = 128usize.checked_add(extra)?;
-    if le32(raw, start)? != 0xEA02_0000 {
+    if raw.u32_at(start, LE, "xattr magic").ok()? != 0xEA02_0000 {
         return None;
     }
     let entries = start + 4;
     let mut at = entries;
-    while let Some(word) = le32(raw, at) {
+    while let Ok(word) = raw.u32_at(at, LE, "xattr entry") {
         if word == 0 {
             break; // the end of the entry list
         }
-        let name_len = usize::from(*raw.get(at)?);
-        let index = *raw.get(at + 1)?;
-        let value_at = usize::from(le16(raw, at + 2)?);
-        let value_len = usize::try_from(le32(raw, at + 8)?).ok()?;
-        let name = raw.get(at + 16..at + 16 + name_len)?;
+        let mut entry = raw.at(at, 16, "xattr entry").ok()?;
+        let name_len = usize::from(entry.u8("xattr name length").ok()?);
+        let index = entry.u8("xattr name index").ok()?;
+        let value_at = usize::from(entry.u16(LE, "xattr value offset").ok()?);
+        entry.skip(4, "xattr value inode").ok()?;
+        let value_len = usize::try_from(entry.u32(LE, "xattr value size").ok()?).ok()?;
+        let name = raw.at(at + 16, name_len, "xattr name").ok()?.window();
         if index == 7 && name == b"data" {
             let from = entries.checked_add(value_at)?;
-            return raw.get(from..from.checked_add(value_len)?);
+            return raw
+                .at(from, value_len, "xattr value")
+                .ok()
+                .map(|v| v.window());
         }
         at += (16 + name_len + 3) & !3;
     }
@@ -545,23 +568,17 @@ fn inline_xattr(raw: &[u8]) -> Option<&[u8]> {
 }
 
 /// An ext2, ext3 or ext4 filesystem starting at `offset`; returns the bytes it occupies.
-pub(super) fn ext(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    let fs = geometry(data, offset)?;
-    let claimed = fs.img.len();
+pub(super) fn ext(scan: &mut Scan) -> Option<usize> {
+    let offset = scan.offset;
+    let fs = geometry(scan.data, offset)?;
+    let img = fs.img.window();
+    let claimed = img.len();
     let mut problems = Problems::default();
     let mut tree = Tree::default();
-    if (fs.img.len() as u64) < fs.len {
+    if (claimed as u64) < fs.len {
         problems.add(format!(
-            "truncated: the superblock says {} bytes, the image holds {}",
+            "truncated: the superblock says {} bytes, the image holds {claimed}",
             fs.len,
-            fs.img.len()
         ));
     }
     let unsupported = fs.incompat & !INCOMPAT_SUPPORTED;
@@ -580,22 +597,17 @@ pub(super) fn ext(
             named.join(", "),
             offset + SUPERBLOCK_AT
         );
-        record_filesystem(out, fs.img, offset, "ext", within, Some(failure), tree);
+        scan.record_filesystem(img, "ext", Some(failure), tree);
         return Some(claimed);
     }
-    read_tree(&fs, limits, budget, &mut tree, &mut problems);
-    record_filesystem(out, fs.img, offset, "ext", within, problems.summary(), tree);
+    read_tree(&fs, scan, &mut tree, &mut problems);
+    scan.record_filesystem(img, "ext", problems.summary(), tree);
     Some(claimed)
 }
 
 /// Every entry reachable from the root directory, depth first.
-fn read_tree(
-    fs: &Fs<'_>,
-    limits: &Limits,
-    budget: &mut u64,
-    tree: &mut Tree,
-    problems: &mut Problems,
-) {
+fn read_tree(fs: &Fs<'_>, scan: &mut Scan, tree: &mut Tree, problems: &mut Problems) {
+    let limits = scan.limits;
     // Every entry visited counts, so names repeated in a crafted image (which leave the
     // tree no bigger) cannot make the walk run on.
     let mut entries = 0usize;
@@ -627,10 +639,9 @@ fn read_tree(
                 continue;
             }
         };
-        let cap = (*budget).min(limits.max_file_bytes);
-        let names = match fs.directory(&dir, cap) {
+        let names = match fs.directory(&dir, scan.cap()) {
             Ok((names, read)) => {
-                *budget = budget.saturating_sub(read);
+                *scan.budget = scan.budget.saturating_sub(read);
                 names
             }
             Err(e) => {
@@ -664,19 +675,16 @@ fn read_tree(
                     pending.push((child, child_path.clone()));
                     Kind::Dir
                 }
-                0o100_000 => {
-                    let cap = (*budget).min(limits.max_file_bytes);
-                    match fs.contents(&inode, cap) {
-                        Ok(bytes) => {
-                            *budget = budget.saturating_sub(bytes.len() as u64);
-                            Kind::File(bytes)
-                        }
-                        Err(e) => {
-                            problems.add(format!("{} (inode {child}): {e}", child_path.display()));
-                            continue;
-                        }
+                0o100_000 => match fs.contents(&inode, scan.cap()) {
+                    Ok(bytes) => {
+                        *scan.budget = scan.budget.saturating_sub(bytes.len() as u64);
+                        Kind::File(bytes)
                     }
-                }
+                    Err(e) => {
+                        problems.add(format!("{} (inode {child}): {e}", child_path.display()));
+                        continue;
+                    }
+                },
                 0o120_000 => match fs.link_target(&inode) {
                     Ok(target) => Kind::Symlink(target),
                     Err(e) => {

@@ -14,8 +14,8 @@
 
 use sha2::Digest;
 
-use super::{Unpacked, region, searched_at, streams};
-use crate::Limits;
+use super::{Scan, streams};
+use crate::reader::{ByteOrder, ReadError, Reader};
 
 pub(super) const FDT_MAGIC: [u8; 4] = [0xd0, 0x0d, 0xfe, 0xed];
 
@@ -43,9 +43,8 @@ pub struct FitInfo {
 pub struct FitImage {
     pub name: String,
     pub description: String,
-    /// `kernel`, `flat_dt`, `ramdisk`, `firmware`, …
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: FitImageType,
     pub arch: String,
     pub os: String,
     /// `none`, `gzip`, `lzma`, `lzo`, `lz4`, `zstd`, `bzip2`.
@@ -56,6 +55,71 @@ pub struct FitImage {
     pub external: bool,
     pub hashes: Vec<FitHash>,
     pub signatures: Vec<FitSignature>,
+}
+
+/// What a FIT image is, from its `type` property: U-Boot's image type names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FitImageType {
+    Kernel,
+    /// A kernel that runs where it lies rather than being loaded first.
+    KernelNoload,
+    /// A device tree blob.
+    FlatDt,
+    Ramdisk,
+    Firmware,
+    Filesystem,
+    Standalone,
+    Script,
+    Loadable,
+    Fpga,
+    /// A trusted execution environment (OP-TEE).
+    Tee,
+    Multi,
+    /// A type this list does not name, as the image spells it (empty when it has none).
+    Other(String),
+}
+
+impl FitImageType {
+    const NAMED: [(&str, FitImageType); 12] = [
+        ("kernel", Self::Kernel),
+        ("kernel_noload", Self::KernelNoload),
+        ("flat_dt", Self::FlatDt),
+        ("ramdisk", Self::Ramdisk),
+        ("firmware", Self::Firmware),
+        ("filesystem", Self::Filesystem),
+        ("standalone", Self::Standalone),
+        ("script", Self::Script),
+        ("loadable", Self::Loadable),
+        ("fpga", Self::Fpga),
+        ("tee", Self::Tee),
+        ("multi", Self::Multi),
+    ];
+
+    /// The type a `type` property names; an unnamed one is kept as it is spelt.
+    pub fn from_name(name: &str) -> Self {
+        Self::NAMED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or_else(|| Self::Other(name.to_owned()), |(_, t)| t.clone())
+    }
+
+    /// The name U-Boot gives the type, as the `type` property spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Other(name) => name,
+            known => Self::NAMED
+                .iter()
+                .find(|(_, t)| t == known)
+                .map_or("", |(n, _)| n),
+        }
+    }
+}
+
+impl serde::Serialize for FitImageType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -161,9 +225,13 @@ impl<'a> Node<'a> {
     /// A one- or two-cell number.
     fn number(&self, name: &str) -> Option<u64> {
         let v = self.prop(name)?;
+        let mut cells = Reader::new(v, 0);
         match v.len() {
-            4 => Some(u64::from(u32::from_be_bytes(v.try_into().ok()?))),
-            8 => Some(u64::from_be_bytes(v.try_into().ok()?)),
+            4 => cells
+                .u32(ByteOrder::Big, "one-cell number")
+                .ok()
+                .map(u64::from),
+            8 => cells.u64(ByteOrder::Big, "two-cell number").ok(),
             _ => None,
         }
     }
@@ -173,12 +241,6 @@ impl<'a> Node<'a> {
     }
 }
 
-fn be32(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(
-        bytes.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
 /// The blob's header fields that bound everything else.
 struct Header {
     total: usize,
@@ -186,21 +248,29 @@ struct Header {
     strings: std::ops::Range<usize>,
 }
 
-fn header(blob: &[u8]) -> Option<Header> {
-    if blob.get(..4)? != FDT_MAGIC {
+fn header(blob: &Reader) -> Option<Header> {
+    let word = |at: usize, what| blob.u32_at(at, ByteOrder::Big, what).ok();
+    if blob.peek(4, "FDT magic").ok()? != FDT_MAGIC {
         return None;
     }
-    let total = be32(blob, 4)? as usize;
-    let off_struct = be32(blob, 8)? as usize;
-    let off_strings = be32(blob, 12)? as usize;
-    let version = be32(blob, 20)?;
-    let last_compatible = be32(blob, 24)?;
-    if total < 40 || total > blob.len() || !(16..=17).contains(&last_compatible) || version < 16 {
+    let total = word(4, "FDT total size")? as usize;
+    let off_struct = word(8, "FDT structure offset")? as usize;
+    let off_strings = word(12, "FDT strings offset")? as usize;
+    let version = word(20, "FDT version")?;
+    let last_compatible = word(24, "FDT last compatible version")?;
+    if total < 40
+        || total > blob.remaining()
+        || !(16..=17).contains(&last_compatible)
+        || version < 16
+    {
         return None;
     }
     // Version 17 records the block sizes; version 16 only bounds them by the total size.
     let (size_strings, size_struct) = if version >= 17 {
-        (be32(blob, 32)? as usize, be32(blob, 36)? as usize)
+        (
+            word(32, "FDT strings size")? as usize,
+            word(36, "FDT structure size")? as usize,
+        )
     } else {
         (
             total.checked_sub(off_strings)?,
@@ -219,32 +289,40 @@ fn header(blob: &[u8]) -> Option<Header> {
     })
 }
 
+/// Moves `r` past the padding that aligns what follows to four bytes.
+fn align4(r: &mut Reader, what: &'static str) -> Result<(), ReadError> {
+    let pad = r.position().next_multiple_of(4) - r.position();
+    r.skip(pad, what)
+}
+
 /// Parses the structure block into the root node.
-fn parse<'a>(blob: &'a [u8], h: &Header) -> Result<Node<'a>, String> {
-    let structure = blob.get(h.structure.clone()).ok_or("bad structure block")?;
-    let strings = blob.get(h.strings.clone()).ok_or("bad strings block")?;
-    let align = |n: usize| n.div_ceil(4) * 4;
-    let mut at = 0usize;
+fn parse<'a>(blob: &Reader<'a>, h: &Header) -> Result<Node<'a>, String> {
+    let block = |range: &std::ops::Range<usize>, what| {
+        blob.at(range.start, range.len(), what)
+            .map_err(|e| e.to_string())
+    };
+    let mut structure = block(&h.structure, "structure block")?;
+    let strings = block(&h.strings, "strings block")?;
+    let no_end = |e: ReadError| format!("the structure block ends without FDT_END: {e}");
     let mut stack: Vec<Node<'a>> = Vec::new();
     let mut root = None;
     while root.is_none() {
-        let token = be32(structure, at).ok_or("the structure block ends without FDT_END")?;
-        at += 4;
+        let token = structure
+            .u32(ByteOrder::Big, "structure token")
+            .map_err(no_end)?;
         match token {
             FDT_BEGIN_NODE => {
-                let rest = structure.get(at..).unwrap_or_default();
-                let len = rest
-                    .iter()
-                    .position(|&b| b == 0)
-                    .ok_or("unterminated node name")?;
+                let name = structure
+                    .until(0, "node name")
+                    .map_err(|e| format!("unterminated node name: {e}"))?;
                 if stack.len() >= MAX_NESTING {
                     return Err(format!("nodes nest deeper than {MAX_NESTING} levels"));
                 }
                 stack.push(Node {
-                    name: String::from_utf8_lossy(&rest[..len]).into_owned(),
+                    name: String::from_utf8_lossy(name).into_owned(),
                     ..Node::default()
                 });
-                at += align(len + 1);
+                align4(&mut structure, "node name padding").map_err(no_end)?;
             }
             FDT_END_NODE => {
                 let node = stack.pop().ok_or("end of a node that was not begun")?;
@@ -254,22 +332,26 @@ fn parse<'a>(blob: &'a [u8], h: &Header) -> Result<Node<'a>, String> {
                 }
             }
             FDT_PROP => {
-                let len = be32(structure, at).ok_or("truncated property")? as usize;
-                let name_at = be32(structure, at + 4).ok_or("truncated property")? as usize;
-                let value = at
-                    .checked_add(8)
-                    .and_then(|s| structure.get(s..s.checked_add(len)?))
-                    .ok_or("a property runs past the structure block")?;
+                let truncated = |e: ReadError| format!("truncated property: {e}");
+                let len = structure
+                    .u32(ByteOrder::Big, "property length")
+                    .map_err(truncated)?;
+                let name_at = structure
+                    .u32(ByteOrder::Big, "property name offset")
+                    .map_err(truncated)?;
+                let value = structure
+                    .take(len as usize, "property value")
+                    .map_err(|e| format!("a property runs past the structure block: {e}"))?;
                 let name = strings
-                    .get(name_at..)
-                    .and_then(|s| s.split(|&b| b == 0).next())
-                    .ok_or("a property name is outside the strings block")?;
+                    .from(name_at as usize, "property name")
+                    .map(|r| r.window().split(|&b| b == 0).next().unwrap_or_default())
+                    .map_err(|e| format!("a property name is outside the strings block: {e}"))?;
                 stack
                     .last_mut()
                     .ok_or("a property outside any node")?
                     .props
                     .push((String::from_utf8_lossy(name).into_owned(), value));
-                at += 8 + align(len);
+                align4(&mut structure, "property padding").map_err(no_end)?;
             }
             FDT_NOP => {}
             FDT_END => return Err("FDT_END inside a node".to_owned()),
@@ -319,40 +401,26 @@ fn signatures(node: &Node<'_>, path: &str, own_image: Option<&str>) -> Vec<FitSi
 /// A device tree at `offset`. A FIT (one with `/images`) is described in `out.fit` and its
 /// images are walked one level deeper, decompressed as their `compression` says; a plain
 /// device tree is recorded as a region.
-pub(super) fn fdt(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    let blob = data.get(offset..)?;
-    let h = header(blob)?;
-    let root = match parse(blob, &h) {
+pub(super) fn fdt(scan: &mut Scan) -> Option<usize> {
+    let (offset, within) = (scan.offset, scan.within);
+    let reader = Reader::new(scan.data, 0).from(offset, "device tree").ok()?;
+    let blob = reader.window();
+    let h = header(&reader)?;
+    let root = match parse(&reader, &h) {
         Ok(root) => root,
         Err(why) => {
-            out.regions.push(region(
-                offset,
+            scan.push_region(
                 h.total,
                 "fdt",
                 format!("failed: {why}"),
                 blob.get(..h.total)?,
-                within,
-            ));
+            );
             return Some(h.total);
         }
     };
     let Some(images) = root.child("images") else {
-        out.regions.push(region(
-            offset,
-            h.total,
-            "dtb",
-            "unpacked (device tree)".to_owned(),
-            blob.get(..h.total)?,
-            within,
-        ));
+        let tree = blob.get(..h.total)?;
+        scan.push_region(h.total, "dtb", "unpacked (device tree)".to_owned(), tree);
         return Some(h.total);
     };
     // External data starts at the first 4-byte boundary after the tree.
@@ -403,7 +471,7 @@ pub(super) fn fdt(
         info.images.push(FitImage {
             name: image.name.clone(),
             description: image.text("description").unwrap_or_default(),
-            kind: image.text("type").unwrap_or_default(),
+            kind: FitImageType::from_name(&image.text("type").unwrap_or_default()),
             arch: image.text("arch").unwrap_or_default(),
             os: image.text("os").unwrap_or_default(),
             compression: compression.clone(),
@@ -455,20 +523,18 @@ pub(super) fn fdt(
             info.summary()
         )
     };
-    let (searched, outcome) = searched_at(depth, limits, outcome);
-    out.regions.push(region(
-        offset,
-        end,
-        "fit",
-        outcome,
-        blob.get(..end)?,
-        within,
-    ));
-    out.fit.push(info);
+    let (searched, outcome) = scan.searched(outcome);
+    scan.push_region(end, "fit", outcome, blob.get(..end)?);
+    // What a FIT inside another FIT holds is as signed as the outer one, which U-Boot
+    // verifies first.
+    let fit = scan.fit.or(Some(scan.out.fit.len()));
+    scan.out.fit.push(info);
     if searched {
         for (name, compression, bytes) in payloads {
             let label = format!("{within} > fit@{offset} image {name}");
-            streams::declared(&compression, bytes, &label, depth + 1, limits, budget, out);
+            let mut image = scan.nested(bytes, &label);
+            image.fit = fit;
+            streams::declared(&compression, &mut image);
         }
     }
     Some(end)
@@ -486,6 +552,6 @@ mod tests {
         blob[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
         blob[20..24].copy_from_slice(&17u32.to_be_bytes());
         blob[24..28].copy_from_slice(&16u32.to_be_bytes());
-        assert!(header(&blob).is_none());
+        assert!(header(&Reader::new(&blob, 0)).is_none());
     }
 }

@@ -1,51 +1,38 @@
 //! Vendor firmware headers that wrap partitions: Broadcom TRX and TP-Link's image header.
 
-use super::{Unpacked, region, searched_at, walk};
-use crate::Limits;
+use super::Scan;
+use crate::reader::{ByteOrder, Reader};
 
 pub(super) const TRX_MAGIC: &[u8; 4] = b"HDR0";
 /// TP-Link's header version 1, stored big-endian.
 pub(super) const TPLINK_MAGIC: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
-
-fn u32_le(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn u32_be(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-}
 
 /// A Broadcom TRX image: `HDR0`, the total length, a CRC-32 over everything after the CRC
 /// field (stored without the final inversion), flags and version, then three (version 1)
 /// or four (version 2) partition offsets from the header start, zero when unused. The
 /// partitions (loader, kernel, rootfs) are walked one level deeper once the CRC holds; a
 /// header whose CRC fails claims only itself, so the walk still searches what follows.
-pub(super) fn trx(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    let h = data.get(offset..)?;
-    let len = u32_le(h, 4)? as usize;
-    let stored = u32_le(h, 8)?;
-    let version = u32_le(h, 12)? >> 16;
+pub(super) fn trx(scan: &mut Scan) -> Option<usize> {
+    let (offset, within) = (scan.offset, scan.within);
+    let rest = Reader::new(scan.data, 0).from(offset, "TRX header").ok()?;
+    let mut h = rest;
+    h.skip(4, "TRX magic").ok()?;
+    let len = h.u32(ByteOrder::Little, "TRX length").ok()? as usize;
+    let stored = h.u32(ByteOrder::Little, "TRX CRC-32").ok()?;
+    let version = h.u32(ByteOrder::Little, "TRX flags and version").ok()? >> 16;
     let slots = match version {
         1 => 3,
         2 => 4,
         _ => return None,
     };
     let header = 16 + 4 * slots;
-    if len < header || len > h.len() {
+    if len < header {
         return None;
     }
-    let image = h.get(..len)?;
+    let image = rest.at(0, len, "TRX image").ok()?.window();
     let mut offsets = Vec::new();
-    for i in 0..slots {
-        let at = u32_le(h, 16 + 4 * i)? as usize;
+    for _ in 0..slots {
+        let at = h.u32(ByteOrder::Little, "TRX partition offset").ok()? as usize;
         if at != 0 {
             if at < header || at >= len || offsets.last().is_some_and(|&p| at <= p) {
                 return None; // not a TRX: partitions must follow the header, in order
@@ -55,38 +42,24 @@ pub(super) fn trx(
     }
     let computed = !crc32fast::hash(image.get(12..)?);
     if computed != stored {
-        out.regions.push(region(
-            offset,
+        scan.push_region(
             header,
             "trx",
             format!("failed: CRC-32 {computed:08x} differs from the header's {stored:08x}"),
             image.get(..header)?,
-            within,
-        ));
+        );
         return Some(header);
     }
-    let (searched, outcome) = searched_at(
-        depth,
-        limits,
-        format!(
-            "unpacked (version {version}, {} partitions, CRC ok)",
-            offsets.len()
-        ),
-    );
-    out.regions
-        .push(region(offset, len, "trx", outcome, image, within));
+    let (searched, outcome) = scan.searched(format!(
+        "unpacked (version {version}, {} partitions, CRC ok)",
+        offsets.len()
+    ));
+    scan.push_region(len, "trx", outcome, image);
     if searched {
         for (i, &start) in offsets.iter().enumerate() {
             let end = offsets.get(i + 1).copied().unwrap_or(len);
             let label = format!("{within} > trx@{offset} partition {i}");
-            walk(
-                image.get(start..end)?,
-                &label,
-                depth + 1,
-                limits,
-                budget,
-                out,
-            );
+            scan.walk_nested(image.get(start..end)?, &label);
         }
     }
     Some(len)
@@ -97,14 +70,14 @@ pub(super) fn trx(
 /// the kernel and rootfs from the header start. Only the header is claimed and described;
 /// the partitions are found by the walk that continues right after it, which also copes
 /// with images whose header offsets are stale.
-pub(super) fn tplink(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    out: &mut Unpacked,
-) -> Option<usize> {
+pub(super) fn tplink(scan: &mut Scan) -> Option<usize> {
     const HEADER: usize = 0x200;
-    let h = data.get(offset..offset.checked_add(HEADER)?)?;
+    let (data, offset) = (scan.data, scan.offset);
+    let header = Reader::new(data, 0)
+        .at(offset, HEADER, "TP-Link header")
+        .ok()?;
+    let h = header.window();
+    let u32_at = |at: usize, what| header.u32_at(at, ByteOrder::Big, what).ok();
     let text = |range: std::ops::Range<usize>| -> Option<String> {
         let field = h.get(range)?;
         let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
@@ -118,25 +91,29 @@ pub(super) fn tplink(
     let vendor = text(4..28)?;
     let version = text(28..64)?;
     let available = data.len() - offset;
-    let fw_length = u32_be(h, 0x7c)? as usize;
-    let kernel = (u32_be(h, 0x80)? as usize, u32_be(h, 0x84)? as usize);
-    let rootfs = (u32_be(h, 0x88)? as usize, u32_be(h, 0x8c)? as usize);
+    let fw_length = u32_at(0x7c, "TP-Link firmware length")? as usize;
+    let kernel = (
+        u32_at(0x80, "TP-Link kernel offset")? as usize,
+        u32_at(0x84, "TP-Link kernel length")? as usize,
+    );
+    let rootfs = (
+        u32_at(0x88, "TP-Link rootfs offset")? as usize,
+        u32_at(0x8c, "TP-Link rootfs length")? as usize,
+    );
     let fits = |(at, len): (usize, usize)| at >= HEADER && at.saturating_add(len) <= fw_length;
     if fw_length < HEADER || fw_length > available || !fits(kernel) || !fits(rootfs) {
         return None;
     }
-    out.regions.push(region(
-        offset,
+    let hardware = u32_at(0x40, "TP-Link hardware id")?;
+    scan.push_region(
         HEADER,
         "tplink",
         format!(
-            "unpacked (vendor \"{vendor}\", firmware \"{version}\", hardware {:08x}, {fw_length} bytes; kernel at +{:#x}, rootfs at +{:#x})",
-            u32_be(h, 0x40)?,
+            "unpacked (vendor \"{vendor}\", firmware \"{version}\", hardware {hardware:08x}, {fw_length} bytes; kernel at +{:#x}, rootfs at +{:#x})",
             kernel.0,
             rootfs.0
         ),
         h,
-        within,
-    ));
+    );
     Some(HEADER)
 }

@@ -14,8 +14,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::PathBuf;
 
-use super::{Problems, Unpacked, record_filesystem};
-use crate::Limits;
+use super::{Problems, Scan};
+use crate::reader::{ByteOrder, ReadError, Reader};
 use crate::tree::{Entry, Kind, Tree};
 
 const MAGIC: u16 = 0x1985;
@@ -35,30 +35,6 @@ const MAX_GAP: usize = 128 << 10;
 /// checks the header CRC before believing it.
 pub(super) fn magic(rest: &[u8]) -> bool {
     rest.starts_with(&[0x85, 0x19]) || rest.starts_with(&[0x19, 0x85])
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Endian {
-    Little,
-    Big,
-}
-
-impl Endian {
-    fn u16(self, b: &[u8], at: usize) -> Option<u16> {
-        let x: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
-        Some(match self {
-            Endian::Little => u16::from_le_bytes(x),
-            Endian::Big => u16::from_be_bytes(x),
-        })
-    }
-
-    fn u32(self, b: &[u8], at: usize) -> Option<u32> {
-        let x: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
-        Some(match self {
-            Endian::Little => u32::from_le_bytes(x),
-            Endian::Big => u32::from_be_bytes(x),
-        })
-    }
 }
 
 /// Linux's `crc32(0, data)`: zlib's CRC-32 with neither the initial nor the final inversion.
@@ -93,40 +69,31 @@ struct InodeNode {
 
 /// A header at `at` that is a node in `endian` order with a matching header CRC (or any
 /// header when `verify` is off, for fuzzing): its type and total length.
-fn header(data: &[u8], at: usize, endian: Endian, verify: bool) -> Option<(u16, usize)> {
-    let h = data.get(at..at.checked_add(HEADER_LEN)?)?;
-    if endian.u16(h, 0)? != MAGIC {
+fn header(data: &[u8], at: usize, order: ByteOrder, verify: bool) -> Option<(u16, usize)> {
+    let mut h = Reader::new(data, 0)
+        .at(at, HEADER_LEN, "node header")
+        .ok()?;
+    if h.u16(order, "node magic").ok()? != MAGIC {
         return None;
     }
-    if verify && endian.u32(h, 8)? != crc(&h[..8]) {
+    let nodetype = h.u16(order, "node type").ok()?;
+    let totlen = h.u32(order, "node length").ok()?;
+    let hdr_crc = h.u32(order, "node header CRC").ok()?;
+    if verify && hdr_crc != crc(h.window().get(..8)?) {
         return None;
     }
-    Some((endian.u16(h, 2)?, endian.u32(h, 4)? as usize))
+    Some((nodetype, totlen as usize))
 }
 
 /// A JFFS2 filesystem starting at `offset`; returns the bytes it occupies.
-pub(super) fn jffs2(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    read(data, offset, within, limits, budget, out, true)
+pub(super) fn jffs2(scan: &mut Scan) -> Option<usize> {
+    read(scan, true)
 }
 
 /// The reader; `verify` off skips the CRC checks so a fuzzer can reach the code behind them.
-pub(super) fn read(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-    verify: bool,
-) -> Option<usize> {
-    let endian = [Endian::Little, Endian::Big]
+pub(super) fn read(scan: &mut Scan, verify: bool) -> Option<usize> {
+    let (data, offset) = (scan.data, scan.offset);
+    let endian = [ByteOrder::Little, ByteOrder::Big]
         .into_iter()
         .find(|&e| header(data, offset, e, verify).is_some())?;
     let mut problems = Problems::default();
@@ -141,18 +108,21 @@ pub(super) fn read(
                 at += 4;
                 continue;
             };
-            let Some(node) = data.get(at..node_end) else {
-                problems.add(format!(
-                    "node at offset {at} ({totlen} bytes) runs past the end of the image: truncated"
-                ));
-                end = data.len();
-                break;
+            let node = match Reader::new(data, 0).at(at, totlen, "node") {
+                Ok(node) => node,
+                Err(e) => {
+                    problems.add(format!(
+                        "node at offset {at} ({totlen} bytes) runs past the end of the image: truncated: {e}"
+                    ));
+                    end = data.len();
+                    break;
+                }
             };
             if nodetype & ACCURATE != 0 {
                 match nodetype {
-                    DIRENT => dirent(node, at, endian, verify, &mut dirents, &mut problems),
+                    DIRENT => dirent(&node, endian, verify, &mut dirents, &mut problems),
                     INODE => {
-                        if let Some((ino, n)) = inode(node, at, endian, verify, &mut problems) {
+                        if let Some((ino, n)) = inode(&node, endian, verify, &mut problems) {
                             inodes.entry(ino).or_default().push(n);
                         }
                     }
@@ -182,53 +152,55 @@ pub(super) fn read(
             }
         }
     }
-    let tree = build(data, &dirents, &mut inodes, limits, budget, &mut problems);
-    record_filesystem(
-        out,
-        &data[offset..end],
-        offset,
-        if endian == Endian::Little {
-            "jffs2"
-        } else {
-            "jffs2 (big-endian)"
-        },
-        within,
-        problems.summary(),
-        tree,
-    );
+    let tree = build(data, &dirents, &mut inodes, scan, &mut problems);
+    let format = match endian {
+        ByteOrder::Little => "jffs2",
+        ByteOrder::Big => "jffs2 (big-endian)",
+    };
+    scan.record_filesystem(&data[offset..end], format, problems.summary(), tree);
     Some(end - offset)
 }
 
 fn dirent(
-    node: &[u8],
-    at: usize,
-    e: Endian,
+    node: &Reader,
+    order: ByteOrder,
     verify: bool,
     dirents: &mut HashMap<(u32, Vec<u8>), Dirent>,
     problems: &mut Problems,
 ) {
-    let fields = (|| {
-        Some((
-            e.u32(node, 12)?,
-            e.u32(node, 16)?,
-            e.u32(node, 20)?,
-            *node.get(28)?,
-            *node.get(29)?,
-            e.u32(node, 32)?,
-            e.u32(node, 36)?,
+    let at = node.offset();
+    let fields = || -> Result<_, ReadError> {
+        let word = |at| node.u32_at(at, order, "dirent field");
+        Ok((
+            word(12)?,
+            word(16)?,
+            word(20)?,
+            node.u8_at(28, "dirent name size")?,
+            node.u8_at(29, "dirent type")?,
+            word(32)?,
+            word(36)?,
         ))
-    })();
-    let Some((pino, version, ino, nsize, dtype, node_crc, name_crc)) = fields else {
-        problems.add(format!("dirent at offset {at} is shorter than its header"));
-        return;
     };
-    let Some(name) = node.get(DIRENT_LEN..DIRENT_LEN + usize::from(nsize)) else {
-        problems.add(format!(
-            "dirent at offset {at}: the name runs past the node"
-        ));
-        return;
+    let (pino, version, ino, nsize, dtype, node_crc, name_crc) = match fields() {
+        Ok(f) => f,
+        Err(e) => {
+            problems.add(format!(
+                "dirent at offset {at} is shorter than its header: {e}"
+            ));
+            return;
+        }
     };
-    if verify && (node_crc != crc(&node[..32]) || name_crc != crc(name)) {
+    let name = match node.at(DIRENT_LEN, usize::from(nsize), "dirent name") {
+        Ok(name) => name.window(),
+        Err(e) => {
+            problems.add(format!(
+                "dirent at offset {at}: the name runs past the node: {e}"
+            ));
+            return;
+        }
+    };
+    let header = node.window().get(..32).unwrap_or_default();
+    if verify && (node_crc != crc(header) || name_crc != crc(name)) {
         problems.add(format!("dirent at offset {at}: CRC mismatch"));
         return;
     }
@@ -253,57 +225,51 @@ fn dirent(
 }
 
 fn inode(
-    node: &[u8],
-    at: usize,
-    e: Endian,
+    node: &Reader,
+    order: ByteOrder,
     verify: bool,
     problems: &mut Problems,
 ) -> Option<(u32, InodeNode)> {
-    let u32s = |i: usize| e.u32(node, i);
-    let fields = (|| {
-        Some((
+    let at = node.offset();
+    let fields = || -> Result<_, ReadError> {
+        let u32s = |i: usize| node.u32_at(i, order, "inode node field");
+        let u16s = |i: usize| node.u16_at(i, order, "inode node field");
+        Ok((
             u32s(12)?,
             u32s(16)?,
             u32s(20)?,
-            e.u16(node, 24)?,
-            e.u16(node, 26)?,
+            u16s(24)?,
+            u16s(26)?,
             u32s(28)?,
             u32s(44)?,
             u32s(48)?,
             u32s(52)?,
-            *node.get(56)?,
+            node.u8_at(56, "inode node compression")?,
             u32s(60)?,
             u32s(64)?,
         ))
-    })();
-    let Some((
-        ino,
-        version,
-        mode,
-        uid,
-        gid,
-        isize,
-        offset,
-        csize,
-        dsize,
-        compr,
-        data_crc,
-        node_crc,
-    )) = fields
-    else {
-        problems.add(format!(
-            "inode node at offset {at} is shorter than its header"
-        ));
-        return None;
     };
+    let (ino, version, mode, uid, gid, isize, offset, csize, dsize, compr, data_crc, node_crc) =
+        match fields() {
+            Ok(f) => f,
+            Err(e) => {
+                problems.add(format!(
+                    "inode node at offset {at} is shorter than its header: {e}"
+                ));
+                return None;
+            }
+        };
     let data_end = INODE_LEN.checked_add(csize as usize)?;
-    let Some(payload) = node.get(INODE_LEN..data_end) else {
-        problems.add(format!(
-            "inode node at offset {at}: {csize} bytes of data run past the node"
-        ));
-        return None;
+    let payload = match node.at(INODE_LEN, csize as usize, "inode node data") {
+        Ok(payload) => payload.window(),
+        Err(e) => {
+            problems.add(format!(
+                "inode node at offset {at}: {csize} bytes of data run past the node: {e}"
+            ));
+            return None;
+        }
     };
-    if verify && node_crc != crc(&node[..60]) {
+    if verify && node_crc != crc(node.window().get(..60).unwrap_or_default()) {
         problems.add(format!("inode node at offset {at}: header CRC mismatch"));
         return None;
     }
@@ -477,10 +443,10 @@ fn build(
     data: &[u8],
     dirents: &HashMap<(u32, Vec<u8>), Dirent>,
     inodes: &mut HashMap<u32, Vec<InodeNode>>,
-    limits: &Limits,
-    budget: &mut u64,
+    scan: &mut Scan,
     problems: &mut Problems,
 ) -> Tree {
+    let limits = scan.limits;
     for nodes in inodes.values_mut() {
         nodes.sort_by_key(|n| n.version);
     }
@@ -542,20 +508,20 @@ fn build(
                     Kind::Dir
                 }
                 "file" | "symlink" => {
-                    let cap = (*budget).min(limits.max_file_bytes);
+                    let cap = scan.cap();
                     let made = match built.get(&ino) {
                         // A hard link: the same contents again, counted again.
-                        Some(k) => match budget.checked_sub(match k {
+                        Some(k) => match scan.budget.checked_sub(match k {
                             Kind::File(b) => b.len() as u64,
                             _ => 0,
                         }) {
                             Some(left) => {
-                                *budget = left;
+                                *scan.budget = left;
                                 Ok(k.clone())
                             }
                             None => Err("over the unpacking budget".to_owned()),
                         },
-                        None => contents(data, nodes, cap, budget).map(|bytes| {
+                        None => contents(data, nodes, cap, scan.budget).map(|bytes| {
                             if kind == "file" {
                                 Kind::File(bytes)
                             } else {

@@ -11,8 +11,8 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use super::{Problems, Unpacked, record_filesystem};
-use crate::Limits;
+use super::{Problems, Scan};
+use crate::reader::{ByteOrder, ReadError, Reader};
 use crate::tree::{Entry, Kind, Tree};
 
 pub(super) const MAGIC: &[u8; 8] = b"-rom1fs-";
@@ -29,31 +29,23 @@ const TYPE_SOCKET: u32 = 6;
 const TYPE_FIFO: u32 = 7;
 const EXECUTABLE: u32 = 8;
 
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at.checked_add(4)?)?
-        .try_into()
-        .ok()
-        .map(u32::from_be_bytes)
-}
-
-/// Whether the big-endian words of `bytes` sum to zero, as romfs checksums require.
+/// Whether the big-endian words of `bytes` sum to zero, as romfs checksums require (a
+/// short last word counts as if padded with zeros).
 fn sums_to_zero(bytes: &[u8]) -> bool {
     bytes
         .chunks(4)
         .map(|w| {
-            let mut word = [0u8; 4];
-            word[..w.len()].copy_from_slice(w);
-            u32::from_be_bytes(word)
+            let padded = w.iter().chain(&[0; 3]).take(4);
+            padded.fold(0u32, |word, &b| (word << 8) | u32::from(b))
         })
         .fold(0u32, u32::wrapping_add)
         == 0
 }
 
 /// A NUL-terminated name at `at`, and where what follows it starts (16-byte aligned).
-fn name_at(img: &[u8], at: usize) -> Option<(&[u8], usize)> {
-    let len = img.get(at..)?.iter().position(|&b| b == 0)?;
-    let next = at.checked_add(len + 1)?.checked_next_multiple_of(16)?;
-    Some((img.get(at..at + len)?, next))
+fn name_at<'a>(img: &Reader<'a>, at: usize) -> Result<(&'a [u8], usize), ReadError> {
+    let name = img.from(at, "name")?.until(0, "NUL-terminated name")?;
+    Ok((name, (at + name.len() + 1).next_multiple_of(16)))
 }
 
 /// One file header.
@@ -70,14 +62,12 @@ struct Header<'a> {
     covered: &'a [u8],
 }
 
-fn header(img: &[u8], at: usize) -> Result<Header<'_>, String> {
-    let word = |i: usize| {
-        be32(img, at + 4 * i).ok_or(format!("the header at byte {at} runs past the image"))
-    };
-    let next = word(0)?;
-    let (info, size) = (word(1)?, word(2)?);
-    let (name, data_at) =
-        name_at(img, at + 16).ok_or(format!("the name at byte {} runs past the image", at + 16))?;
+fn header<'a>(img: &Reader<'a>, at: usize) -> Result<Header<'a>, ReadError> {
+    let mut h = img.at(at, 16, "file header")?;
+    let next = h.u32(ByteOrder::Big, "file header")?;
+    let info = h.u32(ByteOrder::Big, "file header")?;
+    let size = h.u32(ByteOrder::Big, "file header")?;
+    let (name, data_at) = name_at(img, at + 16)?;
     Ok(Header {
         next: (next & !0xf) as usize,
         kind: next & 7,
@@ -86,30 +76,29 @@ fn header(img: &[u8], at: usize) -> Result<Header<'_>, String> {
         size: size as usize,
         name,
         data_at,
-        covered: img.get(at..data_at).unwrap_or_default(),
+        covered: img.window().get(at..data_at).unwrap_or_default(),
     })
 }
 
 /// A romfs image starting at `offset`; returns the bytes it occupies.
-pub(super) fn romfs(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    let rest = data.get(offset..)?;
-    let full_size = be32(rest, 8)? as usize;
+pub(super) fn romfs(scan: &mut Scan) -> Option<usize> {
+    let offset = scan.offset;
+    let rest = Reader::new(scan.data, 0)
+        .from(offset, "romfs superblock")
+        .ok()?;
+    let full_size = rest.u32_at(8, ByteOrder::Big, "romfs size").ok()? as usize;
     // The superblock alone (magic, size, checksum, a name) takes at least 32 bytes.
     if full_size < 32 {
         return None;
     }
-    let (_, first) = name_at(rest, 16)?;
+    let (_, first) = name_at(&rest, 16).ok()?;
     if first > full_size {
         return None;
     }
-    let img = &rest[..full_size.min(rest.len())];
+    let img = rest
+        .at(0, full_size.min(rest.remaining()), "romfs image")
+        .ok()?;
+    let (rest, img_bytes) = (rest.window(), img.window());
     let mut problems = Problems::default();
     if full_size > rest.len() {
         problems.add(format!(
@@ -117,26 +106,20 @@ pub(super) fn romfs(
             rest.len()
         ));
     }
-    if !sums_to_zero(&img[..img.len().min(CHECKSUM_SPAN)]) {
+    if !sums_to_zero(&img_bytes[..img_bytes.len().min(CHECKSUM_SPAN)]) {
         problems.add(format!(
             "the superblock checksum at byte {} does not match",
             offset + 12
         ));
     }
     let mut tree = Tree::default();
-    read_tree(img, first, limits, budget, &mut tree, &mut problems);
-    record_filesystem(out, img, offset, "romfs", within, problems.summary(), tree);
-    Some(img.len())
+    read_tree(&img, first, scan, &mut tree, &mut problems);
+    scan.record_filesystem(img_bytes, "romfs", problems.summary(), tree);
+    Some(img_bytes.len())
 }
 
-fn read_tree(
-    img: &[u8],
-    root: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    tree: &mut Tree,
-    problems: &mut Problems,
-) {
+fn read_tree(img: &Reader, root: usize, scan: &mut Scan, tree: &mut Tree, problems: &mut Problems) {
+    let limits = scan.limits;
     // Every entry visited counts, so names repeated in a crafted image (which leave the
     // tree no bigger) cannot make the walk run on.
     let mut entries = 0usize;
@@ -153,7 +136,7 @@ fn read_tree(
             let h = match header(img, at) {
                 Ok(h) => h,
                 Err(e) => {
-                    problems.add(e);
+                    problems.add(format!("the header at byte {at} runs past the image: {e}"));
                     break;
                 }
             };
@@ -189,7 +172,10 @@ fn read_tree(
                         continue;
                     }
                     Err(e) => {
-                        problems.add(format!("{}: {e}", child.display()));
+                        problems.add(format!(
+                            "{}: the header at byte {to} runs past the image: {e}",
+                            child.display()
+                        ));
                         continue;
                     }
                 }
@@ -197,13 +183,16 @@ fn read_tree(
                 (h, here)
             };
             let data = || {
-                img.get(target.data_at..target.data_at.saturating_add(target.size))
-                    .ok_or(format!(
-                        "{}: {} bytes at byte {} run past the image",
-                        child.display(),
-                        target.size,
-                        target.data_at
-                    ))
+                img.at(target.data_at, target.size, "file data")
+                    .map(|r| r.window())
+                    .map_err(|e| {
+                        format!(
+                            "{}: {} bytes at byte {} run past the image: {e}",
+                            child.display(),
+                            target.size,
+                            target.data_at
+                        )
+                    })
             };
             let (kind, mode) = match target.kind {
                 TYPE_DIR => {
@@ -214,7 +203,7 @@ fn read_tree(
                     (Kind::Dir, 0o644)
                 }
                 TYPE_FILE => {
-                    if target.size as u64 > (*budget).min(limits.max_file_bytes) {
+                    if target.size as u64 > scan.cap() {
                         problems.add(format!(
                             "{}: {} bytes, over the size limit",
                             child.display(),
@@ -224,7 +213,7 @@ fn read_tree(
                     }
                     match data() {
                         Ok(bytes) => {
-                            *budget = budget.saturating_sub(bytes.len() as u64);
+                            *scan.budget = scan.budget.saturating_sub(bytes.len() as u64);
                             (Kind::File(bytes.to_vec()), 0o644)
                         }
                         Err(e) => {

@@ -16,8 +16,8 @@ use backhand::kind::{self, Kind};
 use backhand::traits::filesystem::{BackhandInnerNode, BackhandSquashfsFileReader};
 use backhand::{BackhandError, FilesystemCompressor, FilesystemReaderTrait, SuperBlock};
 
-use super::{Unpacked, record_filesystem, region};
-use crate::Limits;
+use super::Scan;
+use crate::reader::{ByteOrder, Reader};
 use crate::tree::{Entry, Kind as EntryKind, Tree};
 
 /// Decodes the compressors backhand leaves to a feature we do not enable, and hands the
@@ -84,38 +84,21 @@ struct Header {
 
 fn header(sb: &[u8]) -> Option<Header> {
     let big_endian = sb.get(..4)? == b"sqsh";
-    let u16_at = |i: usize| -> Option<u16> {
-        let b: [u8; 2] = sb.get(i..i + 2)?.try_into().ok()?;
-        Some(if big_endian {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        })
+    let order = if big_endian {
+        ByteOrder::Big
+    } else {
+        ByteOrder::Little
     };
-    let u32_at = |i: usize| -> Option<u32> {
-        let b: [u8; 4] = sb.get(i..i + 4)?.try_into().ok()?;
-        Some(if big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    };
-    let u64_at = |i: usize| -> Option<u64> {
-        let b: [u8; 8] = sb.get(i..i + 8)?.try_into().ok()?;
-        Some(if big_endian {
-            u64::from_be_bytes(b)
-        } else {
-            u64::from_le_bytes(b)
-        })
-    };
-    let major = u16_at(28)?;
+    let sb = Reader::new(sb, 0);
+    let major = sb.u16_at(28, order, "SquashFS major version").ok()?;
     // The size sits at a different place in each generation of the superblock.
     let bytes_used = match major {
-        4 => u64_at(40)?,
-        3 => u64_at(63)?,
-        1 | 2 => u64::from(u32_at(8)?),
+        4 => sb.u64_at(40, order, "SquashFS bytes used"),
+        3 => sb.u64_at(63, order, "SquashFS bytes used"),
+        1 | 2 => sb.u32_at(8, order, "SquashFS bytes used").map(u64::from),
         _ => return None,
-    };
+    }
+    .ok()?;
     Some(Header {
         big_endian,
         major,
@@ -126,40 +109,49 @@ fn header(sb: &[u8]) -> Option<Header> {
 /// Why a SquashFS 4 superblock cannot be trusted, if it cannot: table offsets outside the
 /// filesystem, or a block size the format does not allow.
 fn superblock_problem(fs: &[u8], big_endian: bool, bytes_used: u64) -> Option<String> {
-    let Some(sb) = fs.get(..96) else {
-        return Some(format!(
-            "the filesystem ({bytes_used} bytes) is smaller than its superblock"
-        ));
+    let order = if big_endian {
+        ByteOrder::Big
+    } else {
+        ByteOrder::Little
     };
-    let take = |i: usize, n: usize| -> u64 {
-        let bytes = &sb[i..i + n];
-        let fold = |acc: u64, &b: &u8| (acc << 8) | u64::from(b);
-        if big_endian {
-            bytes.iter().fold(0, fold)
-        } else {
-            bytes.iter().rev().fold(0, fold)
+    let sb = match Reader::new(fs, 0).at(0, 96, "SquashFS superblock") {
+        Ok(sb) => sb,
+        Err(e) => {
+            return Some(format!(
+                "the filesystem ({bytes_used} bytes) is smaller than its superblock: {e}"
+            ));
         }
     };
-    let block_size = take(12, 4);
-    let block_log = take(22, 2);
+    let fields = (|| {
+        let block_size = sb.u32_at(12, order, "block size")?;
+        let block_log = sb.u16_at(22, order, "block log")?;
+        let mut tables = Vec::new();
+        // Required tables, then optional ones (absent is all ones).
+        for (name, at, optional) in [
+            ("id", 48, false),
+            ("inode", 64, false),
+            ("directory", 72, false),
+            ("xattr", 56, true),
+            ("fragment", 80, true),
+            ("export", 88, true),
+        ] {
+            tables.push((name, sb.u64_at(at, order, "table offset")?, optional));
+        }
+        Ok::<_, crate::reader::ReadError>((block_size, block_log, tables))
+    })();
+    let (block_size, block_log, tables) = match fields {
+        Ok(f) => f,
+        Err(e) => return Some(e.to_string()),
+    };
     if !(4096..=1 << 20).contains(&block_size)
         || !block_size.is_power_of_two()
-        || block_log != u64::from(block_size.trailing_zeros())
+        || u32::from(block_log) != block_size.trailing_zeros()
     {
         return Some(format!(
             "block size {block_size} (log {block_log}) is not valid"
         ));
     }
-    // Required tables, then optional ones (absent is all ones).
-    for (name, at, optional) in [
-        ("id", 48, false),
-        ("inode", 64, false),
-        ("directory", 72, false),
-        ("xattr", 56, true),
-        ("fragment", 80, true),
-        ("export", 88, true),
-    ] {
-        let table = take(at, 8);
+    for (name, table, optional) in tables {
         if optional && table == u64::MAX {
             continue;
         }
@@ -248,14 +240,8 @@ fn open<'a>(
 }
 
 /// A SquashFS filesystem at `offset`; returns the bytes it occupies.
-pub(super) fn squashfs(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
+pub(super) fn squashfs(scan: &mut Scan) -> Option<usize> {
+    let (data, offset, limits) = (scan.data, scan.offset, scan.limits);
     let h = header(data.get(offset..)?)?;
     let bytes_used = usize::try_from(h.bytes_used).ok()?;
     let end = offset
@@ -267,25 +253,18 @@ pub(super) fn squashfs(
     } else {
         format!("squashfs v{}", h.major)
     };
-    let failed = |out: &mut Unpacked, why: String| {
-        out.regions.push(region(
-            offset,
-            bytes_used,
-            &label,
-            format!("failed: {why}"),
-            fs,
-            within,
-        ));
+    let failed = |scan: &mut Scan, why: String| {
+        scan.push_region(bytes_used, &label, format!("failed: {why}"), fs);
         Some(bytes_used)
     };
     if h.major == 4
         && let Some(problem) = superblock_problem(fs, h.big_endian, h.bytes_used)
     {
-        return failed(out, problem);
+        return failed(scan, problem);
     }
     let (reader, note) = match open(fs, &h) {
         Ok(opened) => opened,
-        Err(why) => return failed(out, why),
+        Err(why) => return failed(scan, why),
     };
     let nodes: Vec<_> = reader.files().take(limits.max_files + 1).collect();
     let mut failure = (nodes.len() > limits.max_files)
@@ -293,9 +272,9 @@ pub(super) fn squashfs(
     let nodes = &nodes[..nodes.len().min(limits.max_files)];
     // File contents are decompressed on every core; the shared budget is an atomic counter,
     // and a file is refused before it is read when its declared size does not fit.
-    let remaining = AtomicU64::new(*budget);
+    let remaining = AtomicU64::new(*scan.budget);
     let reader = &*reader;
-    let deadline = out.deadline;
+    let deadline = scan.out.deadline;
     let read_file = |f: &BackhandSquashfsFileReader| -> Result<Vec<u8>, String> {
         if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
             return Err(format!(
@@ -325,7 +304,7 @@ pub(super) fn squashfs(
         BackhandInnerNode::File(f) => Some(read_file(f)),
         _ => None,
     });
-    *budget = remaining.load(Ordering::Relaxed);
+    *scan.budget = remaining.load(Ordering::Relaxed);
     let mut tree = Tree::default();
     for (node, content) in nodes.iter().zip(contents.into_iter().map(Option::flatten)) {
         let h = &node.header;
@@ -364,6 +343,6 @@ pub(super) fn squashfs(
         None => label,
         Some(note) => format!("squashfs v{} ({note})", h.major),
     };
-    record_filesystem(out, fs, offset, &format, within, failure, tree);
+    scan.record_filesystem(fs, &format, failure, tree);
     Some(bytes_used)
 }

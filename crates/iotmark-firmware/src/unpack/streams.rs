@@ -13,8 +13,8 @@
 
 use std::io::Read;
 
-use super::{Reader, Unpacked, cut_at, region, searched_at, walk};
-use crate::Limits;
+use super::{Format as Decoder, Scan, walk};
+use crate::reader::{ByteOrder, ReadError, Reader};
 
 pub(super) const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
 pub(super) const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0x00];
@@ -54,10 +54,15 @@ pub(super) fn is_lzma_alone(rest: &[u8]) -> bool {
     if props >= 9 * 5 * 5 || lc + lp > 4 {
         return false;
     }
-    let dict = u32::from_le_bytes([h[1], h[2], h[3], h[4]]);
+    let fields = Reader::new(h, 0);
+    let (Ok(dict), Ok(size)) = (
+        fields.u32_at(1, ByteOrder::Little, "LZMA dictionary size"),
+        fields.u64_at(5, ByteOrder::Little, "LZMA uncompressed size"),
+    ) else {
+        return false;
+    };
     let dict_ok = (4096..=1 << 30).contains(&dict)
         && (dict.is_power_of_two() || (dict % 3 == 0 && (dict / 3).is_power_of_two()));
-    let size = u64::from_le_bytes([h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12]]);
     dict_ok && (size == u64::MAX || (1..=1 << 32).contains(&size))
 }
 
@@ -150,11 +155,6 @@ const LZO: Format = Format {
     min_complete: 1,
 };
 
-/// The most one stream may decompress to.
-fn cap(limits: &Limits, budget: &u64) -> u64 {
-    (*budget).min(limits.max_file_bytes)
-}
-
 /// Reads `reader` until it ends or fills the cap. At the cap, one byte more is asked for
 /// only to tell a stream that ends there from one that goes on; it is not kept.
 fn read_capped(mut reader: impl Read, cap: u64) -> (Vec<u8>, End) {
@@ -192,31 +192,10 @@ fn buffered<'a, D: Read>(
     })
 }
 
-/// Where a stream sits and what may be spent on it.
-struct Site<'a> {
-    data: &'a [u8],
-    offset: usize,
-    within: &'a str,
-    depth: usize,
-    limits: &'a Limits,
-}
-
 /// Records a decoded stream's region and walks its output one level deeper. Returns the
 /// bytes the stream claims, or `None` for a chance match of a magic.
-fn settle(
-    site: &Site<'_>,
-    format: &Format,
-    decoded: Decoded,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    let Site {
-        data,
-        offset,
-        within,
-        depth,
-        limits,
-    } = *site;
+fn settle(scan: &mut Scan, format: &Format, decoded: Decoded) -> Option<usize> {
+    let (data, offset, within) = (scan.data, scan.offset, scan.within);
     let available = data.len().checked_sub(offset)?;
     let Decoded {
         bytes,
@@ -231,7 +210,7 @@ fn settle(
         End::Complete => format!("unpacked ({} bytes)", bytes.len()),
         End::OverLimit => format!(
             "cut at {}: kept the first {} bytes",
-            cut_at(limits, *budget),
+            scan.cut_at(),
             bytes.len()
         ),
         End::Failed(_) | End::Truncated if bytes.len() < format.min_failed => return None,
@@ -249,14 +228,13 @@ fn settle(
             )
         }
     };
-    *budget = budget.saturating_sub(bytes.len() as u64);
+    *scan.budget = scan.budget.saturating_sub(bytes.len() as u64);
     let raw = data.get(offset..offset + size)?;
-    let (searched, outcome) = searched_at(depth, limits, outcome);
-    out.regions
-        .push(region(offset, size, name, outcome, raw, within));
+    let (searched, outcome) = scan.searched(outcome);
+    scan.push_region(size, name, outcome, raw);
     if !bytes.is_empty() && searched {
         let label = format!("{within} > {name}@{offset}");
-        walk(&bytes, &label, depth + 1, limits, budget, out);
+        scan.walk_nested(&bytes, &label);
     }
     Some(size)
 }
@@ -264,25 +242,10 @@ fn settle(
 macro_rules! stream_fn {
     ($(#[$doc:meta])* $name:ident, $format:expr, $decode:expr) => {
         $(#[$doc])*
-        pub(super) fn $name(
-            data: &[u8],
-            offset: usize,
-            within: &str,
-            depth: usize,
-            limits: &Limits,
-            budget: &mut u64,
-            out: &mut Unpacked,
-        ) -> Option<usize> {
-            let rest = data.get(offset..)?;
-            let decoded = $decode(rest, cap(limits, budget))?;
-            let site = Site {
-                data,
-                offset,
-                within,
-                depth,
-                limits,
-            };
-            settle(&site, &$format, decoded, budget, out)
+        pub(super) fn $name(scan: &mut Scan) -> Option<usize> {
+            let rest = scan.data.get(scan.offset..)?;
+            let decoded = $decode(rest, scan.cap())?;
+            settle(scan, &$format, decoded)
         }
     };
 }
@@ -407,14 +370,6 @@ fn decode_bzip2(rest: &[u8], cap: u64) -> Option<Decoded> {
     )
 }
 
-fn u32_le(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn u32_be(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-}
-
 /// A decoder's output, never more than its cap.
 struct Output {
     bytes: Vec<u8>,
@@ -487,12 +442,20 @@ fn failed(why: impl Into<String>) -> End {
     End::Failed(why.into())
 }
 
+/// A stream whose data ends before it does: what it yielded is kept, and the region runs
+/// to the end of the data, so where exactly it broke off adds nothing.
+fn truncated(_: ReadError) -> End {
+    End::Truncated
+}
+
 /// The LZ4 frame format: magic, a descriptor with its own checksum, blocks of at most the
 /// declared size, an end mark and optional checksums. The descriptor checksum (one byte of
 /// an xxHash32) must match, which makes the four-byte magic trustworthy.
 fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
-    let flg = *rest.get(4)?;
-    let bd = *rest.get(5)?;
+    let mut r = Reader::new(rest, 0);
+    r.skip(4, "LZ4 magic").ok()?;
+    let flg = r.u8("LZ4 frame flags").ok()?;
+    let bd = r.u8("LZ4 block descriptor").ok()?;
     if flg >> 6 != 0b01 || flg & 0b10 != 0 || bd & 0x8f != 0 || !(4..=7).contains(&(bd >> 4)) {
         return None;
     }
@@ -502,19 +465,19 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
     let content_checksum = flg & 0x04 != 0;
     let dict_id = flg & 0x01 != 0;
     let descriptor_end = 6 + if content_size { 8 } else { 0 } + if dict_id { 4 } else { 0 };
-    let descriptor = rest.get(4..descriptor_end)?;
-    let hc = *rest.get(descriptor_end)?;
-    if (twox_hash::XxHash32::oneshot(0, descriptor) >> 8) as u8 != hc {
-        return None;
-    }
     let declared = if content_size {
-        Some(u64::from_le_bytes(rest.get(6..14)?.try_into().ok()?))
+        Some(r.u64(ByteOrder::Little, "LZ4 content size").ok()?)
     } else {
         None
     };
+    let descriptor = r.window().get(4..descriptor_end)?;
+    r.seek(descriptor_end, "LZ4 descriptor").ok()?;
+    let hc = r.u8("LZ4 descriptor checksum").ok()?;
+    if (twox_hash::XxHash32::oneshot(0, descriptor) >> 8) as u8 != hc {
+        return None;
+    }
     let max_block = 1usize << (8 + 2 * (bd >> 4));
     let mut out = Output::new(cap);
-    let mut at = descriptor_end + 1;
     let result = (|| {
         if dict_id {
             return Err(failed(
@@ -523,8 +486,9 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
         }
         let mut block = Vec::new();
         loop {
-            let word = u32_le(rest, at).ok_or(End::Truncated)?;
-            at += 4;
+            let word = r
+                .u32(ByteOrder::Little, "LZ4 block size")
+                .map_err(truncated)?;
             if word == 0 {
                 break;
             }
@@ -532,8 +496,7 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
             if len > max_block {
                 return Err(failed(format!("block of {len} bytes exceeds {max_block}")));
             }
-            let src = rest.get(at..at + len).ok_or(End::Truncated)?;
-            at += len + if block_checksums { 4 } else { 0 };
+            let src = r.take(len, "LZ4 block").map_err(truncated)?;
             // The buffer grows to what this block can produce, so a forged header costs little.
             block.resize(block_room(len, max_block).max(block.len()), 0);
             let produced = if word & 0x8000_0000 != 0 {
@@ -559,10 +522,14 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
                 return Err(End::OverLimit);
             }
             out.append(block.get(..produced).unwrap_or_default());
+            if block_checksums {
+                r.skip(4, "LZ4 block checksum").map_err(truncated)?;
+            }
         }
         if content_checksum {
-            let want = u32_le(rest, at).ok_or(End::Truncated)?;
-            at += 4;
+            let want = r
+                .u32(ByteOrder::Little, "LZ4 content checksum")
+                .map_err(truncated)?;
             if twox_hash::XxHash32::oneshot(0, &out.bytes) != want {
                 return Err(failed("content checksum mismatch"));
             }
@@ -572,7 +539,7 @@ fn decode_lz4(rest: &[u8], cap: u64) -> Option<Decoded> {
         }
         Ok(())
     })();
-    Some(own(out, at.min(rest.len()), result))
+    Some(own(out, r.position(), result))
 }
 
 /// The most an LZ4 block of `len` compressed bytes can produce (a length extension byte
@@ -590,17 +557,19 @@ fn decode_lz4_legacy(rest: &[u8], cap: u64) -> Option<Decoded> {
     // LZ4_compressBound(8 MiB)
     const MAX_COMPRESSED: usize = BLOCK + BLOCK / 255 + 16;
     let mut out = Output::new(cap);
-    let mut at = 4;
+    let mut r = Reader::new(rest, 0);
+    r.skip(4, "LZ4 legacy magic").ok()?;
     let mut block = Vec::new();
     let result = (|| {
-        // The end of the data ends the stream.
-        while let Some(word) = u32_le(rest, at) {
+        // The end of the data ends the stream; a size that is not a block's is left
+        // unread, for the walk.
+        let mut next = r;
+        while let Ok(word) = next.u32(ByteOrder::Little, "LZ4 legacy block size") {
             let len = word as usize;
-            if len == 0 || len > MAX_COMPRESSED || rest.get(at..at + 4) == Some(&LZ4_LEGACY_MAGIC) {
+            if len == 0 || len > MAX_COMPRESSED || word.to_le_bytes() == LZ4_LEGACY_MAGIC {
                 break;
             }
-            let src = rest.get(at + 4..at + 4 + len);
-            let Some(src) = src else {
+            let Ok(src) = next.take(len, "LZ4 legacy block") else {
                 if out.bytes.is_empty() {
                     return Err(End::Truncated);
                 }
@@ -612,7 +581,7 @@ fn decode_lz4_legacy(rest: &[u8], cap: u64) -> Option<Decoded> {
                 Err(e) if out.bytes.is_empty() => return Err(failed(format!("block: {e}"))),
                 Err(_) => break,
             };
-            at += 4 + len;
+            r = next;
             if !out.fits(produced) {
                 return Err(End::OverLimit);
             }
@@ -623,7 +592,7 @@ fn decode_lz4_legacy(rest: &[u8], cap: u64) -> Option<Decoded> {
         }
         Ok(())
     })();
-    Some(own(out, at.min(rest.len()), result))
+    Some(own(out, r.position(), result))
 }
 
 fn adler32(data: &[u8]) -> u32 {
@@ -653,35 +622,30 @@ fn decode_lzop(rest: &[u8], cap: u64) -> Option<Decoded> {
     const F_H_CRC32: u32 = 0x1000;
     // lzop never writes blocks larger than this; a bigger size is not lzop.
     const MAX_BLOCK: usize = 64 << 20;
-    if rest.get(..9) != Some(&LZOP_MAGIC[..]) {
+    let mut r = Reader::new(rest, 0);
+    if r.take(9, "lzop magic").ok()? != LZOP_MAGIC {
         return None;
     }
-    let u16_be = |at: usize| -> Option<u16> {
-        Some(u16::from_be_bytes(rest.get(at..at + 2)?.try_into().ok()?))
-    };
-    let version = u16_be(9)?;
-    let mut at = 13; // version, library version
-    if version >= 0x0940 {
-        at += 2; // version needed to extract
+    let version = r.u16(ByteOrder::Big, "lzop version").ok()?;
+    let newer = version >= 0x0940;
+    r.skip(2, "lzop library version").ok()?;
+    if newer {
+        r.skip(2, "lzop version needed to extract").ok()?;
     }
-    let method = *rest.get(at)?;
-    at += 1;
-    if version >= 0x0940 {
-        at += 1; // level
+    let method = r.u8("lzop method").ok()?;
+    if newer {
+        r.skip(1, "lzop level").ok()?;
     }
-    let flags = u32_be(rest, at)?;
-    at += 4;
+    let flags = r.u32(ByteOrder::Big, "lzop flags").ok()?;
     if flags & F_H_FILTER != 0 {
-        at += 4;
+        r.skip(4, "lzop filter").ok()?;
     }
-    at += 8; // mode, mtime (low)
-    if version >= 0x0940 {
-        at += 4; // mtime (high)
-    }
-    let name_len = *rest.get(at)? as usize;
-    at += 1 + name_len;
-    let header = rest.get(9..at)?;
-    let check = u32_be(rest, at)?;
+    r.skip(if newer { 12 } else { 8 }, "lzop mode and mtime")
+        .ok()?;
+    let name_len = r.u8("lzop name length").ok()?;
+    r.skip(usize::from(name_len), "lzop name").ok()?;
+    let header = r.window().get(9..r.position())?;
+    let check = r.u32(ByteOrder::Big, "lzop header checksum").ok()?;
     let computed = if flags & F_H_CRC32 != 0 {
         crc32fast::hash(header)
     } else {
@@ -691,16 +655,19 @@ fn decode_lzop(rest: &[u8], cap: u64) -> Option<Decoded> {
     if computed != check || !(1..=3).contains(&method) {
         return None;
     }
-    at += 4;
     if flags & F_H_EXTRA_FIELD != 0 {
-        let extra = u32_be(rest, at)? as usize;
-        at = at.checked_add(8)?.checked_add(extra)?;
+        let extra = r.u32(ByteOrder::Big, "lzop extra field length").ok()? as usize;
+        // A cut-short extra field leaves no blocks: the stream is truncated at the end.
+        if r.skip(extra.saturating_add(4), "lzop extra field").is_err() {
+            r.rest();
+        }
     }
     let mut out = Output::new(cap);
     let result = (|| {
         loop {
-            let dst_len = u32_be(rest, at).ok_or(End::Truncated)? as usize;
-            at += 4;
+            let dst_len = r
+                .u32(ByteOrder::Big, "lzop block size")
+                .map_err(truncated)? as usize;
             if dst_len == 0 {
                 return Ok(());
             }
@@ -709,8 +676,9 @@ fn decode_lzop(rest: &[u8], cap: u64) -> Option<Decoded> {
                     "block of {dst_len} bytes is larger than lzop writes"
                 )));
             }
-            let src_len = u32_be(rest, at).ok_or(End::Truncated)? as usize;
-            at += 4;
+            let src_len = r
+                .u32(ByteOrder::Big, "lzop compressed block size")
+                .map_err(truncated)? as usize;
             if src_len > dst_len {
                 return Err(failed("a block is larger compressed than uncompressed"));
             }
@@ -722,13 +690,13 @@ fn decode_lzop(rest: &[u8], cap: u64) -> Option<Decoded> {
                 (F_CRC32_C, true),
             ] {
                 if flags & flag != 0 && (!on_compressed || src_len < dst_len) {
-                    let sum = u32_be(rest, at).ok_or(End::Truncated)?;
+                    let sum = r
+                        .u32(ByteOrder::Big, "lzop block checksum")
+                        .map_err(truncated)?;
                     sums.push((flag, sum));
-                    at += 4;
                 }
             }
-            let src = rest.get(at..at + src_len).ok_or(End::Truncated)?;
-            at += src_len;
+            let src = r.take(src_len, "lzop block").map_err(truncated)?;
             if !out.fits(dst_len) {
                 return Err(End::OverLimit);
             }
@@ -756,7 +724,7 @@ fn decode_lzop(rest: &[u8], cap: u64) -> Option<Decoded> {
             }
         }
     })();
-    Some(own(out, at.min(rest.len()), result))
+    Some(own(out, r.position(), result))
 }
 
 fn decode_lzo(rest: &[u8], cap: u64) -> Option<Decoded> {
@@ -920,16 +888,8 @@ pub(super) fn lzo1x(src: &[u8], out: &mut Vec<u8>, max_out: usize) -> Result<usi
 
 /// Image data whose compression its container declares (a FIT image's `compression`):
 /// decoded as declared, or walked as it is when it is uncompressed or does not decode.
-pub(super) fn declared(
-    compression: &str,
-    data: &[u8],
-    within: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) {
-    let decoder: Option<Reader> = match compression {
+pub(super) fn declared(compression: &str, scan: &mut Scan) {
+    let decoder: Option<Decoder> = match compression {
         "gzip" => Some(gzip),
         "lzma" => Some(lzma),
         "lzo" => Some(lzo),
@@ -938,11 +898,8 @@ pub(super) fn declared(
         "bzip2" => Some(bzip2),
         _ => None,
     };
-    if decoder
-        .and_then(|d| d(data, 0, within, depth, limits, budget, out))
-        .is_none()
-    {
-        walk(data, within, depth, limits, budget, out);
+    if decoder.and_then(|d| d(scan)).is_none() {
+        walk(scan);
     }
 }
 

@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Problems, Unpacked, region, searched_at, walk};
-use crate::Limits;
+use super::{Problems, Scan};
+use crate::reader::{ByteOrder, ReadError, Reader};
 
 pub(super) const EC_MAGIC: &[u8; 4] = b"UBI#";
 const VID_MAGIC: &[u8; 4] = b"UBI!";
@@ -29,17 +29,7 @@ pub(super) fn crc(data: &[u8]) -> u32 {
     !crc32fast::hash(data)
 }
 
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-fn be64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_be_bytes(
-        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
-}
+const BE: ByteOrder = ByteOrder::Big;
 
 #[derive(Debug, Clone, Copy)]
 struct Ec {
@@ -50,14 +40,19 @@ struct Ec {
 
 /// A valid erase-counter header at `at` (CRC unchecked when `verify` is off).
 fn ec_header(data: &[u8], at: usize, verify: bool) -> Option<Ec> {
-    let h = data.get(at..at.checked_add(HEADER_LEN)?)?;
-    if !h.starts_with(EC_MAGIC) || (verify && be32(h, 60)? != crc(&h[..60])) {
+    let h = Reader::new(data, 0)
+        .at(at, HEADER_LEN, "erase-counter header")
+        .ok()?;
+    let (bytes, word) = (h.window(), |at| {
+        h.u32_at(at, BE, "erase-counter header").ok()
+    });
+    if !bytes.starts_with(EC_MAGIC) || (verify && word(60)? != crc(bytes.get(..60)?)) {
         return None;
     }
     Some(Ec {
-        vid_hdr_offset: be32(h, 16)? as usize,
-        data_offset: be32(h, 20)? as usize,
-        image_seq: be32(h, 24)?,
+        vid_hdr_offset: word(16)? as usize,
+        data_offset: word(20)? as usize,
+        image_seq: word(24)?,
     })
 }
 
@@ -74,17 +69,18 @@ struct Vid {
     sqnum: u64,
 }
 
-fn vid_header(h: &[u8]) -> Option<Vid> {
-    Some(Vid {
-        vol_type: *h.get(5)?,
-        copy_flag: *h.get(6)?,
-        vol_id: be32(h, 8)?,
-        lnum: be32(h, 12)?,
-        data_size: be32(h, 20)?,
-        used_ebs: be32(h, 24)?,
-        data_pad: be32(h, 28)?,
-        data_crc: be32(h, 32)?,
-        sqnum: be64(h, 40)?,
+fn vid_header(h: &Reader) -> Result<Vid, ReadError> {
+    let word = |at| h.u32_at(at, BE, "volume header field");
+    Ok(Vid {
+        vol_type: h.u8_at(5, "volume type")?,
+        copy_flag: h.u8_at(6, "copy flag")?,
+        vol_id: word(8)?,
+        lnum: word(12)?,
+        data_size: word(20)?,
+        used_ebs: word(24)?,
+        data_pad: word(28)?,
+        data_crc: word(32)?,
+        sqnum: h.u64_at(40, BE, "sequence number")?,
     })
 }
 
@@ -122,30 +118,13 @@ struct Leb {
 }
 
 /// A UBI image starting at `offset`; returns the bytes it occupies.
-pub(super) fn ubi(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    read(data, offset, within, depth, limits, budget, out, true)
+pub(super) fn ubi(scan: &mut Scan) -> Option<usize> {
+    read(scan, true)
 }
 
 /// The reader; `verify` off skips the CRC checks so a fuzzer can reach the code behind them.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn read(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    depth: usize,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-    verify: bool,
-) -> Option<usize> {
+pub(super) fn read(scan: &mut Scan, verify: bool) -> Option<usize> {
+    let (data, offset, within) = (scan.data, scan.offset, scan.within);
     let first = ec_header(data, offset, verify)?;
     let mut problems = Problems::default();
     let Some(peb) = peb_size(data, offset, first, verify) else {
@@ -193,7 +172,7 @@ pub(super) fn read(
         .collect();
     for id in ids {
         let name = names.get(&id).cloned().unwrap_or_default();
-        match assemble(data, &lebs, id, limits, budget) {
+        match assemble(scan, &lebs, id) {
             Ok(bytes) => volumes.push((id, name, bytes)),
             Err(e) => problems.add(format!("volume {id} \"{name}\": {e}")),
         }
@@ -210,19 +189,12 @@ pub(super) fn read(
             listed.join(", ")
         ),
     };
-    let (searched, outcome) = searched_at(depth, limits, outcome);
-    out.regions.push(region(
-        offset,
-        end - offset,
-        "ubi",
-        outcome,
-        &data[offset..end],
-        within,
-    ));
+    let (searched, outcome) = scan.searched(outcome);
+    scan.push_region(end - offset, "ubi", outcome, &data[offset..end]);
     if searched {
         for (id, name, bytes) in volumes {
             let label = format!("{within} > ubi@{offset} > volume {id} \"{name}\"");
-            walk(&bytes, &label, depth + 1, limits, budget, out);
+            scan.walk_nested(&bytes, &label);
         }
     }
     Some(end - offset)
@@ -237,13 +209,18 @@ fn peb_contents(
     lebs: &mut BTreeMap<(u32, u32), Leb>,
     problems: &mut Problems,
 ) {
-    let Some(h) = block.get(ec.vid_hdr_offset..ec.vid_hdr_offset.saturating_add(HEADER_LEN)) else {
-        problems.add(format!(
-            "PEB at offset {at}: volume header offset {} is outside the block",
-            ec.vid_hdr_offset
-        ));
-        return;
+    let block = Reader::new(block, at);
+    let header = match block.at(ec.vid_hdr_offset, HEADER_LEN, "volume header") {
+        Ok(h) => h,
+        Err(e) => {
+            problems.add(format!(
+                "PEB at offset {at}: volume header offset {} is outside the block: {e}",
+                ec.vid_hdr_offset
+            ));
+            return;
+        }
     };
+    let h = header.window();
     if !h.starts_with(VID_MAGIC) {
         if !h.iter().all(|&b| b == 0xff) {
             problems.add(format!(
@@ -253,17 +230,26 @@ fn peb_contents(
         }
         return; // an empty PEB
     }
-    if verify && be32(h, 60) != Some(crc(&h[..60])) {
+    if verify && header.u32_at(60, BE, "volume header CRC").ok() != h.get(..60).map(crc) {
         problems.add(format!("PEB at offset {at}: volume header CRC mismatch"));
         return;
     }
-    let Some(vid) = vid_header(h) else { return };
-    let Some(payload) = block.get(ec.data_offset..) else {
-        problems.add(format!(
-            "PEB at offset {at}: data offset {} is outside the block",
-            ec.data_offset
-        ));
-        return;
+    let vid = match vid_header(&header) {
+        Ok(vid) => vid,
+        Err(e) => {
+            problems.add(format!("PEB at offset {at}: {e}"));
+            return;
+        }
+    };
+    let payload = match block.from(ec.data_offset, "LEB data") {
+        Ok(p) => p.window(),
+        Err(e) => {
+            problems.add(format!(
+                "PEB at offset {at}: data offset {} is outside the block: {e}",
+                ec.data_offset
+            ));
+            return;
+        }
     };
     // A copy made by wear-levelling carries a CRC of its data; a torn copy must lose.
     if vid.copy_flag != 0 && verify {
@@ -297,21 +283,27 @@ fn volume_names(
             continue;
         };
         let table = data.get(leb.at..leb.at + leb.len).unwrap_or_default();
+        let mut records = Reader::new(table, leb.at);
         let mut good = true;
-        for (id, rec) in table
-            .chunks_exact(VTBL_RECORD_LEN)
-            .take(MAX_VOLUMES)
-            .enumerate()
-        {
-            if verify && be32(rec, 168) != Some(crc(&rec[..168])) {
+        for id in 0..MAX_VOLUMES as u32 {
+            let Ok(rec) = records.sub(VTBL_RECORD_LEN, "volume table record") else {
+                break;
+            };
+            let bytes = rec.window();
+            let stored_crc = rec.u32_at(168, BE, "volume table record CRC").ok();
+            if verify && stored_crc != bytes.get(..168).map(crc) {
                 good = false;
                 break;
             }
-            let reserved = be32(rec, 0).unwrap_or(0);
-            let len = usize::from(u16::from_be_bytes([rec[14], rec[15]])).min(127);
+            // Every field lies within the record just taken.
+            let reserved = rec.u32_at(0, BE, "reserved PEBs").unwrap_or(0);
+            let len = usize::from(rec.u16_at(14, BE, "name length").unwrap_or(0)).min(127);
             if reserved != 0 {
-                let name = String::from_utf8_lossy(&rec[16..16 + len]).into_owned();
-                names.insert(id as u32, name);
+                let name = rec
+                    .at(16, len, "volume name")
+                    .map(|n| n.window())
+                    .unwrap_or_default();
+                names.insert(id, String::from_utf8_lossy(name).into_owned());
             }
         }
         if good {
@@ -329,13 +321,8 @@ fn volume_names(
 /// A volume's bytes: its LEBs in order. A static volume holds exactly `data_size` bytes per
 /// LEB over `used_ebs` LEBs; a dynamic one is whole LEBs, unmapped ones reading as 0xFF (as
 /// UBI returns them), up to the last mapped LEB.
-fn assemble(
-    data: &[u8],
-    lebs: &BTreeMap<(u32, u32), Leb>,
-    id: u32,
-    limits: &Limits,
-    budget: &mut u64,
-) -> Result<Vec<u8>, String> {
+fn assemble(scan: &mut Scan, lebs: &BTreeMap<(u32, u32), Leb>, id: u32) -> Result<Vec<u8>, String> {
+    let data = scan.data;
     let mine: Vec<(u32, &Leb)> = lebs
         .range((id, 0)..=(id, u32::MAX))
         .map(|(&(_, lnum), leb)| (lnum, leb))
@@ -343,7 +330,7 @@ fn assemble(
     let Some(&(_, first)) = mine.first() else {
         return Ok(Vec::new());
     };
-    let cap = (*budget).min(limits.max_file_bytes);
+    let cap = scan.cap();
     let usable = |leb: &Leb| leb.len.saturating_sub(leb.vid.data_pad as usize);
     let static_volume = first.vid.vol_type == 2;
     let size: u64 = if static_volume {
@@ -366,7 +353,7 @@ fn assemble(
     if size > cap {
         return Err(format!("{size} bytes, over the size limit"));
     }
-    *budget -= size;
+    *scan.budget -= size;
     let mut bytes = Vec::with_capacity(size as usize);
     if static_volume {
         for (lnum, leb) in mine.iter().take_while(|(l, _)| *l < first.vid.used_ebs) {

@@ -15,8 +15,8 @@ use std::io::Read;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use super::{Problems, Unpacked, record_filesystem};
-use crate::Limits;
+use super::{Problems, Scan};
+use crate::reader::{ByteOrder, ReadError, Reader};
 use crate::tree::{Entry, Kind, Tree};
 
 pub(super) const MAGIC: [u8; 4] = [0x31, 0x18, 0x10, 0x06];
@@ -41,36 +41,34 @@ pub(super) fn superblock(rest: &[u8]) -> bool {
     rest.starts_with(&MAGIC) && rest.get(20) == Some(&SB_NODE)
 }
 
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
+const LE: ByteOrder = ByteOrder::Little;
 
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-fn le64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
+/// The `u32` at `at` of a node whose length was checked to hold it.
+fn word(node: &Reader, at: usize, what: &'static str) -> Result<u32, ReadError> {
+    node.u32_at(at, LE, what)
 }
 
 /// The volume and how to find nodes in it.
 struct Volume<'a> {
+    img: Reader<'a>,
     bytes: &'a [u8],
     leb_size: usize,
     verify: bool,
 }
 
-impl Volume<'_> {
+impl<'a> Volume<'a> {
     /// The node at (`lnum`, `offs`) if it is whole, of `want` type and, when verifying, its
     /// CRC matches; `len` is what the index says it is (0: take the header's).
-    fn node(&self, lnum: u32, offs: u32, len: u32, want: Option<u8>) -> Result<&[u8], String> {
-        self.locate(lnum, offs, len, want).map(|r| &self.bytes[r])
+    fn node(&self, lnum: u32, offs: u32, len: u32, want: Option<u8>) -> Result<Reader<'a>, String> {
+        let range = self.locate(lnum, offs, len, want)?;
+        self.range(&range)
+    }
+
+    /// The node that [`Volume::locate`] found at `range`.
+    fn range(&self, range: &Range<usize>) -> Result<Reader<'a>, String> {
+        self.img
+            .at(range.start, range.len(), "node")
+            .map_err(|e| e.to_string())
     }
 
     /// Like [`Volume::node`], but where the node lies in the volume.
@@ -87,34 +85,34 @@ impl Volume<'_> {
             .and_then(|s| s.checked_add(offs as usize))
             .filter(|_| (offs as usize) < self.leb_size)
             .ok_or_else(|| format!("{} is outside the filesystem", where_()))?;
+        let past_end =
+            |e: ReadError| format!("{} is past the end of the image: truncated: {e}", where_());
         let head = self
-            .bytes
-            .get(start..start.saturating_add(COMMON_LEN))
-            .ok_or_else(|| format!("{} is past the end of the image: truncated", where_()))?;
-        if !head.starts_with(&MAGIC) {
+            .img
+            .at(start, COMMON_LEN, "node header")
+            .map_err(past_end)?;
+        if !head.window().starts_with(&MAGIC) {
             return Err(format!("{}: no node magic", where_()));
         }
-        let node_len = le32(head, 16).unwrap_or(0) as usize;
+        let node_len = word(&head, 16, "node length").map_err(past_end)? as usize;
         if node_len < COMMON_LEN || (len != 0 && node_len != len as usize) {
             return Err(format!("{}: length {node_len} is wrong", where_()));
         }
         if (offs as usize).saturating_add(node_len) > self.leb_size {
             return Err(format!("{}: runs past its LEB", where_()));
         }
-        let node = self
-            .bytes
-            .get(start..start + node_len)
-            .ok_or_else(|| format!("{} is past the end of the image: truncated", where_()))?;
+        let node = self.img.at(start, node_len, "node").map_err(past_end)?;
+        let node_type = node.u8_at(20, "node type").map_err(past_end)?;
         if let Some(t) = want
-            && node[20] != t
+            && node_type != t
         {
             return Err(format!(
-                "{}: type {} where {t} was expected",
-                where_(),
-                node[20]
+                "{}: type {node_type} where {t} was expected",
+                where_()
             ));
         }
-        if self.verify && le32(node, 4) != Some(super::ubi::crc(&node[8..])) {
+        let body = node.window().get(8..).unwrap_or_default();
+        if self.verify && word(&node, 4, "node CRC").ok() != Some(super::ubi::crc(body)) {
             return Err(format!("{}: CRC mismatch", where_()));
         }
         Ok(start..start + node_len)
@@ -122,38 +120,27 @@ impl Volume<'_> {
 }
 
 /// A UBIFS filesystem whose superblock is at `offset`; returns the bytes it occupies.
-pub(super) fn ubifs(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-) -> Option<usize> {
-    read(data, offset, within, limits, budget, out, true)
+pub(super) fn ubifs(scan: &mut Scan) -> Option<usize> {
+    read(scan, true)
 }
 
 /// The reader; `verify` off skips the CRC checks so a fuzzer can reach the code behind them.
-pub(super) fn read(
-    data: &[u8],
-    offset: usize,
-    within: &str,
-    limits: &Limits,
-    budget: &mut u64,
-    out: &mut Unpacked,
-    verify: bool,
-) -> Option<usize> {
-    let sb = data.get(offset..offset.checked_add(SB_LEN)?)?;
-    if !superblock(sb) || le32(sb, 16)? as usize != SB_LEN {
+pub(super) fn read(scan: &mut Scan, verify: bool) -> Option<usize> {
+    let (data, offset) = (scan.data, scan.offset);
+    let sb = Reader::new(data, 0)
+        .at(offset, SB_LEN, "UBIFS superblock")
+        .ok()?;
+    let field = |at| word(&sb, at, "superblock field").ok();
+    if !superblock(sb.window()) || field(16)? as usize != SB_LEN {
         return None;
     }
-    if verify && le32(sb, 4)? != super::ubi::crc(&sb[8..]) {
+    if verify && field(4)? != super::ubi::crc(sb.window().get(8..)?) {
         return None;
     }
-    let flags = le32(sb, 28)?;
-    let leb_size = le32(sb, 36)? as usize;
-    let leb_cnt = le32(sb, 40)? as usize;
-    let key_fmt = sb[27];
+    let flags = field(28)?;
+    let leb_size = field(36)? as usize;
+    let leb_cnt = field(40)? as usize;
+    let key_fmt = sb.u8_at(27, "key format").ok()?;
     // UBIFS's own bounds on a LEB: at least 15 KiB; beyond 16 MiB no flash has them.
     if !(15 << 10..=16 << 20).contains(&leb_size) || leb_cnt < 3 {
         return None;
@@ -161,7 +148,10 @@ pub(super) fn read(
     let claimed = leb_size
         .checked_mul(leb_cnt)
         .map_or(data.len() - offset, |n| n.min(data.len() - offset));
-    let bytes = &data[offset..offset + claimed];
+    let img = Reader::new(data, 0)
+        .at(offset, claimed, "UBIFS volume")
+        .ok()?;
+    let bytes = img.window();
     let mut problems = Problems::default();
     let mut tree = Tree::default();
     let unsupported = if key_fmt != 0 {
@@ -175,6 +165,7 @@ pub(super) fn read(
         problems.add(why);
     } else {
         let vol = Volume {
+            img,
             bytes,
             leb_size,
             verify,
@@ -183,19 +174,11 @@ pub(super) fn read(
             problems.add("the filesystem may hold encrypted files; they are not decrypted".into());
         }
         match index(&vol, &mut problems) {
-            Ok(found) => tree = build(&vol, &found, limits, budget, &mut problems),
+            Ok(found) => tree = build(&vol, &found, scan, &mut problems),
             Err(e) => problems.add(e),
         }
     }
-    record_filesystem(
-        out,
-        bytes,
-        offset,
-        "ubifs",
-        within,
-        problems.summary(),
-        tree,
-    );
+    scan.record_filesystem(bytes, "ubifs", problems.summary(), tree);
     Some(claimed)
 }
 
@@ -213,10 +196,15 @@ fn master(vol: &Volume) -> Result<(u32, u32, u32), String> {
                 let Ok(node) = vol.node(lnum, offs as u32, 0, Some(MST_NODE)) else {
                     continue;
                 };
-                let (Some(sqnum), Some(root)) = (
-                    le64(node, 8),
-                    (|| Some((le32(node, 48)?, le32(node, 52)?, le32(node, 56)?)))(),
-                ) else {
+                let fields = || -> Result<_, ReadError> {
+                    let root = (
+                        word(&node, 48, "index root LEB")?,
+                        word(&node, 52, "index root offset")?,
+                        word(&node, 56, "index root length")?,
+                    );
+                    Ok((node.u64_at(8, LE, "sequence number")?, root))
+                };
+                let Ok((sqnum, root)) = fields() else {
                     continue;
                 };
                 if best.is_none_or(|(s, _)| sqnum > s) {
@@ -268,7 +256,10 @@ fn index(vol: &Volume, problems: &mut Problems) -> Result<Found, String> {
                 continue;
             }
         };
-        let (Some(count), Some(level)) = (le16(node, 24), le16(node, 26)) else {
+        let (Ok(count), Ok(level)) = (
+            node.u16_at(24, LE, "branch count"),
+            node.u16_at(26, LE, "index level"),
+        ) else {
             continue;
         };
         if level > MAX_LEVEL || level_wanted.is_some_and(|w| w != level) {
@@ -282,42 +273,60 @@ fn index(vol: &Volume, problems: &mut Problems) -> Result<Found, String> {
             .ok_or_else(|| "the index has more branches than the filesystem can hold".to_owned())?;
         for i in 0..usize::from(count) {
             let at = 28 + i * 20;
-            let (Some(blnum), Some(boffs), Some(blen)) =
-                (le32(node, at), le32(node, at + 4), le32(node, at + 8))
-            else {
-                problems.add(format!(
-                    "index node at LEB {lnum} offset {offs}: {count} branches do not fit"
-                ));
-                break;
+            let branch = || -> Result<_, ReadError> {
+                let mut b = node.at(at, 12, "index branch")?;
+                Ok((
+                    b.u32(LE, "branch LEB")?,
+                    b.u32(LE, "branch offset")?,
+                    b.u32(LE, "branch length")?,
+                ))
+            };
+            let (blnum, boffs, blen) = match branch() {
+                Ok(b) => b,
+                Err(e) => {
+                    problems.add(format!(
+                        "index node at LEB {lnum} offset {offs}: {count} branches do not fit: {e}"
+                    ));
+                    break;
+                }
             };
             if level > 0 {
                 stack.push((blnum, boffs, blen, Some(level - 1)));
                 continue;
             }
-            let (at, leaf) = match vol.locate(blnum, boffs, blen, None) {
-                Ok(r) => (r.clone(), &vol.bytes[r]),
+            let located = vol
+                .locate(blnum, boffs, blen, None)
+                .and_then(|r| Ok((vol.range(&r)?, r)));
+            let (leaf, at) = match located {
+                Ok(found) => found,
                 Err(e) => {
                     problems.add(e);
                     continue;
                 }
             };
-            let inum = le32(leaf, 24).unwrap_or(0);
-            match leaf[20] {
+            let inum = word(&leaf, 24, "inode number").unwrap_or(0);
+            match leaf.u8_at(20, "node type").unwrap_or(u8::MAX) {
                 INO_NODE => {
                     found.inodes.insert(inum, at);
                 }
                 DENT_NODE => {
-                    let child = le64(leaf, 40).unwrap_or(0);
-                    let nlen = usize::from(le16(leaf, 50).unwrap_or(0));
-                    match (leaf.get(56..56 + nlen), u32::try_from(child)) {
-                        (Some(name), Ok(child)) => found.dents.push((inum, name.to_vec(), child)),
-                        _ => problems.add(format!(
+                    let entry = || -> Result<_, ReadError> {
+                        let child = leaf.u64_at(40, LE, "entry inode")?;
+                        let nlen = usize::from(leaf.u16_at(50, LE, "entry name length")?);
+                        Ok((child, leaf.at(56, nlen, "entry name")?.window()))
+                    };
+                    match entry().map(|(child, name)| (u32::try_from(child), name)) {
+                        Ok((Ok(child), name)) => found.dents.push((inum, name.to_vec(), child)),
+                        Ok((Err(_), _)) => problems.add(format!(
                             "directory entry at LEB {blnum} offset {boffs} is malformed"
+                        )),
+                        Err(e) => problems.add(format!(
+                            "directory entry at LEB {blnum} offset {boffs} is malformed: {e}"
                         )),
                     }
                 }
                 DATA_NODE => {
-                    let block = le32(leaf, 28).unwrap_or(0) & 0x1fff_ffff;
+                    let block = word(&leaf, 28, "block number").unwrap_or(0) & 0x1fff_ffff;
                     found.blocks.entry(inum).or_default().push((block, at));
                 }
                 _ => {} // extended attributes and their entries
@@ -328,10 +337,14 @@ fn index(vol: &Volume, problems: &mut Problems) -> Result<Found, String> {
 }
 
 /// One data node's bytes: `size` bytes once decompressed.
-fn decompress(node: &[u8]) -> Result<Vec<u8>, String> {
-    let size = le32(node, 40).unwrap_or(0) as usize;
-    let compr = le16(node, 44).unwrap_or(0);
-    let src = node.get(48..).unwrap_or_default();
+fn decompress(node: &Reader) -> Result<Vec<u8>, String> {
+    // A node cut shorter than its header reads as an empty, uncompressed block: a hole.
+    let size = word(node, 40, "data size").unwrap_or(0) as usize;
+    let compr = node.u16_at(44, LE, "compression").unwrap_or(0);
+    let src = node
+        .from(48, "data")
+        .map(|r| r.window())
+        .unwrap_or_default();
     if size as u64 > BLOCK {
         return Err(format!("a data block of {size} bytes"));
     }
@@ -363,13 +376,13 @@ fn contents(
     vol: &Volume,
     size: u64,
     blocks: &[(u32, Range<usize>)],
-    cap: u64,
-    budget: &mut u64,
+    scan: &mut Scan,
 ) -> Result<Vec<u8>, String> {
+    let cap = scan.cap();
     if size > cap {
         return Err(format!("{size} bytes, over the size limit"));
     }
-    *budget -= size;
+    *scan.budget -= size;
     let size = size as usize;
     let mut buf = vec![0u8; size];
     for (block, range) in blocks {
@@ -377,12 +390,14 @@ fn contents(
         if start >= size as u64 {
             continue; // beyond the end: left by a truncation
         }
-        let node = vol.bytes.get(range.clone()).unwrap_or_default();
-        let bytes = decompress(node).map_err(|e| {
-            let lnum = range.start / vol.leb_size;
-            let offs = range.start % vol.leb_size;
-            format!("data node at LEB {lnum} offset {offs}: {e}")
-        })?;
+        let bytes = vol
+            .range(range)
+            .and_then(|node| decompress(&node))
+            .map_err(|e| {
+                let lnum = range.start / vol.leb_size;
+                let offs = range.start % vol.leb_size;
+                format!("data node at LEB {lnum} offset {offs}: {e}")
+            })?;
         let start = start as usize;
         let stop = (start + bytes.len()).min(size);
         buf[start..stop].copy_from_slice(&bytes[..stop - start]);
@@ -404,13 +419,8 @@ fn kind_of(mode: u32) -> Option<&'static str> {
 }
 
 /// Builds the tree from the root directory (inode 1) down through the directory entries.
-fn build(
-    vol: &Volume,
-    found: &Found,
-    limits: &Limits,
-    budget: &mut u64,
-    problems: &mut Problems,
-) -> Tree {
+fn build(vol: &Volume, found: &Found, scan: &mut Scan, problems: &mut Problems) -> Tree {
+    let limits = scan.limits;
     type Names<'a> = Vec<(&'a [u8], u32)>;
     let mut children: HashMap<u32, Names> = HashMap::new();
     for (parent, name, child) in &found.dents {
@@ -442,29 +452,35 @@ fn build(
                 return tree;
             }
             let child = path.join(String::from_utf8_lossy(name).as_ref());
-            let Some(ino) = found
-                .inodes
-                .get(&inum)
-                .and_then(|r| vol.bytes.get(r.clone()))
-            else {
+            let Some(ino) = found.inodes.get(&inum).and_then(|r| vol.range(r).ok()) else {
                 problems.add(format!(
                     "{}: inode {inum} is not in the index",
                     child.display()
                 ));
                 continue;
             };
-            let (Some(size), Some(uid), Some(gid), Some(mode), Some(data_len)) = (
-                le64(ino, 48),
-                le32(ino, 96),
-                le32(ino, 100),
-                le32(ino, 104),
-                le32(ino, 112),
-            ) else {
-                problems.add(format!("{}: inode {inum} is too short", child.display()));
-                continue;
+            let fields = || -> Result<_, ReadError> {
+                Ok((
+                    ino.u64_at(48, LE, "inode size")?,
+                    word(&ino, 96, "inode uid")?,
+                    word(&ino, 100, "inode gid")?,
+                    word(&ino, 104, "inode mode")?,
+                    word(&ino, 112, "inode data length")?,
+                ))
+            };
+            let (size, uid, gid, mode, data_len) = match fields() {
+                Ok(f) => f,
+                Err(e) => {
+                    problems.add(format!(
+                        "{}: inode {inum} is too short: {e}",
+                        child.display()
+                    ));
+                    continue;
+                }
             };
             let inline = ino
-                .get(160..160usize.saturating_add(data_len as usize))
+                .at(160, data_len as usize, "inline data")
+                .map(|r| r.window())
                 .unwrap_or_default();
             let kind = match kind_of(mode) {
                 Some("dir") => {
@@ -484,21 +500,20 @@ fn build(
                 Some("file") => {
                     let made = match built.get(&inum) {
                         // A hard link: the same contents again, counted again.
-                        Some(Kind::File(b)) => match budget.checked_sub(b.len() as u64) {
+                        Some(Kind::File(b)) => match scan.budget.checked_sub(b.len() as u64) {
                             Some(left) => {
-                                *budget = left;
+                                *scan.budget = left;
                                 Ok(b.clone())
                             }
                             None => Err("over the unpacking budget".to_owned()),
                         },
                         _ => {
-                            let cap = (*budget).min(limits.max_file_bytes);
                             let blocks = found
                                 .blocks
                                 .get(&inum)
                                 .map(Vec::as_slice)
                                 .unwrap_or_default();
-                            contents(vol, size, blocks, cap, budget)
+                            contents(vol, size, blocks, scan)
                         }
                     };
                     match made {

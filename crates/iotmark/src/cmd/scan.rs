@@ -184,7 +184,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         for (_, f) in &failed {
             outln!(
                 "  {:<9} {:<40} {}  {}",
-                style.error(f.severity),
+                style.error(f.severity_name()),
                 f.check,
                 visible(&f.message),
                 style.dim(&visible(&at(f)))
