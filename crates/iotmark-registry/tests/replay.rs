@@ -15,7 +15,7 @@ use iotmark_log::merkle;
 use iotmark_log::note::NoteSigner;
 use iotmark_log::storage::DirStorage;
 use iotmark_registry::service::{Config, Registry};
-use iotmark_registry::store::{self, Store};
+use iotmark_registry::store;
 
 const ORIGIN: &str = "registry.test/log";
 

@@ -17,7 +17,7 @@ use iotmark_catalogs::Bundle;
 use iotmark_evidence::EvidenceSet;
 use iotmark_registry::admin;
 use iotmark_registry::service::{Config, Registry};
-use iotmark_registry::store::{self, Role, Store};
+use iotmark_registry::store::{self, Role};
 
 use crate::style::Style;
 
