@@ -488,30 +488,30 @@ fn decide_status(
             "the change takes effect more than a year from now; submit it closer to the date",
         ));
     }
-    if let Some(last) = facts
-        .referred_history
-        .iter()
-        .find(|r| matches!(r.status.as_deref(), Some("revocation" | "end-of-support")))
-    {
+    if let Some(last) = facts.referred_history.iter().find(|r| {
+        matches!(
+            r.status,
+            Some(StatusKind::Revocation | StatusKind::EndOfSupport)
+        )
+    }) {
         return Err(refuse(
             Rule::State,
             format!(
                 "the attestation's {} (log entry {}) is final; nothing changes its status after it",
-                last.status.as_deref().unwrap_or_default(),
+                last.status.map(StatusKind::as_str).unwrap_or_default(),
                 last.log_index
             ),
         ));
     }
     if p.status == StatusKind::Reinstatement {
-        let suspended = facts
-            .referred_history
-            .iter()
-            .filter_map(|r| r.status.as_deref())
-            .fold(false, |state, s| match s {
-                "suspension" => true,
-                "reinstatement" => false,
+        let suspended = facts.referred_history.iter().filter_map(|r| r.status).fold(
+            false,
+            |state, s| match s {
+                StatusKind::Suspension => true,
+                StatusKind::Reinstatement => false,
                 _ => state,
-            });
+            },
+        );
         if !suspended {
             return Err(refuse(
                 Rule::State,

@@ -83,7 +83,7 @@ fn check_id(id: &str) -> Result<(), AdminError> {
     }
 }
 
-async fn existing<S: Store>(store: &S, id: &str) -> Result<Organisation, AdminError> {
+async fn existing(store: &Store, id: &str) -> Result<Organisation, AdminError> {
     store
         .organisation(id)
         .await?
@@ -91,8 +91,8 @@ async fn existing<S: Store>(store: &S, id: &str) -> Result<Organisation, AdminEr
 }
 
 /// Registers an organisation.
-pub async fn add_organisation<S: Store>(
-    store: &S,
+pub async fn add_organisation(
+    store: &Store,
     id: &str,
     name: &str,
     role: Role,
@@ -123,8 +123,8 @@ pub async fn add_organisation<S: Store>(
 }
 
 /// Registers a public key for an organisation; attestations it signs count as theirs.
-pub async fn add_key<S: Store>(
-    store: &S,
+pub async fn add_key(
+    store: &Store,
     organisation: &str,
     key: &PublicKey,
     label: &str,
@@ -144,8 +144,8 @@ pub async fn add_key<S: Store>(
 
 /// A new API token for an organisation, acting in its role. Returns the stored record and
 /// the secret, which is shown once and never stored.
-pub async fn create_token<S: Store>(
-    store: &S,
+pub async fn create_token(
+    store: &Store,
     organisation: &str,
     label: &str,
 ) -> Result<(ApiToken, String), AdminError> {
@@ -170,8 +170,12 @@ pub async fn create_token<S: Store>(
 }
 
 /// Accredits a lab for a scheme the registry runs.
-pub async fn accredit<S: Store>(
-    store: &S,
+///
+/// Only a lab is accredited: that rule is decided here, not by the store, which records any
+/// accreditation of an organisation that exists. Deciding before the write is safe because an
+/// organisation's role never changes.
+pub async fn accredit(
+    store: &Store,
     organisation: &str,
     scheme: &str,
     schemes: &[iotmark_assess::Scheme],
@@ -200,4 +204,45 @@ pub async fn accredit<S: Store>(
     };
     store.grant_accreditation(&acc).await?;
     Ok(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+    use super::*;
+
+    #[tokio::test]
+    async fn only_a_lab_is_accredited() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("r.db").display());
+        let store = crate::store::open(&url).await.unwrap();
+        let schemes = iotmark_assess::bundled_schemes(iotmark_catalogs::Bundle::get()).unwrap();
+        let scheme = schemes[0].id.clone();
+        add_organisation(&store, "acme", "Acme Devices Ltd", Role::Manufacturer)
+            .await
+            .unwrap();
+        add_organisation(&store, "testlab", "Trusted Test Lab", Role::Lab)
+            .await
+            .unwrap();
+
+        let refused = accredit(&store, "acme", &scheme, &schemes)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "acme is a manufacturer; only labs are accredited"
+        );
+        assert!(store.accreditations("acme").await.unwrap().is_empty());
+        assert!(matches!(
+            accredit(&store, "initech", &scheme, &schemes).await,
+            Err(AdminError::NoOrganisation(id)) if id == "initech"
+        ));
+
+        accredit(&store, "testlab", &scheme, &schemes)
+            .await
+            .unwrap();
+        assert_eq!(store.accreditations("testlab").await.unwrap().len(), 1);
+        store.close().await;
+    }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::accept::Rule;
 use crate::service::{Registry, RegistryError};
 use crate::status;
-use crate::store::{Store, VulnerabilityReport};
+use crate::store::VulnerabilityReport;
 
 /// Largest request body: an envelope with its declaration is a few kilobytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -25,30 +25,30 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds the router.
-pub fn router<S: Store>(registry: Arc<Registry<S>>) -> Router {
+pub fn router(registry: Arc<Registry>) -> Router {
     Router::new()
-        .route("/api/v1/attestations", post(submit::<S>))
-        .route("/api/v1/attestations/{sha256}", get(attestation::<S>))
-        .route("/api/v1/attestations/{sha256}/envelope", get(envelope::<S>))
-        .route("/api/v1/products/{id}", get(product::<S>))
+        .route("/api/v1/attestations", post(submit))
+        .route("/api/v1/attestations/{sha256}", get(attestation))
+        .route("/api/v1/attestations/{sha256}/envelope", get(envelope))
+        .route("/api/v1/products/{id}", get(product))
         .route(
             "/api/v1/products/{id}/declaration",
-            axum::routing::put(publish_declaration::<S>),
+            axum::routing::put(publish_declaration),
         )
         .route(
             "/api/v1/products/{id}/vulnerability-reports",
-            post(report_vulnerability::<S>),
+            post(report_vulnerability),
         )
         .route(
             "/api/v1/products/{id}/vulnerability-reports/{report}",
-            axum::routing::put(triage_report::<S>),
+            axum::routing::put(triage_report),
         )
-        .route("/api/v1/search", get(search::<S>))
-        .route("/log/checkpoint", get(checkpoint::<S>))
-        .route("/log/tile/{*path}", get(tile::<S>))
-        .route("/log/envelopes/{prefix}/{sha256}", get(log_envelope::<S>))
+        .route("/api/v1/search", get(search))
+        .route("/log/checkpoint", get(checkpoint))
+        .route("/log/tile/{*path}", get(tile))
+        .route("/log/envelopes/{prefix}/{sha256}", get(log_envelope))
         .route("/api/v1/openapi.json", get(openapi))
-        .route("/metrics", get(metrics::<S>))
+        .route("/metrics", get(metrics))
         .merge(crate::pages::routes())
         .layer(axum::middleware::from_fn_with_state(
             registry.metrics.clone(),
@@ -179,8 +179,8 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-async fn authenticate<S: Store>(
-    registry: &Registry<S>,
+async fn authenticate(
+    registry: &Registry,
     headers: &HeaderMap,
 ) -> Result<crate::store::Organisation, ApiError> {
     let unauthorised = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "token", m);
@@ -280,8 +280,8 @@ struct DsseSignature {
     ),
     security(("token" = []))
 )]
-async fn submit<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+async fn submit(
+    State(registry): State<Arc<Registry>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -330,8 +330,8 @@ pub struct AttestationView {
         (status = 404, description = "Not found", body = ErrorBody),
     )
 )]
-async fn attestation<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+async fn attestation(
+    State(registry): State<Arc<Registry>>,
     Path(sha256): Path<String>,
 ) -> Result<Response, ApiError> {
     let record = registry
@@ -364,8 +364,8 @@ async fn attestation<S: Store>(
         (status = 404, description = "Not found", body = ErrorBody),
     )
 )]
-async fn envelope<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+async fn envelope(
+    State(registry): State<Arc<Registry>>,
     Path(sha256): Path<String>,
 ) -> Result<Response, ApiError> {
     let bytes = registry
@@ -389,8 +389,8 @@ async fn envelope<S: Store>(
 
 /// Envelopes at the same paths as in a log directory, so `iotmark log audit --envelopes`
 /// checks a served log exactly as a local one.
-async fn log_envelope<S: Store>(
-    state: State<Arc<Registry<S>>>,
+async fn log_envelope(
+    state: State<Arc<Registry>>,
     Path((prefix, sha256)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     if !sha256.starts_with(&prefix) || prefix.len() != 2 {
@@ -466,8 +466,8 @@ pub struct ProductInfo {
     ),
     security(("token" = []))
 )]
-async fn publish_declaration<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+async fn publish_declaration(
+    State(registry): State<Arc<Registry>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -497,8 +497,8 @@ async fn publish_declaration<S: Store>(
     params(("id" = String, Path, description = "The product ID from its declaration")),
     responses((status = 200, description = "The product, its versions and history", body = ProductView), (status = 400, description = "Not a product ID (2 to 63 of a-z, 0-9 and '-')", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody))
 )]
-async fn product<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+async fn product(
+    State(registry): State<Arc<Registry>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = product_id(&id)?;
@@ -523,7 +523,7 @@ async fn product<S: Store>(
                 standing: current.map(|(_, s)| s),
                 attestation: current.map(|(r, _)| r.envelope_sha256.clone()),
                 scheme: current.and_then(|(r, _)| r.scheme.clone()),
-                route: current.and_then(|(r, _)| r.route.clone()),
+                route: current.and_then(|(r, _)| r.route.map(|r| r.as_str().to_owned())),
                 valid_until: current.and_then(|(r, _)| r.valid_until),
                 support_end: current.and_then(|(r, _)| r.support_end.clone()),
                 version: v.version,
@@ -597,8 +597,8 @@ fn default_limit() -> u32 {
     params(SearchQuery),
     responses((status = 200, description = "OK", body = SearchResults), (status = 400, description = "Malformed request", body = ErrorBody))
 )]
-async fn search<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+async fn search(
+    State(registry): State<Arc<Registry>>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
     if query.limit == 0 || query.limit > 100 {
@@ -648,8 +648,8 @@ pub struct ReportFiled {
         (status = 429, description = "Rate limit; see Retry-After", body = ErrorBody),
     )
 )]
-async fn report_vulnerability<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+async fn report_vulnerability(
+    State(registry): State<Arc<Registry>>,
     Path(id): Path<String>,
     parts: axum::http::request::Parts,
     body: Bytes,
@@ -748,8 +748,8 @@ struct TriageBody {
     ),
     security(("token" = []))
 )]
-async fn triage_report<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+async fn triage_report(
+    State(registry): State<Arc<Registry>>,
     Path((id, report)): Path<(String, i64)>,
     headers: HeaderMap,
     body: Bytes,
@@ -785,9 +785,7 @@ async fn triage_report<S: Store>(
     tag = "log",
     responses((status = 200, description = "OK", content_type = "text/plain", body = String))
 )]
-async fn checkpoint<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
-) -> Result<Response, ApiError> {
+async fn checkpoint(State(registry): State<Arc<Registry>>) -> Result<Response, ApiError> {
     let bytes = registry.checkpoint()?;
     Ok((
         [
@@ -813,8 +811,8 @@ async fn checkpoint<S: Store>(
     params(("path" = String, Path, description = "e.g. `0/x001/234`, `1/000.p/3`, `entries/000`")),
     responses((status = 200, description = "OK", content_type = "application/octet-stream", body = Vec<u8>), (status = 404, description = "Not found", body = ErrorBody))
 )]
-async fn tile<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+async fn tile(
+    State(registry): State<Arc<Registry>>,
     Path(path): Path<String>,
 ) -> Result<Response, ApiError> {
     let full = format!("tile/{path}");
@@ -841,7 +839,7 @@ async fn tile<S: Store>(
 
 /// Prometheus metrics (OpenMetrics text).
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "OK", content_type = "text/plain", body = String)))]
-async fn metrics<S: Store>(State(registry): State<Arc<Registry<S>>>) -> Response {
+async fn metrics(State(registry): State<Arc<Registry>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,

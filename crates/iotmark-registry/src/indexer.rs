@@ -9,6 +9,11 @@
 //!
 //! The indexer runs as its own task, so a submission handed to it is recorded even if the
 //! client that sent it has gone away; the log already holds it.
+//!
+//! One rule is decided here rather than at acceptance alone: a product belongs to one
+//! manufacturer ([`may_record_product`]). Acceptance checks it too, but two submissions of a
+//! new product can both pass acceptance before either is recorded; the store asks this rule
+//! again inside the transaction that records each, on the owner it reads there.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -54,7 +59,7 @@ pub(crate) type Pending = oneshot::Receiver<Result<(), StoreError>>;
 impl Indexer {
     /// Starts the indexing task on the current Tokio runtime. It ends when every `Indexer`
     /// handle is dropped, after recording what was sent.
-    pub(crate) fn start<S: Store>(store: S, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn start(store: Store, metrics: Arc<Metrics>) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
         tokio::spawn(run(store, rx, metrics));
         Indexer { jobs }
@@ -74,7 +79,7 @@ impl Indexer {
     }
 }
 
-async fn run<S: Store>(store: S, mut rx: mpsc::UnboundedReceiver<Job>, metrics: Arc<Metrics>) {
+async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Job>, metrics: Arc<Metrics>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         // In log order, as a replay would record them.
@@ -105,5 +110,41 @@ async fn run<S: Store>(store: S, mut rx: mpsc::UnboundedReceiver<Job>, metrics: 
             // A submitter that stopped waiting is no error for the others.
             let _ = w.reply.send(result);
         }
+    }
+}
+
+/// A product belongs to the manufacturer whose conformity attestation created it: a
+/// conformity submission for `product_id` by `manufacturer` is recorded only if the product has
+/// no owner yet, or that `owner` (read in the recording transaction) is `manufacturer`.
+/// Refused with [`StoreError::Exists`], as a product ID taken by another manufacturer.
+pub(crate) fn may_record_product(
+    product_id: &str,
+    manufacturer: &str,
+    owner: Option<&str>,
+) -> Result<(), StoreError> {
+    match owner {
+        Some(owner) if owner != manufacturer => Err(StoreError::Exists {
+            what: "product of another manufacturer",
+            id: product_id.to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_product_is_recorded_only_for_its_manufacturer() {
+        assert!(may_record_product("acme-cam", "acme", None).is_ok());
+        assert!(may_record_product("acme-cam", "acme", Some("acme")).is_ok());
+        assert!(matches!(
+            may_record_product("acme-cam", "globex", Some("acme")),
+            Err(StoreError::Exists {
+                what: "product of another manufacturer",
+                id,
+            }) if id == "acme-cam"
+        ));
     }
 }

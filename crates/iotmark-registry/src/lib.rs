@@ -1,7 +1,7 @@
 //! The iotmark registry: where conformity becomes visible.
 //!
-//! * [`store`]: the registry's database behind one [`store::Store`] trait, with SQLite (the
-//!   embedded default, WAL) and PostgreSQL backends, each with its own migrations.
+//! * [`store`]: the registry's database, one [`store::Store`] on SQLite (the embedded
+//!   default, WAL) or PostgreSQL, each with its own migrations.
 //! * [`accept`]: the rules an attestation must meet to be published, each named in a refusal.
 //! * [`service`]: the registry's operations: submissions through the log, receipts, replay.
 //!   Accepted submissions reach the database through a group-committing indexer task.

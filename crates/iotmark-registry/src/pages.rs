@@ -32,27 +32,27 @@ use axum::routing::get;
 use base64::Engine as _;
 
 use crate::service::{Registry, RegistryError};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// The pages on their own, as a service.
-pub fn router<S: Store>(registry: Arc<Registry<S>>) -> Router {
+pub fn router(registry: Arc<Registry>) -> Router {
     routes().with_state(registry)
 }
 
 /// The pages' routes, to be merged into [`crate::http::router`] before its state is given.
-pub fn routes<S: Store>() -> Router<Arc<Registry<S>>> {
+pub fn routes() -> Router<Arc<Registry>> {
     Router::new()
-        .route("/", get(search::home::<S>))
-        .route("/search", get(search::results::<S>))
-        .route("/p/{id}", get(product::page::<S>))
-        .route("/p/{id}/receipt", get(product::receipt::<S>))
-        .route("/p/{id}/signer.pem", get(product::signer_key::<S>))
-        .route("/p/{id}/label.svg", get(product::label_svg::<S>))
-        .route("/p/{id}/label.png", get(product::label_png::<S>))
-        .route("/m/{organisation}", get(dashboard::page::<S>))
-        .route("/log", get(log::explorer::<S>))
-        .route("/log/entry/{index}", get(log::entry::<S>))
-        .route("/log/entry/{index}/receipt", get(log::receipt::<S>))
+        .route("/", get(search::home))
+        .route("/search", get(search::results))
+        .route("/p/{id}", get(product::page))
+        .route("/p/{id}/receipt", get(product::receipt))
+        .route("/p/{id}/signer.pem", get(product::signer_key))
+        .route("/p/{id}/label.svg", get(product::label_svg))
+        .route("/p/{id}/label.png", get(product::label_png))
+        .route("/m/{organisation}", get(dashboard::page))
+        .route("/log", get(log::explorer))
+        .route("/log/entry/{index}", get(log::entry))
+        .route("/log/entry/{index}/receipt", get(log::receipt))
 }
 
 /// The stylesheet of every page, inlined into `<style>` byte for byte so its hash matches.

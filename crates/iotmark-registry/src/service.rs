@@ -83,8 +83,8 @@ pub struct Config {
 
 /// The running registry: the store, the log and its sequencer, the schemes.
 #[derive(Debug)]
-pub struct Registry<S: Store> {
-    pub store: S,
+pub struct Registry {
+    pub store: Store,
     pub config: Config,
     pub schemes: Vec<Scheme>,
     /// Shared with the log's writer thread: envelopes are written by submitters in parallel.
@@ -120,10 +120,10 @@ pub struct Receipted {
     pub receipt: String,
 }
 
-impl<S: Store> Registry<S> {
+impl Registry {
     /// Opens the data directory (creating the log and its key on first start), starts the
     /// sequencer and replays log entries the database has not indexed.
-    pub async fn open(store: S, config: Config) -> Result<Self, RegistryError> {
+    pub async fn open(store: Store, config: Config) -> Result<Self, RegistryError> {
         let data = &config.data_dir;
         std::fs::create_dir_all(data).map_err(|e| RegistryError::DataDir {
             path: data.clone(),
@@ -787,7 +787,7 @@ impl From<SignatureError> for RegistryError {
     }
 }
 
-impl<S: Store> Drop for Registry<S> {
+impl Drop for Registry {
     fn drop(&mut self) {
         self.shutdown();
     }
@@ -873,7 +873,7 @@ fn to_record(
             version: p.product.version.clone(),
             scheme: Some(p.scheme.clone()),
             tier: Some(p.tier.clone()),
-            route: Some(p.route.as_str().to_owned()),
+            route: Some(p.route),
             issued: Some(p.issued),
             valid_until: Some(p.valid_until),
             support_end: p.support_end.map(|d| d.to_string()),
@@ -894,7 +894,7 @@ fn to_record(
                 product_id: referred.product_id.clone(),
                 version: referred.version.clone(),
                 refers_to: Some(p.refers_to.envelope_sha256.to_hex()),
-                status: Some(p.status.as_str().to_owned()),
+                status: Some(p.status),
                 reason: Some(p.reason.clone()),
                 effective: Some(p.effective),
                 issued: Some(p.issued),

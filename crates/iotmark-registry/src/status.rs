@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use iotmark_attest::statement::StatusKind;
+
 use crate::store::{AttestationRecord, EntryKind};
 
 /// The standing of one conformity attestation at a moment.
@@ -50,12 +52,12 @@ pub fn standing(
             && r.refers_to.as_deref() == Some(attestation.envelope_sha256.as_str())
             && r.effective.is_some_and(|t| t <= now)
     }) {
-        match change.status.as_deref() {
-            Some("revocation") => return Standing::Revoked,
-            Some("end-of-support") => return Standing::EndOfSupport,
-            Some("suspension") => suspended = true,
-            Some("reinstatement") => suspended = false,
-            _ => {}
+        match change.status {
+            Some(StatusKind::Revocation) => return Standing::Revoked,
+            Some(StatusKind::EndOfSupport) => return Standing::EndOfSupport,
+            Some(StatusKind::Suspension) => suspended = true,
+            Some(StatusKind::Reinstatement) => suspended = false,
+            None => {}
         }
     }
     if suspended {
@@ -96,6 +98,7 @@ pub fn current<'a>(
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
+    use iotmark_attest::statement::Route;
 
     fn ts(s: &str) -> jiff::Timestamp {
         s.parse().unwrap()
@@ -114,7 +117,7 @@ mod tests {
             version: "1.0".to_owned(),
             scheme: Some("s".to_owned()),
             tier: Some("t".to_owned()),
-            route: Some("sdoc".to_owned()),
+            route: Some(Route::Sdoc),
             issued: Some(ts("2026-01-01T00:00:00Z")),
             valid_until: Some(ts(until)),
             support_end: None,
@@ -125,11 +128,11 @@ mod tests {
         }
     }
 
-    fn change(refers: &str, index: u64, status: &str, effective: &str) -> AttestationRecord {
+    fn change(refers: &str, index: u64, status: StatusKind, effective: &str) -> AttestationRecord {
         AttestationRecord {
             kind: EntryKind::Status,
             refers_to: Some(refers.to_owned()),
-            status: Some(status.to_owned()),
+            status: Some(status),
             reason: Some("r".to_owned()),
             effective: Some(ts(effective)),
             scheme: None,
@@ -157,7 +160,12 @@ mod tests {
             standing(&a, &history, ts("2025-12-31T00:00:00Z")),
             Standing::NotYetValid
         );
-        history.push(change("a", 1, "suspension", "2026-06-01T00:00:00Z"));
+        history.push(change(
+            "a",
+            1,
+            StatusKind::Suspension,
+            "2026-06-01T00:00:00Z",
+        ));
         assert_eq!(
             standing(&a, &history, ts("2026-05-31T00:00:00Z")),
             Standing::Valid
@@ -166,19 +174,39 @@ mod tests {
             standing(&a, &history, ts("2026-06-02T00:00:00Z")),
             Standing::Suspended
         );
-        history.push(change("a", 2, "reinstatement", "2026-07-01T00:00:00Z"));
+        history.push(change(
+            "a",
+            2,
+            StatusKind::Reinstatement,
+            "2026-07-01T00:00:00Z",
+        ));
         assert_eq!(
             standing(&a, &history, ts("2026-07-02T00:00:00Z")),
             Standing::Valid
         );
         // A change to another attestation does not count.
-        history.push(change("zzz", 3, "revocation", "2026-08-01T00:00:00Z"));
+        history.push(change(
+            "zzz",
+            3,
+            StatusKind::Revocation,
+            "2026-08-01T00:00:00Z",
+        ));
         assert_eq!(
             standing(&a, &history, ts("2026-08-02T00:00:00Z")),
             Standing::Valid
         );
-        history.push(change("a", 4, "revocation", "2026-09-01T00:00:00Z"));
-        history.push(change("a", 5, "reinstatement", "2026-09-02T00:00:00Z"));
+        history.push(change(
+            "a",
+            4,
+            StatusKind::Revocation,
+            "2026-09-01T00:00:00Z",
+        ));
+        history.push(change(
+            "a",
+            5,
+            StatusKind::Reinstatement,
+            "2026-09-02T00:00:00Z",
+        ));
         assert_eq!(
             standing(&a, &history, ts("2026-10-01T00:00:00Z")),
             Standing::Revoked,
@@ -196,7 +224,12 @@ mod tests {
             current("1.0", &history, now).unwrap().0.envelope_sha256,
             "new"
         );
-        history.push(change("new", 2, "revocation", "2026-12-01T00:00:00Z"));
+        history.push(change(
+            "new",
+            2,
+            StatusKind::Revocation,
+            "2026-12-01T00:00:00Z",
+        ));
         let (r, s) = current("1.0", &history, now).unwrap();
         assert_eq!((r.envelope_sha256.as_str(), s), ("old", Standing::Valid));
         assert!(current("2.0", &history, now).is_none());

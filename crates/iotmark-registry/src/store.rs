@@ -1,22 +1,32 @@
-//! The registry's database: one [`Store`] trait, two backends.
+//! The registry's database: one [`Store`], on SQLite or PostgreSQL.
 //!
-//! * [`sqlite::SqliteStore`]: the embedded default, a file in the data directory, WAL journal,
+//! * SQLite: the embedded default, a file in the data directory, WAL journal,
 //!   `synchronous=FULL` (a write is durable when it returns), foreign keys on.
-//! * [`postgres::PgStore`]: PostgreSQL, for when one machine is not enough.
+//! * PostgreSQL: for when one machine is not enough.
+//!
+//! [`open`] picks the backend from the URL. Both are driven through one `sqlx::AnyPool`, so
+//! every method is written once, in plain Rust, and every statement is a named constant in
+//! `queries` that both backends run as written. What differs by backend is small and said where
+//! it is chosen, by [`Backend`]: how a connection is set up and migrated (`sqlite`, `postgres`),
+//! and how a write transaction begins ([`Store::write`]).
 //!
 //! Each backend has its own migrations (`migrations/sqlite/`, `migrations/postgres/`), applied
-//! on open. The SQL stays in the portable subset where it can (`$1` placeholders, `RETURNING`);
-//! times are stored as seconds since the Unix epoch (`BIGINT`; a fraction of a second is
-//! dropped), digests as lower-case hex `TEXT`, raw keys and token hashes as `BLOB`/`bytea`,
-//! JSON documents as `TEXT`, and a version's images as rows of a child table, so both
-//! backends hold the same values. Search matches a lower-cased copy of each product's words
-//! made in Rust, so case folding is the same (Unicode's) on both. [`open`] picks the backend
-//! from the URL.
+//! on open. The SQL stays in the portable subset (`$1` placeholders, `ON CONFLICT`,
+//! `RETURNING`); times are stored as seconds since the Unix epoch (`BIGINT`; a fraction of a
+//! second is dropped), digests as lower-case hex `TEXT`, raw keys and token hashes as
+//! `BLOB`/`bytea`, JSON documents as `TEXT`, and a version's images as rows of a child table, so
+//! both backends hold the same values (and only types the `Any` driver carries: integers, text,
+//! bytes). Search matches a lower-cased copy of each product's words made in Rust, so case
+//! folding is the same (Unicode's) on both.
+//!
+//! The store keeps the data whole (keys, references, a statement recorded once); what the
+//! registry's rules allow is decided outside it: who may be accredited in [`crate::admin`], who
+//! may publish in [`crate::accept`], whose product a submission may record in the indexer
+//! (which the store asks, inside the transaction that records it).
 //!
 //! Every method that writes does so in one transaction: it either happens whole or not at all.
 
-use std::future::Future;
-
+use iotmark_attest::statement::{Route, StatusKind};
 use serde::{Deserialize, Serialize};
 
 /// More words than this in a search query are refused: each becomes one `LIKE` on every row.
@@ -24,9 +34,13 @@ pub const MAX_SEARCH_WORDS: usize = 8;
 /// Longer search queries than this, in bytes, are refused.
 pub const MAX_SEARCH_BYTES: usize = 200;
 
-pub mod postgres;
-mod sql;
-pub mod sqlite;
+mod attestations;
+mod organisations;
+mod postgres;
+mod queries;
+mod reports;
+mod rows;
+mod sqlite;
 
 /// A database failure, or a write that breaks a rule of the data.
 #[derive(Debug, thiserror::Error)]
@@ -174,7 +188,8 @@ pub struct AttestationRecord {
     /// For conformity attestations: scheme, tier, route (`sdoc`/`certification`), profile.
     pub scheme: Option<String>,
     pub tier: Option<String>,
-    pub route: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub route: Option<Route>,
     pub issued: Option<jiff::Timestamp>,
     pub valid_until: Option<jiff::Timestamp>,
     /// The support period's end, `YYYY-MM-DD`.
@@ -182,7 +197,8 @@ pub struct AttestationRecord {
     /// For status changes: the envelope SHA-256 they refer to, the change and why.
     pub refers_to: Option<String>,
     /// `suspension`, `revocation`, `end-of-support` or `reinstatement`.
-    pub status: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<StatusKind>,
     pub reason: Option<String>,
     pub effective: Option<jiff::Timestamp>,
 }
@@ -371,296 +387,117 @@ pub struct ProductSummary {
     pub latest_version: Option<String>,
 }
 
-/// The registry's database. Implemented by [`sqlite::SqliteStore`] and
-/// [`postgres::PgStore`]; the same test story runs against both.
-pub trait Store: Clone + Send + Sync + 'static {
-    // Organisations, accreditations, keys, tokens -------------------------------------------
-
-    /// Refuses an existing ID with [`StoreError::Exists`].
-    fn create_organisation(
-        &self,
-        org: &Organisation,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn organisation(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<Organisation>, StoreError>> + Send;
-    /// All organisations, by ID.
-    fn organisations(&self) -> impl Future<Output = Result<Vec<Organisation>, StoreError>> + Send;
-    /// The manufacturer organisation with this name (the one with the lowest ID if several
-    /// share it): how a conformity statement's manufacturer is matched to an organisation.
-    fn manufacturer_named(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<Organisation>, StoreError>> + Send;
-
-    /// Idempotent (a second grant keeps the first's time). The organisation must exist
-    /// ([`StoreError::NotFound`]) and be a lab ([`StoreError::Invalid`]).
-    fn grant_accreditation(
-        &self,
-        acc: &Accreditation,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Returns whether there was one to withdraw.
-    fn withdraw_accreditation(
-        &self,
-        organisation: &str,
-        scheme: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn accreditations(
-        &self,
-        organisation: &str,
-    ) -> impl Future<Output = Result<Vec<Accreditation>, StoreError>> + Send;
-
-    /// Refuses a key ID registered before (to any organisation) with [`StoreError::Exists`],
-    /// and an unknown organisation with [`StoreError::NotFound`].
-    fn add_signing_key(
-        &self,
-        key: &SigningKey,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn signing_key(
-        &self,
-        key_id: &str,
-    ) -> impl Future<Output = Result<Option<SigningKey>, StoreError>> + Send;
-    fn signing_keys(
-        &self,
-        organisation: &str,
-    ) -> impl Future<Output = Result<Vec<SigningKey>, StoreError>> + Send;
-    /// Sets `retired`; returns whether the key existed and was active.
-    fn retire_signing_key(
-        &self,
-        key_id: &str,
-        at: jiff::Timestamp,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Refuses a known token ID or secret with [`StoreError::Exists`], and an unknown
-    /// organisation with [`StoreError::NotFound`].
-    fn create_token(&self, token: &ApiToken)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The token whose secret hashes to `secret_sha256`, revoked or not.
-    /// The token with this secret's SHA-256 and the organisation it acts for, in one query
-    /// (every authenticated request asks).
-    fn token_holder(
-        &self,
-        secret_sha256: &[u8],
-    ) -> impl Future<Output = Result<Option<(ApiToken, Organisation)>, StoreError>> + Send;
-    fn token_by_secret(
-        &self,
-        secret_sha256: &[u8],
-    ) -> impl Future<Output = Result<Option<ApiToken>, StoreError>> + Send;
-    fn tokens(
-        &self,
-        organisation: &str,
-    ) -> impl Future<Output = Result<Vec<ApiToken>, StoreError>> + Send;
-    /// Returns whether the token existed and was active.
-    fn revoke_token(
-        &self,
-        id: &str,
-        at: jiff::Timestamp,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    // Attestations, products, versions ---------------------------------------------------------
-
-    /// Records a conformity attestation: inserts the record, creates or updates the product
-    /// (manufacturer name, name, model, declaration, `updated`) and creates the version with
-    /// its images if new (a known version keeps its first images). A submission without a
-    /// declaration keeps the product's last one.
-    /// A known envelope or log index, or a product ID owned by another manufacturer, is
-    /// refused with [`StoreError::Exists`]; an unknown submitter, manufacturer or signing key
-    /// with [`StoreError::NotFound`].
-    fn record_conformity(
-        &self,
-        submission: &ConformitySubmission,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.record_one(Indexed::Conformity(submission.clone()))
-    }
-    /// Records a status change. Its `refers_to` must be a recorded attestation
-    /// ([`StoreError::NotFound`]) and a conformity one ([`StoreError::Invalid`]); its product and
-    /// version are taken from that attestation, whatever the record says. Duplicates and
-    /// unknown submitters or keys are refused as by [`Store::record_conformity`].
-    fn record_status(
-        &self,
-        record: &AttestationRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.record_one(Indexed::Status(record.clone()))
-    }
-    /// One attestation, in a transaction of its own.
-    fn record_one(&self, item: Indexed) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move {
-            self.record_batch(std::slice::from_ref(&item))
-                .await?
-                .pop()
-                .unwrap_or(Ok(()))
-        }
-    }
-    /// Whether the signed statement is recorded (in any envelope), who owns the product, and
-    /// which manufacturer has the statement's manufacturer name, in one query: the facts a
-    /// conformity submission is decided on.
-    fn conformity_facts(
-        &self,
-        statement_sha256: &str,
-        product_id: &str,
-        manufacturer_name: &str,
-    ) -> impl Future<Output = Result<ConformityFacts, StoreError>> + Send;
-    /// Records several attestations in one transaction, so one durable commit covers them
-    /// all; each is recorded as [`Store::record_conformity`] or [`Store::record_status`] would,
-    /// in order, and one that is refused is undone alone, its error returned in its place.
-    /// The outer error is for the transaction itself, and then nothing was recorded.
-    fn record_batch(
-        &self,
-        items: &[Indexed],
-    ) -> impl Future<Output = Result<Vec<Result<(), StoreError>>, StoreError>> + Send;
-    fn attestation(
-        &self,
-        envelope_sha256: &str,
-    ) -> impl Future<Output = Result<Option<AttestationRecord>, StoreError>> + Send;
-    /// The attestation recorded for this signed statement (the SHA-256 of the DSSE payload),
-    /// whichever envelope carried it: at most one, since a statement is recorded once.
-    fn attestation_by_statement(
-        &self,
-        statement_sha256: &str,
-    ) -> impl Future<Output = Result<Option<AttestationRecord>, StoreError>> + Send;
-    /// Every attestation of a product (conformity and status), by log index.
-    fn history(
-        &self,
-        product_id: &str,
-    ) -> impl Future<Output = Result<Vec<AttestationRecord>, StoreError>> + Send;
-    /// The highest log index recorded, `None` when empty.
-    fn last_log_index(&self) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
-    /// The log indices below `size` that no recorded attestation holds, ascending: what a
-    /// replay of a log of `size` entries must index. Concurrent submissions are indexed in
-    /// any order, so a crash can leave gaps below the highest index recorded.
-    fn unindexed(&self, size: u64) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
-
-    fn product(&self, id: &str)
-    -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
-    /// Replaces the declaration a product page shows (`updated` becomes `at`); returns whether
-    /// the product exists.
-    fn set_declaration(
-        &self,
-        product_id: &str,
-        declaration_json: &str,
-        at: jiff::Timestamp,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Versions of a product, newest first (by first attestation).
-    fn versions(
-        &self,
-        product_id: &str,
-    ) -> impl Future<Output = Result<Vec<ProductVersion>, StoreError>> + Send;
-    /// Products of one manufacturer organisation, by ID.
-    fn products_of(
-        &self,
-        manufacturer: &str,
-    ) -> impl Future<Output = Result<Vec<ProductSummary>, StoreError>> + Send;
-    /// Products whose ID, manufacturer name, name or model contains every word of `query`
-    /// (case-insensitive, `%` and `_` meaning themselves), by name; at most `limit` from
-    /// `offset`. An empty query lists every product; more than 8 words are refused with
-    /// [`StoreError::Invalid`].
-    fn search(
-        &self,
-        query: &str,
-        limit: u32,
-        offset: u32,
-    ) -> impl Future<Output = Result<Vec<ProductSummary>, StoreError>> + Send;
-
-    // Vulnerability reports -----------------------------------------------------------------
-
-    /// Stores a report (the `id` given is ignored) and returns its assigned ID. An unknown
-    /// product is refused with [`StoreError::NotFound`].
-    fn add_vulnerability_report(
-        &self,
-        report: &VulnerabilityReport,
-    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
-    /// Records the manufacturer's answer to report `id` of `product_id`, replacing an earlier
-    /// one; `false` if the product has no such report.
-    fn triage_vulnerability_report(
-        &self,
-        product_id: &str,
-        id: i64,
-        triage: &Triage,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn vulnerability_reports(
-        &self,
-        product_id: &str,
-    ) -> impl Future<Output = Result<Vec<VulnerabilityReport>, StoreError>> + Send;
+/// Which database a [`Store`] runs on. The statements are the same; this decides the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-/// Either backend, chosen from a URL at start-up: `sqlite://PATH` (created if missing) or
-/// `postgres://…` / `postgresql://…`.
+/// The registry's database. Cheap to clone: clones share one pool of connections.
 #[derive(Debug, Clone)]
-pub enum AnyStore {
-    Sqlite(sqlite::SqliteStore),
-    Postgres(postgres::PgStore),
+pub struct Store {
+    pool: sqlx::AnyPool,
+    backend: Backend,
 }
 
-impl AnyStore {
-    /// Waits for the connections to close; for SQLite this also folds the WAL into the file.
-    pub async fn close(&self) {
-        match self {
-            AnyStore::Sqlite(s) => s.close().await,
-            AnyStore::Postgres(s) => s.close().await,
-        }
-    }
-}
-
-/// Forwards each method to the backend in use.
-macro_rules! delegate {
-    ($(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
-        impl Store for AnyStore {
-            $(async fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
-                match self {
-                    AnyStore::Sqlite(s) => s.$name($($arg),*).await,
-                    AnyStore::Postgres(s) => s.$name($($arg),*).await,
-                }
-            })*
-        }
-    };
-}
-
-delegate! {
-    fn create_organisation(&self, org: &Organisation) -> ();
-    fn organisation(&self, id: &str) -> Option<Organisation>;
-    fn organisations(&self) -> Vec<Organisation>;
-    fn manufacturer_named(&self, name: &str) -> Option<Organisation>;
-    fn grant_accreditation(&self, acc: &Accreditation) -> ();
-    fn withdraw_accreditation(&self, organisation: &str, scheme: &str) -> bool;
-    fn accreditations(&self, organisation: &str) -> Vec<Accreditation>;
-    fn add_signing_key(&self, key: &SigningKey) -> ();
-    fn signing_key(&self, key_id: &str) -> Option<SigningKey>;
-    fn signing_keys(&self, organisation: &str) -> Vec<SigningKey>;
-    fn retire_signing_key(&self, key_id: &str, at: jiff::Timestamp) -> bool;
-    fn create_token(&self, token: &ApiToken) -> ();
-    fn token_by_secret(&self, secret_sha256: &[u8]) -> Option<ApiToken>;
-    fn token_holder(&self, secret_sha256: &[u8]) -> Option<(ApiToken, Organisation)>;
-    fn tokens(&self, organisation: &str) -> Vec<ApiToken>;
-    fn revoke_token(&self, id: &str, at: jiff::Timestamp) -> bool;
-    fn record_batch(&self, items: &[Indexed]) -> Vec<Result<(), StoreError>>;
-    fn conformity_facts(&self, statement_sha256: &str, product_id: &str, manufacturer_name: &str) -> ConformityFacts;
-    fn attestation(&self, envelope_sha256: &str) -> Option<AttestationRecord>;
-    fn attestation_by_statement(&self, statement_sha256: &str) -> Option<AttestationRecord>;
-    fn history(&self, product_id: &str) -> Vec<AttestationRecord>;
-    fn last_log_index(&self) -> Option<u64>;
-    fn unindexed(&self, size: u64) -> Vec<u64>;
-    fn product(&self, id: &str) -> Option<Product>;
-    fn set_declaration(&self, product_id: &str, declaration_json: &str, at: jiff::Timestamp) -> bool;
-    fn versions(&self, product_id: &str) -> Vec<ProductVersion>;
-    fn products_of(&self, manufacturer: &str) -> Vec<ProductSummary>;
-    fn search(&self, query: &str, limit: u32, offset: u32) -> Vec<ProductSummary>;
-    fn add_vulnerability_report(&self, report: &VulnerabilityReport) -> i64;
-    fn vulnerability_reports(&self, product_id: &str) -> Vec<VulnerabilityReport>;
-    fn triage_vulnerability_report(&self, product_id: &str, id: i64, triage: &Triage) -> bool;
-}
-
-/// Opens (and migrates) the database at `url`.
-pub async fn open(url: &str) -> Result<AnyStore, StoreError> {
+/// Opens (and migrates) the database at `url`: `sqlite://PATH` (created, with its directory,
+/// if missing) or `postgres://…` / `postgresql://…`.
+pub async fn open(url: &str) -> Result<Store, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(AnyStore::Sqlite(
-            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
-        ))
+        Ok(Store {
+            pool: sqlite::open(std::path::Path::new(path)).await?,
+            backend: Backend::Sqlite,
+        })
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(AnyStore::Postgres(postgres::PgStore::connect(url).await?))
+        Ok(Store {
+            pool: postgres::connect(url).await?,
+            backend: Backend::Postgres,
+        })
     } else {
         Err(StoreError::UnsupportedUrl {
             url: url.to_owned(),
         })
+    }
+}
+
+impl Store {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Waits for the connections to close; for SQLite this also folds the WAL into the file.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Begins a write transaction.
+    ///
+    /// SQLite: `BEGIN IMMEDIATE` takes the write lock at the start, not at the first write: a
+    /// transaction that read first and then found another writer ahead of it would fail at
+    /// once instead of waiting (the busy timeout covers only the wait for the lock).
+    ///
+    /// PostgreSQL: read committed is enough: each write checks what it relies on inside the
+    /// transaction, and a concurrent insert of the same key still fails on the unique index.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+}
+
+/// The reads most methods are: one statement with one parameter, its rows converted.
+impl Store {
+    /// The row `sql` finds for its one parameter `key`, as a `T`.
+    async fn find<'k, R, T>(
+        &self,
+        sql: &'static str,
+        key: impl sqlx::Encode<'k, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'k,
+    ) -> Result<Option<T>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+        T: TryFrom<R, Error = StoreError>,
+    {
+        let row: Option<R> = sqlx::query_as(sql)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(T::try_from).transpose()
+    }
+
+    /// Every row `sql` finds for its one parameter `key`, in its order, as `T`s.
+    async fn find_all<'k, R, T>(
+        &self,
+        sql: &'static str,
+        key: impl sqlx::Encode<'k, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'k,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+        T: TryFrom<R, Error = StoreError>,
+    {
+        let rows: Vec<R> = sqlx::query_as(sql).bind(key).fetch_all(&self.pool).await?;
+        rows.into_iter().map(T::try_from).collect()
+    }
+}
+
+/// Fails with [`StoreError::NotFound`] unless `sql`, given `id`, finds a row: a write that
+/// refers to a missing row says which, before the database's foreign key would say less.
+async fn require(
+    conn: &mut sqlx::AnyConnection,
+    what: &'static str,
+    sql: &'static str,
+    id: &str,
+) -> Result<(), StoreError> {
+    let found: Option<String> = sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound {
+            what,
+            id: id.to_owned(),
+        }),
     }
 }

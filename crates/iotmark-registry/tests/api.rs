@@ -9,7 +9,6 @@ mod common;
 use common::{SCHEME, TestApp, backends, conformity, seconds_ago, status_change};
 use iotmark_attest::statement::{Predicate, Route, Statement, StatusKind};
 use iotmark_log::merkle;
-use iotmark_registry::store::Store;
 
 /// Each case: who submits, what, the expected status and the rule named on refusal.
 #[test]

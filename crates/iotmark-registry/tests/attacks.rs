@@ -15,7 +15,7 @@ use base64::Engine as _;
 use common::{TestApp, backends, conformity, forge, seconds_ago, status_change};
 use iotmark_attest::statement::{Route, StatusKind};
 use iotmark_registry::admin::{self, AdminError};
-use iotmark_registry::store::{Role, Store as _};
+use iotmark_registry::store::Role;
 use serde_json::Value;
 
 /// The same signed envelope in other bytes: what a verifier accepts as the same attestation.

@@ -16,7 +16,6 @@ use common::{
 use iotmark_attest::keys::Signer as _;
 use iotmark_attest::statement::{Route, StatusKind};
 use iotmark_log::merkle;
-use iotmark_registry::store::Store as _;
 
 const PRODUCT: &str = "acme-securecam-2";
 

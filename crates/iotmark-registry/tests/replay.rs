@@ -14,7 +14,7 @@ use iotmark_log::log::Log;
 use iotmark_log::merkle;
 use iotmark_log::storage::DirStorage;
 use iotmark_registry::service::{Config, Registry};
-use iotmark_registry::store::{self, Store};
+use iotmark_registry::store;
 
 const ORIGIN: &str = "registry.test/log";
 

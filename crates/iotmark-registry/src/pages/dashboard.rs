@@ -17,7 +17,7 @@ use super::quoting::url_component;
 use super::{Chrome, PageError, render, words};
 use crate::service::Registry;
 use crate::status::Standing;
-use crate::store::{Role, Store};
+use crate::store::Role;
 
 /// Colours of the four finding kinds, as in the legend (`.sw-*` in style.css).
 const SATISFIED: &str = "#1e7e3e";
@@ -128,8 +128,8 @@ struct DashboardPage {
     standing_desc: String,
 }
 
-pub(super) async fn page<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+pub(super) async fn page(
+    State(registry): State<Arc<Registry>>,
     Path(organisation): Path<String>,
 ) -> Result<Response, PageError> {
     let org = registry

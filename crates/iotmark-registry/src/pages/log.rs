@@ -19,7 +19,6 @@ use serde::Deserialize;
 use super::quoting::{shell_word, url_component};
 use super::{Chrome, PageError, protect, render, words};
 use crate::service::{Registry, RegistryError};
-use crate::store::Store;
 
 /// Entries per page of the explorer.
 const PAGE: u64 = 25;
@@ -32,7 +31,7 @@ struct CheckpointView {
     text: String,
 }
 
-fn checkpoint_view<S: Store>(registry: &Registry<S>) -> Result<CheckpointView, PageError> {
+fn checkpoint_view(registry: &Registry) -> Result<CheckpointView, PageError> {
     let bytes = registry.checkpoint()?;
     let cp = iotmark_log::checkpoint::read_unverified(&bytes)
         .map_err(|e| RegistryError::from(LogError::from(e)))?;
@@ -83,8 +82,8 @@ pub(super) struct LogQuery {
     before: Option<String>,
 }
 
-pub(super) async fn explorer<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+pub(super) async fn explorer(
+    State(registry): State<Arc<Registry>>,
     Query(query): Query<LogQuery>,
 ) -> Result<Response, PageError> {
     let checkpoint = checkpoint_view(&registry)?;
@@ -190,8 +189,8 @@ fn no_entry(index: u64, size: u64) -> PageError {
     }
 }
 
-pub(super) async fn entry<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+pub(super) async fn entry(
+    State(registry): State<Arc<Registry>>,
     Path(index): Path<String>,
 ) -> Result<Response, PageError> {
     let index = entry_index(&index)?;
@@ -268,8 +267,8 @@ pub(super) async fn entry<S: Store>(
 }
 
 /// Entry `index`'s receipt against the current checkpoint.
-pub(super) async fn receipt<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+pub(super) async fn receipt(
+    State(registry): State<Arc<Registry>>,
     Path(index): Path<String>,
 ) -> Result<Response, PageError> {
     let index = entry_index(&index)?;

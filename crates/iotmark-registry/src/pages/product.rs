@@ -25,7 +25,8 @@ use crate::label::{self, LabelContent};
 const MAX_EVENTS: usize = 50;
 use crate::service::Registry;
 use crate::status::{self, Standing};
-use crate::store::{AttestationRecord, EntryKind, Product, ProductVersion, Store};
+use crate::store::{AttestationRecord, EntryKind, Product, ProductVersion};
+use iotmark_attest::statement::{Route, StatusKind};
 
 /// Everything a product's page and downloads are made from, read once.
 pub(super) struct Loaded {
@@ -38,10 +39,7 @@ pub(super) struct Loaded {
 }
 
 impl Loaded {
-    pub(super) async fn read<S: Store>(
-        registry: &Registry<S>,
-        id: &str,
-    ) -> Result<Option<Loaded>, PageError> {
+    pub(super) async fn read(registry: &Registry, id: &str) -> Result<Option<Loaded>, PageError> {
         // No product has an ID of another form; such a path is not looked up at all.
         if iotmark_declare::check_product_id(id).is_err() {
             return Ok(None);
@@ -57,7 +55,7 @@ impl Loaded {
         }))
     }
 
-    async fn read_or_404<S: Store>(registry: &Registry<S>, id: &str) -> Result<Loaded, PageError> {
+    async fn read_or_404(registry: &Registry, id: &str) -> Result<Loaded, PageError> {
         Self::read(registry, id)
             .await?
             .ok_or_else(|| PageError::NoProduct { id: id.to_owned() })
@@ -81,7 +79,7 @@ impl Loaded {
 }
 
 /// A scheme's title, or its ID when the registry does not know it.
-pub(super) fn scheme_title<S: Store>(registry: &Registry<S>, id: &str) -> String {
+pub(super) fn scheme_title(registry: &Registry, id: &str) -> String {
     registry
         .schemes
         .iter()
@@ -104,8 +102,8 @@ pub(super) fn badge(standing: Standing) -> (&'static str, &'static str) {
 /// The assessment's finding counts, read from the attestation's signed statement (`None` for
 /// a status change). The envelope is the registry's own, accepted and logged: one that is
 /// missing or no longer parses is the registry's fault, never a page that leaves it out.
-pub(super) fn finding_counts<S: Store>(
-    registry: &Registry<S>,
+pub(super) fn finding_counts(
+    registry: &Registry,
     envelope_sha256: &str,
 ) -> Result<Option<iotmark_attest::statement::FindingCounts>, PageError> {
     let fault = |what: String| {
@@ -344,8 +342,8 @@ struct ProductPage {
     verify: Option<Verify>,
 }
 
-pub(super) async fn page<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+pub(super) async fn page(
+    State(registry): State<Arc<Registry>>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     if let Some(body) = registry.pages.get(&id) {
@@ -376,8 +374,8 @@ fn next_change(history: &[AttestationRecord], now: jiff::Timestamp) -> Option<ji
         .min()
 }
 
-async fn render_page<S: Store>(
-    registry: &Arc<Registry<S>>,
+async fn render_page(
+    registry: &Arc<Registry>,
     id: &str,
 ) -> Result<(String, Option<jiff::Timestamp>), PageError> {
     let loaded = Loaded::read_or_404(registry, id).await?;
@@ -601,8 +599,8 @@ async fn render_page<S: Store>(
     Ok((body, next))
 }
 
-fn verdict<S: Store>(
-    registry: &Registry<S>,
+fn verdict(
+    registry: &Registry,
     loaded: &Loaded,
     record: &AttestationRecord,
     standing: Standing,
@@ -614,7 +612,7 @@ fn verdict<S: Store>(
         .as_deref()
         .map(|s| scheme_title(registry, s))
         .unwrap_or_else(|| "an unnamed scheme".to_owned());
-    let by = if record.route.as_deref() == Some("certification") {
+    let by = if record.route == Some(Route::Certification) {
         format!("certified by {}", name_of(&record.submitted_by))
     } else {
         format!(
@@ -629,11 +627,11 @@ fn verdict<S: Store>(
         words::day(since)
     );
     // The status change that decided the standing: the last effective one of its kind.
-    let change = |kind: &str| {
+    let change = |kind: StatusKind| {
         loaded.history.iter().rev().find(|c| {
             c.kind == EntryKind::Status
                 && c.refers_to.as_deref() == Some(record.envelope_sha256.as_str())
-                && c.status.as_deref() == Some(kind)
+                && c.status == Some(kind)
                 && c.effective.is_some_and(|t| t <= loaded.now)
         })
     };
@@ -671,14 +669,17 @@ fn verdict<S: Store>(
             None,
         ),
         Standing::Suspended => {
-            let (d, r) = told(change("suspension"), "suspended");
+            let (d, r) = told(change(StatusKind::Suspension), "suspended");
             (
                 d.map(|d| format!("{d} Until it is reinstated, do not rely on it.")),
                 r,
             )
         }
-        Standing::Revoked => told(change("revocation"), "revoked"),
-        Standing::EndOfSupport => told(change("end-of-support"), "ended the security support of"),
+        Standing::Revoked => told(change(StatusKind::Revocation), "revoked"),
+        Standing::EndOfSupport => told(
+            change(StatusKind::EndOfSupport),
+            "ended the security support of",
+        ),
     };
     let checked = finding_counts(registry, &record.envelope_sha256)?.map(|c| {
         format!(
@@ -703,8 +704,8 @@ fn verdict<S: Store>(
     })
 }
 
-fn event<S: Store>(
-    registry: &Registry<S>,
+fn event(
+    registry: &Registry,
     loaded: &Loaded,
     r: &AttestationRecord,
     name_of: &dyn Fn(&str) -> String,
@@ -716,7 +717,7 @@ fn event<S: Store>(
                 .as_deref()
                 .map(|s| scheme_title(registry, s))
                 .unwrap_or_default();
-            let verb = if r.route.as_deref() == Some("certification") {
+            let verb = if r.route == Some(Route::Certification) {
                 "Certified"
             } else {
                 "Declared"
@@ -732,12 +733,12 @@ fn event<S: Store>(
             )
         }
         EntryKind::Status => {
-            let (verb, tone) = match r.status.as_deref() {
-                Some("suspension") => ("Suspended", "bad"),
-                Some("revocation") => ("Revoked", "bad"),
-                Some("end-of-support") => ("Ended security support for", "bad"),
-                Some("reinstatement") => ("Reinstated", "good"),
-                _ => ("Changed", "warn"),
+            let (verb, tone) = match r.status {
+                Some(StatusKind::Suspension) => ("Suspended", "bad"),
+                Some(StatusKind::Revocation) => ("Revoked", "bad"),
+                Some(StatusKind::EndOfSupport) => ("Ended security support for", "bad"),
+                Some(StatusKind::Reinstatement) => ("Reinstated", "good"),
+                None => ("Changed", "warn"),
             };
             let pending = if r.effective.is_some_and(|t| t > loaded.now) {
                 " (not in effect yet)"
@@ -779,8 +780,8 @@ fn attachment(content_type: &'static str, file_name: &str, body: Vec<u8>) -> Res
 }
 
 /// The current attestation's receipt against the current checkpoint (C2SP tlog-proof).
-pub(super) async fn receipt<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+pub(super) async fn receipt(
+    State(registry): State<Arc<Registry>>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let loaded = Loaded::read_or_404(&registry, &id).await?;
@@ -794,8 +795,8 @@ pub(super) async fn receipt<S: Store>(
 }
 
 /// The public key that signed the current attestation, as SPKI PEM (`iotmark verify --key`).
-pub(super) async fn signer_key<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+pub(super) async fn signer_key(
+    State(registry): State<Arc<Registry>>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let loaded = Loaded::read_or_404(&registry, &id).await?;
@@ -820,10 +821,7 @@ pub(super) async fn signer_key<S: Store>(
     ))
 }
 
-fn label_content<S: Store>(
-    registry: &Registry<S>,
-    loaded: &Loaded,
-) -> Result<LabelContent, PageError> {
+fn label_content(registry: &Registry, loaded: &Loaded) -> Result<LabelContent, PageError> {
     let (record, _) = loaded.current_or_404()?;
     let product = &loaded.product;
     Ok(LabelContent {
@@ -845,7 +843,7 @@ fn label_content<S: Store>(
 }
 
 /// What the label says, for the `alt` of its image on the page.
-fn label_alt<S: Store>(registry: &Registry<S>, loaded: &Loaded) -> String {
+fn label_alt(registry: &Registry, loaded: &Loaded) -> String {
     match label_content(registry, loaded) {
         Ok(c) => {
             let support = c
@@ -874,8 +872,8 @@ fn label_failed(e: label::LabelError) -> PageError {
     }
 }
 
-pub(super) async fn label_svg<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+pub(super) async fn label_svg(
+    State(registry): State<Arc<Registry>>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let loaded = Loaded::read_or_404(&registry, &id).await?;
@@ -904,8 +902,8 @@ pub(super) struct PngQuery {
 /// Pixels per label unit by default: 8 is about 1000 dpi printed at the label's natural size.
 const DEFAULT_PNG_SCALE: u32 = 8;
 
-pub(super) async fn label_png<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+pub(super) async fn label_png(
+    State(registry): State<Arc<Registry>>,
     Path(id): Path<String>,
     Query(query): Query<PngQuery>,
 ) -> Result<Response, PageError> {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::quoting::url_component;
 use super::{Chrome, PageError, render};
 use crate::service::{Registry, RegistryError};
-use crate::store::{ProductSummary, Store};
+use crate::store::ProductSummary;
 
 /// Results per page.
 const PAGE: u32 = 20;
@@ -44,9 +44,7 @@ struct HomePage {
     recent: Vec<Hit>,
 }
 
-pub(super) async fn home<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
-) -> Result<Response, PageError> {
+pub(super) async fn home(State(registry): State<Arc<Registry>>) -> Result<Response, PageError> {
     let recent = registry
         .store
         .search("", 8, 0)
@@ -83,8 +81,8 @@ struct SearchPage {
     next: Option<String>,
 }
 
-pub(super) async fn results<S: Store>(
-    State(registry): State<Arc<Registry<S>>>,
+pub(super) async fn results(
+    State(registry): State<Arc<Registry>>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Response, PageError> {
     let q = query.q.unwrap_or_default().trim().to_owned();

@@ -1,6 +1,8 @@
-//! The PostgreSQL backend, for when one machine is not enough.
+//! The PostgreSQL backend's set-up: the pool and the migrations. Everything else is shared
+//! (see [`super`]).
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
 
 use super::StoreError;
 
@@ -8,41 +10,22 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 const MAX_CONNECTIONS: u32 = 8;
 
-/// The registry's database in PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: PgPool,
+/// Connects to `url` (`postgres://user@host:port/database`) and brings the schema up to date.
+/// Several registries may start at once: the migrator holds an advisory lock.
+pub(super) async fn connect(url: &str) -> Result<AnyPool, StoreError> {
+    // See `sqlite::open`: the `Any` driver needs its backends installed, once.
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect(url)
+        .await
+        .map_err(|source| StoreError::Open {
+            target: without_password(url),
+            source,
+        })?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
 }
-
-impl PgStore {
-    /// Connects to `url` (`postgres://user@host:port/database`) and brings the schema up to
-    /// date. Several registries may start at once: the migrator holds an advisory lock.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect(url)
-            .await
-            .map_err(|source| StoreError::Open {
-                target: without_password(url),
-                source,
-            })?;
-        MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool })
-    }
-
-    /// Waits for the connections to close.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    /// Read committed is enough: each write checks what it relies on inside the transaction,
-    /// and a concurrent insert of the same key still fails on the unique index.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.pool.begin().await
-    }
-}
-
-super::sql::impl_store!(PgStore, sqlx::Postgres);
 
 /// The URL fit for an error message or a log: `postgres://user:***@host/db`.
 fn without_password(url: &str) -> String {

@@ -1,11 +1,12 @@
-//! The embedded backend: one SQLite file.
+//! The SQLite backend's set-up: the file, the settings every connection needs, the
+//! migrations. Everything else is shared (see [`super`]).
 
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::AnyPool;
+use sqlx::Executor as _;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
 use super::StoreError;
 
@@ -17,56 +18,80 @@ const MAX_CONNECTIONS: u32 = 4;
 /// How long a write waits for another connection's write to finish before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The registry's database in a SQLite file.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// Run on every new connection: these settings belong to a connection, not to the file.
+/// WAL lets readers go on while one writer commits; `synchronous = FULL` makes each commit
+/// durable when it returns, not merely consistent after a power cut; foreign keys are off
+/// unless asked for.
+fn connection_settings() -> String {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = {};",
+        BUSY_TIMEOUT.as_millis()
+    )
 }
 
-impl SqliteStore {
-    /// Opens the database file at `path`, creating it and its directory if missing, and
-    /// brings its schema up to date.
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let failed = |source| StoreError::Open {
-            target: path.display().to_string(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|e| failed(sqlx::Error::Io(e)))?;
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            // WAL lets readers go on while one writer commits; FULL makes each commit durable
-            // when it returns, not merely consistent after a power cut.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
+/// Opens the database file at `path`, creating it and its directory if missing, and brings
+/// its schema up to date.
+pub(super) async fn open(path: &Path) -> Result<AnyPool, StoreError> {
+    // The `Any` driver picks a backend by the URL's scheme among those installed; a second
+    // install is a no-op.
+    sqlx::any::install_default_drivers();
+    let failed = |source| StoreError::Open {
+        target: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(dir)
             .await
-            .map_err(failed)?;
-        MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+            .map_err(|e| failed(sqlx::Error::Io(e)))?;
     }
-
-    /// Waits for the connections to close, checkpointing the WAL into the database file.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    /// Takes the write lock at the start, not at the first write: a transaction that read
-    /// first and then found another writer ahead of it would fail at once instead of waiting.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
-    }
+    let url = url(path).map_err(|e| failed(sqlx::Error::Io(e)))?;
+    let options: AnyConnectOptions = url.parse().map_err(failed)?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(sqlx::AssertSqlSafe(connection_settings()))
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(failed)?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
 }
 
-super::sql::impl_store!(SqliteStore, sqlx::Sqlite);
+/// The `sqlite://` URL the `Any` driver opens `path` by, created if missing (`mode=rwc`).
+///
+/// The driver reads the path back from the URL after a URL parser has been at it, which
+/// would take `a/../b` as `b` under a host `a`. So the path is made absolute, its directory
+/// without `.` or `..` (the directory exists by now), and every byte but letters, digits and
+/// `/-._~` percent-encoded, `%`, `?` and `#` included.
+fn url(path: &Path) -> std::io::Result<String> {
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::canonicalize(dir)?,
+        None => std::env::current_dir()?,
+    };
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path names a directory, not a database file",
+        )
+    })?;
+    let absolute = dir.join(name);
+    let mut url = String::from("sqlite://");
+    for &b in absolute.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            url.push(char::from(b));
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url.push_str("?mode=rwc");
+    Ok(url)
+}
 
 #[cfg(test)]
 mod tests {
@@ -79,12 +104,12 @@ mod tests {
     #[tokio::test]
     async fn every_connection_has_wal_full_sync_and_foreign_keys() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("nested/dir/registry.db"))
+        let pool = open(&dir.path().join("nested/dir/registry.db"))
             .await
             .unwrap();
         let mut held = Vec::new();
         for _ in 0..MAX_CONNECTIONS {
-            let mut conn = store.pool.acquire().await.unwrap();
+            let mut conn = pool.acquire().await.unwrap();
             let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
                 .fetch_one(&mut *conn)
                 .await
@@ -109,13 +134,24 @@ mod tests {
         }
     }
 
+    /// The path goes through a URL on its way to SQLite: characters a URL gives meaning to,
+    /// and `..`, must still name the file they name on disk.
+    #[tokio::test]
+    async fn odd_paths_open_the_file_they_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("a b%41?c#d/../e f%2e%2E?#é.db");
+        open(&odd).await.unwrap().close().await;
+        assert!(dir.path().join("e f%2e%2E?#é.db").is_file());
+        assert!(dir.path().join("a b%41?c#d").is_dir());
+    }
+
     #[tokio::test]
     async fn a_path_that_cannot_be_a_database_is_named_in_the_error() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("not-a-directory");
         std::fs::write(&file, "x").unwrap();
         let path = file.join("registry.db");
-        match SqliteStore::open(&path).await {
+        match open(&path).await {
             Err(e @ StoreError::Open { .. }) => {
                 assert!(e.to_string().contains(&path.display().to_string()), "{e}")
             }

@@ -13,7 +13,7 @@ use iotmark_attest::statement::{
 };
 use iotmark_registry::admin;
 use iotmark_registry::service::{Config, Registry};
-use iotmark_registry::store::{self, AnyStore, Role, Store as _};
+use iotmark_registry::store::{self, Role};
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -65,7 +65,7 @@ fn rand_u64() -> u64 {
 /// A running registry and what the operator set up.
 pub struct TestApp {
     pub url: String,
-    pub registry: Arc<Registry<AnyStore>>,
+    pub registry: Arc<Registry>,
     pub runtime: tokio::runtime::Runtime,
     pub dir: PathBuf,
     /// token secrets by organisation ID

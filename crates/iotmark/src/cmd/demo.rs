@@ -19,7 +19,7 @@ use iotmark_conformity::attesting::{ConformityRequest, attest, now_to_the_second
 use iotmark_evidence::EvidenceSet;
 use iotmark_registry::admin;
 use iotmark_registry::service::{Config, Registry};
-use iotmark_registry::store::{self, Role, Store};
+use iotmark_registry::store::{self, Role};
 
 use crate::style::Style;
 

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use iotmark_attest::keys::PublicKey;
 use iotmark_registry::service::{Config, Registry};
-use iotmark_registry::store::{self, AnyStore, Role, Store};
+use iotmark_registry::store::{self, Role, Store};
 use serde_json::json;
 
 use crate::style::Style;
@@ -49,7 +49,7 @@ impl DataArgs {
             .unwrap_or_else(|| format!("sqlite://{}", self.data.join("registry.sqlite3").display()))
     }
 
-    async fn open(&self) -> Result<AnyStore> {
+    async fn open(&self) -> Result<Store> {
         let url = self.url();
         store::open(&url)
             .await

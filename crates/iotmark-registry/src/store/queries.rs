@@ -1,0 +1,224 @@
+//! Every statement the store runs, as text both backends accept: `$n` placeholders,
+//! `ON CONFLICT`, `RETURNING`, `LIMIT`/`OFFSET`, scalar subqueries. One constant per statement,
+//! named for what it does, so that a reader (or rust-analyzer's "find references") goes from a
+//! method to its SQL and back.
+//!
+//! No statement returns a boolean: SQLite has none and PostgreSQL's does not decode as an
+//! integer, so "does it exist" is `(SELECT 1 …)`, NULL when not.
+
+// Organisations ----------------------------------------------------------------------------------
+
+pub(super) const ORGANISATION_WITH_NAME: &str = "SELECT id FROM organisations WHERE name = $1";
+
+pub(super) const INSERT_ORGANISATION: &str =
+    "INSERT INTO organisations (id, name, role, created) VALUES ($1, $2, $3, $4)";
+
+pub(super) const ORGANISATION: &str =
+    "SELECT id, name, role, created FROM organisations WHERE id = $1";
+
+pub(super) const ORGANISATIONS: &str =
+    "SELECT id, name, role, created FROM organisations ORDER BY id";
+
+/// The lowest ID first, should several manufacturers share a name.
+pub(super) const MANUFACTURER_NAMED: &str = "SELECT id, name, role, created FROM organisations \
+     WHERE role = 'manufacturer' AND name = $1 ORDER BY id LIMIT 1";
+
+// Accreditations ---------------------------------------------------------------------------------
+
+/// A second grant keeps the first's time.
+pub(super) const INSERT_ACCREDITATION: &str = "INSERT INTO accreditations (organisation, scheme, granted) VALUES ($1, $2, $3) \
+     ON CONFLICT (organisation, scheme) DO NOTHING";
+
+pub(super) const DELETE_ACCREDITATION: &str =
+    "DELETE FROM accreditations WHERE organisation = $1 AND scheme = $2";
+
+pub(super) const ACCREDITATIONS: &str = "SELECT organisation, scheme, granted FROM accreditations \
+     WHERE organisation = $1 ORDER BY scheme";
+
+// Signing keys -----------------------------------------------------------------------------------
+
+pub(super) const INSERT_SIGNING_KEY: &str = "INSERT INTO signing_keys \
+     (key_id, organisation, public_key, label, added, retired) VALUES ($1, $2, $3, $4, $5, $6)";
+
+pub(super) const SIGNING_KEY: &str = "SELECT key_id, organisation, public_key, label, added, \
+     retired FROM signing_keys WHERE key_id = $1";
+
+pub(super) const SIGNING_KEYS: &str = "SELECT key_id, organisation, public_key, label, added, \
+     retired FROM signing_keys WHERE organisation = $1 ORDER BY added, key_id";
+
+pub(super) const RETIRE_SIGNING_KEY: &str =
+    "UPDATE signing_keys SET retired = $2 WHERE key_id = $1 AND retired IS NULL";
+
+// API tokens -------------------------------------------------------------------------------------
+
+pub(super) const TOKEN_WITH_SECRET: &str = "SELECT id FROM api_tokens WHERE secret_sha256 = $1";
+
+pub(super) const INSERT_TOKEN: &str = "INSERT INTO api_tokens \
+     (id, organisation, role, secret_sha256, label, created, revoked) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(super) const TOKEN_BY_SECRET: &str = "SELECT id, organisation, role, secret_sha256, label, \
+     created, revoked FROM api_tokens WHERE secret_sha256 = $1";
+
+/// Every authenticated request asks: the token and its organisation in one read.
+pub(super) const TOKEN_HOLDER: &str = "SELECT t.id, t.organisation, t.role, t.secret_sha256, \
+     t.label, t.created, t.revoked, o.name AS organisation_name, o.role AS organisation_role, \
+     o.created AS organisation_created \
+     FROM api_tokens t JOIN organisations o ON o.id = t.organisation WHERE t.secret_sha256 = $1";
+
+pub(super) const TOKENS: &str = "SELECT id, organisation, role, secret_sha256, label, created, \
+     revoked FROM api_tokens WHERE organisation = $1 ORDER BY created, id";
+
+pub(super) const REVOKE_TOKEN: &str =
+    "UPDATE api_tokens SET revoked = $2 WHERE id = $1 AND revoked IS NULL";
+
+// Attestations -----------------------------------------------------------------------------------
+
+/// What a conformity submission is decided on, in one read: `$1` statement SHA-256, `$2`
+/// product ID, `$3` manufacturer name. The `LEFT JOIN` keeps the one row when no manufacturer
+/// has the name.
+pub(super) const CONFORMITY_FACTS: &str = "SELECT \
+     (SELECT envelope_sha256 FROM attestations WHERE statement_sha256 = $1) AS accepted_before, \
+     (SELECT manufacturer FROM products WHERE id = $2) AS product_owner, \
+     m.id, m.name, m.role, m.created \
+     FROM (SELECT 1 AS one) AS one LEFT JOIN \
+     (SELECT id, name, role, created FROM organisations \
+     WHERE role = 'manufacturer' AND name = $3 ORDER BY id LIMIT 1) AS m ON TRUE";
+
+/// What recording an attestation checks first, in one round trip (each item of a batch makes
+/// it): `$1` envelope, `$2` log index, `$3` submitter, `$4` signing key, `$5` manufacturer,
+/// `$6` product ID, `$7` statement. Each column is 1 or NULL but the last, the product's owner.
+pub(super) const NEW_ATTESTATION_CHECKS: &str = "SELECT \
+     (SELECT 1 FROM attestations WHERE envelope_sha256 = $1) AS envelope_known, \
+     (SELECT 1 FROM attestations WHERE statement_sha256 = $7) AS statement_known, \
+     (SELECT 1 FROM attestations WHERE log_index = $2) AS index_taken, \
+     (SELECT 1 FROM organisations WHERE id = $3) AS submitter_known, \
+     (SELECT 1 FROM signing_keys WHERE key_id = $4) AS key_known, \
+     (SELECT 1 FROM organisations WHERE id = $5) AS manufacturer_known, \
+     (SELECT manufacturer FROM products WHERE id = $6) AS product_owner";
+
+/// Creates or updates a product. A submission without the declaration (`$6` NULL) keeps the
+/// last one submitted, so the consumer page does not lose it to a lab's certification.
+pub(super) const UPSERT_PRODUCT: &str = "INSERT INTO products (id, manufacturer, \
+     manufacturer_name, name, model, declaration_json, created, updated, search_text, sort_key) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) \
+     ON CONFLICT (id) DO UPDATE SET manufacturer_name = excluded.manufacturer_name, \
+     name = excluded.name, model = excluded.model, \
+     declaration_json = COALESCE(excluded.declaration_json, products.declaration_json), \
+     updated = excluded.updated, search_text = excluded.search_text, \
+     sort_key = excluded.sort_key";
+
+/// A known version keeps its first attestation (and images): no row is affected.
+pub(super) const INSERT_VERSION: &str = "INSERT INTO versions \
+     (product_id, version, first_attested, first_log_index) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (product_id, version) DO NOTHING";
+
+pub(super) const INSERT_IMAGE: &str = "INSERT INTO images \
+     (product_id, version, position, name, sha256) VALUES ($1, $2, $3, $4, $5)";
+
+/// What a status change refers to: its kind, product and version.
+pub(super) const REFERRED_ATTESTATION: &str =
+    "SELECT kind, product_id, version FROM attestations WHERE envelope_sha256 = $1";
+
+pub(super) const INSERT_ATTESTATION: &str = "INSERT INTO attestations (envelope_sha256, \
+     statement_sha256, kind, log_index, logged, submitted_by, signer_key_id, product_id, \
+     version, scheme, tier, route, issued, valid_until, support_end, refers_to, refers_to_kind, \
+     status, reason, effective) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+     $14, $15, $16, $17, $18, $19, $20)";
+
+pub(super) const ATTESTATION_BY_ENVELOPE: &str = "SELECT envelope_sha256, statement_sha256, \
+     kind, log_index, logged, submitted_by, signer_key_id, product_id, version, scheme, tier, \
+     route, issued, valid_until, support_end, refers_to, status, reason, effective \
+     FROM attestations WHERE envelope_sha256 = $1";
+
+pub(super) const ATTESTATION_BY_STATEMENT: &str = "SELECT envelope_sha256, statement_sha256, \
+     kind, log_index, logged, submitted_by, signer_key_id, product_id, version, scheme, tier, \
+     route, issued, valid_until, support_end, refers_to, status, reason, effective \
+     FROM attestations WHERE statement_sha256 = $1";
+
+pub(super) const HISTORY: &str = "SELECT envelope_sha256, statement_sha256, kind, log_index, \
+     logged, submitted_by, signer_key_id, product_id, version, scheme, tier, route, issued, \
+     valid_until, support_end, refers_to, status, reason, effective \
+     FROM attestations WHERE product_id = $1 ORDER BY log_index";
+
+pub(super) const LAST_LOG_INDEX: &str = "SELECT MAX(log_index) FROM attestations";
+
+/// The first log index no attestation holds: 0, or one past the first entry whose successor is
+/// missing. Entries before it are all indexed.
+pub(super) const FIRST_UNINDEXED: &str = "SELECT CASE \
+     WHEN NOT EXISTS (SELECT 1 FROM attestations WHERE log_index = 0) THEN 0 \
+     ELSE (SELECT MIN(a.log_index) + 1 FROM attestations a WHERE NOT EXISTS \
+     (SELECT 1 FROM attestations b WHERE b.log_index = a.log_index + 1)) END";
+
+pub(super) const INDEXED_BETWEEN: &str = "SELECT log_index FROM attestations \
+     WHERE log_index >= $1 AND log_index < $2 ORDER BY log_index";
+
+// Products and versions --------------------------------------------------------------------------
+
+pub(super) const PRODUCT: &str = "SELECT id, manufacturer, manufacturer_name, name, model, \
+     declaration_json, created, updated FROM products WHERE id = $1";
+
+pub(super) const PRODUCT_EXISTS: &str = "SELECT id FROM products WHERE id = $1";
+
+pub(super) const SET_DECLARATION: &str =
+    "UPDATE products SET declaration_json = $1, updated = $2 WHERE id = $3";
+
+pub(super) const VERSIONS: &str = "SELECT product_id, version, first_attested FROM versions \
+     WHERE product_id = $1 ORDER BY first_log_index DESC";
+
+pub(super) const IMAGES: &str = "SELECT version, name, sha256 FROM images WHERE product_id = $1 \
+     ORDER BY version, position";
+
+/// Product summaries; the latest version is the one first attested last in the log.
+/// [`search`] adds its `WHERE` to this.
+pub(super) const SUMMARIES: &str = "SELECT p.id, p.manufacturer_name, p.name, p.model, \
+     (SELECT v.version FROM versions v WHERE v.product_id = p.id \
+     ORDER BY v.first_log_index DESC LIMIT 1) AS latest_version FROM products p";
+
+pub(super) const PRODUCTS_OF: &str = "SELECT p.id, p.manufacturer_name, p.name, p.model, \
+     (SELECT v.version FROM versions v WHERE v.product_id = p.id \
+     ORDER BY v.first_log_index DESC LIMIT 1) AS latest_version FROM products p \
+     WHERE p.manufacturer = $1 ORDER BY p.id";
+
+/// The search statement for `words` patterns: `$1..$words` are the patterns, then limit and
+/// offset. Only the number of `LIKE` terms varies; every value is a bound parameter.
+pub(super) fn search(words: usize) -> String {
+    let mut sql = String::from(SUMMARIES);
+    for n in 1..=words {
+        sql.push_str(if n == 1 { " WHERE " } else { " AND " });
+        sql.push_str(&format!("p.search_text LIKE ${n} ESCAPE '\\'"));
+    }
+    sql.push_str(&format!(
+        " ORDER BY p.sort_key, p.id LIMIT ${} OFFSET ${}",
+        words + 1,
+        words + 2
+    ));
+    sql
+}
+
+// Vulnerability reports --------------------------------------------------------------------------
+
+pub(super) const INSERT_REPORT: &str = "INSERT INTO vulnerability_reports \
+     (product_id, version, summary, details, contact, received) \
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+
+pub(super) const TRIAGE_REPORT: &str = "UPDATE vulnerability_reports SET triage_status = $3, \
+     triage_note = $4, fixed_in = $5, triaged = $6 WHERE product_id = $1 AND id = $2";
+
+pub(super) const REPORTS: &str = "SELECT id, product_id, version, summary, details, contact, \
+     received, triage_status, triage_note, fixed_in, triaged \
+     FROM vulnerability_reports WHERE product_id = $1 ORDER BY id";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn search_binds_every_word_and_the_page() {
+        assert_eq!(
+            super::search(2).strip_prefix(super::SUMMARIES),
+            Some(
+                " WHERE p.search_text LIKE $1 ESCAPE '\\' AND p.search_text LIKE $2 ESCAPE '\\' \
+                 ORDER BY p.sort_key, p.id LIMIT $3 OFFSET $4"
+            )
+        );
+    }
+}
