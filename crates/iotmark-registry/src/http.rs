@@ -417,7 +417,8 @@ pub struct VersionView {
     pub route: Option<String>,
     pub valid_until: Option<jiff::Timestamp>,
     /// End of the security-support period, `YYYY-MM-DD`.
-    pub support_end: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub support_end: Option<jiff::civil::Date>,
 }
 
 /// The product, its versions and standing, and its whole history.
@@ -525,7 +526,7 @@ async fn product(
                 scheme: current.and_then(|(r, _)| r.scheme.clone()),
                 route: current.and_then(|(r, _)| r.route.map(|r| r.as_str().to_owned())),
                 valid_until: current.and_then(|(r, _)| r.valid_until),
-                support_end: current.and_then(|(r, _)| r.support_end.clone()),
+                support_end: current.and_then(|(r, _)| r.support_end),
                 version: v.version,
                 images: v.images,
             }

@@ -876,7 +876,7 @@ fn to_record(
             route: Some(p.route),
             issued: Some(p.issued),
             valid_until: Some(p.valid_until),
-            support_end: p.support_end.map(|d| d.to_string()),
+            support_end: p.support_end,
             ..base
         },
         Predicate::Status(p) => {

@@ -193,7 +193,8 @@ pub struct AttestationRecord {
     pub issued: Option<jiff::Timestamp>,
     pub valid_until: Option<jiff::Timestamp>,
     /// The support period's end, `YYYY-MM-DD`.
-    pub support_end: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub support_end: Option<jiff::civil::Date>,
     /// For status changes: the envelope SHA-256 they refer to, the change and why.
     pub refers_to: Option<String>,
     /// `suspension`, `revocation`, `end-of-support` or `reinstatement`.

@@ -88,7 +88,7 @@ impl Conformity<'_> {
                 route: Some(self.route),
                 issued: Some(logged),
                 valid_until: Some(at(1000 + 365 * 86_400)),
-                support_end: Some("2031-06-30".into()),
+                support_end: Some(jiff::civil::date(2031, 6, 30)),
                 refers_to: None,
                 status: None,
                 reason: None,

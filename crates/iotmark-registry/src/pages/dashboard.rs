@@ -151,8 +151,7 @@ pub(super) async fn page(
         standings.push(current.map(|(_, s)| s));
         let (badge, tone) = current.map_or(("No declaration", "bad"), |(_, s)| badge(s));
         let support = current
-            .and_then(|(r, _)| r.support_end.as_deref())
-            .and_then(words::parse_date)
+            .and_then(|(r, _)| r.support_end)
             .map_or_else(|| "not declared".to_owned(), words::date);
         let counts = current
             .map(|(r, _)| finding_counts(&registry, &r.envelope_sha256))

@@ -417,14 +417,15 @@ async fn render_page(
         },
     };
 
-    let support_end = current
-        .and_then(|(r, _)| r.support_end.clone())
-        .or_else(|| {
-            declaration
-                .as_ref()
-                .and_then(|d| d.updates.support_end.clone())
-        });
-    let support = match support_end.as_deref().and_then(words::parse_date) {
+    // The attested end first; a declaration published without an attestation has checked
+    // its date when it was published.
+    let support_end = current.and_then(|(r, _)| r.support_end).or_else(|| {
+        declaration
+            .as_ref()
+            .and_then(|d| d.updates.support_end.as_deref())
+            .and_then(words::parse_date)
+    });
+    let support = match support_end {
         Some(end) => match words::time_left(today, end) {
             Some(left) => SupportView {
                 tone: "good",
@@ -828,7 +829,7 @@ fn label_content(registry: &Registry, loaded: &Loaded) -> Result<LabelContent, P
         manufacturer: product.manufacturer_name.clone(),
         product_name: product.name.clone(),
         model: product.model.clone(),
-        support_end: record.support_end.clone(),
+        support_end: record.support_end.map(|d| d.to_string()),
         scheme_title: record
             .scheme
             .as_deref()

@@ -466,7 +466,7 @@ async fn insert_attestation(
         .bind(rec.route.map(|r| r.as_str()))
         .bind(rec.issued.map(seconds))
         .bind(rec.valid_until.map(seconds))
-        .bind(&rec.support_end)
+        .bind(rec.support_end.map(|d| d.to_string()))
         .bind(&rec.refers_to)
         // Always `conformity` on a status row: the schema's foreign key on (refers_to,
         // refers_to_kind) can then only be met by a conformity attestation.

@@ -28,6 +28,14 @@ fn opt_timestamp(
     secs.map(|s| timestamp(what, s)).transpose()
 }
 
+/// A `YYYY-MM-DD` date as stored.
+fn date(what: &'static str, text: &str) -> Result<jiff::civil::Date, StoreError> {
+    text.parse().map_err(|e| StoreError::Corrupt {
+        what,
+        reason: format!("{text:?} is not a date (YYYY-MM-DD): {e}"),
+    })
+}
+
 fn role(what: &'static str, s: &str) -> Result<Role, StoreError> {
     s.parse()
         .map_err(|reason| StoreError::Corrupt { what, reason })
@@ -354,7 +362,11 @@ impl TryFrom<AttestationRow> for AttestationRecord {
             scheme: r.scheme,
             tier: r.tier,
             route: r.route.as_deref().map(route).transpose()?,
-            support_end: r.support_end,
+            support_end: r
+                .support_end
+                .as_deref()
+                .map(|s| date("attestation support end", s))
+                .transpose()?,
             refers_to: r.refers_to,
             status: r.status.as_deref().map(status_kind).transpose()?,
             reason: r.reason,
