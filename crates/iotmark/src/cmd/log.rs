@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use iotmark_attest::keys::PublicKey;
 use iotmark_attest::verify::TrustPolicy;
-use iotmark_conformity::attestation::{Attestation, OpenError};
+use iotmark_conformity::attestation::{Attestation, OpenError, leaf_timestamp};
 use iotmark_conformity::log_key::log_signer;
 use iotmark_log::checkpoint::{self, Checkpoint};
 use iotmark_log::leaf::{LeafKind, LeafRecord};
@@ -598,7 +598,8 @@ fn verify_receipt(args: VerifyReceiptArgs) -> Result<ExitCode> {
         Ok(cp) => cp,
         Err(e) => return tampered(e.to_string()),
     };
-    let logged = jiff::Timestamp::from_second(i64::try_from(record.time).unwrap_or(i64::MAX))
+    // A time jiff cannot show is shown as the leaf holds it: the receipt is still proven.
+    let logged = leaf_timestamp(record.time)
         .map(|t| t.to_string())
         .unwrap_or_else(|_| record.time.to_string());
     if args.json {
