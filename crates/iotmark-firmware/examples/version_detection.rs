@@ -28,6 +28,28 @@ pub struct PackageResult {
     pub wrong: Vec<(String, String)>,
 }
 
+impl PackageResult {
+    /// The package format, from the file name: `ipk`, `rpm`, `deb`, `apk`, `tgz`, or
+    /// `other` (images, archives and the odd single file).
+    pub fn format(&self) -> &'static str {
+        ["ipk", "rpm", "deb", "apk", "tgz"]
+            .into_iter()
+            .find(|ext| self.package.ends_with(&format!(".{ext}")))
+            .unwrap_or("other")
+    }
+}
+
+/// Totals over a set of package results.
+pub fn summarise(results: &[&PackageResult]) -> Summary {
+    Summary {
+        packages: results.len(),
+        empty: results.iter().filter(|r| r.empty).count(),
+        correct: results.iter().filter(|r| r.found).count(),
+        wrong: results.iter().map(|r| r.wrong.len()).sum(),
+        seconds: 0.0,
+    }
+}
+
 /// Totals over the corpus.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -192,6 +214,24 @@ fn main() {
                 r.package, r.product, r.version
             );
         }
+    }
+    println!();
+    println!(
+        "{:<6} {:>8} {:>6} {:>8} {:>6} {:>7} {:>9}",
+        "format", "packages", "empty", "correct", "wrong", "recall", "precision"
+    );
+    for format in ["ipk", "rpm", "deb", "apk", "tgz", "other"] {
+        let part: Vec<&PackageResult> = results.iter().filter(|r| r.format() == format).collect();
+        let f = summarise(&part);
+        println!(
+            "{format:<6} {:>8} {:>6} {:>8} {:>6} {:>7.3} {:>9.3}",
+            f.packages,
+            f.empty,
+            f.correct,
+            f.wrong,
+            f.recall_nonempty(),
+            f.precision()
+        );
     }
     println!();
     println!(

@@ -11,7 +11,7 @@
 //! File contents are read as bytes, never parsed as ELF: real firmware and the peer test
 //! corpus both hold binaries whose headers do not parse. Each file gets one pass of an
 //! Aho-Corasick automaton over the literal anchors of every signature in
-//! `data/components.yaml`; each anchor hit then runs one small regex on the printable string
+//! `data/components/*.yaml`; each anchor hit then runs one small regex on the printable string
 //! around it (`regex` rules) or looks at the neighbouring strings for a bare version
 //! (`near` rules, for programs that print `"%s version %s"` with the version in a separate
 //! string).
@@ -217,10 +217,21 @@ struct Signatures {
     by_anchor: Vec<Vec<(usize, usize)>>,
 }
 
-const TABLE: &str = include_str!("../data/components.yaml");
+/// The signature files, each a YAML list of products (`data/components/`), with their names
+/// for error messages. Split by product name so that the table stays readable.
+const TABLE: &[(&str, &str)] = &[
+    ("core.yaml", include_str!("../data/components/core.yaml")),
+    ("a-l.yaml", include_str!("../data/components/a-l.yaml")),
+    ("m-z.yaml", include_str!("../data/components/m-z.yaml")),
+];
 
-fn compile(table: &str) -> Result<Signatures, String> {
-    let defs: Vec<ProductDef> = serde_saphyr::from_str(table).map_err(|e| e.to_string())?;
+fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
+    let mut defs: Vec<ProductDef> = Vec::new();
+    for (file, text) in table {
+        let part: Vec<ProductDef> =
+            serde_saphyr::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+        defs.extend(part);
+    }
     let mut products = Vec::new();
     let mut anchors: Vec<String> = Vec::new();
     let mut by_anchor: Vec<Vec<(usize, usize)>> = Vec::new();
@@ -296,7 +307,9 @@ fn signatures() -> &'static Signatures {
     // The table is compiled into the binary and checked by a unit test, so a failure here
     // is a build defect, not something an image can cause.
     SIGS.get_or_init(|| {
-        compile(TABLE).unwrap_or_else(|e| panic!("data/components.yaml is invalid: {e}"))
+        compile(TABLE).unwrap_or_else(|e| {
+            panic!("the signature table (data/components/*.yaml) is invalid: {e}")
+        })
     })
 }
 
