@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Checks the CycloneDX SBOMs iotmark produces against the official CycloneDX 1.6 JSON schema,
-# with a validator we did not write: cyclonedx-python-lib (OWASP CycloneDX, Apache-2.0) and
-# the schema files shipped inside its PyPI package. Installed once into target/tools; nothing
-# is fetched at run time.
+# Checks the SBOMs iotmark produces with validators we did not write, installed once into
+# target/tools from PyPI (nothing is fetched at run time):
+# - CycloneDX: the official CycloneDX 1.6 JSON schema, through cyclonedx-python-lib (OWASP
+#   CycloneDX, Apache-2.0) and the schema files shipped inside its package;
+# - SPDX 2.3 JSON: spdx-tools (the SPDX project's Python parser and validator), and NTIA's
+#   minimum elements with ntia-conformance-checker (the SPDX project's checker).
 #
 # The SBOMs come from the firmware crate's integration tests (tests/inventory.rs): an image
 # built with mksquashfs and gzip from the host's curl, libcurl and libcrypto, an opkg database,
@@ -29,7 +31,8 @@ if ls target/debian-packages/armhf/*.deb >/dev/null 2>&1; then
   for deb in target/debian-packages/armhf/*.deb; do dpkg-deb -x "$deb" "$out/rootfs"; done
   mksquashfs "$out/rootfs" "$out/debian-armhf.sqfs" -comp xz -all-root -noappend -quiet -no-progress
   cargo run --locked --quiet -p iotmark -- scan "$out/debian-armhf.sqfs" \
-    --sbom "$out/debian-armhf.cdx.json" > /dev/null
+    --sbom "$out/debian-armhf.cdx.json" --spdx "$out/debian-armhf.spdx.json" \
+    --supplier "iotmark test lab" --firmware-version 1.0 > /dev/null
 fi
 
 shopt -s nullglob
@@ -57,3 +60,27 @@ for path in sys.argv[1:]:
 print(f"cyclonedx-1.6: {len(sys.argv) - 1 - failed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY
+
+spdx_files=("$out"/*.spdx.json)
+if [ ${#spdx_files[@]} -eq 0 ]; then
+  echo "validate-sbom: the tests wrote no SPDX document" >&2
+  exit 1
+fi
+spdx_venv=target/tools/spdx
+if [ ! -x "$spdx_venv/bin/python" ]; then
+  python3 -m venv "$spdx_venv"
+  "$spdx_venv/bin/pip" install --quiet --disable-pip-version-check \
+    'spdx-tools==0.8.5' 'ntia-conformance-checker==6.0.0'
+fi
+for f in "${spdx_files[@]}"; do
+  "$spdx_venv/bin/pyspdxtools" -i "$f" || { echo "FAIL $f: spdx-tools found it invalid" >&2; exit 1; }
+  "$spdx_venv/bin/sbomcheck" -c ntia -r json "$f" | "$spdx_venv/bin/python" -c '
+import json, sys
+report = json.load(sys.stdin)
+if not report["isNtiaConformant"]:
+    missing = {k: v["nonconformantComponents"] for k, v in report.items()
+               if isinstance(v, dict) and v.get("allProvided") is False}
+    sys.exit(f"FAIL {sys.argv[1]}: not NTIA conformant: {missing}")
+print(f"OK {sys.argv[1]}: SPDX 2.3 valid, NTIA minimum elements present")
+' "$f"
+done

@@ -19,6 +19,7 @@ pub mod inventory;
 mod parallel;
 mod reader;
 pub mod sbom;
+pub mod spdx;
 pub mod tree;
 pub mod unpack;
 
@@ -345,7 +346,12 @@ pub fn fuzz_ubifs_read(data: &[u8]) {
 pub fn fuzz_scan(data: &[u8]) {
     let report = scan(data, &unpack::fuzz_limits());
     let _ = to_evidence(&report, "device", "2026-01-01T00:00:00Z", &|_| Vec::new());
-    let _ = sbom::sbom_json(&report, &report.components, "image", "2026-01-01T00:00:00Z");
+    let _ = sbom::sbom_json(
+        &report,
+        &report.components,
+        &sbom::Subject::named("image"),
+        "2026-01-01T00:00:00Z",
+    );
 }
 
 /// The inventory fuzz entry point: `data` as the contents of files whose names select every
@@ -384,7 +390,12 @@ pub fn fuzz_inventory(data: &[u8]) {
         fit: Vec::new(),
         components,
     };
-    let _ = sbom::sbom_json(&report, &report.components, "fuzz", "2026-01-01T00:00:00Z");
+    let _ = sbom::sbom_json(
+        &report,
+        &report.components,
+        &sbom::Subject::named("fuzz"),
+        "2026-01-01T00:00:00Z",
+    );
 }
 
 /// The `ext_read` fuzz entry point: `data` read as an ext2/3/4 filesystem starting at byte 0.

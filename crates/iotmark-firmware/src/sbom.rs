@@ -34,10 +34,16 @@ fn technique(t: Technique) -> &'static str {
 
 /// How many components the SBOM lists (everything but header-only hits).
 pub fn listed(components: &[Component]) -> usize {
+    listed_components(components).len()
+}
+
+/// The components an SBOM lists: everything but header-only hits, which are evidence about
+/// how a program was built, not something the image ships.
+pub(crate) fn listed_components(components: &[Component]) -> Vec<&Component> {
     components
         .iter()
         .filter(|c| c.relation != Relation::HeaderOnly)
-        .count()
+        .collect()
 }
 
 /// A bom-ref that is unique in the document and readable.
@@ -66,6 +72,9 @@ fn component_json(c: &Component, bom_ref: &str) -> Value {
     });
     if let Some(cpe) = &c.cpe {
         v["cpe"] = json!(cpe);
+    }
+    if let Some(supplier) = supplier(c) {
+        v["supplier"] = json!({ "name": supplier });
     }
     if let Some(sha) = &c.sha256 {
         v["hashes"] = json!([{ "alg": "SHA-256", "content": sha }]);
@@ -115,31 +124,32 @@ fn component_json(c: &Component, bom_ref: &str) -> Value {
     v["evidence"] = evidence;
     v["properties"] = json!([{
         "name": "iotmark:relation",
-        "value": match c.relation {
-            Relation::Package => "package",
-            Relation::Kernel => "kernel",
-            Relation::Is => "is",
-            Relation::Contains => "contains",
-            Relation::HeaderOnly => "header-only",
-        },
+        "value": relation_name(c.relation),
     }]);
     v
 }
 
-/// The SBOM of a scanned image as CycloneDX 1.6 JSON. `image_name` names the firmware in
-/// `metadata.component`; `timestamp` is RFC 3339. The serial number is derived from the
-/// image hash and the timestamp, so the same scan gives the same document.
-pub fn sbom_json(
-    report: &ScanReport,
-    components: &[Component],
-    image_name: &str,
-    timestamp: &str,
-) -> Value {
-    let listed: Vec<&Component> = components
-        .iter()
-        .filter(|c| c.relation != Relation::HeaderOnly)
-        .collect();
-    // Files that are a component, so embedded copies can nest under them.
+/// The word for how a component is present, as both SBOM formats print it.
+pub(crate) fn relation_name(relation: Relation) -> &'static str {
+    match relation {
+        Relation::Package => "package",
+        Relation::Kernel => "kernel",
+        Relation::Is => "is",
+        Relation::Contains => "contains",
+        Relation::HeaderOnly => "header-only",
+    }
+}
+
+/// Who supplies the component: the CPE vendor (the upstream project or company NVD names)
+/// when the product is known, otherwise nobody we can name.
+pub(crate) fn supplier(c: &Component) -> Option<String> {
+    let vendor = c.cpe.as_deref()?.split(':').nth(3)?;
+    (!vendor.is_empty() && vendor != "*").then(|| vendor.replace('\\', ""))
+}
+
+/// For each listed component, the index of the component whose file holds it as an
+/// embedded copy, if that file is itself a listed component (so the copy nests under it).
+pub(crate) fn containing_components(listed: &[&Component]) -> Vec<Option<usize>> {
     let mut owner: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for (i, c) in listed.iter().enumerate() {
         if matches!(c.relation, Relation::Is | Relation::Package) {
@@ -148,25 +158,66 @@ pub fn sbom_json(
             }
         }
     }
+    listed
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (c.relation == Relation::Contains)
+                .then(|| {
+                    c.occurrences
+                        .iter()
+                        .find_map(|o| owner.get(&(o.filesystem.as_str(), o.path.as_str())))
+                })
+                .flatten()
+                .copied()
+                .filter(|&p| p != i)
+        })
+        .collect()
+}
+
+/// The firmware an SBOM describes: the image's name, and what only its maker can say, its
+/// version and supplier (NTIA's minimum elements ask for both; without them the SBOM says
+/// nothing rather than guess).
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub name: &'a str,
+    pub version: Option<&'a str>,
+    pub supplier: Option<&'a str>,
+}
+
+impl<'a> Subject<'a> {
+    /// An image known only by its name.
+    pub fn named(name: &'a str) -> Self {
+        Subject {
+            name,
+            version: None,
+            supplier: None,
+        }
+    }
+}
+
+/// The SBOM of a scanned image as CycloneDX 1.6 JSON. `subject` is the firmware in
+/// `metadata.component`; `timestamp` is RFC 3339. The serial number is derived from the
+/// image hash and the timestamp, so the same scan gives the same document.
+pub fn sbom_json(
+    report: &ScanReport,
+    components: &[Component],
+    subject: &Subject<'_>,
+    timestamp: &str,
+) -> Value {
+    let listed = listed_components(components);
     let refs: Vec<String> = listed
         .iter()
         .enumerate()
         .map(|(i, c)| bom_ref(i, c))
         .collect();
+    let parents = containing_components(&listed);
     let mut nested: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
     let mut top: Vec<(usize, Value)> = Vec::new();
     for (i, c) in listed.iter().enumerate() {
         let json = component_json(c, &refs[i]);
-        let parent = (c.relation == Relation::Contains)
-            .then(|| {
-                c.occurrences
-                    .iter()
-                    .find_map(|o| owner.get(&(o.filesystem.as_str(), o.path.as_str())))
-            })
-            .flatten()
-            .filter(|&&p| p != i);
-        match parent {
-            Some(&p) => nested.entry(p).or_default().push(json),
+        match parents.get(i).copied().flatten() {
+            Some(p) => nested.entry(p).or_default().push(json),
             None => top.push((i, json)),
         }
     }
@@ -192,6 +243,19 @@ pub fn sbom_json(
         &uuid::Uuid::NAMESPACE_URL,
         format!("urn:iotmark:sbom:{}:{timestamp}", report.sha256).as_bytes(),
     );
+    let mut firmware = json!({
+        "type": "firmware",
+        "bom-ref": "firmware",
+        "name": subject.name,
+        "hashes": [{ "alg": "SHA-256", "content": report.sha256 }],
+        "properties": [{ "name": "iotmark:size", "value": report.size.to_string() }],
+    });
+    if let Some(version) = subject.version {
+        firmware["version"] = json!(version);
+    }
+    if let Some(supplier) = subject.supplier {
+        firmware["supplier"] = json!({ "name": supplier });
+    }
     json!({
         "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
         "bomFormat": "CycloneDX",
@@ -207,13 +271,7 @@ pub fn sbom_json(
                     "version": env!("CARGO_PKG_VERSION"),
                 }],
             },
-            "component": {
-                "type": "firmware",
-                "bom-ref": "firmware",
-                "name": image_name,
-                "hashes": [{ "alg": "SHA-256", "content": report.sha256 }],
-                "properties": [{ "name": "iotmark:size", "value": report.size.to_string() }],
-            },
+            "component": firmware,
         },
         "components": out,
         "dependencies": dependencies,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use iotmark_firmware::inventory::{Component, Relation};
-use iotmark_firmware::{Limits, sbom, scan};
+use iotmark_firmware::{Limits, sbom, scan, spdx};
 
 #[allow(dead_code)]
 #[path = "../examples/version_detection.rs"]
@@ -185,7 +185,12 @@ fn sbom_of_an_image_lists_what_ships_and_not_the_header_trap() {
         "{kernel:#?}"
     );
 
-    let doc = sbom::sbom_json(&report, cs, "test-image.bin", "2026-11-22T00:00:00Z");
+    let doc = sbom::sbom_json(
+        &report,
+        cs,
+        &sbom::Subject::named("test-image.bin"),
+        "2026-11-22T00:00:00Z",
+    );
     assert_eq!(doc["specVersion"], "1.6");
     assert_eq!(
         doc["metadata"]["component"]["hashes"][0]["content"],
@@ -208,13 +213,54 @@ fn sbom_of_an_image_lists_what_ships_and_not_the_header_trap() {
         "{finding:?}"
     );
 
-    // scripts/validate-sbom.sh checks the documents against the official schema.
+    // The same inventory as SPDX 2.3: the image is the described package and contains
+    // every listed component, each with its purl and CPE as external references.
+    let subject = sbom::Subject {
+        name: "test-image.bin",
+        version: Some("1.0"),
+        supplier: Some("iotmark test lab"),
+    };
+    let spdx = spdx::spdx_json(&report, cs, &subject, "2026-11-22T00:00:00Z");
+    let packages = spdx["packages"].as_array().expect("packages");
+    assert_eq!(packages.len(), listed + 1, "the image and each component");
+    assert_eq!(packages[0]["versionInfo"], "1.0");
+    assert_eq!(packages[0]["supplier"], "Organization: iotmark test lab");
+    let dnsmasq = packages
+        .iter()
+        .find(|p| p["name"] == "dnsmasq-full")
+        .expect("dnsmasq in the SPDX document");
+    let locators: Vec<&str> = dnsmasq["externalRefs"]
+        .as_array()
+        .expect("external references")
+        .iter()
+        .filter_map(|r| r["referenceLocator"].as_str())
+        .collect();
+    assert!(
+        locators.contains(&"cpe:2.3:a:thekelleys:dnsmasq:2.90:*:*:*:*:*:*:*"),
+        "{locators:?}"
+    );
+    assert_eq!(dnsmasq["supplier"], "Organization: thekelleys");
+    let contained = spdx["relationships"]
+        .as_array()
+        .expect("relationships")
+        .iter()
+        .filter(|r| r["relationshipType"] == "CONTAINS")
+        .count();
+    assert_eq!(contained, listed, "each component is contained once");
+    assert!(!spdx.to_string().contains("\"versionInfo\":\"3.0.16\""));
+
+    // scripts/validate-sbom.sh checks the documents with validators we did not write.
     if let Some(out) = std::env::var_os("IOTMARK_SBOM_OUT") {
         std::fs::write(
             Path::new(&out).join("test-image.cdx.json"),
             serde_json::to_vec_pretty(&doc).expect("json"),
         )
         .expect("write the SBOM");
+        std::fs::write(
+            Path::new(&out).join("test-image.spdx.json"),
+            serde_json::to_vec_pretty(&spdx).expect("json"),
+        )
+        .expect("write the SPDX document");
     }
 }
 
@@ -239,7 +285,7 @@ fn a_compressed_kernel_fixture_gives_its_version() {
         let doc = sbom::sbom_json(
             &report,
             &report.components,
-            "bzImage_gzip",
+            &sbom::Subject::named("bzImage_gzip"),
             "2026-11-22T00:00:00Z",
         );
         std::fs::write(

@@ -15,7 +15,7 @@ use crate::style::Style;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  iotmark scan firmware.bin --component camera --out evidence/ --sbom camera.cdx.json\n  iotmark scan firmware.bin --extract rootfs/ --json\n\nExit status: 0 when the scan ran (findings or not), 1 when the image cannot be read."
+    after_help = "Examples:\n  iotmark scan firmware.bin --component camera --out evidence/ --sbom camera.cdx.json\n  iotmark scan firmware.bin --spdx camera.spdx.json --supplier \"Acme Corp\" --firmware-version 2.4.1\n  iotmark scan firmware.bin --extract rootfs/ --json\n\nExit status: 0 when the scan ran (findings or not), 1 when the image cannot be read."
 )]
 pub struct ScanArgs {
     /// The firmware image
@@ -33,6 +33,15 @@ pub struct ScanArgs {
     /// Write a CycloneDX 1.6 SBOM (JSON) of the components found
     #[arg(long, value_name = "FILE")]
     sbom: Option<PathBuf>,
+    /// Write an SPDX 2.3 SBOM (JSON) of the components found
+    #[arg(long, value_name = "FILE")]
+    spdx: Option<PathBuf>,
+    /// The firmware's version, as its maker names it, for the SBOMs
+    #[arg(long, value_name = "VERSION")]
+    firmware_version: Option<String>,
+    /// Who supplies the firmware (the manufacturer), for the SBOMs
+    #[arg(long, value_name = "NAME")]
+    supplier: Option<String>,
     /// Refuse images larger than this many bytes
     #[arg(long, default_value_t = 1 << 30)]
     max_bytes: u64,
@@ -78,24 +87,32 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             dir.write_tree(&format!("fs{i}"), tree)?;
         }
     }
+    let image_name = args
+        .image
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "firmware".to_owned());
+    let subject = iotmark_firmware::sbom::Subject {
+        name: &image_name,
+        version: args.firmware_version.as_deref(),
+        supplier: args.supplier.as_deref(),
+    };
+    let listed = iotmark_firmware::sbom::listed(&report.components);
     if let Some(path) = &args.sbom {
-        let name = args
-            .image
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "firmware".to_owned());
         let sbom =
-            iotmark_firmware::sbom::sbom_json(&report, &report.components, &name, &collected_at);
-        let mut text = serde_json::to_string_pretty(&sbom)?;
-        text.push('\n');
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            iotmark_firmware::sbom::sbom_json(&report, &report.components, &subject, &collected_at);
+        write_json(path, &sbom)?;
         eprintln!(
-            "wrote a CycloneDX 1.6 SBOM of {} component(s) to {}",
-            iotmark_firmware::sbom::listed(&report.components),
+            "wrote a CycloneDX 1.6 SBOM of {listed} component(s) to {}",
+            path.display()
+        );
+    }
+    if let Some(path) = &args.spdx {
+        let spdx =
+            iotmark_firmware::spdx::spdx_json(&report, &report.components, &subject, &collected_at);
+        write_json(path, &spdx)?;
+        eprintln!(
+            "wrote an SPDX 2.3 SBOM of {listed} component(s) to {}",
             path.display()
         );
     }
@@ -246,4 +263,15 @@ fn scan_showing_progress(image: &[u8], limits: &Limits) -> ScanReport {
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
+}
+
+/// Writes a JSON document, creating the directory it goes in.
+fn write_json(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(doc)?;
+    text.push('\n');
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -1,0 +1,126 @@
+"""Chooses the held-out set for version detection: Debian binary packages of the products in
+cve-bin-tool's corpus (../shared/reference/version-detection), from four Debian releases
+and three architectures the corpus does not hold, so that no signature was written from
+them.
+
+Steps (called by benches/version_detection_heldout.sh):
+  choose LISTS CORPUS OUT   read the apt Packages indexes in LISTS and write the candidate
+                            packages (name, product, version, suite, arch, archive path)
+  keep CANDIDATES DEBS CORPUS OUT
+                            keep the candidates that hold a file of the same name as a
+                            file of the corpus's package of that product (sonames compared
+                            without their version), so the held-out package contains the
+                            program or library the corpus package did, whatever its version
+                            prints; write the manifest the Rust example reads
+
+A package of the corpus is named for its product by expected.json; the Debian package with
+the same name (lower case) is the candidate.
+"""
+import io
+import json
+import os
+import re
+import sys
+import tarfile
+from pathlib import Path
+
+# One architecture per release, so each release adds another build as well as another version.
+PLAN = {"bullseye": "armhf", "bookworm": "mipsel", "trixie": "arm64", "sid": "armhf"}
+
+
+def corpus_packages(corpus):
+    """(lower-case package base name, product, package file) for every corpus package."""
+    expected = json.loads((corpus / "expected.json").read_text())["package_test_data"]
+    for case in expected:
+        name = case["package_name"]
+        if name.endswith((".deb", ".ipk")):
+            base = name.split("_")[0]
+        else:
+            m = re.match(r"(.+?)-\d", name)
+            base = m.group(1) if m else name
+        yield base.lower(), case["product"], name
+
+
+def stanzas(text):
+    for stanza in text.split("\n\n"):
+        fields = {}
+        for line in stanza.split("\n"):
+            if ": " in line and not line.startswith(" "):
+                k, v = line.split(": ", 1)
+                fields[k] = v
+        if "Package" in fields:
+            yield fields
+
+
+def choose(lists, corpus, out):
+    products = {base: product for base, product, _ in corpus_packages(corpus)}
+    rows = {}
+    for index in sorted(Path(lists).glob("*_Packages")):
+        m = re.search(r"dists_(\w+)_main_binary-(\w+)_Packages", index.name)
+        if not m:
+            continue
+        suite, arch = m.groups()
+        for f in stanzas(index.read_text(encoding="utf-8", errors="replace")):
+            if f["Package"] in products:
+                rows.setdefault(f["Package"], []).append((suite, arch, f["Version"], f["Filename"]))
+    chosen = []
+    for name, found in sorted(rows.items()):
+        versions = set()
+        for suite, arch in PLAN.items():
+            pick = [r for r in found if r[0] == suite and r[1] in (arch, "all")]
+            if pick and pick[0][2] not in versions:
+                versions.add(pick[0][2])
+                _, arch, version, filename = pick[0]
+                chosen.append(dict(package=name, product=products[name], version=version,
+                                   suite=suite, arch=arch, path=filename,
+                                   file=os.path.basename(filename)))
+    Path(out).write_text(json.dumps(chosen, indent=1))
+    print(f"{len(chosen)} candidate packages of {len(rows)} names", file=sys.stderr)
+
+
+def file_key(name):
+    name = os.path.basename(name.rstrip("/"))
+    return re.sub(r"\.so(\.\d+)*$", ".so", name)
+
+
+def deb_files(path):
+    """Names of the regular files a .deb installs, outside /usr/share."""
+    with open(path, "rb") as f:
+        data = f.read()
+    # ar: 8-byte magic, then 60-byte headers; the member named data.tar* holds the files.
+    at = 8
+    while at + 60 <= len(data):
+        name = data[at:at + 16].decode().strip().rstrip("/")
+        size = int(data[at + 48:at + 58].decode().strip())
+        body = data[at + 60:at + 60 + size]
+        if name.startswith("data.tar"):
+            with tarfile.open(fileobj=io.BytesIO(body)) as t:
+                return {file_key(m.name) for m in t.getmembers()
+                        if m.isfile() and not m.name.lstrip("./").startswith("usr/share/")}
+        at += 60 + size + (size & 1)
+    return set()
+
+
+def keep(candidates, debs, corpus, out):
+    own = {}
+    for base, _, package in corpus_packages(corpus):
+        try:
+            with tarfile.open(corpus / "condensed" / f"{package}.tar.gz") as t:
+                own.setdefault(base, set()).update(file_key(m.name) for m in t.getmembers() if m.isfile())
+        except (tarfile.ReadError, OSError):
+            continue
+    kept = [c for c in json.loads(Path(candidates).read_text())
+            if deb_files(Path(debs) / c["file"]) & own.get(c["package"], set())]
+    Path(out).write_text(json.dumps(kept, indent=1))
+    print(f"kept {len(kept)} packages of {len({c['product'] for c in kept})} products",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    step, *args = sys.argv[1:]
+    if step == "choose":
+        choose(args[0], Path(args[1]), args[2])
+    elif step == "keep":
+        keep(args[0], args[1], Path(args[2]), args[3])
+    else:
+        sys.exit(f"unknown step {step}")
