@@ -16,6 +16,7 @@
 pub mod analyze;
 pub mod extract;
 pub mod inventory;
+pub mod packages;
 mod parallel;
 mod reader;
 pub mod sbom;
@@ -169,11 +170,27 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         {
             findings.push((label.clone(), f));
         }
-        for mut c in inventory::inventory(tree) {
+        let (found, problems) = inventory::inventory_with_problems(tree);
+        for mut c in found {
             for o in &mut c.occurrences {
                 o.filesystem.clone_from(label);
             }
             components.push(c);
+        }
+        // A package database that does not parse leaves the SBOM short of what it lists:
+        // said next to the SBOM's own line, so a reader sees why.
+        for p in problems {
+            findings.push((
+                label.clone(),
+                analyze::Finding {
+                    check: "firmware.sbom.components",
+                    failed: false,
+                    severity: Severity::Low,
+                    file: p.path.clone(),
+                    line: None,
+                    message: format!("package metadata {} not read: {}", p.path, p.message),
+                },
+            ));
         }
         progress.analysed.fetch_add(1, Ordering::Relaxed);
     }
