@@ -927,9 +927,47 @@ pub fn inventory_with_problems(tree: &Tree) -> (Vec<Component>, Vec<Problem>) {
                 c.sha256 = hashes.into_iter().next();
             }
         }
-        merge(&mut components, &owner, c);
+        for part in split_by_owner(c, &owner) {
+            merge(&mut components, &owner, part);
+        }
     }
     (components, problems)
+}
+
+/// One component per owning package: the same version string in files of different
+/// packages (`libcrypto.so.3` of libssl3, `/usr/bin/openssl` of openssl) is attributed to
+/// each package separately. Evidence follows its file.
+fn split_by_owner(c: Component, owner: &BTreeMap<String, usize>) -> Vec<Component> {
+    let mut groups: BTreeMap<Option<usize>, (Vec<Occurrence>, Vec<Identity>)> = BTreeMap::new();
+    let mut evidence = c.evidence.clone();
+    for o in &c.occurrences {
+        let group = groups.entry(owner.get(&o.path).copied()).or_default();
+        let (here, rest): (Vec<Identity>, Vec<Identity>) =
+            evidence.into_iter().partition(|e| e.path == o.path);
+        evidence = rest;
+        group.0.push(o.clone());
+        group.1.extend(here);
+    }
+    if groups.len() <= 1 {
+        return vec![c];
+    }
+    groups
+        .into_values()
+        .map(|(occurrences, evidence)| {
+            let hashes: BTreeSet<_> = occurrences
+                .iter()
+                .filter_map(|o| o.sha256.clone())
+                .collect();
+            Component {
+                sha256: (c.relation == Relation::Is && hashes.len() == 1)
+                    .then(|| hashes.into_iter().next())
+                    .flatten(),
+                occurrences,
+                evidence,
+                ..c.clone()
+            }
+        })
+        .collect()
 }
 
 /// Adds a component found from version strings, unless a listed package accounts for it.
