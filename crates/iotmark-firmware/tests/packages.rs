@@ -313,6 +313,48 @@ fn a_version_string_that_contradicts_its_package_is_kept_and_marked() {
     );
 }
 
+/// Distroless images have no `status` file: `status.d/<pkg>` holds the package's control
+/// stanza and `status.d/<pkg>.md5sums` the files, as the .deb's control archive ships them.
+#[test]
+fn a_distroless_status_d_from_a_real_deb_gives_the_package_and_its_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    let control = dir.path().join("control");
+    let deb = deb("libssl3");
+    run(
+        Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root),
+        "dpkg",
+    );
+    run(
+        Command::new("dpkg-deb").arg("-e").arg(&deb).arg(&control),
+        "dpkg",
+    );
+    let status_d = root.join("var/lib/dpkg/status.d");
+    std::fs::create_dir_all(&status_d).expect("mkdir");
+    std::fs::copy(control.join("control"), status_d.join("libssl3")).expect("control");
+    std::fs::copy(control.join("md5sums"), status_d.join("libssl3.md5sums")).expect("md5sums");
+    write(&root, "etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n");
+    let cs = inventory(&tree_of(&root));
+    let ssl = component(&cs, "libssl3");
+    assert_eq!(ssl.source, Some(PackageSource::DpkgStatusD));
+    assert!(
+        ssl.purl.starts_with("pkg:deb/debian/libssl3@3."),
+        "{}",
+        ssl.purl
+    );
+    let sums = std::fs::read_to_string(control.join("md5sums")).expect("md5sums");
+    assert_eq!(ssl.files.len(), sums.lines().count());
+    assert!(
+        ssl.files
+            .iter()
+            .any(|f| f == "/usr/lib/arm-linux-gnueabihf/libcrypto.so.3")
+    );
+    assert!(
+        !ssl.changelog.is_empty(),
+        "the changelog is read for status.d packages too"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // rpm
 
@@ -623,4 +665,152 @@ fn fuzz_corpora_parse_without_panicking() {
         entries[0].cves.iter().any(|c| c.starts_with("CVE-")),
         "{entries:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Language packages
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let meta = std::fs::symlink_metadata(e.path()).expect("metadata");
+        let dest = to.join(e.file_name());
+        if meta.is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else if meta.is_file() {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// The Python distributions this machine's python3 has installed (their `*.dist-info` and
+/// `*.egg-info` as pip and Debian wrote them) in an image's `dist-packages`, listed as
+/// Python's own importlib.metadata lists them.
+#[test]
+fn python_distributions_are_listed_as_importlib_lists_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    let site = root.join("usr/lib/python3/dist-packages");
+    std::fs::create_dir_all(&site).expect("mkdir");
+    // The python3 on PATH, and Debian's own when that is another one (its dist-packages
+    // hold distutils-era `*.egg-info` files).
+    let mut paths = String::new();
+    for python in ["python3", "/usr/bin/python3"] {
+        if let Ok(out) = Command::new(python)
+            .args(["-c", "import sys; print('\\n'.join(sys.path))"])
+            .output()
+        {
+            paths.push_str(&String::from_utf8_lossy(&out.stdout));
+        }
+    }
+    for dir in paths.lines().filter(|p| p.ends_with("-packages")) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let dest = site.join(&name);
+            if !(name.ends_with(".dist-info") || name.ends_with(".egg-info")) || dest.exists() {
+                continue;
+            }
+            if e.path().is_dir() {
+                copy_dir(&e.path(), &dest);
+            } else {
+                std::fs::copy(e.path(), &dest).expect("copy");
+            }
+        }
+    }
+    let oracle = run(
+        Command::new("python3").arg("-c").arg(format!(
+            "import importlib.metadata as m\nfor d in m.distributions(path=[{:?}]):\n    print(d.metadata['Name'] + '|' + d.version)",
+            site.display().to_string()
+        )),
+        "python3",
+    );
+    let oracle: BTreeSet<(String, String)> = oracle
+        .lines()
+        .filter_map(|l| l.split_once('|'))
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+    assert!(
+        !oracle.is_empty(),
+        "python3 lists no distributions (pip at least)"
+    );
+    let cs = inventory(&tree_of(&root));
+    let got: BTreeSet<(String, String)> = cs
+        .iter()
+        .filter(|c| c.source == Some(PackageSource::Python))
+        .map(|c| (c.name.clone(), c.version.clone()))
+        .collect();
+    assert_eq!(got, oracle);
+    let pip = cs
+        .iter()
+        .find(|c| c.name == "pip" && c.source == Some(PackageSource::Python));
+    if let Some(pip) = pip {
+        assert_eq!(pip.purl, format!("pkg:pypi/pip@{}", pip.version));
+        assert!(
+            pip.files.iter().any(|f| f.ends_with("/pip/__init__.py")),
+            "RECORD gives the owned files: {:?}",
+            pip.files.iter().take(5).collect::<Vec<_>>()
+        );
+    }
+}
+
+/// npm as this machine's Node.js installed it (npm and the packages it bundles under
+/// `node_modules`), listed as `npm ls --all` lists it.
+#[test]
+fn npm_packages_are_listed_as_npm_ls_lists_them() {
+    let cli = run(
+        Command::new("sh").args(["-c", "readlink -f \"$(command -v npm)\""]),
+        "npm",
+    );
+    // `…/npm/bin/npm-cli.js`: the package is two levels up.
+    let npm_dir = Path::new(cli.trim())
+        .parent()
+        .and_then(Path::parent)
+        .expect("npm's package directory")
+        .to_path_buf();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    let copy = root.join("opt/app/node_modules/npm");
+    copy_dir(&npm_dir, &copy);
+    let listed = Command::new("npm")
+        .args(["ls", "--all", "--parseable", "--long"])
+        .current_dir(&copy)
+        .output()
+        .expect("npm ls");
+    let oracle: BTreeSet<(String, String)> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let path = f.next()?;
+            let spec = f.next()?;
+            let at = spec.rfind('@').filter(|&i| i > 0)?;
+            Path::new(path)
+                .join("package.json")
+                .exists()
+                .then(|| (spec[..at].to_owned(), spec[at + 1..].to_owned()))
+        })
+        .collect();
+    assert!(
+        oracle.len() > 10,
+        "npm bundles its dependencies: {oracle:?}"
+    );
+    let cs = inventory(&tree_of(&root));
+    let got: BTreeSet<(String, String)> = cs
+        .iter()
+        .filter(|c| c.source == Some(PackageSource::Npm))
+        .map(|c| (c.name.clone(), c.version.clone()))
+        .collect();
+    assert_eq!(got, oracle);
+    let npm = component(&cs, "npm");
+    assert_eq!(npm.purl, format!("pkg:npm/npm@{}", npm.version));
+    if let Some(scoped) = cs.iter().find(|c| c.name.starts_with("@npmcli/")) {
+        assert!(
+            scoped.purl.starts_with("pkg:npm/%40npmcli/"),
+            "{}",
+            scoped.purl
+        );
+    }
 }

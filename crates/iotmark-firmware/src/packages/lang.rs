@@ -13,14 +13,16 @@ const MAX_METADATA_BYTES: usize = 1 << 20;
 /// Where a metadata file sits, if it is one this module reads.
 fn kind_of(path: &str) -> Option<PackageSource> {
     let in_site = path.contains("/site-packages/") || path.contains("/dist-packages/");
-    if in_site && (path.ends_with(".dist-info/METADATA") || path.ends_with(".egg-info/PKG-INFO")) {
+    // distutils wrote `*.egg-info` as a single file of PKG-INFO fields; setuptools as a
+    // directory holding PKG-INFO.
+    let python = [".dist-info/METADATA", ".egg-info/PKG-INFO", ".egg-info"];
+    if in_site && python.iter().any(|end| path.ends_with(end)) {
         return Some(PackageSource::Python);
     }
     // Only a package's own manifest: `node_modules/x/package.json` or
     // `node_modules/@s/x/package.json`. Test fixtures and examples deeper inside a package
     // (`node_modules/x/test/fixtures/y/package.json`) are not installed packages.
-    let (before, rest) = path.rsplit_once("node_modules/")?;
-    let _ = before;
+    let (_, rest) = path.rsplit_once("node_modules/")?;
     let parts: Vec<&str> = rest.split('/').collect();
     let own = match parts.as_slice() {
         [name, "package.json"] => !name.starts_with(['@', '.']),
@@ -197,6 +199,10 @@ mod tests {
         );
         assert_eq!(
             kind_of("/usr/lib/python3.11/site-packages/six-1.16.0.egg-info/PKG-INFO"),
+            py
+        );
+        assert_eq!(
+            kind_of("/usr/lib/python3/dist-packages/pycairo-1.20.1.egg-info"),
             py
         );
         assert_eq!(kind_of("/opt/app/node_modules/lodash/package.json"), npm);

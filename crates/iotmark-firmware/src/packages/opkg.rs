@@ -52,3 +52,46 @@ pub fn read(tree: &Tree) -> (Vec<Installed>, Vec<Problem>) {
     }
     (out, Vec::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{Entry, Kind};
+
+    #[test]
+    fn status_enriched_from_info_control_and_list() {
+        let mut t = Tree::default();
+        for (path, text) in [
+            (
+                "usr/lib/opkg/status",
+                "Package: dnsmasq\nVersion: 2.90-2\nDepends: libc\nStatus: install user installed\nArchitecture: mips_24kc\nInstalled-Time: 1700000000\n\n",
+            ),
+            (
+                "usr/lib/opkg/info/dnsmasq.control",
+                "Package: dnsmasq\nVersion: 2.90-2\nLicense: GPL-2.0\nSection: net\nMaintainer: Kevin Darbyshire-Bryant <ldir@darbyshire-bryant.me.uk>\nSource: package/network/services/dnsmasq\nArchitecture: mips_24kc\n",
+            ),
+            (
+                "usr/lib/opkg/info/dnsmasq.list",
+                "/etc/init.d/dnsmasq\n/usr/sbin/dnsmasq\n",
+            ),
+        ] {
+            let entry = Entry {
+                kind: Kind::File(text.as_bytes().to_vec()),
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+            };
+            t.insert(std::path::Path::new(path), entry).expect("path");
+        }
+        let (p, problems) = read(&t);
+        assert!(problems.is_empty());
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].licenses, ["GPL-2.0"]);
+        assert_eq!(
+            p[0].supplier.as_deref(),
+            Some("Kevin Darbyshire-Bryant <ldir@darbyshire-bryant.me.uk>")
+        );
+        assert_eq!(p[0].files, ["/etc/init.d/dnsmasq", "/usr/sbin/dnsmasq"]);
+        assert_eq!(p[0].database, "/usr/lib/opkg/status");
+    }
+}
