@@ -814,3 +814,79 @@ fn npm_packages_are_listed_as_npm_ls_lists_them() {
         );
     }
 }
+
+/// This machine's own dpkg database (status, file lists, changelogs; written by the real
+/// dpkg over the machine's life) as an image: every installed package, with the version
+/// and architecture `dpkg-query` reports.
+#[test]
+fn the_hosts_dpkg_database_reads_as_dpkg_query_lists_it() {
+    let oracle = run(
+        Command::new("dpkg-query").args([
+            "-W",
+            "-f",
+            "${db:Status-Abbrev}|${Package}|${Version}|${Architecture}\\n",
+        ]),
+        "dpkg",
+    );
+    let oracle: BTreeSet<(String, String, String)> = oracle
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            (f.first()?.starts_with("ii"))
+                .then(|| (f[1].to_owned(), f[2].to_owned(), f[3].to_owned()))
+        })
+        .collect();
+    let mut t = Tree::default();
+    let mut add = |path: &Path| {
+        let data = std::fs::read(path).expect("read");
+        let entry = Entry {
+            kind: Kind::File(data),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+        };
+        t.insert(path, entry).expect("safe path");
+    };
+    add(Path::new("/var/lib/dpkg/status"));
+    for e in std::fs::read_dir("/var/lib/dpkg/info").expect("info") {
+        let path = e.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "list") {
+            add(&path);
+        }
+    }
+    for e in std::fs::read_dir("/usr/share/doc").expect("doc") {
+        let path = e.expect("entry").path().join("changelog.Debian.gz");
+        if path.is_file() {
+            add(&path);
+        }
+    }
+    let started = std::time::Instant::now();
+    let listing = iotmark_firmware::packages::read(&t);
+    let elapsed = started.elapsed();
+    let got: BTreeSet<(String, String, String)> = listing
+        .packages
+        .iter()
+        .map(|(_, p)| {
+            (
+                p.name.clone(),
+                p.version.clone(),
+                p.arch.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(got, oracle);
+    let files: usize = listing.packages.iter().map(|(_, p)| p.files.len()).sum();
+    let cves: usize = listing
+        .changelogs
+        .values()
+        .flatten()
+        .map(|e| e.cves.len())
+        .sum();
+    eprintln!(
+        "{} packages, {files} owned paths, {} changelogs with {cves} CVE mentions, read in {elapsed:?}",
+        got.len(),
+        listing.changelogs.len()
+    );
+    assert!(listing.problems.is_empty(), "{:?}", listing.problems);
+    assert!(files > got.len());
+}
