@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use iotmark_firmware::inventory::{Component, Relation, Technique, inventory};
+use iotmark_firmware::inventory::{
+    Component, Relation, Technique, inventory, inventory_with_problems,
+};
 use iotmark_firmware::packages::PackageSource;
 use iotmark_firmware::tree::{Entry, Kind, Tree};
 
@@ -502,7 +504,9 @@ fn rpm_databases_in_every_backend_list_what_rpm_lists() {
     assert_eq!(oracle.len(), 3);
 
     // SQLite, as rpm wrote it (WAL mode, with its -shm and -wal files beside).
-    let cs = inventory(&tree_of(&root));
+    let mut tree = tree_of(&root);
+    let (cs, problems) = inventory_with_problems(&tree);
+    assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(as_oracle(&cs), oracle);
     let hello = component(&cs, "hello-iot");
     assert_eq!(
@@ -521,6 +525,21 @@ fn rpm_databases_in_every_backend_list_what_rpm_lists() {
     let bigdata = component(&cs, "bigdata");
     assert_eq!(bigdata.files, files.lines().collect::<Vec<_>>());
     assert_eq!(bigdata.files.len(), 401);
+    // A write-ahead log with changes left in it is said, not silently ignored.
+    let wal = Entry {
+        kind: Kind::File(vec![0x37, 0x7f, 0x06, 0x82]),
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+    };
+    tree.insert(Path::new("var/lib/rpm/rpmdb.sqlite-wal"), wal)
+        .expect("path");
+    let (_, problems) = inventory_with_problems(&tree);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].message.contains("write-ahead log"),
+        "{problems:?}"
+    );
     let widget = component(&cs, "libwidget");
     assert!(
         widget.purl.contains("&epoch=0") || widget.purl.ends_with("distro=fedora-39"),

@@ -151,45 +151,47 @@ pub struct Listing {
 /// Reads every package database in `tree`.
 pub fn read(tree: &Tree) -> Listing {
     let mut listing = Listing::default();
-    let mut owned = 0usize;
-    let mut add = |listing: &mut Listing, source: PackageSource, found: Vec<Installed>| {
-        for mut p in found {
-            if listing.packages.len() >= MAX_PACKAGES {
-                listing.problems.push(Problem {
-                    path: p.database.clone(),
-                    message: format!("more than {MAX_PACKAGES} packages; the rest not read"),
-                });
-                return;
-            }
-            // Directories are not owned files: dpkg lists `/.` and `/usr` for every package.
-            p.files.retain(|f| !is_dir(tree, f) && f != "/.");
-            let room = MAX_OWNED_FILES.saturating_sub(owned);
-            p.files.truncate(room);
-            owned += p.files.len();
-            listing.packages.push((source, p));
-        }
-    };
-    let (found, problems) = dpkg::read(tree);
+    let mut found: Vec<(PackageSource, Installed)> = Vec::new();
+    let (dpkg, problems) = dpkg::read(tree);
+    found.extend(dpkg);
     listing.problems.extend(problems);
-    for (source, p) in found {
-        add(&mut listing, source, vec![p]);
-    }
-    let (found, problems) = opkg::read(tree);
+    let (opkg, problems) = opkg::read(tree);
+    found.extend(opkg.into_iter().map(|p| (PackageSource::Opkg, p)));
     listing.problems.extend(problems);
-    add(&mut listing, PackageSource::Opkg, found);
     if let Some(data) = tree.file(apk::DATABASE) {
-        add(&mut listing, PackageSource::Apk, apk::parse(data));
+        found.extend(
+            apk::parse(data)
+                .into_iter()
+                .map(|p| (PackageSource::Apk, p)),
+        );
     }
-    let (found, problems) = rpm::read(tree);
+    let (rpm, problems) = rpm::read(tree);
+    found.extend(rpm);
     listing.problems.extend(problems);
-    for (source, p) in found {
-        add(&mut listing, source, vec![p]);
-    }
-    let (found, problems) = lang::read(tree);
+    let (lang, problems) = lang::read(tree);
+    found.extend(lang);
     listing.problems.extend(problems);
-    for (source, p) in found {
-        add(&mut listing, source, vec![p]);
+    if found.len() > MAX_PACKAGES {
+        listing.problems.push(Problem {
+            path: found
+                .get(MAX_PACKAGES)
+                .map(|(_, p)| p.database.clone())
+                .unwrap_or_default(),
+            message: format!(
+                "{} packages in all, more than {MAX_PACKAGES}; the rest not listed",
+                found.len()
+            ),
+        });
+        found.truncate(MAX_PACKAGES);
     }
+    let mut owned = 0usize;
+    for (_, p) in &mut found {
+        // Directories are not owned files: dpkg lists `/.` and `/usr` for every package.
+        p.files.retain(|f| f != "/." && !is_dir(tree, f));
+        p.files.truncate(MAX_OWNED_FILES.saturating_sub(owned));
+        owned += p.files.len();
+    }
+    listing.packages = found;
     for (source, p) in &listing.packages {
         if !matches!(source, PackageSource::Dpkg | PackageSource::DpkgStatusD) {
             continue;

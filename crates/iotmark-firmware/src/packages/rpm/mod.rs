@@ -61,6 +61,20 @@ pub fn read(tree: &Tree) -> (Vec<(PackageSource, Installed)>, Vec<Problem>) {
             let Some(data) = tree.file(&path) else {
                 continue;
             };
+            // rpm closes its database with the write-ahead log checkpointed into the main
+            // file; a log with content left in it holds changes this reader does not see.
+            if source == PackageSource::RpmSqlite
+                && let Some(wal) = tree.file(&format!("{path}-wal"))
+                && !wal.is_empty()
+            {
+                problems.push(Problem {
+                    path: format!("/{path}-wal"),
+                    message: format!(
+                        "{} bytes of write-ahead log not applied; packages installed last may be missing",
+                        wal.len()
+                    ),
+                });
+            }
             let blobs = match values(data) {
                 Ok(b) => b,
                 Err(message) => {
