@@ -66,16 +66,17 @@ pub fn read(tree: &Tree) -> (Vec<(PackageSource, Installed)>, Vec<Problem>) {
         }
     }
     let entries = files_in(tree, STATUS_D);
+    let sums: std::collections::BTreeMap<&str, &[u8]> = entries
+        .iter()
+        .filter_map(|&(n, data)| Some((n.strip_suffix(".md5sums")?, data)))
+        .collect();
     for &(name, data) in &entries {
         if name.ends_with(".md5sums") {
             continue;
         }
         let database = format!("{STATUS_D}/{name}");
         for mut p in parse_status(data, &database) {
-            if let Some((_, sums)) = entries
-                .iter()
-                .find(|(n, _)| n.strip_suffix(".md5sums") == Some(name))
-            {
+            if let Some(sums) = sums.get(name) {
                 p.files = md5sums_paths(sums);
             }
             out.push((PackageSource::DpkgStatusD, p));
