@@ -654,6 +654,14 @@ fn fuzz_corpora_parse_without_panicking() {
             for cut in [1, data.len() / 2, data.len().saturating_sub(1)] {
                 target(&data[..cut.min(data.len())]);
             }
+            // Every byte in turn inverted (the fields a hostile image would lie in:
+            // counts, offsets, lengths, page numbers), as a fuzzer's first mutations would.
+            let mut mutated = data.clone();
+            for i in 0..mutated.len() {
+                mutated[i] ^= 0xff;
+                target(&mutated);
+                mutated[i] ^= 0xff;
+            }
             count += 1;
         }
         assert!(count >= 1, "expected a seed corpus in fuzz/corpus/{name}");
