@@ -141,8 +141,9 @@ pub struct Component {
 }
 
 impl Component {
-    /// A component with the identity fields set and every package-metadata field empty.
-    fn new(
+    /// A component with the identity fields set, a generic purl, and every other field
+    /// empty: the starting point for code that builds components (`..Component::new(…)`).
+    pub fn new(
         product: String,
         name: String,
         version: String,
