@@ -35,6 +35,7 @@ use std::sync::OnceLock;
 use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
 
+use crate::packages::{self, ChangelogEntry, Distro, PackageSource, Problem, purl_encode};
 use crate::tree::{self, Tree};
 
 /// How a component was found to be present.
@@ -110,6 +111,66 @@ pub struct Component {
     pub sha256: Option<String>,
     pub occurrences: Vec<Occurrence>,
     pub evidence: Vec<Identity>,
+    /// The package database that lists the component ([`Relation::Package`] only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<PackageSource>,
+    /// The package's architecture (`armhf`, `x86_64`, `noarch`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// Who supplies the package: dpkg/opkg/apk Maintainer, rpm Vendor (or Packager),
+    /// Python or npm author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+    /// Licences as the database states them (an SPDX expression or a name), unparsed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
+    /// The source package it was built from (dpkg Source, apk origin, rpm SOURCERPM).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_package: Option<String>,
+    /// The paths the package owns, with a leading `/`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Debian changelog entries (newest first): each version and the CVE IDs it names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changelog: Vec<ChangelogEntry>,
+    /// For a version string found in a file that a package owns, when the package's version
+    /// disagrees: that package's purl. Package metadata outranks strings, so this component
+    /// is the weaker claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contradicted_by: Option<String>,
+}
+
+impl Component {
+    /// A component with the identity fields set, a generic purl, and every other field
+    /// empty: the starting point for code that builds components (`..Component::new(…)`).
+    pub fn new(
+        product: String,
+        name: String,
+        version: String,
+        kind: ComponentType,
+        relation: Relation,
+    ) -> Component {
+        Component {
+            purl: generic_purl(&name, &version),
+            product,
+            name,
+            version,
+            kind,
+            cpe: None,
+            relation,
+            sha256: None,
+            occurrences: Vec::new(),
+            evidence: Vec::new(),
+            source: None,
+            arch: None,
+            supplier: None,
+            licenses: Vec::new(),
+            source_package: None,
+            files: Vec::new(),
+            changelog: Vec::new(),
+            contradicted_by: None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -599,19 +660,6 @@ fn cpe(part: &str, vendor: &str, product: &str, version: &str) -> String {
     )
 }
 
-/// Percent-encodes a purl segment (purl-spec: everything outside the unreserved set).
-fn purl_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn generic_purl(name: &str, version: &str) -> String {
     format!(
         "pkg:generic/{}@{}",
@@ -623,67 +671,6 @@ fn generic_purl(name: &str, version: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Package databases
 
-/// An installed package as a database lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Package {
-    name: String,
-    version: String,
-    arch: Option<String>,
-}
-
-/// Stanzas of `Key: value` lines separated by blank lines (opkg and dpkg status files).
-/// Only installed packages count: dpkg keeps removed ones with `Status: deinstall …`.
-fn parse_control_stanzas(text: &str) -> Vec<Package> {
-    let mut out = Vec::new();
-    for stanza in text.split("\n\n") {
-        let (mut name, mut version, mut arch, mut installed) = (None, None, None, true);
-        for line in stanza.lines() {
-            if let Some((k, v)) = line.split_once(':') {
-                let v = v.trim();
-                match k {
-                    "Package" => name = Some(v.to_owned()),
-                    "Version" => version = Some(v.to_owned()),
-                    "Architecture" => arch = Some(v.to_owned()),
-                    "Status" => installed = v.ends_with(" installed"),
-                    _ => {}
-                }
-            }
-        }
-        if let (Some(name), Some(version), true) = (name, version, installed) {
-            out.push(Package {
-                name,
-                version,
-                arch,
-            });
-        }
-    }
-    out
-}
-
-/// apk's `installed` database: one-letter keys (`P:` name, `V:` version, `A:` arch).
-fn parse_apk(text: &str) -> Vec<Package> {
-    let mut out = Vec::new();
-    for stanza in text.split("\n\n") {
-        let (mut name, mut version, mut arch) = (None, None, None);
-        for line in stanza.lines() {
-            match line.split_at_checked(2) {
-                Some(("P:", v)) => name = Some(v.trim().to_owned()),
-                Some(("V:", v)) => version = Some(v.trim().to_owned()),
-                Some(("A:", v)) => arch = Some(v.trim().to_owned()),
-                _ => {}
-            }
-        }
-        if let (Some(name), Some(version)) = (name, version) {
-            out.push(Package {
-                name,
-                version,
-                arch,
-            });
-        }
-    }
-    out
-}
-
 /// The upstream part of a package version: without the epoch (`1:`) and the packaging
 /// revision (`-3`, `-r0`, `-1+deb12u1`).
 pub fn upstream_version(version: &str) -> &str {
@@ -691,102 +678,59 @@ pub fn upstream_version(version: &str) -> &str {
     v.rsplit_once('-').map_or(v, |(u, _)| u)
 }
 
-/// The distribution named in `/etc/os-release` (`ID=`), lower case.
-fn os_id(tree: &Tree) -> Option<String> {
-    let text = tree
-        .file("etc/os-release")
-        .or_else(|| tree.file("usr/lib/os-release"))?;
-    let text = std::str::from_utf8(text).ok()?;
-    text.lines().find_map(|l| {
-        l.strip_prefix("ID=")
-            .map(|v| v.trim_matches('"').to_ascii_lowercase())
-    })
-}
-
-fn packages(tree: &Tree, sigs: &Signatures) -> Vec<Component> {
-    let os = os_id(tree);
+/// One component per installed package, in database order, with what could not be read.
+fn packages(tree: &Tree, sigs: &Signatures) -> (Vec<Component>, Vec<Problem>) {
+    let distro = Distro::of(tree);
+    let mut listing = packages::read(tree);
     let mut out = Vec::new();
-    // (path, parser, purl type, default namespace)
-    type Parser = fn(&str) -> Vec<Package>;
-    let dbs: [(&str, Parser, &str, &str); 4] = [
-        (
-            "usr/lib/opkg/status",
-            parse_control_stanzas,
-            "opkg",
-            "openwrt",
-        ),
-        (
-            "var/lib/opkg/status",
-            parse_control_stanzas,
-            "opkg",
-            "openwrt",
-        ),
-        ("lib/apk/db/installed", parse_apk, "apk", "alpine"),
-        (
-            "var/lib/dpkg/status",
-            parse_control_stanzas,
-            "deb",
-            "debian",
-        ),
-    ];
-    for (path, parse, kind, default_ns) in dbs {
-        let Some(text) = tree.file(path) else {
-            continue;
+    for (source, p) in listing.packages {
+        let known = sigs
+            .products
+            .iter()
+            .find(|s| s.packages.iter().any(|n| glob(n, &p.name)));
+        let version = match p.epoch {
+            Some(epoch) => format!("{epoch}:{}", p.version),
+            None => p.version.clone(),
         };
-        let text = String::from_utf8_lossy(text);
-        let ns = os.clone().unwrap_or_else(|| default_ns.to_owned());
-        for p in parse(&text) {
-            let known = sigs
-                .products
-                .iter()
-                .find(|s| s.packages.iter().any(|n| glob(n, &p.name)));
-            let arch = p
-                .arch
-                .as_deref()
-                .map(|a| format!("?arch={}", purl_encode(a)))
-                .unwrap_or_default();
-            // opkg has no registered purl type (purl-spec PR #279 is still open), so its
-            // packages are generic purls under the distribution's namespace.
-            let purl = match kind {
-                "opkg" => format!(
-                    "pkg:generic/{}/{}@{}{arch}",
-                    purl_encode(&ns),
-                    purl_encode(&p.name),
-                    purl_encode(&p.version)
-                ),
-                _ => format!(
-                    "pkg:{kind}/{}/{}@{}{arch}",
-                    purl_encode(&ns),
-                    purl_encode(&p.name.to_ascii_lowercase()),
-                    purl_encode(&p.version)
-                ),
-            };
-            out.push(Component {
-                product: known.map_or_else(|| p.name.clone(), |s| s.product.clone()),
-                name: p.name.clone(),
-                version: p.version.clone(),
-                kind: known.map_or(ComponentType::Application, |s| s.kind),
-                cpe: known
-                    .map(|s| cpe(&s.part, &s.vendor, &s.product, upstream_version(&p.version))),
-                purl,
-                relation: Relation::Package,
-                sha256: None,
-                occurrences: vec![Occurrence {
-                    filesystem: String::new(),
-                    path: format!("/{path}"),
-                    offset: None,
-                    sha256: None,
-                }],
-                evidence: vec![Identity {
-                    technique: Technique::ManifestAnalysis,
-                    confidence: 1.0,
-                    value: format!("Package: {} Version: {}", p.name, p.version),
-                    path: format!("/{path}"),
-                }],
-            });
-        }
+        // Without the signature table's word, a Debian package is an application unless its
+        // name says library (Policy §8.1 packages shared libraries as `lib*`).
+        let debian = matches!(source, PackageSource::Dpkg | PackageSource::DpkgStatusD);
+        let kind = match known {
+            Some(s) => s.kind,
+            None if debian && p.name.starts_with("lib") => ComponentType::Library,
+            None => ComponentType::Application,
+        };
+        let mut c = Component::new(
+            known.map_or_else(|| p.name.clone(), |s| s.product.clone()),
+            p.name.clone(),
+            version.clone(),
+            kind,
+            Relation::Package,
+        );
+        c.cpe = known.map(|s| cpe(&s.part, &s.vendor, &s.product, upstream_version(&version)));
+        c.purl = packages::purl(source, &p, &distro);
+        c.occurrences.push(Occurrence {
+            filesystem: String::new(),
+            path: p.database.clone(),
+            offset: None,
+            sha256: None,
+        });
+        c.evidence.push(Identity {
+            technique: Technique::ManifestAnalysis,
+            confidence: 1.0,
+            value: format!("Package: {} Version: {version}", p.name),
+            path: p.database.clone(),
+        });
+        c.changelog = listing.changelogs.remove(&p.name).unwrap_or_default();
+        c.source = Some(source);
+        c.arch = p.arch;
+        c.supplier = p.supplier;
+        c.licenses = p.licenses;
+        c.source_package = p.source_package;
+        c.files = p.files;
+        out.push(c);
     }
-    out
+    (out, listing.problems)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -854,14 +798,7 @@ pub fn kernel_components(banners: &[KernelBanner]) -> Vec<Component> {
     by_version
         .into_iter()
         .map(|(version, bs)| Component {
-            product: "linux_kernel".into(),
-            name: "linux".into(),
-            version: version.to_owned(),
-            kind: ComponentType::OperatingSystem,
             cpe: Some(cpe("o", "linux", "linux_kernel", kernel_upstream(version))),
-            purl: generic_purl("linux", version),
-            relation: Relation::Kernel,
-            sha256: None,
             occurrences: bs
                 .iter()
                 .map(|b| Occurrence {
@@ -880,6 +817,13 @@ pub fn kernel_components(banners: &[KernelBanner]) -> Vec<Component> {
                     path: b.within.clone(),
                 })
                 .collect(),
+            ..Component::new(
+                "linux_kernel".into(),
+                "linux".into(),
+                version.to_owned(),
+                ComponentType::OperatingSystem,
+                Relation::Kernel,
+            )
         })
         .collect()
 }
@@ -901,8 +845,22 @@ fn kernel_upstream(version: &str) -> &str {
 /// file contents, each classified. Header-only findings are included (with
 /// [`Relation::HeaderOnly`]) so they stay visible as evidence; the SBOM leaves them out.
 pub fn inventory(tree: &Tree) -> Vec<Component> {
+    inventory_with_problems(tree).0
+}
+
+/// [`inventory`], with the package databases and metadata files that could not be read.
+pub fn inventory_with_problems(tree: &Tree) -> (Vec<Component>, Vec<Problem>) {
     let sigs = signatures();
-    let mut components = packages(tree, sigs);
+    let (mut components, problems) = packages(tree, sigs);
+    // Which package owns each file, for attributing version strings found in it.
+    let mut owner: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, c) in components.iter().enumerate() {
+        for f in &c.files {
+            owner.entry(f.as_str()).or_insert(i);
+        }
+    }
+    let owner: BTreeMap<String, usize> =
+        owner.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     // (product, version, relation) → component
     let mut found: BTreeMap<(usize, String, Relation), Component> = BTreeMap::new();
     // Searching the bytes is the costly part, so it runs on every core; merging stays in
@@ -930,16 +888,14 @@ pub fn inventory(tree: &Tree) -> Vec<Component> {
             let c = found
                 .entry((pi, version.clone(), relation))
                 .or_insert_with(|| Component {
-                    product: p.product.clone(),
-                    name: p.name.clone(),
-                    version: version.clone(),
-                    kind: p.kind,
                     cpe: Some(cpe(&p.part, &p.vendor, &p.product, &version)),
-                    purl: generic_purl(&p.name, &version),
-                    relation,
-                    sha256: None,
-                    occurrences: Vec::new(),
-                    evidence: Vec::new(),
+                    ..Component::new(
+                        p.product.clone(),
+                        p.name.clone(),
+                        version.clone(),
+                        p.kind,
+                        relation,
+                    )
                 });
             c.occurrences.push(Occurrence {
                 filesystem: String::new(),
@@ -972,25 +928,109 @@ pub fn inventory(tree: &Tree) -> Vec<Component> {
                 c.sha256 = hashes.into_iter().next();
             }
         }
-        // A package that the database already lists gains the binary's evidence instead of
-        // appearing twice.
-        let listed = components.iter_mut().find(|pkg| {
+        for part in split_by_owner(c, &owner) {
+            merge(&mut components, &owner, part);
+        }
+    }
+    (components, problems)
+}
+
+/// One component per owning package: the same version string in files of different
+/// packages (`libcrypto.so.3` of libssl3, `/usr/bin/openssl` of openssl) is attributed to
+/// each package separately. Evidence follows its file.
+fn split_by_owner(c: Component, owner: &BTreeMap<String, usize>) -> Vec<Component> {
+    let mut groups: BTreeMap<Option<usize>, (Vec<Occurrence>, Vec<Identity>)> = BTreeMap::new();
+    let mut evidence = c.evidence.clone();
+    for o in &c.occurrences {
+        let group = groups.entry(owner.get(&o.path).copied()).or_default();
+        let (here, rest): (Vec<Identity>, Vec<Identity>) =
+            evidence.into_iter().partition(|e| e.path == o.path);
+        evidence = rest;
+        group.0.push(o.clone());
+        group.1.extend(here);
+    }
+    if groups.len() <= 1 {
+        return vec![c];
+    }
+    groups
+        .into_values()
+        .map(|(occurrences, evidence)| {
+            let hashes: BTreeSet<_> = occurrences
+                .iter()
+                .filter_map(|o| o.sha256.clone())
+                .collect();
+            Component {
+                sha256: (c.relation == Relation::Is && hashes.len() == 1)
+                    .then(|| hashes.into_iter().next())
+                    .flatten(),
+                occurrences,
+                evidence,
+                ..c.clone()
+            }
+        })
+        .collect()
+}
+
+/// Adds a component found from version strings, unless a listed package accounts for it.
+///
+/// Package metadata outranks strings. A hit in a file that a package owns is that
+/// package's, when the package is the same product (or a package the signature table does
+/// not know, for a file that *is* the product): with agreeing versions it becomes evidence
+/// on the package; with disagreeing ones both stay and the string one is marked
+/// [`Component::contradicted_by`]. A hit in a file no package owns still merges into a
+/// listed package of the same product and version (images whose databases list no files).
+fn merge(components: &mut Vec<Component>, owner: &BTreeMap<String, usize>, mut c: Component) {
+    let sigs = signatures();
+    let embedded = matches!(c.relation, Relation::Is | Relation::Contains);
+    let owning = c
+        .occurrences
+        .iter()
+        .find_map(|o| owner.get(&o.path).copied())
+        .filter(|&i| {
+            components.get(i).is_some_and(|pkg| {
+                pkg.product == c.product || (pkg.cpe.is_none() && c.relation == Relation::Is)
+            })
+        });
+    let listed = match owning {
+        Some(i) if embedded => {
+            let agrees = components
+                .get(i)
+                .is_some_and(|pkg| same_version(upstream_version(&pkg.version), &c.version));
+            if !agrees {
+                c.contradicted_by = components.get(i).map(|pkg| pkg.purl.clone());
+                components.push(c);
+                return;
+            }
+            Some(i)
+        }
+        _ => components.iter().position(|pkg| {
             pkg.relation == Relation::Package
                 && pkg.product == c.product
                 && same_version(upstream_version(&pkg.version), &c.version)
-        });
-        match (listed, c.relation) {
-            (Some(pkg), Relation::Is | Relation::Contains) => {
-                if pkg.sha256.is_none() {
-                    pkg.sha256 = c.sha256.clone();
-                }
-                pkg.occurrences.extend(c.occurrences);
-                pkg.evidence.extend(c.evidence);
+        }),
+    };
+    match (listed.and_then(|i| components.get_mut(i)), c.relation) {
+        (Some(pkg), Relation::Is | Relation::Contains) => {
+            // A package the table did not know by name is the product its file is.
+            if pkg.cpe.is_none()
+                && let Some(p) = sigs.products.iter().find(|p| p.product == c.product)
+            {
+                pkg.cpe = Some(cpe(
+                    &p.part,
+                    &p.vendor,
+                    &p.product,
+                    upstream_version(&pkg.version),
+                ));
+                pkg.product.clone_from(&c.product);
             }
-            _ => components.push(c),
+            if pkg.sha256.is_none() {
+                pkg.sha256 = c.sha256.clone();
+            }
+            pkg.occurrences.extend(c.occurrences);
+            pkg.evidence.extend(c.evidence);
         }
+        _ => components.push(c),
     }
-    components
 }
 
 /// Whether a package's upstream version and a version read from a binary agree: equal, or

@@ -16,6 +16,7 @@
 pub mod analyze;
 pub mod extract;
 pub mod inventory;
+pub mod packages;
 mod parallel;
 mod reader;
 pub mod sbom;
@@ -170,11 +171,27 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         {
             findings.push((label.clone(), f));
         }
-        for mut c in inventory::inventory(tree) {
+        let (found, problems) = inventory::inventory_with_problems(tree);
+        for mut c in found {
             for o in &mut c.occurrences {
                 o.filesystem.clone_from(label);
             }
             components.push(c);
+        }
+        // A package database that does not parse leaves the SBOM short of what it lists:
+        // said next to the SBOM's own line, so a reader sees why.
+        for p in problems {
+            findings.push((
+                label.clone(),
+                analyze::Finding {
+                    check: "firmware.sbom.components",
+                    failed: false,
+                    severity: Severity::Low,
+                    file: p.path.clone(),
+                    line: None,
+                    message: format!("package metadata {} not read: {}", p.path, p.message),
+                },
+            ));
         }
         progress.analysed.fetch_add(1, Ordering::Relaxed);
     }
@@ -365,6 +382,14 @@ pub fn fuzz_inventory(data: &[u8]) {
         "usr/lib/opkg/status",
         "lib/apk/db/installed",
         "var/lib/dpkg/status",
+        "var/lib/dpkg/status.d/pkg",
+        "var/lib/dpkg/info/pkg.list",
+        "usr/lib/opkg/info/pkg.control",
+        "var/lib/rpm/Packages",
+        "var/lib/rpm/Packages.db",
+        "usr/share/doc/pkg/changelog.Debian.gz",
+        "usr/lib/python3/dist-packages/pkg.dist-info/METADATA",
+        "opt/app/node_modules/pkg/package.json",
         "usr/lib/libcrypto.so.3",
         "usr/sbin/dnsmasq",
         "usr/bin/other",
@@ -396,6 +421,39 @@ pub fn fuzz_inventory(data: &[u8]) {
         &sbom::Subject::named("fuzz"),
         "2026-01-01T00:00:00Z",
     );
+}
+
+/// The `rpm_database` fuzz entry point: `data` as an rpm header blob, and as each rpm
+/// database backend (SQLite, BerkeleyDB hash, ndb) whose values are then read as headers.
+#[doc(hidden)]
+pub fn fuzz_rpm_database(data: &[u8]) {
+    use packages::rpm;
+    let _ = rpm::package(data, "fuzz");
+    for values in [rpm::sqlite::values, rpm::bdb::values, rpm::ndb::values] {
+        for blob in values(data).unwrap_or_default() {
+            let _ = rpm::package(&blob, "fuzz");
+        }
+    }
+}
+
+/// The `apk_database` fuzz entry point: `data` as apk's `installed` file.
+#[doc(hidden)]
+pub fn fuzz_apk_database(data: &[u8]) {
+    let _ = packages::apk::parse(data);
+}
+
+/// The `debian_changelog` fuzz entry point: `data` as a gzip-compressed changelog and as
+/// changelog text.
+#[doc(hidden)]
+pub fn fuzz_debian_changelog(data: &[u8]) {
+    let _ = packages::changelog::parse_gz(data);
+    let _ = packages::changelog::parse(&String::from_utf8_lossy(data));
+}
+
+/// The `dpkg_status` fuzz entry point: `data` as a dpkg status file.
+#[doc(hidden)]
+pub fn fuzz_dpkg_status(data: &[u8]) {
+    let _ = packages::dpkg::parse_status(data, "fuzz");
 }
 
 /// The `ext_read` fuzz entry point: `data` read as an ext2/3/4 filesystem starting at byte 0.

@@ -171,7 +171,7 @@ fn sbom_of_an_image_lists_what_ships_and_not_the_header_trap() {
     );
     assert_eq!(
         dnsmasq[0].purl,
-        "pkg:generic/openwrt/dnsmasq-full@2.90-2?arch=mipsel_24kc"
+        "pkg:opkg/openwrt/dnsmasq-full@2.90-2?arch=mipsel_24kc"
     );
     assert!(
         find(cs, "luci-base").iter().any(|c| c.cpe.is_none()),
