@@ -8,6 +8,7 @@
 //! - [`keys`]: private keys and certificates (PEM, DER, OpenSSH, dropbear);
 //! - [`config`]: settings that open the device (anonymous MQTT, UPnP, plain-HTTP admin, debug);
 //! - [`update`]: how updates are verified and fetched;
+//! - [`updater`]: scripts and programs that download an image and write flash, by content;
 //! - [`hardening`]: exploit mitigations of the ELF binaries, aggregated per property;
 //! - [`kernel`]: the kernel's build configuration (hardening options) and its modules' vermagic.
 
@@ -18,6 +19,7 @@ pub mod kernel;
 mod keys;
 mod services;
 mod update;
+pub mod updater;
 
 use std::path::{Component, Path, PathBuf};
 
@@ -140,8 +142,11 @@ pub const CHECK_IDS: &[&str] = &[
     "firmware.services.root-console",
     "firmware.services.telnet",
     "firmware.services.unneeded",
+    "firmware.update.http-download",
     "firmware.update.http-url",
     "firmware.update.unsigned",
+    "firmware.update.unverified-write",
+    "firmware.update.updater",
     "firmware.update.verification-key",
 ];
 
