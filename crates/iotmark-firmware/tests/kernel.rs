@@ -23,17 +23,8 @@ use iotmark_firmware::inventory::Relation;
 use iotmark_firmware::kernel::{ConfigValue, parse_config};
 use iotmark_firmware::{Limits, scan};
 
-fn tool(cmd: &mut Command, package: &str) -> Vec<u8> {
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run {cmd:?} ({e}); install the Debian package `{package}`")
-    });
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
+mod common;
+use common::tool;
 
 /// Runs `program` with `input` on stdin; its stdout, or `None` when it fails.
 fn filter(program: &str, args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
@@ -59,23 +50,7 @@ fn filter(program: &str, args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
 fn debian_kernel() -> &'static (PathBuf, String) {
     static DIR: OnceLock<(PathBuf, String)> = OnceLock::new();
     DIR.get_or_init(|| {
-        let fetched =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debian-packages/armhf");
-        let deb = std::fs::read_dir(&fetched)
-            .into_iter()
-            .flatten()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("linux-image-") && n.contains("-armmp_"))
-            })
-            .unwrap_or_else(|| {
-                panic!(
-                    "linux-image-*-armmp not in {}; run scripts/fetch-debian-packages.sh",
-                    fetched.display()
-                )
-            });
+        let deb = common::debian_package("armhf", "linux-image-");
         let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-kernel");
         let root = base.join(deb.file_stem().unwrap());
         if !root.exists() {
@@ -188,17 +163,7 @@ fn debian_kernel_config_modules_and_ikconfig() {
     let kernel_gz = filter("gzip", &["-n", "-6"], &kernel).unwrap();
 
     let sqfs = dir.path().join("root.sqfs");
-    tool(
-        Command::new("mksquashfs").arg(&root).arg(&sqfs).args([
-            "-comp",
-            "gzip",
-            "-noappend",
-            "-all-root",
-            "-quiet",
-            "-no-progress",
-        ]),
-        "squashfs-tools",
-    );
+    common::squashfs(&root, &sqfs, "gzip");
     let mut image = kernel_gz;
     image.resize(image.len().next_multiple_of(1 << 16), 0xff);
     image.extend_from_slice(&std::fs::read(&sqfs).unwrap());

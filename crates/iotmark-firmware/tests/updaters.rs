@@ -12,16 +12,8 @@ use std::process::Command;
 use iotmark_firmware::analyze::Finding;
 use iotmark_firmware::{Limits, scan};
 
-fn tool(cmd: &mut Command, package: &str) {
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run {cmd:?} ({e}); install the Debian package `{package}`")
-    });
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+mod common;
+use common::tool;
 
 fn put(root: &Path, rel: &str, data: &[u8]) {
     let p = root.join(rel);
@@ -30,26 +22,9 @@ fn put(root: &Path, rel: &str, data: &[u8]) {
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// Files of a real Debian package (fetched by `scripts/fetch-debian-packages.sh`).
+/// A file of a real Debian package (fetched by `scripts/fetch-debian-packages.sh`).
 fn debian_file(arch: &str, package: &str, file: &str, scratch: &Path) -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/debian-packages")
-        .join(arch);
-    let deb = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("{package}_")))
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "{package}:{arch} not in {}; run scripts/fetch-debian-packages.sh",
-                dir.display()
-            )
-        });
+    let deb = common::debian_package(arch, &format!("{package}_"));
     let out = scratch.join(format!("{package}-{arch}"));
     std::fs::create_dir_all(&out).unwrap();
     tool(
@@ -132,17 +107,7 @@ fn vendor_updaters_by_content_and_general_tools_left_out() {
     );
 
     let image = dir.path().join("root.sqfs");
-    tool(
-        Command::new("mksquashfs").arg(&root).arg(&image).args([
-            "-comp",
-            "xz",
-            "-noappend",
-            "-all-root",
-            "-quiet",
-            "-no-progress",
-        ]),
-        "squashfs-tools",
-    );
+    common::squashfs(&root, &image, "xz");
     let report = scan(&std::fs::read(&image).unwrap(), &Limits::default());
     let findings: Vec<Finding> = report.findings.into_iter().map(|(_, f)| f).collect();
 
