@@ -8,14 +8,18 @@
 //! - [`keys`]: private keys and certificates (PEM, DER, OpenSSH, dropbear);
 //! - [`config`]: settings that open the device (anonymous MQTT, UPnP, plain-HTTP admin, debug);
 //! - [`update`]: how updates are verified and fetched;
-//! - [`hardening`]: exploit mitigations of the ELF binaries, aggregated per property.
+//! - [`updater`]: scripts and programs that download an image and write flash, by content;
+//! - [`hardening`]: exploit mitigations of the ELF binaries, aggregated per property;
+//! - [`kernel`]: the kernel's build configuration (hardening options) and its modules' vermagic.
 
 mod config;
 mod credentials;
 mod hardening;
+pub mod kernel;
 mod keys;
 mod services;
 mod update;
+pub mod updater;
 
 use std::path::{Component, Path, PathBuf};
 
@@ -123,14 +127,26 @@ pub const CHECK_IDS: &[&str] = &[
     "firmware.hardening.nx",
     "firmware.hardening.pie",
     "firmware.hardening.relro",
+    "firmware.kernel.devmem",
+    "firmware.kernel.fortify-source",
+    "firmware.kernel.hardened-usercopy",
+    "firmware.kernel.kaslr",
+    "firmware.kernel.module-mismatch",
+    "firmware.kernel.module-signing",
+    "firmware.kernel.slab-freelist-hardened",
+    "firmware.kernel.stack-protector",
+    "firmware.kernel.strict-rwx",
     "firmware.keys.private-key",
     "firmware.keys.shared-host-key",
     "firmware.keys.weak",
     "firmware.services.root-console",
     "firmware.services.telnet",
     "firmware.services.unneeded",
+    "firmware.update.http-download",
     "firmware.update.http-url",
     "firmware.update.unsigned",
+    "firmware.update.unverified-write",
+    "firmware.update.updater",
     "firmware.update.verification-key",
 ];
 
@@ -148,6 +164,7 @@ pub fn analyze_with(tree: &Tree, ctx: &Context) -> Vec<Finding> {
     config::check(tree, &mut out);
     update::check(tree, ctx.image_signed, &mut out);
     hardening::check(tree, &mut out);
+    kernel::check(tree, &mut out);
     out
 }
 

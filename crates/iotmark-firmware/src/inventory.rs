@@ -828,6 +828,54 @@ pub fn kernel_components(banners: &[KernelBanner]) -> Vec<Component> {
         .collect()
 }
 
+/// Adds the kernel release that modules in `filesystem` were built for (`module` is the
+/// first of them): as identity evidence of the banner's component when one has that
+/// version, else as a component of its own. Modules name the kernel they load into, so a
+/// kernel kept on a partition the unpacker cannot read still shows in the inventory.
+pub fn add_module_kernel(
+    components: &mut Vec<Component>,
+    filesystem: &str,
+    release: &str,
+    module: &crate::analyze::kernel::Module,
+) {
+    let path = format!("/{}", module.path);
+    let occurrence = Occurrence {
+        filesystem: filesystem.to_owned(),
+        path: path.clone(),
+        offset: None,
+        sha256: None,
+    };
+    let identity = Identity {
+        technique: Technique::BinaryAnalysis,
+        confidence: 0.8,
+        value: format!(
+            "vermagic={} {}",
+            module.vermagic.release, module.vermagic.properties
+        ),
+        path,
+    };
+    if let Some(c) = components
+        .iter_mut()
+        .find(|c| c.relation == Relation::Kernel && c.version == release)
+    {
+        c.occurrences.push(occurrence);
+        c.evidence.push(identity);
+        return;
+    }
+    components.push(Component {
+        cpe: Some(cpe("o", "linux", "linux_kernel", kernel_upstream(release))),
+        occurrences: vec![occurrence],
+        evidence: vec![identity],
+        ..Component::new(
+            "linux_kernel".into(),
+            "linux".into(),
+            release.to_owned(),
+            ComponentType::OperatingSystem,
+            Relation::Kernel,
+        )
+    });
+}
+
 /// `2.6.31--LSDK-9.2.0.312` → `2.6.31`: the vendor suffix is not part of the upstream
 /// version a CPE names.
 fn kernel_upstream(version: &str) -> &str {

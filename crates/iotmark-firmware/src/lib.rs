@@ -16,6 +16,7 @@
 pub mod analyze;
 pub mod extract;
 pub mod inventory;
+pub mod kernel;
 pub mod packages;
 mod parallel;
 mod reader;
@@ -113,6 +114,8 @@ pub struct ScanReport {
     /// Components found (package databases, kernel banners, version strings), each
     /// occurrence labelled with its filesystem. Header-only hits are kept as evidence.
     pub components: Vec<inventory::Component>,
+    /// The kernel's build configurations and the releases its modules were built for.
+    pub kernel: kernel::KernelReport,
 }
 
 /// How far a scan has got, for a progress display on another thread: the position in the
@@ -158,6 +161,15 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         .store(unpacked.filesystems.len() as u64, Ordering::Relaxed);
     let mut findings = fit_findings(&unpacked.fit);
     let mut components = inventory::kernel_components(&unpacked.kernels);
+    let banner_releases: Vec<&str> = unpacked
+        .kernels
+        .iter()
+        .map(|b| b.version.as_str())
+        .collect();
+    let mut kernel_report = kernel::KernelReport::default();
+    // Configurations embedded in files of the filesystems; one the unpacker also saw in the
+    // raw bytes (a configs.ko stored uncompressed) is judged once, as the file.
+    let mut seen_configs = Vec::new();
     for (index, (label, tree)) in unpacked.filesystems.iter().enumerate() {
         // A filesystem that came out of a FIT image is as signed as that FIT is; elsewhere
         // the unpacker cannot tell.
@@ -170,6 +182,35 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
             .chain(misplaced_findings(tree))
         {
             findings.push((label.clone(), f));
+        }
+        for found in analyze::kernel::configs(tree) {
+            let judged = analyze::kernel::config_findings(&found.config, &found.source);
+            kernel_report.configs.push(config_report(
+                label,
+                &found.source.file,
+                &found.config,
+                &judged,
+            ));
+            if found.source.embedded {
+                seen_configs.push(found.config);
+            }
+        }
+        let modules = analyze::kernel::modules(tree);
+        for f in analyze::kernel::module_findings(&modules, &banner_releases) {
+            findings.push((label.clone(), f));
+        }
+        for (release, ms) in analyze::kernel::modules_by_release(&modules) {
+            let Some(first) = ms.first() else { continue };
+            inventory::add_module_kernel(&mut components, label, release, first);
+            kernel_report.modules.push(kernel::ModuleRelease {
+                filesystem: label.clone(),
+                release: release.to_owned(),
+                properties: first.vermagic.properties.clone(),
+                count: ms.len(),
+                example: format!("/{}", first.path),
+                matches_banner: (!banner_releases.is_empty())
+                    .then(|| banner_releases.contains(&release)),
+            });
         }
         let (found, problems) = inventory::inventory_with_problems(tree);
         for mut c in found {
@@ -195,6 +236,23 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         }
         progress.analysed.fetch_add(1, Ordering::Relaxed);
     }
+    for (within, embedded) in &unpacked.kernel_configs {
+        let config = kernel::parse_config(&embedded.text);
+        if seen_configs.contains(&config) {
+            continue;
+        }
+        let source = analyze::kernel::ConfigSource {
+            file: format!("IKCONFIG@{}", embedded.offset),
+            text_lines: false,
+            embedded: true,
+        };
+        let judged = analyze::kernel::config_findings(&config, &source);
+        kernel_report
+            .configs
+            .push(config_report(within, &source.file, &config, &judged));
+        findings.extend(judged.into_iter().map(|f| (within.clone(), f)));
+        seen_configs.push(config);
+    }
     let listed = sbom::listed(&components);
     findings.push((
         "image".to_owned(),
@@ -217,6 +275,24 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         findings,
         fit: unpacked.fit,
         components,
+        kernel: kernel_report,
+    }
+}
+
+fn config_report(
+    within: &str,
+    file: &str,
+    config: &kernel::KernelConfig,
+    judged: &[analyze::Finding],
+) -> kernel::ConfigReport {
+    kernel::ConfigReport {
+        within: within.to_owned(),
+        file: file.to_owned(),
+        options: config.options.len(),
+        hardening: judged
+            .iter()
+            .map(|f| (f.check.to_owned(), !f.failed))
+            .collect(),
     }
 }
 
@@ -414,6 +490,7 @@ pub fn fuzz_inventory(data: &[u8]) {
         findings: Vec::new(),
         fit: Vec::new(),
         components,
+        kernel: kernel::KernelReport::default(),
     };
     let _ = sbom::sbom_json(
         &report,
@@ -454,6 +531,43 @@ pub fn fuzz_debian_changelog(data: &[u8]) {
 #[doc(hidden)]
 pub fn fuzz_dpkg_status(data: &[u8]) {
     let _ = packages::dpkg::parse_status(data, "fuzz");
+}
+
+/// The `kernel_config` fuzz entry point: `data` searched for an IKCONFIG block and a module
+/// `vermagic`, decompressed as a module each way kmod compresses them, parsed as `.config`
+/// text, and placed where a filesystem keeps configurations (text, `config.gz`,
+/// `configs.ko`) and modules, then judged. Shared by the libFuzzer target and the corpus test.
+#[doc(hidden)]
+pub fn fuzz_kernel_config(data: &[u8]) {
+    for found in kernel::embedded_configs(data) {
+        let _ = kernel::parse_config(&found.text);
+    }
+    let _ = kernel::vermagic(data);
+    for name in ["x.ko.xz", "x.ko.gz", "x.ko.zst"] {
+        let _ = kernel::decompress_module(name, data, 1 << 20);
+    }
+    let mut t = tree::Tree::default();
+    for path in [
+        "boot/config-6.1.0",
+        "proc/config.gz",
+        "lib/modules/6.1.0/kernel/kernel/configs.ko",
+        "lib/modules/6.1.0/kernel/kernel/configs.ko.xz",
+        "lib/modules/6.1.0/extra/a.ko.zst",
+    ] {
+        let entry = tree::Entry {
+            kind: tree::Kind::File(data.to_vec()),
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+        };
+        let _ = t.insert(std::path::Path::new(path), entry);
+    }
+    for found in analyze::kernel::configs(&t) {
+        let _ = analyze::kernel::config_findings(&found.config, &found.source);
+    }
+    let modules = analyze::kernel::modules(&t);
+    let _ = analyze::kernel::module_findings(&modules, &["6.1.0"]);
+    let _ = analyze::kernel::module_findings(&modules, &[]);
 }
 
 /// The `ext_read` fuzz entry point: `data` read as an ext2/3/4 filesystem starting at byte 0.

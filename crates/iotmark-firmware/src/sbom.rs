@@ -76,6 +76,15 @@ fn component_json(c: &Component, bom_ref: &str) -> Value {
     if let Some(supplier) = supplier(c) {
         v["supplier"] = json!({ "name": supplier });
     }
+    if !c.licenses.is_empty() {
+        // As the package states them; not checked against the SPDX list, so names.
+        v["licenses"] = json!(
+            c.licenses
+                .iter()
+                .map(|l| json!({ "license": { "name": l } }))
+                .collect::<Vec<_>>()
+        );
+    }
     if let Some(sha) = &c.sha256 {
         v["hashes"] = json!([{ "alg": "SHA-256", "content": sha }]);
     }
@@ -140,9 +149,13 @@ pub(crate) fn relation_name(relation: Relation) -> &'static str {
     }
 }
 
-/// Who supplies the component: the CPE vendor (the upstream project or company NVD names)
-/// when the product is known, otherwise nobody we can name.
+/// Who supplies the component: the package's maintainer or packager as its metadata names
+/// them, else the CPE vendor (the upstream project or company NVD names) when the product
+/// is known, otherwise nobody we can name.
 pub(crate) fn supplier(c: &Component) -> Option<String> {
+    if let Some(supplier) = &c.supplier {
+        return Some(supplier.clone());
+    }
     let vendor = c.cpe.as_deref()?.split(':').nth(3)?;
     (!vendor.is_empty() && vendor != "*").then(|| vendor.replace('\\', ""))
 }

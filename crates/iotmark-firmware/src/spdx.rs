@@ -30,6 +30,22 @@ fn spdx_id(prefix: &str, i: usize, name: &str) -> String {
     format!("SPDXRef-{prefix}-{i}-{clean}")
 }
 
+/// SPDX's supplier field: `Organization: name (email)`, from a name that may carry its
+/// address the Debian way (`Debian OpenSSL Team <pkg-openssl-devel@…>`), or `NOASSERTION`.
+fn supplier_field(supplier: Option<&str>) -> String {
+    let Some(supplier) = supplier.map(str::trim).filter(|s| !s.is_empty()) else {
+        return "NOASSERTION".to_owned();
+    };
+    let clean = |s: &str| s.replace(['(', ')', '<', '>'], "").trim().to_owned();
+    match supplier.split_once('<') {
+        Some((name, rest)) if !name.trim().is_empty() => {
+            let email = rest.split('>').next().unwrap_or_default();
+            format!("Organization: {} ({})", clean(name), clean(email))
+        }
+        _ => format!("Organization: {}", clean(supplier)),
+    }
+}
+
 fn purpose(kind: ComponentType) -> &'static str {
     match kind {
         ComponentType::Application => "APPLICATION",
@@ -77,10 +93,7 @@ fn package_json(c: &Component, id: &str) -> Value {
         "SPDXID": id,
         "name": c.name,
         "versionInfo": c.version,
-        "supplier": sbom::supplier(c).map_or_else(
-            || "NOASSERTION".to_owned(),
-            |s| format!("Organization: {}", s.replace(['(', ')'], "")),
-        ),
+        "supplier": supplier_field(sbom::supplier(c).as_deref()),
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": false,
         "licenseConcluded": "NOASSERTION",
@@ -120,10 +133,7 @@ pub fn spdx_json(
         "licenseConcluded": "NOASSERTION",
         "licenseDeclared": "NOASSERTION",
         "copyrightText": "NOASSERTION",
-        "supplier": subject.supplier.map_or_else(
-            || "NOASSERTION".to_owned(),
-            |s| format!("Organization: {}", s.replace(['(', ')'], "")),
-        ),
+        "supplier": supplier_field(subject.supplier),
         "primaryPackagePurpose": "FIRMWARE",
         "checksums": [{ "algorithm": "SHA256", "checksumValue": report.sha256 }],
         "comment": format!("The scanned image, {} bytes", report.size),

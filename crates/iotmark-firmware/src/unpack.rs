@@ -70,6 +70,9 @@ pub struct Unpacked<'p> {
     /// `Linux version …` banners seen in the image or in any stream decompressed from it
     /// (a kernel is a stream, not a filesystem, so the inventory learns its version here).
     pub kernels: Vec<crate::inventory::KernelBanner>,
+    /// Kernel configurations embedded with `CONFIG_IKCONFIG`, found in the same bytes as
+    /// the banners, with where those bytes sit.
+    pub kernel_configs: Vec<(String, crate::kernel::EmbeddedConfig)>,
 }
 
 const SQUASHFS_MAGIC: &[u8; 4] = b"hsqs";
@@ -287,6 +290,9 @@ impl Unpacked<'_> {
 pub(super) fn walk(scan: &mut Scan) {
     let (data, within, depth, limits) = (scan.data, scan.within, scan.depth, scan.limits);
     crate::inventory::kernel_banners(data, within, &mut scan.out.kernels);
+    for config in crate::kernel::embedded_configs(data) {
+        scan.out.kernel_configs.push((within.to_owned(), config));
+    }
     let mut claimed: Vec<(usize, usize)> = Vec::new();
     let mut check_clock = true;
     let mut offset = 0usize;

@@ -1,13 +1,16 @@
 //! How the device updates: whether it holds material to verify updates with (passing
 //! observations assess can count), whether an updater runs without any, and update URLs on
-//! plain HTTP.
+//! plain HTTP. Updaters are found by what they do ([`super::updater`]); the fixed list of
+//! well-known updater paths here is the fallback for those whose work happens elsewhere
+//! (OpenWrt's sysupgrade hands the write to a stage-two script).
 
 use std::path::Path;
 
 use super::{Finding, Severity, fail, file_name, pass, shell_words, text};
 use crate::tree::{Kind, Tree};
 
-/// Programs that install updates or packages. Present as a file or a link (busybox-style).
+/// Programs known to install updates or packages, by path. Present as a file or a link
+/// (busybox-style).
 const UPDATERS: &[&str] = &[
     "sbin/sysupgrade",
     "bin/opkg",
@@ -31,6 +34,8 @@ pub(super) fn check(tree: &Tree, image_signed: Option<bool>, out: &mut Vec<Findi
     if image_signed == Some(true) {
         verified = true;
     }
+    // An updater of the image's own that checks signatures is verification too.
+    verified |= super::updater::check(tree, out);
     opkg_signatures(tree, out);
     let updater = UPDATERS
         .iter()
