@@ -681,7 +681,7 @@ pub fn upstream_version(version: &str) -> &str {
 /// One component per installed package, in database order, with what could not be read.
 fn packages(tree: &Tree, sigs: &Signatures) -> (Vec<Component>, Vec<Problem>) {
     let distro = Distro::of(tree);
-    let mut listing = packages::read(tree);
+    let listing = packages::read(tree);
     let mut out = Vec::new();
     for (source, p) in listing.packages {
         let known = sigs
@@ -721,7 +721,8 @@ fn packages(tree: &Tree, sigs: &Signatures) -> (Vec<Component>, Vec<Problem>) {
             value: format!("Package: {} Version: {version}", p.name),
             path: p.database.clone(),
         });
-        c.changelog = listing.changelogs.remove(&p.name).unwrap_or_default();
+        // By name: a Multi-Arch package installed for two architectures shares its changelog.
+        c.changelog = listing.changelogs.get(&p.name).cloned().unwrap_or_default();
         c.source = Some(source);
         c.arch = p.arch;
         c.supplier = p.supplier;

@@ -550,27 +550,12 @@ fn rpm_databases_in_every_backend_list_what_rpm_lists() {
     // BerkeleyDB hash, written by Berkeley DB's db_load with the same blobs under 4-byte
     // instance keys, as rpm up to 4.15 kept them (4096-byte pages: the large header runs
     // through a chain of overflow pages).
-    let mut dump =
-        String::from("VERSION=3\nformat=bytevalue\ntype=hash\ndb_pagesize=4096\nHEADER=END\n");
-    for (i, blob) in blobs.iter().enumerate() {
-        let key = u32::try_from(i + 1).expect("small").to_le_bytes();
-        dump.push(' ');
-        dump.extend(key.iter().map(|b| format!("{b:02x}")));
-        dump.push_str("\n ");
-        dump.extend(blob.iter().map(|b| format!("{b:02x}")));
-        dump.push('\n');
-    }
-    dump.push_str("DATA=END\n");
     let bdb_root = dir.path().join("bdb");
     std::fs::create_dir_all(bdb_root.join("var/lib/rpm")).expect("mkdir");
-    let dump_path = dir.path().join("packages.dump");
-    std::fs::write(&dump_path, dump).expect("dump");
-    run(
-        Command::new("db5.3_load")
-            .arg("-f")
-            .arg(&dump_path)
-            .arg(bdb_root.join("var/lib/rpm/Packages")),
-        "db5.3-util",
+    db_load(
+        &bdb_root.join("var/lib/rpm/Packages"),
+        "db_pagesize=4096\n",
+        numbered(&blobs),
     );
     write(
         &bdb_root,
@@ -596,6 +581,32 @@ fn rpm_databases_in_every_backend_list_what_rpm_lists() {
     let cs = inventory(&tree_of(&ndb_root));
     assert_eq!(as_oracle(&cs), oracle);
     assert!(cs.iter().all(|c| c.source == Some(PackageSource::RpmNdb)));
+}
+
+/// A Berkeley DB hash file at `path` written by db_load from a dump (db_dump's
+/// `bytevalue` format) of `records`, each under its 4-byte record number as rpm keys them.
+/// `header` is more header lines (`db_pagesize=…`).
+fn db_load<'v>(path: &Path, header: &str, records: impl IntoIterator<Item = (u32, &'v [u8])>) {
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut dump = format!("VERSION=3\nformat=bytevalue\ntype=hash\n{header}HEADER=END\n");
+    for (key, value) in records {
+        dump.push_str(&format!(" {}\n {}\n", hex(&key.to_le_bytes()), hex(value)));
+    }
+    dump.push_str("DATA=END\n");
+    let dump_path = path.with_extension("dump");
+    std::fs::write(&dump_path, dump).expect("dump");
+    run(
+        Command::new("db5.3_load")
+            .arg("-f")
+            .arg(&dump_path)
+            .arg(path),
+        "db5.3-util",
+    );
+}
+
+/// Values numbered from 1, as rpm numbers its package records.
+fn numbered(values: &[Vec<u8>]) -> impl Iterator<Item = (u32, &[u8])> {
+    (1..).zip(values.iter().map(Vec::as_slice))
 }
 
 /// An ndb `Packages.db` holding `blobs`: the header and slots in one 4096-byte slot page,
@@ -935,27 +946,13 @@ fn berkeley_db_hash_files_in_either_byte_order_and_any_page_size() {
         .collect();
     for order in ["1234", "4321"] {
         for page in [512, 4096, 65536] {
-            let mut dump = format!(
-                "VERSION=3\nformat=bytevalue\ntype=hash\ndb_pagesize={page}\ndb_lorder={order}\nHEADER=END\n 00000000\n 29000000\n"
-            );
-            for (i, v) in values.iter().enumerate() {
-                let key = u32::try_from(i + 1).expect("small").to_le_bytes();
-                dump.push(' ');
-                dump.extend(key.iter().map(|b| format!("{b:02x}")));
-                dump.push_str("\n ");
-                dump.extend(v.iter().map(|b| format!("{b:02x}")));
-                dump.push('\n');
-            }
-            dump.push_str("DATA=END\n");
-            let dump_path = dir.path().join("dump");
             let db = dir.path().join(format!("db-{order}-{page}"));
-            std::fs::write(&dump_path, dump).expect("dump");
-            run(
-                Command::new("db5.3_load")
-                    .arg("-f")
-                    .arg(&dump_path)
-                    .arg(&db),
-                "db5.3-util",
+            // With rpm's record 0 (the instance counter), which is not a package.
+            let counter = [41u8, 0, 0, 0];
+            db_load(
+                &db,
+                &format!("db_pagesize={page}\ndb_lorder={order}\n"),
+                std::iter::once((0, &counter[..])).chain(numbered(&values)),
             );
             let mut got = bdb::values(&std::fs::read(&db).expect("db")).expect("values");
             got.sort();

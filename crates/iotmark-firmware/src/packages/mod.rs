@@ -185,10 +185,22 @@ pub fn read(tree: &Tree) -> Listing {
         found.truncate(MAX_PACKAGES);
     }
     let mut owned = 0usize;
+    let mut cut = false;
     for (_, p) in &mut found {
         // Directories are not owned files: dpkg lists `/.` and `/usr` for every package.
         p.files.retain(|f| f != "/." && !is_dir(tree, f));
-        p.files.truncate(MAX_OWNED_FILES.saturating_sub(owned));
+        let room = MAX_OWNED_FILES.saturating_sub(owned);
+        if p.files.len() > room && !cut {
+            cut = true;
+            listing.problems.push(Problem {
+                path: p.database.clone(),
+                message: format!(
+                    "more than {MAX_OWNED_FILES} owned files in all; from package {} on, files not listed",
+                    p.name
+                ),
+            });
+        }
+        p.files.truncate(room);
         owned += p.files.len();
     }
     listing.packages = found;
