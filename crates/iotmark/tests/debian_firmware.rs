@@ -457,6 +457,26 @@ fn armhf_fit_signed_and_unsigned() {
     assert_eq!(report["fit"][0]["images"].as_array().unwrap().len(), 2);
 }
 
+/// Packs `root` as an xz SquashFS in `dir` and returns the CycloneDX SBOM `iotmark scan`
+/// writes of it.
+fn squashfs_sbom(dir: &Path, root: &Path) -> Value {
+    let image = dir.join("fw.sqfs");
+    run(Command::new("mksquashfs").arg(root).arg(&image).args([
+        "-comp",
+        "xz",
+        "-all-root",
+        "-noappend",
+        "-quiet",
+    ]));
+    let sbom_path = dir.join("sbom.json");
+    run(Command::new(env!("CARGO_BIN_EXE_iotmark"))
+        .arg("scan")
+        .arg(&image)
+        .arg("--sbom")
+        .arg(&sbom_path));
+    serde_json::from_slice(&std::fs::read(&sbom_path).unwrap()).unwrap()
+}
+
 /// The upstream version a Debian package ships, read from its control data: `1:1.35.0-4`
 /// becomes `1.35.0`, `3.0.17-1~deb12u2` becomes `3.0.17`. Debian's security updates move
 /// these versions, so a test must never pin them.
@@ -487,21 +507,7 @@ fn shipped_version(arch: &str, package: &str) -> String {
 fn armhf_sbom_lists_what_ships() {
     let dir = tempfile::tempdir().unwrap();
     let root = rootfs(dir.path(), "armhf", false);
-    let image = dir.path().join("fw.sqfs");
-    run(Command::new("mksquashfs").arg(&root).arg(&image).args([
-        "-comp",
-        "xz",
-        "-all-root",
-        "-noappend",
-        "-quiet",
-    ]));
-    let sbom_path = dir.path().join("sbom.json");
-    run(Command::new(env!("CARGO_BIN_EXE_iotmark"))
-        .arg("scan")
-        .arg(&image)
-        .arg("--sbom")
-        .arg(&sbom_path));
-    let sbom: Value = serde_json::from_slice(&std::fs::read(&sbom_path).unwrap()).unwrap();
+    let sbom = squashfs_sbom(dir.path(), &root);
     assert_eq!(sbom["bomFormat"], "CycloneDX");
     assert_eq!(sbom["specVersion"], "1.6");
     let mut found = BTreeSet::new();
@@ -562,5 +568,88 @@ fn armhf_sbom_lists_what_ships() {
     assert!(
         text.contains(&format!("cpe:2.3:a:openssl:openssl:{openssl}")),
         "{text}"
+    );
+}
+
+/// The same armhf binaries, installed by Debian's own dpkg into the image's root (its
+/// status file and file lists, as dpkg writes them) with Debian 12's os-release: every
+/// component is the Debian package, named by a `pkg:deb` purl with its architecture and
+/// distribution, at the full Debian version, with the CPE at the upstream version. The
+/// version strings in the binaries become evidence on the packages that own them, and
+/// hostapd's build-time OpenSSL string still does not become a shipped OpenSSL.
+#[test]
+fn armhf_dpkg_image_sbom_names_debian_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    for sub in ["var/lib/dpkg/info", "var/lib/dpkg/updates"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    write(&root, "var/lib/dpkg/status", "", 0o644);
+    write(&root, "var/lib/dpkg/available", "", 0o644);
+    write(
+        &root,
+        "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\nID=debian\n",
+        0o644,
+    );
+    // `--unpack` leaves the packages unpacked, as image builders that configure on first
+    // boot do. Their preinst scripts cannot run inside an armhf root on this machine, so
+    // they run outside it with DPKG_ROOT set (`--force-script-chrootless`); those of these
+    // packages only remove obsolete conffiles under that root.
+    let mut dpkg = Command::new("dpkg");
+    dpkg.arg(format!("--root={}", root.display())).args([
+        "--force-all",
+        "--force-script-chrootless",
+        "--no-triggers",
+        "--unpack",
+    ]);
+    dpkg.args(packages("armhf"));
+    run(&mut dpkg);
+    let sbom = squashfs_sbom(dir.path(), &root);
+    let components = sbom["components"].as_array().unwrap();
+    for deb in packages("armhf") {
+        let field = |f: &str| {
+            capture(Command::new("dpkg-deb").arg("-f").arg(&deb).arg(f))
+                .trim()
+                .to_owned()
+        };
+        let (name, version) = (field("Package"), field("Version"));
+        let purl = format!(
+            "pkg:deb/debian/{name}@{}?arch=armhf&distro=debian-12",
+            version.replace(':', "%3A").replace('+', "%2B")
+        );
+        let c = components
+            .iter()
+            .find(|c| c["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} missing from {components:#?}"));
+        assert_eq!(c["version"], version.as_str(), "{c:#}");
+        assert_eq!(c["purl"], purl.as_str(), "{c:#}");
+        assert!(
+            c["supplier"]["name"]
+                .as_str()
+                .is_some_and(|s| s == field("Maintainer")),
+            "{c:#}"
+        );
+    }
+    let libssl = components.iter().find(|c| c["name"] == "libssl3").unwrap();
+    let openssl = shipped_version("armhf", "libssl3");
+    assert_eq!(
+        libssl["cpe"],
+        format!("cpe:2.3:a:openssl:openssl:{openssl}:*:*:*:*:*:*:*").as_str()
+    );
+    let text = serde_json::to_string(&sbom).unwrap();
+    assert!(
+        !text.contains("cpe:2.3:a:openssl:openssl:3.0.16"),
+        "hostapd's build-time OpenSSL string became a component"
+    );
+    let string_found_openssl = components.iter().any(|c| {
+        c["name"] == "openssl"
+            && c["purl"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("pkg:generic"))
+    });
+    assert!(
+        !string_found_openssl,
+        "libcrypto's version string is evidence on libssl3, not a second component"
     );
 }

@@ -64,10 +64,24 @@ pub(crate) fn stanzas(data: &[u8]) -> Vec<Stanza> {
     out
 }
 
-/// Whether a `Status:` value (`want flag state`) says the package is installed. dpkg keeps
-/// removed packages (`deinstall ok config-files`) and half-installed ones in the file.
+/// Whether a `Status:` value (`want flag state`) says the package's files are on disk.
+/// Besides `installed`, that is every state after unpacking: image builders often leave
+/// packages `unpacked` and configure them on first boot, and such an image ships them all
+/// the same. dpkg also keeps removed packages (`config-files`, `not-installed`) and ones
+/// whose unpacking failed (`half-installed`) in the file: those are not shipped.
 pub(crate) fn installed(status: Option<&str>) -> bool {
-    status.is_none_or(|s| s.split_whitespace().nth(2) == Some("installed"))
+    status.is_none_or(|s| {
+        matches!(
+            s.split_whitespace().nth(2),
+            Some(
+                "installed"
+                    | "unpacked"
+                    | "half-configured"
+                    | "triggers-awaited"
+                    | "triggers-pending"
+            )
+        )
+    })
 }
 
 /// The lines of a file list (`info/<pkg>.list`): one path a line; opkg may add a tab and
@@ -96,6 +110,10 @@ mod tests {
         assert_eq!(s[0].line("Description").as_deref(), Some("short"));
         assert!(installed(s[0].get("Status")));
         assert!(!installed(s[1].get("Status")));
+        assert!(installed(Some("install ok unpacked")));
+        assert!(installed(Some("install ok triggers-pending")));
+        assert!(!installed(Some("install reinstreq half-installed")));
+        assert!(!installed(Some("purge ok not-installed")));
         assert_eq!(
             file_list(b"/.\n/usr/bin/x\n/usr/lib/y\t0755\nnot a path\n"),
             ["/.", "/usr/bin/x", "/usr/lib/y"]
