@@ -5,8 +5,10 @@
 //! compressed streams, cpio, tar, ar, ext2/3/4, cramfs, romfs, JFFS2, UBI, UBIFS;
 //! recursively, within [`Limits`]) → [`tree::Tree`] per filesystem (in memory, paths made
 //! safe) → [`analyze::analyze`] (credentials, boot services, keys and certificates,
-//! configuration, updates, binary hardening) and [`inventory::inventory`] (components for
-//! the SBOM) → [`to_evidence`].
+//! configuration, updates and updaters found by content, binary hardening, the kernel's
+//! build configuration) and [`inventory::inventory`] (components for the SBOM) →
+//! [`to_evidence`]. Kernel configurations embedded with IKCONFIG and the releases modules
+//! were built for ([`kernel`]) are gathered into [`ScanReport::kernel`].
 //!
 //! Safety is part of correctness: content is never executed, nothing is written outside the
 //! output directory, nor through a link ([`extract`]), and sizes, depth and file counts are

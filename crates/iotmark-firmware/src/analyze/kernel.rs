@@ -479,3 +479,37 @@ fn mismatch(check: &'static str, release: &str, modules: &[&Module], against: &s
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(path: &str, release: &str) -> Module {
+        Module {
+            path: path.into(),
+            vermagic: Vermagic {
+                release: release.into(),
+                properties: "SMP mod_unload".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn without_a_banner_the_odd_release_out_is_the_mismatch() {
+        let ms = [
+            module("lib/modules/5.4.0/a.ko", "5.4.0"),
+            module("lib/modules/5.4.0/b.ko", "5.4.0"),
+            module("opt/old.ko", "4.14.0"),
+        ];
+        let f = module_findings(&ms, &[]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].file, "opt/old.ko");
+        assert!(
+            f[0].message
+                .contains("most modules here are built for 5.4.0")
+        );
+        assert!(module_findings(&ms[..2], &[]).is_empty());
+        assert_eq!(module_findings(&ms, &["5.4.0"]).len(), 1);
+        assert_eq!(module_findings(&ms, &["6.1.0"]).len(), 2);
+    }
+}

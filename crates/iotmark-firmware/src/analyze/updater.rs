@@ -1036,7 +1036,7 @@ fn findings(u: &Updater) -> Vec<Finding> {
             path,
             u.write.place.line(),
             format!(
-                "`/{path}` writes flash with {} ({}) without checking a signature first{}{checksum_note}: any image that reaches it is installed",
+                "`/{path}` writes flash with {} ({}) without checking a signature first, so any image that reaches it is installed{}{checksum_note}",
                 u.write.what.name(),
                 u.write.place.describe(),
                 verification.strip_prefix("; no signature check").unwrap_or(&verification)

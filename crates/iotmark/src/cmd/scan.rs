@@ -137,7 +137,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         outln!(
             "{}",
             serde_json::to_string_pretty(
-                &json!({"image": args.image, "sha256": report.sha256, "size": report.size, "regions": report.regions, "filesystems": filesystems, "fit": report.fit, "components": report.components, "evidence": evidence})
+                &json!({"image": args.image, "sha256": report.sha256, "size": report.size, "regions": report.regions, "filesystems": filesystems, "fit": report.fit, "components": report.components, "kernel": report.kernel, "evidence": evidence})
             )?
         );
         return Ok(ExitCode::SUCCESS);
@@ -190,6 +190,34 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                 visible(&c.name),
                 visible(&c.version),
                 style.dim(&visible(&format!("{:?} {at}", c.relation).to_lowercase()))
+            );
+        }
+    }
+    let kernel = &report.kernel;
+    if !kernel.configs.is_empty() || !kernel.modules.is_empty() {
+        outln!("\n{}", style.bold("Kernel"));
+        for c in &kernel.configs {
+            let passing = c.hardening.iter().filter(|(_, ok)| *ok).count();
+            outln!(
+                "  config  {:<40} {} options, {passing} of {} hardening checks pass  {}",
+                visible(&c.file),
+                c.options,
+                c.hardening.len(),
+                style.dim(&visible(&c.within))
+            );
+        }
+        for m in &kernel.modules {
+            let banner = match m.matches_banner {
+                Some(true) => " (the banner's kernel)",
+                Some(false) => " (not the banner's kernel)",
+                None => "",
+            };
+            outln!(
+                "  modules {:<40} {} built for {}{banner}  {}",
+                visible(&m.example),
+                m.count,
+                visible(&m.release),
+                style.dim(&visible(&m.filesystem))
             );
         }
     }
