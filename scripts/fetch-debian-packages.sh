@@ -30,6 +30,11 @@ done
 for pa in $EXTRA; do
   ls "$DEST/${pa#*:}/${pa%%:*}_"*.deb >/dev/null 2>&1 || missing=1
 done
+# Debian's armhf kernel (its config, modules with vermagic, and the kernel image) for the
+# kernel tests. The versioned package name leaves the mirror when Debian moves to the next
+# kernel, so it is resolved through the linux-image-armmp metapackage. It has a directory of
+# its own, so the root filesystems built from armhf/ stay the size of a router's.
+ls "$DEST/armhf-kernel/linux-image-"*"-armmp_"*.deb >/dev/null 2>&1 || missing=1
 [ "$missing" = 0 ] && { echo "Debian packages already in $DEST"; exit 0; }
 
 # One index update per run; a failing security mirror is not fatal, the main archive is enough.
@@ -46,4 +51,8 @@ for pa in $EXTRA; do
   ( cd "$DEST/${pa#*:}"
     ls "${pa%%:*}_"*.deb >/dev/null 2>&1 || apt-get "${OPTS[@]}" -qq download "$pa" )
 done
+mkdir -p "$DEST/armhf-kernel"
+( cd "$DEST/armhf-kernel"
+  ls linux-image-*-armmp_*.deb >/dev/null 2>&1 || apt-get "${OPTS[@]}" -qq download \
+    "$(apt-cache "${OPTS[@]}" depends linux-image-armmp:armhf | awk '/Depends: linux-image-[0-9]/{print $2; exit}')" )
 echo "Debian packages in $DEST: $(find "$DEST" -name '*.deb' | wc -l) files"

@@ -50,7 +50,7 @@ fn filter(program: &str, args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
 fn debian_kernel() -> &'static (PathBuf, String) {
     static DIR: OnceLock<(PathBuf, String)> = OnceLock::new();
     DIR.get_or_init(|| {
-        let deb = common::debian_package("armhf", "linux-image-");
+        let deb = common::debian_package("armhf-kernel", "linux-image-");
         let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-kernel");
         let root = base.join(deb.file_stem().unwrap());
         if !root.exists() {
