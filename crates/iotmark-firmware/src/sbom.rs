@@ -150,11 +150,22 @@ pub(crate) fn relation_name(relation: Relation) -> &'static str {
 }
 
 /// Who supplies the component: the package's maintainer or packager as its metadata names
-/// them, else the CPE vendor (the upstream project or company NVD names) when the product
-/// is known, otherwise nobody we can name.
+/// them; for a package whose metadata names nobody (OpenWrt's status file), the
+/// distribution that built it, as its purl's namespace says; else the CPE vendor (the
+/// upstream project or company NVD names) when the product is known; otherwise nobody we
+/// can name.
 pub(crate) fn supplier(c: &Component) -> Option<String> {
     if let Some(supplier) = &c.supplier {
         return Some(supplier.clone());
+    }
+    if c.relation == Relation::Package
+        && let Some(namespace) = c
+            .purl
+            .strip_prefix("pkg:")
+            .and_then(|p| p.split('/').nth(1))
+            .filter(|ns| !ns.contains('@'))
+    {
+        return Some(namespace.to_owned());
     }
     let vendor = c.cpe.as_deref()?.split(':').nth(3)?;
     (!vendor.is_empty() && vendor != "*").then(|| vendor.replace('\\', ""))
