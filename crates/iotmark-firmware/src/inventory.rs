@@ -156,8 +156,14 @@ fn default_part() -> String {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleDef {
-    /// The literal anchor.
-    find: String,
+    /// The literal anchor (absent for `name` rules).
+    #[serde(default)]
+    find: Option<String>,
+    /// A regex the file's *name* must match, instead of an anchor in its contents; group 1
+    /// is the version. For libraries whose only version in a build is the versioned file
+    /// name (`libxml2.so.2.9.4`, where the soname carries the full release).
+    #[serde(default)]
+    name: Option<String>,
     /// A regex run on the printable string around the anchor; group 1 is the version. With
     /// `near`, a condition on the anchor's string instead (e.g. that it is the whole string
     /// `"chrony"`, not a path that contains the word).
@@ -222,6 +228,8 @@ struct Signatures {
     products: Vec<Product>,
     anchors: AhoCorasick,
     by_anchor: Vec<Vec<(usize, usize)>>,
+    /// `name` rules: (product, regex on the file name).
+    file_names: Vec<(usize, Regex)>,
 }
 
 /// The signature files, each a YAML list of products (`data/components/`), with their names
@@ -243,6 +251,7 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
     let mut anchors: Vec<String> = Vec::new();
     let mut by_anchor: Vec<Vec<(usize, usize)>> = Vec::new();
     let mut anchor_index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut file_names = Vec::new();
     for (pi, def) in defs.into_iter().enumerate() {
         let (vendor, product) = def
             .cpe
@@ -251,6 +260,18 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
         let mut rules = Vec::new();
         for (ri, r) in def.rules.into_iter().enumerate() {
             let bad = |e: regex::Error| format!("{product} rule {ri}: {e}");
+            if let Some(re) = &r.name {
+                if r.find.is_some() || r.regex.is_some() || r.near.is_some() {
+                    return Err(format!(
+                        "{product} rule {ri}: a name rule takes no find, regex or near"
+                    ));
+                }
+                file_names.push((pi, Regex::new(&format!("(?-u)^(?:{re})$")).map_err(bad)?));
+                continue;
+            }
+            let Some(find) = r.find.filter(|f| !f.is_empty()) else {
+                return Err(format!("{product} rule {ri}: empty anchor"));
+            };
             // ASCII classes (`\d`, `\w`) and `.` over any byte: the input is raw bytes.
             let matcher = match (&r.regex, &r.near) {
                 (Some(re), None) => Matcher::Regex(Regex::new(&format!("(?-u){re}")).map_err(bad)?),
@@ -267,16 +288,13 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
                     return Err(format!("{product} rule {ri}: give regex or near"));
                 }
             };
-            if r.find.is_empty() {
-                return Err(format!("{product} rule {ri}: empty anchor"));
-            }
             let confidence = match (&matcher, r.header) {
                 (Matcher::Regex(_), false) => 0.9,
                 (Matcher::Regex(_), true) => 0.8,
                 (Matcher::Near { .. }, _) => 0.7,
             };
-            let ai = *anchor_index.entry(r.find.clone()).or_insert_with(|| {
-                anchors.push(r.find.clone());
+            let ai = *anchor_index.entry(find.clone()).or_insert_with(|| {
+                anchors.push(find);
                 by_anchor.push(Vec::new());
                 anchors.len() - 1
             });
@@ -309,6 +327,7 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
         products,
         anchors,
         by_anchor,
+        file_names,
     })
 }
 
@@ -499,6 +518,29 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
         }
     }
     hits
+}
+
+/// Version hits from the file's name (`name` rules). They rank below any version found in
+/// the contents, which the product states itself.
+fn name_hits(sigs: &Signatures, path: &Path) -> Vec<Hit> {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    sigs.file_names
+        .iter()
+        .filter_map(|(pi, re)| {
+            let caps = re.captures(name.as_bytes())?;
+            Some(Hit {
+                product: *pi,
+                version: version_of(&caps)?,
+                // The name, not a place in the contents.
+                offset: 0,
+                matched: name.to_owned(),
+                header: false,
+                confidence: 0.6,
+            })
+        })
+        .collect()
 }
 
 /// `*` wildcard match of a file name against a pattern.
@@ -930,7 +972,8 @@ pub fn inventory(tree: &Tree) -> Vec<Component> {
     // path order so the result does not depend on scheduling.
     let files: Vec<(&Path, &[u8])> = tree.files().collect();
     let searched = crate::parallel::map(&files, |&(path, data)| {
-        let hits = scan_bytes(sigs, data, &|p| is_product_file(p, path));
+        let mut hits = scan_bytes(sigs, data, &|p| is_product_file(p, path));
+        hits.extend(name_hits(sigs, path));
         if hits.is_empty() {
             return None;
         }
@@ -1027,7 +1070,8 @@ fn same_version(a: &str, b: &str) -> bool {
 pub fn detect(path: &str, data: &[u8]) -> Vec<(String, String, Relation, String)> {
     let sigs = signatures();
     let p = Path::new(path);
-    let hits = scan_bytes(sigs, data, &|prod| is_product_file(prod, p));
+    let mut hits = scan_bytes(sigs, data, &|prod| is_product_file(prod, p));
+    hits.extend(name_hits(sigs, p));
     classify(sigs, p, data, hits)
         .into_iter()
         .filter_map(|(pi, v, r, hits)| {
@@ -1193,6 +1237,41 @@ mod tests {
         );
         // The anchor inside a longer string is not the product's name.
         assert!(versions(b"\x00see GNU cpio manual\x002.13\x00").is_empty());
+    }
+
+    #[test]
+    fn a_versioned_file_name_is_the_fallback_version() {
+        let table = compile(&[(
+            "test.yaml",
+            "- cpe: xmlsoft:libxml2\n  files: [libxml2.so*]\n  rules:\n    - {name: 'libxml2\\.so\\.(\\d+\\.\\d+\\.\\d+)'}\n    - {find: \"libxml2-\", regex: 'libxml2-(\\d+\\.\\d+\\.\\d+)'}\n",
+        )])
+        .expect("table");
+        let found = |path: &str, data: &[u8]| -> Vec<(String, Relation)> {
+            let p = Path::new(path);
+            let mut hits = scan_bytes(&table, data, &|prod| is_product_file(prod, p));
+            hits.extend(name_hits(&table, p));
+            classify(&table, p, data, hits)
+                .into_iter()
+                .map(|(_, v, r, _)| (v, r))
+                .collect()
+        };
+        assert_eq!(
+            found("usr/lib/libxml2.so.2.9.4", b"\x00xmlGetGlobalState\x00"),
+            [("2.9.4".to_owned(), Relation::Is)]
+        );
+        // The product's own statement of its version wins over the name.
+        assert_eq!(
+            found("usr/lib/libxml2.so.2.9.4", b"\x00/libxml2-2.9.14/\x00"),
+            [("2.9.14".to_owned(), Relation::Is)]
+        );
+        assert!(found("usr/lib/libxml2.so.2", b"\x00\x00").is_empty());
+        assert!(
+            compile(&[(
+                "bad.yaml",
+                "- cpe: a:b\n  rules:\n    - {name: 'x', find: 'y'}\n"
+            )])
+            .is_err()
+        );
     }
 
     #[test]
