@@ -217,9 +217,17 @@ fn default_part() -> String {
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleDef {
-    /// The literal anchor.
-    find: String,
-    /// A regex run on the printable string around the anchor; group 1 is the version.
+    /// The literal anchor (absent for `name` rules).
+    #[serde(default)]
+    find: Option<String>,
+    /// A regex the file's *name* must match, instead of an anchor in its contents; group 1
+    /// is the version. For libraries whose only version in a build is the versioned file
+    /// name (`libxml2.so.2.9.4`, where the soname carries the full release).
+    #[serde(default)]
+    name: Option<String>,
+    /// A regex run on the printable string around the anchor; group 1 is the version. With
+    /// `near`, a condition on the anchor's string instead (e.g. that it is the whole string
+    /// `"chrony"`, not a path that contains the word).
     #[serde(default)]
     regex: Option<String>,
     /// A regex a whole neighbouring string must match to be the version (group 1 if any).
@@ -244,7 +252,12 @@ fn default_within() -> usize {
 #[derive(Debug)]
 enum Matcher {
     Regex(Regex),
-    Near { version: Regex, within: usize },
+    Near {
+        version: Regex,
+        within: usize,
+        /// What the anchor's own string must match, when the anchor alone is too common.
+        anchor: Option<Regex>,
+    },
 }
 
 #[derive(Debug)]
@@ -276,6 +289,8 @@ struct Signatures {
     products: Vec<Product>,
     anchors: AhoCorasick,
     by_anchor: Vec<Vec<(usize, usize)>>,
+    /// `name` rules: (product, regex on the file name).
+    file_names: Vec<(usize, Regex)>,
 }
 
 /// The signature files, each a YAML list of products (`data/components/`), with their names
@@ -297,6 +312,7 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
     let mut anchors: Vec<String> = Vec::new();
     let mut by_anchor: Vec<Vec<(usize, usize)>> = Vec::new();
     let mut anchor_index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut file_names = Vec::new();
     for (pi, def) in defs.into_iter().enumerate() {
         let (vendor, product) = def
             .cpe
@@ -305,29 +321,41 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
         let mut rules = Vec::new();
         for (ri, r) in def.rules.into_iter().enumerate() {
             let bad = |e: regex::Error| format!("{product} rule {ri}: {e}");
+            if let Some(re) = &r.name {
+                if r.find.is_some() || r.regex.is_some() || r.near.is_some() {
+                    return Err(format!(
+                        "{product} rule {ri}: a name rule takes no find, regex or near"
+                    ));
+                }
+                file_names.push((pi, Regex::new(&format!("(?-u)^(?:{re})$")).map_err(bad)?));
+                continue;
+            }
+            let Some(find) = r.find.filter(|f| !f.is_empty()) else {
+                return Err(format!("{product} rule {ri}: empty anchor"));
+            };
             // ASCII classes (`\d`, `\w`) and `.` over any byte: the input is raw bytes.
             let matcher = match (&r.regex, &r.near) {
                 (Some(re), None) => Matcher::Regex(Regex::new(&format!("(?-u){re}")).map_err(bad)?),
-                (None, Some(v)) => Matcher::Near {
+                (anchor, Some(v)) => Matcher::Near {
                     version: Regex::new(&format!("(?-u)^(?:{v})$")).map_err(bad)?,
                     within: r.within,
+                    anchor: anchor
+                        .as_ref()
+                        .map(|re| Regex::new(&format!("(?-u){re}")))
+                        .transpose()
+                        .map_err(bad)?,
                 },
-                _ => {
-                    return Err(format!(
-                        "{product} rule {ri}: give exactly one of regex, near"
-                    ));
+                (None, None) => {
+                    return Err(format!("{product} rule {ri}: give regex or near"));
                 }
             };
-            if r.find.is_empty() {
-                return Err(format!("{product} rule {ri}: empty anchor"));
-            }
             let confidence = match (&matcher, r.header) {
                 (Matcher::Regex(_), false) => 0.9,
                 (Matcher::Regex(_), true) => 0.8,
                 (Matcher::Near { .. }, _) => 0.7,
             };
-            let ai = *anchor_index.entry(r.find.clone()).or_insert_with(|| {
-                anchors.push(r.find.clone());
+            let ai = *anchor_index.entry(find.clone()).or_insert_with(|| {
+                anchors.push(find);
                 by_anchor.push(Vec::new());
                 anchors.len() - 1
             });
@@ -364,6 +392,7 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
         products,
         anchors,
         by_anchor,
+        file_names,
     })
 }
 
@@ -420,6 +449,11 @@ fn string_around(data: &[u8], start: usize, end: usize) -> (usize, usize) {
     (s, e)
 }
 
+/// Shortest printable run counted as a string when looking for neighbours: one or two
+/// printable bytes between strings are machine code or padding (as for `strings`, whose
+/// minimum is 4), and the shortest version, `1.0`, has three.
+const MIN_STRING: usize = 3;
+
 /// Up to `n` strings before `from` (nearest first), each as (start, end).
 fn strings_before(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
@@ -433,7 +467,7 @@ fn strings_before(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
         while at > floor && data.get(at - 1).is_some_and(|&b| printable(b)) {
             at -= 1;
         }
-        if end > at {
+        if end - at >= MIN_STRING {
             out.push((at, end));
         }
     }
@@ -453,7 +487,7 @@ fn strings_after(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
         while at < ceil && data.get(at).is_some_and(|&b| printable(b)) {
             at += 1;
         }
-        if at > start {
+        if at - start >= MIN_STRING {
             out.push((start, at));
         }
     }
@@ -508,7 +542,13 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                         let at = c.get(1).or_else(|| c.get(0)).map_or(s, |g| s + g.start());
                         version_of(&c).map(|v| (v, at, string))
                     }),
-                Matcher::Near { version, within } => {
+                Matcher::Near {
+                    anchor: Some(anchor),
+                    ..
+                } if !anchor.is_match(string) => None,
+                Matcher::Near {
+                    version, within, ..
+                } => {
                     let before = strings_before(data, s, *within);
                     let after = strings_after(data, e, *within);
                     // Nearest first; at equal distance the string before wins (a version
@@ -543,6 +583,29 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
         }
     }
     hits
+}
+
+/// Version hits from the file's name (`name` rules). They rank below any version found in
+/// the contents, which the product states itself.
+fn name_hits(sigs: &Signatures, path: &Path) -> Vec<Hit> {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    sigs.file_names
+        .iter()
+        .filter_map(|(pi, re)| {
+            let caps = re.captures(name.as_bytes())?;
+            Some(Hit {
+                product: *pi,
+                version: version_of(&caps)?,
+                // The name, not a place in the contents.
+                offset: 0,
+                matched: name.to_owned(),
+                header: false,
+                confidence: 0.6,
+            })
+        })
+        .collect()
 }
 
 /// `*` wildcard match of a file name against a pattern.
@@ -920,7 +983,8 @@ pub fn inventory_with_problems(tree: &Tree) -> (Vec<Component>, Vec<Problem>) {
     // path order so the result does not depend on scheduling.
     let files: Vec<(&Path, &[u8])> = tree.files().collect();
     let searched = crate::parallel::map(&files, |&(path, data)| {
-        let hits = scan_bytes(sigs, data, &|p| is_product_file(p, path));
+        let mut hits = scan_bytes(sigs, data, &|p| is_product_file(p, path));
+        hits.extend(name_hits(sigs, path));
         if hits.is_empty() {
             return None;
         }
@@ -1099,7 +1163,8 @@ fn same_version(a: &str, b: &str) -> bool {
 pub fn detect(path: &str, data: &[u8]) -> Vec<(String, String, Relation, String)> {
     let sigs = signatures();
     let p = Path::new(path);
-    let hits = scan_bytes(sigs, data, &|prod| is_product_file(prod, p));
+    let mut hits = scan_bytes(sigs, data, &|prod| is_product_file(prod, p));
+    hits.extend(name_hits(sigs, p));
     classify(sigs, p, data, hits)
         .into_iter()
         .filter_map(|(pi, v, r, hits)| {
@@ -1242,6 +1307,64 @@ mod tests {
         let found = detect("usr/sbin/dnsmasq", &d);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].1.as_str(), found[0].2), ("2.90", Relation::Is));
+    }
+
+    #[test]
+    fn a_near_rule_can_require_its_anchor_to_be_the_whole_string() {
+        let table = compile(&[(
+            "test.yaml",
+            "- cpe: gnu:cpio\n  rules:\n    - {find: \"GNU cpio\", regex: '^GNU cpio$', near: '\\d+\\.\\d+', within: 2}\n",
+        )])
+        .expect("table");
+        let versions = |data: &[u8]| -> Vec<String> {
+            scan_bytes(&table, data, &|_| false)
+                .into_iter()
+                .map(|h| h.version)
+                .collect()
+        };
+        // The version constant next to PACKAGE_NAME, with one- and two-byte runs of machine
+        // code between them that are no strings.
+        assert_eq!(
+            versions(b"\x00GNU cpio\x00-\xe9\xf0A\x00\x2d\xe9\xf0Ab\x002.13\x00"),
+            ["2.13"]
+        );
+        // The anchor inside a longer string is not the product's name.
+        assert!(versions(b"\x00see GNU cpio manual\x002.13\x00").is_empty());
+    }
+
+    #[test]
+    fn a_versioned_file_name_is_the_fallback_version() {
+        let table = compile(&[(
+            "test.yaml",
+            "- cpe: xmlsoft:libxml2\n  files: [libxml2.so*]\n  rules:\n    - {name: 'libxml2\\.so\\.(\\d+\\.\\d+\\.\\d+)'}\n    - {find: \"libxml2-\", regex: 'libxml2-(\\d+\\.\\d+\\.\\d+)'}\n",
+        )])
+        .expect("table");
+        let found = |path: &str, data: &[u8]| -> Vec<(String, Relation)> {
+            let p = Path::new(path);
+            let mut hits = scan_bytes(&table, data, &|prod| is_product_file(prod, p));
+            hits.extend(name_hits(&table, p));
+            classify(&table, p, data, hits)
+                .into_iter()
+                .map(|(_, v, r, _)| (v, r))
+                .collect()
+        };
+        assert_eq!(
+            found("usr/lib/libxml2.so.2.9.4", b"\x00xmlGetGlobalState\x00"),
+            [("2.9.4".to_owned(), Relation::Is)]
+        );
+        // The product's own statement of its version wins over the name.
+        assert_eq!(
+            found("usr/lib/libxml2.so.2.9.4", b"\x00/libxml2-2.9.14/\x00"),
+            [("2.9.14".to_owned(), Relation::Is)]
+        );
+        assert!(found("usr/lib/libxml2.so.2", b"\x00\x00").is_empty());
+        assert!(
+            compile(&[(
+                "bad.yaml",
+                "- cpe: a:b\n  rules:\n    - {name: 'x', find: 'y'}\n"
+            )])
+            .is_err()
+        );
     }
 
     #[test]
