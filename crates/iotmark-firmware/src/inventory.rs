@@ -158,7 +158,9 @@ fn default_part() -> String {
 struct RuleDef {
     /// The literal anchor.
     find: String,
-    /// A regex run on the printable string around the anchor; group 1 is the version.
+    /// A regex run on the printable string around the anchor; group 1 is the version. With
+    /// `near`, a condition on the anchor's string instead (e.g. that it is the whole string
+    /// `"chrony"`, not a path that contains the word).
     #[serde(default)]
     regex: Option<String>,
     /// A regex a whole neighbouring string must match to be the version (group 1 if any).
@@ -183,7 +185,12 @@ fn default_within() -> usize {
 #[derive(Debug)]
 enum Matcher {
     Regex(Regex),
-    Near { version: Regex, within: usize },
+    Near {
+        version: Regex,
+        within: usize,
+        /// What the anchor's own string must match, when the anchor alone is too common.
+        anchor: Option<Regex>,
+    },
 }
 
 #[derive(Debug)]
@@ -247,14 +254,17 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
             // ASCII classes (`\d`, `\w`) and `.` over any byte: the input is raw bytes.
             let matcher = match (&r.regex, &r.near) {
                 (Some(re), None) => Matcher::Regex(Regex::new(&format!("(?-u){re}")).map_err(bad)?),
-                (None, Some(v)) => Matcher::Near {
+                (anchor, Some(v)) => Matcher::Near {
                     version: Regex::new(&format!("(?-u)^(?:{v})$")).map_err(bad)?,
                     within: r.within,
+                    anchor: anchor
+                        .as_ref()
+                        .map(|re| Regex::new(&format!("(?-u){re}")))
+                        .transpose()
+                        .map_err(bad)?,
                 },
-                _ => {
-                    return Err(format!(
-                        "{product} rule {ri}: give exactly one of regex, near"
-                    ));
+                (None, None) => {
+                    return Err(format!("{product} rule {ri}: give regex or near"));
                 }
             };
             if r.find.is_empty() {
@@ -355,6 +365,11 @@ fn string_around(data: &[u8], start: usize, end: usize) -> (usize, usize) {
     (s, e)
 }
 
+/// Shortest printable run counted as a string when looking for neighbours: one or two
+/// printable bytes between strings are machine code or padding (as for `strings`, whose
+/// minimum is 4), and the shortest version, `1.0`, has three.
+const MIN_STRING: usize = 3;
+
 /// Up to `n` strings before `from` (nearest first), each as (start, end).
 fn strings_before(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
@@ -368,7 +383,7 @@ fn strings_before(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
         while at > floor && data.get(at - 1).is_some_and(|&b| printable(b)) {
             at -= 1;
         }
-        if end > at {
+        if end - at >= MIN_STRING {
             out.push((at, end));
         }
     }
@@ -388,7 +403,7 @@ fn strings_after(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
         while at < ceil && data.get(at).is_some_and(|&b| printable(b)) {
             at += 1;
         }
-        if at > start {
+        if at - start >= MIN_STRING {
             out.push((start, at));
         }
     }
@@ -443,7 +458,13 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                         let at = c.get(1).or_else(|| c.get(0)).map_or(s, |g| s + g.start());
                         version_of(&c).map(|v| (v, at, string))
                     }),
-                Matcher::Near { version, within } => {
+                Matcher::Near {
+                    anchor: Some(anchor),
+                    ..
+                } if !anchor.is_match(string) => None,
+                Matcher::Near {
+                    version, within, ..
+                } => {
                     let before = strings_before(data, s, *within);
                     let after = strings_after(data, e, *within);
                     // Nearest first; at equal distance the string before wins (a version
@@ -1149,6 +1170,29 @@ mod tests {
         let found = detect("usr/sbin/dnsmasq", &d);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].1.as_str(), found[0].2), ("2.90", Relation::Is));
+    }
+
+    #[test]
+    fn a_near_rule_can_require_its_anchor_to_be_the_whole_string() {
+        let table = compile(&[(
+            "test.yaml",
+            "- cpe: gnu:cpio\n  rules:\n    - {find: \"GNU cpio\", regex: '^GNU cpio$', near: '\\d+\\.\\d+', within: 2}\n",
+        )])
+        .expect("table");
+        let versions = |data: &[u8]| -> Vec<String> {
+            scan_bytes(&table, data, &|_| false)
+                .into_iter()
+                .map(|h| h.version)
+                .collect()
+        };
+        // The version constant next to PACKAGE_NAME, with one- and two-byte runs of machine
+        // code between them that are no strings.
+        assert_eq!(
+            versions(b"\x00GNU cpio\x00-\xe9\xf0A\x00\x2d\xe9\xf0Ab\x002.13\x00"),
+            ["2.13"]
+        );
+        // The anchor inside a longer string is not the product's name.
+        assert!(versions(b"\x00see GNU cpio manual\x002.13\x00").is_empty());
     }
 
     #[test]
