@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Version detection on cve-bin-tool's condensed OpenWrt corpus (../shared/reference/
-# version-detection: 177 packages reduced to their strings, with the expected product and
-# version of each), in the same run for iotmark's inventory and for cve-bin-tool 3.4's
+# Version detection on cve-bin-tool's condensed corpus (../shared/reference/version-detection:
+# 682 packages of 360 products, OpenWrt ipk, rpm, deb, apk and tgz, reduced to their strings,
+# with the expected product and version of each), in the same run for iotmark's inventory and
+# for cve-bin-tool 3.4's
 # VersionScanner, the peer named in the reference notes. cve-bin-tool is installed from PyPI
 # into target/tools/cve-bin-tool; only its version scanner runs (no CVE database, no network).
 #
@@ -16,6 +17,6 @@ fi
 # Its SQLite checker keeps a cache here and fails without the directory.
 mkdir -p "${XDG_CACHE_HOME:-$HOME/.cache}/cve-bin-tool"
 echo "== iotmark (per-product table, misses, overall)"
-cargo run --quiet --release --locked -p iotmark-firmware --example version_detection | tail -6
+cargo run --quiet --release --locked -p iotmark-firmware --example version_detection | tail -11
 echo "== cve-bin-tool 3.4"
 "$venv/bin/python" benches/version_detection_peer.py 2>/dev/null

@@ -251,13 +251,44 @@ fn default_within() -> usize {
 
 #[derive(Debug)]
 enum Matcher {
-    Regex(Regex),
+    Regex(LazyRegex),
     Near {
-        version: Regex,
+        version: LazyRegex,
         within: usize,
         /// What the anchor's own string must match, when the anchor alone is too common.
-        anchor: Option<Regex>,
+        anchor: Option<LazyRegex>,
     },
+}
+
+/// A rule's regex, compiled the first time one of its anchors is hit. Compiling the whole
+/// table's regexes took 35 ms of every scan, far more than the search of a router image,
+/// while an image hits the anchors of a few dozen rules. The table is checked whole by
+/// [`Signatures::compile_all`] in the unit tests, so a pattern that does not compile is
+/// a build defect; in a scan such a rule would simply never match.
+#[derive(Debug)]
+struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(pattern: String) -> Self {
+        LazyRegex {
+            pattern,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| Regex::new(&self.pattern).ok())
+            .as_ref()
+    }
+
+    #[cfg(test)]
+    fn check(&self) -> Result<(), regex::Error> {
+        Regex::new(&self.pattern).map(drop)
+    }
 }
 
 #[derive(Debug)]
@@ -291,6 +322,28 @@ struct Signatures {
     by_anchor: Vec<Vec<(usize, usize)>>,
     /// `name` rules: (product, regex on the file name).
     file_names: Vec<(usize, Regex)>,
+}
+
+impl Signatures {
+    /// Compiles every rule's regex now, naming the first that does not compile.
+    #[cfg(test)]
+    fn compile_all(&self) -> Result<(), String> {
+        for p in &self.products {
+            for (ri, rule) in p.rules.iter().enumerate() {
+                let regexes: Vec<&LazyRegex> = match &rule.matcher {
+                    Matcher::Regex(re) => vec![re],
+                    Matcher::Near {
+                        version, anchor, ..
+                    } => std::iter::once(version).chain(anchor).collect(),
+                };
+                for re in regexes {
+                    re.check()
+                        .map_err(|e| format!("{} rule {ri}: {e}", p.product))?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The signature files, each a YAML list of products (`data/components/`), with their names
@@ -335,15 +388,13 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
             };
             // ASCII classes (`\d`, `\w`) and `.` over any byte: the input is raw bytes.
             let matcher = match (&r.regex, &r.near) {
-                (Some(re), None) => Matcher::Regex(Regex::new(&format!("(?-u){re}")).map_err(bad)?),
+                (Some(re), None) => Matcher::Regex(LazyRegex::new(format!("(?-u){re}"))),
                 (anchor, Some(v)) => Matcher::Near {
-                    version: Regex::new(&format!("(?-u)^(?:{v})$")).map_err(bad)?,
+                    version: LazyRegex::new(format!("(?-u)^(?:{v})$")),
                     within: r.within,
                     anchor: anchor
                         .as_ref()
-                        .map(|re| Regex::new(&format!("(?-u){re}")))
-                        .transpose()
-                        .map_err(bad)?,
+                        .map(|re| LazyRegex::new(format!("(?-u){re}"))),
                 },
                 (None, None) => {
                     return Err(format!("{product} rule {ri}: give regex or near"));
@@ -531,7 +582,9 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
             };
             let found = match &rule.matcher {
                 Matcher::Regex(re) => re
-                    .captures_iter(string)
+                    .get()
+                    .into_iter()
+                    .flat_map(|re| re.captures_iter(string))
                     .find(|c| {
                         // The match must overlap the anchor, so one string with two
                         // anchors does not report the same match twice for unrelated rules.
@@ -545,7 +598,7 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                 Matcher::Near {
                     anchor: Some(anchor),
                     ..
-                } if !anchor.is_match(string) => None,
+                } if !anchor.get().is_some_and(|a| a.is_match(string)) => None,
                 Matcher::Near {
                     version, within, ..
                 } => {
@@ -560,7 +613,7 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                     }
                     candidates.into_iter().find_map(|&(cs, ce)| {
                         let text = data.get(cs..ce)?;
-                        let caps = version.captures(text)?;
+                        let caps = version.get()?.captures(text)?;
                         version_of(&caps).map(|v| (v, cs, text))
                     })
                 }
@@ -1210,6 +1263,7 @@ mod tests {
     #[test]
     fn the_table_compiles_and_vendors_are_right() {
         let sigs = compile(TABLE).expect("table");
+        sigs.compile_all().expect("every rule's regex");
         let vendor = |p: &str| {
             sigs.products
                 .iter()
