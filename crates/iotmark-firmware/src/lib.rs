@@ -185,10 +185,17 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
             image_signed: unpacked.fit_of(index).map(unpack::FitInfo::is_signed),
             ..analyze::Context::current()
         };
-        for f in analyze::analyze_with(tree, &ctx)
-            .into_iter()
-            .chain(misplaced_findings(tree))
-        {
+        // The checks (one thread: password hashes, keys) and the inventory (its search on
+        // every core) share nothing, so they run side by side.
+        let (checked, (found, problems)) = std::thread::scope(|s| {
+            let inventory = s.spawn(|| inventory::inventory_with_problems(tree));
+            let checked = analyze::analyze_with(tree, &ctx);
+            let inventory = inventory
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (checked, inventory)
+        });
+        for f in checked.into_iter().chain(misplaced_findings(tree)) {
             findings.push((label.clone(), f));
         }
         for found in analyze::kernel::configs(tree) {
@@ -220,7 +227,6 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
                     .then(|| banner_releases.contains(&release)),
             });
         }
-        let (found, problems) = inventory::inventory_with_problems(tree);
         for mut c in found {
             for o in &mut c.occurrences {
                 o.filesystem.clone_from(label);
