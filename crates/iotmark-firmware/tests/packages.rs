@@ -14,16 +14,11 @@ use iotmark_firmware::inventory::{
 use iotmark_firmware::packages::PackageSource;
 use iotmark_firmware::tree::{Entry, Kind, Tree};
 
+mod common;
+
+/// A real tool's output as text (`common::tool` names the package that has a missing tool).
 fn run(cmd: &mut Command, package: &str) -> String {
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run {cmd:?} ({e}); install the Debian package `{package}`")
-    });
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+    String::from_utf8(common::tool(cmd, package)).expect("UTF-8 output")
 }
 
 /// A directory on disk as a tree, the way the unpacker would hold it.
