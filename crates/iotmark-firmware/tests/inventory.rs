@@ -321,7 +321,7 @@ fn version_detection_on_the_peer_corpus_keeps_its_measured_floors() {
         measure::measure(&dir).unwrap_or_else(|e| panic!("corpus at {}: {e}", dir.display()));
     let (openwrt, others): (Vec<_>, Vec<_>) = results
         .iter()
-        .filter(|r| !r.empty)
+        .filter(|r| !r.unstated)
         .partition(|r| r.package.ends_with(".ipk"));
     let wrong: Vec<_> = results
         .iter()
