@@ -1,11 +1,17 @@
-"""Chooses the held-out set for version detection: Debian binary packages of the products in
-cve-bin-tool's corpus (../shared/reference/version-detection), from four Debian releases
-and three architectures the corpus does not hold, so that no signature was written from
-them.
+"""Chooses a held-out set for version detection: Debian or Ubuntu binary packages of the
+products in cve-bin-tool's corpus (../shared/reference/version-detection), from releases and
+architectures the corpus does not hold, so that no signature was written from them.
 
 Steps (called by benches/version_detection_heldout.sh):
-  choose LISTS CORPUS OUT   read the apt Packages indexes in LISTS and write the candidate
-                            packages (name, product, version, suite, arch, archive path)
+  choose LISTS CORPUS OUT PLAN
+                            read the apt Packages indexes in LISTS and write the candidate
+                            packages (name, product, version, suite, arch, archive path);
+                            PLAN names one architecture per release, `suite=arch,...`, so
+                            each release adds another build as well as another version
+  unseen MANIFEST OUT OTHER...
+                            keep the packages of MANIFEST whose product and upstream
+                            version no OTHER manifest holds (Ubuntu syncs many packages from
+                            Debian: this is the part that is new in every respect)
   keep CANDIDATES DEBS CORPUS OUT
                             keep the candidates that hold a file of the same name as a
                             file of the corpus's package of that product (sonames compared
@@ -20,13 +26,10 @@ import io
 import json
 import os
 import re
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
-
-# One architecture per release, so each release adds another build as well as another version.
-PLAN = {"bullseye": "armhf", "bookworm": "mipsel", "trixie": "arm64", "sid": "armhf"}
-
 
 def corpus_packages(corpus):
     """(lower-case package base name, product, package file) for every corpus package."""
@@ -52,11 +55,13 @@ def stanzas(text):
             yield fields
 
 
-def choose(lists, corpus, out):
+def choose(lists, corpus, out, plan):
+    plan = dict(pair.split("=") for pair in plan.split(","))
     products = {base: product for base, product, _ in corpus_packages(corpus)}
     rows = {}
+    # Ubuntu's universe holds most of these products; its main and universe are both read.
     for index in sorted(Path(lists).glob("*_Packages")):
-        m = re.search(r"dists_(\w+)_main_binary-(\w+)_Packages", index.name)
+        m = re.search(r"dists_(\w+)_(?:main|universe)_binary-(\w+)_Packages", index.name)
         if not m:
             continue
         suite, arch = m.groups()
@@ -66,7 +71,7 @@ def choose(lists, corpus, out):
     chosen = []
     for name, found in sorted(rows.items()):
         versions = set()
-        for suite, arch in PLAN.items():
+        for suite, arch in plan.items():
             pick = [r for r in found if r[0] == suite and r[1] in (arch, "all")]
             if pick and pick[0][2] not in versions:
                 versions.add(pick[0][2])
@@ -84,21 +89,13 @@ def file_key(name):
 
 
 def deb_files(path):
-    """Names of the regular files a .deb installs, outside /usr/share."""
-    with open(path, "rb") as f:
-        data = f.read()
-    # ar: 8-byte magic, then 60-byte headers; the member named data.tar* holds the files.
-    at = 8
-    while at + 60 <= len(data):
-        name = data[at:at + 16].decode().strip().rstrip("/")
-        size = int(data[at + 48:at + 58].decode().strip())
-        body = data[at + 60:at + 60 + size]
-        if name.startswith("data.tar"):
-            with tarfile.open(fileobj=io.BytesIO(body)) as t:
-                return {file_key(m.name) for m in t.getmembers()
-                        if m.isfile() and not m.name.lstrip("./").startswith("usr/share/")}
-        at += 60 + size + (size & 1)
-    return set()
+    """Names of the regular files a .deb installs, outside /usr/share. dpkg-deb reads the
+    data member whatever its compression (Ubuntu's are zstd, which tarfile cannot open)."""
+    tar = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(path)], capture_output=True,
+                         check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        return {file_key(m.name) for m in t.getmembers()
+                if m.isfile() and not m.name.lstrip("./").startswith("usr/share/")}
 
 
 def keep(candidates, debs, corpus, out):
@@ -116,10 +113,33 @@ def keep(candidates, debs, corpus, out):
           file=sys.stderr)
 
 
+def upstream(version):
+    """The upstream part of a Debian or Ubuntu version, as the Rust example's
+    `debian_upstream` takes it."""
+    v = version.split(":", 1)[-1]
+    v = v.rsplit("-", 1)[0] if "-" in v else v
+    v = v.split("+really", 1)[1] if "+really" in v else v
+    v = re.split(r"[+~]", v)[0]
+    for suffix in (".dfsg", ".ds"):
+        v = v[: -len(suffix)] if v.endswith(suffix) else v
+    return v
+
+
+def unseen(manifest, out, others):
+    seen = {(e["product"], upstream(e["version"]))
+            for other in others for e in json.loads(Path(other).read_text())}
+    kept = [e for e in json.loads(Path(manifest).read_text())
+            if (e["product"], upstream(e["version"])) not in seen]
+    Path(out).write_text(json.dumps(kept, indent=1))
+    print(f"{len(kept)} packages of versions no other set holds", file=sys.stderr)
+
+
 if __name__ == "__main__":
     step, *args = sys.argv[1:]
     if step == "choose":
-        choose(args[0], Path(args[1]), args[2])
+        choose(args[0], Path(args[1]), args[2], args[3])
+    elif step == "unseen":
+        unseen(args[0], args[1], args[2:])
     elif step == "keep":
         keep(args[0], args[1], Path(args[2]), args[3])
     else:
