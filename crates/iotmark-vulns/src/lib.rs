@@ -1,0 +1,13 @@
+//! Vulnerability intelligence for iotmark: the answer to "no known exploitable
+//! vulnerabilities" (EN 303 645 5.3, IR 8425's software-update outcome, CRA Annex I) for the
+//! components a scan found or an SBOM lists.
+//!
+//! - [`model`]: advisories in their sources' own terms, KEV entries and VEX statements;
+//! - [`component`]: what is matched.
+
+pub mod component;
+pub mod error;
+pub mod model;
+
+pub use component::{Component, Fix};
+pub use error::{Read, ReadError};
