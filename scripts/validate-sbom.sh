@@ -9,7 +9,7 @@
 # The SBOMs come from the firmware crate's integration tests (tests/inventory.rs): an image
 # built with mksquashfs and gzip from the host's curl, libcurl and libcrypto, an opkg database,
 # the hostapd/OpenSSL header trap and a compressed kernel; and the bzImage_gzip kernel fixture;
-# and from `iotmark scan --sbom` on a SquashFS of real Debian armhf packages.
+# and from `iotmark scan --sbom` on a SquashFS of real Debian armhf packages installed by dpkg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,8 +27,13 @@ IOTMARK_SBOM_OUT="$out" cargo test --locked --quiet -p iotmark-firmware --test i
 
 # And the whole CLI on a router image of real Debian armhf binaries, when they are fetched
 # (scripts/test.sh fetches them first).
+# dpkg itself unpacks them, so the image has a package database and Debian changelogs
+# (whose CVEs become the SBOM's back-port pedigree).
 if ls target/debian-packages/armhf/*.deb >/dev/null 2>&1; then
-  for deb in target/debian-packages/armhf/*.deb; do dpkg-deb -x "$deb" "$out/rootfs"; done
+  mkdir -p "$out/rootfs/var/lib/dpkg/info" "$out/rootfs/var/lib/dpkg/updates"
+  touch "$out/rootfs/var/lib/dpkg/status" "$out/rootfs/var/lib/dpkg/available"
+  dpkg --root="$out/rootfs" --force-all --force-script-chrootless --no-triggers \
+    --unpack target/debian-packages/armhf/*.deb > /dev/null
   mksquashfs "$out/rootfs" "$out/debian-armhf.sqfs" -comp xz -all-root -noappend -quiet -no-progress
   cargo run --locked --quiet -p iotmark -- scan "$out/debian-armhf.sqfs" \
     --sbom "$out/debian-armhf.cdx.json" --spdx "$out/debian-armhf.spdx.json" \

@@ -222,6 +222,9 @@ pub struct EvidenceSet {
 
 impl EvidenceSet {
     /// Reads every `*.json` file of `dir` (not recursively); each holds a record or a list.
+    /// Every `*.json` file of `dir` is evidence (a record or an array of them), except SBOMs
+    /// by their conventional names (`*.cdx.json`, `*.spdx.json`), which `iotmark scan
+    /// --out` writes beside its evidence for the vulnerability matcher.
     pub fn load_dir(dir: &Path) -> Result<Self, EvidenceError> {
         let err = |source| EvidenceError::Dir {
             path: dir.to_owned(),
@@ -231,7 +234,7 @@ impl EvidenceSet {
             .map_err(err)?
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .filter(|p| p.extension().is_some_and(|e| e == "json") && !is_sbom_file(p))
             .collect();
         files.sort();
         let mut set = EvidenceSet::default();
@@ -286,4 +289,11 @@ impl EvidenceSet {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
+}
+
+/// An SBOM by its conventional file name: CycloneDX's `.cdx.json`, SPDX's `.spdx.json`.
+fn is_sbom_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".cdx.json") || n.ends_with(".spdx.json"))
 }

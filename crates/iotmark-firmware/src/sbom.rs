@@ -88,6 +88,9 @@ fn component_json(c: &Component, bom_ref: &str) -> Value {
     if let Some(sha) = &c.sha256 {
         v["hashes"] = json!([{ "alg": "SHA-256", "content": sha }]);
     }
+    if let Some(pedigree) = pedigree(c) {
+        v["pedigree"] = pedigree;
+    }
     let occurrences: Vec<Value> = c
         .occurrences
         .iter()
@@ -136,6 +139,38 @@ fn component_json(c: &Component, bom_ref: &str) -> Value {
         "value": relation_name(c.relation),
     }]);
     v
+}
+
+/// The fixes a package's Debian changelog names, as CycloneDX pedigree: one back-port patch
+/// per changelog entry that names CVEs, each resolving those CVEs. The changelog is
+/// cumulative, so every entry it holds is part of the shipped revision; a vulnerability
+/// matcher reads these to report a CVE the distribution fixed without a new upstream
+/// version (`7.88.1-10+deb12u8`) as fixed, naming the entry.
+fn pedigree(c: &Component) -> Option<Value> {
+    let patches: Vec<Value> = c
+        .changelog
+        .iter()
+        .filter(|entry| !entry.cves.is_empty())
+        .map(|entry| {
+            let resolves: Vec<Value> = entry
+                .cves
+                .iter()
+                .map(|cve| {
+                    json!({
+                        "type": "security",
+                        "id": cve,
+                        "description": format!(
+                            "changelog.Debian.gz of {}: the entry of {} names {cve}",
+                            c.name, entry.version
+                        ),
+                        "source": { "name": "changelog.Debian.gz" },
+                    })
+                })
+                .collect();
+            json!({ "type": "backport", "resolves": resolves })
+        })
+        .collect();
+    (!patches.is_empty()).then(|| json!({ "patches": patches }))
 }
 
 /// The word for how a component is present, as both SBOM formats print it.

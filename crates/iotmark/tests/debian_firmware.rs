@@ -632,6 +632,37 @@ fn armhf_dpkg_image_sbom_names_debian_packages() {
         );
     }
     let libssl = components.iter().find(|c| c["name"] == "libssl3").unwrap();
+    // Every CVE the shipped Debian changelog names is in the SBOM as a back-ported fix,
+    // with the entry that names it, for the vulnerability matcher.
+    let changelog =
+        capture(Command::new("zcat").arg(root.join("usr/share/doc/libssl3/changelog.Debian.gz")));
+    let named: BTreeSet<&str> = changelog
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| {
+            w.strip_prefix("CVE-").is_some_and(|rest| {
+                rest.split_once('-').is_some_and(|(year, n)| {
+                    year.len() == 4 && n.len() >= 4 && n.bytes().all(|b| b.is_ascii_digit())
+                })
+            })
+        })
+        .collect();
+    assert!(named.len() > 10, "libssl3's changelog names {named:?}");
+    let resolved: BTreeSet<&str> = libssl["pedigree"]["patches"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no pedigree in {libssl:#}"))
+        .iter()
+        .flat_map(|p| p["resolves"].as_array().unwrap())
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(resolved, named);
+    let first = &libssl["pedigree"]["patches"][0]["resolves"][0];
+    assert!(
+        first["description"]
+            .as_str()
+            .unwrap()
+            .contains("the entry of "),
+        "{first:#}"
+    );
     let openssl = shipped_version("armhf", "libssl3");
     assert_eq!(
         libssl["cpe"],

@@ -40,12 +40,25 @@ fn scan_evidence_counts_for_the_declared_image_only() {
         .arg(&evidence)
         .assert()
         .success();
-    let file = std::fs::read_dir(&evidence)
+    // The evidence, and beside it the SBOM the vulnerability matcher reads; `assess` below
+    // reads the directory and takes only the evidence.
+    let mut files: Vec<String> = std::fs::read_dir(&evidence)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let digest = &sha256(&image)[..12];
+    assert_eq!(
+        files,
+        [
+            format!("firmware-{digest}.json"),
+            format!("sbom-{digest}.cdx.json")
+        ]
+    );
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(evidence.join(&files[1])).unwrap()).unwrap();
+    assert_eq!(sbom["bomFormat"], "CycloneDX");
+    let file = evidence.join(&files[0]);
     let records: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let telnet = records

@@ -23,7 +23,8 @@ pub struct ScanArgs {
     /// The declared component the image belongs to
     #[arg(long, default_value = "device")]
     component: String,
-    /// Write the evidence (one JSON file) into this directory, for `iotmark assess --evidence`
+    /// Write the evidence (one JSON file) and a CycloneDX SBOM into this directory, for
+    /// `iotmark assess --evidence` and `iotmark vulns`
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Also write the unpacked filesystems here, as fs0, fs1, …: DIR must be new or empty,
@@ -127,6 +128,12 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             evidence.len(),
             path.display()
         );
+        // The components beside the evidence, so `iotmark vulns DIR` can match them later
+        // without scanning the image again.
+        let sbom_path = dir.join(format!("sbom-{}.cdx.json", &report.sha256[..12]));
+        let sbom =
+            iotmark_firmware::sbom::sbom_json(&report, &report.components, &subject, &collected_at);
+        write_json(&sbom_path, &sbom)?;
     }
     if args.json {
         let filesystems: Vec<_> = report
