@@ -1,34 +1,30 @@
-//! The PostgreSQL backend's set-up: the pool and the migrations. Everything else is shared
-//! (see [`super`]).
+//! The PostgreSQL backend's set-up: the pool.
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
-use super::StoreError;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+use super::OpenError;
 
 const MAX_CONNECTIONS: u32 = 8;
 
-/// Connects to `url` (`postgres://user@host:port/database`) and brings the schema up to date.
-/// Several registries may start at once: the migrator holds an advisory lock.
-pub(super) async fn connect(url: &str) -> Result<AnyPool, StoreError> {
+/// Connects to `url` (`postgres://user@host:port/database`). Several registries may start at
+/// once: the migrator that runs next holds an advisory lock.
+pub(super) async fn connect(url: &str) -> Result<AnyPool, OpenError> {
     // See `sqlite::open`: the `Any` driver needs its backends installed, once.
     sqlx::any::install_default_drivers();
     let pool = AnyPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .connect(url)
         .await
-        .map_err(|source| StoreError::Open {
+        .map_err(|source| OpenError::Open {
             target: without_password(url),
             source,
         })?;
-    MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
 
 /// The URL fit for an error message or a log: `postgres://user:***@host/db`.
-fn without_password(url: &str) -> String {
+pub fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

@@ -1,5 +1,4 @@
-//! The SQLite backend's set-up: the file, the settings every connection needs, the
-//! migrations. Everything else is shared (see [`super`]).
+//! The SQLite backend's set-up: the file and the settings every connection needs.
 
 use std::path::Path;
 use std::time::Duration;
@@ -8,9 +7,7 @@ use sqlx::AnyPool;
 use sqlx::Executor as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
-use super::StoreError;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+use super::OpenError;
 
 /// SQLite admits one writer at a time; a few connections let pages read while it writes.
 const MAX_CONNECTIONS: u32 = 4;
@@ -30,13 +27,12 @@ fn connection_settings() -> String {
     )
 }
 
-/// Opens the database file at `path`, creating it and its directory if missing, and brings
-/// its schema up to date.
-pub(super) async fn open(path: &Path) -> Result<AnyPool, StoreError> {
+/// Opens the database file at `path`, creating it and its directory if missing.
+pub(super) async fn open(path: &Path) -> Result<AnyPool, OpenError> {
     // The `Any` driver picks a backend by the URL's scheme among those installed; a second
     // install is a no-op.
     sqlx::any::install_default_drivers();
-    let failed = |source| StoreError::Open {
+    let failed = |source| OpenError::Open {
         target: path.display().to_string(),
         source,
     };
@@ -59,7 +55,6 @@ pub(super) async fn open(path: &Path) -> Result<AnyPool, StoreError> {
         .connect_with(options)
         .await
         .map_err(failed)?;
-    MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
 
@@ -152,7 +147,7 @@ mod tests {
         std::fs::write(&file, "x").unwrap();
         let path = file.join("registry.db");
         match open(&path).await {
-            Err(e @ StoreError::Open { .. }) => {
+            Err(e @ OpenError::Open { .. }) => {
                 assert!(e.to_string().contains(&path.display().to_string()), "{e}")
             }
             other => panic!("expected Open, got {other:?}"),

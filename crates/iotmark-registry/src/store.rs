@@ -36,27 +36,30 @@ pub const MAX_SEARCH_BYTES: usize = 200;
 
 mod attestations;
 mod organisations;
-mod postgres;
 mod queries;
 mod reports;
 mod rows;
-mod sqlite;
+
+pub use iotmark_db::Backend;
+
+static SCHEMA: iotmark_db::Schema = iotmark_db::Schema {
+    sqlite: &SQLITE_MIGRATIONS,
+    postgres: &POSTGRES_MIGRATIONS,
+    // The table sqlx names by default, which registries made before the vulnerability store
+    // existed already have.
+    table: "_sqlx_migrations",
+};
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// A database failure, or a write that breaks a rule of the data.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    /// The database could not be created, opened or reached; `target` is the file, or the URL
-    /// without its password.
-    #[error("cannot open the database {target}: {source}")]
-    Open {
-        target: String,
-        #[source]
-        source: sqlx::Error,
-    },
-    #[error("database migration: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database could not be opened, reached or migrated.
+    #[error(transparent)]
+    Open(#[from] iotmark_db::OpenError),
     #[error("{what} {id:?} already exists")]
     Exists { what: &'static str, id: String },
     #[error("{what} {id:?} does not exist")]
@@ -65,8 +68,6 @@ pub enum StoreError {
     /// reference, e.g. accrediting an organisation that is not a lab.
     #[error("invalid {what}: {reason}")]
     Invalid { what: &'static str, reason: String },
-    #[error("unsupported database URL {url:?}: use sqlite://PATH or postgres://…")]
-    UnsupportedUrl { url: String },
     #[error("stored {what} is invalid: {reason}")]
     Corrupt { what: &'static str, reason: String },
 }
@@ -388,13 +389,6 @@ pub struct ProductSummary {
     pub latest_version: Option<String>,
 }
 
-/// Which database a [`Store`] runs on. The statements are the same; this decides the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// The registry's database. Cheap to clone: clones share one pool of connections.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -405,21 +399,8 @@ pub struct Store {
 /// Opens (and migrates) the database at `url`: `sqlite://PATH` (created, with its directory,
 /// if missing) or `postgres://…` / `postgresql://…`.
 pub async fn open(url: &str) -> Result<Store, StoreError> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(Store {
-            pool: sqlite::open(std::path::Path::new(path)).await?,
-            backend: Backend::Sqlite,
-        })
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Store {
-            pool: postgres::connect(url).await?,
-            backend: Backend::Postgres,
-        })
-    } else {
-        Err(StoreError::UnsupportedUrl {
-            url: url.to_owned(),
-        })
-    }
+    let (pool, backend) = iotmark_db::open(url, &SCHEMA).await?;
+    Ok(Store { pool, backend })
 }
 
 impl Store {
@@ -432,19 +413,9 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Begins a write transaction.
-    ///
-    /// SQLite: `BEGIN IMMEDIATE` takes the write lock at the start, not at the first write: a
-    /// transaction that read first and then found another writer ahead of it would fail at
-    /// once instead of waiting (the busy timeout covers only the wait for the lock).
-    ///
-    /// PostgreSQL: read committed is enough: each write checks what it relies on inside the
-    /// transaction, and a concurrent insert of the same key still fails on the unique index.
+    /// Begins a write transaction (see [`iotmark_db::begin_write`]).
     async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+        iotmark_db::begin_write(&self.pool, self.backend).await
     }
 }
 

@@ -1171,7 +1171,9 @@ async fn sqlite_keeps_committed_writes_across_restarts() {
 #[tokio::test]
 async fn unknown_database_urls_are_refused() {
     match store::open("mysql://localhost/iotmark").await {
-        Err(StoreError::UnsupportedUrl { url }) => assert_eq!(url, "mysql://localhost/iotmark"),
+        Err(StoreError::Open(iotmark_db::OpenError::UnsupportedUrl { url })) => {
+            assert_eq!(url, "mysql://localhost/iotmark")
+        }
         other => panic!("expected UnsupportedUrl, got {other:?}"),
     }
 }
