@@ -2,6 +2,8 @@
 //! pointer, or a line and column for syntax), says what was wrong and, where it can, how to
 //! fix it.
 
+use serde_json::Value;
+
 /// A document, or one record in it, could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}: {place}: {message}{}", hint.as_ref().map(|h| format!(" (hint: {h})")).unwrap_or_default())]
@@ -41,6 +43,23 @@ impl ReadError {
             pointer.to_owned()
         };
         ReadError::new(file, place, error.to_string())
+    }
+}
+
+/// JSON pointer escaping of one reference token (RFC 6901).
+pub(crate) fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// What a JSON value is, for "expected …, found …" messages.
+pub(crate) fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

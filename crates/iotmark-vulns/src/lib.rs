@@ -3,11 +3,12 @@
 //! components a scan found or an SBOM lists.
 //!
 //! - [`model`]: advisories in their sources' own terms, KEV entries and VEX statements;
-//! - [`component`]: what is matched.
+//! - [`component`]: what is matched, and [`sbom`]: reading it from CycloneDX or SPDX.
 
 pub mod component;
 pub mod error;
 pub mod model;
+pub mod sbom;
 
 pub use component::{Component, Fix};
 pub use error::{Read, ReadError};
