@@ -6,8 +6,10 @@
 //! - [`component`]: what is matched.
 
 pub mod component;
+pub mod cpe;
 pub mod error;
 pub mod model;
+pub mod version;
 
 pub use component::{Component, Fix};
 pub use error::{Read, ReadError};
