@@ -6,9 +6,11 @@
 //! - [`component`]: what is matched, and [`sbom`]: reading it from CycloneDX or SPDX.
 
 pub mod component;
+pub mod cpe;
 pub mod error;
 pub mod model;
 pub mod sbom;
+pub mod version;
 
 pub use component::{Component, Fix};
 pub use error::{Read, ReadError};
