@@ -183,7 +183,7 @@ fn a_dpkg_root_from_real_debs_gives_purls_owned_files_and_changelog_cves() {
     assert_eq!(
         ssl.purl,
         format!(
-            "pkg:deb/debian/libssl3@{}?arch=armhf&distro=debian-12",
+            "pkg:deb/debian/libssl3@{}?arch=armhf&distro=debian-12&upstream=openssl",
             version.replace('+', "%2B")
         )
     );

@@ -614,8 +614,17 @@ fn armhf_dpkg_image_sbom_names_debian_packages() {
                 .to_owned()
         };
         let (name, version) = (field("Package"), field("Version"));
+        // A binary package built from a source package of another name says which, since
+        // Debian's advisories name source packages.
+        let source = field("Source");
+        let source = source.split(' ').next().unwrap_or("");
+        let upstream = if source.is_empty() || source == name {
+            String::new()
+        } else {
+            format!("&upstream={source}")
+        };
         let purl = format!(
-            "pkg:deb/debian/{name}@{}?arch=armhf&distro=debian-12",
+            "pkg:deb/debian/{name}@{}?arch=armhf&distro=debian-12{upstream}",
             version.replace(':', "%3A").replace('+', "%2B")
         );
         let c = components

@@ -277,6 +277,15 @@ fn pypi_name(name: &str) -> String {
     out
 }
 
+/// The `upstream` qualifier of a binary package built from a source package of another
+/// name (`libssl3` from `openssl`): distributions' advisories name source packages.
+fn upstream(p: &Installed) -> Option<(&'static str, String)> {
+    p.source_package
+        .as_ref()
+        .filter(|source| !source.eq_ignore_ascii_case(&p.name))
+        .map(|source| ("upstream", source.clone()))
+}
+
 /// The package URL of a package from `source`, with the namespace and `distro` qualifier
 /// from the image's os-release. Qualifiers are sorted by key, as purl-spec's canonical form
 /// requires.
@@ -289,6 +298,7 @@ pub fn purl(source: PackageSource, p: &Installed, distro: &Distro) -> String {
     let (kind, namespace, name, version) = match source {
         PackageSource::Dpkg | PackageSource::DpkgStatusD => {
             qualifiers.extend(distro.qualifier().map(|d| ("distro", d)));
+            qualifiers.extend(upstream(p));
             (
                 "deb",
                 Some(os_ns("debian")),
@@ -304,6 +314,7 @@ pub fn purl(source: PackageSource, p: &Installed, distro: &Distro) -> String {
         ),
         PackageSource::Apk => {
             qualifiers.extend(distro.qualifier().map(|d| ("distro", d)));
+            qualifiers.extend(upstream(p));
             (
                 "apk",
                 Some(os_ns("alpine")),
@@ -390,6 +401,12 @@ mod tests {
                 &debian
             ),
             "pkg:deb/debian/hostapd@2%3A2.10-12?distro=debian-12"
+        );
+        let mut libssl = pkg("libssl3", "3.0.17-1~deb12u2", Some("armhf"));
+        libssl.source_package = Some("openssl".into());
+        assert_eq!(
+            purl(PackageSource::Dpkg, &libssl, &debian),
+            "pkg:deb/debian/libssl3@3.0.17-1~deb12u2?arch=armhf&distro=debian-12&upstream=openssl"
         );
         let openwrt = Distro {
             id: Some("openwrt".into()),
