@@ -10,6 +10,8 @@
 
 mod postgres;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::borrow::Cow;
 

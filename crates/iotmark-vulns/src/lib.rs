@@ -3,13 +3,20 @@
 //! components a scan found or an SBOM lists.
 //!
 //! - [`model`]: advisories in their sources' own terms, KEV entries and VEX statements;
-//! - [`component`]: what is matched, and [`sbom`]: reading it from CycloneDX or SPDX.
+//! - [`component`]: what is matched, and [`sbom`]: reading it from CycloneDX or SPDX;
+//! - [`version`] and [`cpe`]: each ecosystem's version order, and CPE 2.3 names;
+//! - [`store`]: the local store the feeds are imported into, filed by [`keys`];
+//! - [`matching`]: advisories against components, with back-ports, VEX and KEV.
 
 pub mod component;
 pub mod cpe;
 pub mod error;
+pub mod keys;
+pub mod matching;
 pub mod model;
+pub mod purl;
 pub mod sbom;
+pub mod store;
 pub mod version;
 
 pub use component::{Component, Fix};

@@ -233,10 +233,10 @@ impl Reader<'_> {
     }
 
     fn keep_purl(&self, component: &mut Component, purl: String, pointer: &str, sbom: &mut Sbom) {
-        match check_purl(&purl) {
-            Ok(()) => component.purl = Some(purl),
-            Err(why) => sbom.problems.push(
-                self.error(pointer, format!("{purl:?} dropped: {why}"))
+        match crate::purl::Purl::parse(&purl) {
+            Some(_) => component.purl = Some(purl),
+            None => sbom.problems.push(
+                self.error(pointer, format!("{purl:?} dropped: not a package URL"))
                     .with_hint("a purl looks like pkg:deb/debian/openssl@3.0.17-1~deb12u2"),
             ),
         }
@@ -363,25 +363,6 @@ fn spdx_agent(agent: &str) -> String {
         Some(at) if name.ends_with(')') => name[..at].trim().to_owned(),
         _ => name.to_owned(),
     }
-}
-
-/// The checks a purl must pass to be matched on: the `pkg:` scheme, a type, and a name.
-fn check_purl(purl: &str) -> Result<(), &'static str> {
-    let rest = purl.strip_prefix("pkg:").ok_or("a purl starts with pkg:")?;
-    let (path, _) = rest.split_once(['?', '#']).unwrap_or((rest, ""));
-    let (type_, name) = path.split_once('/').ok_or("no type before the name")?;
-    if type_.is_empty()
-        || !type_
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
-    {
-        return Err("the type must be letters, digits, '+', '.' or '-'");
-    }
-    let name = name.split('@').next().unwrap_or("");
-    if name.trim_matches('/').is_empty() {
-        return Err("no name");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

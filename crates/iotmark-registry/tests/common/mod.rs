@@ -19,47 +19,10 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The database URLs to run against: a SQLite file in `dir`, and PostgreSQL when configured.
-/// Without `TEST_DATABASE_URL` the PostgreSQL run fails with a hint, unless
-/// `IOTMARK_SKIP_POSTGRES=1` says to skip it.
+/// The database URLs to run against: a SQLite file in `dir`, and PostgreSQL when configured
+/// (see [`iotmark_db::testing::backends`]).
 pub fn backends(dir: &Path) -> Vec<(&'static str, String)> {
-    let mut out = vec![(
-        "sqlite",
-        format!("sqlite://{}", dir.join("registry.sqlite3").display()),
-    )];
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) => out.push(("postgres", fresh_postgres_database(&url))),
-        Err(_) if std::env::var("IOTMARK_SKIP_POSTGRES").as_deref() == Ok("1") => {
-            eprintln!("PostgreSQL run skipped (IOTMARK_SKIP_POSTGRES=1)");
-        }
-        Err(_) => panic!(
-            "TEST_DATABASE_URL is not set: start PostgreSQL with `eval \"$(bash scripts/postgres.sh start)\"` (after `bash scripts/postgres.sh --install`), or set IOTMARK_SKIP_POSTGRES=1 to run on SQLite only"
-        ),
-    }
-    out
-}
-
-/// Creates a new, empty database beside the one `url` names and returns its URL.
-fn fresh_postgres_database(url: &str) -> String {
-    let name = format!("iotmark_t_{:016x}", rand_u64());
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        // The name is ours (hex digits), not input.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    });
-    let (base, _) = url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
-}
-
-fn rand_u64() -> u64 {
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b).unwrap();
-    u64::from_le_bytes(b)
+    iotmark_db::testing::backends(dir, "registry.sqlite3")
 }
 
 /// A running registry and what the operator set up.
