@@ -15,6 +15,7 @@ pub mod keys;
 pub mod matching;
 pub mod model;
 pub mod purl;
+pub mod report;
 pub mod sbom;
 pub mod store;
 pub mod version;
