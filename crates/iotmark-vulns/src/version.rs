@@ -194,6 +194,37 @@ pub fn affected_by_events(scheme: Scheme, version: &str, events: &[Event]) -> bo
     affected && below_a_limit
 }
 
+/// For the `version_compare` fuzz target: the bytes up to the first newline and those after
+/// it are two versions; in every scheme comparing them never panics, is antisymmetric and
+/// reflexive, and taking the upstream part never panics.
+pub fn fuzz_version_compare(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (a, b) = text.split_once('\n').unwrap_or((&text, ""));
+    for scheme in [
+        Scheme::Generic,
+        Scheme::Debian,
+        Scheme::Opkg,
+        Scheme::Alpine,
+        Scheme::Rpm,
+        Scheme::Semver,
+        Scheme::Pep440,
+    ] {
+        let forward = compare(scheme, a, b);
+        assert_eq!(
+            forward,
+            compare(scheme, b, a).reverse(),
+            "{scheme:?} {a:?} {b:?}"
+        );
+        assert_eq!(compare(scheme, a, a), Ordering::Equal, "{scheme:?} {a:?}");
+        let _ = upstream(scheme, a);
+        let events = [
+            Event::Introduced("0".to_owned()),
+            Event::Fixed(b.to_owned()),
+        ];
+        assert_eq!(affected_by_events(scheme, a, &events), forward.is_lt());
+    }
+}
+
 /// The version an event is placed by when sorting; `None` for `introduced: "0"`, which
 /// precedes every version.
 fn event_version(event: &Event) -> Option<&str> {
@@ -590,8 +621,9 @@ mod apk {
         /// Whether the next token is a pre-release suffix (or an unknown one, which apk
         /// treats alike): such a version is older than one that ends here.
         fn next_is_pre_release(&self) -> bool {
-            self.kind == Kind::Suffix
-                && !POST_SUFFIXES.iter().any(|name| self.rest.starts_with(name))
+            // `pre` is read before `p`, as apk does.
+            let starts = |names: &[&[u8]]| names.iter().any(|name| self.rest.starts_with(name));
+            self.kind == Kind::Suffix && (starts(&PRE_SUFFIXES) || !starts(&POST_SUFFIXES))
         }
     }
 

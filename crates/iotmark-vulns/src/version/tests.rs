@@ -122,6 +122,8 @@ fn alpine_follows_apk() {
             ("1.2.3-r10", Greater, "1.2.3-r9"),
             ("1.36.1-r29", Greater, "1.36.1-r5"),
             ("1.0", Greater, "1"),
+            // `_pre` is a pre-release suffix although it starts like `_p`.
+            ("0.1.0_alpha_pre2", Less, "0.1.0_alpha"),
         ],
     );
 }
