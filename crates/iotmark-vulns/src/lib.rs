@@ -3,7 +3,10 @@
 //! components a scan found or an SBOM lists.
 //!
 //! - [`model`]: advisories in their sources' own terms, KEV entries and VEX statements;
-//! - [`component`]: what is matched.
+//! - [`component`]: what is matched;
+//! - [`version`]: each ecosystem's version order (dpkg, rpm, apk, SemVer, PEP 440, NVD's
+//!   upstream versions), NVD bounds and OSV range events;
+//! - [`cpe`]: CPE 2.3 names (formatted string and 2.2 URI) and NISTIR 7696 name matching.
 
 pub mod component;
 pub mod cpe;

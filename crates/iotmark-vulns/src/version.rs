@@ -36,6 +36,16 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    pub const ALL: [Scheme; 7] = [
+        Scheme::Generic,
+        Scheme::Debian,
+        Scheme::Opkg,
+        Scheme::Alpine,
+        Scheme::Rpm,
+        Scheme::Semver,
+        Scheme::Pep440,
+    ];
+
     /// The order of an OSV ecosystem (`Debian:12`, `Alpine:v3.20`, `PyPI`, `crates.io`, …);
     /// unknown ecosystems get [`Scheme::Generic`].
     pub fn for_ecosystem(ecosystem: &str) -> Scheme {
@@ -200,15 +210,7 @@ pub fn affected_by_events(scheme: Scheme, version: &str, events: &[Event]) -> bo
 pub fn fuzz_version_compare(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (a, b) = text.split_once('\n').unwrap_or((&text, ""));
-    for scheme in [
-        Scheme::Generic,
-        Scheme::Debian,
-        Scheme::Opkg,
-        Scheme::Alpine,
-        Scheme::Rpm,
-        Scheme::Semver,
-        Scheme::Pep440,
-    ] {
+    for scheme in Scheme::ALL {
         let forward = compare(scheme, a, b);
         assert_eq!(
             forward,
@@ -997,7 +999,7 @@ mod generic {
     //! Upstream versions as NVD's configurations and OSS-Fuzz's tags write them. Separators
     //! (`.`, `-`, `_`, `+` and any other punctuation) only delimit; the version is a sequence
     //! of numbers and words. Where two versions agree up to a point and then differ in kind,
-    //! the ranks are: a pre-release word (`dev < alpha < beta < pre < rc`) before the end of
+    //! the ranks are: a pre-release word (`dev < test < alpha < beta < pre < rc`) before the end of
     //! the version, the end before any other word (OpenSSL's `1.1.1w`, OpenSSH's `9.2p1`,
     //! ISC's `-P1`, `-fips`), and a word before a number.
     use std::cmp::Ordering;
@@ -1024,14 +1026,16 @@ mod generic {
     }
 
     fn pre_release_rank(word: &[u8]) -> Option<u8> {
-        const WORDS: [(&[u8], u8); 7] = [
+        // dnsmasq's `2.90test1` precedes its `2.90rc1`.
+        const WORDS: [(&[u8], u8); 8] = [
             (b"dev", 0),
-            (b"alpha", 1),
-            (b"beta", 2),
-            (b"pre", 3),
-            (b"preview", 3),
-            (b"rc", 4),
-            (b"cr", 4),
+            (b"test", 1),
+            (b"alpha", 2),
+            (b"beta", 3),
+            (b"pre", 4),
+            (b"preview", 4),
+            (b"rc", 5),
+            (b"cr", 5),
         ];
         WORDS
             .iter()
@@ -1087,7 +1091,17 @@ mod generic {
         }
     }
 
-    pub(super) fn compare(mut a: &[u8], mut b: &[u8]) -> Ordering {
+    /// Tags such as `v2.5.0` name the version `2.5.0`.
+    fn without_v_prefix(version: &[u8]) -> &[u8] {
+        match version {
+            [b'v' | b'V', digit, ..] if digit.is_ascii_digit() => &version[1..],
+            _ => version,
+        }
+    }
+
+    pub(super) fn compare(a: &[u8], b: &[u8]) -> Ordering {
+        let mut a = without_v_prefix(a);
+        let mut b = without_v_prefix(b);
         loop {
             let x = next_significant_token(&mut a);
             let y = next_significant_token(&mut b);

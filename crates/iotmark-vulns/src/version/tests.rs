@@ -62,8 +62,78 @@ fn generic_orders_upstream_c_versions_as_their_projects_release_them() {
             ("3.0.0-alpha1", Less, "3.0"),
             ("3.0.0-alpha1", Equal, "3-alpha1"),
             ("1.0.1", Greater, "1.0a"),
+            // A tag's `v` is not part of the version.
+            ("v2.5.0", Equal, "2.5.0"),
         ],
     );
+}
+
+/// Release histories in the order the projects published them, as NVD names the versions.
+#[test]
+fn generic_sorts_real_release_histories_in_release_order() {
+    let histories: [&[&str]; 5] = [
+        &[
+            "0.9.8",
+            "0.9.8a",
+            "0.9.8za",
+            "0.9.8zh",
+            "1.0.0",
+            "1.0.0a",
+            "1.0.1",
+            "1.0.1u",
+            "1.0.2",
+            "1.0.2k",
+            "1.0.2zk",
+            "1.1.0",
+            "1.1.0l",
+            "1.1.1",
+            "1.1.1a",
+            "1.1.1w",
+            "3.0.0-alpha1",
+            "3.0.0-beta2",
+            "3.0.0",
+            "3.0.13",
+            "3.1.0",
+            "3.2.1",
+        ],
+        &[
+            "7.4", "7.4p1", "7.9p1", "8.0p1", "8.9p1", "9.0p1", "9.2p1", "9.3", "9.3p1", "9.8p1",
+        ],
+        &[
+            "2.80",
+            "2.84test1",
+            "2.84rc1",
+            "2.84rc2",
+            "2.84",
+            "2.85",
+            "2.89",
+            "2.90test2",
+            "2.90",
+        ],
+        &[
+            "9.11.5",
+            "9.11.5-P1",
+            "9.11.5-P4",
+            "9.11.6",
+            "9.16.1",
+            "9.16.1-P1",
+            "9.18.24",
+        ],
+        &[
+            "2019.78", "2020.81", "2022.82", "2022.83", "2024.84", "2024.86",
+        ],
+    ];
+    for history in histories {
+        for pair in history.windows(2) {
+            assert_eq!(
+                compare(Scheme::Generic, pair[0], pair[1]),
+                Less,
+                "{} < {}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
 }
 
 #[test]
@@ -330,16 +400,6 @@ fn osv_events_are_evaluated_as_the_schema_says() {
     ));
 }
 
-const SCHEMES: [Scheme; 7] = [
-    Scheme::Generic,
-    Scheme::Debian,
-    Scheme::Opkg,
-    Scheme::Alpine,
-    Scheme::Rpm,
-    Scheme::Semver,
-    Scheme::Pep440,
-];
-
 /// Versions shaped like real ones, so that the interesting branches are reached, plus
 /// arbitrary strings.
 fn version_strategy() -> impl Strategy<Value = String> {
@@ -358,7 +418,7 @@ proptest! {
 
     #[test]
     fn every_order_is_antisymmetric_and_reflexive(a in version_strategy(), b in version_strategy()) {
-        for scheme in SCHEMES {
+        for scheme in Scheme::ALL {
             prop_assert_eq!(compare(scheme, &a, &a), Equal, "{:?} {}", scheme, a);
             prop_assert_eq!(compare(scheme, &a, &b), compare(scheme, &b, &a).reverse(), "{:?} {} {}", scheme, a, b);
         }
@@ -370,7 +430,7 @@ proptest! {
         b in version_strategy(),
         c in version_strategy(),
     ) {
-        for scheme in SCHEMES {
+        for scheme in Scheme::ALL {
             let mut sorted = [a.as_str(), b.as_str(), c.as_str()];
             sorted.sort_by(|x, y| compare(scheme, x, y));
             let [x, y, z] = sorted;
