@@ -46,17 +46,28 @@ impl Scheme {
         Scheme::Pep440,
     ];
 
-    /// The order of an OSV ecosystem (`Debian:12`, `Alpine:v3.20`, `PyPI`, `crates.io`, …);
-    /// unknown ecosystems get [`Scheme::Generic`].
+    /// The order of an OSV ecosystem (`Debian:12`, `Alpine:v3.20`, `PyPI`, `crates.io`, …).
+    /// Ecosystems with an order of their own that is not implemented here (Maven, NuGet,
+    /// RubyGems, Packagist, …) and unknown ones get [`Scheme::Generic`], the closest general
+    /// order.
     pub fn for_ecosystem(ecosystem: &str) -> Scheme {
         // OSV suffixes a release after a colon (`Debian:12`, `Ubuntu:22.04:LTS`).
-        let family = ecosystem.split(':').next().unwrap_or_default().trim();
+        let (family, rest) = ecosystem.split_once(':').unwrap_or((ecosystem, ""));
+        let family = family.trim();
         let is = |name: &str| family.eq_ignore_ascii_case(name);
-        if is("Debian") || is("Ubuntu") {
+        if is("Root") && !rest.is_empty() {
+            // Root's patched packages name their base: `Root:Alpine:3.18`, `Root:PyPI`.
+            Scheme::for_ecosystem(rest)
+        } else if is("Debian") || is("Ubuntu") {
             Scheme::Debian
         } else if is("OpenWrt") {
             Scheme::Opkg
-        } else if is("Alpine") || is("Wolfi") || is("Chainguard") || is("Alpaquita") {
+        } else if is("Alpine")
+            || is("Wolfi")
+            || is("Chainguard")
+            || is("Alpaquita")
+            || is("MinimOS")
+        {
             Scheme::Alpine
         } else if is("Red Hat")
             || is("Rocky Linux")
@@ -69,7 +80,14 @@ impl Scheme {
             || is("Photon OS")
         {
             Scheme::Rpm
-        } else if is("npm") || is("crates.io") || is("Go") || is("Hex") || is("Pub") {
+        } else if is("npm")
+            || is("crates.io")
+            || is("Go")
+            || is("Hex")
+            || is("Pub")
+            || is("SwiftURL")
+            || is("Kubernetes")
+        {
             Scheme::Semver
         } else if is("PyPI") {
             Scheme::Pep440
@@ -199,7 +217,8 @@ pub fn affected_by_events(scheme: Scheme, version: &str, events: &[Event]) -> bo
         None => true,
         Some(first) => std::iter::once(first)
             .chain(limits)
-            .any(|limit| limit == "*" || compare(scheme, version, limit).is_lt()),
+            // The schema lets any limit containing `*` stand for infinity.
+            .any(|limit| limit.contains('*') || compare(scheme, version, limit).is_lt()),
     };
     affected && below_a_limit
 }

@@ -257,6 +257,13 @@ fn ecosystems_and_purl_types_choose_their_order() {
     assert_eq!(Scheme::for_ecosystem("OpenWrt"), Scheme::Opkg);
     assert_eq!(Scheme::for_ecosystem("Red Hat"), Scheme::Rpm);
     assert_eq!(Scheme::for_ecosystem("Rocky Linux:9"), Scheme::Rpm);
+    assert_eq!(Scheme::for_ecosystem("Root:Alpine:3.18"), Scheme::Alpine);
+    assert_eq!(Scheme::for_ecosystem("Root:PyPI"), Scheme::Pep440);
+    assert_eq!(Scheme::for_ecosystem("Wolfi"), Scheme::Alpine);
+    assert_eq!(
+        Scheme::for_ecosystem("SUSE:Linux Enterprise Server 15 SP5"),
+        Scheme::Rpm
+    );
     assert_eq!(Scheme::for_ecosystem("Something New"), Scheme::Generic);
     for (purl_type, scheme) in [
         ("deb", Scheme::Debian),
@@ -380,6 +387,8 @@ fn osv_events_are_evaluated_as_the_schema_says() {
     assert!(!affected_by_events(s, "3.0.0", &limited));
     let unlimited = events(&[("introduced", "0"), ("limit", "*")]);
     assert!(affected_by_events(s, "99.0.0", &unlimited));
+    let two_limits = events(&[("introduced", "0"), ("limit", "1.0.0"), ("limit", "v*")]);
+    assert!(affected_by_events(s, "99.0.0", &two_limits));
     // No introduced event: nothing is affected.
     assert!(!affected_by_events(
         s,
