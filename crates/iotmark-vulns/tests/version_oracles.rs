@@ -342,6 +342,9 @@ fn rpm_order_agrees_with_rpm() {
     if !oracle_present("rpm", on_path("rpm"), "apt-get install rpm") {
         return;
     }
+    // Versions rpm parses as EVR (a numeric epoch, at most one colon, no empty parts), in
+    // characters that need no quoting in the Lua script: dpkg's syntax rules with rpm's
+    // extra separators read as dots say exactly that.
     let rpm_safe = |v: &String| {
         !v.is_empty()
             && v.bytes()
