@@ -14,6 +14,17 @@
 //! | [`Scheme::Semver`] | Semantic Versioning 2.0 precedence (build metadata ignored, a leading `v` tolerated) |
 //! | [`Scheme::Pep440`] | PEP 440: epochs, pre, post and dev releases, local versions |
 //! | [`Scheme::Generic`] | upstream C versions as NVD writes them (`1.1.1w`, `9.2p1`, `2.84rc2`, `4.4.3-P1`) |
+//!
+//! ```
+//! use std::cmp::Ordering;
+//! use iotmark_vulns::version::{Scheme, compare, upstream};
+//!
+//! assert_eq!(compare(Scheme::Debian, "3.0.11-1~deb12u2", "3.0.11-1"), Ordering::Less);
+//! assert_eq!(compare(Scheme::Generic, "1.1.1w", "1.1.1"), Ordering::Greater);
+//! // A Debian package held against NVD's upstream range:
+//! let installed = upstream(Scheme::Debian, "1:9.2p1-2+deb12u3");
+//! assert_eq!(compare(Scheme::Generic, installed, "9.3p2"), Ordering::Less);
+//! ```
 
 use std::cmp::Ordering;
 
