@@ -1,0 +1,57 @@
+//! Runs the seed corpora of this crate's fuzz targets (`fuzz/corpus/version_compare/`,
+//! `fuzz/corpus/cpe_parse/`) and every single-byte truncation and mutation of each seed on
+//! stable, so a regression the fuzzer once found stays found without nightly.
+
+use std::path::Path;
+
+fn corpus(target: &str) -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
+    let mut seeds = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("the corpus directory exists") {
+        let path = entry.expect("directory entry").path();
+        seeds.push(std::fs::read(&path).expect("read a seed"));
+    }
+    assert!(
+        seeds.len() >= 5,
+        "expected the seed corpus in {}, found {}",
+        dir.display(),
+        seeds.len()
+    );
+    seeds
+}
+
+/// Each seed, each of its prefixes, and each with one byte replaced by a byte that matters to
+/// the parsers (separators, escapes, wildcards, a non-ASCII byte).
+fn variants(seed: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let prefixes = (0..=seed.len()).map(|end| seed[..end].to_vec());
+    let mutations = (0..seed.len()).flat_map(move |at| {
+        b":\\*?-~^_.%\n\xc3".iter().map(move |&byte| {
+            let mut mutated = seed.to_vec();
+            mutated[at] = byte;
+            mutated
+        })
+    });
+    prefixes.chain(mutations)
+}
+
+#[test]
+fn version_compare_corpus_and_its_mutations_keep_the_order_laws() {
+    for seed in corpus("version_compare") {
+        for input in variants(&seed) {
+            iotmark_vulns::version::fuzz_version_compare(&input);
+        }
+    }
+}
+
+#[test]
+fn cpe_parse_corpus_parses_and_its_mutations_never_panic() {
+    for seed in corpus("cpe_parse") {
+        let text = std::str::from_utf8(&seed).expect("seeds are text");
+        iotmark_vulns::cpe::Cpe::parse(text).expect("every seed is a CPE name");
+        for input in variants(&seed) {
+            iotmark_vulns::cpe::fuzz_cpe_parse(&input);
+        }
+    }
+}
