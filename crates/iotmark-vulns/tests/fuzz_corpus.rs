@@ -1,4 +1,4 @@
-//! Runs the seed corpora of this crate's fuzz targets (`fuzz/corpus/version_compare/`,
+//! Runs the seed corpora of this crate's fuzz targets (`fuzz/corpus/version_compare/`, `sbom_read/`,
 //! `fuzz/corpus/cpe_parse/`) and every single-byte truncation and mutation of each seed on
 //! stable, so a regression the fuzzer once found stays found without nightly.
 
@@ -54,4 +54,22 @@ fn cpe_parse_corpus_parses_and_its_mutations_never_panic() {
             iotmark_vulns::cpe::fuzz_cpe_parse(&input);
         }
     }
+}
+
+#[test]
+fn sbom_read_corpus_and_its_mutations_never_panic() {
+    let mut read = 0;
+    for seed in corpus("sbom_read") {
+        for input in variants(&seed) {
+            if let Ok(sbom) = iotmark_vulns::sbom::read_sbom("fuzz.json", &input) {
+                read += 1;
+                for c in &sbom.components {
+                    if let Some(purl) = &c.purl {
+                        assert!(iotmark_vulns::purl::Purl::parse(purl).is_some());
+                    }
+                }
+            }
+        }
+    }
+    assert!(read > 0, "some variants are still SBOMs");
 }
