@@ -6,10 +6,13 @@
 //! - [`component`]: what is matched, and [`sbom`]: reading it from CycloneDX or SPDX;
 //! - [`version`] and [`cpe`]: each ecosystem's version order, and CPE 2.3 names;
 //! - [`store`]: the local store the feeds are imported into, filed by [`keys`];
-//! - [`matching`]: advisories against components, with back-ports, VEX and KEV.
+//! - [`matching`]: advisories against components, with back-ports, VEX and KEV;
+//! - [`csaf`]: CSAF 2.0 advisories and VEX, and [`vex`]: VEX read and written as CSAF,
+//!   OpenVEX and CycloneDX.
 
 pub mod component;
 pub mod cpe;
+pub mod csaf;
 pub mod error;
 pub mod keys;
 pub mod matching;
@@ -18,6 +21,7 @@ pub mod purl;
 pub mod sbom;
 pub mod store;
 pub mod version;
+pub mod vex;
 
 pub use component::{Component, Fix};
 pub use error::{Read, ReadError};
