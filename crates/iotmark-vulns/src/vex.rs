@@ -158,3 +158,64 @@ pub(crate) fn last_per_product(statements: &[VexStatement]) -> Vec<&VexStatement
 pub(crate) fn vers_scheme(product_id: &str) -> String {
     crate::purl::Purl::parse(product_id).map_or_else(|| "generic".to_owned(), |p| p.kind)
 }
+
+/// What the fuzz targets check of statements read from any bytes: each writer takes them
+/// without panicking, and what the CycloneDX writer (which keeps bounds) gives reads back
+/// to the same statements.
+fn fuzz_write_back(statements: &[VexStatement]) {
+    let at = jiff::Timestamp::UNIX_EPOCH;
+    let _ = write_openvex(statements, "fuzz", "https://example.com/fuzz", at);
+    let publisher = CsafPublisher {
+        name: "fuzz".to_owned(),
+        namespace: "https://example.com".to_owned(),
+    };
+    let _ = write_csaf_vex(statements, &publisher, "FUZZ-1", at);
+    let written = write_cyclonedx_vex(
+        statements,
+        "urn:uuid:00000000-0000-0000-0000-000000000000",
+        "fuzz",
+        at,
+    );
+    let bytes = serde_json::to_vec(&written).unwrap_or_default();
+    let read = read_cyclonedx_vex("written.json", &bytes, None);
+    assert!(
+        read.as_ref().is_ok_and(|r| r.skipped.is_empty()),
+        "written CycloneDX VEX does not read back: {read:?}"
+    );
+}
+
+/// For the `openvex_read` fuzz target: OpenVEX, and the format sniffing of [`read_vex`].
+#[doc(hidden)]
+pub fn fuzz_openvex_read(data: &[u8]) {
+    if let Ok(read) = read_openvex("fuzz.json", data) {
+        fuzz_write_back(&read.records);
+    }
+    let _ = read_vex("fuzz.json", data);
+}
+
+/// For the `cyclonedx_vex_read` fuzz target: CycloneDX VEX without a BOM and with one that
+/// BOM-Links resolve into.
+#[doc(hidden)]
+pub fn fuzz_cyclonedx_vex_read(data: &[u8]) {
+    let bom = [crate::Component {
+        reference: "product-ABC".to_owned(),
+        name: "ABC".to_owned(),
+        version: Some("2.4".to_owned()),
+        purl: Some("pkg:generic/abc@2.4".to_owned()),
+        cpes: Vec::new(),
+        supplier: None,
+        fixes: Vec::new(),
+    }];
+    let _ = read_cyclonedx_vex("fuzz.json", data, None);
+    if let Ok(read) = read_cyclonedx_vex("fuzz.json", data, Some(&bom)) {
+        fuzz_write_back(&read.records);
+    }
+}
+
+/// For the `csaf_read` fuzz target: CSAF documents, whose statements are written back.
+#[doc(hidden)]
+pub fn fuzz_csaf_read(data: &[u8]) {
+    if let Ok(csaf) = crate::csaf::read("fuzz.json", data) {
+        fuzz_write_back(&csaf.statements);
+    }
+}

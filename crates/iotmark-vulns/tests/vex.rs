@@ -728,3 +728,23 @@ fn written_documents_pass_the_csaf_and_cyclonedx_validators() {
         &[&scripts.join("cyclonedx-validate.py"), &cdx],
     );
 }
+
+/// The seed corpus of the three fuzz targets runs through the same functions the targets
+/// call, so a crash the fuzzer once found stays fixed.
+#[test]
+fn the_fuzz_corpus_reads_without_panicking() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    type Target = fn(&[u8]);
+    let targets: [(&str, Target); 3] = [
+        ("csaf_read", vex::fuzz_csaf_read),
+        ("openvex_read", vex::fuzz_openvex_read),
+        ("cyclonedx_vex_read", vex::fuzz_cyclonedx_vex_read),
+    ];
+    for (target, run) in targets {
+        let files = json_files(&corpus.join(target));
+        assert!(!files.is_empty(), "{target} has no seeds");
+        for file in files {
+            run(&bytes(&file));
+        }
+    }
+}

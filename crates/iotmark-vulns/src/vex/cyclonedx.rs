@@ -215,6 +215,11 @@ impl Context<'_> {
                     }
                 };
                 let intervals = match (entry.str("version")?, entry.str("range")?) {
+                    (Some(""), _) => {
+                        return Err(entry
+                            .error_at("version", "the version is empty")
+                            .with_hint("name the version, or give a vers range in `range`"));
+                    }
                     (Some(version), _) => vec![exact(version)],
                     (None, Some(range)) => parse_vers(range).map_err(|e| {
                         entry

@@ -199,8 +199,9 @@ fn intervals<'a>(constraints: impl Iterator<Item = &'a str>) -> Result<Vec<Bound
         if version.is_empty() {
             return Err(VersError::Unsupported(raw.to_owned()));
         }
+        let version = unescape(version);
         let bound = |inclusive| Bound {
-            version: version.to_owned(),
+            version: version.clone(),
             inclusive,
         };
         match operator {
@@ -248,21 +249,21 @@ pub fn write_vers(scheme: &str, bounds: &Bounds) -> String {
     let mut constraints = Vec::new();
     match (&bounds.start, &bounds.end) {
         (Some(s), Some(e)) if s.version == e.version && s.inclusive && e.inclusive => {
-            constraints.push(s.version.clone());
+            constraints.push(escape_version(&s.version));
         }
         _ => {
             if let Some(s) = &bounds.start {
                 constraints.push(format!(
                     "{}{}",
                     if s.inclusive { ">=" } else { ">" },
-                    s.version
+                    escape_version(&s.version)
                 ));
             }
             if let Some(e) = &bounds.end {
                 constraints.push(format!(
                     "{}{}",
                     if e.inclusive { "<=" } else { "<" },
-                    e.version
+                    escape_version(&e.version)
                 ));
             }
         }
@@ -271,6 +272,47 @@ pub fn write_vers(scheme: &str, bounds: &Bounds) -> String {
         return "vers:all/*".to_owned();
     }
     format!("vers:{scheme}/{}", constraints.join("|"))
+}
+
+/// Percent-encodes what vers uses as syntax (and `%` itself), so any version survives.
+fn escape_version(version: &str) -> String {
+    let mut out = String::with_capacity(version.len());
+    for c in version.chars() {
+        if matches!(c, '%' | '|' | '<' | '>' | '=' | '!' | ',' | ' ' | '*' | '/') {
+            out.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Undoes percent-encoding; text that is not valid encoding is kept as written.
+fn unescape(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_owned();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let decoded = (b == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
 #[cfg(test)]
@@ -319,6 +361,18 @@ mod tests {
             }]
         );
         assert!(parse_version_range("all versions").is_err());
+    }
+
+    #[test]
+    fn any_version_survives_a_vers_range() {
+        for version in ["1|2", "<1", "50%", "a b", "*", "1.0/x", "é", "%41"] {
+            let bounds = Bounds {
+                start: b(version, true),
+                end: b(version, true),
+            };
+            let text = write_vers("generic", &bounds);
+            assert_eq!(parse_vers(&text).unwrap(), vec![bounds], "{text}");
+        }
     }
 
     #[test]
