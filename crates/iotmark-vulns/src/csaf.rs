@@ -132,10 +132,17 @@ pub(crate) fn read_value(name: &str, value: &serde_json::Value) -> Result<Csaf, 
     for vulnerability in root.items("vulnerabilities")? {
         // A broken entry costs only its own statements.
         let mut statements = Vec::new();
-        match context.vulnerability(&vulnerability, &mut statements, &mut unmatchable) {
+        let mut problems = Vec::new();
+        match context.vulnerability(
+            &vulnerability,
+            &mut statements,
+            &mut unmatchable,
+            &mut problems,
+        ) {
             Ok(advisory) => {
                 out.advisories.push(advisory);
                 out.statements.append(&mut statements);
+                skipped.append(&mut problems);
             }
             Err(e) => skipped.push(e),
         }
@@ -179,31 +186,39 @@ impl Tree {
         for full in product_tree.items("full_product_names")? {
             tree.full_product_name(&full, Bounds::default())?;
         }
-        // A relationship may name a product another relationship defines; resolve them in
-        // rounds until nothing more resolves (CSAF forbids cycles; test 6.1.3).
-        let mut pending = product_tree.items("relationships")?;
-        loop {
-            let before = pending.len();
-            let mut unresolved = Vec::new();
-            for relationship in pending {
-                if !tree.relationship(&relationship)? {
-                    unresolved.push(relationship);
-                }
-            }
-            pending = unresolved;
-            if pending.is_empty() || pending.len() == before {
-                break;
+        // A relationship may name a product another relationship defines: each waits for
+        // its component, and is resolved as soon as the component is (CSAF forbids cycles,
+        // test 6.1.3; a cycle is left waiting and reported).
+        let relationships = product_tree.items("relationships")?;
+        let mut waiting: BTreeMap<String, Vec<&Place<'_>>> = BTreeMap::new();
+        let mut ready = Vec::new();
+        for relationship in &relationships {
+            let component = relationship.required_str("product_reference")?;
+            if tree.products.contains_key(component) {
+                ready.push(relationship);
+            } else {
+                waiting
+                    .entry(component.to_owned())
+                    .or_default()
+                    .push(relationship);
             }
         }
-        for relationship in pending {
-            let component = relationship.str("product_reference")?.unwrap_or_default();
-            skipped.push(
-                relationship
-                    .error(format!(
-                        "the relationship's component `{component}` is not a product of the tree"
-                    ))
-                    .with_hint("product_reference must be a product_id defined in product_tree"),
-            );
+        while let Some(relationship) = ready.pop() {
+            let defined = tree.relationship(relationship)?;
+            if let Some(more) = waiting.remove(&defined) {
+                ready.extend(more);
+            }
+        }
+        for (component, relationships) in waiting {
+            for relationship in relationships {
+                skipped.push(
+                    relationship
+                        .error(format!(
+                            "the relationship's component `{component}` is not a product of the tree"
+                        ))
+                        .with_hint("product_reference must be a product_id defined in product_tree"),
+                );
+            }
         }
         for group in product_tree.items("product_groups")? {
             let id = group.required_str("group_id")?.to_owned();
@@ -287,24 +302,24 @@ impl Tree {
         Ok(())
     }
 
-    /// Defines the relationship's product; false when its component is not known yet.
-    fn relationship(&mut self, relationship: &Place<'_>) -> Result<bool, ReadError> {
+    /// Defines the relationship's product, whose component is known; returns its ID.
+    fn relationship(&mut self, relationship: &Place<'_>) -> Result<String, ReadError> {
         let component = relationship.required_str("product_reference")?;
-        let Some(component) = self.products.get(component).cloned() else {
-            return Ok(false);
-        };
+        let component = self.products.get(component).cloned().ok_or_else(|| {
+            relationship.error(format!("`{component}` is not a product of the tree"))
+        })?;
         let full = relationship
             .object("full_product_name")?
             .ok_or_else(|| relationship.error("`full_product_name` is missing"))?;
         let id = full.required_str("product_id")?.to_owned();
         self.products.insert(
-            id,
+            id.clone(),
             Product {
                 pointer: full.pointer().to_owned(),
                 ..component
             },
         );
-        Ok(true)
+        Ok(id)
     }
 
     /// The product IDs a list of product and group IDs stands for.
@@ -341,6 +356,7 @@ impl Context<'_> {
         vulnerability: &Place<'_>,
         statements: &mut Vec<VexStatement>,
         unmatchable: &mut BTreeSet<String>,
+        problems: &mut Vec<ReadError>,
     ) -> Result<Advisory, ReadError> {
         let mut ids = Vec::new();
         if let Some(cve) = vulnerability.str("cve")? {
@@ -398,10 +414,14 @@ impl Context<'_> {
         if let Some(status) = vulnerability.object("product_status")? {
             for (list, vex_status) in STATUSES {
                 for (item, product_id) in status.strings(list)? {
-                    let product = self.tree.products.get(product_id).ok_or_else(|| {
-                        item.error(format!("product `{product_id}` is not defined"))
-                            .with_hint("every product_id must be defined in product_tree")
-                    })?;
+                    let Some(product) = self.tree.products.get(product_id) else {
+                        // Only this product is lost: the entry's other statements stand.
+                        problems.push(
+                            item.error(format!("product `{product_id}` is not defined"))
+                                .with_hint("every product_id must be defined in product_tree"),
+                        );
+                        continue;
+                    };
                     let Some(product_ref) = &product.id else {
                         unmatchable.insert(product_id.to_owned());
                         continue;

@@ -142,16 +142,25 @@ pub(crate) fn parse_justification(word: &str) -> Option<Justification> {
 
 /// Statements that say the same thing about the same product once, the last one winning:
 /// a written document must not give one product two statuses for one vulnerability (CSAF's
-/// test 6.1.6, "contradicting product status").
+/// test 6.1.6, "contradicting product status"). Order is kept otherwise.
 pub(crate) fn last_per_product(statements: &[VexStatement]) -> Vec<&VexStatement> {
-    let mut out: Vec<&VexStatement> = Vec::new();
-    for statement in statements {
-        out.retain(|s| {
-            s.vulnerability != statement.vulnerability || s.product != statement.product
-        });
-        out.push(statement);
+    let key = |s: &VexStatement| {
+        (
+            s.vulnerability.clone(),
+            s.product.id.clone(),
+            serde_json::to_string(&s.product.bounds).unwrap_or_default(),
+        )
+    };
+    let mut last = std::collections::BTreeMap::new();
+    for (index, statement) in statements.iter().enumerate() {
+        last.insert(key(statement), index);
     }
-    out
+    statements
+        .iter()
+        .enumerate()
+        .filter(|(index, s)| last.get(&key(s)) == Some(index))
+        .map(|(_, s)| s)
+        .collect()
 }
 
 /// The vers scheme for a product: the purl's type, which vers names the same way.

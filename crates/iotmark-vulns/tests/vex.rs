@@ -8,7 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
+use iotmark_vulns::Component;
 use iotmark_vulns::csaf;
+use iotmark_vulns::matching::{Status, match_components};
+use iotmark_vulns::model::{Advisory, Package, PackageRule, Source};
 use iotmark_vulns::model::{
     Applicability, Bound, Bounds, Justification, Origin, ProductRef, VexStatement, VexStatus,
 };
@@ -229,8 +232,9 @@ fn csaf_vex_statement_about_a_component_of_the_firmware() {
     assert_eq!(rule.package.ecosystem, "deb");
     assert_eq!(rule.package.name, "curl");
     assert_eq!(rule.versions, ["7.88.1-10+deb12u5"]);
-    // The third entry names an undefined product: it alone is skipped, with its place.
-    assert_eq!(doc.advisories.len(), 2);
+    // The third entry names an undefined product: that product alone is skipped, with its
+    // place.
+    assert_eq!(doc.advisories.len(), 3);
     assert_eq!(doc.skipped.len(), 1);
     assert_eq!(
         doc.skipped[0].place,
@@ -747,4 +751,92 @@ fn the_fuzz_corpus_reads_without_panicking() {
             run(&bytes(&file));
         }
     }
+}
+
+/// What a user notices: the maker's CSAF VEX says curl in the firmware is not affected by
+/// CVE-2023-38545, so the match of OSV's record against the SBOM's curl is reported as not
+/// affected, naming the statement; the CVE it says nothing about stays affected.
+#[test]
+fn a_csaf_statement_read_suppresses_the_match_it_names() {
+    let doc = csaf::read("exr.json", &serde_json::to_vec(&firmware_vex()).unwrap()).unwrap();
+    let curl = Component {
+        reference: "curl".into(),
+        name: "curl".into(),
+        version: Some("7.88.1-10+deb12u5".into()),
+        purl: Some("pkg:deb/debian/curl@7.88.1-10%2Bdeb12u5?arch=armhf".into()),
+        cpes: Vec::new(),
+        supplier: None,
+        fixes: Vec::new(),
+    };
+    let advisory = |id: &str| Advisory {
+        id: id.into(),
+        source: Source::Osv,
+        aliases: Vec::new(),
+        publisher: None,
+        published: None,
+        modified: None,
+        withdrawn: false,
+        summary: String::new(),
+        severities: Vec::new(),
+        weaknesses: Vec::new(),
+        references: Vec::new(),
+        applies_to: vec![Applicability::Package(PackageRule {
+            package: Package {
+                ecosystem: "deb".into(),
+                name: "curl".into(),
+                purl: Some("pkg:deb/debian/curl".into()),
+            },
+            ranges: Vec::new(),
+            versions: vec!["7.88.1-10+deb12u5".into()],
+            unaffected: Vec::new(),
+        })],
+    };
+    let advisories = [advisory("CVE-2023-38545"), advisory("CVE-2023-9999")];
+    let findings = match_components(&[curl], &advisories, &Default::default(), &doc.statements);
+    let status = |id: &str| {
+        findings
+            .iter()
+            .find(|f| f.vulnerability == id)
+            .map(|f| (f.status, f.reason.clone()))
+            .unwrap()
+    };
+    let (not_affected, reason) = status("CVE-2023-38545");
+    assert_eq!(not_affected, Status::NotAffected, "{reason}");
+    assert!(reason.contains("exr.json"), "{reason}");
+    assert_eq!(status("CVE-2023-9999").0, Status::Affected);
+}
+
+/// A relationship may name a product that a later relationship defines (a library in a
+/// container in a product); a cycle is reported, not followed.
+#[test]
+fn chained_relationships_resolve_in_any_order_and_cycles_are_reported() {
+    let relationship = |component: &str, id: &str| {
+        serde_json::json!({"category": "default_component_of", "product_reference": component,
+            "relates_to_product_reference": "X", "full_product_name": {"name": id, "product_id": id}})
+    };
+    let doc = serde_json::json!({
+        "document": {"category": "csaf_vex", "csaf_version": "2.0", "publisher": {"name": "P"}, "tracking": {"id": "T-1"}},
+        "product_tree": {
+            "full_product_names": [
+                {"name": "openssl", "product_id": "A", "product_identification_helper": {"purl": "pkg:deb/debian/openssl@3.0.15-1"}},
+                {"name": "X", "product_id": "X"}
+            ],
+            "relationships": [relationship("B", "C"), relationship("A", "B"), relationship("E", "D"), relationship("D", "E")]
+        },
+        "vulnerabilities": [{"cve": "CVE-2024-5535", "product_status": {"fixed": ["C"]}}]
+    });
+    let read = csaf::read("chain.json", &serde_json::to_vec(&doc).unwrap()).unwrap();
+    assert_eq!(read.statements.len(), 1);
+    assert_eq!(
+        read.statements[0].product.id,
+        "pkg:deb/debian/openssl@3.0.15-1"
+    );
+    let cycle: Vec<&str> = read.skipped.iter().map(|e| e.place.as_str()).collect();
+    assert_eq!(
+        cycle,
+        [
+            "/product_tree/relationships/3",
+            "/product_tree/relationships/2"
+        ]
+    );
 }
