@@ -33,7 +33,7 @@ pub mod openvex;
 pub use csaf::{CsafPublisher, write_csaf_vex};
 pub use cyclonedx::{read_cyclonedx_vex, write_cyclonedx_vex};
 pub use fields::{VersError, parse_vers, parse_version_range, write_vers};
-pub use openvex::{read_openvex, write_openvex};
+pub use openvex::{openvex_omits, read_openvex, write_openvex};
 
 use crate::error::{Read, ReadError};
 use crate::model::{Justification, VexStatement, VexStatus};

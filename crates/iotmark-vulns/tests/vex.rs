@@ -613,6 +613,32 @@ fn csaf_document(statements: &[VexStatement]) -> serde_json::Value {
 }
 
 #[test]
+fn openvex_names_one_version_by_purl_and_never_widens_a_range() {
+    let mut one = statements()[2].clone();
+    one.product.id = "pkg:deb/debian/libcurl4?arch=armhf".into();
+    let version = Some(Bound {
+        version: "7.88.1-10+deb12u5".into(),
+        inclusive: true,
+    });
+    one.product.bounds = Bounds {
+        start: version.clone(),
+        end: version,
+    };
+    let range = statements().pop().unwrap();
+    let written = [one, range.clone()];
+    assert_eq!(vex::openvex_omits(&written), [&range]);
+    let doc = openvex_document(&written);
+    let read = read_openvex("out.json", &serde_json::to_vec(&doc).unwrap()).unwrap();
+    let [statement] = read.records.as_slice() else {
+        panic!("{:?}", read.records)
+    };
+    assert_eq!(
+        statement.product.id,
+        "pkg:deb/debian/libcurl4@7.88.1-10%2Bdeb12u5?arch=armhf"
+    );
+}
+
+#[test]
 fn openvex_round_trip() {
     let statements = unbounded();
     let doc = openvex_document(&statements);

@@ -150,8 +150,10 @@ fn product_id(product: &Place<'_>) -> Result<String, ReadError> {
 }
 
 /// An OpenVEX 0.2 document of the statements, one per vulnerability and product (the last
-/// one winning). Version bounds have no place in OpenVEX: a bounded statement is written for
-/// its product as named, so callers should name the version in the purl.
+/// one winning). OpenVEX names products, not version ranges: a statement bounded to one
+/// version of a purl without a version is written for `purl@version`; any other bounded
+/// statement is left out rather than widened to every version ([`openvex_omits`] lists
+/// them, so a caller can say so or write another format).
 pub fn write_openvex(
     statements: &[VexStatement],
     author: &str,
@@ -160,10 +162,11 @@ pub fn write_openvex(
 ) -> Value {
     let written: Vec<Value> = last_per_product(statements)
         .into_iter()
-        .map(|s| {
+        .filter_map(|s| Some((s, product_name(&s.product)?)))
+        .map(|(s, name)| {
             let mut statement = json!({
                 "vulnerability": {"name": s.vulnerability},
-                "products": [product(&s.product.id)],
+                "products": [product(&name)],
                 "status": crate::vex::status_word(s.status),
             });
             if let Some(timestamp) = s.origin.timestamp {
@@ -202,6 +205,50 @@ pub fn write_openvex(
         "version": 1,
         "statements": written,
     })
+}
+
+/// The statements [`write_openvex`] leaves out: bounded to more than one version, or to a
+/// version of something that is not a purl without one.
+pub fn openvex_omits(statements: &[VexStatement]) -> Vec<&VexStatement> {
+    statements
+        .iter()
+        .filter(|s| product_name(&s.product).is_none())
+        .collect()
+}
+
+/// The name OpenVEX can give a product: its ID when unbounded, `purl@version` for one
+/// version of a purl that names none.
+fn product_name(product: &ProductRef) -> Option<String> {
+    if product.bounds.is_unbounded() {
+        return Some(product.id.clone());
+    }
+    let (Some(start), Some(end)) = (&product.bounds.start, &product.bounds.end) else {
+        return None;
+    };
+    let one_version = start == end && start.inclusive;
+    let purl = Purl::parse(&product.id)?;
+    if !one_version || purl.version.is_some() {
+        return None;
+    }
+    // The version goes before any qualifiers and subpath, percent-encoded as purl asks.
+    let split = product.id.find(['?', '#']).unwrap_or(product.id.len());
+    let (base, rest) = product.id.split_at(split);
+    Some(format!(
+        "{base}@{}{rest}",
+        encode_purl_version(&start.version)
+    ))
+}
+
+fn encode_purl_version(version: &str) -> String {
+    let mut out = String::with_capacity(version.len());
+    for byte in version.bytes() {
+        if byte.is_ascii_alphanumeric() || b".-_~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// A product as OpenVEX names one: the `@id`, and the identifier it is.
