@@ -707,13 +707,25 @@ fn validate(program: &Path, args: &[&Path]) {
 
 /// The CSAF and CycloneDX documents iotmark writes pass their formats' own validators:
 /// @secvisogram/csaf-validator-lib's schema and mandatory tests, and the CycloneDX 1.6 schema
-/// of cyclonedx-python-lib. scripts/validate-vex.sh installs both under target/tools and
-/// names that folder in IOTMARK_VEX_TOOLS; without it there is nothing to run them with.
+/// of cyclonedx-python-lib; so do CISA's CycloneDX VEX use cases converted by iotmark.
+/// scripts/validate-vex.sh installs both validators under target/tools and names that folder
+/// in IOTMARK_VEX_TOOLS; without it, target/tools is used when they are there.
 #[test]
 fn written_documents_pass_the_csaf_and_cyclonedx_validators() {
-    let Some(tools) = std::env::var_os("IOTMARK_VEX_TOOLS").map(PathBuf::from) else {
-        eprintln!("IOTMARK_VEX_TOOLS is not set: run scripts/validate-vex.sh to validate");
-        return;
+    let installed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tools");
+    let tools = match std::env::var_os("IOTMARK_VEX_TOOLS") {
+        Some(tools) => PathBuf::from(tools),
+        None if installed
+            .join("csaf-validator/node_modules/@secvisogram/csaf-validator-lib")
+            .is_dir()
+            && installed.join("cyclonedx/bin/python").is_file() =>
+        {
+            installed
+        }
+        None => {
+            eprintln!("the validators are not installed: run scripts/validate-vex.sh");
+            return;
+        }
     };
     let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts");
     let out = tempfile::tempdir().unwrap();
@@ -737,26 +749,53 @@ fn written_documents_pass_the_csaf_and_cyclonedx_validators() {
         serde_json::to_vec(&csaf_document(&unbounded())).unwrap(),
     )
     .unwrap();
-    validate(
-        Path::new("node"),
-        &[
-            &scripts.join("csaf-validate.mjs"),
-            &tools.join("csaf-validator"),
-            &csaf,
-            &single,
-            &unbounded_csaf,
-        ],
-    );
+    // CISA's use cases, read and written again in both formats.
+    let mut converted = Vec::new();
+    let cisa = reference("vex/cyclonedx/CISA-Use-Cases");
+    for case in 1..=8 {
+        for path in json_files(&cisa.join(format!("Case-{case}"))) {
+            let name = file_name(&path);
+            if name.starts_with("bom") {
+                continue;
+            }
+            let read = read_vex(&name, &bytes(&path)).unwrap();
+            let stem = format!("cisa-{case}-{}", name.trim_end_matches(".json"));
+            let csaf_path = out.path().join(format!("{stem}.csaf.json"));
+            std::fs::write(
+                &csaf_path,
+                serde_json::to_vec(&csaf_document(&read.records)).unwrap(),
+            )
+            .unwrap();
+            let cdx_path = out.path().join(format!("{stem}.cdx.json"));
+            std::fs::write(
+                &cdx_path,
+                serde_json::to_vec(&cyclonedx_document(&read.records)).unwrap(),
+            )
+            .unwrap();
+            converted.push((csaf_path, cdx_path));
+        }
+    }
+    assert_eq!(converted.len(), 11);
+    let mut csaf_files = vec![
+        scripts.join("csaf-validate.mjs"),
+        tools.join("csaf-validator"),
+        csaf,
+        single,
+        unbounded_csaf,
+    ];
+    csaf_files.extend(converted.iter().map(|(c, _)| c.clone()));
+    let csaf_args: Vec<&Path> = csaf_files.iter().map(PathBuf::as_path).collect();
+    validate(Path::new("node"), &csaf_args);
     let cdx = out.path().join("iotmark.cdx.json");
     std::fs::write(
         &cdx,
         serde_json::to_vec_pretty(&cyclonedx_document(&statements)).unwrap(),
     )
     .unwrap();
-    validate(
-        &tools.join("cyclonedx/bin/python"),
-        &[&scripts.join("cyclonedx-validate.py"), &cdx],
-    );
+    let mut cdx_files = vec![scripts.join("cyclonedx-validate.py"), cdx];
+    cdx_files.extend(converted.iter().map(|(_, c)| c.clone()));
+    let cdx_args: Vec<&Path> = cdx_files.iter().map(PathBuf::as_path).collect();
+    validate(&tools.join("cyclonedx/bin/python"), &cdx_args);
 }
 
 /// The seed corpus of the three fuzz targets runs through the same functions the targets
