@@ -361,9 +361,15 @@ fn a_bom_link_resolves_to_the_component_of_the_bom() {
             .starts_with("urn:cdx:3e671687")
     );
     let read = read_cyclonedx_vex("vex.json", &vex_bytes, Some(&bom.components)).unwrap();
-    let [statement] = read.records.as_slice() else {
+    // Said of the CVE and of the Snyk ID its `references` give for the same vulnerability.
+    let [statement, alias] = read.records.as_slice() else {
         panic!("{:?}", read.records)
     };
+    assert_eq!(
+        alias.vulnerability,
+        "SNYK-JAVA-COMFASTERXMLJACKSONCORE-1048302"
+    );
+    assert_eq!(alias.product, statement.product);
     assert_eq!(
         statement.product.id,
         "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.0?type=jar"
@@ -405,7 +411,7 @@ fn openvex_statement_about_subcomponents() {
         "@context": "https://openvex.dev/ns/v0.2.0",
         "@id": "https://example.com/vex/1", "author": "Example", "timestamp": "2024-01-01T00:00:00Z", "version": 1,
         "statements": [
-            {"vulnerability": {"name": "CVE-2023-38545"}, "status": "not_affected",
+            {"vulnerability": {"name": "CVE-2023-38545", "aliases": ["GHSA-xxxx-curl-0001"]}, "status": "not_affected",
              "justification": "vulnerable_code_not_in_execute_path",
              "products": [{"@id": "pkg:oci/router-os@sha256%3Aabc", "subcomponents": [
                  {"@id": "pkg:deb/debian/curl@7.88.1-10"},
@@ -414,16 +420,23 @@ fn openvex_statement_about_subcomponents() {
         ]
     });
     let read = read_openvex("doc.json", &serde_json::to_vec(&doc).unwrap()).unwrap();
-    let ids: Vec<&str> = read.records.iter().map(|s| s.product.id.as_str()).collect();
+    // Each subcomponent, under the vulnerability's name and its alias.
+    let said: Vec<(&str, &str)> = read
+        .records
+        .iter()
+        .map(|s| (s.vulnerability.as_str(), s.product.id.as_str()))
+        .collect();
     assert_eq!(
-        ids,
+        said,
         [
-            "pkg:deb/debian/curl@7.88.1-10",
-            "pkg:deb/debian/libcurl4@7.88.1-10"
+            ("CVE-2023-38545", "pkg:deb/debian/curl@7.88.1-10"),
+            ("GHSA-xxxx-curl-0001", "pkg:deb/debian/curl@7.88.1-10"),
+            ("CVE-2023-38545", "pkg:deb/debian/libcurl4@7.88.1-10"),
+            ("GHSA-xxxx-curl-0001", "pkg:deb/debian/libcurl4@7.88.1-10"),
         ]
     );
     assert_eq!(
-        read.records[1].origin.pointer,
+        read.records[3].origin.pointer,
         "/statements/0/products/0/subcomponents/1"
     );
     assert_eq!(read.skipped.len(), 1);

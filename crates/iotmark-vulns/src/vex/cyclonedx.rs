@@ -235,6 +235,25 @@ impl Context<'_> {
                 }
             }
         }
+        // `references[]` names the same vulnerability elsewhere (a GHSA, a Snyk ID): the
+        // statements are said of those names too, so they meet an advisory filed under any.
+        let mut aliases = Vec::new();
+        for reference in vulnerability.items("references")? {
+            let alias = reference.required_str("id")?;
+            if alias != id && !aliases.contains(&alias) {
+                aliases.push(alias);
+            }
+        }
+        let under_aliases: Vec<VexStatement> = aliases
+            .iter()
+            .flat_map(|alias| {
+                statements.iter().map(|s| VexStatement {
+                    vulnerability: (*alias).to_owned(),
+                    ..s.clone()
+                })
+            })
+            .collect();
+        statements.extend(under_aliases);
         Ok(statements)
     }
 

@@ -50,17 +50,27 @@ pub(crate) fn read_value(name: &str, value: &Value) -> Result<Read<VexStatement>
 }
 
 fn read_statement(statement: &Place<'_>, origin: Origin) -> Result<Vec<VexStatement>, ReadError> {
-    let vulnerability = match statement.get("vulnerability") {
+    // The vulnerability's name and its aliases: the statement is said of each, so that it
+    // meets an advisory filed under any of them (a GHSA statement, an NVD record).
+    let mut names = Vec::new();
+    match statement.get("vulnerability") {
         Some(v) => match v.value() {
-            Value::String(name) => name.clone(),
-            Value::Object(_) => match v.str("name")? {
-                Some(name) => name.to_owned(),
-                None => v.required_str("@id")?.to_owned(),
-            },
+            Value::String(name) => names.push(name.clone()),
+            Value::Object(_) => {
+                match v.str("name")? {
+                    Some(name) => names.push(name.to_owned()),
+                    None => names.push(v.required_str("@id")?.to_owned()),
+                }
+                for (_, alias) in v.strings("aliases")? {
+                    if !names.iter().any(|n| n == alias) {
+                        names.push(alias.to_owned());
+                    }
+                }
+            }
             other => return Err(v.error(format!("expected an object, found {}", kind(other)))),
         },
         None => return Err(statement.error("`vulnerability` is missing")),
-    };
+    }
     let word = statement.required_str("status")?;
     let status = parse_status(word).ok_or_else(|| {
         statement
@@ -104,13 +114,14 @@ fn read_statement(statement: &Place<'_>, origin: Origin) -> Result<Vec<VexStatem
             .error("the statement names no product")
             .with_hint("a statement applies to the products in `products`"));
     }
-    products
-        .iter()
-        .map(|product| {
-            Ok(VexStatement {
+    let mut statements = Vec::new();
+    for product in &products {
+        let id = product_id(product)?;
+        for vulnerability in &names {
+            statements.push(VexStatement {
                 vulnerability: vulnerability.clone(),
                 product: ProductRef {
-                    id: product_id(product)?,
+                    id: id.clone(),
                     bounds: Default::default(),
                 },
                 status,
@@ -121,9 +132,10 @@ fn read_statement(statement: &Place<'_>, origin: Origin) -> Result<Vec<VexStatem
                     timestamp,
                     ..origin.clone()
                 },
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    Ok(statements)
 }
 
 /// What identifies a product: its purl (as `identifiers.purl` or as the `@id` itself),
