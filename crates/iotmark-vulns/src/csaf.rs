@@ -86,7 +86,7 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Csaf, ReadError> {
 pub(crate) fn read_value(name: &str, value: &serde_json::Value) -> Result<Csaf, ReadError> {
     let root = Place::root(name, value);
     let document = root.object("document")?.ok_or_else(|| {
-        root.error("`document` is missing")
+        root.error_at("document", "`document` is missing")
             .with_hint("a CSAF 2.0 document has `document`, `product_tree` and `vulnerabilities`")
     })?;
     let category = document.required_str("category")?.to_owned();
@@ -102,11 +102,11 @@ pub(crate) fn read_value(name: &str, value: &serde_json::Value) -> Result<Csaf, 
     }
     let publisher = document
         .object("publisher")?
-        .ok_or_else(|| document.error("`publisher` is missing"))?;
+        .ok_or_else(|| document.error_at("publisher", "`publisher` is missing"))?;
     let publisher = publisher.required_str("name")?.to_owned();
     let tracking = document
         .object("tracking")?
-        .ok_or_else(|| document.error("`tracking` is missing"))?;
+        .ok_or_else(|| document.error_at("tracking", "`tracking` is missing"))?;
     let tracking_id = tracking.required_str("id")?.to_owned();
     let published = tracking.timestamp("initial_release_date")?;
     let modified = tracking.timestamp("current_release_date")?;
@@ -308,9 +308,9 @@ impl Tree {
         let component = self.products.get(component).cloned().ok_or_else(|| {
             relationship.error(format!("`{component}` is not a product of the tree"))
         })?;
-        let full = relationship
-            .object("full_product_name")?
-            .ok_or_else(|| relationship.error("`full_product_name` is missing"))?;
+        let full = relationship.object("full_product_name")?.ok_or_else(|| {
+            relationship.error_at("full_product_name", "`full_product_name` is missing")
+        })?;
         let id = full.required_str("product_id")?.to_owned();
         self.products.insert(
             id.clone(),

@@ -454,6 +454,15 @@ fn what_is_not_vex_is_refused_clearly() {
     assert!(e.message.contains("not a VEX document"), "{e}");
     let e = read_vex("broken.json", b"{\n  \"statements\": [,]\n}").unwrap_err();
     assert_eq!(e.place, "line 2 column 18");
+    let e = csaf::read(
+        "c.json",
+        br#"{"document": {"category": "csaf_vex", "tracking": {"id": "X"}}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "c.json: /document/publisher: `publisher` is missing"
+    );
     let e = read_vex("list.json", b"[]").unwrap_err();
     assert!(e.message.contains("found an array"), "{e}");
 }
