@@ -9,10 +9,13 @@
 //! - [`cpe`]: CPE 2.3 names (formatted string and 2.2 URI) and NISTIR 7696 name matching;
 //! - [`store`]: the local store the feeds are imported into, filed by [`keys`];
 //! - [`matching`]: advisories against components, with back-ports, VEX and KEV, and
-//!   [`report`]: its JSON, SARIF, HTML and evidence.
+//!   [`report`]: its JSON, SARIF, HTML and evidence;
+//! - [`csaf`]: CSAF 2.0 advisories and VEX, and [`vex`]: VEX read and written as CSAF,
+//!   OpenVEX and CycloneDX.
 
 pub mod component;
 pub mod cpe;
+pub mod csaf;
 pub mod error;
 pub mod keys;
 pub mod matching;
@@ -22,6 +25,7 @@ pub mod report;
 pub mod sbom;
 pub mod store;
 pub mod version;
+pub mod vex;
 
 pub use component::{Component, Fix};
 pub use error::{Read, ReadError};
