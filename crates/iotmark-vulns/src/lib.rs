@@ -10,14 +10,21 @@
 
 pub mod component;
 pub mod cpe;
+pub mod cve5;
+pub mod cvss;
 pub mod error;
+mod feed_value;
+pub mod kev;
 pub mod keys;
 pub mod matching;
 pub mod model;
+pub mod nvd;
+pub mod osv;
 pub mod purl;
 pub mod sbom;
 pub mod store;
 pub mod version;
+pub mod zip;
 
 pub use component::{Component, Fix};
 pub use error::{Read, ReadError};

@@ -1,0 +1,547 @@
+//! The feed readers against real records: NVD CVE JSON 2.0 from the fkie-cad mirror and
+//! CVE JSON 5 from cvelistV5 (tests/data, see SOURCES.md), every OSS-Fuzz OSV record of
+//! ../shared/reference/osv, and CISA's KEV catalog. Feeds and archives are assembled from
+//! those records with the real `gzip` and `zip` tools.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use iotmark_vulns::model::{
+    Advisory, Applicability, Bound, CvssVersion, Event, Operator, RangeKind, Rating,
+};
+use iotmark_vulns::{cve5, cvss, kev, nvd, osv, zip};
+use serde_json::{Value, json};
+
+fn data(kind: &str, file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(kind)
+        .join(file)
+}
+
+fn shared(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference")
+        .join(path)
+}
+
+fn nvd_record(id: &str) -> Advisory {
+    let name = format!("{id}.json");
+    let bytes = std::fs::read(data("nvd", &name)).unwrap();
+    let mut read = nvd::read(&name, &bytes).unwrap();
+    assert!(read.skipped.is_empty(), "{:?}", read.skipped);
+    assert_eq!(read.records.len(), 1);
+    read.records.remove(0)
+}
+
+fn nvd_json(id: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(data("nvd", &format!("{id}.json"))).unwrap()).unwrap()
+}
+
+fn configurations(advisory: &Advisory) -> Vec<&iotmark_vulns::model::Configuration> {
+    advisory
+        .applies_to
+        .iter()
+        .map(|a| match a {
+            Applicability::Configuration(c) => c,
+            other => panic!("expected a configuration, found {other:?}"),
+        })
+        .collect()
+}
+
+const NVD_IDS: [&str; 4] = [
+    "CVE-2023-38545",
+    "CVE-2022-48174",
+    "CVE-2022-22707",
+    "CVE-2017-17215",
+];
+
+#[test]
+fn nvd_record_of_curl_socks5_overflow_keeps_its_cpe_bounds_and_scores() {
+    let a = nvd_record("CVE-2023-38545");
+    assert_eq!(a.id, "CVE-2023-38545");
+    assert_eq!(a.publisher.as_deref(), Some("support@hackerone.com"));
+    // NVD writes UTC without an offset.
+    assert_eq!(a.published.unwrap().to_string(), "2023-10-18T04:15:11.077Z");
+    assert_eq!(a.modified.unwrap().to_string(), "2024-01-21T02:23:03.223Z");
+    assert!(!a.withdrawn);
+    assert!(
+        a.summary.starts_with("This flaw makes curl overflow"),
+        "English, not Spanish"
+    );
+    assert_eq!(a.weaknesses, ["CWE-787"]);
+    assert_eq!(a.references.len(), 4);
+    let score = &a.severities[0];
+    assert_eq!(score.version, CvssVersion::V31);
+    assert_eq!(score.base_score, 9.8);
+    assert_eq!(score.rating, Rating::Critical);
+    assert_eq!(score.scored_by.as_deref(), Some("nvd@nist.gov"));
+    let configs = configurations(&a);
+    assert_eq!(configs.len(), 3);
+    let libcurl = &configs[0].nodes[0].matches[0];
+    assert_eq!(libcurl.criteria, "cpe:2.3:a:haxx:libcurl:*:*:*:*:*:*:*:*");
+    assert!(libcurl.vulnerable);
+    let start = Bound {
+        version: "7.69.0".into(),
+        inclusive: true,
+    };
+    let end = Bound {
+        version: "8.4.0".into(),
+        inclusive: false,
+    };
+    assert_eq!(libcurl.bounds.start.as_ref(), Some(&start));
+    assert_eq!(libcurl.bounds.end.as_ref(), Some(&end));
+    assert_eq!(configs[2].nodes[0].matches.len(), 4);
+}
+
+#[test]
+fn nvd_router_record_keeps_the_and_of_firmware_and_hardware_platform() {
+    let a = nvd_record("CVE-2017-17215");
+    let configs = configurations(&a);
+    assert_eq!(configs[0].operator, Operator::And);
+    let [firmware, hardware] = configs[0].nodes.as_slice() else {
+        panic!("two nodes")
+    };
+    assert!(firmware.matches[0].vulnerable);
+    assert_eq!(
+        hardware.matches[0].criteria,
+        "cpe:2.3:h:huawei:hg532:-:*:*:*:*:*:*:*"
+    );
+    assert!(
+        !hardware.matches[0].vulnerable,
+        "the hardware is the platform, not the flaw"
+    );
+    // Primary v3.0 first, then v2 (whose severity NVD writes beside cvssData).
+    let versions: Vec<_> = a
+        .severities
+        .iter()
+        .map(|s| (s.version, s.base_score, s.rating))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            (CvssVersion::V30, 8.8, Rating::High),
+            (CvssVersion::V2, 6.5, Rating::Medium)
+        ]
+    );
+}
+
+#[test]
+fn nvd_inclusive_bounds_both_ends_and_end_only() {
+    let lighttpd = nvd_record("CVE-2022-22707");
+    let m = &configurations(&lighttpd)[0].nodes[0].matches[0];
+    assert_eq!(
+        m.bounds.start,
+        Some(Bound {
+            version: "1.4.46".into(),
+            inclusive: true
+        })
+    );
+    assert_eq!(
+        m.bounds.end,
+        Some(Bound {
+            version: "1.4.63".into(),
+            inclusive: true
+        })
+    );
+    let busybox = nvd_record("CVE-2022-48174");
+    let m = &configurations(&busybox)[0].nodes[0].matches[0];
+    assert_eq!(m.bounds.start, None);
+    assert_eq!(
+        m.bounds.end,
+        Some(Bound {
+            version: "1.36.1".into(),
+            inclusive: true
+        })
+    );
+}
+
+#[test]
+fn nvd_scores_agree_with_the_cvss_formula() {
+    for id in NVD_IDS {
+        for score in nvd_record(id).severities {
+            let (version, computed) = cvss::base_score(&score.vector).unwrap();
+            assert_eq!(version, score.version, "{id} {}", score.vector);
+            assert!(
+                (computed - score.base_score).abs() < 1e-9,
+                "{id} {}: {computed}",
+                score.vector
+            );
+        }
+    }
+}
+
+#[test]
+fn nvd_rejected_record_is_withdrawn() {
+    // The real record with the status NVD gives a rejected CVE.
+    let mut record = nvd_json("CVE-2022-48174");
+    record["vulnStatus"] = json!("Rejected");
+    let read = nvd::read(
+        "rejected.json",
+        &serde_json::to_vec(&json!({ "cve": record })).unwrap(),
+    )
+    .unwrap();
+    assert!(read.records[0].withdrawn);
+}
+
+/// A yearly-feed shaped document of the stored records, the second one broken.
+fn feed_with_a_broken_record() -> Vec<u8> {
+    let mut broken = nvd_json("CVE-2022-22707");
+    broken["configurations"][0]["nodes"][0]["cpeMatch"][0]["vulnerable"] = json!("yes");
+    let mut vulnerabilities = vec![
+        json!({ "cve": nvd_json(NVD_IDS[0]) }),
+        json!({ "cve": broken }),
+    ];
+    for id in [NVD_IDS[1], NVD_IDS[3]] {
+        vulnerabilities.push(json!({ "cve": nvd_json(id) }));
+    }
+    serde_json::to_vec_pretty(&json!({
+        "resultsPerPage": 4,
+        "startIndex": 0,
+        "totalResults": 4,
+        "format": "NVD_CVE",
+        "version": "2.0",
+        "timestamp": "2026-12-01T00:00:00.000",
+        "vulnerabilities": vulnerabilities,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn nvd_feed_reads_the_good_records_and_names_the_broken_one() {
+    let mut ids = Vec::new();
+    let summary = nvd::read_feed(
+        "nvdcve-2.0-test.json",
+        &feed_with_a_broken_record()[..],
+        |a| ids.push(a.id),
+    )
+    .unwrap();
+    assert_eq!(ids, ["CVE-2023-38545", "CVE-2022-48174", "CVE-2017-17215"]);
+    assert_eq!(summary.read, 3);
+    assert_eq!(
+        summary.timestamp.unwrap().to_string(),
+        "2026-12-01T00:00:00Z"
+    );
+    let [bad] = summary.skipped.as_slice() else {
+        panic!("one skipped: {:?}", summary.skipped)
+    };
+    assert_eq!(bad.file, "nvdcve-2.0-test.json");
+    assert_eq!(
+        bad.place,
+        "/vulnerabilities/1/cve/configurations/0/nodes/0/cpeMatch/0/vulnerable"
+    );
+    assert!(
+        bad.message
+            .starts_with("CVE-2022-22707: expected a boolean"),
+        "{}",
+        bad.message
+    );
+}
+
+#[test]
+fn nvd_gzip_feed_reads_like_the_plain_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nvdcve-2.0-test.json");
+    std::fs::write(&path, feed_with_a_broken_record()).unwrap();
+    let status = Command::new("gzip").arg("-9").arg(&path).status().unwrap();
+    assert!(status.success());
+    let file = std::fs::File::open(dir.path().join("nvdcve-2.0-test.json.gz")).unwrap();
+    let mut count = 0;
+    let summary = nvd::read_feed("nvdcve-2.0-test.json.gz", file, |_| count += 1).unwrap();
+    assert_eq!((count, summary.read, summary.skipped.len()), (3, 3, 1));
+
+    // A truncated gzip stream is an error, not a short feed.
+    let gz = std::fs::read(dir.path().join("nvdcve-2.0-test.json.gz")).unwrap();
+    let error = nvd::read_feed("cut.json.gz", &gz[..gz.len() / 2], |_| {}).unwrap_err();
+    assert!(error.place.starts_with("line "), "{error}");
+}
+
+#[test]
+fn nvd_malformed_json_names_line_and_column() {
+    let feed = String::from_utf8(feed_with_a_broken_record()).unwrap();
+    // Drop the comma after the first record: a syntax error on a known line.
+    let cut = feed.replacen("  },\n    {\n      \"cve\"", "  }\n    {\n      \"cve\"", 1);
+    assert_ne!(cut, feed);
+    let error = nvd::read("broken.json", cut.as_bytes()).unwrap_err();
+    assert_eq!(error.file, "broken.json");
+    assert!(
+        error.place.starts_with("line ") && error.place.contains(" column "),
+        "{error}"
+    );
+}
+
+#[test]
+fn nvd_api_wrapper_and_bare_record_read_the_same() {
+    let bare = nvd_record("CVE-2017-17215");
+    let wrapped = nvd::read(
+        "page.json",
+        &serde_json::to_vec(&json!({"cve": nvd_json("CVE-2017-17215")})).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(wrapped.records, [bare]);
+    let nothing = nvd::read("x.json", b"{\"format\": \"NVD_CVE\"}").unwrap();
+    assert!(nothing.records.is_empty());
+    assert_eq!(nothing.skipped.len(), 1);
+}
+
+fn cve5_record(id: &str) -> Advisory {
+    let name = format!("{id}.json");
+    cve5::read(&name, &std::fs::read(data("cve5", &name)).unwrap()).unwrap()
+}
+
+#[test]
+fn cve5_record_of_curl_has_vendor_product_versions() {
+    let a = cve5_record("CVE-2023-38545");
+    assert_eq!(a.publisher.as_deref(), Some("hackerone"));
+    assert_eq!(a.published.unwrap().to_string(), "2023-10-18T03:52:00.816Z");
+    let [Applicability::VendorProduct(rule)] = a.applies_to.as_slice() else {
+        panic!("{:?}", a.applies_to)
+    };
+    assert_eq!(
+        (rule.vendor.as_str(), rule.product.as_str()),
+        ("curl", "curl")
+    );
+    assert_eq!(rule.versions.len(), 2);
+    assert!(rule.versions[0].affected);
+    assert_eq!(rule.versions[0].less_than.as_deref(), Some("8.4.0"));
+    assert_eq!(rule.versions[0].version_type.as_deref(), Some("semver"));
+    assert!(!rule.versions[1].affected);
+    assert_eq!(a.references.len(), 7);
+}
+
+#[test]
+fn cve5_cisa_adp_adds_the_score_the_cna_left_out() {
+    let a = cve5_record("CVE-2023-28450");
+    // The CNA said "n/a" for vendor, product and version: nothing to match on.
+    assert!(a.applies_to.is_empty());
+    let [score] = a.severities.as_slice() else {
+        panic!("{:?}", a.severities)
+    };
+    assert_eq!(
+        (score.version, score.base_score, score.rating),
+        (CvssVersion::V31, 7.5, Rating::High)
+    );
+    assert_eq!(score.scored_by.as_deref(), Some("CISA-ADP"));
+    // "CWE-noinfo" is not a CWE.
+    assert!(a.weaknesses.is_empty());
+    // References the ADP repeats are kept once; the Debian LTS one is the ADP's own.
+    assert_eq!(a.references.len(), 7);
+    assert!(
+        a.references
+            .iter()
+            .any(|r| r.contains("debian-lts-announce"))
+    );
+}
+
+#[test]
+fn cve5_dates_without_offset_are_utc_and_rejection_withdraws() {
+    let a = cve5_record("CVE-2022-48174");
+    assert_eq!(a.published.unwrap().to_string(), "2023-08-22T00:00:00Z");
+    let mut record: Value =
+        serde_json::from_slice(&std::fs::read(data("cve5", "CVE-2022-48174.json")).unwrap())
+            .unwrap();
+    record["cveMetadata"]["state"] = json!("REJECTED");
+    record["containers"]["cna"]["rejectedReasons"] = json!([{"lang": "en", "value": "duplicate"}]);
+    let rejected = cve5::read("r.json", &serde_json::to_vec(&record).unwrap()).unwrap();
+    assert!(rejected.withdrawn);
+    assert_eq!(rejected.summary, "duplicate");
+    record["dataType"] = json!("CVE_RECORD_LIST");
+    let error = cve5::read("r.json", &serde_json::to_vec(&record).unwrap()).unwrap_err();
+    assert!(
+        error.to_string().contains("not CVE_RECORD") && error.hint.is_some(),
+        "{error}"
+    );
+}
+
+fn oss_fuzz() -> PathBuf {
+    shared("osv/oss-fuzz-vulns/vulns")
+}
+
+#[test]
+fn every_oss_fuzz_record_reads() {
+    let read = osv::read_dir(&oss_fuzz()).unwrap();
+    assert!(
+        read.skipped.is_empty(),
+        "{:#?}",
+        &read.skipped[..read.skipped.len().min(5)]
+    );
+    assert_eq!(read.records.len(), 4026);
+    // Sorted by path, so reading twice gives the same order.
+    let ids: Vec<_> = read.records.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        osv::read_dir(&oss_fuzz())
+            .unwrap()
+            .records
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect::<Vec<_>>()
+    );
+    let zstd = read
+        .records
+        .iter()
+        .find(|a| a.id == "OSV-2022-110")
+        .unwrap();
+    let [Applicability::Package(rule)] = zstd.applies_to.as_slice() else {
+        panic!()
+    };
+    assert_eq!(rule.package.ecosystem, "OSS-Fuzz");
+    assert_eq!(rule.package.purl.as_deref(), Some("pkg:generic/zstd"));
+    assert_eq!(rule.ranges[0].kind, RangeKind::Git);
+    assert_eq!(
+        rule.ranges[0].events[1],
+        Event::Fixed("cad9f8d5f9c451b1cc8ce00a16c125e3d2ffc418".into())
+    );
+    assert_eq!(
+        zstd.published.unwrap().to_string(),
+        "2022-02-01T00:01:50.971611Z"
+    );
+}
+
+/// Copies the zstd records (YAML) beside JSON copies of them, and zips them with `zip`.
+fn zstd_archive(dir: &Path, extra_args: &[&str]) -> (Vec<u8>, Vec<Advisory>) {
+    let src = oss_fuzz().join("zstd");
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(tree.join("zstd")).unwrap();
+    let expected = osv::read_dir(&src).unwrap().records;
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, tree.join("zstd").join(path.file_name().unwrap())).unwrap();
+    }
+    let zip_path = dir.join("all.zip");
+    let status = Command::new("zip")
+        .args(["-q", "-r"])
+        .args(extra_args)
+        .arg(&zip_path)
+        .arg("zstd")
+        .current_dir(&tree)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    (std::fs::read(&zip_path).unwrap(), expected)
+}
+
+#[test]
+fn osv_zip_export_reads_like_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, expected) = zstd_archive(dir.path(), &[]);
+    let read = osv::read_zip("all.zip", &bytes).unwrap();
+    assert!(read.skipped.is_empty(), "{:?}", read.skipped);
+    assert!(expected.len() > 10);
+    assert_eq!(read.records, expected);
+}
+
+#[test]
+fn osv_zip64_and_stored_archives_read_too() {
+    for args in [&["-fz"][..], &["-0"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let (bytes, expected) = zstd_archive(dir.path(), args);
+        let read = osv::read_zip("all.zip", &bytes).unwrap();
+        assert_eq!(read.records, expected, "zip {args:?}");
+    }
+}
+
+#[test]
+fn zip_damage_is_reported_with_an_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = zstd_archive(dir.path(), &[]);
+    // Truncated: the end-of-central-directory record is gone.
+    let error = zip::open(
+        "cut.zip",
+        &bytes[..bytes.len() - 30],
+        zip::Limits::default(),
+    )
+    .unwrap_err();
+    assert!(error.hint.is_some(), "{error}");
+    // A flipped byte in the first entry's data: its CRC-32 (or inflation) fails, the rest read.
+    let mut damaged = bytes.clone();
+    let archive = zip::open("x.zip", &bytes, zip::Limits::default()).unwrap();
+    let first = archive
+        .entries()
+        .iter()
+        .find(|e| !e.is_dir())
+        .unwrap()
+        .clone();
+    let local = first.local_header_offset as usize;
+    let field = |at: usize| usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let data_at = local + 30 + field(local + 26) + field(local + 28);
+    damaged[data_at + 3] ^= 0xff;
+    let read = osv::read_zip("damaged.zip", &damaged).unwrap();
+    assert_eq!(read.skipped.len(), 1, "{:?}", read.skipped);
+    assert!(read.skipped[0].file.starts_with("damaged.zip"));
+    assert!(
+        read.skipped[0].place.starts_with("offset "),
+        "{}",
+        read.skipped[0]
+    );
+}
+
+#[test]
+fn zip_bomb_is_refused_before_inflating() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("zeros.json"), vec![b' '; 8 << 20]).unwrap();
+    let status = Command::new("zip")
+        .args(["-q", "bomb.zip", "zeros.json"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(dir.path().join("bomb.zip")).unwrap();
+    let error = zip::open("bomb.zip", &bytes, zip::Limits::default()).unwrap_err();
+    assert!(error.message.contains("compression ratio"), "{error}");
+}
+
+#[test]
+fn osv_json_record_with_cvss_and_malformed_event() {
+    let record = json!({
+        "id": "GHSA-test", "modified": "2024-01-01T00:00:00Z", "aliases": ["CVE-2023-38545"],
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+        "affected": [{"package": {"ecosystem": "Debian:12", "name": "curl"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "7.88.1-10+deb12u4"}]}]}],
+    });
+    let a = osv::read("GHSA-test.json", &serde_json::to_vec(&record).unwrap()).unwrap();
+    assert_eq!(a.aliases, ["CVE-2023-38545"]);
+    assert_eq!(
+        (a.severities[0].base_score, a.severities[0].rating),
+        (9.8, Rating::Critical)
+    );
+    let mut bad = record.clone();
+    bad["affected"][0]["ranges"][0]["events"][1] = json!({"fixed": "1", "introduced": "0"});
+    let error = osv::read("bad.json", &serde_json::to_vec(&bad).unwrap()).unwrap_err();
+    assert_eq!(error.place, "/affected/0/ranges/0/events/1");
+    let error = osv::read("bad.yaml", b"id: [unclosed\n").unwrap_err();
+    assert!(error.place.starts_with("line "), "{error}");
+}
+
+#[test]
+fn kev_catalog_reads_every_entry() {
+    let bytes = std::fs::read(shared("kev/known_exploited_vulnerabilities.json")).unwrap();
+    let catalog = kev::read("known_exploited_vulnerabilities.json", &bytes).unwrap();
+    assert_eq!(catalog.version, "2025.08.25");
+    assert_eq!(
+        catalog.released.unwrap().to_string(),
+        "2025-08-25T17:04:19.9796Z"
+    );
+    assert!(
+        catalog.entries.skipped.is_empty(),
+        "{:?}",
+        catalog.entries.skipped
+    );
+    assert_eq!(catalog.entries.records.len(), 1404);
+    let git = &catalog.entries.records[0];
+    assert_eq!(git.cve, "CVE-2025-48384");
+    assert_eq!(git.date_added.to_string(), "2025-08-25");
+    assert_eq!(git.due_date.to_string(), "2025-09-15");
+    assert_eq!(git.ransomware_use, "Unknown");
+
+    let mut value: Value = serde_json::from_slice(&bytes).unwrap();
+    value["vulnerabilities"][3]["dueDate"] = json!("soon");
+    let catalog = kev::read("kev.json", &serde_json::to_vec(&value).unwrap()).unwrap();
+    assert_eq!(catalog.entries.records.len(), 1403);
+    assert_eq!(
+        catalog.entries.skipped[0].place,
+        "/vulnerabilities/3/dueDate"
+    );
+}
