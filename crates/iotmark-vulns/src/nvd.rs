@@ -45,6 +45,16 @@ pub struct FeedSummary {
 pub fn read_feed(
     name: &str,
     reader: impl Read,
+    on_record: impl FnMut(Advisory),
+) -> Result<FeedSummary, ReadError> {
+    read_feed_limited(name, reader, MAX_RECORD_BYTES, on_record)
+}
+
+/// [`read_feed`] with another cap on the JSON of one record.
+pub fn read_feed_limited(
+    name: &str,
+    reader: impl Read,
+    max_record_bytes: u64,
     mut on_record: impl FnMut(Advisory),
 ) -> Result<FeedSummary, ReadError> {
     let mut buffered = BufReader::new(reader);
@@ -65,6 +75,7 @@ pub fn read_feed(
         inner: source,
         read: Rc::clone(&counter),
         record_start: Rc::clone(&mark),
+        limit: max_record_bytes,
     };
     let mut state = State {
         name,
@@ -101,11 +112,12 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Records<Advisory>, ReadError> {
     })
 }
 
-/// Counts bytes so that one record cannot grow past [`MAX_RECORD_BYTES`].
+/// Counts bytes so that one record cannot grow past the limit.
 struct Counted<R> {
     inner: R,
     read: Rc<Cell<u64>>,
     record_start: Rc<Cell<u64>>,
+    limit: u64,
 }
 
 impl<R: Read> Read for Counted<R> {
@@ -113,9 +125,10 @@ impl<R: Read> Read for Counted<R> {
         let n = self.inner.read(buf)?;
         let now = self.read.get().saturating_add(n as u64);
         self.read.set(now);
-        if now.saturating_sub(self.record_start.get()) > MAX_RECORD_BYTES {
+        if now.saturating_sub(self.record_start.get()) > self.limit {
             return Err(std::io::Error::other(format!(
-                "a record is larger than {MAX_RECORD_BYTES} bytes"
+                "a record is larger than {} bytes",
+                self.limit
             )));
         }
         Ok(n)

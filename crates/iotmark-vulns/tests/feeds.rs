@@ -545,3 +545,115 @@ fn kev_catalog_reads_every_entry() {
         "/vulnerabilities/3/dueDate"
     );
 }
+
+/// A component as an SBOM of the Debian test images names it.
+fn component(name: &str, cpe: &str, version: &str) -> iotmark_vulns::Component {
+    iotmark_vulns::Component {
+        reference: name.into(),
+        name: name.into(),
+        version: Some(version.into()),
+        purl: None,
+        cpes: vec![cpe.replace("*:*:*:*:*:*:*:*", &format!("{version}:*:*:*:*:*:*:*"))],
+        supplier: None,
+        fixes: vec![],
+    }
+}
+
+#[test]
+fn read_records_reach_the_matcher_with_their_bounds() {
+    use iotmark_vulns::matching::{Status, match_components};
+    // The upstream versions Debian 12 ships in the test images' packages.
+    let components = [
+        component(
+            "libcurl4",
+            "cpe:2.3:a:haxx:libcurl:*:*:*:*:*:*:*:*",
+            "7.88.1",
+        ),
+        component(
+            "busybox",
+            "cpe:2.3:a:busybox:busybox:*:*:*:*:*:*:*:*",
+            "1.35.0",
+        ),
+        component(
+            "lighttpd",
+            "cpe:2.3:a:lighttpd:lighttpd:*:*:*:*:*:*:*:*",
+            "1.4.69",
+        ),
+        component(
+            "hg532",
+            "cpe:2.3:o:huawei:hg532_firmware:*:*:*:*:*:*:*:*",
+            "-",
+        ),
+    ];
+    let advisories: Vec<Advisory> = NVD_IDS.iter().map(|id| nvd_record(id)).collect();
+    let found: Vec<_> = match_components(&components, &advisories, &Default::default(), &[])
+        .into_iter()
+        .map(|f| (f.component.reference, f.vulnerability, f.status, f.fixed_in))
+        .collect();
+    let expect = |reference: &str, cve: &str, status: Status, fixed: &[&str]| {
+        assert!(
+            found
+                .iter()
+                .any(|(r, v, s, f)| r == reference && v == cve && *s == status && f == fixed),
+            "{reference} {cve} {status:?} not in {found:#?}"
+        );
+    };
+    expect("libcurl4", "CVE-2023-38545", Status::Affected, &["8.4.0"]);
+    expect("busybox", "CVE-2022-48174", Status::Affected, &[]);
+    // The router firmware is vulnerable only with the HG532 hardware, which no component is.
+    expect("hg532", "CVE-2017-17215", Status::Conditional, &[]);
+    // lighttpd 1.4.69 is past the inclusive end 1.4.63.
+    assert!(!found.iter().any(|(r, ..)| r == "lighttpd"), "{found:#?}");
+}
+
+#[test]
+fn cve5_adp_cpes_join_the_cna_product_they_name() {
+    let mut record: Value =
+        serde_json::from_slice(&std::fs::read(data("cve5", "CVE-2023-38545.json")).unwrap())
+            .unwrap();
+    // The shape CISA's ADP container gives when it adds CPEs to a CNA's product.
+    record["containers"]["adp"] = json!([{
+        "providerMetadata": {"orgId": "134c704f-9b21-4f2e-91b3-4a467353bcc0", "shortName": "CISA-ADP"},
+        "affected": [
+            {"vendor": "Curl", "product": "curl", "cpes": ["cpe:2.3:a:haxx:curl:*:*:*:*:*:*:*:*"],
+             "defaultStatus": "unknown",
+             "versions": [{"version": "7.69.0", "status": "affected", "lessThan": "8.4.0", "versionType": "custom"}]},
+            {"vendor": "haxx", "product": "libcurl", "cpes": ["cpe:2.3:a:haxx:libcurl:*:*:*:*:*:*:*:*"],
+             "versions": [{"version": "7.69.0", "status": "affected", "lessThan": "8.4.0", "versionType": "custom"}]}
+        ]
+    }]);
+    let a = cve5::read("adp.json", &serde_json::to_vec(&record).unwrap()).unwrap();
+    let rules: Vec<_> = a
+        .applies_to
+        .iter()
+        .map(|r| match r {
+            Applicability::VendorProduct(v) => v,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0].product, "curl");
+    assert_eq!(rules[0].cpes, ["cpe:2.3:a:haxx:curl:*:*:*:*:*:*:*:*"]);
+    // The CNA's own versions stay; the ADP's product of another name stands on its own.
+    assert_eq!(rules[0].versions[0].version_type.as_deref(), Some("semver"));
+    assert_eq!(rules[1].product, "libcurl");
+}
+
+#[test]
+fn nvd_record_larger_than_the_limit_stops_the_feed() {
+    let mut record = nvd_json("CVE-2022-48174");
+    record["descriptions"][0]["value"] = json!(" ".repeat(64 << 10));
+    let feed = serde_json::to_vec(
+        &json!({"vulnerabilities": [{"cve": nvd_json("CVE-2017-17215")}, {"cve": record}]}),
+    )
+    .unwrap();
+    let mut ids = Vec::new();
+    let error =
+        nvd::read_feed_limited("huge.json", &feed[..], 32 << 10, |a| ids.push(a.id)).unwrap_err();
+    assert!(error.message.contains("larger than"), "{error}");
+    assert_eq!(
+        ids,
+        ["CVE-2017-17215"],
+        "the records before it were handed on"
+    );
+}
