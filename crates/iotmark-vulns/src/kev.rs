@@ -27,7 +27,13 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Catalog, ReadError> {
     for item in root.require("vulnerabilities")?.at().items()? {
         match entry(item.at()) {
             Ok(e) => entries.records.push(e),
-            Err(e) => entries.skipped.push(e),
+            Err(mut e) => {
+                // The CVE ID, when readable, says which entry without counting.
+                if let Some(cve) = item.at().value.get("cveID").and_then(|v| v.as_str()) {
+                    e.message = format!("{cve}: {}", e.message);
+                }
+                entries.skipped.push(e);
+            }
         }
     }
     Ok(Catalog {

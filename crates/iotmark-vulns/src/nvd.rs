@@ -65,18 +65,21 @@ pub fn read_feed_limited(
     let counter = Rc::new(Cell::new(0u64));
     let mark = Rc::new(Cell::new(0u64));
     let source: Box<dyn Read> = if gzip {
-        Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(
-            buffered,
-        )))
+        Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
     } else {
         Box::new(buffered)
     };
-    let counted = Counted {
-        inner: source,
-        read: Rc::clone(&counter),
-        record_start: Rc::clone(&mark),
-        limit: max_record_bytes,
-    };
+    // Counted below the buffer serde_json reads from, so counting costs one call per block;
+    // the cap is exact to within one block.
+    let counted = BufReader::with_capacity(
+        8 << 10,
+        Counted {
+            inner: source,
+            read: Rc::clone(&counter),
+            record_start: Rc::clone(&mark),
+            limit: max_record_bytes,
+        },
+    );
     let mut state = State {
         name,
         on_record: &mut on_record,

@@ -137,7 +137,7 @@ fn record(root: At<'_, '_>) -> Result<Advisory, ReadError> {
         publisher: None,
         published: root.timestamp("published")?,
         modified: root.timestamp("modified")?,
-        withdrawn: root.get("withdrawn")?.is_some(),
+        withdrawn: root.timestamp("withdrawn")?.is_some(),
         summary: match (root.str("summary")?, root.str("details")?) {
             (Some(s), _) if !s.trim().is_empty() => s.to_owned(),
             (_, Some(d)) => d.to_owned(),
