@@ -51,8 +51,9 @@ fn configurations(advisory: &Advisory) -> Vec<&iotmark_vulns::model::Configurati
         .collect()
 }
 
-const NVD_IDS: [&str; 4] = [
+const NVD_IDS: [&str; 5] = [
     "CVE-2023-38545",
+    "CVE-2023-28450",
     "CVE-2022-48174",
     "CVE-2022-22707",
     "CVE-2017-17215",
@@ -174,16 +175,36 @@ fn nvd_scores_agree_with_the_cvss_formula() {
 }
 
 #[test]
+fn nvd_primary_score_comes_before_the_secondary_and_placeholder_cwes_are_dropped() {
+    let a = nvd_record("CVE-2023-28450");
+    let scorers: Vec<_> = a
+        .severities
+        .iter()
+        .map(|s| s.scored_by.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        scorers,
+        ["nvd@nist.gov", "134c704f-9b21-4f2e-91b3-4a467353bcc0"]
+    );
+    assert!(a.weaknesses.is_empty(), "NVD-CWE-noinfo is not a CWE");
+    // 13 references, each URL once.
+    assert_eq!(a.references.len(), 7);
+    let m = &configurations(&a)[0].nodes[0].matches[0];
+    assert_eq!(
+        m.bounds.end,
+        Some(Bound {
+            version: "2.90".into(),
+            inclusive: false
+        })
+    );
+}
+
+#[test]
 fn nvd_rejected_record_is_withdrawn() {
-    // The real record with the status NVD gives a rejected CVE.
-    let mut record = nvd_json("CVE-2022-48174");
-    record["vulnStatus"] = json!("Rejected");
-    let read = nvd::read(
-        "rejected.json",
-        &serde_json::to_vec(&json!({ "cve": record })).unwrap(),
-    )
-    .unwrap();
-    assert!(read.records[0].withdrawn);
+    let a = nvd_record("CVE-2023-52071");
+    assert!(a.withdrawn);
+    assert!(a.summary.starts_with("Rejected reason:"));
+    assert!(a.severities.is_empty() && a.applies_to.is_empty() && a.references.is_empty());
 }
 
 /// A yearly-feed shaped document of the stored records, the second one broken.
@@ -191,10 +212,10 @@ fn feed_with_a_broken_record() -> Vec<u8> {
     let mut broken = nvd_json("CVE-2022-22707");
     broken["configurations"][0]["nodes"][0]["cpeMatch"][0]["vulnerable"] = json!("yes");
     let mut vulnerabilities = vec![
-        json!({ "cve": nvd_json(NVD_IDS[0]) }),
+        json!({ "cve": nvd_json("CVE-2023-38545") }),
         json!({ "cve": broken }),
     ];
-    for id in [NVD_IDS[1], NVD_IDS[3]] {
+    for id in ["CVE-2022-48174", "CVE-2017-17215"] {
         vulnerabilities.push(json!({ "cve": nvd_json(id) }));
     }
     serde_json::to_vec_pretty(&json!({
@@ -586,6 +607,13 @@ fn read_records_reach_the_matcher_with_their_bounds() {
         ),
     ];
     let advisories: Vec<Advisory> = NVD_IDS.iter().map(|id| nvd_record(id)).collect();
+    // dnsmasq 2.89 (Debian 12) is before the excluded end 2.90.
+    let dnsmasq = component(
+        "dnsmasq-base",
+        "cpe:2.3:a:thekelleys:dnsmasq:*:*:*:*:*:*:*:*",
+        "2.89",
+    );
+    let components = [components.as_slice(), &[dnsmasq]].concat();
     let found: Vec<_> = match_components(&components, &advisories, &Default::default(), &[])
         .into_iter()
         .map(|f| (f.component.reference, f.vulnerability, f.status, f.fixed_in))
@@ -600,6 +628,12 @@ fn read_records_reach_the_matcher_with_their_bounds() {
     };
     expect("libcurl4", "CVE-2023-38545", Status::Affected, &["8.4.0"]);
     expect("busybox", "CVE-2022-48174", Status::Affected, &[]);
+    expect(
+        "dnsmasq-base",
+        "CVE-2023-28450",
+        Status::Affected,
+        &["2.90"],
+    );
     // The router firmware is vulnerable only with the HG532 hardware, which no component is.
     expect("hg532", "CVE-2017-17215", Status::Conditional, &[]);
     // lighttpd 1.4.69 is past the inclusive end 1.4.63.
