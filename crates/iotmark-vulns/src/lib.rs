@@ -5,6 +5,9 @@
 //! - [`model`]: advisories in their sources' own terms, KEV entries and VEX statements;
 //! - [`component`]: what is matched, and [`sbom`]: reading it from CycloneDX or SPDX;
 //! - [`version`] and [`cpe`]: each ecosystem's version order, and CPE 2.3 names;
+//! - [`nvd`], [`cve5`], [`osv`] (with [`zip`] for OSV's exports) and [`kev`]: the public
+//!   feeds read into the model, every record's errors by file and JSON pointer; [`cvss`]
+//!   scores the vectors a source gives without a score;
 //! - [`store`]: the local store the feeds are imported into, filed by [`keys`];
 //! - [`matching`]: advisories against components, with back-ports, VEX and KEV.
 

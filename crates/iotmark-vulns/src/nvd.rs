@@ -86,6 +86,7 @@ pub fn read_feed_limited(
         summary: FeedSummary::default(),
         record_start: mark,
         position: counter,
+        not_nvd: false,
     };
     let mut de = serde_json::Deserializer::from_reader(counted);
     de.deserialize_map(TopLevel { state: &mut state })
@@ -102,6 +103,16 @@ pub fn read_feed_limited(
                 error.with_hint("an NVD CVE JSON 2.0 feed, API response or record")
             }
         })?;
+    if state.not_nvd {
+        // Some other JSON document: nothing in it could be read, which is not a feed with
+        // no records.
+        return Err(ReadError::new(
+            name,
+            "/",
+            "neither \"vulnerabilities\", \"cve\" nor a CVE \"id\" is present",
+        )
+        .with_hint("an NVD CVE JSON 2.0 feed, API response or record"));
+    }
     Ok(state.summary)
 }
 
@@ -144,6 +155,8 @@ struct State<'s> {
     summary: FeedSummary,
     record_start: Rc<Cell<u64>>,
     position: Rc<Cell<u64>>,
+    /// The document has none of the shapes NVD JSON 2.0 comes in.
+    not_nvd: bool,
 }
 
 impl State<'_> {
@@ -219,14 +232,7 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
             if bare.contains_key("id") {
                 self.state.take("", &Value::Object(bare));
             } else {
-                self.state.summary.skipped.push(
-                    ReadError::new(
-                        self.state.name,
-                        "/",
-                        "neither \"vulnerabilities\", \"cve\" nor a CVE \"id\" is present",
-                    )
-                    .with_hint("an NVD CVE JSON 2.0 feed, API response or record"),
-                );
+                self.state.not_nvd = true;
             }
         }
         Ok(())

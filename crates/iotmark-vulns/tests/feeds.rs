@@ -302,9 +302,11 @@ fn nvd_api_wrapper_and_bare_record_read_the_same() {
     )
     .unwrap();
     assert_eq!(wrapped.records, [bare]);
-    let nothing = nvd::read("x.json", b"{\"format\": \"NVD_CVE\"}").unwrap();
-    assert!(nothing.records.is_empty());
-    assert_eq!(nothing.skipped.len(), 1);
+    // A CVE 5 record is not an NVD one: an error, not an empty feed.
+    let cve5_bytes = std::fs::read(data("cve5", "CVE-2023-38545.json")).unwrap();
+    let error = nvd::read("CVE-2023-38545.json", &cve5_bytes).unwrap_err();
+    assert_eq!(error.place, "/");
+    assert!(error.hint.is_some());
 }
 
 fn cve5_record(id: &str) -> Advisory {
