@@ -97,7 +97,9 @@ pub fn read_feed_limited(
                 // Where the stream broke, in the (decompressed) JSON.
                 error.place = format!("line {} column {}", e.line(), e.column());
             }
-            if gzip && e.is_io() {
+            if e.is_io() && error.message.contains(LARGER_THAN) {
+                error.with_hint("no NVD record is this large: the file is not NVD data")
+            } else if gzip && e.is_io() {
                 error.with_hint("the gzip stream is damaged or truncated")
             } else {
                 error.with_hint("an NVD CVE JSON 2.0 feed, API response or record")
@@ -126,6 +128,9 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Records<Advisory>, ReadError> {
     })
 }
 
+/// The words of the error a record past the cap gives.
+const LARGER_THAN: &str = "a record is larger than";
+
 /// Counts bytes so that one record cannot grow past the limit.
 struct Counted<R> {
     inner: R,
@@ -141,7 +146,7 @@ impl<R: Read> Read for Counted<R> {
         self.read.set(now);
         if now.saturating_sub(self.record_start.get()) > self.limit {
             return Err(std::io::Error::other(format!(
-                "a record is larger than {} bytes",
+                "{LARGER_THAN} {} bytes",
                 self.limit
             )));
         }

@@ -694,6 +694,10 @@ fn nvd_record_larger_than_the_limit_stops_the_feed() {
     let error =
         nvd::read_feed_limited("huge.json", &feed[..], 32 << 10, |a| ids.push(a.id)).unwrap_err();
     assert!(error.message.contains("larger than"), "{error}");
+    assert!(
+        error.hint.as_deref().unwrap().contains("not NVD data"),
+        "{error}"
+    );
     assert_eq!(
         ids,
         ["CVE-2017-17215"],
