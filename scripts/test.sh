@@ -41,6 +41,8 @@ bash scripts/label-tools.sh --install
 bash scripts/browser-tools.sh --install
 # Debian's PostgreSQL, for the registry's tests against its second backend.
 bash scripts/postgres.sh --install
+# PyPA's packaging and npm's semver (into target/tools), the version orders' oracles.
+bash scripts/version-oracles.sh --install
 # Real armhf and mipsel Debian packages, to build firmware root filesystems from.
 bash scripts/fetch-debian-packages.sh
 

@@ -243,6 +243,11 @@ struct RuleDef {
     /// Apply only to files that are the product (for weak anchors).
     #[serde(default)]
     only_is: bool,
+    /// Evidence that only bounds the version (e.g. a library's newest symbol version, which
+    /// names the last release that added API): it counts only when no other rule of the
+    /// product finds a version in the file.
+    #[serde(default)]
+    fallback: bool,
 }
 
 fn default_within() -> usize {
@@ -401,6 +406,8 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
                 }
             };
             let confidence = match (&matcher, r.header) {
+                // Below `name` rules' 0.6 too: the file name states the release.
+                _ if r.fallback => 0.5,
                 (Matcher::Regex(_), false) => 0.9,
                 (Matcher::Regex(_), true) => 0.8,
                 (Matcher::Near { .. }, _) => 0.7,
@@ -1361,6 +1368,23 @@ mod tests {
         let found = detect("usr/sbin/dnsmasq", &d);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].1.as_str(), found[0].2), ("2.90", Relation::Is));
+    }
+
+    #[test]
+    fn a_fallback_rule_counts_only_without_other_evidence() {
+        // spice-server 0.15.2: its newest symbol version is still SPICE_SERVER_0.14.3 (the
+        // last release that added API); the logged SPICE_SERVER_VERSION is the release.
+        let path = "usr/lib/aarch64-linux-gnu/libspice-server.so.1.14.3";
+        let symbols = ["SPICE_SERVER_0.14.3", "GLIBC_2.17", "GCC_3.5"];
+        let mut lib = binary(&symbols);
+        lib.extend(binary(&["0.15.2", "starting %s", "do_spice_init"]));
+        let found = detect(path, &lib);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1, "0.15.2");
+        // With nothing else, the symbol version is the best there is.
+        let found = detect(path, &binary(&symbols));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1, "0.14.3");
     }
 
     #[test]

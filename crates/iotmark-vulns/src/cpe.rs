@@ -6,6 +6,16 @@
 //! Values are held unescaped; wildcards (`*` and `?` at either end of a value) are kept apart
 //! from the text, so a quoted `\*` in a name is text and never a wildcard.
 //!
+//! ```
+//! use iotmark_vulns::cpe::Cpe;
+//!
+//! let advisory = Cpe::parse("cpe:2.3:a:openssl:openssl:1.1.1?:*:*:*:*:*:*:*").unwrap();
+//! let component = Cpe::parse("cpe:/a:openssl:openssl:1.1.1w").unwrap();
+//! assert!(advisory.matches(&component));
+//! assert_eq!(component.version(), Some("1.1.1w"));
+//! assert_eq!(component.to_string(), "cpe:2.3:a:openssl:openssl:1.1.1w:*:*:*:*:*:*:*");
+//! ```
+//!
 //! Not implemented, deliberately: the well-formed name (WFN) string form and the language tag
 //! check (any text is accepted as `language`).
 

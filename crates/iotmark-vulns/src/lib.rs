@@ -4,12 +4,15 @@
 //!
 //! - [`model`]: advisories in their sources' own terms, KEV entries and VEX statements;
 //! - [`component`]: what is matched, and [`sbom`]: reading it from CycloneDX or SPDX;
-//! - [`version`] and [`cpe`]: each ecosystem's version order, and CPE 2.3 names;
+//! - [`version`]: each ecosystem's version order (dpkg, rpm, apk, SemVer, PEP 440, NVD's
+//!   upstream versions), NVD bounds and OSV range events;
+//! - [`cpe`]: CPE 2.3 names (formatted string and 2.2 URI) and NISTIR 7696 name matching;
 //! - [`nvd`], [`cve5`], [`osv`] (with [`zip`] for OSV's exports) and [`kev`]: the public
 //!   feeds read into the model, every record's errors by file and JSON pointer; [`cvss`]
 //!   scores the vectors a source gives without a score;
 //! - [`store`]: the local store the feeds are imported into, filed by [`keys`];
-//! - [`matching`]: advisories against components, with back-ports, VEX and KEV.
+//! - [`matching`]: advisories against components, with back-ports, VEX and KEV, and
+//!   [`report`]: its JSON, SARIF, HTML and evidence.
 
 pub mod component;
 pub mod cpe;
@@ -24,6 +27,7 @@ pub mod model;
 pub mod nvd;
 pub mod osv;
 pub mod purl;
+pub mod report;
 pub mod sbom;
 pub mod store;
 pub mod version;

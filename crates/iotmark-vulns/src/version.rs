@@ -14,6 +14,17 @@
 //! | [`Scheme::Semver`] | Semantic Versioning 2.0 precedence (build metadata ignored, a leading `v` tolerated) |
 //! | [`Scheme::Pep440`] | PEP 440: epochs, pre, post and dev releases, local versions |
 //! | [`Scheme::Generic`] | upstream C versions as NVD writes them (`1.1.1w`, `9.2p1`, `2.84rc2`, `4.4.3-P1`) |
+//!
+//! ```
+//! use std::cmp::Ordering;
+//! use iotmark_vulns::version::{Scheme, compare, upstream};
+//!
+//! assert_eq!(compare(Scheme::Debian, "3.0.11-1~deb12u2", "3.0.11-1"), Ordering::Less);
+//! assert_eq!(compare(Scheme::Generic, "1.1.1w", "1.1.1"), Ordering::Greater);
+//! // A Debian package held against NVD's upstream range:
+//! let installed = upstream(Scheme::Debian, "1:9.2p1-2+deb12u3");
+//! assert_eq!(compare(Scheme::Generic, installed, "9.3p2"), Ordering::Less);
+//! ```
 
 use std::cmp::Ordering;
 
@@ -36,17 +47,38 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    /// The order of an OSV ecosystem (`Debian:12`, `Alpine:v3.20`, `PyPI`, `crates.io`, …);
-    /// unknown ecosystems get [`Scheme::Generic`].
+    pub const ALL: [Scheme; 7] = [
+        Scheme::Generic,
+        Scheme::Debian,
+        Scheme::Opkg,
+        Scheme::Alpine,
+        Scheme::Rpm,
+        Scheme::Semver,
+        Scheme::Pep440,
+    ];
+
+    /// The order of an OSV ecosystem (`Debian:12`, `Alpine:v3.20`, `PyPI`, `crates.io`, …).
+    /// Ecosystems with an order of their own that is not implemented here (Maven, NuGet,
+    /// RubyGems, Packagist, …) and unknown ones get [`Scheme::Generic`], the closest general
+    /// order.
     pub fn for_ecosystem(ecosystem: &str) -> Scheme {
         // OSV suffixes a release after a colon (`Debian:12`, `Ubuntu:22.04:LTS`).
-        let family = ecosystem.split(':').next().unwrap_or_default().trim();
+        let (family, rest) = ecosystem.split_once(':').unwrap_or((ecosystem, ""));
+        let family = family.trim();
         let is = |name: &str| family.eq_ignore_ascii_case(name);
-        if is("Debian") || is("Ubuntu") {
+        if is("Root") && !rest.is_empty() {
+            // Root's patched packages name their base: `Root:Alpine:3.18`, `Root:PyPI`.
+            Scheme::for_ecosystem(rest)
+        } else if is("Debian") || is("Ubuntu") {
             Scheme::Debian
         } else if is("OpenWrt") {
             Scheme::Opkg
-        } else if is("Alpine") || is("Wolfi") || is("Chainguard") || is("Alpaquita") {
+        } else if is("Alpine")
+            || is("Wolfi")
+            || is("Chainguard")
+            || is("Alpaquita")
+            || is("MinimOS")
+        {
             Scheme::Alpine
         } else if is("Red Hat")
             || is("Rocky Linux")
@@ -59,7 +91,14 @@ impl Scheme {
             || is("Photon OS")
         {
             Scheme::Rpm
-        } else if is("npm") || is("crates.io") || is("Go") || is("Hex") || is("Pub") {
+        } else if is("npm")
+            || is("crates.io")
+            || is("Go")
+            || is("Hex")
+            || is("Pub")
+            || is("SwiftURL")
+            || is("Kubernetes")
+        {
             Scheme::Semver
         } else if is("PyPI") {
             Scheme::Pep440
@@ -189,9 +228,33 @@ pub fn affected_by_events(scheme: Scheme, version: &str, events: &[Event]) -> bo
         None => true,
         Some(first) => std::iter::once(first)
             .chain(limits)
-            .any(|limit| limit == "*" || compare(scheme, version, limit).is_lt()),
+            // The schema lets any limit containing `*` stand for infinity.
+            .any(|limit| limit.contains('*') || compare(scheme, version, limit).is_lt()),
     };
     affected && below_a_limit
+}
+
+/// For the `version_compare` fuzz target: the bytes up to the first newline and those after
+/// it are two versions; in every scheme comparing them never panics, is antisymmetric and
+/// reflexive, and taking the upstream part never panics.
+pub fn fuzz_version_compare(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (a, b) = text.split_once('\n').unwrap_or((&text, ""));
+    for scheme in Scheme::ALL {
+        let forward = compare(scheme, a, b);
+        assert_eq!(
+            forward,
+            compare(scheme, b, a).reverse(),
+            "{scheme:?} {a:?} {b:?}"
+        );
+        assert_eq!(compare(scheme, a, a), Ordering::Equal, "{scheme:?} {a:?}");
+        let _ = upstream(scheme, a);
+        let events = [
+            Event::Introduced("0".to_owned()),
+            Event::Fixed(b.to_owned()),
+        ];
+        assert_eq!(affected_by_events(scheme, a, &events), forward.is_lt());
+    }
 }
 
 /// The version an event is placed by when sorting; `None` for `introduced: "0"`, which
@@ -590,8 +653,9 @@ mod apk {
         /// Whether the next token is a pre-release suffix (or an unknown one, which apk
         /// treats alike): such a version is older than one that ends here.
         fn next_is_pre_release(&self) -> bool {
-            self.kind == Kind::Suffix
-                && !POST_SUFFIXES.iter().any(|name| self.rest.starts_with(name))
+            // `pre` is read before `p`, as apk does.
+            let starts = |names: &[&[u8]]| names.iter().any(|name| self.rest.starts_with(name));
+            self.kind == Kind::Suffix && (starts(&PRE_SUFFIXES) || !starts(&POST_SUFFIXES))
         }
     }
 
@@ -965,7 +1029,7 @@ mod generic {
     //! Upstream versions as NVD's configurations and OSS-Fuzz's tags write them. Separators
     //! (`.`, `-`, `_`, `+` and any other punctuation) only delimit; the version is a sequence
     //! of numbers and words. Where two versions agree up to a point and then differ in kind,
-    //! the ranks are: a pre-release word (`dev < alpha < beta < pre < rc`) before the end of
+    //! the ranks are: a pre-release word (`dev < test < alpha < beta < pre < rc`) before the end of
     //! the version, the end before any other word (OpenSSL's `1.1.1w`, OpenSSH's `9.2p1`,
     //! ISC's `-P1`, `-fips`), and a word before a number.
     use std::cmp::Ordering;
@@ -992,14 +1056,16 @@ mod generic {
     }
 
     fn pre_release_rank(word: &[u8]) -> Option<u8> {
-        const WORDS: [(&[u8], u8); 7] = [
+        // dnsmasq's `2.90test1` precedes its `2.90rc1`.
+        const WORDS: [(&[u8], u8); 8] = [
             (b"dev", 0),
-            (b"alpha", 1),
-            (b"beta", 2),
-            (b"pre", 3),
-            (b"preview", 3),
-            (b"rc", 4),
-            (b"cr", 4),
+            (b"test", 1),
+            (b"alpha", 2),
+            (b"beta", 3),
+            (b"pre", 4),
+            (b"preview", 4),
+            (b"rc", 5),
+            (b"cr", 5),
         ];
         WORDS
             .iter()
@@ -1055,7 +1121,17 @@ mod generic {
         }
     }
 
-    pub(super) fn compare(mut a: &[u8], mut b: &[u8]) -> Ordering {
+    /// Tags such as `v2.5.0` name the version `2.5.0`.
+    fn without_v_prefix(version: &[u8]) -> &[u8] {
+        match version {
+            [b'v' | b'V', digit, ..] if digit.is_ascii_digit() => &version[1..],
+            _ => version,
+        }
+    }
+
+    pub(super) fn compare(a: &[u8], b: &[u8]) -> Ordering {
+        let mut a = without_v_prefix(a);
+        let mut b = without_v_prefix(b);
         loop {
             let x = next_significant_token(&mut a);
             let y = next_significant_token(&mut b);

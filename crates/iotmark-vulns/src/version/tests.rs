@@ -62,8 +62,78 @@ fn generic_orders_upstream_c_versions_as_their_projects_release_them() {
             ("3.0.0-alpha1", Less, "3.0"),
             ("3.0.0-alpha1", Equal, "3-alpha1"),
             ("1.0.1", Greater, "1.0a"),
+            // A tag's `v` is not part of the version.
+            ("v2.5.0", Equal, "2.5.0"),
         ],
     );
+}
+
+/// Release histories in the order the projects published them, as NVD names the versions.
+#[test]
+fn generic_sorts_real_release_histories_in_release_order() {
+    let histories: [&[&str]; 5] = [
+        &[
+            "0.9.8",
+            "0.9.8a",
+            "0.9.8za",
+            "0.9.8zh",
+            "1.0.0",
+            "1.0.0a",
+            "1.0.1",
+            "1.0.1u",
+            "1.0.2",
+            "1.0.2k",
+            "1.0.2zk",
+            "1.1.0",
+            "1.1.0l",
+            "1.1.1",
+            "1.1.1a",
+            "1.1.1w",
+            "3.0.0-alpha1",
+            "3.0.0-beta2",
+            "3.0.0",
+            "3.0.13",
+            "3.1.0",
+            "3.2.1",
+        ],
+        &[
+            "7.4", "7.4p1", "7.9p1", "8.0p1", "8.9p1", "9.0p1", "9.2p1", "9.3", "9.3p1", "9.8p1",
+        ],
+        &[
+            "2.80",
+            "2.84test1",
+            "2.84rc1",
+            "2.84rc2",
+            "2.84",
+            "2.85",
+            "2.89",
+            "2.90test2",
+            "2.90",
+        ],
+        &[
+            "9.11.5",
+            "9.11.5-P1",
+            "9.11.5-P4",
+            "9.11.6",
+            "9.16.1",
+            "9.16.1-P1",
+            "9.18.24",
+        ],
+        &[
+            "2019.78", "2020.81", "2022.82", "2022.83", "2024.84", "2024.86",
+        ],
+    ];
+    for history in histories {
+        for pair in history.windows(2) {
+            assert_eq!(
+                compare(Scheme::Generic, pair[0], pair[1]),
+                Less,
+                "{} < {}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
 }
 
 #[test]
@@ -122,6 +192,8 @@ fn alpine_follows_apk() {
             ("1.2.3-r10", Greater, "1.2.3-r9"),
             ("1.36.1-r29", Greater, "1.36.1-r5"),
             ("1.0", Greater, "1"),
+            // `_pre` is a pre-release suffix although it starts like `_p`.
+            ("0.1.0_alpha_pre2", Less, "0.1.0_alpha"),
         ],
     );
 }
@@ -185,6 +257,13 @@ fn ecosystems_and_purl_types_choose_their_order() {
     assert_eq!(Scheme::for_ecosystem("OpenWrt"), Scheme::Opkg);
     assert_eq!(Scheme::for_ecosystem("Red Hat"), Scheme::Rpm);
     assert_eq!(Scheme::for_ecosystem("Rocky Linux:9"), Scheme::Rpm);
+    assert_eq!(Scheme::for_ecosystem("Root:Alpine:3.18"), Scheme::Alpine);
+    assert_eq!(Scheme::for_ecosystem("Root:PyPI"), Scheme::Pep440);
+    assert_eq!(Scheme::for_ecosystem("Wolfi"), Scheme::Alpine);
+    assert_eq!(
+        Scheme::for_ecosystem("SUSE:Linux Enterprise Server 15 SP5"),
+        Scheme::Rpm
+    );
     assert_eq!(Scheme::for_ecosystem("Something New"), Scheme::Generic);
     for (purl_type, scheme) in [
         ("deb", Scheme::Debian),
@@ -308,6 +387,8 @@ fn osv_events_are_evaluated_as_the_schema_says() {
     assert!(!affected_by_events(s, "3.0.0", &limited));
     let unlimited = events(&[("introduced", "0"), ("limit", "*")]);
     assert!(affected_by_events(s, "99.0.0", &unlimited));
+    let two_limits = events(&[("introduced", "0"), ("limit", "1.0.0"), ("limit", "v*")]);
+    assert!(affected_by_events(s, "99.0.0", &two_limits));
     // No introduced event: nothing is affected.
     assert!(!affected_by_events(
         s,
@@ -328,16 +409,6 @@ fn osv_events_are_evaluated_as_the_schema_says() {
     ));
 }
 
-const SCHEMES: [Scheme; 7] = [
-    Scheme::Generic,
-    Scheme::Debian,
-    Scheme::Opkg,
-    Scheme::Alpine,
-    Scheme::Rpm,
-    Scheme::Semver,
-    Scheme::Pep440,
-];
-
 /// Versions shaped like real ones, so that the interesting branches are reached, plus
 /// arbitrary strings.
 fn version_strategy() -> impl Strategy<Value = String> {
@@ -356,7 +427,7 @@ proptest! {
 
     #[test]
     fn every_order_is_antisymmetric_and_reflexive(a in version_strategy(), b in version_strategy()) {
-        for scheme in SCHEMES {
+        for scheme in Scheme::ALL {
             prop_assert_eq!(compare(scheme, &a, &a), Equal, "{:?} {}", scheme, a);
             prop_assert_eq!(compare(scheme, &a, &b), compare(scheme, &b, &a).reverse(), "{:?} {} {}", scheme, a, b);
         }
@@ -368,7 +439,7 @@ proptest! {
         b in version_strategy(),
         c in version_strategy(),
     ) {
-        for scheme in SCHEMES {
+        for scheme in Scheme::ALL {
             let mut sorted = [a.as_str(), b.as_str(), c.as_str()];
             sorted.sort_by(|x, y| compare(scheme, x, y));
             let [x, y, z] = sorted;

@@ -5,10 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use iotmark_assess::RuleBook;
 use iotmark_declare::visible;
 use iotmark_firmware::extract::OutputDir;
-use iotmark_firmware::{Limits, Progress, ScanReport, scan_with_progress, to_evidence};
+use iotmark_firmware::to_evidence;
 use serde_json::json;
 
 use crate::style::Style;
@@ -51,33 +50,11 @@ pub struct ScanArgs {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    let size = std::fs::metadata(&args.image)
-        .with_context(|| format!("cannot read {}", args.image.display()))?
-        .len();
-    if size > args.max_bytes {
-        anyhow::bail!(
-            "{} is {size} bytes, over --max-bytes {}",
-            args.image.display(),
-            args.max_bytes
-        );
-    }
-    let image = std::fs::read(&args.image)
-        .with_context(|| format!("cannot read {}", args.image.display()))?;
     // Checked before the scan, so that a directory that cannot be used costs no waiting.
     let extract_to = args.extract.as_deref().map(OutputDir::create).transpose()?;
-    let report = scan_showing_progress(&image, &Limits::default());
+    let report = crate::inputs::scan_image(&args.image, args.max_bytes)?;
 
-    // Each check bears on the requirements whose rules name it, in every bundled catalog.
-    let rules = RuleBook::bundled()?;
-    let bears_on = |check: &str| {
-        let mut ids: Vec<String> = rules
-            .iter()
-            .filter(|r| r.checks.iter().any(|c| c == check))
-            .map(|r| r.requirement.clone())
-            .collect();
-        ids.sort();
-        ids
-    };
+    let bears_on = crate::inputs::bears_on()?;
     let collected_at = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
@@ -102,7 +79,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     if let Some(path) = &args.sbom {
         let sbom =
             iotmark_firmware::sbom::sbom_json(&report, &report.components, &subject, &collected_at);
-        write_json(path, &sbom)?;
+        crate::inputs::write_json(path, &sbom)?;
         eprintln!(
             "wrote a CycloneDX 1.6 SBOM of {listed} component(s) to {}",
             path.display()
@@ -111,7 +88,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     if let Some(path) = &args.spdx {
         let spdx =
             iotmark_firmware::spdx::spdx_json(&report, &report.components, &subject, &collected_at);
-        write_json(path, &spdx)?;
+        crate::inputs::write_json(path, &spdx)?;
         eprintln!(
             "wrote an SPDX 2.3 SBOM of {listed} component(s) to {}",
             path.display()
@@ -133,7 +110,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         let sbom_path = dir.join(format!("sbom-{}.cdx.json", &report.sha256[..12]));
         let sbom =
             iotmark_firmware::sbom::sbom_json(&report, &report.components, &subject, &collected_at);
-        write_json(&sbom_path, &sbom)?;
+        crate::inputs::write_json(&sbom_path, &sbom)?;
     }
     if args.json {
         let filesystems: Vec<_> = report
@@ -264,49 +241,4 @@ fn at(f: &iotmark_firmware::analyze::Finding) -> String {
         Some(line) => format!("{}:{line}", f.file),
         None => f.file.clone(),
     }
-}
-
-/// Scans on a worker thread while this one draws a progress bar on stderr (only on a
-/// terminal, and not under `NO_COLOR`): bytes of the image walked, then filesystems analysed.
-fn scan_showing_progress(image: &[u8], limits: &Limits) -> ScanReport {
-    let progress = Progress::default();
-    std::thread::scope(|scope| {
-        let worker = scope.spawn(|| scan_with_progress(image, limits, &progress));
-        if Style::progress_on_stderr() {
-            let bar = indicatif::ProgressBar::new(image.len() as u64).with_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {msg:<12} [{bar:30}] {bytes}/{total_bytes} {elapsed}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            bar.set_message("unpacking");
-            while !worker.is_finished() {
-                match progress.analysed() {
-                    (_, 0) => bar.set_position(progress.unpacked()),
-                    (done, total) => {
-                        bar.set_position(image.len() as u64);
-                        bar.set_message(format!("analysing {done}/{total}"));
-                    }
-                }
-                bar.tick();
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            bar.finish_and_clear();
-        }
-        worker
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
-}
-
-/// Writes a JSON document, creating the directory it goes in.
-fn write_json(path: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(doc)?;
-    text.push('\n');
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
