@@ -216,14 +216,27 @@ fn severity_entry(at: At<'_, '_>, rating: Option<Rating>) -> Result<Option<Cvss>
 }
 
 fn package_rule(at: At<'_, '_>) -> Result<PackageRule, ReadError> {
-    let package = at.require("package")?;
-    let package = package.at();
-    let mut rule = PackageRule {
-        package: Package {
-            ecosystem: package.required_str("ecosystem")?.to_owned(),
-            name: package.required_str("name")?.to_owned(),
-            purl: package.str("purl")?.map(str::to_owned),
+    let package = match at.get("package")? {
+        Some(package) => {
+            let package = package.at();
+            Package {
+                ecosystem: package.required_str("ecosystem")?.to_owned(),
+                name: package.required_str("name")?.to_owned(),
+                purl: package.str("purl")?.map(str::to_owned),
+            }
+        }
+        // The schema allows an entry without a package when a GIT range names the
+        // repository (osv.dev's records converted from CVEs): the repository is the name.
+        None => Package {
+            ecosystem: GIT_ECOSYSTEM.to_owned(),
+            name: git_repository(at)?.ok_or_else(|| {
+                at.error_at("package", "neither a package nor a GIT range with a repo")
+            })?,
+            purl: None,
         },
+    };
+    let mut rule = PackageRule {
+        package,
         ranges: Vec::new(),
         versions: Vec::new(),
         unaffected: Vec::new(),
@@ -235,6 +248,22 @@ fn package_rule(at: At<'_, '_>) -> Result<PackageRule, ReadError> {
         push_unique(&mut rule.versions, version.at().as_str()?);
     }
     Ok(rule)
+}
+
+/// The ecosystem given to an entry that names only a repository.
+pub const GIT_ECOSYSTEM: &str = "GIT";
+
+/// The `repo` of the entry's first GIT range.
+fn git_repository(at: At<'_, '_>) -> Result<Option<String>, ReadError> {
+    for range in at.array("ranges")? {
+        let range = range.at();
+        if range.str("type")? == Some("GIT")
+            && let Some(repo) = range.str("repo")?
+        {
+            return Ok(Some(repo.to_owned()));
+        }
+    }
+    Ok(None)
 }
 
 fn event_range(at: At<'_, '_>) -> Result<EventRange, ReadError> {

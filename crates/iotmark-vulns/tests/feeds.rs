@@ -541,6 +541,23 @@ fn osv_json_record_with_cvss_and_malformed_event() {
     bad["affected"][0]["ranges"][0]["events"][1] = json!({"fixed": "1", "introduced": "0"});
     let error = osv::read("bad.json", &serde_json::to_vec(&bad).unwrap()).unwrap_err();
     assert_eq!(error.place, "/affected/0/ranges/0/events/1");
+    // An entry with only a repository (osv.dev's CVE conversions) is named by it.
+    let mut git_only = record.clone();
+    git_only["affected"] = json!([{"ranges": [{"type": "GIT", "repo": "https://github.com/curl/curl",
+        "events": [{"introduced": "0"}, {"fixed": "fb4415d8aee6c1045be932a34fe6107c2f5ed147"}]}],
+        "versions": ["curl-8_3_0"]}]);
+    let a = osv::read("git.json", &serde_json::to_vec(&git_only).unwrap()).unwrap();
+    let [Applicability::Package(rule)] = a.applies_to.as_slice() else {
+        panic!()
+    };
+    assert_eq!(
+        (rule.package.ecosystem.as_str(), rule.package.name.as_str()),
+        (osv::GIT_ECOSYSTEM, "https://github.com/curl/curl")
+    );
+    assert_eq!(rule.versions, ["curl-8_3_0"]);
+    git_only["affected"][0]["ranges"][0]["type"] = json!("SEMVER");
+    let error = osv::read("nogit.json", &serde_json::to_vec(&git_only).unwrap()).unwrap_err();
+    assert_eq!(error.place, "/affected/0/package");
     let error = osv::read("bad.yaml", b"id: [unclosed\n").unwrap_err();
     assert!(error.place.starts_with("line "), "{error}");
 }
