@@ -73,3 +73,28 @@ fn sbom_read_corpus_and_its_mutations_never_panic() {
     }
     assert!(read > 0, "some variants are still SBOMs");
 }
+
+/// The feed readers' corpora (`nvd_read`, `cve5_read`, `osv_read`, `kev_read`, `zip_read`):
+/// every seed whole, and a spread of its truncations and mutations (every 61st, since the
+/// seeds are whole records of kilobytes, not names).
+/// A fuzz target's entry point.
+type Target = fn(&[u8]);
+
+#[test]
+fn feed_corpora_and_their_mutations_never_panic() {
+    let targets: [(&str, Target); 5] = [
+        ("nvd_read", iotmark_vulns::nvd::fuzz_read),
+        ("cve5_read", iotmark_vulns::cve5::fuzz_read),
+        ("osv_read", iotmark_vulns::osv::fuzz_read),
+        ("kev_read", iotmark_vulns::kev::fuzz_read),
+        ("zip_read", iotmark_vulns::zip::fuzz_read),
+    ];
+    for (target, read) in targets {
+        for seed in corpus(target) {
+            read(&seed);
+            for input in variants(&seed).step_by(61) {
+                read(&input);
+            }
+        }
+    }
+}
