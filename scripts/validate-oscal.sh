@@ -51,6 +51,11 @@ for scheme in $("$bin" scheme list --json | python3 -c 'import json,sys; print("
   sarif_files+=("$out/assess-$scheme/results.sarif")
 done
 
+# The vulnerability report's SARIF, from the vulns CLI test on real NVD records.
+IOTMARK_SARIF_OUT="$out" cargo test --locked --quiet -p iotmark --test vulns_cli -- \
+  an_sbom_matched > /dev/null
+sarif_files+=("$out/vulns.sarif")
+
 python3 "$validator" "${files[@]}" > "$out/report.txt" || { cat "$out/report.txt"; echo "OSCAL validation failed" >&2; exit 1; }
 passed=$(grep -c '^OK ' "$out/report.txt")
 failed=$(grep -c '^FAIL ' "$out/report.txt" || true)

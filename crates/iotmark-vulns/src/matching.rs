@@ -214,8 +214,25 @@ pub fn match_components(
         .iter()
         .flat_map(|p| p.cpes.iter().map(|c| PartKey::of(c.part)))
         .collect();
+    let mut by_cpe: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (index, p) in prepared.iter().enumerate() {
+        for cpe in &p.cpes {
+            if let (Some(vendor), Some(product)) = (cpe.vendor(), cpe.product()) {
+                let key = format!(
+                    "cpe:{}:{}",
+                    vendor.to_ascii_lowercase(),
+                    product.to_ascii_lowercase()
+                );
+                let entry = by_cpe.entry(key).or_default();
+                if entry.last() != Some(&index) {
+                    entry.push(index);
+                }
+            }
+        }
+    }
     let context = Context {
         all: &prepared,
+        by_cpe: &by_cpe,
         parts: &parts,
     };
     // Each advisory is held only against the components filed under one of its keys.
@@ -234,10 +251,28 @@ pub fn match_components(
             .flatten()
             .copied()
             .collect();
+        // Each CPE of the record parsed once, not once per component it is held against.
+        let parsed: Vec<Vec<Vec<Option<Cpe>>>> = advisory
+            .applies_to
+            .iter()
+            .map(|a| match a {
+                Applicability::Configuration(c) => c
+                    .nodes
+                    .iter()
+                    .map(|n| {
+                        n.matches
+                            .iter()
+                            .map(|m| Cpe::parse(&m.criteria).ok())
+                            .collect()
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
         for index in indices {
             let component = &prepared[index];
-            for applicability in &advisory.applies_to {
-                let outcome = evaluate(&context, component, advisory, applicability);
+            for (applicability, parsed) in advisory.applies_to.iter().zip(&parsed) {
+                let outcome = evaluate(&context, component, advisory, applicability, parsed);
                 if matches!(outcome, Outcome::Miss) {
                     continue;
                 }
@@ -316,6 +351,8 @@ impl PartKey {
 
 struct Context<'c, 'a> {
     all: &'c [Prepared<'a>],
+    /// Components by `cpe:VENDOR:PRODUCT`, so a platform node looks only at its candidates.
+    by_cpe: &'c BTreeMap<String, Vec<usize>>,
     /// The CPE parts the SBOM lists any component of: a platform of a part it lists is
     /// known absent when no component matches it; of a part it never lists, unknown.
     parts: &'c BTreeSet<PartKey>,
@@ -328,15 +365,18 @@ enum Outcome {
     Miss,
 }
 
+/// `parsed` holds a configuration's CPEs, node by node, already parsed (`None` for one
+/// that does not parse, which then matches nothing).
 fn evaluate(
     context: &Context<'_, '_>,
     component: &Prepared<'_>,
     advisory: &Advisory,
     applicability: &Applicability,
+    parsed: &[Vec<Option<Cpe>>],
 ) -> Outcome {
     match applicability {
         Applicability::Configuration(configuration) => {
-            configuration_hit(context, component, advisory, configuration)
+            configuration_hit(context, component, advisory, configuration, parsed)
         }
         Applicability::Package(rule) => package_outcome(component, advisory, rule),
         Applicability::VendorProduct(rule) => vendor_product_hit(component, advisory, rule),
@@ -348,6 +388,7 @@ fn configuration_hit(
     component: &Prepared<'_>,
     advisory: &Advisory,
     configuration: &Configuration,
+    parsed: &[Vec<Option<Cpe>>],
 ) -> Outcome {
     if component.cpes.is_empty() {
         return Outcome::Miss;
@@ -358,14 +399,16 @@ fn configuration_hit(
         Operator::And => Truth::True,
         Operator::Or => Truth::False,
     };
-    for node in &configuration.nodes {
+    for (node, criteria) in configuration.nodes.iter().zip(parsed) {
         let mut value = match node.operator {
             Operator::And => Truth::True,
             Operator::Or => Truth::False,
         };
-        for m in &node.matches {
-            let t = if m.vulnerable {
-                let hit = cpe_match_component(component, m);
+        for (m, criteria) in node.matches.iter().zip(criteria) {
+            let t = if let Some(criteria) = criteria
+                && m.vulnerable
+            {
+                let hit = cpe_match_component(component, m, criteria);
                 if hit == Truth::True && rule.is_none() {
                     rule = Some(describe_cpe_match(m));
                     fixed_in = m
@@ -376,8 +419,13 @@ fn configuration_hit(
                         .map(|end| end.version.clone());
                 }
                 hit
+            } else if let Some(criteria) = criteria {
+                platform_present(context, m, criteria)
+            } else if m.vulnerable {
+                // A name that does not parse names nothing we ship.
+                Truth::False
             } else {
-                platform_present(context, m)
+                Truth::Unknown
             };
             value = match node.operator {
                 Operator::And => value.and(t),
@@ -412,12 +460,9 @@ fn configuration_hit(
 /// Whether the component is what a vulnerable `cpeMatch` names, at a version within its
 /// bounds. The vendor is part of the name: `openssl:openssl` never matches another
 /// vendor's `openssl`.
-fn cpe_match_component(component: &Prepared<'_>, m: &CpeMatch) -> Truth {
-    let Ok(criteria) = Cpe::parse(&m.criteria) else {
-        return Truth::False;
-    };
+fn cpe_match_component(component: &Prepared<'_>, m: &CpeMatch, criteria: &Cpe) -> Truth {
     for cpe in &component.cpes {
-        if cpe_within(&criteria, m, cpe, component) {
+        if cpe_within(criteria, m, cpe, component) {
             return Truth::True;
         }
     }
@@ -438,14 +483,28 @@ fn cpe_within(criteria: &Cpe, m: &CpeMatch, cpe: &Cpe, component: &Prepared<'_>)
 }
 
 /// Whether some component is the platform a `cpeMatch` names.
-fn platform_present(context: &Context<'_, '_>, m: &CpeMatch) -> Truth {
-    let Ok(criteria) = Cpe::parse(&m.criteria) else {
-        return Truth::Unknown;
-    };
-    if context
-        .all
-        .iter()
-        .any(|p| p.cpes.iter().any(|cpe| cpe_within(&criteria, m, cpe, p)))
+fn platform_present(context: &Context<'_, '_>, m: &CpeMatch, criteria: &Cpe) -> Truth {
+    // A platform named by vendor and product is looked for among the components filed
+    // under that name; one with a wildcard in either is held against them all.
+    let candidates: Box<dyn Iterator<Item = &Prepared<'_>>> =
+        match (criteria.vendor(), criteria.product()) {
+            (Some(vendor), Some(product)) => Box::new(
+                context
+                    .by_cpe
+                    .get(&format!(
+                        "cpe:{}:{}",
+                        vendor.to_ascii_lowercase(),
+                        product.to_ascii_lowercase()
+                    ))
+                    .into_iter()
+                    .flatten()
+                    .map(|&i| &context.all[i]),
+            ),
+            _ => Box::new(context.all.iter()),
+        };
+    if candidates
+        .into_iter()
+        .any(|p| p.cpes.iter().any(|cpe| cpe_within(criteria, m, cpe, p)))
     {
         return Truth::True;
     }

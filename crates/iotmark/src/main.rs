@@ -32,7 +32,7 @@ Exit codes:
   0  success (for assess: the product conforms)
   1  invalid input, or the requested item does not exist
   2  usage error (unknown flag, missing argument)
-  3  assess: the product does not conform
+  3  assess: the product does not conform; vulns --fail-on: a finding of that kind is open
   4  assess: mandatory requirements still need review
 
 Examples:
@@ -45,7 +45,9 @@ Examples:
   iotmark catalog map en303645-5.1-1 --to ir8425
   iotmark catalog export en303645 --format csv -o en303645.csv
   iotmark catalog resolve my-profile.json -o resolved.json
-  iotmark landscape cryptographic-techniques";
+  iotmark landscape cryptographic-techniques
+  iotmark vulns import nvdcve-2.0-2024.json.gz known_exploited_vulnerabilities.json
+  iotmark vulns camera.cdx.json --vex camera.openvex.json";
 
 /// Conformity assessment and transparency for the cybersecurity of IoT products.
 #[derive(Debug, Parser)]
@@ -90,6 +92,8 @@ enum Command {
     Registry(cmd::registry::RegistryCommand),
     /// Check a signed attestation offline: what it attests, who signed it, whether it is valid now
     Verify(cmd::attest::VerifyArgs),
+    /// Match an SBOM, a scan or an image against vulnerability data; import feeds; triage
+    Vulns(cmd::vulns::VulnsArgs),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::attest::verify(a),
         Command::Log(c) => cmd::log::run(c),
         Command::Registry(c) => cmd::registry::run(c),
+        Command::Vulns(a) => cmd::vulns::run(a),
     };
     match result {
         Ok(code) => code,

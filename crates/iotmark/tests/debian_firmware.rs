@@ -692,4 +692,53 @@ fn armhf_dpkg_image_sbom_names_debian_packages() {
         !string_found_openssl,
         "libcrypto's version string is evidence on libssl3, not a second component"
     );
+
+    // The vulnerability matcher on that image: real NVD records for CVEs of these packages
+    // (crates/iotmark-vulns/tests/data/nvd, sources there). Each CVE the shipped changelog
+    // names is reported fixed, with the changelog entry as its evidence, although the
+    // upstream version is inside NVD's range.
+    let data = dir.path().join("vulns-data");
+    let evidence = dir.path().join("evidence");
+    run(Command::new(env!("CARGO_BIN_EXE_iotmark"))
+        .arg("scan")
+        .arg(dir.path().join("fw.sqfs"))
+        .arg("--out")
+        .arg(&evidence));
+    run(Command::new(env!("CARGO_BIN_EXE_iotmark"))
+        .args(["vulns", "import"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../iotmark-vulns/tests/data/nvd"))
+        .arg("--data")
+        .arg(&data));
+    let report: Value = serde_json::from_str(&capture(
+        Command::new(env!("CARGO_BIN_EXE_iotmark"))
+            .arg("vulns")
+            .arg(&evidence)
+            .arg("--json")
+            .arg("--data")
+            .arg(&data),
+    ))
+    .unwrap();
+    let mut checked = 0;
+    for (package, cve) in [
+        ("libcurl4", "CVE-2023-38545"),
+        ("busybox-static", "CVE-2022-48174"),
+    ] {
+        let log = capture(
+            Command::new("zcat")
+                .arg(root.join(format!("usr/share/doc/{package}/changelog.Debian.gz"))),
+        );
+        let finding = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["vulnerability"] == cve && f["component"]["name"] == package);
+        if log.contains(cve) {
+            let finding = finding.unwrap_or_else(|| panic!("{cve} in {package}: {report:#}"));
+            assert_eq!(finding["status"], "fixed", "{finding:#}");
+            let reason = finding["reason"].as_str().unwrap();
+            assert!(reason.contains("changelog.Debian.gz"), "{reason}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no changelog names the CVEs: {report:#}");
 }

@@ -7,3 +7,4 @@ pub mod landscape;
 pub mod log;
 pub mod registry;
 pub mod scan;
+pub mod vulns;

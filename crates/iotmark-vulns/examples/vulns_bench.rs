@@ -1,0 +1,216 @@
+//! The vulnerability store at real scale: import throughput on NVD feeds of a full year's
+//! size, and one 10,000-component SBOM matched against a store of 300,000 CVEs.
+//!
+//! The feeds are made from real NVD records (`tests/data/nvd`, NVD's own JSON): each
+//! generated record is one of them with a new ID and its CPE vendors and products renamed
+//! into a space of 20,000 products, so every record has a real record's shape (its
+//! configurations, bounds, scores, references and text) and the store's keys are as many
+//! and as spread as NVD's. A year of NVD is about 30,000 to 40,000 records; a feed here is
+//! 37,500, and eight of them make the 300,000.
+//!
+//! Run: `cargo run --release -p iotmark-vulns --example vulns_bench [DB_URL]` (default: a
+//! SQLite file in a temporary directory; give `postgres://…` for PostgreSQL).
+
+use std::path::Path;
+use std::time::Instant;
+
+use iotmark_vulns::Component;
+use iotmark_vulns::sbom::{Format, Sbom, Subject};
+use iotmark_vulns::store::Store;
+use serde_json::{Value, json};
+
+const PRODUCTS: usize = 20_000;
+const PER_FEED: usize = 37_500;
+const FEEDS: usize = 8;
+const COMPONENTS: usize = 10_000;
+
+/// Renames the CPE vendors and products in a record's configurations: the record's first
+/// product becomes product `j`, each other product of the record another one, so a record
+/// names as many distinct products as the real record it was made from.
+fn rename(record: &mut Value, j: usize) {
+    let Some(configurations) = record["configurations"].as_array_mut() else {
+        return;
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for configuration in configurations {
+        for node in configuration["nodes"].as_array_mut().into_iter().flatten() {
+            for m in node["cpeMatch"].as_array_mut().into_iter().flatten() {
+                let Some(criteria) = m["criteria"].as_str() else {
+                    continue;
+                };
+                let mut parts: Vec<String> = criteria.split(':').map(str::to_owned).collect();
+                if parts.len() == 13 {
+                    let original = format!("{}:{}", parts[3], parts[4]);
+                    let nth = match seen.iter().position(|s| *s == original) {
+                        Some(n) => n,
+                        None => {
+                            seen.push(original);
+                            seen.len() - 1
+                        }
+                    };
+                    let k = (j + nth * 7919) % PRODUCTS;
+                    parts[3] = format!("vendor{k}");
+                    parts[4] = format!("product{k}");
+                    m["criteria"] = json!(parts.join(":"));
+                }
+            }
+        }
+    }
+}
+
+fn templates() -> Vec<Value> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/nvd");
+    let mut out = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/data/nvd")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    for path in files {
+        let v: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        // The mirror stores the bare `cve` object; rejected records are left out.
+        let v = if v.get("cve").is_some() {
+            v["cve"].clone()
+        } else {
+            v
+        };
+        if v["vulnStatus"] != "Rejected" && v.get("configurations").is_some() {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn write_feed(path: &Path, templates: &[Value], first: usize) -> usize {
+    let mut items = Vec::with_capacity(PER_FEED);
+    for i in first..first + PER_FEED {
+        let mut record = templates[i % templates.len()].clone();
+        record["id"] = json!(format!("CVE-2099-{i:07}"));
+        rename(&mut record, i % PRODUCTS);
+        items.push(json!({ "cve": record }));
+    }
+    let feed = json!({
+        "resultsPerPage": PER_FEED, "startIndex": 0, "totalResults": PER_FEED,
+        "format": "NVD_CVE", "version": "2.0", "timestamp": "2026-12-05T00:00:00.000",
+        "vulnerabilities": items,
+    });
+    let bytes = serde_json::to_vec(&feed).expect("json");
+    std::fs::write(path, &bytes).expect("write the feed");
+    bytes.len()
+}
+
+/// 10,000 components over the generated products, each at a version inside the templates'
+/// ranges for some records and outside for others.
+fn sbom() -> Sbom {
+    let versions = ["7.88.1", "1.35.0", "2.89", "1.4.69", "8.5.0", "-"];
+    let components = (0..COMPONENTS)
+        .map(|i| {
+            let j = (i * 7) % PRODUCTS;
+            let version = versions[i % versions.len()];
+            Component {
+                reference: format!("c{i}"),
+                name: format!("product{j}"),
+                version: Some(version.to_owned()),
+                purl: Some(format!("pkg:generic/product{j}@{version}")),
+                cpes: vec![format!(
+                    "cpe:2.3:a:vendor{j}:product{j}:{version}:*:*:*:*:*:*:*"
+                )],
+                supplier: None,
+                fixes: Vec::new(),
+            }
+        })
+        .collect();
+    Sbom {
+        format: Format::CycloneDx("1.6".into()),
+        subject: Subject::default(),
+        components,
+        problems: Vec::new(),
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("vulns.sqlite3").display()));
+    let templates = templates();
+    println!("templates: {} real NVD records", templates.len());
+    let store = Store::open(&url).await.expect("open the store");
+    let mut total = 0;
+    let mut total_seconds = 0.0;
+    for feed in 0..FEEDS {
+        let path = dir.path().join(format!("nvdcve-2.0-bench-{feed}.json"));
+        let bytes = write_feed(&path, &templates, feed * PER_FEED);
+        let started = Instant::now();
+        let summary =
+            iotmark_vulns::import::import_paths(&store, std::slice::from_ref(&path), &|_| {})
+                .await
+                .expect("import");
+        let seconds = started.elapsed().as_secs_f64();
+        let file = &summary.files[0];
+        assert!(file.failed.is_none(), "{file}");
+        total += file.records;
+        total_seconds += seconds;
+        println!(
+            "feed {feed}: {} records, {:.0} MB, {seconds:.2} s, {:.0} records/s",
+            file.records,
+            bytes as f64 / 1e6,
+            file.records as f64 / seconds
+        );
+        std::fs::remove_file(&path).expect("remove the feed");
+    }
+    println!(
+        "imported {total} records in {total_seconds:.1} s: {:.0} records/s",
+        total as f64 / total_seconds
+    );
+    let held: u64 = store
+        .counts()
+        .await
+        .expect("counts")
+        .advisories
+        .values()
+        .sum();
+    let sbom = sbom();
+    // Where the time goes, once: the store's lookup, then the matching.
+    let keys: std::collections::BTreeSet<String> = sbom
+        .components
+        .iter()
+        .flat_map(iotmark_vulns::keys::component_keys)
+        .collect();
+    let started = Instant::now();
+    let advisories = store.candidates(&keys).await.expect("candidates");
+    let lookup = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let matched = iotmark_vulns::matching::match_components(
+        &sbom.components,
+        &advisories,
+        &Default::default(),
+        &[],
+    );
+    println!(
+        "lookup: {} keys, {} candidate records, {lookup:.3} s; matching: {:.3} s, {} findings",
+        keys.len(),
+        advisories.len(),
+        started.elapsed().as_secs_f64(),
+        matched.len()
+    );
+    let mut times = Vec::new();
+    let mut findings = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let report = iotmark_vulns::report::check(&store, "bench.cdx.json", &sbom, &[])
+            .await
+            .expect("match");
+        times.push(started.elapsed().as_secs_f64());
+        findings = report.findings.len();
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "match: {COMPONENTS} components against {held} CVEs: median {:.3} s (min {:.3}, max {:.3}), {findings} findings",
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1]
+    );
+    store.close().await;
+}
