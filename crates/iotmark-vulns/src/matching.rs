@@ -140,7 +140,11 @@ impl Truth {
 #[derive(Debug)]
 struct Prepared<'a> {
     component: &'a Component,
+    /// The component's CPEs, each with its version as upstream writes it, so a distribution
+    /// version in a manufacturer's CPE (`7.88.1-10+deb12u8`) is held as `7.88.1`.
     cpes: Vec<Cpe>,
+    /// That upstream version of each CPE (from the CPE, else the package version).
+    upstreams: Vec<Option<String>>,
     purl: Option<Purl>,
     scheme: Scheme,
     keys: BTreeSet<String>,
@@ -152,24 +156,37 @@ impl<'a> Prepared<'a> {
         let scheme = purl
             .as_ref()
             .map_or(Scheme::Generic, |p| Scheme::for_purl_type(&p.kind));
-        Prepared {
+        let mut prepared = Prepared {
             component,
-            cpes: component
-                .cpes
-                .iter()
-                .filter_map(|c| Cpe::parse(c).ok())
-                .collect(),
+            cpes: Vec::new(),
+            upstreams: Vec::new(),
             purl,
             scheme,
             keys: crate::keys::component_keys(component),
+        };
+        for cpe in component.cpes.iter().filter_map(|c| Cpe::parse(c).ok()) {
+            let upstream = prepared.upstream_version(Some(&cpe));
+            let mut cpe = cpe;
+            if let (crate::cpe::Value::Text(v), Some(u)) = (&mut cpe.version, &upstream) {
+                v.clone_from(u);
+            }
+            prepared.cpes.push(cpe);
+            prepared.upstreams.push(upstream);
         }
+        prepared
     }
 
     /// The version to hold against upstream (NVD, CVE 5, OSS-Fuzz) ranges: the CPE's when
     /// it has one, else the package version without its distribution revision.
     fn upstream_version(&self, cpe: Option<&Cpe>) -> Option<String> {
         if let Some(v) = cpe.and_then(Cpe::version) {
-            return Some(version::upstream(self.scheme, v).to_owned());
+            // A CPE carries the upstream version (`4.4.3-P1` is ISC's own); one that
+            // repeats the package's version, distribution revision and all, is cut to the
+            // upstream part.
+            if self.component.version.as_deref() == Some(v) {
+                return Some(version::upstream(self.scheme, v).to_owned());
+            }
+            return Some(v.to_owned());
         }
         let v = self.component.version.as_deref()?;
         Some(version::upstream(self.scheme, v).to_owned())
@@ -200,12 +217,125 @@ struct Pair<'a> {
     distro_fixed: Option<String>,
 }
 
+/// An advisory made ready for matching: its canonical ID, lookup keys and CPE names parsed
+/// once, however many components and SBOMs it is held against.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub advisory: Advisory,
+    id: String,
+    keys: Vec<String>,
+    /// Per applicability, per node, per match: the parsed criteria (`None` when it does not
+    /// parse; empty for other kinds of applicability).
+    criteria: Vec<Vec<Vec<Option<Cpe>>>>,
+}
+
+impl Compiled {
+    pub fn new(advisory: Advisory) -> Compiled {
+        let criteria = advisory
+            .applies_to
+            .iter()
+            .map(|a| match a {
+                Applicability::Configuration(c) => c
+                    .nodes
+                    .iter()
+                    .map(|n| {
+                        n.matches
+                            .iter()
+                            .map(|m| Cpe::parse(&m.criteria).ok())
+                            .collect()
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        Compiled {
+            id: canonical_id(&advisory),
+            keys: crate::keys::advisory_keys(&advisory).into_iter().collect(),
+            criteria,
+            advisory,
+        }
+    }
+
+    /// The keys the advisory is filed under.
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+}
+
+/// Advisories compiled and filed by key in memory: loaded once (by a monitor that matches
+/// many SBOMs, or a benchmark), then each SBOM is matched without the store.
+#[derive(Debug, Default)]
+pub struct Index {
+    compiled: Vec<Compiled>,
+    by_key: std::collections::HashMap<String, Vec<u32>>,
+}
+
+impl Index {
+    pub fn new(advisories: impl IntoIterator<Item = Advisory>) -> Index {
+        let mut index = Index::default();
+        for advisory in advisories.into_iter().filter(|a| !a.withdrawn) {
+            let compiled = Compiled::new(advisory);
+            let at = u32::try_from(index.compiled.len()).unwrap_or(u32::MAX);
+            for key in &compiled.keys {
+                index.by_key.entry(key.clone()).or_default().push(at);
+            }
+            index.compiled.push(compiled);
+        }
+        index
+    }
+
+    pub fn len(&self) -> usize {
+        self.compiled.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.compiled.is_empty()
+    }
+
+    /// The advisories filed under any key of `components`, each once.
+    pub fn candidates(&self, components: &[Component]) -> Vec<&Compiled> {
+        let mut seen = vec![false; self.compiled.len()];
+        let mut out = Vec::new();
+        for c in components {
+            for key in crate::keys::component_keys(c) {
+                for &at in self.by_key.get(&key).into_iter().flatten() {
+                    let at = at as usize;
+                    if let Some(slot) = seen.get_mut(at)
+                        && !*slot
+                    {
+                        *slot = true;
+                        out.push(&self.compiled[at]);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Matches `components` against `advisories` (typically the store's candidates for them),
 /// then applies back-ports, VEX statements (`vex`: from files and the triage kept in the
 /// store; later statements win over earlier ones about the same pair) and KEV.
 pub fn match_components(
     components: &[Component],
     advisories: &[Advisory],
+    known_exploited: &BTreeMap<String, KnownExploited>,
+    vex: &[VexStatement],
+) -> Vec<Finding> {
+    let compiled: Vec<Compiled> = advisories
+        .iter()
+        .filter(|a| !a.withdrawn)
+        .cloned()
+        .map(Compiled::new)
+        .collect();
+    let refs: Vec<&Compiled> = compiled.iter().collect();
+    match_compiled(components, &refs, known_exploited, vex)
+}
+
+/// [`match_components`] over advisories already compiled (an [`Index`]'s candidates).
+pub fn match_compiled(
+    components: &[Component],
+    advisories: &[&Compiled],
     known_exploited: &BTreeMap<String, KnownExploited>,
     vex: &[VexStatement],
 ) -> Vec<Finding> {
@@ -242,41 +372,26 @@ pub fn match_components(
             by_key.entry(key.as_str()).or_default().push(index);
         }
     }
-    let mut pairs: BTreeMap<(usize, String), Pair<'_>> = BTreeMap::new();
-    for advisory in advisories.iter().filter(|a| !a.withdrawn) {
-        let vulnerability = canonical_id(advisory);
-        let indices: BTreeSet<usize> = crate::keys::advisory_keys(advisory)
+    let mut pairs: BTreeMap<(usize, &str), Pair<'_>> = BTreeMap::new();
+    for compiled in advisories {
+        let advisory = &compiled.advisory;
+        let vulnerability = compiled.id.as_str();
+        let indices: BTreeSet<usize> = compiled
+            .keys
             .iter()
             .filter_map(|k| by_key.get(k.as_str()))
             .flatten()
             .copied()
             .collect();
-        // Each CPE of the record parsed once, not once per component it is held against.
-        let parsed: Vec<Vec<Vec<Option<Cpe>>>> = advisory
-            .applies_to
-            .iter()
-            .map(|a| match a {
-                Applicability::Configuration(c) => c
-                    .nodes
-                    .iter()
-                    .map(|n| {
-                        n.matches
-                            .iter()
-                            .map(|m| Cpe::parse(&m.criteria).ok())
-                            .collect()
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            })
-            .collect();
+        let parsed = &compiled.criteria;
         for index in indices {
             let component = &prepared[index];
-            for (applicability, parsed) in advisory.applies_to.iter().zip(&parsed) {
+            for (applicability, parsed) in advisory.applies_to.iter().zip(parsed) {
                 let outcome = evaluate(&context, component, advisory, applicability, parsed);
                 if matches!(outcome, Outcome::Miss) {
                     continue;
                 }
-                let pair = pairs.entry((index, vulnerability.clone())).or_default();
+                let pair = pairs.entry((index, vulnerability)).or_default();
                 if !pair.advisories.iter().any(|a| std::ptr::eq(*a, advisory)) {
                     pair.advisories.push(advisory);
                 }
@@ -294,7 +409,13 @@ pub fn match_components(
         .into_iter()
         .filter(|(_, pair)| !pair.hits.is_empty())
         .map(|((index, vulnerability), pair)| {
-            finish(&prepared[index], vulnerability, pair, known_exploited, vex)
+            finish(
+                &prepared[index],
+                vulnerability.to_owned(),
+                pair,
+                known_exploited,
+                vex,
+            )
         })
         .collect();
     findings.sort_by(urgency);
@@ -461,25 +582,30 @@ fn configuration_hit(
 /// bounds. The vendor is part of the name: `openssl:openssl` never matches another
 /// vendor's `openssl`.
 fn cpe_match_component(component: &Prepared<'_>, m: &CpeMatch, criteria: &Cpe) -> Truth {
-    for cpe in &component.cpes {
-        if cpe_within(criteria, m, cpe, component) {
+    for at in 0..component.cpes.len() {
+        if cpe_within(criteria, m, at, component) {
             return Truth::True;
         }
     }
     Truth::False
 }
 
-fn cpe_within(criteria: &Cpe, m: &CpeMatch, cpe: &Cpe, component: &Prepared<'_>) -> bool {
-    let Some(upstream) = component.upstream_version(Some(cpe)) else {
+/// Whether the component's `at`-th CPE is what `criteria` names, at a version within the
+/// match's bounds. Vendor and product are compared first: most of a record's names are
+/// other products.
+fn cpe_within(criteria: &Cpe, m: &CpeMatch, at: usize, component: &Prepared<'_>) -> bool {
+    let (Some(cpe), Some(Some(upstream))) = (component.cpes.get(at), component.upstreams.get(at))
+    else {
         return false;
     };
-    // The component's CPE with its version as upstream writes it, so a distribution
-    // version in a manufacturer's CPE (`7.88.1-10+deb12u8`) is held as `7.88.1`.
-    let mut target = cpe.clone();
-    if let crate::cpe::Value::Text(v) = &mut target.version {
-        *v = upstream.clone();
+    let differs = |a: Option<&str>, b: Option<&str>| match (a, b) {
+        (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
+        _ => false,
+    };
+    if differs(criteria.product(), cpe.product()) || differs(criteria.vendor(), cpe.vendor()) {
+        return false;
     }
-    criteria.matches(&target) && version::in_bounds(Scheme::Generic, &upstream, &m.bounds)
+    criteria.matches(cpe) && version::in_bounds(Scheme::Generic, upstream, &m.bounds)
 }
 
 /// Whether some component is the platform a `cpeMatch` names.
@@ -504,7 +630,7 @@ fn platform_present(context: &Context<'_, '_>, m: &CpeMatch, criteria: &Cpe) -> 
         };
     if candidates
         .into_iter()
-        .any(|p| p.cpes.iter().any(|cpe| cpe_within(criteria, m, cpe, p)))
+        .any(|p| (0..p.cpes.len()).any(|at| cpe_within(criteria, m, at, p)))
     {
         return Truth::True;
     }
@@ -554,7 +680,12 @@ fn package_outcome(component: &Prepared<'_>, advisory: &Advisory, rule: &Package
     } else if ecosystem_scheme == component.scheme && ecosystem_scheme != Scheme::Generic {
         (ecosystem_scheme, version.to_owned())
     } else {
-        let Some(upstream) = component.upstream_version(component.cpes.first()) else {
+        let Some(Some(upstream)) = component
+            .upstreams
+            .first()
+            .cloned()
+            .or_else(|| Some(component.upstream_version(None)))
+        else {
             return Outcome::Miss;
         };
         (ecosystem_scheme, upstream)
@@ -691,7 +822,7 @@ fn vendor_product_hit(
     rule: &VendorProductRule,
 ) -> Outcome {
     let word = |s: &str| s.trim().to_lowercase().replace(' ', "_");
-    let Some(cpe) = component.cpes.iter().find(|c| {
+    let Some(at) = component.cpes.iter().position(|c| {
         c.vendor()
             .is_some_and(|v| v.eq_ignore_ascii_case(&word(&rule.vendor)))
             && c.product()
@@ -699,7 +830,7 @@ fn vendor_product_hit(
     }) else {
         return Outcome::Miss;
     };
-    let Some(version) = component.upstream_version(Some(cpe)) else {
+    let Some(Some(version)) = component.upstreams.get(at).cloned() else {
         return Outcome::Miss;
     };
     let mut verdict = None;
@@ -952,12 +1083,16 @@ fn covers(component: &Prepared<'_>, statement: &VexStatement) -> bool {
         return exact && version::in_bounds(component.scheme, version, bounds);
     }
     if let Ok(product) = Cpe::parse(id) {
-        return component.cpes.iter().any(|cpe| {
-            product.matches(cpe)
-                && component
-                    .upstream_version(Some(cpe))
-                    .is_some_and(|v| version::in_bounds(Scheme::Generic, &v, bounds))
-        });
+        return component
+            .cpes
+            .iter()
+            .zip(&component.upstreams)
+            .any(|(cpe, upstream)| {
+                product.matches(cpe)
+                    && upstream
+                        .as_deref()
+                        .is_some_and(|v| version::in_bounds(Scheme::Generic, v, bounds))
+            });
     }
     false
 }

@@ -11,7 +11,7 @@ use iotmark_evidence::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::matching::{Finding, Status, match_components};
+use crate::matching::{Finding, Index, Status, match_compiled, match_components};
 use crate::model::{Rating, VexStatement};
 use crate::sbom::Sbom;
 use crate::store::{Store, StoreError};
@@ -85,7 +85,44 @@ pub async fn check(
     let mut statements = vex.to_vec();
     statements.extend(store.triage().await?);
     let findings = match_components(&sbom.components, &advisories, &known_exploited, &statements);
-    Ok(Report {
+    Ok(report(sbom_name, sbom, findings, statements.len()))
+}
+
+/// What a monitor that matches many SBOMs holds in memory: every advisory compiled and
+/// filed by key, the KEV catalog and the triage decisions, loaded from the store once.
+#[derive(Debug)]
+pub struct Loaded {
+    pub index: Index,
+    pub known_exploited: BTreeMap<String, crate::model::KnownExploited>,
+    pub triage: Vec<VexStatement>,
+}
+
+impl Loaded {
+    pub async fn load(store: &Store) -> Result<Loaded, StoreError> {
+        Ok(Loaded {
+            index: Index::new(store.all_advisories(10_000).await?),
+            known_exploited: store.all_known_exploited().await?,
+            triage: store.triage().await?,
+        })
+    }
+
+    /// The same answer as [`check`], from memory.
+    pub fn check(&self, sbom_name: &str, sbom: &Sbom, vex: &[VexStatement]) -> Report {
+        let candidates = self.index.candidates(&sbom.components);
+        let mut statements = vex.to_vec();
+        statements.extend(self.triage.iter().cloned());
+        let findings = match_compiled(
+            &sbom.components,
+            &candidates,
+            &self.known_exploited,
+            &statements,
+        );
+        report(sbom_name, sbom, findings, statements.len())
+    }
+}
+
+fn report(sbom_name: &str, sbom: &Sbom, findings: Vec<Finding>, vex_statements: usize) -> Report {
+    Report {
         sbom: sbom_name.to_owned(),
         format: sbom.format.to_string(),
         subject_name: sbom.subject.name.clone(),
@@ -100,8 +137,8 @@ pub async fn check(
             .collect(),
         findings,
         problems: sbom.problems.iter().map(ToString::to_string).collect(),
-        vex_statements: statements.len(),
-    })
+        vex_statements,
+    }
 }
 
 fn severity(rating: Rating) -> Option<Severity> {

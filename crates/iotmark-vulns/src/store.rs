@@ -209,6 +209,59 @@ impl Store {
         Ok(out)
     }
 
+    /// Every advisory not withdrawn, read in pages of `page` records, for an in-memory
+    /// [`crate::matching::Index`].
+    pub async fn all_advisories(&self, page: usize) -> Result<Vec<Advisory>, StoreError> {
+        let mut out = Vec::new();
+        let mut after = (String::new(), String::new());
+        let limit = i64::try_from(page.max(1)).unwrap_or(i64::MAX);
+        loop {
+            // Keyset pagination: both databases order and compare (id, source) the same way
+            // (PostgreSQL's columns are in the "C" collation, SQLite's BINARY).
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT id, source, record FROM vuln_advisories \
+                 WHERE withdrawn = 0 AND (id > $1 OR (id = $1 AND source > $2)) \
+                 ORDER BY id, source LIMIT $3",
+            )
+            .bind(&after.0)
+            .bind(&after.1)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some((id, source, _)) = rows.last() else {
+                break;
+            };
+            after = (id.clone(), source.clone());
+            let full = rows.len() as i64 == limit;
+            for (id, _, record) in rows {
+                out.push(read_advisory(&id, &record)?);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The whole KEV catalog.
+    pub async fn all_known_exploited(
+        &self,
+    ) -> Result<BTreeMap<String, KnownExploited>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT cve, record FROM vuln_kev")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|(cve, record)| {
+                let entry = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
+                    what: "KEV entry",
+                    id: cve.clone(),
+                    reason: e.to_string(),
+                })?;
+                Ok((cve, entry))
+            })
+            .collect()
+    }
+
     /// The KEV entries of `cves`.
     pub async fn known_exploited(
         &self,
