@@ -228,3 +228,29 @@ pub fn fuzz_csaf_read(data: &[u8]) {
         fuzz_write_back(&csaf.statements);
     }
 }
+
+/// A short, stable digest of a set of statements (the first 8 bytes of the SHA-256 of their
+/// JSON, in hex): the same decisions give the same default document ID.
+pub fn statements_digest(statements: &[VexStatement]) -> String {
+    use sha2::Digest as _;
+    let text = serde_json::to_vec(statements).unwrap_or_default();
+    sha2::Sha256::digest(&text)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A CycloneDX serial number (`urn:uuid:…`, a name-based UUID) for a VEX document of these
+/// statements written at `timestamp`: the same document written again gets the same one.
+pub fn serial_number(statements: &[VexStatement], timestamp: jiff::Timestamp) -> String {
+    let name = format!(
+        "urn:iotmark:vex:{}:{}",
+        statements_digest(statements),
+        timestamp.as_second()
+    );
+    format!(
+        "urn:uuid:{}",
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes())
+    )
+}

@@ -241,6 +241,55 @@ fn an_sbom_matched_with_vex_triage_evidence_and_exit_codes() {
     assert_eq!(dnsmasq["status"], "not-affected", "{dnsmasq:#}");
     assert_eq!(dnsmasq["vex"]["document"], "triage");
 
+    // The decision as standard VEX: another store that never saw the triage reaches the
+    // same answer from the document.
+    let exported = dir.path().join("triage.openvex.json");
+    vulns(&data)
+        .args([
+            "vex",
+            "--format",
+            "openvex",
+            "--author",
+            "lab@example.org",
+            "-o",
+        ])
+        .arg(&exported)
+        .assert()
+        .success();
+    let fresh = dir.path().join("fresh");
+    import(&fresh);
+    let out = vulns(&fresh)
+        .arg(&sbom)
+        .arg("--vex")
+        .arg(&exported)
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    let dnsmasq = status_of(&report, "CVE-2023-28450", "dnsmasq").unwrap();
+    assert_eq!(dnsmasq["status"], "not-affected", "{dnsmasq:#}");
+    assert!(
+        dnsmasq["vex"]["document"]
+            .as_str()
+            .unwrap()
+            .ends_with("triage.openvex.json")
+    );
+    for format in ["csaf", "cyclonedx"] {
+        let out = vulns(&data)
+            .args(["vex", "--format", format, "--author", "Example Lab"])
+            .args(["--namespace", "https://lab.example.org"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let doc: Value = serde_json::from_slice(&out).unwrap();
+        assert!(doc.to_string().contains("CVE-2023-28450"), "{doc:#}");
+    }
+
     // SARIF and HTML for people and tools.
     let sarif: Value = serde_json::from_slice(
         &vulns(&data)

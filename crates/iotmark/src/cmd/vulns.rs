@@ -30,6 +30,8 @@ Examples:
   iotmark vulns evidence/ --out evidence/ --component camera
   iotmark vulns firmware.bin --sarif > vulns.sarif
   iotmark vulns camera.cdx.json --html > vulns.html --fail-on exploited
+  iotmark vulns triage CVE-2023-38545 pkg:deb/debian/libcurl4@7.88.1-10+deb12u8 --status fixed
+  iotmark vulns vex --format openvex --author \"Acme PSIRT\" -o camera.openvex.json
   iotmark vulns status";
 
 #[derive(Debug, Args)]
@@ -48,6 +50,9 @@ pub enum VulnsCommand {
     Import(ImportArgs),
     /// Record a triage decision about one vulnerability in one component (kept in the store)
     Triage(TriageArgs),
+    /// Write the triage decisions kept in the store as a VEX document (OpenVEX, CSAF VEX or
+    /// CycloneDX VEX)
+    Vex(VexArgs),
     /// What the store holds
     Status(StatusArgs),
 }
@@ -143,7 +148,7 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "The decision is kept in the store and applies to every later match of this vulnerability in\nthis component version, whatever firmware it ships in. --write writes it as a VEX document too.\n\nExamples:\n  iotmark vulns triage CVE-2023-0286 pkg:deb/debian/libssl3@3.0.11-1~deb12u2 --status not-affected \\\n      --justification vulnerable-code-not-in-execute-path --detail \"X.400 addresses are never parsed\"\n  iotmark vulns triage CVE-2024-2398 'cpe:2.3:a:haxx:curl:7.88.1:*:*:*:*:*:*:*' --status under-investigation"
+    after_help = "The decision is kept in the store and applies to every later match of this vulnerability in\nthis component version, whatever firmware it ships in. `iotmark vulns vex` writes the decisions as VEX.\n\nExamples:\n  iotmark vulns triage CVE-2023-0286 pkg:deb/debian/libssl3@3.0.11-1~deb12u2 --status not-affected \\\n      --justification vulnerable-code-not-in-execute-path --detail \"X.400 addresses are never parsed\"\n  iotmark vulns triage CVE-2024-2398 'cpe:2.3:a:haxx:curl:7.88.1:*:*:*:*:*:*:*' --status under-investigation"
 )]
 pub struct TriageArgs {
     /// The vulnerability (CVE ID or another ID an advisory uses)
@@ -183,6 +188,37 @@ pub enum TriageJustification {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  iotmark vulns vex --format openvex --author \"Acme PSIRT\" -o camera.openvex.json\n  iotmark vulns vex --format csaf --author \"Acme PSIRT\" --namespace https://psirt.acme.example --id ACME-VEX-2026-001 -o vex.json\n  iotmark vulns vex --format cyclonedx --author \"Acme PSIRT\" > camera.vex.cdx.json"
+)]
+pub struct VexArgs {
+    #[arg(long, value_enum)]
+    format: VexFormat,
+    /// Who states it (the document's author or publisher)
+    #[arg(long, env = "IOTMARK_AUTHOR")]
+    author: String,
+    /// The document's ID: OpenVEX @id, CSAF tracking ID [default: derived from the
+    /// decisions]
+    #[arg(long)]
+    id: Option<String>,
+    /// The publisher's namespace URL (CSAF requires one)
+    #[arg(long, value_name = "URL")]
+    namespace: Option<String>,
+    /// Write to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VexFormat {
+    Openvex,
+    Csaf,
+    Cyclonedx,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     #[arg(long)]
     json: bool,
@@ -197,6 +233,7 @@ pub fn run(args: VulnsArgs) -> Result<ExitCode> {
     match args.command {
         Some(VulnsCommand::Import(a)) => runtime.block_on(import(a)),
         Some(VulnsCommand::Triage(a)) => runtime.block_on(triage(a)),
+        Some(VulnsCommand::Vex(a)) => runtime.block_on(vex(a)),
         Some(VulnsCommand::Status(a)) => runtime.block_on(status(a)),
         None => runtime.block_on(check(args.check)),
     }
@@ -486,6 +523,65 @@ async fn triage(args: TriageArgs) -> Result<ExitCode> {
         args.product,
         serde_json::to_value(status)?.as_str().unwrap_or_default()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn vex(args: VexArgs) -> Result<ExitCode> {
+    use iotmark_vulns::vex;
+    let store = args.store.open().await?;
+    let statements = store.triage().await?;
+    store.close().await;
+    if statements.is_empty() {
+        bail!("the store holds no triage decisions\nhint: record one with `iotmark vulns triage`");
+    }
+    let now = iotmark_conformity::attesting::now_to_the_second();
+    let digest = vex::statements_digest(&statements);
+    let doc = match args.format {
+        VexFormat::Openvex => {
+            let id = args
+                .id
+                .clone()
+                .unwrap_or_else(|| format!("urn:iotmark:vex:{digest}"));
+            for left_out in vex::openvex_omits(&statements) {
+                eprintln!(
+                    "warning: {} in {} is bounded to a version range, which OpenVEX cannot state; left out (write CSAF or CycloneDX for it)",
+                    left_out.vulnerability, left_out.product.id
+                );
+            }
+            vex::write_openvex(&statements, &args.author, &id, now)
+        }
+        VexFormat::Csaf => {
+            let Some(namespace) = args.namespace.clone() else {
+                bail!(
+                    "CSAF names its publisher by a namespace URL: give --namespace https://psirt.example.com"
+                );
+            };
+            let publisher = vex::CsafPublisher {
+                name: args.author.clone(),
+                namespace,
+            };
+            let id = args
+                .id
+                .clone()
+                .unwrap_or_else(|| format!("IOTMARK-VEX-{digest}"));
+            vex::write_csaf_vex(&statements, &publisher, &id, now)
+        }
+        VexFormat::Cyclonedx => {
+            let serial = vex::serial_number(&statements, now);
+            vex::write_cyclonedx_vex(&statements, &serial, &args.author, now)
+        }
+    };
+    match &args.out {
+        Some(path) => {
+            crate::inputs::write_json(path, &doc)?;
+            eprintln!(
+                "wrote {} triage decision(s) to {}",
+                statements.len(),
+                path.display()
+            );
+        }
+        None => outln!("{}", serde_json::to_string_pretty(&doc)?),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
