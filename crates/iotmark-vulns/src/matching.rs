@@ -366,23 +366,26 @@ pub fn match_compiled(
         parts: &parts,
     };
     // Each advisory is held only against the components filed under one of its keys.
-    let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_key: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
     for (index, p) in prepared.iter().enumerate() {
         for key in &p.keys {
             by_key.entry(key.as_str()).or_default().push(index);
         }
     }
-    let mut pairs: BTreeMap<(usize, &str), Pair<'_>> = BTreeMap::new();
+    let mut pairs: std::collections::HashMap<(usize, &str), Pair<'_>> =
+        std::collections::HashMap::new();
     for compiled in advisories {
         let advisory = &compiled.advisory;
         let vulnerability = compiled.id.as_str();
-        let indices: BTreeSet<usize> = compiled
+        let mut indices: Vec<usize> = compiled
             .keys
             .iter()
             .filter_map(|k| by_key.get(k.as_str()))
             .flatten()
             .copied()
             .collect();
+        indices.sort_unstable();
+        indices.dedup();
         let parsed = &compiled.criteria;
         for index in indices {
             let component = &prepared[index];
@@ -405,9 +408,15 @@ pub fn match_compiled(
             }
         }
     }
-    let mut findings: Vec<Finding> = pairs
+    // In component and vulnerability order, so equal-urgency findings come out the same
+    // way every run.
+    let mut pairs: Vec<((usize, &str), Pair<'_>)> = pairs
         .into_iter()
         .filter(|(_, pair)| !pair.hits.is_empty())
+        .collect();
+    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut findings: Vec<Finding> = pairs
+        .into_iter()
         .map(|((index, vulnerability), pair)| {
             finish(
                 &prepared[index],
