@@ -47,24 +47,7 @@ if [ ${#files[@]} -eq 0 ]; then
   exit 1
 fi
 
-"$venv/bin/python" - "${files[@]}" <<'PY'
-import sys
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
-
-validator = JsonStrictValidator(SchemaVersion.V1_6)
-failed = 0
-for path in sys.argv[1:]:
-    with open(path, encoding="utf-8") as f:
-        error = validator.validate_str(f.read())
-    if error is None:
-        print(f"OK {path}")
-    else:
-        failed += 1
-        print(f"FAIL {path}: {error}")
-print(f"cyclonedx-1.6: {len(sys.argv) - 1 - failed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
-PY
+"$venv/bin/python" scripts/cyclonedx-validate.py "${files[@]}"
 
 spdx_files=("$out"/*.spdx.json)
 if [ ${#spdx_files[@]} -eq 0 ]; then
