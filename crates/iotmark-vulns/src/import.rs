@@ -45,6 +45,20 @@ pub enum Kind {
     Csaf,
 }
 
+impl Kind {
+    /// The word the store and `--json` use (`nvd`, `osv-zip`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Nvd => "nvd",
+            Kind::Cve5 => "cve5",
+            Kind::Osv => "osv",
+            Kind::OsvZip => "osv-zip",
+            Kind::Kev => "kev",
+            Kind::Csaf => "csaf",
+        }
+    }
+}
+
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -263,7 +277,7 @@ pub async fn import_file(
         .put_import(&Import {
             digest,
             path: path.clone(),
-            kind: format!("{kind:?}").to_ascii_lowercase(),
+            kind: kind.as_str().to_owned(),
             records: summary.records,
             skipped: summary.skipped.len() as u64,
             imported: jiff::Timestamp::now(),
