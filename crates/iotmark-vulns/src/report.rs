@@ -11,7 +11,7 @@ use iotmark_evidence::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::matching::{Finding, Index, Status, match_compiled, match_components};
+use crate::matching::{Compiled, Finding, Index, Status, match_compiled};
 use crate::model::{Rating, VexStatement};
 use crate::sbom::Sbom;
 use crate::store::{Store, StoreError};
@@ -84,7 +84,10 @@ pub async fn check(
     let known_exploited = store.known_exploited(&ids).await?;
     let mut statements = vex.to_vec();
     statements.extend(store.triage().await?);
-    let findings = match_components(&sbom.components, &advisories, &known_exploited, &statements);
+    // The candidates are ours: compiled in place, not copied.
+    let compiled: Vec<Compiled> = advisories.into_iter().map(Compiled::new).collect();
+    let refs: Vec<&Compiled> = compiled.iter().collect();
+    let findings = match_compiled(&sbom.components, &refs, &known_exploited, &statements);
     Ok(report(sbom_name, sbom, findings, statements.len()))
 }
 
