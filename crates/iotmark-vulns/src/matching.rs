@@ -21,14 +21,16 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
+use foldhash::HashMap;
+
 use serde::Serialize;
 
 use crate::component::Component;
-use crate::cpe::{Cpe, Part};
+use crate::cpe::{Cpe, Part, Value};
 use crate::model::{
-    Advisory, Applicability, Configuration, CpeMatch, Cvss, CvssVersion, Event, KnownExploited,
-    Operator, Origin, PackageRule, RangeKind, Rating, Source, VendorProductRule, VexStatement,
-    VexStatus,
+    Advisory, Applicability, Bounds, Configuration, CpeMatch, Cvss, CvssVersion, Event,
+    KnownExploited, Operator, Origin, PackageRule, RangeKind, Rating, Source, VendorProductRule,
+    VexStatement, VexStatus,
 };
 use crate::purl::Purl;
 use crate::version::{self, Scheme};
@@ -145,13 +147,16 @@ struct Prepared<'a> {
     cpes: Vec<Cpe>,
     /// That upstream version of each CPE (from the CPE, else the package version).
     upstreams: Vec<Option<String>>,
+    /// The number of each CPE's vendor and product among the index's names; `None` when no
+    /// advisory names it (or it is not plain text), so no plain-text name can match it.
+    names: Vec<Option<u32>>,
     purl: Option<Purl>,
     scheme: Scheme,
     keys: BTreeSet<String>,
 }
 
 impl<'a> Prepared<'a> {
-    fn new(component: &'a Component) -> Prepared<'a> {
+    fn new(component: &'a Component, names: &Names) -> Prepared<'a> {
         let purl = component.purl.as_deref().and_then(Purl::parse);
         let scheme = purl
             .as_ref()
@@ -160,6 +165,7 @@ impl<'a> Prepared<'a> {
             component,
             cpes: Vec::new(),
             upstreams: Vec::new(),
+            names: Vec::new(),
             purl,
             scheme,
             keys: crate::keys::component_keys(component),
@@ -170,6 +176,7 @@ impl<'a> Prepared<'a> {
             if let (crate::cpe::Value::Text(v), Some(u)) = (&mut cpe.version, &upstream) {
                 v.clone_from(u);
             }
+            prepared.names.push(names.find(&cpe));
             prepared.cpes.push(cpe);
             prepared.upstreams.push(upstream);
         }
@@ -217,48 +224,164 @@ struct Pair<'a> {
     distro_fixed: Option<String>,
 }
 
+impl<'a> Pair<'a> {
+    fn add(&mut self, advisory: &'a Advisory, outcome: Outcome) {
+        if !self.advisories.iter().any(|a| std::ptr::eq(*a, advisory)) {
+            self.advisories.push(advisory);
+        }
+        match outcome {
+            Outcome::Hit(hit) => self.hits.push(hit),
+            Outcome::DistributionFixed(evidence) => {
+                self.distro_fixed.get_or_insert(evidence);
+            }
+            Outcome::Miss => {}
+        }
+    }
+}
+
 /// An advisory made ready for matching: its canonical ID, lookup keys and CPE names parsed
 /// once, however many components and SBOMs it is held against.
 #[derive(Debug, Clone)]
-pub struct Compiled {
-    pub advisory: Advisory,
+struct Compiled {
+    advisory: Advisory,
     id: String,
     keys: Vec<String>,
-    /// Per applicability, per node, per match: the parsed criteria (`None` when it does not
-    /// parse; empty for other kinds of applicability).
-    criteria: Vec<Vec<Vec<Option<Cpe>>>>,
+    /// Per applicability: the configuration tree with its CPE names parsed, or `None` for
+    /// the other kinds. Built apart from the record's text, so matching reads a compact
+    /// block of memory instead of following the record's every allocation.
+    trees: Vec<Option<Tree>>,
+}
+
+/// An NVD configuration, compiled.
+#[derive(Debug, Clone)]
+struct Tree {
+    operator: Operator,
+    negate: bool,
+    nodes: Vec<TreeNode>,
+}
+
+#[derive(Debug, Clone)]
+struct TreeNode {
+    operator: Operator,
+    negate: bool,
+    matches: Vec<TreeMatch>,
+}
+
+#[derive(Debug, Clone)]
+struct TreeMatch {
+    /// `None` when the name does not parse.
+    criterion: Option<Criterion>,
+    vulnerable: bool,
+    bounds: Bounds,
+}
+
+/// One `cpeMatch` name, parsed.
+#[derive(Debug, Clone)]
+struct Criterion {
+    cpe: Cpe,
+    /// The number of its vendor and product among the index's names, when both are plain
+    /// text (not a wildcard pattern).
+    name: Option<u32>,
+    /// Vendor and product are plain text and every other attribute but the part is ANY, as
+    /// in nearly every NVD name: then the name matches a component's CPE of the same vendor
+    /// and product and a part it covers, whatever else that CPE says.
+    plain: bool,
+}
+
+impl Tree {
+    fn new(configuration: &Configuration, names: &mut Names) -> Tree {
+        Tree {
+            operator: configuration.operator,
+            negate: configuration.negate,
+            nodes: configuration
+                .nodes
+                .iter()
+                .map(|n| TreeNode {
+                    operator: n.operator,
+                    negate: n.negate,
+                    matches: n
+                        .matches
+                        .iter()
+                        .map(|m| TreeMatch {
+                            criterion: Criterion::parse(&m.criteria, names),
+                            vulnerable: m.vulnerable,
+                            bounds: m.bounds.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Criterion {
+    fn parse(text: &str, names: &mut Names) -> Option<Criterion> {
+        let cpe = Cpe::parse(text).ok()?;
+        let name = names.intern(&cpe);
+        let plain = name.is_some()
+            && [
+                &cpe.version,
+                &cpe.update,
+                &cpe.edition,
+                &cpe.language,
+                &cpe.sw_edition,
+                &cpe.target_sw,
+                &cpe.target_hw,
+                &cpe.other,
+            ]
+            .iter()
+            .all(|v| matches!(v, Value::Any));
+        Some(Criterion { cpe, name, plain })
+    }
+}
+
+/// CPE vendor and product pairs, numbered as the index meets them, so matching compares
+/// two numbers where it would read two strings from wherever each record keeps them.
+#[derive(Debug, Default)]
+struct Names(HashMap<String, u32>);
+
+impl Names {
+    /// The number of `cpe`'s vendor and product, given a new one when the pair is new;
+    /// `None` unless both are plain text.
+    fn intern(&mut self, cpe: &Cpe) -> Option<u32> {
+        let key = Names::key(cpe)?;
+        let next = u32::try_from(self.0.len()).unwrap_or(u32::MAX);
+        Some(*self.0.entry(key).or_insert(next))
+    }
+
+    fn find(&self, cpe: &Cpe) -> Option<u32> {
+        self.0.get(&Names::key(cpe)?).copied()
+    }
+
+    /// Lower case, as CPE name matching compares text.
+    fn key(cpe: &Cpe) -> Option<String> {
+        match (&cpe.vendor, &cpe.product) {
+            (Value::Text(vendor), Value::Text(product)) => Some(format!(
+                "{}:{}",
+                vendor.to_ascii_lowercase(),
+                product.to_ascii_lowercase()
+            )),
+            _ => None,
+        }
+    }
 }
 
 impl Compiled {
-    pub fn new(advisory: Advisory) -> Compiled {
-        let criteria = advisory
+    fn new(advisory: Advisory, names: &mut Names) -> Compiled {
+        let trees = advisory
             .applies_to
             .iter()
             .map(|a| match a {
-                Applicability::Configuration(c) => c
-                    .nodes
-                    .iter()
-                    .map(|n| {
-                        n.matches
-                            .iter()
-                            .map(|m| Cpe::parse(&m.criteria).ok())
-                            .collect()
-                    })
-                    .collect(),
-                _ => Vec::new(),
+                Applicability::Configuration(c) => Some(Tree::new(c, names)),
+                _ => None,
             })
             .collect();
         Compiled {
             id: canonical_id(&advisory),
             keys: crate::keys::advisory_keys(&advisory).into_iter().collect(),
-            criteria,
+            trees,
             advisory,
         }
-    }
-
-    /// The keys the advisory is filed under.
-    pub fn keys(&self) -> &[String] {
-        &self.keys
     }
 }
 
@@ -267,19 +390,33 @@ impl Compiled {
 #[derive(Debug, Default)]
 pub struct Index {
     compiled: Vec<Compiled>,
-    by_key: std::collections::HashMap<String, Vec<u32>>,
+    by_key: HashMap<String, Vec<u32>>,
+    names: Names,
+    /// Each advisory's canonical ID's place among all the IDs held (equal IDs, equal
+    /// places), so findings are put in order without reading their IDs.
+    ranks: Vec<u32>,
 }
 
 impl Index {
     pub fn new(advisories: impl IntoIterator<Item = Advisory>) -> Index {
         let mut index = Index::default();
         for advisory in advisories.into_iter().filter(|a| !a.withdrawn) {
-            let compiled = Compiled::new(advisory);
+            let compiled = Compiled::new(advisory, &mut index.names);
             let at = u32::try_from(index.compiled.len()).unwrap_or(u32::MAX);
             for key in &compiled.keys {
                 index.by_key.entry(key.clone()).or_default().push(at);
             }
             index.compiled.push(compiled);
+        }
+        let mut by_id: Vec<usize> = (0..index.compiled.len()).collect();
+        by_id.sort_unstable_by(|&a, &b| index.compiled[a].id.cmp(&index.compiled[b].id));
+        index.ranks = vec![0; index.compiled.len()];
+        let mut rank = 0;
+        for (n, &at) in by_id.iter().enumerate() {
+            if n > 0 && index.compiled[by_id[n - 1]].id != index.compiled[at].id {
+                rank += 1;
+            }
+            index.ranks[at] = rank;
         }
         index
     }
@@ -292,158 +429,168 @@ impl Index {
         self.compiled.is_empty()
     }
 
-    /// The advisories filed under any key of `components`, each once.
-    pub fn candidates(&self, components: &[Component]) -> Vec<&Compiled> {
-        let mut seen = vec![false; self.compiled.len()];
-        let mut out = Vec::new();
-        for c in components {
-            for key in crate::keys::component_keys(c) {
-                for &at in self.by_key.get(&key).into_iter().flatten() {
-                    let at = at as usize;
-                    if let Some(slot) = seen.get_mut(at)
-                        && !*slot
-                    {
-                        *slot = true;
-                        out.push(&self.compiled[at]);
-                    }
+    /// Matches `components` against the advisories held, then applies back-ports, VEX
+    /// statements (`vex`: from files and the triage kept in the store; later statements win
+    /// over earlier ones about the same pair) and KEV. Findings come most urgent first.
+    pub fn check(
+        &self,
+        components: &[Component],
+        known_exploited: &BTreeMap<String, KnownExploited>,
+        vex: &[VexStatement],
+    ) -> Vec<Finding> {
+        let prepared: Vec<Prepared<'_>> = in_parallel(components, |components| {
+            components
+                .iter()
+                .map(|c| Prepared::new(c, &self.names))
+                .collect()
+        });
+        let parts: BTreeSet<PartKey> = prepared
+            .iter()
+            .flat_map(|p| p.cpes.iter().map(|c| PartKey::of(c.part)))
+            .collect();
+        let mut by_name: HashMap<u32, Vec<usize>> = HashMap::default();
+        for (index, p) in prepared.iter().enumerate() {
+            for name in p.names.iter().flatten() {
+                let entry = by_name.entry(*name).or_default();
+                if entry.last() != Some(&index) {
+                    entry.push(index);
                 }
             }
         }
-        out
+        let context = Context {
+            all: &prepared,
+            by_name: &by_name,
+            parts: &parts,
+        };
+        // Every (advisory, component) pair filed under a shared key, walked in the order
+        // the advisories are held: the index is built record after record, so this reads
+        // its memory front to back instead of jumping about it once per component.
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for (index, component) in prepared.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            for key in &component.keys {
+                if let Some(filed) = self.by_key.get(key.as_str()) {
+                    pairs.extend(filed.iter().map(|&at| (at, index)));
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut outcomes: Vec<(u32, u32, Outcome)> = in_parallel(&pairs, |pairs| {
+            let mut outcomes = Vec::new();
+            for &(at, index) in pairs {
+                let compiled = &self.compiled[at as usize];
+                let component = &prepared[index as usize];
+                for (n, tree) in compiled.trees.iter().enumerate() {
+                    let outcome =
+                        evaluate(&context, component, &compiled.advisory, n, tree.as_ref());
+                    if !matches!(outcome, Outcome::Miss) {
+                        outcomes.push((index, at, outcome));
+                    }
+                }
+            }
+            outcomes
+        });
+        // One finding per component and vulnerability, its records in the order they are
+        // held.
+        outcomes.sort_by_key(|&(index, at, _)| (index, self.ranks[at as usize]));
+        let mut grouped: Vec<(u32, u32, Pair<'_>)> = Vec::new();
+        for (index, at, outcome) in outcomes {
+            let advisory = &self.compiled[at as usize].advisory;
+            match grouped.last_mut() {
+                Some((last, first, pair))
+                    if *last == index && self.ranks[*first as usize] == self.ranks[at as usize] =>
+                {
+                    pair.add(advisory, outcome);
+                }
+                _ => {
+                    let mut pair = Pair::default();
+                    pair.add(advisory, outcome);
+                    grouped.push((index, at, pair));
+                }
+            }
+        }
+        let mut findings: Vec<(Finding, u32, u32)> = in_parallel(&grouped, |grouped| {
+            grouped
+                .iter()
+                .filter(|(_, _, pair)| !pair.hits.is_empty())
+                .map(|(index, at, pair)| {
+                    let finding = finish(
+                        &prepared[*index as usize],
+                        &self.compiled[*at as usize].id,
+                        pair,
+                        known_exploited,
+                        vex,
+                    );
+                    (finding, self.ranks[*at as usize], *index)
+                })
+                .collect()
+        });
+        // Most urgent first: open before settled, known exploited first, then by rating,
+        // then by ID and component reference; sorted on numbers, the IDs by their ranks.
+        let mut references: Vec<usize> = (0..components.len()).collect();
+        references.sort_by(|&a, &b| components[a].reference.cmp(&components[b].reference));
+        let mut reference_rank = vec![0u32; components.len()];
+        for (rank, &at) in references.iter().enumerate() {
+            reference_rank[at] = u32::try_from(rank).unwrap_or(u32::MAX);
+        }
+        findings.sort_unstable_by_key(|(finding, rank, index)| {
+            (
+                !finding.status.is_open(),
+                finding.status,
+                finding.known_exploited.is_none(),
+                std::cmp::Reverse(finding.rating),
+                *rank,
+                reference_rank[*index as usize],
+                *index,
+            )
+        });
+        findings
+            .into_iter()
+            .map(|(finding, _, _)| finding)
+            .collect()
     }
 }
 
-/// Matches `components` against `advisories` (typically the store's candidates for them),
-/// then applies back-ports, VEX statements (`vex`: from files and the triage kept in the
-/// store; later statements win over earlier ones about the same pair) and KEV.
+/// Matches `components` against `advisories` (typically the store's candidates for them):
+/// [`Index::check`] over an index of just these.
 pub fn match_components(
     components: &[Component],
     advisories: &[Advisory],
     known_exploited: &BTreeMap<String, KnownExploited>,
     vex: &[VexStatement],
 ) -> Vec<Finding> {
-    let compiled: Vec<Compiled> = advisories
-        .iter()
-        .filter(|a| !a.withdrawn)
-        .cloned()
-        .map(Compiled::new)
-        .collect();
-    let refs: Vec<&Compiled> = compiled.iter().collect();
-    match_compiled(components, &refs, known_exploited, vex)
+    Index::new(advisories.iter().cloned()).check(components, known_exploited, vex)
 }
 
-/// [`match_components`] over advisories already compiled (an [`Index`]'s candidates).
-pub fn match_compiled(
-    components: &[Component],
-    advisories: &[&Compiled],
-    known_exploited: &BTreeMap<String, KnownExploited>,
-    vex: &[VexStatement],
-) -> Vec<Finding> {
-    let prepared: Vec<Prepared<'_>> = components.iter().map(Prepared::new).collect();
-    let parts: BTreeSet<PartKey> = prepared
-        .iter()
-        .flat_map(|p| p.cpes.iter().map(|c| PartKey::of(c.part)))
-        .collect();
-    let mut by_cpe: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (index, p) in prepared.iter().enumerate() {
-        for cpe in &p.cpes {
-            if let (Some(vendor), Some(product)) = (cpe.vendor(), cpe.product()) {
-                let key = format!(
-                    "cpe:{}:{}",
-                    vendor.to_ascii_lowercase(),
-                    product.to_ascii_lowercase()
-                );
-                let entry = by_cpe.entry(key).or_default();
-                if entry.last() != Some(&index) {
-                    entry.push(index);
-                }
-            }
-        }
+/// `work` over `items` on as many threads as the machine has, the results in the items'
+/// order. A matching job is tens of thousands of independent evaluations; a small one
+/// stays on the calling thread.
+fn in_parallel<'t, T: Sync, R: Send>(
+    items: &'t [T],
+    work: impl Fn(&'t [T]) -> Vec<R> + Sync,
+) -> Vec<R> {
+    const SMALLEST_SHARE: usize = 4096;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let share = items.len().div_ceil(threads).max(SMALLEST_SHARE);
+    if share >= items.len() {
+        return work(items);
     }
-    let context = Context {
-        all: &prepared,
-        by_cpe: &by_cpe,
-        parts: &parts,
-    };
-    // Each advisory is held only against the components filed under one of its keys.
-    let mut by_key: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
-    for (index, p) in prepared.iter().enumerate() {
-        for key in &p.keys {
-            by_key.entry(key.as_str()).or_default().push(index);
-        }
-    }
-    let mut pairs: std::collections::HashMap<(usize, &str), Pair<'_>> =
-        std::collections::HashMap::new();
-    for compiled in advisories {
-        let advisory = &compiled.advisory;
-        let vulnerability = compiled.id.as_str();
-        let mut indices: Vec<usize> = compiled
-            .keys
-            .iter()
-            .filter_map(|k| by_key.get(k.as_str()))
-            .flatten()
-            .copied()
+    std::thread::scope(|scope| {
+        let work = &work;
+        let running: Vec<_> = items
+            .chunks(share)
+            .map(|chunk| scope.spawn(move || work(chunk)))
             .collect();
-        indices.sort_unstable();
-        indices.dedup();
-        let parsed = &compiled.criteria;
-        for index in indices {
-            let component = &prepared[index];
-            for (applicability, parsed) in advisory.applies_to.iter().zip(parsed) {
-                let outcome = evaluate(&context, component, advisory, applicability, parsed);
-                if matches!(outcome, Outcome::Miss) {
-                    continue;
-                }
-                let pair = pairs.entry((index, vulnerability)).or_default();
-                if !pair.advisories.iter().any(|a| std::ptr::eq(*a, advisory)) {
-                    pair.advisories.push(advisory);
-                }
-                match outcome {
-                    Outcome::Hit(hit) => pair.hits.push(hit),
-                    Outcome::DistributionFixed(evidence) => {
-                        pair.distro_fixed.get_or_insert(evidence);
-                    }
-                    Outcome::Miss => {}
-                }
-            }
-        }
-    }
-    // In component and vulnerability order, so equal-urgency findings come out the same
-    // way every run.
-    let mut pairs: Vec<((usize, &str), Pair<'_>)> = pairs
-        .into_iter()
-        .filter(|(_, pair)| !pair.hits.is_empty())
-        .collect();
-    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut findings: Vec<Finding> = pairs
-        .into_iter()
-        .map(|((index, vulnerability), pair)| {
-            finish(
-                &prepared[index],
-                vulnerability.to_owned(),
-                pair,
-                known_exploited,
-                vex,
-            )
-        })
-        .collect();
-    findings.sort_by(urgency);
-    findings
-}
-
-/// Most urgent first: open before settled, known exploited first, then by rating, then by
-/// ID and component.
-fn urgency(a: &Finding, b: &Finding) -> Ordering {
-    (!a.status.is_open(), a.status)
-        .cmp(&(!b.status.is_open(), b.status))
-        .then_with(|| {
-            b.known_exploited
-                .is_some()
-                .cmp(&a.known_exploited.is_some())
-        })
-        .then_with(|| b.rating.cmp(&a.rating))
-        .then_with(|| a.vulnerability.cmp(&b.vulnerability))
-        .then_with(|| a.component.reference.cmp(&b.component.reference))
+        running
+            .into_iter()
+            .flat_map(|thread| match thread.join() {
+                Ok(results) => results,
+                // A panic in matching is a bug; carry it to the caller as it is.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// The ID a finding is known by: the CVE when the record is one or names one.
@@ -481,8 +628,9 @@ impl PartKey {
 
 struct Context<'c, 'a> {
     all: &'c [Prepared<'a>],
-    /// Components by `cpe:VENDOR:PRODUCT`, so a platform node looks only at its candidates.
-    by_cpe: &'c BTreeMap<String, Vec<usize>>,
+    /// Components by the number of their CPE vendor and product, so a platform node looks
+    /// only at its candidates.
+    by_name: &'c HashMap<u32, Vec<usize>>,
     /// The CPE parts the SBOM lists any component of: a platform of a part it lists is
     /// known absent when no component matches it; of a part it never lists, unknown.
     parts: &'c BTreeSet<PartKey>,
@@ -495,21 +643,22 @@ enum Outcome {
     Miss,
 }
 
-/// `parsed` holds a configuration's CPEs, node by node, already parsed (`None` for one
-/// that does not parse, which then matches nothing).
+/// Evaluates the advisory's `at`-th applicability; `tree` is its compiled form when it is
+/// a configuration.
 fn evaluate(
     context: &Context<'_, '_>,
     component: &Prepared<'_>,
     advisory: &Advisory,
-    applicability: &Applicability,
-    parsed: &[Vec<Option<Cpe>>],
+    at: usize,
+    tree: Option<&Tree>,
 ) -> Outcome {
-    match applicability {
-        Applicability::Configuration(configuration) => {
-            configuration_hit(context, component, advisory, configuration, parsed)
+    match (tree, advisory.applies_to.get(at)) {
+        (Some(tree), _) => configuration_hit(context, component, advisory, at, tree),
+        (None, Some(Applicability::Package(rule))) => package_outcome(component, advisory, rule),
+        (None, Some(Applicability::VendorProduct(rule))) => {
+            vendor_product_hit(component, advisory, rule)
         }
-        Applicability::Package(rule) => package_outcome(component, advisory, rule),
-        Applicability::VendorProduct(rule) => vendor_product_hit(component, advisory, rule),
+        (None, _) => Outcome::Miss,
     }
 }
 
@@ -517,45 +666,38 @@ fn configuration_hit(
     context: &Context<'_, '_>,
     component: &Prepared<'_>,
     advisory: &Advisory,
-    configuration: &Configuration,
-    parsed: &[Vec<Option<Cpe>>],
+    at: usize,
+    tree: &Tree,
 ) -> Outcome {
     if component.cpes.is_empty() {
         return Outcome::Miss;
     }
-    let mut rule = None;
-    let mut fixed_in = None;
-    let mut truth = match configuration.operator {
+    // Where the first vulnerable name the component matched sits: (node, match).
+    let mut first_hit = None;
+    let mut truth = match tree.operator {
         Operator::And => Truth::True,
         Operator::Or => Truth::False,
     };
-    for (node, criteria) in configuration.nodes.iter().zip(parsed) {
+    for (n, node) in tree.nodes.iter().enumerate() {
         let mut value = match node.operator {
             Operator::And => Truth::True,
             Operator::Or => Truth::False,
         };
-        for (m, criteria) in node.matches.iter().zip(criteria) {
-            let t = if let Some(criteria) = criteria
-                && m.vulnerable
-            {
-                let hit = cpe_match_component(component, m, criteria);
-                if hit == Truth::True && rule.is_none() {
-                    rule = Some(describe_cpe_match(m));
-                    fixed_in = m
-                        .bounds
-                        .end
-                        .as_ref()
-                        .filter(|end| !end.inclusive)
-                        .map(|end| end.version.clone());
+        for (m, tree_match) in node.matches.iter().enumerate() {
+            let t = match (&tree_match.criterion, tree_match.vulnerable) {
+                (Some(criterion), true) => {
+                    let hit = cpe_match_component(component, criterion, &tree_match.bounds);
+                    if hit == Truth::True && first_hit.is_none() {
+                        first_hit = Some((n, m));
+                    }
+                    hit
                 }
-                hit
-            } else if let Some(criteria) = criteria {
-                platform_present(context, m, criteria)
-            } else if m.vulnerable {
+                (Some(criterion), false) => {
+                    platform_present(context, criterion, &tree_match.bounds)
+                }
                 // A name that does not parse names nothing we ship.
-                Truth::False
-            } else {
-                Truth::Unknown
+                (None, true) => Truth::False,
+                (None, false) => Truth::Unknown,
             };
             value = match node.operator {
                 Operator::And => value.and(t),
@@ -565,85 +707,107 @@ fn configuration_hit(
         if node.negate {
             value = value.not();
         }
-        truth = match configuration.operator {
+        truth = match tree.operator {
             Operator::And => truth.and(value),
             Operator::Or => truth.or(value),
         };
     }
-    if configuration.negate {
+    if tree.negate {
         truth = truth.not();
     }
-    match (truth, rule) {
-        (Truth::True | Truth::Unknown, Some(rule)) => Outcome::Hit(Hit {
-            truth,
-            matched: MatchedBy {
-                source: advisory.source,
-                advisory: advisory.id.clone(),
-                rule,
-            },
-            fixed_in,
-        }),
-        _ => Outcome::Miss,
+    let Some((n, m)) = first_hit else {
+        return Outcome::Miss;
+    };
+    if truth == Truth::False {
+        return Outcome::Miss;
     }
+    // The record's own words for the rule, read only for a hit.
+    let Some(Applicability::Configuration(configuration)) = advisory.applies_to.get(at) else {
+        return Outcome::Miss;
+    };
+    let Some(cpe_match) = configuration
+        .nodes
+        .get(n)
+        .and_then(|node| node.matches.get(m))
+    else {
+        return Outcome::Miss;
+    };
+    Outcome::Hit(Hit {
+        truth,
+        matched: MatchedBy {
+            source: advisory.source,
+            advisory: advisory.id.clone(),
+            rule: describe_cpe_match(cpe_match),
+        },
+        fixed_in: cpe_match
+            .bounds
+            .end
+            .as_ref()
+            .filter(|end| !end.inclusive)
+            .map(|end| end.version.clone()),
+    })
 }
 
 /// Whether the component is what a vulnerable `cpeMatch` names, at a version within its
 /// bounds. The vendor is part of the name: `openssl:openssl` never matches another
 /// vendor's `openssl`.
-fn cpe_match_component(component: &Prepared<'_>, m: &CpeMatch, criteria: &Cpe) -> Truth {
+fn cpe_match_component(component: &Prepared<'_>, criterion: &Criterion, bounds: &Bounds) -> Truth {
     for at in 0..component.cpes.len() {
-        if cpe_within(criteria, m, at, component) {
+        if cpe_within(criterion, bounds, at, component) {
             return Truth::True;
         }
     }
     Truth::False
 }
 
-/// Whether the component's `at`-th CPE is what `criteria` names, at a version within the
-/// match's bounds. Vendor and product are compared first: most of a record's names are
-/// other products.
-fn cpe_within(criteria: &Cpe, m: &CpeMatch, at: usize, component: &Prepared<'_>) -> bool {
-    let (Some(cpe), Some(Some(upstream))) = (component.cpes.get(at), component.upstreams.get(at))
-    else {
+/// Whether the component's `at`-th CPE is what `criterion` names, at a version within the
+/// match's bounds. Vendor and product are compared first, as numbers: most of a record's
+/// names are other products.
+fn cpe_within(criterion: &Criterion, bounds: &Bounds, at: usize, component: &Prepared<'_>) -> bool {
+    let (Some(cpe), Some(Some(upstream)), Some(name)) = (
+        component.cpes.get(at),
+        component.upstreams.get(at),
+        component.names.get(at),
+    ) else {
         return false;
     };
-    let differs = |a: Option<&str>, b: Option<&str>| match (a, b) {
-        (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
-        _ => false,
-    };
-    if differs(criteria.product(), cpe.product()) || differs(criteria.vendor(), cpe.vendor()) {
-        return false;
+    let criteria = &criterion.cpe;
+    if let Some(wanted) = criterion.name {
+        // Plain-text vendor and product: the component's must be the same text, which
+        // then has the same number.
+        if *name != Some(wanted) {
+            return false;
+        }
+        if criterion.plain {
+            // CPE name matching on the part; every other attribute is ANY, which covers
+            // whatever the component's says.
+            let part_covered =
+                criteria.part == Part::Any || (cpe.part != Part::Any && criteria.part == cpe.part);
+            return part_covered && version::in_bounds(Scheme::Generic, upstream, bounds);
+        }
     }
-    criteria.matches(cpe) && version::in_bounds(Scheme::Generic, upstream, &m.bounds)
+    criteria.matches(cpe) && version::in_bounds(Scheme::Generic, upstream, bounds)
 }
 
 /// Whether some component is the platform a `cpeMatch` names.
-fn platform_present(context: &Context<'_, '_>, m: &CpeMatch, criteria: &Cpe) -> Truth {
-    // A platform named by vendor and product is looked for among the components filed
-    // under that name; one with a wildcard in either is held against them all.
-    let candidates: Box<dyn Iterator<Item = &Prepared<'_>>> =
-        match (criteria.vendor(), criteria.product()) {
-            (Some(vendor), Some(product)) => Box::new(
-                context
-                    .by_cpe
-                    .get(&format!(
-                        "cpe:{}:{}",
-                        vendor.to_ascii_lowercase(),
-                        product.to_ascii_lowercase()
-                    ))
-                    .into_iter()
-                    .flatten()
-                    .map(|&i| &context.all[i]),
-            ),
-            _ => Box::new(context.all.iter()),
-        };
-    if candidates
-        .into_iter()
-        .any(|p| (0..p.cpes.len()).any(|at| cpe_within(criteria, m, at, p)))
-    {
+fn platform_present(context: &Context<'_, '_>, criterion: &Criterion, bounds: &Bounds) -> Truth {
+    let present =
+        |p: &Prepared<'_>| (0..p.cpes.len()).any(|at| cpe_within(criterion, bounds, at, p));
+    // A platform named by vendor and product is looked for among the components of that
+    // name; one with a wildcard in either is held against them all.
+    let found = match criterion.name {
+        Some(name) => context
+            .by_name
+            .get(&name)
+            .into_iter()
+            .flatten()
+            .any(|&i| present(&context.all[i])),
+        None => context.all.iter().any(present),
+    };
+    if found {
         return Truth::True;
     }
-    if context.parts.contains(&PartKey::of(criteria.part)) {
+    if context.parts.contains(&PartKey::of(criterion.cpe.part)) {
         Truth::False
     } else {
         Truth::Unknown
@@ -913,31 +1077,35 @@ fn vendor_product_hit(
 
 fn finish(
     component: &Prepared<'_>,
-    vulnerability: String,
-    pair: Pair<'_>,
+    vulnerability: &str,
+    pair: &Pair<'_>,
     known_exploited: &BTreeMap<String, KnownExploited>,
     vex: &[VexStatement],
 ) -> Finding {
     let c = component.component;
-    let mut aliases: BTreeSet<String> = BTreeSet::new();
-    for a in &pair.advisories {
-        aliases.insert(a.id.clone());
-        aliases.extend(a.aliases.iter().cloned());
-    }
-    aliases.remove(&vulnerability);
-    let names: BTreeSet<&str> = std::iter::once(vulnerability.as_str())
-        .chain(aliases.iter().map(String::as_str))
+    let mut others: Vec<&str> = pair
+        .advisories
+        .iter()
+        .flat_map(|a| std::iter::once(&a.id).chain(&a.aliases))
+        .map(String::as_str)
+        .filter(|id| *id != vulnerability)
         .collect();
+    others.sort_unstable();
+    others.dedup();
+    let names: BTreeSet<&str> = std::iter::once(vulnerability)
+        .chain(others.iter().copied())
+        .collect();
+    let aliases: Vec<String> = others.into_iter().map(str::to_owned).collect();
     let mut matched_by: Vec<MatchedBy> = pair.hits.iter().map(|h| h.matched.clone()).collect();
     matched_by.sort();
     matched_by.dedup();
-    let fixed_in: Vec<String> = pair
+    let mut fixed_in: Vec<String> = pair
         .hits
         .iter()
         .filter_map(|h| h.fixed_in.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
         .collect();
+    fixed_in.sort_unstable();
+    fixed_in.dedup();
     let certain = pair.hits.iter().any(|h| h.truth == Truth::True);
     let (cvss_v31, cvss_v40) = best_scores(&pair.advisories);
     let rating = pair
@@ -1013,8 +1181,8 @@ fn finish(
         )
     };
     Finding {
-        vulnerability,
-        aliases: aliases.into_iter().collect(),
+        vulnerability: vulnerability.to_owned(),
+        aliases,
         component: ComponentRef {
             reference: c.reference.clone(),
             name: c.name.clone(),

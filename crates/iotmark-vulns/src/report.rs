@@ -11,7 +11,7 @@ use iotmark_evidence::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::matching::{Compiled, Finding, Index, Status, match_compiled};
+use crate::matching::{Finding, Index, Status};
 use crate::model::{Rating, VexStatement};
 use crate::sbom::Sbom;
 use crate::store::{Store, StoreError};
@@ -85,9 +85,7 @@ pub async fn check(
     let mut statements = vex.to_vec();
     statements.extend(store.triage().await?);
     // The candidates are ours: compiled in place, not copied.
-    let compiled: Vec<Compiled> = advisories.into_iter().map(Compiled::new).collect();
-    let refs: Vec<&Compiled> = compiled.iter().collect();
-    let findings = match_compiled(&sbom.components, &refs, &known_exploited, &statements);
+    let findings = Index::new(advisories).check(&sbom.components, &known_exploited, &statements);
     Ok(report(sbom_name, sbom, findings, statements.len()))
 }
 
@@ -111,15 +109,11 @@ impl Loaded {
 
     /// The same answer as [`check`], from memory.
     pub fn check(&self, sbom_name: &str, sbom: &Sbom, vex: &[VexStatement]) -> Report {
-        let candidates = self.index.candidates(&sbom.components);
         let mut statements = vex.to_vec();
         statements.extend(self.triage.iter().cloned());
-        let findings = match_compiled(
-            &sbom.components,
-            &candidates,
-            &self.known_exploited,
-            &statements,
-        );
+        let findings = self
+            .index
+            .check(&sbom.components, &self.known_exploited, &statements);
         report(sbom_name, sbom, findings, statements.len())
     }
 }
