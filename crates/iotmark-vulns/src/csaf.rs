@@ -469,7 +469,7 @@ impl Context<'_> {
             published: vulnerability.timestamp("release_date")?.or(self.published),
             modified: self.modified,
             withdrawn: false,
-            summary: summary(vulnerability)?,
+            summary: summary(vulnerability)?.into(),
             severities: scores(vulnerability)?,
             weaknesses: match vulnerability.object("cwe")? {
                 Some(cwe) => vec![cwe.required_str("id")?.to_owned()],
@@ -537,11 +537,11 @@ fn scores(vulnerability: &Place<'_>) -> Result<Vec<Cvss>, ReadError> {
             };
             if !out
                 .iter()
-                .any(|c| c.version == version && c.vector == vector)
+                .any(|c| c.version == version && *c.vector == *vector)
             {
                 out.push(Cvss {
                     version,
-                    vector,
+                    vector: vector.into(),
                     base_score,
                     rating,
                     scored_by: None,

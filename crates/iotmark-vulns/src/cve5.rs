@@ -64,7 +64,7 @@ fn record(root: At<'_, '_>) -> Result<Advisory, ReadError> {
         published: metadata.timestamp("datePublished")?,
         modified: metadata.timestamp("dateUpdated")?,
         withdrawn,
-        summary: english(&descriptions, "value")?.unwrap_or_default(),
+        summary: english(&descriptions, "value")?.unwrap_or_default().into(),
         severities: Vec::new(),
         weaknesses: Vec::new(),
         references: Vec::new(),
@@ -212,10 +212,10 @@ fn metric_score(at: At<'_, '_>, scorer: Option<&str>) -> Result<Option<Cvss>, Re
         };
         return Ok(Some(Cvss {
             version,
-            vector: data.required_str("vectorString")?.to_owned(),
+            vector: data.required_str("vectorString")?.into(),
             base_score,
             rating,
-            scored_by: scorer.map(str::to_owned),
+            scored_by: scorer.map(Into::into),
         }));
     }
     Ok(None)

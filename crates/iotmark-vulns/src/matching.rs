@@ -21,6 +21,8 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::Arc;
+
 use foldhash::HashMap;
 
 use serde::Serialize;
@@ -28,9 +30,8 @@ use serde::Serialize;
 use crate::component::Component;
 use crate::cpe::{Cpe, Part, Value};
 use crate::model::{
-    Advisory, Applicability, Bounds, Configuration, CpeMatch, Cvss, CvssVersion, Event,
-    KnownExploited, Operator, Origin, PackageRule, RangeKind, Rating, Source, VendorProductRule,
-    VexStatement, VexStatus,
+    Advisory, Applicability, CpeMatch, Cvss, CvssVersion, Event, KnownExploited, Operator, Origin,
+    PackageRule, RangeKind, Rating, Source, VendorProductRule, VexStatement, VexStatus,
 };
 use crate::purl::Purl;
 use crate::version::{self, Scheme};
@@ -43,14 +44,15 @@ pub struct Finding {
     /// Other IDs of the same vulnerability (OSV, GHSA, DSA, …).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
-    pub component: ComponentRef,
+    /// Shared by the component's findings.
+    pub component: Arc<ComponentRef>,
     pub status: Status,
     /// Why the status is what it is, in a sentence a reader can check.
     pub reason: String,
     /// The records and rules the match rests on.
     pub matched_by: Vec<MatchedBy>,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub summary: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub summary: std::sync::Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cvss_v31: Option<Cvss>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -142,17 +144,27 @@ impl Truth {
 #[derive(Debug)]
 struct Prepared<'a> {
     component: &'a Component,
+    /// The component as its findings name it.
+    named: Arc<ComponentRef>,
     /// The component's CPEs, each with its version as upstream writes it, so a distribution
     /// version in a manufacturer's CPE (`7.88.1-10+deb12u8`) is held as `7.88.1`.
     cpes: Vec<Cpe>,
     /// That upstream version of each CPE (from the CPE, else the package version).
     upstreams: Vec<Option<String>>,
-    /// The number of each CPE's vendor and product among the index's names; `None` when no
-    /// advisory names it (or it is not plain text), so no plain-text name can match it.
-    names: Vec<Option<u32>>,
+    /// What matching reads of each CPE first, in a few bytes of its own.
+    identities: Vec<Identity>,
     purl: Option<Purl>,
     scheme: Scheme,
     keys: BTreeSet<String>,
+}
+
+/// A component CPE's part, and the number of its vendor and product among the index's
+/// names: `None` when no advisory names that pair (or it is not plain text), so no
+/// plain-text name can match it.
+#[derive(Debug, Clone, Copy)]
+struct Identity {
+    name: Option<u32>,
+    part: Part,
 }
 
 impl<'a> Prepared<'a> {
@@ -163,9 +175,15 @@ impl<'a> Prepared<'a> {
             .map_or(Scheme::Generic, |p| Scheme::for_purl_type(&p.kind));
         let mut prepared = Prepared {
             component,
+            named: Arc::new(ComponentRef {
+                reference: component.reference.clone(),
+                name: component.name.clone(),
+                version: component.version.clone(),
+                purl: component.purl.clone(),
+            }),
             cpes: Vec::new(),
             upstreams: Vec::new(),
-            names: Vec::new(),
+            identities: Vec::new(),
             purl,
             scheme,
             keys: crate::keys::component_keys(component),
@@ -176,7 +194,10 @@ impl<'a> Prepared<'a> {
             if let (crate::cpe::Value::Text(v), Some(u)) = (&mut cpe.version, &upstream) {
                 v.clone_from(u);
             }
-            prepared.names.push(names.find(&cpe));
+            prepared.identities.push(Identity {
+                name: names.find(&cpe),
+                part: cpe.part,
+            });
             prepared.cpes.push(cpe);
             prepared.upstreams.push(upstream);
         }
@@ -239,32 +260,52 @@ impl<'a> Pair<'a> {
     }
 }
 
-/// An advisory made ready for matching: its canonical ID, lookup keys and CPE names parsed
-/// once, however many components and SBOMs it is held against.
+/// An advisory made ready for matching: its canonical ID and lookup keys. Its NVD
+/// configurations are compiled into [`Rules`], kept apart (see there).
 #[derive(Debug, Clone)]
 struct Compiled {
     advisory: Advisory,
     id: String,
     keys: Vec<String>,
-    /// Per applicability: the configuration tree with its CPE names parsed, or `None` for
-    /// the other kinds. Built apart from the record's text, so matching reads a compact
-    /// block of memory instead of following the record's every allocation.
-    trees: Vec<Option<Tree>>,
 }
 
-/// An NVD configuration, compiled.
-#[derive(Debug, Clone)]
-struct Tree {
-    operator: Operator,
-    negate: bool,
-    nodes: Vec<TreeNode>,
+/// Where an advisory's NVD configurations sit in the index's [`Arena`], and whether it has
+/// rules of other kinds (OSV and CSAF packages, CVE 5 vendor and product), which are
+/// evaluated from the record itself.
+#[derive(Debug, Clone, Copy)]
+struct Rules {
+    first: u32,
+    steps: u32,
+    others: bool,
+}
+
+/// Every advisory's NVD configurations, their CPE names parsed and numbered, laid out flat
+/// in the order they are evaluated, record after record, with the versions of their bounds
+/// in one text beside them. Matching walks the records in the order they are held, so it
+/// reads this memory front to back instead of following each record's allocations.
+#[derive(Debug, Default)]
+struct Arena {
+    steps: Vec<Step>,
+    versions: String,
 }
 
 #[derive(Debug, Clone)]
-struct TreeNode {
-    operator: Operator,
-    negate: bool,
-    matches: Vec<TreeMatch>,
+enum Step {
+    /// A configuration, the `at`-th of the record's rules: the steps of its `nodes` nodes
+    /// follow.
+    Configuration {
+        operator: Operator,
+        negate: bool,
+        nodes: u32,
+        at: u32,
+    },
+    /// A node: its `matches` matches follow.
+    Node {
+        operator: Operator,
+        negate: bool,
+        matches: u32,
+    },
+    Match(TreeMatch),
 }
 
 #[derive(Debug, Clone)]
@@ -272,45 +313,109 @@ struct TreeMatch {
     /// `None` when the name does not parse.
     criterion: Option<Criterion>,
     vulnerable: bool,
-    bounds: Bounds,
+    start: Option<ArenaBound>,
+    end: Option<ArenaBound>,
+}
+
+/// A bound's version, as a span of the arena's `versions`.
+#[derive(Debug, Clone, Copy)]
+struct ArenaBound {
+    at: u32,
+    len: u32,
+    inclusive: bool,
 }
 
 /// One `cpeMatch` name, parsed.
 #[derive(Debug, Clone)]
 struct Criterion {
-    cpe: Cpe,
+    part: Part,
     /// The number of its vendor and product among the index's names, when both are plain
     /// text (not a wildcard pattern).
     name: Option<u32>,
-    /// Vendor and product are plain text and every other attribute but the part is ANY, as
-    /// in nearly every NVD name: then the name matches a component's CPE of the same vendor
-    /// and product and a part it covers, whatever else that CPE says.
-    plain: bool,
+    /// Its version, when the name is plain (see `full`).
+    version: Word,
+    /// The whole name, when it says more than its part, vendor, product and version: a
+    /// pattern in any of these, or any other attribute that is not ANY. Nearly every NVD
+    /// name says no more, and then matches a component's CPE of the same vendor and
+    /// product, a part it covers and the same version (or any, for ANY), whatever else
+    /// that CPE says.
+    full: Option<Box<Cpe>>,
 }
 
-impl Tree {
-    fn new(configuration: &Configuration, names: &mut Names) -> Tree {
-        Tree {
-            operator: configuration.operator,
-            negate: configuration.negate,
-            nodes: configuration
-                .nodes
-                .iter()
-                .map(|n| TreeNode {
-                    operator: n.operator,
-                    negate: n.negate,
-                    matches: n
-                        .matches
-                        .iter()
-                        .map(|m| TreeMatch {
-                            criterion: Criterion::parse(&m.criteria, names),
-                            vulnerable: m.vulnerable,
-                            bounds: m.bounds.clone(),
-                        })
-                        .collect(),
-                })
-                .collect(),
+/// A plain name's version: ANY, NA or a literal.
+#[derive(Debug, Clone)]
+enum Word {
+    Any,
+    Na,
+    Text(Box<str>),
+}
+
+impl Arena {
+    /// Lays out `advisory`'s configurations after those already held.
+    fn add(&mut self, advisory: &Advisory, names: &mut Names) -> Rules {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let first = count(self.steps.len());
+        let mut others = false;
+        for (at, applicability) in advisory.applies_to.iter().enumerate() {
+            let Applicability::Configuration(configuration) = applicability else {
+                others = true;
+                continue;
+            };
+            self.steps.push(Step::Configuration {
+                operator: configuration.operator,
+                negate: configuration.negate,
+                nodes: count(configuration.nodes.len()),
+                at: count(at),
+            });
+            for node in &configuration.nodes {
+                self.steps.push(Step::Node {
+                    operator: node.operator,
+                    negate: node.negate,
+                    matches: count(node.matches.len()),
+                });
+                for m in &node.matches {
+                    let start = self.bound(m.bounds.start.as_ref());
+                    let end = self.bound(m.bounds.end.as_ref());
+                    self.steps.push(Step::Match(TreeMatch {
+                        criterion: Criterion::parse(&m.criteria, names),
+                        vulnerable: m.vulnerable,
+                        start,
+                        end,
+                    }));
+                }
+            }
         }
+        Rules {
+            first,
+            steps: count(self.steps.len()) - first,
+            others,
+        }
+    }
+
+    fn bound(&mut self, bound: Option<&crate::model::Bound>) -> Option<ArenaBound> {
+        let bound = bound?;
+        let at = u32::try_from(self.versions.len()).ok()?;
+        self.versions.push_str(&bound.version);
+        Some(ArenaBound {
+            at,
+            len: u32::try_from(bound.version.len()).ok()?,
+            inclusive: bound.inclusive,
+        })
+    }
+
+    fn steps(&self, rules: Rules) -> &[Step] {
+        let first = rules.first as usize;
+        self.steps
+            .get(first..first + rules.steps as usize)
+            .unwrap_or_default()
+    }
+
+    /// A bound's version and whether it is included.
+    fn version(&self, bound: Option<ArenaBound>) -> Option<(&str, bool)> {
+        let bound = bound?;
+        let at = bound.at as usize;
+        let text = self.versions.get(at..at + bound.len as usize)?;
+        Some((text, bound.inclusive))
     }
 }
 
@@ -318,9 +423,15 @@ impl Criterion {
     fn parse(text: &str, names: &mut Names) -> Option<Criterion> {
         let cpe = Cpe::parse(text).ok()?;
         let name = names.intern(&cpe);
+        let version = match &cpe.version {
+            Value::Any => Some(Word::Any),
+            Value::Na => Some(Word::Na),
+            Value::Text(text) => Some(Word::Text(text.as_str().into())),
+            Value::Pattern(_) => None,
+        };
         let plain = name.is_some()
+            && version.is_some()
             && [
-                &cpe.version,
                 &cpe.update,
                 &cpe.edition,
                 &cpe.language,
@@ -331,7 +442,12 @@ impl Criterion {
             ]
             .iter()
             .all(|v| matches!(v, Value::Any));
-        Some(Criterion { cpe, name, plain })
+        Some(Criterion {
+            part: cpe.part,
+            name,
+            version: version.unwrap_or(Word::Any),
+            full: (!plain).then(|| Box::new(cpe)),
+        })
     }
 }
 
@@ -367,19 +483,10 @@ impl Names {
 }
 
 impl Compiled {
-    fn new(advisory: Advisory, names: &mut Names) -> Compiled {
-        let trees = advisory
-            .applies_to
-            .iter()
-            .map(|a| match a {
-                Applicability::Configuration(c) => Some(Tree::new(c, names)),
-                _ => None,
-            })
-            .collect();
+    fn new(advisory: Advisory) -> Compiled {
         Compiled {
             id: canonical_id(&advisory),
             keys: crate::keys::advisory_keys(&advisory).into_iter().collect(),
-            trees,
             advisory,
         }
     }
@@ -390,6 +497,9 @@ impl Compiled {
 #[derive(Debug, Default)]
 pub struct Index {
     compiled: Vec<Compiled>,
+    /// Each advisory's rules, by the same position.
+    rules: Vec<Rules>,
+    arena: Arena,
     by_key: HashMap<String, Vec<u32>>,
     names: Names,
     /// Each advisory's canonical ID's place among all the IDs held (equal IDs, equal
@@ -401,7 +511,9 @@ impl Index {
     pub fn new(advisories: impl IntoIterator<Item = Advisory>) -> Index {
         let mut index = Index::default();
         for advisory in advisories.into_iter().filter(|a| !a.withdrawn) {
-            let compiled = Compiled::new(advisory, &mut index.names);
+            let rules = index.arena.add(&advisory, &mut index.names);
+            index.rules.push(rules);
+            let compiled = Compiled::new(advisory);
             let at = u32::try_from(index.compiled.len()).unwrap_or(u32::MAX);
             for key in &compiled.keys {
                 index.by_key.entry(key.clone()).or_default().push(at);
@@ -438,7 +550,7 @@ impl Index {
         known_exploited: &BTreeMap<String, KnownExploited>,
         vex: &[VexStatement],
     ) -> Vec<Finding> {
-        let prepared: Vec<Prepared<'_>> = in_parallel(components, |components| {
+        let prepared: Vec<Prepared<'_>> = in_parallel(shares(components), |components| {
             components
                 .iter()
                 .map(|c| Prepared::new(c, &self.names))
@@ -450,8 +562,8 @@ impl Index {
             .collect();
         let mut by_name: HashMap<u32, Vec<usize>> = HashMap::default();
         for (index, p) in prepared.iter().enumerate() {
-            for name in p.names.iter().flatten() {
-                let entry = by_name.entry(*name).or_default();
+            for name in p.identities.iter().filter_map(|i| i.name) {
+                let entry = by_name.entry(name).or_default();
                 if entry.last() != Some(&index) {
                     entry.push(index);
                 }
@@ -459,6 +571,7 @@ impl Index {
         }
         let context = Context {
             all: &prepared,
+            arena: &self.arena,
             by_name: &by_name,
             parts: &parts,
         };
@@ -476,17 +589,16 @@ impl Index {
         }
         pairs.sort_unstable();
         pairs.dedup();
-        let mut outcomes: Vec<(u32, u32, Outcome)> = in_parallel(&pairs, |pairs| {
+        let mut outcomes: Vec<(u32, u32, Outcome)> = in_parallel(shares(&pairs), |pairs| {
             let mut outcomes = Vec::new();
             for &(at, index) in pairs {
-                let compiled = &self.compiled[at as usize];
+                let rules = self.rules[at as usize];
                 let component = &prepared[index as usize];
-                for (n, tree) in compiled.trees.iter().enumerate() {
-                    let outcome =
-                        evaluate(&context, component, &compiled.advisory, n, tree.as_ref());
-                    if !matches!(outcome, Outcome::Miss) {
-                        outcomes.push((index, at, outcome));
-                    }
+                let mut found = |outcome| outcomes.push((index, at, outcome));
+                let steps = self.arena.steps(rules);
+                configurations_hit(&context, component, &self.compiled, at, steps, &mut found);
+                if rules.others {
+                    others_hit(component, &self.compiled[at as usize].advisory, &mut found);
                 }
             }
             outcomes
@@ -510,22 +622,23 @@ impl Index {
                 }
             }
         }
-        let mut findings: Vec<(Finding, u32, u32)> = in_parallel(&grouped, |grouped| {
-            grouped
-                .iter()
-                .filter(|(_, _, pair)| !pair.hits.is_empty())
-                .map(|(index, at, pair)| {
-                    let finding = finish(
-                        &prepared[*index as usize],
-                        &self.compiled[*at as usize].id,
-                        pair,
-                        known_exploited,
-                        vex,
-                    );
-                    (finding, self.ranks[*at as usize], *index)
-                })
-                .collect()
-        });
+        let mut findings: Vec<(Finding, u32, u32)> =
+            in_parallel(owned_shares(grouped), |grouped| {
+                grouped
+                    .into_iter()
+                    .filter(|(_, _, pair)| !pair.hits.is_empty())
+                    .map(|(index, at, pair)| {
+                        let finding = finish(
+                            &prepared[index as usize],
+                            &self.compiled[at as usize].id,
+                            pair,
+                            known_exploited,
+                            vex,
+                        );
+                        (finding, self.ranks[at as usize], index)
+                    })
+                    .collect()
+            });
         // Most urgent first: open before settled, known exploited first, then by rating,
         // then by ID and component reference; sorted on numbers, the IDs by their ranks.
         let mut references: Vec<usize> = (0..components.len()).collect();
@@ -563,24 +676,17 @@ pub fn match_components(
     Index::new(advisories.iter().cloned()).check(components, known_exploited, vex)
 }
 
-/// `work` over `items` on as many threads as the machine has, the results in the items'
-/// order. A matching job is tens of thousands of independent evaluations; a small one
-/// stays on the calling thread.
-fn in_parallel<'t, T: Sync, R: Send>(
-    items: &'t [T],
-    work: impl Fn(&'t [T]) -> Vec<R> + Sync,
-) -> Vec<R> {
-    const SMALLEST_SHARE: usize = 4096;
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let share = items.len().div_ceil(threads).max(SMALLEST_SHARE);
-    if share >= items.len() {
-        return work(items);
+/// `work` over each share on a thread of its own, the results in the shares' order. A
+/// matching job is tens of thousands of independent evaluations.
+fn in_parallel<S: Send, R: Send>(shares: Vec<S>, work: impl Fn(S) -> Vec<R> + Sync) -> Vec<R> {
+    if shares.len() < 2 {
+        return shares.into_iter().flat_map(work).collect();
     }
     std::thread::scope(|scope| {
         let work = &work;
-        let running: Vec<_> = items
-            .chunks(share)
-            .map(|chunk| scope.spawn(move || work(chunk)))
+        let running: Vec<_> = shares
+            .into_iter()
+            .map(|share| scope.spawn(move || work(share)))
             .collect();
         running
             .into_iter()
@@ -591,6 +697,31 @@ fn in_parallel<'t, T: Sync, R: Send>(
             })
             .collect()
     })
+}
+
+/// How many items a thread takes: one share per processor, but a small job stays in one
+/// share, on the calling thread.
+fn share_len(items: usize) -> usize {
+    const SMALLEST_SHARE: usize = 4096;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    items.div_ceil(threads).max(SMALLEST_SHARE)
+}
+
+/// `items` in shares of [`share_len`].
+fn shares<T>(items: &[T]) -> Vec<&[T]> {
+    items.chunks(share_len(items.len())).collect()
+}
+
+/// Owned `items` in shares of [`share_len`], in order.
+fn owned_shares<T>(mut items: Vec<T>) -> Vec<Vec<T>> {
+    let len = share_len(items.len());
+    let mut out = Vec::new();
+    while items.len() > len {
+        let rest = items.split_off(len);
+        out.push(std::mem::replace(&mut items, rest));
+    }
+    out.push(items);
+    out
 }
 
 /// The ID a finding is known by: the CVE when the record is one or names one.
@@ -628,6 +759,7 @@ impl PartKey {
 
 struct Context<'c, 'a> {
     all: &'c [Prepared<'a>],
+    arena: &'c Arena,
     /// Components by the number of their CPE vendor and product, so a platform node looks
     /// only at its candidates.
     by_name: &'c HashMap<u32, Vec<usize>>,
@@ -643,96 +775,114 @@ enum Outcome {
     Miss,
 }
 
-/// Evaluates the advisory's `at`-th applicability; `tree` is its compiled form when it is
-/// a configuration.
-fn evaluate(
-    context: &Context<'_, '_>,
-    component: &Prepared<'_>,
-    advisory: &Advisory,
-    at: usize,
-    tree: Option<&Tree>,
-) -> Outcome {
-    match (tree, advisory.applies_to.get(at)) {
-        (Some(tree), _) => configuration_hit(context, component, advisory, at, tree),
-        (None, Some(Applicability::Package(rule))) => package_outcome(component, advisory, rule),
-        (None, Some(Applicability::VendorProduct(rule))) => {
-            vendor_product_hit(component, advisory, rule)
+/// Evaluates the record's OSV and CSAF package rules and CVE 5 vendor and product rules.
+fn others_hit(component: &Prepared<'_>, advisory: &Advisory, found: &mut impl FnMut(Outcome)) {
+    for applicability in &advisory.applies_to {
+        let outcome = match applicability {
+            Applicability::Configuration(_) => continue,
+            Applicability::Package(rule) => package_outcome(component, advisory, rule),
+            Applicability::VendorProduct(rule) => vendor_product_hit(component, advisory, rule),
+        };
+        if !matches!(outcome, Outcome::Miss) {
+            found(outcome);
         }
-        (None, _) => Outcome::Miss,
     }
 }
 
-fn configuration_hit(
+/// Evaluates the record's NVD configurations (its `steps`), each an AND/OR tree in
+/// three-valued logic; reports a hit for each that holds or may hold.
+fn configurations_hit(
     context: &Context<'_, '_>,
     component: &Prepared<'_>,
-    advisory: &Advisory,
-    at: usize,
-    tree: &Tree,
-) -> Outcome {
+    compiled: &[Compiled],
+    position: u32,
+    steps: &[Step],
+    found: &mut impl FnMut(Outcome),
+) {
     if component.cpes.is_empty() {
-        return Outcome::Miss;
+        return;
     }
-    // Where the first vulnerable name the component matched sits: (node, match).
-    let mut first_hit = None;
-    let mut truth = match tree.operator {
+    let identity = |operator: Operator| match operator {
         Operator::And => Truth::True,
         Operator::Or => Truth::False,
     };
-    for (n, node) in tree.nodes.iter().enumerate() {
-        let mut value = match node.operator {
-            Operator::And => Truth::True,
-            Operator::Or => Truth::False,
-        };
-        for (m, tree_match) in node.matches.iter().enumerate() {
-            let t = match (&tree_match.criterion, tree_match.vulnerable) {
-                (Some(criterion), true) => {
-                    let hit = cpe_match_component(component, criterion, &tree_match.bounds);
-                    if hit == Truth::True && first_hit.is_none() {
-                        first_hit = Some((n, m));
+    let combine = |operator: Operator, a: Truth, b: Truth| match operator {
+        Operator::And => a.and(b),
+        Operator::Or => a.or(b),
+    };
+    let mut steps = steps.iter();
+    while let Some(Step::Configuration {
+        operator,
+        negate,
+        nodes,
+        at,
+    }) = steps.next()
+    {
+        // Where the first vulnerable name the component matched sits: (node, match).
+        let mut first_hit = None;
+        let mut truth = identity(*operator);
+        for n in 0..*nodes as usize {
+            let Some(Step::Node {
+                operator: node_operator,
+                negate: node_negate,
+                matches,
+            }) = steps.next()
+            else {
+                return;
+            };
+            let mut value = identity(*node_operator);
+            for m in 0..*matches as usize {
+                let Some(Step::Match(tree_match)) = steps.next() else {
+                    return;
+                };
+                let t = match (&tree_match.criterion, tree_match.vulnerable) {
+                    (Some(criterion), true) => {
+                        let hit = cpe_match_component(context, component, criterion, tree_match);
+                        if hit == Truth::True && first_hit.is_none() {
+                            first_hit = Some((n, m));
+                        }
+                        hit
                     }
-                    hit
-                }
-                (Some(criterion), false) => {
-                    platform_present(context, criterion, &tree_match.bounds)
-                }
-                // A name that does not parse names nothing we ship.
-                (None, true) => Truth::False,
-                (None, false) => Truth::Unknown,
-            };
-            value = match node.operator {
-                Operator::And => value.and(t),
-                Operator::Or => value.or(t),
-            };
+                    (Some(criterion), false) => platform_present(context, criterion, tree_match),
+                    // A name that does not parse names nothing we ship.
+                    (None, true) => Truth::False,
+                    (None, false) => Truth::Unknown,
+                };
+                value = combine(*node_operator, value, t);
+            }
+            if *node_negate {
+                value = value.not();
+            }
+            truth = combine(*operator, truth, value);
         }
-        if node.negate {
-            value = value.not();
+        if *negate {
+            truth = truth.not();
         }
-        truth = match tree.operator {
-            Operator::And => truth.and(value),
-            Operator::Or => truth.or(value),
-        };
+        if let Some((n, m)) = first_hit
+            && truth != Truth::False
+            && let Some(advisory) = compiled.get(position as usize).map(|c| &c.advisory)
+            && let Some(hit) = configuration_hit(advisory, *at as usize, n, m, truth)
+        {
+            found(Outcome::Hit(hit));
+        }
     }
-    if tree.negate {
-        truth = truth.not();
-    }
-    let Some((n, m)) = first_hit else {
-        return Outcome::Miss;
-    };
-    if truth == Truth::False {
-        return Outcome::Miss;
-    }
-    // The record's own words for the rule, read only for a hit.
+}
+
+/// The hit of a configuration that holds (or may), in the record's own words: the first
+/// vulnerable name the component matched, the `m`-th of the `n`-th node of the record's
+/// `at`-th rule. Read only for a hit.
+fn configuration_hit(
+    advisory: &Advisory,
+    at: usize,
+    n: usize,
+    m: usize,
+    truth: Truth,
+) -> Option<Hit> {
     let Some(Applicability::Configuration(configuration)) = advisory.applies_to.get(at) else {
-        return Outcome::Miss;
+        return None;
     };
-    let Some(cpe_match) = configuration
-        .nodes
-        .get(n)
-        .and_then(|node| node.matches.get(m))
-    else {
-        return Outcome::Miss;
-    };
-    Outcome::Hit(Hit {
+    let cpe_match = configuration.nodes.get(n)?.matches.get(m)?;
+    Some(Hit {
         truth,
         matched: MatchedBy {
             source: advisory.source,
@@ -751,9 +901,14 @@ fn configuration_hit(
 /// Whether the component is what a vulnerable `cpeMatch` names, at a version within its
 /// bounds. The vendor is part of the name: `openssl:openssl` never matches another
 /// vendor's `openssl`.
-fn cpe_match_component(component: &Prepared<'_>, criterion: &Criterion, bounds: &Bounds) -> Truth {
+fn cpe_match_component(
+    context: &Context<'_, '_>,
+    component: &Prepared<'_>,
+    criterion: &Criterion,
+    tree_match: &TreeMatch,
+) -> Truth {
     for at in 0..component.cpes.len() {
-        if cpe_within(criterion, bounds, at, component) {
+        if cpe_within(context.arena, criterion, tree_match, at, component) {
             return Truth::True;
         }
     }
@@ -763,36 +918,69 @@ fn cpe_match_component(component: &Prepared<'_>, criterion: &Criterion, bounds: 
 /// Whether the component's `at`-th CPE is what `criterion` names, at a version within the
 /// match's bounds. Vendor and product are compared first, as numbers: most of a record's
 /// names are other products.
-fn cpe_within(criterion: &Criterion, bounds: &Bounds, at: usize, component: &Prepared<'_>) -> bool {
-    let (Some(cpe), Some(Some(upstream)), Some(name)) = (
-        component.cpes.get(at),
-        component.upstreams.get(at),
-        component.names.get(at),
-    ) else {
+fn cpe_within(
+    arena: &Arena,
+    criterion: &Criterion,
+    tree_match: &TreeMatch,
+    at: usize,
+    component: &Prepared<'_>,
+) -> bool {
+    let Some(identity) = component.identities.get(at) else {
         return false;
     };
-    let criteria = &criterion.cpe;
-    if let Some(wanted) = criterion.name {
+    if let Some(wanted) = criterion.name
+        && identity.name != Some(wanted)
+    {
         // Plain-text vendor and product: the component's must be the same text, which
         // then has the same number.
-        if *name != Some(wanted) {
-            return false;
-        }
-        if criterion.plain {
-            // CPE name matching on the part; every other attribute is ANY, which covers
-            // whatever the component's says.
-            let part_covered =
-                criteria.part == Part::Any || (cpe.part != Part::Any && criteria.part == cpe.part);
-            return part_covered && version::in_bounds(Scheme::Generic, upstream, bounds);
-        }
+        return false;
     }
-    criteria.matches(cpe) && version::in_bounds(Scheme::Generic, upstream, bounds)
+    let named = match &criterion.full {
+        Some(criteria) => component
+            .cpes
+            .get(at)
+            .is_some_and(|cpe| criteria.matches(cpe)),
+        // CPE name matching on the part and the version; every other attribute is ANY,
+        // which covers whatever the component's says.
+        None => {
+            let part = criterion.part == Part::Any
+                || (identity.part != Part::Any && criterion.part == identity.part);
+            part && match &criterion.version {
+                Word::Any => true,
+                Word::Na => component
+                    .cpes
+                    .get(at)
+                    .is_some_and(|cpe| matches!(cpe.version, Value::Na)),
+                Word::Text(version) => component.cpes.get(at).is_some_and(|cpe| {
+                    matches!(&cpe.version, Value::Text(v) if crate::cpe::eq_ignore_case(version, v))
+                }),
+            }
+        }
+    };
+    named
+        && component
+            .upstreams
+            .get(at)
+            .and_then(Option::as_deref)
+            .is_some_and(|upstream| {
+                version::within(
+                    Scheme::Generic,
+                    upstream,
+                    arena.version(tree_match.start),
+                    arena.version(tree_match.end),
+                )
+            })
 }
 
 /// Whether some component is the platform a `cpeMatch` names.
-fn platform_present(context: &Context<'_, '_>, criterion: &Criterion, bounds: &Bounds) -> Truth {
-    let present =
-        |p: &Prepared<'_>| (0..p.cpes.len()).any(|at| cpe_within(criterion, bounds, at, p));
+fn platform_present(
+    context: &Context<'_, '_>,
+    criterion: &Criterion,
+    tree_match: &TreeMatch,
+) -> Truth {
+    let present = |p: &Prepared<'_>| {
+        (0..p.cpes.len()).any(|at| cpe_within(context.arena, criterion, tree_match, at, p))
+    };
     // A platform named by vendor and product is looked for among the components of that
     // name; one with a wildcard in either is held against them all.
     let found = match criterion.name {
@@ -807,7 +995,7 @@ fn platform_present(context: &Context<'_, '_>, criterion: &Criterion, bounds: &B
     if found {
         return Truth::True;
     }
-    if context.parts.contains(&PartKey::of(criterion.cpe.part)) {
+    if context.parts.contains(&PartKey::of(criterion.part)) {
         Truth::False
     } else {
         Truth::Unknown
@@ -1078,7 +1266,7 @@ fn vendor_product_hit(
 fn finish(
     component: &Prepared<'_>,
     vulnerability: &str,
-    pair: &Pair<'_>,
+    pair: Pair<'_>,
     known_exploited: &BTreeMap<String, KnownExploited>,
     vex: &[VexStatement],
 ) -> Finding {
@@ -1096,17 +1284,17 @@ fn finish(
         .chain(others.iter().copied())
         .collect();
     let aliases: Vec<String> = others.into_iter().map(str::to_owned).collect();
-    let mut matched_by: Vec<MatchedBy> = pair.hits.iter().map(|h| h.matched.clone()).collect();
+    let certain = pair.hits.iter().any(|h| h.truth == Truth::True);
+    let mut matched_by: Vec<MatchedBy> = Vec::with_capacity(pair.hits.len());
+    let mut fixed_in: Vec<String> = Vec::new();
+    for hit in pair.hits {
+        matched_by.push(hit.matched);
+        fixed_in.extend(hit.fixed_in);
+    }
     matched_by.sort();
     matched_by.dedup();
-    let mut fixed_in: Vec<String> = pair
-        .hits
-        .iter()
-        .filter_map(|h| h.fixed_in.clone())
-        .collect();
     fixed_in.sort_unstable();
     fixed_in.dedup();
-    let certain = pair.hits.iter().any(|h| h.truth == Truth::True);
     let (cvss_v31, cvss_v40) = best_scores(&pair.advisories);
     let rating = pair
         .advisories
@@ -1118,10 +1306,10 @@ fn finish(
     let summary = pair
         .advisories
         .iter()
-        .map(|a| a.summary.as_str())
+        .map(|a| &a.summary)
         .find(|s| !s.is_empty())
-        .unwrap_or("")
-        .to_owned();
+        .cloned()
+        .unwrap_or_default();
     let kev = names.iter().find_map(|n| known_exploited.get(*n)).cloned();
 
     let statement = applicable_statement(component, &names, vex);
@@ -1183,12 +1371,7 @@ fn finish(
     Finding {
         vulnerability: vulnerability.to_owned(),
         aliases,
-        component: ComponentRef {
-            reference: c.reference.clone(),
-            name: c.name.clone(),
-            version: c.version.clone(),
-            purl: c.purl.clone(),
-        },
+        component: Arc::clone(&component.named),
         status,
         reason,
         matched_by,

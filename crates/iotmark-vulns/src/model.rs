@@ -7,6 +7,7 @@
 //! in one ecosystem's version order.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Where an advisory came from. The same CVE may be held once per source; the matcher
 /// reports which source each match rests on.
@@ -65,8 +66,10 @@ pub struct Advisory {
     /// the old one back, never matched.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub withdrawn: bool,
+    /// Shared with every finding that quotes it: a dense SBOM quotes one record's text
+    /// thousands of times.
     #[serde(default)]
-    pub summary: String,
+    pub summary: Arc<str>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub severities: Vec<Cvss>,
     /// CWE IDs (`CWE-787`).
@@ -84,14 +87,15 @@ pub struct Advisory {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cvss {
     pub version: CvssVersion,
-    /// The vector string (`CVSS:3.1/AV:N/AC:L/…`).
-    pub vector: String,
+    /// The vector string (`CVSS:3.1/AV:N/AC:L/…`). Shared, like `scored_by`, with every
+    /// finding that quotes the score.
+    pub vector: Arc<str>,
     pub base_score: f64,
     pub rating: Rating,
     /// Who scored it (NVD's `source`, e.g. `nvd@nist.gov` or the CNA); NVD lists the
     /// primary score first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scored_by: Option<String>,
+    pub scored_by: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

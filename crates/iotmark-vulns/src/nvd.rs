@@ -296,7 +296,9 @@ fn cve_object(cve: At<'_, '_>) -> Result<Advisory, ReadError> {
         published: cve.timestamp("published")?,
         modified: cve.timestamp("lastModified")?,
         withdrawn: cve.str("vulnStatus")? == Some("Rejected"),
-        summary: english(&cve.array("descriptions")?, "value")?.unwrap_or_default(),
+        summary: english(&cve.array("descriptions")?, "value")?
+            .unwrap_or_default()
+            .into(),
         severities: Vec::new(),
         weaknesses: Vec::new(),
         references: Vec::new(),
@@ -356,10 +358,10 @@ fn severities(metrics: At<'_, '_>) -> Result<Vec<Cvss>, ReadError> {
                 !primary,
                 Cvss {
                     version,
-                    vector: data.required_str("vectorString")?.to_owned(),
+                    vector: data.required_str("vectorString")?.into(),
                     base_score,
                     rating,
-                    scored_by: metric.str("source")?.map(str::to_owned),
+                    scored_by: metric.str("source")?.map(Into::into),
                 },
             ));
         }

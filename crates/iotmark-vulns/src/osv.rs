@@ -139,9 +139,9 @@ fn record(root: At<'_, '_>) -> Result<Advisory, ReadError> {
         modified: root.timestamp("modified")?,
         withdrawn: root.timestamp("withdrawn")?.is_some(),
         summary: match (root.str("summary")?, root.str("details")?) {
-            (Some(s), _) if !s.trim().is_empty() => s.to_owned(),
-            (_, Some(d)) => d.to_owned(),
-            _ => String::new(),
+            (Some(s), _) if !s.trim().is_empty() => s.into(),
+            (_, Some(d)) => d.into(),
+            _ => "".into(),
         },
         severities: Vec::new(),
         weaknesses: Vec::new(),
@@ -191,7 +191,7 @@ fn severity_entry(at: At<'_, '_>, rating: Option<Rating>) -> Result<Option<Cvss>
             };
             Ok(Some(Cvss {
                 version,
-                vector: vector.to_owned(),
+                vector: vector.into(),
                 base_score,
                 rating,
                 scored_by: None,
@@ -199,7 +199,7 @@ fn severity_entry(at: At<'_, '_>, rating: Option<Rating>) -> Result<Option<Cvss>
         }
         "CVSS_V4" => Ok(rating.map(|rating| Cvss {
             version: CvssVersion::V40,
-            vector: vector.to_owned(),
+            vector: vector.into(),
             base_score: match rating {
                 Rating::None => 0.0,
                 Rating::Low => 0.1,

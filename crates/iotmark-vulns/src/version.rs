@@ -164,24 +164,38 @@ pub fn upstream(scheme: Scheme, version: &str) -> &str {
 /// Whether `version` lies within `bounds` (NVD's `versionStartIncluding`/`…Excluding` and
 /// `versionEndIncluding`/`…Excluding`); no bounds at all admit every version.
 pub fn in_bounds(scheme: Scheme, version: &str, bounds: &Bounds) -> bool {
-    let after_start =
+    within(
+        scheme,
+        version,
         bounds
             .start
             .as_ref()
-            .is_none_or(|start| match compare(scheme, version, &start.version) {
-                Ordering::Greater => true,
-                Ordering::Equal => start.inclusive,
-                Ordering::Less => false,
-            });
-    let before_end =
+            .map(|b| (b.version.as_str(), b.inclusive)),
         bounds
             .end
             .as_ref()
-            .is_none_or(|end| match compare(scheme, version, &end.version) {
-                Ordering::Less => true,
-                Ordering::Equal => end.inclusive,
-                Ordering::Greater => false,
-            });
+            .map(|b| (b.version.as_str(), b.inclusive)),
+    )
+}
+
+/// [`in_bounds`] with each end given as its version and whether it is included.
+pub fn within(
+    scheme: Scheme,
+    version: &str,
+    start: Option<(&str, bool)>,
+    end: Option<(&str, bool)>,
+) -> bool {
+    let after_start =
+        start.is_none_or(|(start, inclusive)| match compare(scheme, version, start) {
+            Ordering::Greater => true,
+            Ordering::Equal => inclusive,
+            Ordering::Less => false,
+        });
+    let before_end = end.is_none_or(|(end, inclusive)| match compare(scheme, version, end) {
+        Ordering::Less => true,
+        Ordering::Equal => inclusive,
+        Ordering::Greater => false,
+    });
     after_start && before_end
 }
 

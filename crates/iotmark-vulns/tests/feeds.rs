@@ -369,7 +369,7 @@ fn cve5_dates_without_offset_are_utc_and_rejection_withdraws() {
     record["containers"]["cna"]["rejectedReasons"] = json!([{"lang": "en", "value": "duplicate"}]);
     let rejected = cve5::read("r.json", &serde_json::to_vec(&record).unwrap()).unwrap();
     assert!(rejected.withdrawn);
-    assert_eq!(rejected.summary, "duplicate");
+    assert_eq!(&*rejected.summary, "duplicate");
     record["dataType"] = json!("CVE_RECORD_LIST");
     let error = cve5::read("r.json", &serde_json::to_vec(&record).unwrap()).unwrap_err();
     assert!(
@@ -642,7 +642,14 @@ fn read_records_reach_the_matcher_with_their_bounds() {
     let components = [components.as_slice(), &[dnsmasq]].concat();
     let found: Vec<_> = match_components(&components, &advisories, &Default::default(), &[])
         .into_iter()
-        .map(|f| (f.component.reference, f.vulnerability, f.status, f.fixed_in))
+        .map(|f| {
+            (
+                f.component.reference.clone(),
+                f.vulnerability,
+                f.status,
+                f.fixed_in,
+            )
+        })
         .collect();
     let expect = |reference: &str, cve: &str, status: Status, fixed: &[&str]| {
         assert!(

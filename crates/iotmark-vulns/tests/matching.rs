@@ -48,7 +48,7 @@ fn nvd(id: &str, nodes: Vec<Node>, operator: Operator) -> Advisory {
         published: None,
         modified: None,
         withdrawn: false,
-        summary: String::new(),
+        summary: "".into(),
         severities: vec![Cvss {
             version: CvssVersion::V31,
             vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".into(),
@@ -94,7 +94,7 @@ fn statuses(
 ) -> Vec<(String, String, Status)> {
     match_components(components, advisories, &BTreeMap::new(), vex)
         .into_iter()
-        .map(|f| (f.component.reference, f.vulnerability, f.status))
+        .map(|f| (f.component.reference.clone(), f.vulnerability, f.status))
         .collect()
 }
 

@@ -89,7 +89,7 @@ fn the_store_keeps_the_newest_record_under_its_keys() {
                     .await
                     .unwrap()[0]
                     .summary,
-                "moved"
+                "moved".into()
             );
             // Withdrawn records stay (so a re-import does not bring them back) but never match.
             let mut rejected = advisory("CVE-2024-1", "2024-04-01T00:00:00Z", "rejected", curl);

@@ -863,7 +863,7 @@ fn a_csaf_statement_read_suppresses_the_match_it_names() {
         published: None,
         modified: None,
         withdrawn: false,
-        summary: String::new(),
+        summary: "".into(),
         severities: Vec::new(),
         weaknesses: Vec::new(),
         references: Vec::new(),
