@@ -606,38 +606,38 @@ impl Index {
         // One finding per component and vulnerability, its records in the order they are
         // held.
         outcomes.sort_by_key(|&(index, at, _)| (index, self.ranks[at as usize]));
-        let mut grouped: Vec<(u32, u32, Pair<'_>)> = Vec::new();
-        for (index, at, outcome) in outcomes {
-            let advisory = &self.compiled[at as usize].advisory;
-            match grouped.last_mut() {
-                Some((last, first, pair))
-                    if *last == index && self.ranks[*first as usize] == self.ranks[at as usize] =>
-                {
-                    pair.add(advisory, outcome);
-                }
-                _ => {
-                    let mut pair = Pair::default();
-                    pair.add(advisory, outcome);
-                    grouped.push((index, at, pair));
-                }
-            }
-        }
+        let group = |index: u32, at: u32| (index, self.ranks[at as usize]);
+        let together =
+            |a: &(u32, u32, Outcome), b: &(u32, u32, Outcome)| group(a.0, a.1) == group(b.0, b.1);
         let mut findings: Vec<(Finding, u32, u32)> =
-            in_parallel(owned_shares(grouped), |grouped| {
-                grouped
-                    .into_iter()
-                    .filter(|(_, _, pair)| !pair.hits.is_empty())
-                    .map(|(index, at, pair)| {
-                        let finding = finish(
-                            &prepared[index as usize],
-                            &self.compiled[at as usize].id,
-                            pair,
-                            known_exploited,
-                            vex,
-                        );
-                        (finding, self.ranks[at as usize], index)
-                    })
-                    .collect()
+            in_parallel(owned_shares(outcomes, together), |share| {
+                let mut findings = Vec::new();
+                // One pair's buffers, reused for the next.
+                let mut pair = Pair::default();
+                let mut share = share.into_iter().peekable();
+                while let Some(first) = share.next() {
+                    let (index, at) = (first.0, first.1);
+                    pair.advisories.clear();
+                    pair.distro_fixed = None;
+                    pair.add(&self.compiled[at as usize].advisory, first.2);
+                    while let Some(next) =
+                        share.next_if(|next| group(next.0, next.1) == group(index, at))
+                    {
+                        pair.add(&self.compiled[next.1 as usize].advisory, next.2);
+                    }
+                    if pair.hits.is_empty() {
+                        continue;
+                    }
+                    let finding = finish(
+                        &prepared[index as usize],
+                        &self.compiled[at as usize].id,
+                        &mut pair,
+                        known_exploited,
+                        vex,
+                    );
+                    findings.push((finding, self.ranks[at as usize], index));
+                }
+                findings
             });
         // Most urgent first: open before settled, known exploited first, then by rating,
         // then by ID and component reference; sorted on numbers, the IDs by their ranks.
@@ -712,12 +712,20 @@ fn shares<T>(items: &[T]) -> Vec<&[T]> {
     items.chunks(share_len(items.len())).collect()
 }
 
-/// Owned `items` in shares of [`share_len`], in order.
-fn owned_shares<T>(mut items: Vec<T>) -> Vec<Vec<T>> {
+/// Owned `items` in shares of about [`share_len`], in order, never parting two items that
+/// belong `together`.
+fn owned_shares<T>(mut items: Vec<T>, together: impl Fn(&T, &T) -> bool) -> Vec<Vec<T>> {
     let len = share_len(items.len());
     let mut out = Vec::new();
     while items.len() > len {
-        let rest = items.split_off(len);
+        let mut cut = len;
+        while cut < items.len() && together(&items[cut - 1], &items[cut]) {
+            cut += 1;
+        }
+        if cut == items.len() {
+            break;
+        }
+        let rest = items.split_off(cut);
         out.push(std::mem::replace(&mut items, rest));
     }
     out.push(items);
@@ -1003,24 +1011,20 @@ fn platform_present(
 }
 
 fn describe_cpe_match(m: &CpeMatch) -> String {
-    let mut rule = m.criteria.clone();
+    use std::fmt::Write;
+    let mut rule = String::with_capacity(m.criteria.len() + 64);
+    rule.push_str(&m.criteria);
     if let Some(start) = &m.bounds.start {
-        rule.push_str(&format!(
-            " from {}{}",
-            start.version,
-            if start.inclusive { "" } else { " (excluded)" }
-        ));
+        let excluded = if start.inclusive { "" } else { " (excluded)" };
+        let _ = write!(rule, " from {}{excluded}", start.version);
     }
     if let Some(end) = &m.bounds.end {
-        rule.push_str(&format!(
-            " up to {}{}",
-            end.version,
-            if end.inclusive {
-                " (included)"
-            } else {
-                " (excluded)"
-            }
-        ));
+        let included = if end.inclusive {
+            "included"
+        } else {
+            "excluded"
+        };
+        let _ = write!(rule, " up to {} ({included})", end.version);
     }
     rule
 }
@@ -1266,7 +1270,7 @@ fn vendor_product_hit(
 fn finish(
     component: &Prepared<'_>,
     vulnerability: &str,
-    pair: Pair<'_>,
+    pair: &mut Pair<'_>,
     known_exploited: &BTreeMap<String, KnownExploited>,
     vex: &[VexStatement],
 ) -> Finding {
@@ -1280,14 +1284,15 @@ fn finish(
         .collect();
     others.sort_unstable();
     others.dedup();
-    let names: BTreeSet<&str> = std::iter::once(vulnerability)
-        .chain(others.iter().copied())
-        .collect();
-    let aliases: Vec<String> = others.into_iter().map(str::to_owned).collect();
+    let aliases: Vec<String> = others.iter().map(|id| (*id).to_owned()).collect();
+    // Every name the vulnerability goes by, for KEV, VEX and back-ports.
+    let mut names = others;
+    names.push(vulnerability);
+    names.sort_unstable();
     let certain = pair.hits.iter().any(|h| h.truth == Truth::True);
     let mut matched_by: Vec<MatchedBy> = Vec::with_capacity(pair.hits.len());
     let mut fixed_in: Vec<String> = Vec::new();
-    for hit in pair.hits {
+    for hit in pair.hits.drain(..) {
         matched_by.push(hit.matched);
         fixed_in.extend(hit.fixed_in);
     }
@@ -1316,7 +1321,7 @@ fn finish(
     let backport = c
         .fixes
         .iter()
-        .find(|f| names.contains(f.vulnerability.as_str()));
+        .find(|f| names.contains(&f.vulnerability.as_str()));
     let (status, reason, origin) = if let Some(s) = statement {
         let status = match s.status {
             VexStatus::NotAffected => Status::NotAffected,
@@ -1415,12 +1420,12 @@ fn best_scores(advisories: &[&Advisory]) -> (Option<Cvss>, Option<Cvss>) {
 /// or by CPE (vendor, product and version, as CPE name matching says).
 fn applicable_statement<'v>(
     component: &Prepared<'_>,
-    names: &BTreeSet<&str>,
+    names: &[&str],
     vex: &'v [VexStatement],
 ) -> Option<&'v VexStatement> {
     vex.iter()
         .rev()
-        .find(|s| names.contains(s.vulnerability.as_str()) && covers(component, s))
+        .find(|s| names.contains(&s.vulnerability.as_str()) && covers(component, s))
 }
 
 fn covers(component: &Prepared<'_>, statement: &VexStatement) -> bool {
