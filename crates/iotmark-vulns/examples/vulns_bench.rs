@@ -203,7 +203,7 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
     let mut times = Vec::new();
-    for _ in 0..7 {
+    for _ in 0..15 {
         let started = Instant::now();
         let report = loaded.check("bench.cdx.json", &sbom, &[]);
         times.push(started.elapsed().as_secs_f64());

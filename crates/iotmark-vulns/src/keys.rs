@@ -50,29 +50,42 @@ pub fn advisory_keys(advisory: &Advisory) -> BTreeSet<String> {
 
 /// The keys a component is looked up by.
 pub fn component_keys(component: &Component) -> BTreeSet<String> {
-    let mut keys: BTreeSet<String> = BTreeSet::new();
-    for cpe in component.cpes.iter().filter_map(|c| Cpe::parse(c).ok()) {
+    let cpes: Vec<Cpe> = component
+        .cpes
+        .iter()
+        .filter_map(|c| Cpe::parse(c).ok())
+        .collect();
+    let purl = component.purl.as_deref().and_then(Purl::parse);
+    keys_of(&cpes, purl.as_ref()).into_iter().collect()
+}
+
+/// [`component_keys`] from a component's CPEs and purl already parsed, sorted, each once.
+pub(crate) fn keys_of(cpes: &[Cpe], purl: Option<&Purl>) -> Vec<String> {
+    let mut keys = Vec::new();
+    for cpe in cpes {
         if let (Some(vendor), Some(product)) = (cpe.vendor(), cpe.product()) {
             let product = product.to_ascii_lowercase();
-            keys.insert(format!("cpe:{}:{product}", vendor.to_ascii_lowercase()));
+            keys.push(format!("cpe:{}:{product}", vendor.to_ascii_lowercase()));
             // OSS-Fuzz files its records under the upstream project's name, which is the
             // CPE product for the projects it covers (curl, openssl, libxml2).
-            keys.insert(osv_key("OSS-Fuzz", &product));
+            keys.push(osv_key("OSS-Fuzz", &product));
         }
     }
-    if let Some(purl) = component.purl.as_deref().and_then(Purl::parse) {
-        keys.insert(format!("purl:{}", purl.package()));
-        if let Some(ecosystem) = osv_ecosystem(&purl) {
-            keys.insert(osv_key(ecosystem, &osv_name(&purl)));
+    if let Some(purl) = purl {
+        keys.push(format!("purl:{}", purl.package()));
+        if let Some(ecosystem) = osv_ecosystem(purl) {
+            keys.push(osv_key(ecosystem, &osv_name(purl)));
             // Debian's advisories name source packages; a binary package built from
             // another source says so in its purl's `upstream` qualifier, as syft and
             // iotmark write it.
             if let Some(source) = purl.qualifiers.get("upstream") {
                 let source = source.split_once('@').map_or(source.as_str(), |(s, _)| s);
-                keys.insert(osv_key(ecosystem, source));
+                keys.push(osv_key(ecosystem, source));
             }
         }
     }
+    keys.sort_unstable();
+    keys.dedup();
     keys
 }
 

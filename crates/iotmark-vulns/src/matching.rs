@@ -155,7 +155,8 @@ struct Prepared<'a> {
     identities: Vec<Identity>,
     purl: Option<Purl>,
     scheme: Scheme,
-    keys: BTreeSet<String>,
+    /// Its lookup keys, sorted.
+    keys: Vec<String>,
 }
 
 /// A component CPE's part, and the number of its vendor and product among the index's
@@ -186,7 +187,7 @@ impl<'a> Prepared<'a> {
             identities: Vec::new(),
             purl,
             scheme,
-            keys: crate::keys::component_keys(component),
+            keys: Vec::new(),
         };
         for cpe in component.cpes.iter().filter_map(|c| Cpe::parse(c).ok()) {
             let upstream = prepared.upstream_version(Some(&cpe));
@@ -201,6 +202,7 @@ impl<'a> Prepared<'a> {
             prepared.cpes.push(cpe);
             prepared.upstreams.push(upstream);
         }
+        prepared.keys = crate::keys::keys_of(&prepared.cpes, prepared.purl.as_ref());
         prepared
     }
 
@@ -1141,10 +1143,8 @@ fn same_package(component: &Prepared<'_>, rule: &PackageRule) -> bool {
     {
         return true;
     }
-    if !component.keys.contains(&crate::keys::osv_key(
-        &rule.package.ecosystem,
-        &rule.package.name,
-    )) {
+    let key = crate::keys::osv_key(&rule.package.ecosystem, &rule.package.name);
+    if component.keys.binary_search(&key).is_err() {
         return false;
     }
     // `Debian:12` applies to Debian 12 only; an ecosystem without a release to any.
