@@ -25,11 +25,18 @@ fn vulns(data: &Path) -> Command {
 /// SOURCES.md there) and the KEV catalog of ../shared.
 fn import(data: &Path) -> Value {
     let repo = common::repo();
-    let out = vulns(data)
-        .arg("import")
-        .arg(repo.join("crates/iotmark-vulns/tests/data/nvd"))
-        .arg(repo.join("crates/iotmark-vulns/tests/data/cve5"))
-        .arg(repo.join("../shared/reference/kev/known_exploited_vulnerabilities.json"))
+    json_of(
+        vulns(data)
+            .arg("import")
+            .arg(repo.join("crates/iotmark-vulns/tests/data/nvd"))
+            .arg(repo.join("crates/iotmark-vulns/tests/data/cve5"))
+            .arg(repo.join("../shared/reference/kev/known_exploited_vulnerabilities.json")),
+    )
+}
+
+/// The command run with `--json`, which must succeed: what it printed.
+fn json_of(command: &mut Command) -> Value {
+    let out = command
         .arg("--json")
         .assert()
         .success()
@@ -67,6 +74,11 @@ fn camera_sbom(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("camera.cdx.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&sbom).unwrap()).unwrap();
     path
+}
+
+/// `iotmark vulns SBOM [ARGS…] --json`, its report.
+fn report_of(data: &Path, sbom: &Path, args: &[&std::ffi::OsStr]) -> Value {
+    json_of(vulns(data).arg(sbom).args(args))
 }
 
 fn status_of<'a>(report: &'a Value, vulnerability: &str, component: &str) -> Option<&'a Value> {
@@ -108,7 +120,7 @@ fn import_is_idempotent_and_reports_each_file() {
     )
     .unwrap();
     assert_eq!(
-        status["advisories"]["nvd"], 5,
+        status["advisories"]["nvd"], 6,
         "the rejected record is kept out: {status}"
     );
     assert_eq!(status["advisories"]["cve5"], 3);
@@ -258,17 +270,7 @@ fn an_sbom_matched_with_vex_triage_evidence_and_exit_codes() {
         .success();
     let fresh = dir.path().join("fresh");
     import(&fresh);
-    let out = vulns(&fresh)
-        .arg(&sbom)
-        .arg("--vex")
-        .arg(&exported)
-        .arg("--json")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: Value = serde_json::from_slice(&out).unwrap();
+    let report = report_of(&fresh, &sbom, &["--vex".as_ref(), exported.as_os_str()]);
     let dnsmasq = status_of(&report, "CVE-2023-28450", "dnsmasq").unwrap();
     assert_eq!(dnsmasq["status"], "not-affected", "{dnsmasq:#}");
     assert!(
@@ -359,4 +361,55 @@ fn bad_inputs_are_named_with_their_place() {
         .arg(&data)
         .assert()
         .success();
+}
+
+/// A router whose firmware CISA's catalog lists as exploited (CVE-2017-18368, the Zyxel
+/// P660HN-T1A v1 at 7.3.15.0, NVD's record and the real KEV catalog): affected, flagged with
+/// KEV's due date, and `--fail-on exploited` fails. The same firmware on another hardware
+/// revision is not matched, since NVD's configuration needs the v1 hardware.
+#[test]
+fn a_known_exploited_firmware_is_flagged_with_the_catalog_due_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    import(&data);
+    let router = |hardware: &str| {
+        let sbom = json!({
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "metadata": {"component": {"type": "device", "name": "P660HN-T1A"}},
+            "components": [
+                {"type": "firmware", "bom-ref": "firmware", "name": "P660HN-T1A firmware",
+                 "version": "7.3.15.0",
+                 "cpe": "cpe:2.3:o:zyxel:p660hn-t1a_v1_firmware:7.3.15.0:*:*:*:*:*:*:*"},
+                {"type": "device", "bom-ref": "board", "name": "P660HN-T1A", "version": "-",
+                 "cpe": hardware},
+            ],
+        });
+        let path = dir.path().join("router.cdx.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&sbom).unwrap()).unwrap();
+        path
+    };
+    let sbom = router("cpe:2.3:h:zyxel:p660hn-t1a_v1:-:*:*:*:*:*:*:*");
+    let report = report_of(&data, &sbom, &[]);
+    let finding = status_of(&report, "CVE-2017-18368", "firmware").unwrap();
+    assert_eq!(finding["status"], "affected", "{finding:#}");
+    assert_eq!(
+        finding["known_exploited"]["due_date"], "2023-08-28",
+        "{finding:#}"
+    );
+    assert_eq!(finding["rating"], "critical");
+    // Most urgent first: the known-exploited finding leads the report.
+    assert_eq!(report["findings"][0]["vulnerability"], "CVE-2017-18368");
+    vulns(&data)
+        .arg(&sbom)
+        .args(["--fail-on", "exploited"])
+        .assert()
+        .code(3);
+
+    let other = router("cpe:2.3:h:zyxel:p660hn-t1a_v2:-:*:*:*:*:*:*:*");
+    let report = report_of(&data, &other, &[]);
+    assert!(
+        status_of(&report, "CVE-2017-18368", "firmware").is_none(),
+        "{report:#}"
+    );
 }
