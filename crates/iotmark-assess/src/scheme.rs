@@ -25,6 +25,10 @@ pub struct Scheme {
     pub validity_months: u32,
     #[serde(default)]
     pub obligations: Obligations,
+    /// What holds after sale (docs/LIFECYCLE.md): deadlines to fix, suspension and
+    /// revocation, renewal. Without it, no deadline applies.
+    #[serde(default)]
+    pub post_market: Option<iotmark_lifecycle::rules::PostMarket>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,6 +220,9 @@ impl Scheme {
                     return fail(format!("tier `{}`: {problem}", tier.id));
                 }
             }
+        }
+        if let Some(Err(invalid)) = self.post_market.as_ref().map(|p| p.validate()) {
+            return fail(invalid.to_string());
         }
         Ok(())
     }

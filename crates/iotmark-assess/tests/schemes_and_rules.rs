@@ -295,3 +295,57 @@ fn every_condition_reads_a_declared_field() {
     assert!(seen > 100, "only {seen} conditions seen");
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn every_bundled_scheme_states_its_post_market_deadlines() {
+    use iotmark_lifecycle::rules::Severity;
+    let learned: jiff::Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+    for s in schemes() {
+        let rules = s
+            .post_market
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has no post_market section", s.id));
+        // A known exploit never gives more time than the severity alone.
+        for severity in [Severity::Low, Severity::High, Severity::Critical] {
+            assert!(
+                rules.fix_deadline(severity, true, learned)
+                    <= rules.fix_deadline(severity, false, learned),
+                "{}",
+                s.id
+            );
+        }
+    }
+    // The federal scheme follows CISA's directives: critical within 15 days.
+    let federal = schemes()
+        .into_iter()
+        .find(|s| s.id == "us-federal-sp800-213")
+        .unwrap();
+    assert_eq!(
+        federal
+            .post_market
+            .unwrap()
+            .fix_deadline(Severity::Critical, false, learned),
+        "2026-12-16T00:00:00Z".parse::<jiff::Timestamp>().unwrap()
+    );
+}
+
+#[test]
+fn an_impossible_post_market_rule_is_refused_by_field() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../catalogs/schemes/us-cyber-trust-mark.yaml"),
+    )
+    .unwrap();
+    let broken = text.replace(
+        "revoke_after_suspended_days: 90",
+        "revoke_after_suspended_days: 0",
+    );
+    assert_ne!(broken, text);
+    let error = Scheme::parse("broken.yaml", &broken, Bundle::get()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("post_market.revoke_after_suspended_days"),
+        "{error}"
+    );
+}

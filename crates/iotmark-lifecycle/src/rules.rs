@@ -5,9 +5,12 @@
 //! post_market:
 //!   fix_within_days: {known_exploited: 14, critical: 30, high: 60, medium: 90, low: 180}
 //!   revoke_after_suspended_days: 90
-//!   validity: {months: 24, renewal_opens_days_before: 91, renewal_closes_days_before: 42,
-//!              lapse_days_after_requirements_change: 42}
+//!   renewal: {opens_days_before: 91, closes_days_before: 42,
+//!             lapse_days_after_requirements_change: 42}
 //! ```
+//!
+//! How long a label is valid is the scheme's own `validity_months`; [`valid_until`] counts
+//! it.
 //!
 //! The deadline to fix runs from when the registry learns that an attested version carries
 //! the vulnerability; a known-exploited vulnerability takes the shorter of its own deadline
@@ -38,7 +41,7 @@ pub struct PostMarket {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_after_suspended_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validity: Option<Validity>,
+    pub renewal: Option<Renewal>,
 }
 
 /// Days to fix a vulnerability, by severity, and for one known to be exploited.
@@ -52,15 +55,14 @@ pub struct FixWithinDays {
     pub low: u32,
 }
 
-/// How long a label is valid, and when it may be renewed.
+/// When a label may be renewed, and when it lapses after its requirements change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Validity {
-    pub months: u32,
+pub struct Renewal {
     /// Renewal may be asked from this many days before expiry …
-    pub renewal_opens_days_before: u32,
+    pub opens_days_before: u32,
     /// … until this many days before it.
-    pub renewal_closes_days_before: u32,
+    pub closes_days_before: u32,
     /// When the requirements change, the label lapses this many days later unless the
     /// version is attested again against them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,23 +102,17 @@ impl PostMarket {
                 problem: "0 revokes at once; give at least 1, or leave it out for never".into(),
             });
         }
-        if let Some(v) = &self.validity {
-            if v.months == 0 {
-                return Err(Invalid {
-                    field: "validity.months",
-                    problem: "a label valid for 0 months is never valid".into(),
-                });
-            }
-            if v.renewal_opens_days_before <= v.renewal_closes_days_before {
-                return Err(Invalid {
-                    field: "validity.renewal_opens_days_before",
-                    problem: format!(
-                        "the renewal window opens {} days before expiry but closes {} days \
-                         before it; opening must be the larger number",
-                        v.renewal_opens_days_before, v.renewal_closes_days_before
-                    ),
-                });
-            }
+        if let Some(r) = &self.renewal
+            && r.opens_days_before <= r.closes_days_before
+        {
+            return Err(Invalid {
+                field: "renewal.opens_days_before",
+                problem: format!(
+                    "the renewal window opens {} days before expiry but closes {} days \
+                     before it; opening must be the larger number",
+                    r.opens_days_before, r.closes_days_before
+                ),
+            });
         }
         Ok(())
     }
@@ -149,21 +145,21 @@ impl PostMarket {
     }
 }
 
-impl Validity {
-    /// Until when a label issued at `issued` is valid: `months` calendar months later,
-    /// counted in UTC.
-    pub fn valid_until(&self, issued: Timestamp) -> Timestamp {
-        issued
-            .to_zoned(TimeZone::UTC)
-            .checked_add(i64::from(self.months).months())
-            .map_or(Timestamp::MAX, |z| z.timestamp())
-    }
+/// Until when a label issued at `issued` and valid for `months` is valid: that many calendar
+/// months later, counted in UTC.
+pub fn valid_until(issued: Timestamp, months: u32) -> Timestamp {
+    issued
+        .to_zoned(TimeZone::UTC)
+        .checked_add(i64::from(months).months())
+        .map_or(Timestamp::MAX, |z| z.timestamp())
+}
 
+impl Renewal {
     /// When renewal may be asked, for a label valid until `valid_until`: from, until.
-    pub fn renewal_window(&self, valid_until: Timestamp) -> (Timestamp, Timestamp) {
+    pub fn window(&self, valid_until: Timestamp) -> (Timestamp, Timestamp) {
         (
-            before_days(valid_until, self.renewal_opens_days_before),
-            before_days(valid_until, self.renewal_closes_days_before),
+            before_days(valid_until, self.opens_days_before),
+            before_days(valid_until, self.closes_days_before),
         )
     }
 
@@ -199,10 +195,9 @@ mod tests {
     const RULES: &str = "
 fix_within_days: {known_exploited: 14, critical: 30, high: 60, medium: 90, low: 180}
 revoke_after_suspended_days: 90
-validity:
-  months: 24
-  renewal_opens_days_before: 91
-  renewal_closes_days_before: 42
+renewal:
+  opens_days_before: 91
+  closes_days_before: 42
   lapse_days_after_requirements_change: 42
 ";
 
@@ -236,14 +231,14 @@ validity:
 
     #[test]
     fn a_two_year_label_renews_from_three_months_to_six_weeks_before_expiry() {
-        let validity = rules().validity.unwrap();
-        let until = validity.valid_until(at("2026-02-28T12:00:00Z"));
+        let renewal = rules().renewal.unwrap();
+        let until = valid_until(at("2026-02-28T12:00:00Z"), 24);
         assert_eq!(until, at("2028-02-28T12:00:00Z"));
-        let (opens, closes) = validity.renewal_window(until);
+        let (opens, closes) = renewal.window(until);
         assert_eq!(opens, at("2027-11-29T12:00:00Z"));
         assert_eq!(closes, at("2028-01-17T12:00:00Z"));
         assert_eq!(
-            validity.lapses_at(at("2027-03-01T00:00:00Z")),
+            renewal.lapses_at(at("2027-03-01T00:00:00Z")),
             Some(at("2027-04-12T00:00:00Z"))
         );
     }
@@ -254,11 +249,11 @@ validity:
         rules.fix_within_days.high = 0;
         assert_eq!(rules.validate().unwrap_err().field, "fix_within_days.high");
         let mut rules = self::rules();
-        if let Some(v) = rules.validity.as_mut() {
-            v.renewal_closes_days_before = 120;
+        if let Some(r) = rules.renewal.as_mut() {
+            r.closes_days_before = 120;
         }
         let error = rules.validate().unwrap_err();
-        assert_eq!(error.field, "validity.renewal_opens_days_before");
+        assert_eq!(error.field, "renewal.opens_days_before");
         assert!(
             error
                 .to_string()
