@@ -1,9 +1,10 @@
 //! The states of a product version and the one table of transitions between them.
 //!
 //! Every change of a version's standing is one row of [`TRANSITIONS`]: the states it may
-//! start from, what triggers it, who may cause it, where it leads and what it records. The
-//! monitor, the operator's and the manufacturer's requests and the page's timeline all go
-//! through [`next`], so a change the table does not allow cannot happen anywhere.
+//! start from, what triggers it, who may cause it, where it leads and what it records.
+//! [`next`] is the one check of a change; the registry's monitor, its status requests and
+//! its pages are being moved onto it (issue 15), so that a change the table does not allow
+//! cannot happen anywhere.
 
 use serde::{Deserialize, Serialize};
 
@@ -82,14 +83,22 @@ pub enum Trigger {
     /// fixed and not shown not to apply by a VEX statement.
     ExploitableVulnerability,
     /// No known exploitable vulnerability remains: each was fixed in the shipped version,
-    /// shown not to apply, or withdrawn by its source.
+    /// shown not to apply, or withdrawn by its source. From `suspended`, this lifts only a
+    /// suspension the monitor made for a missed deadline; the registry keeps each
+    /// suspension's cause.
     VulnerabilitiesResolved,
     /// The scheme's deadline to fix passed while the version was vulnerable.
     DeadlineMissed,
+    /// The attestation's issuer or the operator suspends it (a complaint under
+    /// investigation, a lab's finding).
+    Suspend,
+    /// The issuer or the operator lifts a suspension they made.
+    LiftSuspension,
     /// The version stayed suspended as long as the scheme allows.
     SuspensionOutlasted,
-    /// The operator revokes: a false statement, or non-conformity found by surveillance.
-    OperatorRevocation,
+    /// The issuer or the operator revokes: a false statement, or non-conformity found by
+    /// surveillance.
+    Revoke,
     /// The operator upholds the manufacturer's appeal against a suspension or revocation.
     AppealUpheld,
     /// The declared end of the support period passed.
@@ -108,8 +117,10 @@ impl Trigger {
             Trigger::ExploitableVulnerability => "exploitable-vulnerability",
             Trigger::VulnerabilitiesResolved => "vulnerabilities-resolved",
             Trigger::DeadlineMissed => "deadline-missed",
+            Trigger::Suspend => "suspend",
+            Trigger::LiftSuspension => "lift-suspension",
             Trigger::SuspensionOutlasted => "suspension-outlasted",
-            Trigger::OperatorRevocation => "operator-revocation",
+            Trigger::Revoke => "revoke",
             Trigger::AppealUpheld => "appeal-upheld",
             Trigger::SupportEnded => "support-ended",
             Trigger::ValidityLapsed => "validity-lapsed",
@@ -205,7 +216,12 @@ const LIVING: &[State] = &[
     State::Expired,
 ];
 
-/// Every transition a product version can make.
+/// Who issued an attestation (its manufacturer or lab), or the operator.
+const ISSUER_OR_OPERATOR: &[Actor] = &[Actor::Manufacturer, Actor::Lab, Actor::Operator];
+
+/// Every transition a product version can make. The table says which kinds of actor may
+/// cause each; the registry checks that a manufacturer or lab acting is the attestation's
+/// issuer or the product's owner.
 pub const TRANSITIONS: &[Transition] = &[
     Transition {
         from: &[State::Unassessed, State::Conformant, State::Expired],
@@ -236,6 +252,20 @@ pub const TRANSITIONS: &[Transition] = &[
         records: Record::Suspension,
     },
     Transition {
+        from: &[State::Conformant, State::Vulnerable],
+        trigger: Trigger::Suspend,
+        by: ISSUER_OR_OPERATOR,
+        to: State::Suspended,
+        records: Record::Suspension,
+    },
+    Transition {
+        from: &[State::Suspended],
+        trigger: Trigger::LiftSuspension,
+        by: ISSUER_OR_OPERATOR,
+        to: State::Conformant,
+        records: Record::Reinstatement,
+    },
+    Transition {
         from: &[State::Suspended],
         trigger: Trigger::SuspensionOutlasted,
         by: &[Actor::Monitor],
@@ -249,8 +279,8 @@ pub const TRANSITIONS: &[Transition] = &[
             State::Suspended,
             State::Expired,
         ],
-        trigger: Trigger::OperatorRevocation,
-        by: &[Actor::Operator],
+        trigger: Trigger::Revoke,
+        by: ISSUER_OR_OPERATOR,
         to: State::Revoked,
         records: Record::Revocation,
     },
@@ -264,7 +294,9 @@ pub const TRANSITIONS: &[Transition] = &[
     Transition {
         from: LIVING,
         trigger: Trigger::SupportEnded,
-        by: &[Actor::Monitor],
+        // The monitor on the declared date; the manufacturer (or the operator) when support
+        // ends earlier than declared.
+        by: &[Actor::Monitor, Actor::Manufacturer, Actor::Operator],
         to: State::EndOfSupport,
         records: Record::EndOfSupport,
     },
