@@ -320,7 +320,7 @@ pub const TRANSITIONS: &[Transition] = &[
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     #[error(
-        "a version that is {state} cannot be {trigger}; {trigger} applies to a version that is {}",
+        "{trigger} does not apply to a version that is {state}, only to one that is {}",
         list(allowed)
     )]
     NotFrom {
@@ -482,8 +482,8 @@ mod tests {
             next(State::Withdrawn, Trigger::Attested, Actor::Manufacturer).unwrap_err();
         assert_eq!(
             wrong_state.to_string(),
-            "a version that is withdrawn cannot be attested; attested applies to a version \
-             that is unassessed, conformant or expired"
+            "attested does not apply to a version that is withdrawn, only to one that is \
+             unassessed, conformant or expired"
         );
         // Finding another vulnerability in a version already vulnerable changes nothing.
         assert!(
