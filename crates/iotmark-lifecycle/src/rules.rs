@@ -9,15 +9,15 @@
 //!             lapse_days_after_requirements_change: 42}
 //! ```
 //!
-//! How long a label is valid is the scheme's own `validity_months`; [`valid_until`] counts
-//! it.
+//! How long a label is valid is the scheme's own `validity_months`, which the attestation's
+//! `valid_until` already carries; the renewal window counts back from it.
 //!
 //! The deadline to fix runs from when the registry learns that an attested version carries
 //! the vulnerability; a known-exploited vulnerability takes the shorter of its own deadline
 //! and its severity's. A missed deadline suspends the version; a suspension that lasts
 //! `revoke_after_suspended_days` revokes it (never, without that field).
 
-use jiff::{SignedDuration, Timestamp, ToSpan, tz::TimeZone};
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// How severe a vulnerability is, as its highest CVSS rating says.
@@ -145,15 +145,6 @@ impl PostMarket {
     }
 }
 
-/// Until when a label issued at `issued` and valid for `months` is valid: that many calendar
-/// months later, counted in UTC.
-pub fn valid_until(issued: Timestamp, months: u32) -> Timestamp {
-    issued
-        .to_zoned(TimeZone::UTC)
-        .checked_add(i64::from(months).months())
-        .map_or(Timestamp::MAX, |z| z.timestamp())
-}
-
 impl Renewal {
     /// When renewal may be asked, for a label valid until `valid_until`: from, until.
     pub fn window(&self, valid_until: Timestamp) -> (Timestamp, Timestamp) {
@@ -232,8 +223,8 @@ renewal:
     #[test]
     fn a_two_year_label_renews_from_three_months_to_six_weeks_before_expiry() {
         let renewal = rules().renewal.unwrap();
-        let until = valid_until(at("2026-02-28T12:00:00Z"), 24);
-        assert_eq!(until, at("2028-02-28T12:00:00Z"));
+        // Issued 2026-02-28 for 24 months.
+        let until = at("2028-02-28T12:00:00Z");
         let (opens, closes) = renewal.window(until);
         assert_eq!(opens, at("2027-11-29T12:00:00Z"));
         assert_eq!(closes, at("2028-01-17T12:00:00Z"));
