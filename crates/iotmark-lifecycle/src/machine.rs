@@ -2,9 +2,9 @@
 //!
 //! Every change of a version's standing is one row of [`TRANSITIONS`]: the states it may
 //! start from, what triggers it, who may cause it, where it leads and what it records.
-//! [`next`] is the one check of a change; the registry's monitor, its status requests and
-//! its pages are being moved onto it (issue 15), so that a change the table does not allow
-//! cannot happen anywhere.
+//! [`next`] is the one check of a change: the registry checks every status change it is sent
+//! with it, and gives an attestation's standing by [`replay`]ing its logged changes; the
+//! monitor (issue 15) is to cause its own transitions through it too.
 
 use serde::{Deserialize, Serialize};
 
@@ -294,9 +294,14 @@ pub const TRANSITIONS: &[Transition] = &[
     Transition {
         from: LIVING,
         trigger: Trigger::SupportEnded,
-        // The monitor on the declared date; the manufacturer (or the operator) when support
-        // ends earlier than declared.
-        by: &[Actor::Monitor, Actor::Manufacturer, Actor::Operator],
+        // The monitor on the declared date; the manufacturer, the lab that certified it or
+        // the operator when support ends earlier than declared.
+        by: &[
+            Actor::Monitor,
+            Actor::Manufacturer,
+            Actor::Lab,
+            Actor::Operator,
+        ],
         to: State::EndOfSupport,
         records: Record::EndOfSupport,
     },
@@ -369,6 +374,19 @@ pub fn next(state: State, trigger: Trigger, actor: Actor) -> Result<&'static Tra
         });
     }
     Ok(row)
+}
+
+/// The state a version reaches from `start` through `triggers`, each applied as the table
+/// says whoever caused it (the registry checked who when it accepted each). A trigger that
+/// does not apply leaves the state as it was: records accepted under earlier, looser checks
+/// (a second suspension) change nothing.
+pub fn replay(start: State, triggers: impl IntoIterator<Item = Trigger>) -> State {
+    triggers.into_iter().fold(start, |state, trigger| {
+        TRANSITIONS
+            .iter()
+            .find(|t| t.trigger == trigger && t.from.contains(&state))
+            .map_or(state, |t| t.to)
+    })
 }
 
 /// The table as Markdown, for docs/LIFECYCLE.md (a test keeps the two the same).
@@ -452,6 +470,23 @@ mod tests {
             assert_eq!(t.to, to);
             state = t.to;
         }
+    }
+
+    #[test]
+    fn replaying_a_history_skips_what_no_longer_applies() {
+        use Trigger::*;
+        assert_eq!(
+            replay(State::Conformant, [Suspend, Suspend, LiftSuspension]),
+            State::Conformant
+        );
+        assert_eq!(
+            replay(State::Conformant, [SupportEnded, Revoke, LiftSuspension]),
+            State::EndOfSupport
+        );
+        assert_eq!(
+            replay(State::Conformant, [LiftSuspension, Suspend]),
+            State::Suspended
+        );
     }
 
     #[test]

@@ -488,36 +488,22 @@ fn decide_status(
             "the change takes effect more than a year from now; submit it closer to the date",
         ));
     }
-    if let Some(last) = facts.referred_history.iter().find(|r| {
-        matches!(
-            r.status,
-            Some(StatusKind::Revocation | StatusKind::EndOfSupport)
-        )
-    }) {
+    // Where the attestation stands after the changes already logged, and whether this one
+    // may follow: the lifecycle table decides, for the registry as for the monitor.
+    let state = crate::status::state_after(facts.referred_history.iter().filter_map(|r| r.status));
+    if let Err(refused) = iotmark_lifecycle::machine::next(
+        state,
+        crate::status::trigger_of(p.status),
+        crate::status::actor_of(submitter.role),
+    ) {
+        let rule = match refused {
+            iotmark_lifecycle::machine::Refused::NotBy { .. } => Rule::Authority,
+            iotmark_lifecycle::machine::Refused::NotFrom { .. } => Rule::State,
+        };
         return Err(refuse(
-            Rule::State,
-            format!(
-                "the attestation's {} (log entry {}) is final; nothing changes its status after it",
-                last.status.map(StatusKind::as_str).unwrap_or_default(),
-                last.log_index
-            ),
+            rule,
+            format!("a {} cannot be logged: {refused}", p.status.as_str()),
         ));
-    }
-    if p.status == StatusKind::Reinstatement {
-        let suspended = facts.referred_history.iter().filter_map(|r| r.status).fold(
-            false,
-            |state, s| match s {
-                StatusKind::Suspension => true,
-                StatusKind::Reinstatement => false,
-                _ => state,
-            },
-        );
-        if !suspended {
-            return Err(refuse(
-                Rule::State,
-                "there is no suspension in force to lift",
-            ));
-        }
     }
     Ok(Accepted::Status)
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use iotmark_attest::statement::StatusKind;
+use iotmark_lifecycle::machine::{self, Actor, State, Trigger};
 
 use crate::store::{AttestationRecord, EntryKind};
 
@@ -38,30 +39,53 @@ impl Standing {
     }
 }
 
+/// The lifecycle trigger a status attestation of `kind` is.
+pub(crate) fn trigger_of(kind: StatusKind) -> Trigger {
+    match kind {
+        StatusKind::Suspension => Trigger::Suspend,
+        StatusKind::Reinstatement => Trigger::LiftSuspension,
+        StatusKind::Revocation => Trigger::Revoke,
+        StatusKind::EndOfSupport => Trigger::SupportEnded,
+    }
+}
+
+/// The lifecycle actor an organisation of `role` is.
+pub(crate) fn actor_of(role: crate::store::Role) -> Actor {
+    match role {
+        crate::store::Role::Manufacturer => Actor::Manufacturer,
+        crate::store::Role::Lab => Actor::Lab,
+        crate::store::Role::Operator => Actor::Operator,
+    }
+}
+
+/// The lifecycle state a conformity attestation reaches through its status `changes` (in log
+/// order), as `iotmark_lifecycle::machine` says.
+pub(crate) fn state_after(changes: impl IntoIterator<Item = StatusKind>) -> State {
+    machine::replay(State::Conformant, changes.into_iter().map(trigger_of))
+}
+
 /// The standing of `attestation` at `now`, given every record of its product (in log order);
-/// only status changes that refer to it and are effective at `now` count. Revocation and end
-/// of support are final; a suspension holds until a later reinstatement.
+/// only status changes that refer to it and are effective at `now` count, replayed through
+/// the lifecycle table: revocation and end of support are final; a suspension holds until a
+/// later reinstatement.
 pub fn standing(
     attestation: &AttestationRecord,
     history: &[AttestationRecord],
     now: jiff::Timestamp,
 ) -> Standing {
-    let mut suspended = false;
-    for change in history.iter().filter(|r| {
-        r.kind == EntryKind::Status
-            && r.refers_to.as_deref() == Some(attestation.envelope_sha256.as_str())
-            && r.effective.is_some_and(|t| t <= now)
-    }) {
-        match change.status {
-            Some(StatusKind::Revocation) => return Standing::Revoked,
-            Some(StatusKind::EndOfSupport) => return Standing::EndOfSupport,
-            Some(StatusKind::Suspension) => suspended = true,
-            Some(StatusKind::Reinstatement) => suspended = false,
-            None => {}
-        }
-    }
-    if suspended {
-        return Standing::Suspended;
+    let changes = history
+        .iter()
+        .filter(|r| {
+            r.kind == EntryKind::Status
+                && r.refers_to.as_deref() == Some(attestation.envelope_sha256.as_str())
+                && r.effective.is_some_and(|t| t <= now)
+        })
+        .filter_map(|r| r.status);
+    match state_after(changes) {
+        State::Revoked => return Standing::Revoked,
+        State::EndOfSupport => return Standing::EndOfSupport,
+        State::Suspended => return Standing::Suspended,
+        _ => {}
     }
     if attestation.issued.is_some_and(|t| t > now) {
         return Standing::NotYetValid;
