@@ -34,6 +34,7 @@
 //!     Path::new("out/assessment-results.json"),
 //!     &declaration,
 //!     &ConformityInput {
+//!         sbom_sha256: None,
 //!         route: Route::Sdoc,
 //!         profile: None,
 //!         organisation: "Acme Devices Ltd".into(),

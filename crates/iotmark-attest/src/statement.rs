@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::digest::Sha256;
+pub use iotmark_lifecycle::machine::{Record, Trigger};
 
 /// The in-toto Statement `_type`.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
@@ -39,6 +40,10 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_VERSION_CHARS: usize = 64;
 /// Longest reason for a status change, in characters.
 pub const MAX_REASON_CHARS: usize = 2000;
+/// Most vulnerabilities one status change names.
+pub const MAX_VULNERABILITIES: usize = 1000;
+/// Longest vulnerability ID (`CVE-2024-123456`, `GHSA-…`, an OSV ID), in characters.
+pub const MAX_VULNERABILITY_ID_CHARS: usize = 100;
 
 /// A problem with a statement: the field (dotted path) and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -191,29 +196,69 @@ pub struct ConformityPredicate {
     )]
     #[schemars(with = "Option<String>", extend("format" = "date"))]
     pub support_end: Option<jiff::civil::Date>,
+    /// SHA-256 of the SBOM of the attested images (CycloneDX or SPDX JSON, its bytes as
+    /// written), when the attestation rests on one. The registry keeps that SBOM, and only
+    /// that one, to watch the version for new vulnerabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub sbom_sha256: Option<Sha256>,
 }
 
-/// What a status attestation does to the one it refers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// What a status attestation does to the one it refers to: the record a row of the
+/// lifecycle table (`iotmark_lifecycle::machine::TRANSITIONS`) writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum StatusKind {
+    /// A known exploitable vulnerability in an attested component is open; the scheme's
+    /// deadline to fix it runs. The attestation does not hold meanwhile.
+    Vulnerable,
     /// Not valid until reinstated.
     Suspension,
-    /// Never valid again.
+    /// Never valid again (unless the operator upholds an appeal).
     Revocation,
     /// Security updates have ended; the attestation no longer holds.
     EndOfSupport,
-    /// Lifts a suspension.
+    /// Lifts a suspension, or the vulnerable state once its vulnerabilities are resolved.
     Reinstatement,
+    /// The validity period ended without renewal.
+    Expiry,
+    /// The manufacturer marked the version invalid.
+    Withdrawal,
 }
 
 impl StatusKind {
+    pub const ALL: [StatusKind; 7] = [
+        StatusKind::Vulnerable,
+        StatusKind::Suspension,
+        StatusKind::Revocation,
+        StatusKind::EndOfSupport,
+        StatusKind::Reinstatement,
+        StatusKind::Expiry,
+        StatusKind::Withdrawal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            StatusKind::Vulnerable => "vulnerable",
             StatusKind::Suspension => "suspension",
             StatusKind::Revocation => "revocation",
             StatusKind::EndOfSupport => "end-of-support",
             StatusKind::Reinstatement => "reinstatement",
+            StatusKind::Expiry => "expiry",
+            StatusKind::Withdrawal => "withdrawal",
+        }
+    }
+
+    /// The lifecycle record this status is.
+    pub fn record(self) -> Record {
+        match self {
+            StatusKind::Vulnerable => Record::Vulnerable,
+            StatusKind::Suspension => Record::Suspension,
+            StatusKind::Revocation => Record::Revocation,
+            StatusKind::EndOfSupport => Record::EndOfSupport,
+            StatusKind::Reinstatement => Record::Reinstatement,
+            StatusKind::Expiry => Record::Expiry,
+            StatusKind::Withdrawal => Record::Withdrawal,
         }
     }
 }
@@ -221,15 +266,13 @@ impl StatusKind {
 impl std::str::FromStr for StatusKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "suspension" => Ok(StatusKind::Suspension),
-            "revocation" => Ok(StatusKind::Revocation),
-            "end-of-support" => Ok(StatusKind::EndOfSupport),
-            "reinstatement" => Ok(StatusKind::Reinstatement),
-            other => Err(format!(
-                "status {other:?} is not suspension, revocation, end-of-support or reinstatement"
-            )),
-        }
+        StatusKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let words: Vec<&str> = StatusKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!("status {s:?} is not one of {}", words.join(", "))
+            })
     }
 }
 
@@ -260,6 +303,32 @@ pub struct StatusPredicate {
     #[schemars(with = "String", extend("format" = "date-time"))]
     pub issued: jiff::Timestamp,
     pub issuer: Party,
+    /// Why, in the lifecycle table's words (`attested`, `deadline-missed`, `appeal-upheld`,
+    /// …). Without it, the registry takes the one row that records `status`, applies to the
+    /// attestation's state and may be caused by the signer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// For `vulnerable` (and the suspension that follows a missed deadline): the open
+    /// vulnerabilities, by ID, that caused the change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<String>,
+    /// For `vulnerable`: when the scheme's deadline to fix them passes (RFC 3339).
+    #[serde(
+        default,
+        with = "rfc3339_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
+    pub deadline: Option<jiff::Timestamp>,
+}
+
+/// What a status change says beyond its kind and reason; the monitor fills it, a person
+/// changing a status usually leaves it empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusDetails {
+    pub trigger: Option<Trigger>,
+    pub vulnerabilities: Vec<String>,
+    pub deadline: Option<jiff::Timestamp>,
 }
 
 /// A statement's predicate, by type.
@@ -460,6 +529,32 @@ mod rfc3339 {
     }
 }
 
+/// Optional RFC 3339 timestamps in predicates.
+mod rfc3339_option {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<jiff::Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.collect_str(t),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<jiff::Timestamp>, D::Error> {
+        let Some(text) = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)? else {
+            return Ok(None);
+        };
+        text.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{:?} is not an RFC 3339 timestamp such as 2026-11-22T10:00:00Z",
+                super::truncate(&text)
+            ))
+        })
+    }
+}
+
 /// Optional `YYYY-MM-DD` dates in predicates (exactly ten characters: no other forms jiff
 /// would also read).
 mod calendar_date {
@@ -566,6 +661,36 @@ fn check_status(p: &StatusPredicate) -> Result<(), StatementError> {
         &p.issuer.organisation,
         MAX_NAME_CHARS,
     )?;
+    if p.vulnerabilities.len() > MAX_VULNERABILITIES {
+        return Err(err(
+            "predicate.vulnerabilities",
+            format!(
+                "names {} vulnerabilities; at most {MAX_VULNERABILITIES}",
+                p.vulnerabilities.len()
+            ),
+        ));
+    }
+    for (i, id) in p.vulnerabilities.iter().enumerate() {
+        check_text(
+            &format!("predicate.vulnerabilities[{i}]"),
+            id,
+            MAX_VULNERABILITY_ID_CHARS,
+        )?;
+    }
+    if let Some(trigger) = p.trigger {
+        let row = iotmark_lifecycle::machine::TRANSITIONS
+            .iter()
+            .find(|t| t.trigger == trigger);
+        if row.is_none_or(|t| t.records != p.status.record()) {
+            return Err(err(
+                "predicate.trigger",
+                format!(
+                    "{trigger} does not record a {}; see the lifecycle table",
+                    p.status.as_str()
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -654,6 +779,8 @@ pub struct ConformityInput {
     pub key_id: String,
     pub issued: jiff::Timestamp,
     pub valid_until: jiff::Timestamp,
+    /// SHA-256 of the SBOM the attestation rests on, when there is one.
+    pub sbom_sha256: Option<Sha256>,
 }
 
 const IOTMARK_NS: &str = "https://iotmark.dev/ns/oscal";
@@ -804,6 +931,7 @@ pub fn conformity_statement_from(
                 })
             })
             .transpose()?,
+        sbom_sha256: input.sbom_sha256,
     };
     check_subjects("subject", &subject)
         .map_err(|e| BuildError::Declaration(format!("firmware digests: {e}")))?;
@@ -825,6 +953,30 @@ pub fn status_statement(
     issued: jiff::Timestamp,
     issuer: Party,
 ) -> Result<Statement, StatementError> {
+    status_statement_with(
+        envelope,
+        subject,
+        status,
+        reason,
+        effective,
+        issued,
+        issuer,
+        StatusDetails::default(),
+    )
+}
+
+/// [`status_statement`] with its trigger, vulnerabilities and deadline.
+#[allow(clippy::too_many_arguments)] // each is one field of the predicate
+pub fn status_statement_with(
+    envelope: &[u8],
+    subject: Vec<Subject>,
+    status: StatusKind,
+    reason: &str,
+    effective: jiff::Timestamp,
+    issued: jiff::Timestamp,
+    issuer: Party,
+    details: StatusDetails,
+) -> Result<Statement, StatementError> {
     let predicate = StatusPredicate {
         status,
         refers_to: RefersTo {
@@ -835,6 +987,9 @@ pub fn status_statement(
         effective,
         issued,
         issuer,
+        trigger: details.trigger,
+        vulnerabilities: details.vulnerabilities,
+        deadline: details.deadline,
     };
     check_subjects("subject", &subject)?;
     check_status(&predicate)?;

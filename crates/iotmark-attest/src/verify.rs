@@ -440,10 +440,13 @@ pub enum VerifyError {
 
 fn status_word(kind: StatusKind) -> &'static str {
     match kind {
+        StatusKind::Vulnerable => "vulnerable",
         StatusKind::Revocation => "revoked",
         StatusKind::Suspension => "suspended",
         StatusKind::EndOfSupport => "support ended",
         StatusKind::Reinstatement => "reinstated",
+        StatusKind::Expiry => "expired",
+        StatusKind::Withdrawal => "withdrawn by its manufacturer",
     }
 }
 
@@ -472,6 +475,10 @@ pub enum Validity {
     Revoked,
     Suspended,
     SupportEnded,
+    /// A known exploitable vulnerability is open and the deadline to fix it runs.
+    Vulnerable,
+    /// The manufacturer marked the version invalid.
+    Withdrawn,
     /// A status attestation: it has no validity period of its own.
     StatusRecord,
 }
@@ -485,6 +492,8 @@ impl Validity {
             Validity::Revoked => "NOT VALID: revoked",
             Validity::Suspended => "NOT VALID: suspended",
             Validity::SupportEnded => "NOT VALID: security-update support ended",
+            Validity::Vulnerable => "NOT VALID: a known exploitable vulnerability is open",
+            Validity::Withdrawn => "NOT VALID: withdrawn by its manufacturer",
             Validity::StatusRecord => "a genuine status record",
         }
     }
@@ -761,36 +770,40 @@ pub fn verify_with_status(
     applied.sort_by_key(|(t, _)| *t);
     verdict.statuses = applied.into_iter().map(|(_, s)| s).collect();
 
-    // Revocation and end of support are final; a suspension holds until a later
-    // reinstatement.
-    let mut blocking: Option<AppliedStatus> = None;
-    for s in &verdict.statuses {
-        match s.kind {
-            StatusKind::Revocation | StatusKind::EndOfSupport => {
-                blocking = Some(s.clone());
-                break;
-            }
-            StatusKind::Suspension => blocking = Some(s.clone()),
-            StatusKind::Reinstatement => {
-                if blocking
-                    .as_ref()
-                    .is_some_and(|b| b.kind == StatusKind::Suspension)
-                {
-                    blocking = None;
-                }
+    // Where the attestation stands after the changes in force, as the lifecycle table says
+    // (revocation, end of support and withdrawal are final; a reinstatement lifts a
+    // suspension or the vulnerable state); the change that put it there is the one to show.
+    use iotmark_lifecycle::machine::{State, replay_records};
+    let state = replay_records(
+        State::Conformant,
+        verdict.statuses.iter().map(|s| s.kind.record()),
+    );
+    let validity = match state {
+        State::Revoked => Some(Validity::Revoked),
+        State::EndOfSupport => Some(Validity::SupportEnded),
+        State::Suspended => Some(Validity::Suspended),
+        State::Vulnerable => Some(Validity::Vulnerable),
+        State::Withdrawn => Some(Validity::Withdrawn),
+        State::Expired => Some(Validity::Expired),
+        State::Conformant | State::Unassessed => None,
+    };
+    if let Some(validity) = validity {
+        let mut change = None;
+        let mut reached = State::Conformant;
+        for s in &verdict.statuses {
+            let after = replay_records(reached, [s.kind.record()]);
+            if after != reached {
+                change = Some(s.clone());
+                reached = after;
             }
         }
-    }
-    if let Some(change) = blocking {
-        verdict.validity = match change.kind {
-            StatusKind::Revocation => Validity::Revoked,
-            StatusKind::EndOfSupport => Validity::SupportEnded,
-            _ => Validity::Suspended,
-        };
-        return Err(VerifyError::StatusChanged {
-            change,
-            verdict: Box::new(verdict),
-        });
+        if let Some(change) = change {
+            verdict.validity = validity;
+            return Err(VerifyError::StatusChanged {
+                change,
+                verdict: Box::new(verdict),
+            });
+        }
     }
     if now < issued {
         verdict.validity = Validity::NotYetValid;

@@ -100,6 +100,9 @@ pub struct ConformityRequest<'a> {
     pub organisation: Option<String>,
     pub signer: &'a dyn Signer,
     pub issued: jiff::Timestamp,
+    /// SHA-256 of the SBOM of the attested images, bound into the attestation so a registry
+    /// can watch the version for new vulnerabilities.
+    pub sbom_sha256: Option<Sha256>,
 }
 
 /// Signs a conformity attestation: the results are read once, their scheme found (bundled,
@@ -143,6 +146,7 @@ pub fn attest(request: &ConformityRequest<'_>) -> Result<Signed, AttestError> {
             key_id: request.signer.key_id(),
             issued: request.issued,
             valid_until: valid_until(request.issued, scheme.validity_months)?,
+            sbom_sha256: request.sbom_sha256,
         },
     )?;
     sign(statement, request.signer)

@@ -73,7 +73,19 @@ impl std::fmt::Display for State {
 }
 
 /// What sets a transition off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Trigger {
     /// A conformity attestation covering the version's image digest was accepted: its first,
@@ -126,6 +138,20 @@ impl Trigger {
             Trigger::ValidityLapsed => "validity-lapsed",
             Trigger::WithdrawnByManufacturer => "withdrawn-by-manufacturer",
         }
+    }
+}
+
+impl std::str::FromStr for Trigger {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        TRANSITIONS
+            .iter()
+            .map(|t| t.trigger)
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                let words: Vec<&str> = TRANSITIONS.iter().map(|t| t.trigger.as_str()).collect();
+                format!("{s:?} is not a lifecycle trigger ({})", words.join(", "))
+            })
     }
 }
 
@@ -376,6 +402,39 @@ pub fn next(state: State, trigger: Trigger, actor: Actor) -> Result<&'static Tra
     Ok(row)
 }
 
+/// The row that writes `record` from `state` when `actor` causes it, for a change that does
+/// not name its trigger (a person suspending or reinstating); or why none does, naming the
+/// trigger the change would most likely be.
+pub fn by_record(
+    state: State,
+    record: Record,
+    actor: Actor,
+) -> Result<&'static Transition, Refused> {
+    let rows = || TRANSITIONS.iter().filter(|t| t.records == record);
+    if let Some(row) = rows().find(|t| t.from.contains(&state) && t.by.contains(&actor)) {
+        return Ok(row);
+    }
+    if let Some(row) = rows().find(|t| t.from.contains(&state)) {
+        return Err(Refused::NotBy {
+            trigger: row.trigger,
+            actor,
+            allowed: row.by.to_vec(),
+        });
+    }
+    let mut allowed: Vec<State> = rows().flat_map(|t| t.from.iter().copied()).collect();
+    allowed.sort();
+    allowed.dedup();
+    let trigger = rows()
+        .find(|t| t.by.contains(&actor))
+        .or_else(|| rows().next())
+        .map_or(Trigger::Attested, |t| t.trigger);
+    Err(Refused::NotFrom {
+        state,
+        trigger,
+        allowed,
+    })
+}
+
 /// The state a version reaches from `start` through `triggers`, each applied as the table
 /// says whoever caused it (the registry checked who when it accepted each). A trigger that
 /// does not apply leaves the state as it was: records accepted under earlier, looser checks
@@ -385,6 +444,20 @@ pub fn replay(start: State, triggers: impl IntoIterator<Item = Trigger>) -> Stat
         TRANSITIONS
             .iter()
             .find(|t| t.trigger == trigger && t.from.contains(&state))
+            .map_or(state, |t| t.to)
+    })
+}
+
+/// The state a version reaches from `start` through logged `records` (what each change
+/// wrote, in log order), when who caused each is not known: each record moves the state the
+/// way the one row that writes it from there says. A record no row writes from the current
+/// state changes nothing. Every record leads to one state, whichever row wrote it, so this
+/// agrees with [`replay`] on any history the registry accepted.
+pub fn replay_records(start: State, records: impl IntoIterator<Item = Record>) -> State {
+    records.into_iter().fold(start, |state, record| {
+        TRANSITIONS
+            .iter()
+            .find(|t| t.records == record && t.from.contains(&state))
             .map_or(state, |t| t.to)
     })
 }

@@ -44,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Path::new("assessment-results.json"),
                 &declaration,
                 &ConformityInput {
+                    sbom_sha256: None,
                     route: Route::Sdoc,
                     profile: None,
                     organisation: declaration.product.manufacturer.name.clone(),

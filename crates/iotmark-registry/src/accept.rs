@@ -78,6 +78,8 @@ pub enum Rule {
     Declaration,
     /// A malformed answer to a vulnerability report.
     Triage,
+    /// An SBOM upload that is not the SBOM an attestation names, or does not read.
+    Sbom,
     /// No such product or report.
     NotFound,
     /// A search the registry will not run.
@@ -105,6 +107,7 @@ impl Rule {
             Rule::Replay => "replay",
             Rule::Declaration => "declaration",
             Rule::Triage => "triage",
+            Rule::Sbom => "sbom",
             Rule::NotFound => "not-found",
             Rule::Query => "query",
         }
@@ -217,6 +220,9 @@ pub struct Facts<'a> {
     /// The envelope (SHA-256) under which this same signed statement was accepted before, if
     /// it was: an attestation's identity is its statement, whatever bytes carry it.
     pub accepted_before: Option<String>,
+    /// The key ID of the registry's own monitor key: a status change it signed is the
+    /// monitor's, which the lifecycle table gives other rights than the operator's.
+    pub monitor_key: Option<&'a str>,
     pub now: jiff::Timestamp,
 }
 
@@ -457,15 +463,18 @@ fn decide_status(
     }
     let submitter = facts.submitter;
     let own_submission = referred.submitted_by == submitter.id;
-    let allowed = match submitter.role {
-        Role::Operator => true,
-        Role::Lab => own_submission,
-        Role::Manufacturer => {
-            own_submission
-                || (p.status == StatusKind::EndOfSupport
-                    && facts.product_owner == Some(submitter.id.as_str()))
-        }
-    };
+    let by_monitor = facts.monitor_key == Some(signed.key.key_id.as_str());
+    let for_own_product = facts.product_owner == Some(submitter.id.as_str());
+    let allowed = by_monitor
+        || match submitter.role {
+            Role::Operator => true,
+            Role::Lab => own_submission,
+            Role::Manufacturer => {
+                own_submission
+                    || (matches!(p.status, StatusKind::EndOfSupport | StatusKind::Withdrawal)
+                        && for_own_product)
+            }
+        };
     if !allowed {
         return Err(refuse(
             Rule::Authority,
@@ -474,7 +483,7 @@ fn decide_status(
                 submitter.id,
                 referred.submitted_by,
                 if submitter.role == Role::Manufacturer {
-                    " (a manufacturer may end the support of its own products; other changes are for the issuer or the operator)"
+                    " (a manufacturer may end the support of, or withdraw, its own products; other changes are for the issuer or the operator)"
                 } else {
                     ""
                 }
@@ -490,15 +499,21 @@ fn decide_status(
     }
     // Where the attestation stands after the changes already logged, and whether this one
     // may follow: the lifecycle table decides, for the registry as for the monitor.
+    use iotmark_lifecycle::machine::{self, Actor, Refused};
     let state = crate::status::state_after(facts.referred_history.iter().filter_map(|r| r.status));
-    if let Err(refused) = iotmark_lifecycle::machine::next(
-        state,
-        crate::status::trigger_of(p.status),
-        crate::status::actor_of(submitter.role),
-    ) {
+    let actor = if by_monitor {
+        Actor::Monitor
+    } else {
+        crate::status::actor_of(submitter.role)
+    };
+    let row = match p.trigger {
+        Some(trigger) => machine::next(state, trigger, actor),
+        None => machine::by_record(state, p.status.record(), actor),
+    };
+    if let Err(refused) = row {
         let rule = match refused {
-            iotmark_lifecycle::machine::Refused::NotBy { .. } => Rule::Authority,
-            iotmark_lifecycle::machine::Refused::NotFrom { .. } => Rule::State,
+            Refused::NotBy { .. } => Rule::Authority,
+            Refused::NotFrom { .. } => Rule::State,
         };
         return Err(refuse(
             rule,

@@ -21,6 +21,10 @@ use crate::store::VulnerabilityReport;
 /// Largest request body: an envelope with its declaration is a few kilobytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// Largest SBOM upload: a firmware image's SBOM with thousands of components and their
+/// hashes runs to megabytes.
+pub const MAX_SBOM_BYTES: usize = 64 * 1024 * 1024;
+
 /// Longest a request may take, body upload included; then it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -43,6 +47,11 @@ pub fn router(registry: Arc<Registry>) -> Router {
             "/api/v1/products/{id}/vulnerability-reports/{report}",
             axum::routing::put(triage_report),
         )
+        .route(
+            "/api/v1/sboms/{sha256}",
+            axum::routing::put(upload_sbom).layer(DefaultBodyLimit::max(MAX_SBOM_BYTES)),
+        )
+        .route("/api/v1/monitor", post(run_monitor))
         .route("/api/v1/search", get(search))
         .route("/log/checkpoint", get(checkpoint))
         .route("/log/tile/{*path}", get(tile))
@@ -169,6 +178,7 @@ pub fn status_of(rule: Rule) -> StatusCode {
         | Rule::RefersToStatus
         | Rule::State
         | Rule::Declaration
+        | Rule::Sbom
         | Rule::Triage => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -488,6 +498,75 @@ async fn publish_declaration(
         .publish_declaration(&submitter, id, name, &body)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Keeps the SBOM a conformity attestation names (by its SHA-256), so the monitor can match
+/// it against new vulnerability data.
+#[utoipa::path(
+    put,
+    path = "/api/v1/sboms/{sha256}",
+    tag = "attestations",
+    params(("sha256" = String, Path, description = "The SBOM's SHA-256, as the attestation's `sbom_sha256` names it")),
+    request_body(content = String, description = "The SBOM (CycloneDX or SPDX JSON), its bytes as attested", content_type = "application/json"),
+    responses(
+        (status = 204, description = "Kept (or already kept)"),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Neither the attestation's submitter, the product's manufacturer nor the operator", body = ErrorBody),
+        (status = 404, description = "No conformity attestation names this SBOM", body = ErrorBody),
+        (status = 422, description = "The body has another digest, or is not a CycloneDX or SPDX JSON SBOM", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn upload_sbom(
+    State(registry): State<Arc<Registry>>,
+    Path(sha256): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let submitter = authenticate(&registry, &headers).await?;
+    if sha256.len() != 64
+        || !sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "sbom",
+            "the path names the SBOM by its SHA-256: 64 lower-case hex digits",
+        ));
+    }
+    registry.upload_sbom(&submitter, &sha256, &body).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Runs the monitor now (the operator only): every living attestation is checked against
+/// the vulnerability store, its deadlines, its support end and its validity, and each change
+/// is logged as a status attestation signed by the registry's monitor key.
+#[utoipa::path(
+    post,
+    path = "/api/v1/monitor",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The run: what it looked at and the changes it made"),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Not the operator", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn run_monitor(
+    State(registry): State<Arc<Registry>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let submitter = authenticate(&registry, &headers).await?;
+    if submitter.role != crate::store::Role::Operator {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "authority",
+            "only the registry's operator runs the monitor on demand; it also runs on its schedule",
+        ));
+    }
+    let run = registry.monitor_now().await?;
+    Ok(axum::Json(run).into_response())
 }
 
 /// A product: versions, whether each one's attestation holds now, and the history.
@@ -866,7 +945,7 @@ async fn openapi() -> Response {
     ),
     paths(
         submit, attestation, envelope, product, publish_declaration, search, report_vulnerability,
-        triage_report,
+        triage_report, upload_sbom, run_monitor,
         checkpoint, tile,
         metrics, openapi
     ),

@@ -6,6 +6,8 @@
 //! * [`service`]: the registry's operations: submissions through the log, receipts, replay.
 //!   Accepted submissions reach the database through a group-committing indexer task.
 //! * [`status`]: whether an attestation holds now.
+//! * [`monitor`]: keeps every version's status true after sale: vulnerabilities, deadlines,
+//!   support end and expiry, each change signed by the registry's monitor key.
 //! * [`admin`]: organisations, keys, tokens and accreditations.
 //! * [`http`]: the JSON API, the log's tiles and checkpoint.
 //! * [`server`]: the accept loop that serves them, with header-read and idle timeouts and a
@@ -26,6 +28,7 @@ pub mod http;
 mod indexer;
 pub mod label;
 pub mod metrics;
+pub mod monitor;
 pub mod pagecache;
 pub mod pages;
 pub mod ratelimit;

@@ -41,6 +41,8 @@ pub struct Metrics {
     pub index_batch: Histogram,
     /// Time to record one such transaction.
     pub index_commit: Histogram,
+    /// Status changes the monitor made.
+    pub monitor_changes: Counter,
 }
 
 impl Default for Metrics {
@@ -87,8 +89,15 @@ impl Default for Metrics {
             "Time to record one transaction of accepted submissions",
             index_commit.clone(),
         );
+        let monitor_changes = Counter::default();
+        registry.register(
+            "monitor_changes",
+            "Status changes the monitor made (vulnerable, suspension, expiry, …)",
+            monitor_changes.clone(),
+        );
         Metrics {
             registry,
+            monitor_changes,
             requests,
             latency,
             submissions,

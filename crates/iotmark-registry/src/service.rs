@@ -62,6 +62,9 @@ pub enum RegistryError {
     Replay { index: u64, message: String },
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The vulnerability store the monitor matches against.
+    #[error("vulnerability store: {0}")]
+    Vulns(String),
     /// A fault of the registry's own (never of the submitter's), e.g. a value it computed
     /// that does not have its form.
     #[error("internal: {0}")]
@@ -106,6 +109,20 @@ pub struct Registry {
     pub report_limit: crate::ratelimit::RateLimiter,
     /// Rendered product pages; every write about a product drops its page.
     pub pages: crate::pagecache::PageCache,
+    /// The monitor's key and organisation: the status changes it signs.
+    pub(crate) monitor_key: crate::monitor::MonitorKey,
+    /// Monitor runs are one at a time.
+    pub(crate) monitor_lock: tokio::sync::Mutex<()>,
+    /// The vulnerability store the monitor matches SBOMs against, once attached.
+    vulns: std::sync::OnceLock<iotmark_vulns::store::Store>,
+    /// The store loaded into memory, and what it held when loaded: reloaded only when an
+    /// import or triage decision changed it.
+    loaded_vulns: tokio::sync::Mutex<
+        Option<(
+            iotmark_vulns::store::Counts,
+            Arc<iotmark_vulns::report::Loaded>,
+        )>,
+    >,
 }
 
 /// What an accepted submission gets back.
@@ -149,6 +166,7 @@ impl Registry {
                     message: e.to_string(),
                 }
             })?;
+        let monitor_key = crate::monitor::MonitorKey::open(&store, data, &origin).await?;
         let limits = config.limits;
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let indexer = Indexer::start(store.clone(), metrics.clone());
@@ -174,6 +192,10 @@ impl Registry {
             indexer,
             status_lock: tokio::sync::Mutex::new(()),
             verifier_key,
+            monitor_key,
+            monitor_lock: tokio::sync::Mutex::new(()),
+            vulns: std::sync::OnceLock::new(),
+            loaded_vulns: tokio::sync::Mutex::new(None),
         };
         registry.replay().await?;
         if let Ok(cp) = registry.checkpoint().and_then(|b| {
@@ -405,6 +427,97 @@ impl Registry {
         Ok(())
     }
 
+    /// Gives the monitor its vulnerability store (once; a second store is ignored).
+    pub fn attach_vulnerability_store(&self, store: iotmark_vulns::store::Store) {
+        let _ = self.vulns.set(store);
+    }
+
+    /// The attached vulnerability store in memory, reloaded when it changed since the last
+    /// load; `None` without a store.
+    pub async fn loaded_vulnerabilities(
+        &self,
+    ) -> Result<Option<Arc<iotmark_vulns::report::Loaded>>, RegistryError> {
+        let Some(store) = self.vulns.get() else {
+            return Ok(None);
+        };
+        let vulns = |e: iotmark_vulns::store::StoreError| RegistryError::Vulns(e.to_string());
+        let mut cached = self.loaded_vulns.lock().await;
+        let counts = store.counts().await.map_err(vulns)?;
+        if let Some((held, loaded)) = cached.as_ref()
+            && *held == counts
+        {
+            return Ok(Some(loaded.clone()));
+        }
+        let loaded = Arc::new(
+            iotmark_vulns::report::Loaded::load(store)
+                .await
+                .map_err(vulns)?,
+        );
+        *cached = Some((counts, loaded.clone()));
+        Ok(Some(loaded))
+    }
+
+    /// One monitor run now, against the attached vulnerability store (loaded or reloaded as
+    /// needed).
+    pub async fn monitor_now(&self) -> Result<crate::monitor::Run, RegistryError> {
+        let loaded = self.loaded_vulnerabilities().await?;
+        self.monitor(loaded.as_deref(), jiff::Timestamp::now())
+            .await
+    }
+
+    /// Keeps the SBOM with SHA-256 `sha256_hex` for the monitor: the bytes must have that
+    /// digest, a conformity attestation must name it, the submitter must be that
+    /// attestation's submitter, the product's manufacturer or the operator, and it must read
+    /// as CycloneDX or SPDX JSON. Uploading it again changes nothing.
+    pub async fn upload_sbom(
+        &self,
+        submitter: &Organisation,
+        sha256_hex: &str,
+        bytes: &[u8],
+    ) -> Result<(), RegistryError> {
+        let refused =
+            |rule: Rule, message: String| RegistryError::Refused(Refusal { rule, message });
+        let actual = Sha256::of(bytes).to_hex();
+        if actual != sha256_hex {
+            return Err(refused(
+                Rule::Sbom,
+                format!(
+                    "the body's SHA-256 is {actual}, not {sha256_hex}; upload the SBOM exactly as it was attested (`iotmark attest --sbom`)"
+                ),
+            ));
+        }
+        let named_by = self.store.sbom_named_by(sha256_hex).await?;
+        if named_by.is_empty() {
+            return Err(refused(
+                Rule::NotFound,
+                format!(
+                    "no conformity attestation names SBOM {sha256_hex}; attest with `iotmark attest --sbom FILE` and submit that first"
+                ),
+            ));
+        }
+        let allowed = submitter.role == Role::Operator
+            || named_by
+                .iter()
+                .any(|(by, owner)| *by == submitter.id || *owner == submitter.id);
+        if !allowed {
+            return Err(refused(
+                Rule::Authority,
+                format!(
+                    "{} neither attested nor owns a product whose attestation names this SBOM",
+                    submitter.id
+                ),
+            ));
+        }
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| refused(Rule::Sbom, format!("the SBOM is not UTF-8 JSON: {e}")))?;
+        iotmark_vulns::sbom::read_sbom("the uploaded SBOM", bytes)
+            .map_err(|e| refused(Rule::Sbom, e.to_string()))?;
+        self.store
+            .put_sbom(sha256_hex, text, jiff::Timestamp::now())
+            .await?;
+        Ok(())
+    }
+
     /// Records the manufacturer's answer to a vulnerability report of its product: only the
     /// product's manufacturer (or the operator) may. A `fixed` answer names the version with
     /// the fix; the others name none.
@@ -601,6 +714,7 @@ impl Registry {
             referred: referred.as_ref(),
             referred_history: &history,
             accepted_before,
+            monitor_key: Some(self.monitor_key.key_id.as_str()),
             now,
         };
         let accepted = accept::decide(signed, &facts)?;
@@ -866,6 +980,10 @@ fn to_record(
         status: None,
         reason: None,
         effective: None,
+        trigger: None,
+        vulnerabilities: Vec::new(),
+        deadline: None,
+        sbom_sha256: None,
     };
     Ok(match &attestation.statement.predicate {
         Predicate::Conformity(p) => AttestationRecord {
@@ -877,6 +995,7 @@ fn to_record(
             issued: Some(p.issued),
             valid_until: Some(p.valid_until),
             support_end: p.support_end,
+            sbom_sha256: p.sbom_sha256.map(|d| d.to_hex()),
             ..base
         },
         Predicate::Status(p) => {
@@ -898,6 +1017,9 @@ fn to_record(
                 reason: Some(p.reason.clone()),
                 effective: Some(p.effective),
                 issued: Some(p.issued),
+                trigger: p.trigger,
+                vulnerabilities: p.vulnerabilities.clone(),
+                deadline: p.deadline,
                 ..base
             }
         }

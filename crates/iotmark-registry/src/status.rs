@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use iotmark_attest::statement::StatusKind;
-use iotmark_lifecycle::machine::{self, Actor, State, Trigger};
+use iotmark_lifecycle::machine::{self, Actor, State};
 
 use crate::store::{AttestationRecord, EntryKind};
 
@@ -19,6 +19,11 @@ pub enum Standing {
     Suspended,
     Revoked,
     EndOfSupport,
+    /// A known exploitable vulnerability in an attested component is open; the scheme's
+    /// deadline to fix it runs.
+    Vulnerable,
+    /// The manufacturer marked the version invalid.
+    Withdrawn,
 }
 
 impl Standing {
@@ -31,21 +36,13 @@ impl Standing {
             Standing::Suspended => "is suspended",
             Standing::Revoked => "was revoked",
             Standing::EndOfSupport => "ended with the end of security support",
+            Standing::Vulnerable => "does not hold while a known vulnerability is open",
+            Standing::Withdrawn => "was withdrawn by the manufacturer",
         }
     }
 
     pub fn holds(self) -> bool {
         self == Standing::Valid
-    }
-}
-
-/// The lifecycle trigger a status attestation of `kind` is.
-pub(crate) fn trigger_of(kind: StatusKind) -> Trigger {
-    match kind {
-        StatusKind::Suspension => Trigger::Suspend,
-        StatusKind::Reinstatement => Trigger::LiftSuspension,
-        StatusKind::Revocation => Trigger::Revoke,
-        StatusKind::EndOfSupport => Trigger::SupportEnded,
     }
 }
 
@@ -59,9 +56,19 @@ pub(crate) fn actor_of(role: crate::store::Role) -> Actor {
 }
 
 /// The lifecycle state a conformity attestation reaches through its status `changes` (in log
-/// order), as `iotmark_lifecycle::machine` says.
+/// order), as `iotmark_lifecycle::machine` says. What each change records decides where it
+/// leads (every record leads to one state), so older changes logged without their trigger
+/// replay the same way.
 pub(crate) fn state_after(changes: impl IntoIterator<Item = StatusKind>) -> State {
-    machine::replay(State::Conformant, changes.into_iter().map(trigger_of))
+    machine::replay_records(
+        State::Conformant,
+        changes.into_iter().map(StatusKind::record),
+    )
+}
+
+/// The state one more status change of `kind` leads to from `state`.
+pub(crate) fn state_after_from(state: State, kind: StatusKind) -> State {
+    machine::replay_records(state, [kind.record()])
 }
 
 /// The standing of `attestation` at `now`, given every record of its product (in log order);
@@ -85,7 +92,10 @@ pub fn standing(
         State::Revoked => return Standing::Revoked,
         State::EndOfSupport => return Standing::EndOfSupport,
         State::Suspended => return Standing::Suspended,
-        _ => {}
+        State::Vulnerable => return Standing::Vulnerable,
+        State::Withdrawn => return Standing::Withdrawn,
+        State::Expired => return Standing::Expired,
+        State::Conformant | State::Unassessed => {}
     }
     if attestation.issued.is_some_and(|t| t > now) {
         return Standing::NotYetValid;
@@ -149,6 +159,10 @@ mod tests {
             status: None,
             reason: None,
             effective: None,
+            trigger: None,
+            vulnerabilities: Vec::new(),
+            deadline: None,
+            sbom_sha256: None,
         }
     }
 
@@ -225,16 +239,22 @@ mod tests {
             StatusKind::Revocation,
             "2026-09-01T00:00:00Z",
         ));
+        assert_eq!(
+            standing(&a, &history, ts("2026-09-02T00:00:00Z")),
+            Standing::Revoked
+        );
+        // Only an upheld appeal reinstates a revoked attestation: the registry accepts that
+        // reinstatement from the operator alone, so one in the log lifts the revocation.
         history.push(change(
             "a",
             5,
             StatusKind::Reinstatement,
-            "2026-09-02T00:00:00Z",
+            "2026-09-10T00:00:00Z",
         ));
         assert_eq!(
             standing(&a, &history, ts("2026-10-01T00:00:00Z")),
-            Standing::Revoked,
-            "revocation is final"
+            Standing::Valid,
+            "an appeal upheld"
         );
     }
 

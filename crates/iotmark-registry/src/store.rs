@@ -26,7 +26,7 @@
 //!
 //! Every method that writes does so in one transaction: it either happens whole or not at all.
 
-use iotmark_attest::statement::{Route, StatusKind};
+use iotmark_attest::statement::{Route, StatusKind, Trigger};
 use serde::{Deserialize, Serialize};
 
 /// More words than this in a search query are refused: each becomes one `LIKE` on every row.
@@ -35,12 +35,14 @@ pub const MAX_SEARCH_WORDS: usize = 8;
 pub const MAX_SEARCH_BYTES: usize = 200;
 
 mod attestations;
+mod lifecycle;
 mod organisations;
 mod queries;
 mod reports;
 mod rows;
 
 pub use iotmark_db::Backend;
+pub use lifecycle::Sighting;
 
 static SCHEMA: iotmark_db::Schema = iotmark_db::Schema {
     sqlite: &SQLITE_MIGRATIONS,
@@ -198,11 +200,26 @@ pub struct AttestationRecord {
     pub support_end: Option<jiff::civil::Date>,
     /// For status changes: the envelope SHA-256 they refer to, the change and why.
     pub refers_to: Option<String>,
-    /// `suspension`, `revocation`, `end-of-support` or `reinstatement`.
+    /// `vulnerable`, `suspension`, `revocation`, `end-of-support`, `reinstatement`, `expiry`
+    /// or `withdrawal`.
     #[schema(value_type = Option<String>)]
     pub status: Option<StatusKind>,
     pub reason: Option<String>,
     pub effective: Option<jiff::Timestamp>,
+    /// For status changes: the lifecycle trigger that caused it (docs/LIFECYCLE.md), when
+    /// the change named one.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// The vulnerabilities behind a change (a `vulnerable` record, a missed deadline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<String>,
+    /// For a `vulnerable` record: when the deadline to fix passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<jiff::Timestamp>,
+    /// For conformity attestations: the SHA-256 of the SBOM they rest on, when named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom_sha256: Option<String>,
 }
 
 /// A product as the registry shows it. Created by its first conformity attestation.

@@ -93,6 +93,10 @@ impl Conformity<'_> {
                 status: None,
                 reason: None,
                 effective: None,
+                trigger: None,
+                vulnerabilities: Vec::new(),
+                deadline: None,
+                sbom_sha256: None,
             },
             manufacturer: self.manufacturer.into(),
             manufacturer_name: self.manufacturer_name.into(),
@@ -142,6 +146,10 @@ fn status(
         status: Some(change),
         reason: Some("telnet enabled in the field build".into()),
         effective: Some(at(1000 + log_index as i64)),
+        trigger: None,
+        vulnerabilities: Vec::new(),
+        deadline: None,
+        sbom_sha256: None,
     }
 }
 

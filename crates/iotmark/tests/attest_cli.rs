@@ -28,6 +28,7 @@ fn sign_example(key: &Path) -> String {
             .declaration
             .unwrap();
     let input = ConformityInput {
+        sbom_sha256: None,
         route: Route::Sdoc,
         profile: Some("etsi-en-303-645".into()),
         organisation: "Acme Devices Ltd".into(),

@@ -155,6 +155,7 @@ fn envelopes(signer: &FileSigner, count: i64) -> Vec<Vec<u8>> {
                 Path::new("assessment-results.json"),
                 &declaration,
                 &ConformityInput {
+                    sbom_sha256: None,
                     route: Route::Sdoc,
                     profile: None,
                     organisation: "Acme Devices Ltd".into(),

@@ -51,6 +51,7 @@ pub fn ts(s: &str) -> jiff::Timestamp {
 
 pub fn input(signer: &dyn Signer, route: Route) -> ConformityInput {
     ConformityInput {
+        sbom_sha256: None,
         route,
         profile: Some("etsi-en-303-645".into()),
         organisation: "Acme Devices Ltd".into(),

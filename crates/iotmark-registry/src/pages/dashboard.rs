@@ -226,6 +226,8 @@ pub(super) async fn page(
         (Some(Standing::Suspended), NOT_SATISFIED),
         (Some(Standing::Revoked), NOT_SATISFIED),
         (Some(Standing::EndOfSupport), NOT_SATISFIED),
+        (Some(Standing::Vulnerable), NOT_SATISFIED),
+        (Some(Standing::Withdrawn), NOT_SATISFIED),
         (None, NOT_APPLICABLE),
     ];
     let counted: Vec<(&'static str, &'static str, u32)> = kinds

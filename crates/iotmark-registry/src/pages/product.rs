@@ -96,6 +96,8 @@ pub(super) fn badge(standing: Standing) -> (&'static str, &'static str) {
         Standing::Suspended => ("Suspended", "bad"),
         Standing::Revoked => ("Revoked", "bad"),
         Standing::EndOfSupport => ("Support ended", "bad"),
+        Standing::Vulnerable => ("Vulnerable", "bad"),
+        Standing::Withdrawn => ("Withdrawn", "bad"),
     }
 }
 
@@ -681,6 +683,19 @@ fn verdict(
             change(StatusKind::EndOfSupport),
             "ended the security support of",
         ),
+        Standing::Vulnerable => {
+            let c = change(StatusKind::Vulnerable);
+            let (d, r) = told(c, "found a known vulnerability open in");
+            let deadline = c
+                .and_then(|c| c.deadline)
+                .map(|t| format!(" The manufacturer must fix it by {}.", words::day(t)))
+                .unwrap_or_default();
+            (
+                d.map(|d| format!("{d}{deadline} Until it is fixed, do not rely on it.")),
+                r,
+            )
+        }
+        Standing::Withdrawn => told(change(StatusKind::Withdrawal), "withdrew"),
     };
     let checked = finding_counts(registry, &record.envelope_sha256)?.map(|c| {
         format!(
@@ -739,6 +754,9 @@ fn event(
                 Some(StatusKind::Revocation) => ("Revoked", "bad"),
                 Some(StatusKind::EndOfSupport) => ("Ended security support for", "bad"),
                 Some(StatusKind::Reinstatement) => ("Reinstated", "good"),
+                Some(StatusKind::Vulnerable) => ("Found a known vulnerability open in", "bad"),
+                Some(StatusKind::Expiry) => ("Recorded the expiry of", "warn"),
+                Some(StatusKind::Withdrawal) => ("Withdrew", "bad"),
                 None => ("Changed", "warn"),
             };
             let pending = if r.effective.is_some_and(|t| t > loaded.now) {

@@ -478,6 +478,10 @@ async fn insert_attestation(
         .bind(rec.status.map(|s| s.as_str()))
         .bind(&rec.reason)
         .bind(rec.effective.map(seconds))
+        .bind(rec.trigger.map(|t| t.as_str()))
+        .bind(rows::vulnerabilities_to_db(&rec.vulnerabilities))
+        .bind(rec.deadline.map(seconds))
+        .bind(&rec.sbom_sha256)
         .execute(&mut *conn)
         .await
         .map_err(|e| {

@@ -123,23 +123,24 @@ pub(super) const REFERRED_ATTESTATION: &str =
 pub(super) const INSERT_ATTESTATION: &str = "INSERT INTO attestations (envelope_sha256, \
      statement_sha256, kind, log_index, logged, submitted_by, signer_key_id, product_id, \
      version, scheme, tier, route, issued, valid_until, support_end, refers_to, refers_to_kind, \
-     status, reason, effective) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-     $14, $15, $16, $17, $18, $19, $20)";
+     status, reason, effective, trigger, vulnerabilities, deadline, sbom_sha256) VALUES ($1, $2, \
+     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+     $23, $24)";
 
 pub(super) const ATTESTATION_BY_ENVELOPE: &str = "SELECT envelope_sha256, statement_sha256, \
      kind, log_index, logged, submitted_by, signer_key_id, product_id, version, scheme, tier, \
-     route, issued, valid_until, support_end, refers_to, status, reason, effective \
-     FROM attestations WHERE envelope_sha256 = $1";
+     route, issued, valid_until, support_end, refers_to, status, reason, effective, trigger, \
+     vulnerabilities, deadline, sbom_sha256 FROM attestations WHERE envelope_sha256 = $1";
 
 pub(super) const ATTESTATION_BY_STATEMENT: &str = "SELECT envelope_sha256, statement_sha256, \
      kind, log_index, logged, submitted_by, signer_key_id, product_id, version, scheme, tier, \
-     route, issued, valid_until, support_end, refers_to, status, reason, effective \
-     FROM attestations WHERE statement_sha256 = $1";
+     route, issued, valid_until, support_end, refers_to, status, reason, effective, trigger, \
+     vulnerabilities, deadline, sbom_sha256 FROM attestations WHERE statement_sha256 = $1";
 
 pub(super) const HISTORY: &str = "SELECT envelope_sha256, statement_sha256, kind, log_index, \
      logged, submitted_by, signer_key_id, product_id, version, scheme, tier, route, issued, \
-     valid_until, support_end, refers_to, status, reason, effective \
-     FROM attestations WHERE product_id = $1 ORDER BY log_index";
+     valid_until, support_end, refers_to, status, reason, effective, trigger, vulnerabilities, \
+     deadline, sbom_sha256 FROM attestations WHERE product_id = $1 ORDER BY log_index";
 
 pub(super) const LAST_LOG_INDEX: &str = "SELECT MAX(log_index) FROM attestations";
 
@@ -209,6 +210,29 @@ pub(super) const REPORTS: &str = "SELECT id, product_id, version, summary, detai
      received, triage_status, triage_note, fixed_in, triaged \
      FROM vulnerability_reports WHERE product_id = $1 ORDER BY id";
 
+/// Every attestation, by product and log index: what the monitor walks.
+pub(super) const ALL_ATTESTATIONS: &str = "SELECT envelope_sha256, statement_sha256, kind, \
+     log_index, logged, submitted_by, signer_key_id, product_id, version, scheme, tier, route, \
+     issued, valid_until, support_end, refers_to, status, reason, effective, trigger, \
+     vulnerabilities, deadline, sbom_sha256 FROM attestations ORDER BY product_id, log_index";
+
+/// Who may upload the SBOM `$1`: the submitters and product owners of the conformity
+/// attestations that name it.
+pub(super) const SBOM_NAMED_BY: &str = "SELECT a.submitted_by, p.manufacturer FROM attestations a \
+     JOIN products p ON p.id = a.product_id WHERE a.kind = 'conformity' AND a.sbom_sha256 = $1";
+
+pub(super) const INSERT_SBOM: &str = "INSERT INTO sboms (sha256, document, received) \
+     VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING";
+
+pub(super) const SBOM: &str = "SELECT document FROM sboms WHERE sha256 = $1";
+
+pub(super) const ALL_SIGHTINGS: &str = "SELECT attestation, vulnerability, first_seen, rating, \
+     known_exploited FROM monitor_sightings";
+
+pub(super) const INSERT_SIGHTING: &str = "INSERT INTO monitor_sightings (attestation, \
+     vulnerability, first_seen, rating, known_exploited) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (attestation, vulnerability) DO NOTHING";
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -222,3 +246,4 @@ mod tests {
         );
     }
 }
+

@@ -14,7 +14,7 @@ pub(super) fn seconds(t: jiff::Timestamp) -> i64 {
     t.as_second()
 }
 
-fn timestamp(what: &'static str, secs: i64) -> Result<jiff::Timestamp, StoreError> {
+pub(super) fn timestamp(what: &'static str, secs: i64) -> Result<jiff::Timestamp, StoreError> {
     jiff::Timestamp::from_second(secs).map_err(|e| StoreError::Corrupt {
         what,
         reason: format!("{secs} is not a time in seconds since the epoch: {e}"),
@@ -66,18 +66,10 @@ fn route(s: &str) -> Result<Route, StoreError> {
 /// The status word's enum: the one whose [`StatusKind::as_str`] it is, so the words stored are
 /// the words written.
 fn status_kind(s: &str) -> Result<StatusKind, StoreError> {
-    const ALL: [StatusKind; 4] = [
-        StatusKind::Suspension,
-        StatusKind::Revocation,
-        StatusKind::EndOfSupport,
-        StatusKind::Reinstatement,
-    ];
-    ALL.into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| StoreError::Corrupt {
-            what: "attestation status",
-            reason: format!("{s:?} is not suspension, revocation, end-of-support or reinstatement"),
-        })
+    s.parse().map_err(|reason| StoreError::Corrupt {
+        what: "attestation status",
+        reason,
+    })
 }
 
 pub(super) fn kind_str(kind: EntryKind) -> &'static str {
@@ -331,6 +323,24 @@ pub(super) struct AttestationRow {
     status: Option<String>,
     reason: Option<String>,
     effective: Option<i64>,
+    trigger: Option<String>,
+    vulnerabilities: Option<String>,
+    deadline: Option<i64>,
+    sbom_sha256: Option<String>,
+}
+
+/// A change's vulnerability IDs as stored: a JSON array, or NULL for none.
+pub(super) fn vulnerabilities_to_db(ids: &[String]) -> Option<String> {
+    (!ids.is_empty()).then(|| serde_json::to_string(ids).unwrap_or_default())
+}
+
+fn vulnerabilities_from_db(text: Option<&str>) -> Result<Vec<String>, StoreError> {
+    text.map_or(Ok(Vec::new()), |t| {
+        serde_json::from_str(t).map_err(|e| StoreError::Corrupt {
+            what: "status change vulnerabilities",
+            reason: format!("not a JSON array of IDs: {e}"),
+        })
+    })
 }
 
 impl TryFrom<AttestationRow> for AttestationRecord {
@@ -370,6 +380,19 @@ impl TryFrom<AttestationRow> for AttestationRecord {
             refers_to: r.refers_to,
             status: r.status.as_deref().map(status_kind).transpose()?,
             reason: r.reason,
+            trigger: r
+                .trigger
+                .as_deref()
+                .map(|t| {
+                    t.parse().map_err(|reason| StoreError::Corrupt {
+                        what: "status change trigger",
+                        reason,
+                    })
+                })
+                .transpose()?,
+            vulnerabilities: vulnerabilities_from_db(r.vulnerabilities.as_deref())?,
+            deadline: opt_timestamp("status change deadline", r.deadline)?,
+            sbom_sha256: r.sbom_sha256,
         })
     }
 }
@@ -518,12 +541,7 @@ mod tests {
 
     #[test]
     fn route_and_status_words_read_back_or_are_named_as_corrupt() {
-        for s in [
-            StatusKind::Suspension,
-            StatusKind::Revocation,
-            StatusKind::EndOfSupport,
-            StatusKind::Reinstatement,
-        ] {
+        for s in StatusKind::ALL {
             assert_eq!(status_kind(s.as_str()).ok(), Some(s));
         }
         assert_eq!(route("certification").ok(), Some(Route::Certification));

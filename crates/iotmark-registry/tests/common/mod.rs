@@ -334,6 +334,7 @@ pub fn conformity_of(
         Path::new("assessment-results.json"),
         declaration,
         &ConformityInput {
+            sbom_sha256: None,
             route,
             profile: Some("en303645".to_owned()),
             organisation: organisation.to_owned(),

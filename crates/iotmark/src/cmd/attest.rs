@@ -189,6 +189,11 @@ pub struct AttestArgs {
     /// Issue time (RFC 3339) [default: now]
     #[arg(long, value_name = "TIME")]
     issued: Option<String>,
+    /// The SBOM of the attested images (CycloneDX or SPDX JSON, e.g. from `iotmark scan
+    /// --sbom`): its digest is signed in, so a registry can watch the version for new
+    /// vulnerabilities against exactly this SBOM
+    #[arg(long, value_name = "FILE")]
+    sbom: Option<PathBuf>,
     /// Where to write the envelope [default: PRODUCT-ID.dsse.json]
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -202,7 +207,7 @@ pub struct AttestArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AttestCommand {
-    /// Suspend, revoke, end the support of, or reinstate an earlier attestation
+    /// Suspend, revoke, end the support of, withdraw or reinstate an earlier attestation
     #[command(
         after_help = "Examples:\n  iotmark attest status cert.dsse.json --set suspension --reason \"under investigation\" --key keys/lab.key\n  iotmark attest status cert.dsse.json --set reinstatement --reason \"fixed in 2.1.1\" --key keys/lab.key\n  iotmark attest status decl.dsse.json --set end-of-support --reason \"support period ended\" \\\n      --effective 2031-07-01T00:00:00Z --key keys/acme.key"
     )]
@@ -214,7 +219,7 @@ pub struct StatusArgs {
     /// The attestation (DSSE envelope) whose status changes, exactly as published
     envelope: PathBuf,
     /// The change
-    #[arg(long = "set", value_name = "STATUS", value_parser = clap::builder::PossibleValuesParser::new(["suspension", "revocation", "end-of-support", "reinstatement"]).try_map(|s| s.parse::<StatusKind>()))]
+    #[arg(long = "set", value_name = "STATUS", value_parser = clap::builder::PossibleValuesParser::new(["suspension", "revocation", "end-of-support", "reinstatement", "withdrawal"]).try_map(|s| s.parse::<StatusKind>()))]
     status: StatusKind,
     /// Why, in words a buyer understands
     #[arg(long)]
@@ -263,6 +268,21 @@ pub fn attest(args: AttestArgs) -> Result<ExitCode> {
     let (_, declaration) = valid_declaration(&declaration_path, None)?;
     let results = std::fs::read(&results_path)
         .with_context(|| format!("cannot read {}", results_path.display()))?;
+    let sbom_sha256 = match &args.sbom {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            // Only an SBOM the registry's monitor can read is worth binding.
+            iotmark_vulns::sbom::read_sbom(&path.display().to_string(), &bytes).with_context(|| {
+                format!(
+                    "{} is not a CycloneDX or SPDX JSON SBOM; pass the file `iotmark scan --sbom` wrote",
+                    path.display()
+                )
+            })?;
+            Some(iotmark_attest::Sha256::of(&bytes))
+        }
+        None => None,
+    };
     let signed = sign_conformity(&ConformityRequest {
         results: &results,
         results_path: &results_path,
@@ -272,6 +292,7 @@ pub fn attest(args: AttestArgs) -> Result<ExitCode> {
         organisation: args.organisation,
         signer: &signer,
         issued: time_or_now("--issued", args.issued.as_deref())?,
+        sbom_sha256,
     })?;
     let out = args
         .out

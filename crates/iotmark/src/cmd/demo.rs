@@ -170,6 +170,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
             organisation: None,
             signer: &signer,
             issued: now_to_the_second(),
+            sbom_sha256: None,
         })?
         .envelope;
         std::fs::write(work.join("securecam.dsse.json"), &envelope)?;

@@ -21,6 +21,23 @@ pub enum RegistryCommand {
         after_help = "The data directory holds the log (tiles, checkpoint, envelopes), the log's key and,\nby default, the SQLite database. Nothing else needs installing.\n\nExamples:\n  iotmark registry serve\n  iotmark registry serve --listen 0.0.0.0:8080 --public-url https://registry.example.org\n  iotmark registry serve --db postgres://iotmark@db.internal/iotmark --data /var/lib/iotmark"
     )]
     Serve(ServeArgs),
+    /// Run the post-market monitor once: vulnerabilities in attested SBOMs, deadlines to
+    /// fix, support ends and expiries, each change logged as a signed status attestation
+    #[command(
+        after_help = "A running `registry serve` holds the data directory and runs the monitor itself (see
+--monitor-every); ask it with `curl -X POST -H 'Authorization: Bearer TOKEN' URL/api/v1/monitor`.
+This command is for a registry that is not serving. Running it twice changes nothing twice.
+
+Exit codes:
+  0  the run finished (with or without changes)
+  1  the registry or the vulnerability store cannot be opened
+
+Examples:
+  iotmark vulns import nvdcve-2.0-2026.json.gz known_exploited_vulnerabilities.json
+  iotmark registry monitor
+  iotmark registry monitor --json --data /var/lib/iotmark"
+    )]
+    Monitor(MonitorArgs),
     /// Administer organisations, keys, tokens and accreditations (straight to the database)
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -71,10 +88,50 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Where the vulnerability store the monitor matches against is.
+#[derive(Debug, Args)]
+pub struct VulnsStoreArgs {
+    /// The vulnerability store (`iotmark vulns import`): sqlite://PATH or postgres://…
+    /// [default: SQLite in the data directory, as `iotmark vulns` uses]
+    #[arg(long, value_name = "URL", env = "IOTMARK_VULNS_DB")]
+    vulns_db: Option<String>,
+}
+
+impl VulnsStoreArgs {
+    async fn open(&self, data: &std::path::Path) -> Result<iotmark_vulns::store::Store> {
+        let url = self
+            .vulns_db
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", data.join("vulns.sqlite3").display()));
+        iotmark_vulns::store::Store::open(&url)
+            .await
+            .with_context(|| format!("cannot open the vulnerability store {}", redact(&url)))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    vulns: VulnsStoreArgs,
+    /// The log's name, as `registry serve` was given it
+    #[arg(long, value_name = "NAME", default_value = "iotmark.localhost/log")]
+    origin: String,
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    vulns: VulnsStoreArgs,
+    /// Seconds between monitor runs (the first runs at start); 0 runs it only on demand
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    monitor_every: u64,
     /// Address to listen on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -203,6 +260,7 @@ pub fn run(command: RegistryCommand) -> Result<ExitCode> {
     runtime.block_on(async move {
         match command {
             RegistryCommand::Serve(a) => serve(a).await,
+            RegistryCommand::Monitor(a) => monitor(a).await,
             RegistryCommand::Admin(c) => admin(c).await,
         }
     })
@@ -236,7 +294,27 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     )
     .await
     .with_context(|| format!("cannot open the registry in {}", args.data.data.display()))?;
+    registry.attach_vulnerability_store(args.vulns.open(&args.data.data).await?);
     let registry = Arc::new(registry);
+    if args.monitor_every > 0 {
+        let every = std::time::Duration::from_secs(args.monitor_every);
+        let monitored = registry.clone();
+        tokio::spawn(async move {
+            loop {
+                match monitored.monitor_now().await {
+                    Ok(run) => tracing::info!(
+                        attestations = run.attestations,
+                        sboms = run.sboms_matched,
+                        open = run.open_vulnerabilities,
+                        changes = run.changes.len(),
+                        "monitor run"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "monitor run failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
     let app = iotmark_registry::http::router(registry.clone());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -254,6 +332,57 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     .await
     .context("the server stopped")?;
     registry.shutdown();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn monitor(args: MonitorArgs) -> Result<ExitCode> {
+    let store = args.data.open().await?;
+    let registry = Registry::open(
+        store,
+        Config {
+            data_dir: args.data.data.clone(),
+            log_origin: args.origin.clone(),
+            limits: Default::default(),
+            public_url: String::new(),
+        },
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot open the registry in {} (if `registry serve` is running on it, ask the server: POST /api/v1/monitor)",
+            args.data.data.display()
+        )
+    })?;
+    registry.attach_vulnerability_store(args.vulns.open(&args.data.data).await?);
+    let run = registry.monitor_now().await;
+    registry.shutdown();
+    let run = run.context("the monitor run failed")?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&run)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let style = Style::stdout();
+    outln!(
+        "looked at {} living attestations: {} SBOMs matched ({} named but not uploaded), {} open vulnerabilities",
+        run.attestations,
+        run.sboms_matched,
+        run.sboms_missing,
+        run.open_vulnerabilities
+    );
+    if run.changes.is_empty() {
+        outln!("{}", style.good("no status changed"));
+    }
+    for c in &run.changes {
+        outln!(
+            "{} {} {}: {} ({}, log entry {})",
+            style.warn(c.status.as_str()),
+            c.product_id,
+            c.version,
+            c.reason,
+            c.trigger,
+            c.log_index
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

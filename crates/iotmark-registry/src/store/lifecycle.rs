@@ -1,0 +1,112 @@
+//! What the monitor reads and keeps: every attestation at once, the SBOMs attestations name,
+//! and when each open vulnerability was first seen in an attested version.
+
+use std::collections::HashMap;
+
+use super::rows::{AttestationRow, seconds, timestamp};
+use super::{AttestationRecord, Store, StoreError, queries};
+
+/// When the monitor first saw a vulnerability open in an attested version, and how it was
+/// rated then: the deadline to fix runs from `first_seen`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sighting {
+    /// The vulnerability's ID (a CVE ID when one is known).
+    pub vulnerability: String,
+    pub first_seen: jiff::Timestamp,
+    /// `critical`, `high`, `medium`, `low` or `none`.
+    pub rating: String,
+    pub known_exploited: bool,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct SightingRow {
+    attestation: String,
+    vulnerability: String,
+    first_seen: i64,
+    rating: String,
+    known_exploited: i64,
+}
+
+impl Store {
+    /// Every attestation (conformity and status), by product and then log index.
+    pub async fn all_attestations(&self) -> Result<Vec<AttestationRecord>, StoreError> {
+        let rows: Vec<AttestationRow> = sqlx::query_as(queries::ALL_ATTESTATIONS)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// The organisations that may upload the SBOM with digest `sha256`: for each conformity
+    /// attestation naming it, (who submitted it, who owns the product). Empty when no
+    /// attestation names it.
+    pub async fn sbom_named_by(&self, sha256: &str) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(queries::SBOM_NAMED_BY)
+            .bind(sha256)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Keeps an SBOM by its digest; one already kept is left as it is (same digest, same
+    /// bytes).
+    pub async fn put_sbom(
+        &self,
+        sha256: &str,
+        document: &str,
+        received: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query(queries::INSERT_SBOM)
+            .bind(sha256)
+            .bind(document)
+            .bind(seconds(received))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn sbom(&self, sha256: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(queries::SBOM)
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Every sighting, by the conformity attestation (envelope SHA-256) it is about.
+    pub async fn all_sightings(&self) -> Result<HashMap<String, Vec<Sighting>>, StoreError> {
+        let rows: Vec<SightingRow> = sqlx::query_as(queries::ALL_SIGHTINGS)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: HashMap<String, Vec<Sighting>> = HashMap::new();
+        for r in rows {
+            out.entry(r.attestation).or_default().push(Sighting {
+                vulnerability: r.vulnerability,
+                first_seen: timestamp("sighting time", r.first_seen)?,
+                rating: r.rating,
+                known_exploited: r.known_exploited != 0,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records sightings in one transaction; a vulnerability already seen in that
+    /// attestation keeps its first sighting.
+    pub async fn add_sightings(&self, sightings: &[(String, Sighting)]) -> Result<(), StoreError> {
+        if sightings.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        for (attestation, s) in sightings {
+            sqlx::query(queries::INSERT_SIGHTING)
+                .bind(attestation)
+                .bind(&s.vulnerability)
+                .bind(seconds(s.first_seen))
+                .bind(&s.rating)
+                .bind(i64::from(s.known_exploited))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,317 @@
+//! The monitor end to end, on SQLite and PostgreSQL: a product attested with its SBOM, real
+//! vulnerability data (NVD's record of CVE-2017-18368 and CISA's KEV catalog) that affects
+//! the attested firmware, the scheme's deadline, a fixed version, and the end of support. The
+//! API, the page, the log and offline verification must agree at every step, and two runs at
+//! once must change nothing twice.
+//!
+//! Time: the registry accepts only attestations issued up to now, so the story is told in
+//! the past: the product is attested 40 days ago and the monitor is run "at" earlier times.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use iotmark_attest::Sha256;
+use iotmark_attest::keys::Signer;
+use iotmark_attest::statement::Route;
+use iotmark_registry::monitor::Run;
+use serde_json::{Value, json};
+
+fn days_ago(days: i64) -> jiff::Timestamp {
+    seconds_ago(days * 86_400)
+}
+
+/// The router firmware's SBOM: its firmware at `firmware_version` on the v1 board.
+fn sbom(firmware_version: &str) -> Vec<u8> {
+    serde_json::to_vec_pretty(&json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "metadata": {"component": {"type": "device", "name": "P660HN-T1A"}},
+        "components": [
+            {"type": "firmware", "bom-ref": "firmware", "name": "P660HN-T1A firmware",
+             "version": firmware_version,
+             "cpe": format!("cpe:2.3:o:zyxel:p660hn-t1a_v1_firmware:{firmware_version}:*:*:*:*:*:*:*")},
+            {"type": "device", "bom-ref": "board", "name": "P660HN-T1A", "version": "-",
+             "cpe": "cpe:2.3:h:zyxel:p660hn-t1a_v1:-:*:*:*:*:*:*:*"},
+        ],
+    }))
+    .unwrap()
+}
+
+/// The example product's declaration by acme, as version `version`, resting on `sbom`,
+/// issued `issued`, with support declared to end on `support_end`.
+fn attested(
+    app: &TestApp,
+    version: &str,
+    sbom: &[u8],
+    issued: jiff::Timestamp,
+    support_end: Option<jiff::civil::Date>,
+) -> Vec<u8> {
+    let signer = &app.keys["acme"];
+    let plain = conformity(signer, "Acme Devices Ltd", Route::Sdoc, issued);
+    forge(signer, &plain, |p| {
+        p.product.version = version.to_owned();
+        p.sbom_sha256 = Some(Sha256::of(sbom));
+        p.support_end = support_end;
+    })
+}
+
+fn import_vulnerabilities(app: &TestApp, url: &str) {
+    let repo = repo();
+    app.runtime.block_on(async {
+        let store = iotmark_vulns::store::Store::open(url).await.unwrap();
+        let summary = iotmark_vulns::import::import_paths(
+            &store,
+            &[
+                repo.join("crates/iotmark-vulns/tests/data/nvd"),
+                repo.join("../shared/reference/kev/known_exploited_vulnerabilities.json"),
+            ],
+            &|_| {},
+        )
+        .await
+        .unwrap();
+        assert!(
+            summary.files.iter().all(|f| f.failed.is_none()),
+            "{summary:?}"
+        );
+        app.registry.attach_vulnerability_store(store);
+    });
+}
+
+fn monitor_at(app: &TestApp, at: jiff::Timestamp) -> Run {
+    app.runtime.block_on(async {
+        let loaded = app.registry.loaded_vulnerabilities().await.unwrap();
+        app.registry.monitor(loaded.as_deref(), at).await.unwrap()
+    })
+}
+
+/// What the API says of `version`: its standing and the attestation speaking for it.
+fn version_of(app: &TestApp, version: &str) -> Value {
+    let (status, product) = app.get("/api/v1/products/acme-securecam-2");
+    if status != 200 {
+        eprintln!(
+            "{:?}",
+            app.runtime
+                .block_on(app.registry.store.history("acme-securecam-2"))
+        );
+    }
+    assert_eq!(status, 200, "{product}");
+    product["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["version"] == version)
+        .cloned()
+        .unwrap_or_else(|| panic!("no version {version} in {product:#}"))
+}
+
+/// The status changes the API lists for the attestation `sha`, in log order.
+fn changes_of(app: &TestApp, sha: &str) -> Vec<Value> {
+    let (_, product) = app.get("/api/v1/products/acme-securecam-2");
+    product["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["refers_to"] == sha)
+        .cloned()
+        .collect()
+}
+
+/// Offline verification of `envelope` with every status change the registry published for
+/// it, trusting acme's key and the monitor's published key.
+fn verify_offline(app: &TestApp, envelope: &[u8], sha: &str) -> iotmark_attest::verify::Validity {
+    let monitor_vkey = std::fs::read_to_string(app.dir.join("data/monitor.vkey")).unwrap();
+    let acme_vkey = app.keys["acme"].public_key().to_vkey("acme").unwrap();
+    let policy_text = format!("signer {acme_vkey}\nsigner {}\n", monitor_vkey.trim());
+    let policy =
+        iotmark_attest::verify::TrustPolicy::parse(policy_text.as_bytes(), "policy").unwrap();
+    let statuses: Vec<Vec<u8>> = changes_of(app, sha)
+        .iter()
+        .map(|c| {
+            let (status, bytes) = app.get_bytes(&format!(
+                "/api/v1/attestations/{}/envelope",
+                c["envelope_sha256"].as_str().unwrap()
+            ));
+            assert_eq!(status, 200);
+            bytes
+        })
+        .collect();
+    let refs: Vec<&[u8]> = statuses.iter().map(Vec::as_slice).collect();
+    match iotmark_attest::verify::verify_with_status(
+        envelope,
+        &refs,
+        iotmark_attest::verify::Trust::Policy(&policy),
+        jiff::Timestamp::now(),
+    ) {
+        Ok(v) => v.validity,
+        Err(iotmark_attest::verify::VerifyError::StatusChanged { verdict, .. }) => verdict.validity,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn story(url: &str, vulns_url: &str, dir: &Path) {
+    use iotmark_attest::verify::Validity;
+    let app = TestApp::start(url, dir);
+    let vulnerable_sbom = sbom("7.3.15.0");
+    let fixed_sbom = sbom("7.3.16.0");
+
+    // Attested 40 days ago, resting on its SBOM, which the manufacturer uploads.
+    let v1 = attested(&app, "1.0", &vulnerable_sbom, days_ago(40), None);
+    let (status, body) = app.submit("acme", &v1);
+    assert_eq!(status, 201, "{body}");
+    let v1_sha = body["envelope_sha256"].as_str().unwrap().to_owned();
+    let sbom_path = format!("/api/v1/sboms/{}", Sha256::of(&vulnerable_sbom).to_hex());
+    // Not the attested bytes, not the owner, not an attested SBOM: refused, each by its rule.
+    let (status, body) = app.put(&sbom_path, Some(&app.tokens["acme"]), &fixed_sbom);
+    assert_eq!(
+        (status, body["error"]["rule"].as_str()),
+        (422, Some("sbom")),
+        "{body}"
+    );
+    let (status, body) = app.put(&sbom_path, Some(&app.tokens["globex"]), &vulnerable_sbom);
+    assert_eq!(
+        (status, body["error"]["rule"].as_str()),
+        (403, Some("authority")),
+        "{body}"
+    );
+    let other = format!("/api/v1/sboms/{}", Sha256::of(&fixed_sbom).to_hex());
+    let (status, body) = app.put(&other, Some(&app.tokens["acme"]), &fixed_sbom);
+    assert_eq!(
+        (status, body["error"]["rule"].as_str()),
+        (404, Some("not-found")),
+        "{body}"
+    );
+    let (status, body) = app.put(&sbom_path, Some(&app.tokens["acme"]), &vulnerable_sbom);
+    assert_eq!(status, 204, "{body}");
+
+    // Before any vulnerability data: nothing to say.
+    let run = monitor_at(&app, days_ago(35));
+    assert_eq!((run.attestations, run.changes.len()), (1, 0), "{run:?}");
+    assert_eq!(version_of(&app, "1.0")["standing"], "valid");
+
+    // Real data arrives: the firmware carries a known-exploited vulnerability. Vulnerable,
+    // with the scheme's 14-day deadline for known-exploited ones.
+    import_vulnerabilities(&app, vulns_url);
+    let run = monitor_at(&app, days_ago(30));
+    assert_eq!(run.changes.len(), 1, "{run:?}");
+    let change = &run.changes[0];
+    assert_eq!(change.status.as_str(), "vulnerable");
+    assert_eq!(change.vulnerabilities, ["CVE-2017-18368"]);
+    let deadline = days_ago(16);
+    assert!(
+        change
+            .deadline
+            .is_some_and(|d| (d.as_second() - deadline.as_second()).abs() < 60),
+        "{change:?}"
+    );
+    assert_eq!(version_of(&app, "1.0")["standing"], "vulnerable");
+    assert_eq!(verify_offline(&app, &v1, &v1_sha), Validity::Vulnerable);
+    // Again, at the same moment: nothing changes twice.
+    let again = monitor_at(&app, days_ago(30));
+    assert!(again.changes.is_empty(), "{again:?}");
+
+    // The deadline passes with the vulnerability open: suspended. Two runs at once make the
+    // change once.
+    let at = days_ago(10);
+    let (first, second) = app.runtime.block_on(async {
+        let loaded = app.registry.loaded_vulnerabilities().await.unwrap();
+        let (a, b) = tokio::join!(
+            app.registry.monitor(loaded.as_deref(), at),
+            app.registry.monitor(loaded.as_deref(), at)
+        );
+        (a.unwrap(), b.unwrap())
+    });
+    assert_eq!(
+        first.changes.len() + second.changes.len(),
+        1,
+        "{first:?} {second:?}"
+    );
+    let suspension = first.changes.iter().chain(&second.changes).next().unwrap();
+    assert_eq!(
+        (suspension.status.as_str(), suspension.trigger.as_str()),
+        ("suspension", "deadline-missed")
+    );
+    assert_eq!(version_of(&app, "1.0")["standing"], "suspended");
+    let logged = changes_of(&app, &v1_sha);
+    assert_eq!(
+        logged
+            .iter()
+            .map(|c| c["status"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["vulnerable", "suspension"]
+    );
+    assert_eq!(logged[1]["trigger"], "deadline-missed");
+    assert_eq!(logged[1]["submitted_by"], "iotmark-monitor");
+    assert_eq!(verify_offline(&app, &v1, &v1_sha), Validity::Suspended);
+
+    // The manufacturer ships 1.1 with the fix, supported until yesterday: it holds, and the
+    // old version stays suspended.
+    let yesterday = days_ago(1).to_zoned(jiff::tz::TimeZone::UTC).date();
+    let v11 = attested(&app, "1.1", &fixed_sbom, days_ago(5), Some(yesterday));
+    let (status, body) = app.submit("acme", &v11);
+    assert_eq!(status, 201, "{body}");
+    let v11_sha = body["envelope_sha256"].as_str().unwrap().to_owned();
+    let (status, _) = app.put(
+        &format!("/api/v1/sboms/{}", Sha256::of(&fixed_sbom).to_hex()),
+        Some(&app.tokens["acme"]),
+        &fixed_sbom,
+    );
+    assert_eq!(status, 204);
+    let run = monitor_at(&app, days_ago(3));
+    assert!(run.changes.is_empty(), "{run:?}");
+    assert_eq!(run.sboms_matched, 2);
+    assert_eq!(version_of(&app, "1.1")["standing"], "valid");
+    assert_eq!(version_of(&app, "1.0")["standing"], "suspended");
+
+    // Its support ends: end of support, by the monitor, on the day after the declared one.
+    let run = monitor_at(&app, jiff::Timestamp::now());
+    assert_eq!(run.changes.len(), 1, "{run:?}");
+    assert_eq!(
+        (
+            run.changes[0].version.as_str(),
+            run.changes[0].status.as_str()
+        ),
+        ("1.1", "end-of-support")
+    );
+    assert_eq!(version_of(&app, "1.1")["standing"], "end-of-support");
+    assert_eq!(verify_offline(&app, &v11, &v11_sha), Validity::SupportEnded);
+    assert_eq!(version_of(&app, "1.0")["standing"], "suspended");
+
+    // The page tells it, without JavaScript.
+    let (status, _, page) = app.get_text("/p/acme-securecam-2", "content-type");
+    assert_eq!(status, 200);
+    for words in [
+        "Found a known vulnerability open in",
+        "Suspended",
+        "deadline to fix passed",
+    ] {
+        assert!(page.contains(words), "the page lacks {words:?}");
+    }
+    // Every change is in the log the checkpoint commits to.
+    let checkpoint = app.registry.checkpoint().unwrap();
+    let size = iotmark_log::checkpoint::read_unverified(&checkpoint)
+        .unwrap()
+        .size;
+    assert_eq!(size, 5, "two attestations and three changes");
+    app.registry.shutdown();
+}
+
+#[test]
+fn the_monitor_keeps_status_true_after_sale() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, url) in backends(dir.path()) {
+        let root = dir.path().join(backend);
+        // The vulnerability store shares PostgreSQL with the registry (its own migrations);
+        // on SQLite it is its own file, as `iotmark vulns` keeps it.
+        let vulns_url = if backend == "sqlite" {
+            format!("sqlite://{}", dir.path().join("vulns.sqlite3").display())
+        } else {
+            url.clone()
+        };
+        eprintln!("backend {backend}");
+        story(&url, &vulns_url, &root);
+    }
+}
