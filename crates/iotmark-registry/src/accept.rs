@@ -80,6 +80,9 @@ pub enum Rule {
     Triage,
     /// An SBOM upload that is not the SBOM an attestation names, or does not read.
     Sbom,
+    /// A version announcement with a malformed field, or another image for a version
+    /// announced before.
+    Announcement,
     /// No such product or report.
     NotFound,
     /// A search the registry will not run.
@@ -108,6 +111,7 @@ impl Rule {
             Rule::Declaration => "declaration",
             Rule::Triage => "triage",
             Rule::Sbom => "sbom",
+            Rule::Announcement => "announcement",
             Rule::NotFound => "not-found",
             Rule::Query => "query",
         }

@@ -52,6 +52,7 @@ pub fn router(registry: Arc<Registry>) -> Router {
             axum::routing::put(upload_sbom).layer(DefaultBodyLimit::max(MAX_SBOM_BYTES)),
         )
         .route("/api/v1/monitor", post(run_monitor))
+        .route("/api/v1/products/{id}/announcements", post(announce))
         .route("/api/v1/search", get(search))
         .route("/log/checkpoint", get(checkpoint))
         .route("/log/tile/{*path}", get(tile))
@@ -179,6 +180,7 @@ pub fn status_of(rule: Rule) -> StatusCode {
         | Rule::State
         | Rule::Declaration
         | Rule::Sbom
+        | Rule::Announcement
         | Rule::Triage => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -445,6 +447,17 @@ pub struct ProductView {
     pub vulnerability_reports: Vec<crate::store::PublicReport>,
     /// The public product page.
     pub page: String,
+    /// Versions announced by the manufacturer or seen in the field, newest first, and
+    /// whether an attestation covers each one's image (`assessed: false`: not assessed).
+    pub announcements: Vec<AnnouncementView>,
+}
+
+/// An announced version and whether an attestation covers its image.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AnnouncementView {
+    #[serde(flatten)]
+    pub announcement: crate::store::Announcement,
+    pub assessed: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -539,6 +552,52 @@ async fn upload_sbom(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Announces a firmware version (its manufacturer), or reports one seen in the field (a lab or
+/// the operator). Until a conformity attestation covers the image's digest, the product's
+/// page and API show the version as not assessed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{id}/announcements",
+    tag = "products",
+    params(("id" = String, Path, description = "The product ID")),
+    request_body = crate::service::AnnounceRequest,
+    responses(
+        (status = 201, description = "Recorded"),
+        (status = 200, description = "Announced before with the same image; nothing changed"),
+        (status = 400, description = "Malformed request, or not a product ID", body = ErrorBody),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Another manufacturer's product", body = ErrorBody),
+        (status = 404, description = "Unknown product", body = ErrorBody),
+        (status = 422, description = "A malformed field, or another image for a version announced before", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn announce(
+    State(registry): State<Arc<Registry>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = product_id(&id)?;
+    let submitter = authenticate(&registry, &headers).await?;
+    let request: crate::service::AnnounceRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body",
+            format!(
+                "the body is not an announcement ({e}); send {{\"version\", \"image\": {{\"sha256\", \"size\"}}, \"url\", \"min_version\"?, \"release_notes\"?}}"
+            ),
+        )
+    })?;
+    let new = registry.announce(&submitter, id, request).await?;
+    Ok(if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+    .into_response())
+}
+
 /// Runs the monitor now (the operator only): every living attestation is checked against
 /// the vulnerability store, its deadlines, its support end and its validity, and each change
 /// is logged as a status attestation signed by the registry's monitor key.
@@ -591,10 +650,18 @@ async fn product(
     })?;
     let history = registry.store.history(id).await?;
     let now = jiff::Timestamp::now();
-    let versions: Vec<VersionView> = registry
+    let stored_versions = registry.store.versions(id).await?;
+    let announcements: Vec<AnnouncementView> = registry
         .store
-        .versions(id)
+        .announcements(id)
         .await?
+        .into_iter()
+        .map(|a| AnnouncementView {
+            assessed: status::assessed(&a, &stored_versions),
+            announcement: a,
+        })
+        .collect();
+    let versions: Vec<VersionView> = stored_versions
         .into_iter()
         .map(|v| {
             let current = status::current(&v.version, &history, now);
@@ -640,6 +707,7 @@ async fn product(
         history,
         declaration,
         vulnerability_reports,
+        announcements,
     })
     .into_response())
 }
@@ -945,7 +1013,7 @@ async fn openapi() -> Response {
     ),
     paths(
         submit, attestation, envelope, product, publish_declaration, search, report_vulnerability,
-        triage_report, upload_sbom, run_monitor,
+        triage_report, upload_sbom, run_monitor, announce,
         checkpoint, tile,
         metrics, openapi
     ),

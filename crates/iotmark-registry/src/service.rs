@@ -40,6 +40,36 @@ const MAX_BATCH_WAIT: Duration = Duration::from_millis(5);
 /// Longest note on a vulnerability report's triage, in bytes.
 const MAX_TRIAGE_NOTE: usize = 2000;
 
+/// Longest release notes of an announcement, in characters.
+const MAX_RELEASE_NOTES_CHARS: usize = 10_000;
+
+/// A version announcement, as the API takes it.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnnounceRequest {
+    pub version: String,
+    pub image: AnnouncedImage,
+    /// Where devices fetch the image (required from the manufacturer).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The oldest version that may update to this one.
+    #[serde(default)]
+    pub min_version: Option<String>,
+    #[serde(default)]
+    pub release_notes: Option<String>,
+}
+
+/// The OTA image of an announced version.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnnouncedImage {
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+    /// Bytes (required from the manufacturer).
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
 /// Log entries replayed into the database per transaction.
 const REPLAY_BATCH: usize = 256;
 
@@ -516,6 +546,127 @@ impl Registry {
             .put_sbom(sha256_hex, text, jiff::Timestamp::now())
             .await?;
         Ok(())
+    }
+
+    /// Records a version announced by the product's manufacturer, or seen in the field by a
+    /// lab or the operator: unassessed until an attestation covers its image. Only the
+    /// product's manufacturer announces; labs and the operator report. `Ok(false)` when the
+    /// same version was announced with the same image before.
+    pub async fn announce(
+        &self,
+        submitter: &Organisation,
+        product_id: &str,
+        request: AnnounceRequest,
+    ) -> Result<bool, RegistryError> {
+        let refused = |message: String| {
+            RegistryError::Refused(Refusal {
+                rule: Rule::Announcement,
+                message,
+            })
+        };
+        let Some(product) = self.store.product(product_id).await? else {
+            return Err(RegistryError::Refused(Refusal {
+                rule: Rule::NotFound,
+                message: format!(
+                    "no product {product_id:?} is registered; its first attestation registers it"
+                ),
+            }));
+        };
+        let source = match submitter.role {
+            Role::Manufacturer if submitter.id == product.manufacturer => {
+                crate::store::AnnouncementSource::Manufacturer
+            }
+            Role::Manufacturer => {
+                return Err(RegistryError::Refused(Refusal {
+                    rule: Rule::Authority,
+                    message: format!(
+                        "{product_id} belongs to {}; only its manufacturer announces its versions",
+                        product.manufacturer
+                    ),
+                }));
+            }
+            Role::Lab | Role::Operator => crate::store::AnnouncementSource::Field,
+        };
+        let text = |field: &str, value: &str, max: usize| {
+            if value.trim().is_empty()
+                || value.chars().count() > max
+                || value.chars().any(char::is_control)
+            {
+                Err(refused(format!(
+                    "{field} must be 1 to {max} characters with no control characters"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        text(
+            "version",
+            &request.version,
+            iotmark_attest::statement::MAX_VERSION_CHARS,
+        )?;
+        if let Some(v) = &request.min_version {
+            text(
+                "min_version",
+                v,
+                iotmark_attest::statement::MAX_VERSION_CHARS,
+            )?;
+        }
+        if request.image.sha256.len() != 64
+            || !request
+                .image
+                .sha256
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(refused(
+                "image.sha256 must be the image's SHA-256: 64 lower-case hex digits".to_owned(),
+            ));
+        }
+        if request.image.size == Some(0) {
+            return Err(refused(
+                "image.size is the image's size in bytes; 0 is no image".to_owned(),
+            ));
+        }
+        if let Some(url) = &request.url {
+            text("url", url, 2000)?;
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(refused(format!("url {url:?} is not an http(s) URL")));
+            }
+        }
+        if let Some(notes) = &request.release_notes
+            && (notes.chars().count() > MAX_RELEASE_NOTES_CHARS || notes.trim().is_empty())
+        {
+            return Err(refused(format!(
+                "release_notes must be 1 to {MAX_RELEASE_NOTES_CHARS} characters"
+            )));
+        }
+        if source == crate::store::AnnouncementSource::Manufacturer
+            && (request.url.is_none() || request.image.size.is_none())
+        {
+            return Err(refused(
+                "a manufacturer's announcement gives the image's size and the URL devices fetch it from".to_owned(),
+            ));
+        }
+        let announcement = crate::store::Announcement {
+            product_id: product_id.to_owned(),
+            version: request.version,
+            image_sha256: request.image.sha256,
+            image_size: request.image.size,
+            url: request.url,
+            min_version: request.min_version,
+            release_notes: request.release_notes,
+            source,
+            announced: jiff::Timestamp::now(),
+            announced_by: submitter.id.clone(),
+        };
+        let new = self.store.announce(&announcement).await.map_err(|e| match e {
+            StoreError::Exists { id, .. } => refused(format!(
+                "version {id} was announced before with another image; announce the new image as a new version"
+            )),
+            other => other.into(),
+        })?;
+        self.pages.invalidate(product_id);
+        Ok(new)
     }
 
     /// Records the manufacturer's answer to a vulnerability report of its product: only the

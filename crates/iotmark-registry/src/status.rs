@@ -106,6 +106,18 @@ pub fn standing(
     Standing::Valid
 }
 
+/// Whether a conformity attestation of the product covers the announced version's image
+/// (by digest, whatever version label it was attested under).
+pub fn assessed(
+    announcement: &crate::store::Announcement,
+    versions: &[crate::store::ProductVersion],
+) -> bool {
+    versions
+        .iter()
+        .flat_map(|v| &v.images)
+        .any(|i| i.sha256 == announcement.image_sha256)
+}
+
 /// The attestation that speaks for `version` now: the newest conformity attestation of that
 /// version that holds, else the newest one whatever its standing.
 pub fn current<'a>(

@@ -222,6 +222,50 @@ pub struct AttestationRecord {
     pub sbom_sha256: Option<String>,
 }
 
+/// Who told the registry of a version it has no attestation for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnnouncementSource {
+    /// The manufacturer, releasing it.
+    Manufacturer,
+    /// A lab or the operator, who saw it running in the field.
+    Field,
+}
+
+impl AnnouncementSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnnouncementSource::Manufacturer => "manufacturer",
+            AnnouncementSource::Field => "field",
+        }
+    }
+}
+
+/// A firmware version announced by its manufacturer or seen in the field: unassessed until
+/// a conformity attestation covers its image's digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Announcement {
+    pub product_id: String,
+    pub version: String,
+    /// The OTA image's SHA-256 (lower-case hex).
+    pub image_sha256: String,
+    /// The image's size in bytes, when announced by the manufacturer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<u64>,
+    /// Where devices fetch it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The oldest version that may update to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_notes: Option<String>,
+    pub source: AnnouncementSource,
+    pub announced: jiff::Timestamp,
+    /// The organisation that announced or reported it.
+    pub announced_by: String,
+}
+
 /// A product as the registry shows it. Created by its first conformity attestation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {

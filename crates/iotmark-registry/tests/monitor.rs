@@ -16,7 +16,7 @@ use std::path::Path;
 use common::*;
 use iotmark_attest::Sha256;
 use iotmark_attest::keys::Signer;
-use iotmark_attest::statement::Route;
+use iotmark_attest::statement::{Predicate, Route};
 use iotmark_registry::monitor::Run;
 use serde_json::{Value, json};
 
@@ -41,8 +41,13 @@ fn sbom(firmware_version: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// The example product's declaration by acme, as version `version`, resting on `sbom`,
-/// issued `issued`, with support declared to end on `support_end`.
+/// The OTA image of `version`, as its digest.
+fn image_of(version: &str) -> String {
+    Sha256::of(format!("securecam firmware {version}").as_bytes()).to_hex()
+}
+
+/// The example product's declaration by acme, as version `version` with its own image,
+/// resting on `sbom`, issued `issued`, with support declared to end on `support_end`.
 fn attested(
     app: &TestApp,
     version: &str,
@@ -52,11 +57,44 @@ fn attested(
 ) -> Vec<u8> {
     let signer = &app.keys["acme"];
     let plain = conformity(signer, "Acme Devices Ltd", Route::Sdoc, issued);
-    forge(signer, &plain, |p| {
-        p.product.version = version.to_owned();
-        p.sbom_sha256 = Some(Sha256::of(sbom));
-        p.support_end = support_end;
-    })
+    let parsed = iotmark_attest::dsse::Envelope::parse(&plain).unwrap();
+    let mut statement = iotmark_attest::statement::Statement::parse(&parsed.payload).unwrap();
+    statement.subject = vec![iotmark_attest::statement::Subject::sha256(
+        &format!("securecam-{version}.bin"),
+        &image_of(version),
+    )];
+    let Predicate::Conformity(p) = &mut statement.predicate else {
+        unreachable!("a conformity statement")
+    };
+    p.product.version = version.to_owned();
+    p.sbom_sha256 = Some(Sha256::of(sbom));
+    p.support_end = support_end;
+    iotmark_attest::sign_statement(&statement, signer.as_ref())
+        .unwrap()
+        .to_json()
+        .into_bytes()
+}
+
+/// `version` announced by `org`.
+fn announce(app: &TestApp, org: &str, version: &str, image: &str) -> (u16, Value) {
+    let body = json!({
+        "version": version,
+        "image": {"sha256": image, "size": 8_388_608},
+        "url": format!("https://updates.acme.example/securecam/{version}.bin"),
+        "min_version": "1.0",
+        "release_notes": "Fixes CVE-2017-18368 (command injection in the diagnostics page).",
+    });
+    app.post(
+        "/api/v1/products/acme-securecam-2/announcements",
+        Some(&app.tokens[org]),
+        body.to_string().as_bytes(),
+    )
+}
+
+fn page(app: &TestApp) -> String {
+    let (status, _, page) = app.get_text("/p/acme-securecam-2", "content-type");
+    assert_eq!(status, 200);
+    page
 }
 
 fn import_vulnerabilities(app: &TestApp, url: &str) {
@@ -247,8 +285,50 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     assert_eq!(logged[1]["submitted_by"], "iotmark-monitor");
     assert_eq!(verify_offline(&app, &v1, &v1_sha), Validity::Suspended);
 
-    // The manufacturer ships 1.1 with the fix, supported until yesterday: it holds, and the
-    // old version stays suspended.
+    // The manufacturer announces 1.1 with the fix: not assessed until an attestation covers
+    // its image. A repeat changes nothing; another image for the same version, or another
+    // manufacturer, is refused; a lab reports a version it saw in the field.
+    let (status, body) = announce(&app, "acme", "1.1", &image_of("1.1"));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(announce(&app, "acme", "1.1", &image_of("1.1")).0, 200);
+    let (status, body) = announce(&app, "acme", "1.1", &image_of("other"));
+    assert_eq!(
+        (status, body["error"]["rule"].as_str()),
+        (422, Some("announcement")),
+        "{body}"
+    );
+    assert_eq!(announce(&app, "globex", "1.2", &image_of("1.2")).0, 403);
+    let field = json!({"version": "1.0-beta", "image": {"sha256": image_of("1.0-beta")}});
+    let (status, body) = app.post(
+        "/api/v1/products/acme-securecam-2/announcements",
+        Some(&app.tokens["testlab"]),
+        field.to_string().as_bytes(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (_, product) = app.get("/api/v1/products/acme-securecam-2");
+    let announced: Vec<(&str, &str, bool)> = product["announcements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["version"].as_str().unwrap(),
+                a["source"].as_str().unwrap(),
+                a["assessed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        announced,
+        [("1.0-beta", "field", false), ("1.1", "manufacturer", false)]
+    );
+    let html = page(&app);
+    assert!(html.contains("Version 1.1 has not been assessed"), "{html}");
+    assert!(html.contains("Version 1.0-beta has not been assessed"));
+    assert!(html.contains("Version 1.0 has known vulnerabilities open: CVE-2017-18368"));
+
+    // Then attests it, supported until yesterday: it holds, and the old version stays
+    // suspended.
     let yesterday = days_ago(1).to_zoned(jiff::tz::TimeZone::UTC).date();
     let v11 = attested(&app, "1.1", &fixed_sbom, days_ago(5), Some(yesterday));
     let (status, body) = app.submit("acme", &v11);
@@ -265,6 +345,9 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     assert_eq!(run.sboms_matched, 2);
     assert_eq!(version_of(&app, "1.1")["standing"], "valid");
     assert_eq!(version_of(&app, "1.0")["standing"], "suspended");
+    let html = page(&app);
+    assert!(!html.contains("Version 1.1 has not been assessed"));
+    assert!(html.contains("Version 1.0-beta has not been assessed"));
 
     // Its support ends: end of support, by the monitor, on the day after the declared one.
     let run = monitor_at(&app, jiff::Timestamp::now());
@@ -281,8 +364,7 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     assert_eq!(version_of(&app, "1.0")["standing"], "suspended");
 
     // The page tells it, without JavaScript.
-    let (status, _, page) = app.get_text("/p/acme-securecam-2", "content-type");
-    assert_eq!(status, 200);
+    let page = page(&app);
     for words in [
         "Found a known vulnerability open in",
         "Suspended",

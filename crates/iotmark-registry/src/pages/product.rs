@@ -35,6 +35,8 @@ pub(super) struct Loaded {
     pub(super) versions: Vec<ProductVersion>,
     /// In log order.
     pub(super) history: Vec<AttestationRecord>,
+    /// Newest first.
+    pub(super) announcements: Vec<crate::store::Announcement>,
     pub(super) now: jiff::Timestamp,
 }
 
@@ -50,6 +52,7 @@ impl Loaded {
         Ok(Some(Loaded {
             versions: registry.store.versions(id).await?,
             history: registry.store.history(id).await?,
+            announcements: registry.store.announcements(id).await?,
             product,
             now: jiff::Timestamp::now(),
         }))
@@ -239,6 +242,15 @@ struct SupportView {
     left: Option<String>,
 }
 
+/// A security notice at the top of the page: a version not assessed, or vulnerabilities open
+/// in an attested one.
+#[derive(Debug)]
+struct Notice {
+    tone: &'static str,
+    headline: String,
+    detail: Option<String>,
+}
+
 #[derive(Debug)]
 struct VersionRow {
     version: String,
@@ -326,6 +338,7 @@ struct ProductPage {
     manufacturer_url: String,
     description: Option<String>,
     verdict: Verdict,
+    notices: Vec<Notice>,
     support: SupportView,
     has_declaration: bool,
     updates: Vec<Fact>,
@@ -464,10 +477,21 @@ async fn render_page(
             response_days: v.response_days,
         });
 
-    let versions = loaded
-        .versions
+    let notices = notices(&loaded);
+    let unassessed = loaded
+        .announcements
         .iter()
-        .map(|v| {
+        .filter(|a| !status::assessed(a, &loaded.versions))
+        .filter(|a| !loaded.versions.iter().any(|v| v.version == a.version))
+        .map(|a| VersionRow {
+            version: a.version.clone(),
+            badge: "Not assessed",
+            tone: "warn",
+            first: String::new(),
+            images: vec![("OTA image".to_owned(), a.image_sha256.clone())],
+        });
+    let versions = unassessed
+        .chain(loaded.versions.iter().map(|v| {
             let (badge, tone) = status::current(&v.version, &loaded.history, loaded.now)
                 .map_or(("No declaration", "bad"), |(_, s)| badge(s));
             VersionRow {
@@ -481,7 +505,7 @@ async fn render_page(
                     .map(|i| (i.name.clone(), i.sha256.clone()))
                     .collect(),
             }
-        })
+        }))
         .collect();
 
     // The newest entries only: a product attested for years has a long history, and the page
@@ -560,6 +584,7 @@ async fn render_page(
             .as_ref()
             .and_then(|d| d.product.description.clone()),
         verdict,
+        notices,
         support,
         has_declaration: declaration.is_some(),
         updates,
@@ -600,6 +625,73 @@ async fn render_page(
         PageError::Internal
     })?;
     Ok((body, next))
+}
+
+/// What a buyer or owner must know now beyond the verdict: versions announced or seen that no
+/// attestation covers, and versions with known vulnerabilities open (the monitor's latest
+/// record of each).
+fn notices(loaded: &Loaded) -> Vec<Notice> {
+    let mut out = Vec::new();
+    for a in &loaded.announcements {
+        if status::assessed(a, &loaded.versions) {
+            continue;
+        }
+        let how = match a.source {
+            crate::store::AnnouncementSource::Manufacturer => {
+                format!(
+                    "The manufacturer announced it on {}",
+                    words::day(a.announced)
+                )
+            }
+            crate::store::AnnouncementSource::Field => {
+                format!("It was seen in the field on {}", words::day(a.announced))
+            }
+        };
+        out.push(Notice {
+            tone: "warn",
+            headline: format!("Version {} has not been assessed", a.version),
+            detail: Some(format!(
+                "{how}, but no declaration of conformity covers its firmware image \
+                 (sha256:{}). Until one does, nothing on this page speaks for it.",
+                a.image_sha256
+            )),
+        });
+    }
+    for v in &loaded.versions {
+        let Some((record, standing)) = status::current(&v.version, &loaded.history, loaded.now)
+        else {
+            continue;
+        };
+        if !matches!(standing, Standing::Vulnerable | Standing::Suspended) {
+            continue;
+        }
+        let Some(found) = loaded.history.iter().rev().find(|c| {
+            c.refers_to.as_deref() == Some(record.envelope_sha256.as_str())
+                && c.status == Some(StatusKind::Vulnerable)
+        }) else {
+            continue;
+        };
+        let deadline = match (standing, found.deadline) {
+            (Standing::Suspended, _) => {
+                " The deadline to fix passed and the declaration is suspended.".to_owned()
+            }
+            (_, Some(d)) => format!(" The manufacturer must fix them by {}.", words::day(d)),
+            (_, None) => String::new(),
+        };
+        out.push(Notice {
+            tone: "bad",
+            headline: format!(
+                "Version {} has known vulnerabilities open: {}",
+                v.version,
+                found.vulnerabilities.join(", ")
+            ),
+            detail: Some(format!(
+                "Found by the registry's monitor on {} in the components the declaration lists.{deadline} Update when a fixed version is out.",
+                words::day(found.effective.unwrap_or(found.logged))
+            )),
+        });
+    }
+    out
 }
 
 fn verdict(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::rows::{AttestationRow, seconds, timestamp};
-use super::{AttestationRecord, Store, StoreError, queries};
+use super::{Announcement, AnnouncementSource, AttestationRecord, Store, StoreError, queries};
 
 /// When the monitor first saw a vulnerability open in an attested version, and how it was
 /// rated then: the deadline to fix runs from `first_seen`.
@@ -27,7 +27,109 @@ struct SightingRow {
     known_exploited: i64,
 }
 
+#[derive(Debug, sqlx::FromRow)]
+struct AnnouncementRow {
+    product_id: String,
+    version: String,
+    image_sha256: String,
+    image_size: Option<i64>,
+    url: Option<String>,
+    min_version: Option<String>,
+    release_notes: Option<String>,
+    source: String,
+    announced: i64,
+    announced_by: String,
+}
+
+impl TryFrom<AnnouncementRow> for Announcement {
+    type Error = StoreError;
+    fn try_from(r: AnnouncementRow) -> Result<Self, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            what: "announcement",
+            reason,
+        };
+        Ok(Announcement {
+            source: match r.source.as_str() {
+                "manufacturer" => AnnouncementSource::Manufacturer,
+                "field" => AnnouncementSource::Field,
+                other => return Err(corrupt(format!("source {other:?}"))),
+            },
+            image_size: r
+                .image_size
+                .map(|n| u64::try_from(n).map_err(|_| corrupt(format!("image size {n}"))))
+                .transpose()?,
+            announced: timestamp("announcement time", r.announced)?,
+            product_id: r.product_id,
+            version: r.version,
+            image_sha256: r.image_sha256,
+            url: r.url,
+            min_version: r.min_version,
+            release_notes: r.release_notes,
+            announced_by: r.announced_by,
+        })
+    }
+}
+
 impl Store {
+    /// Records an announcement. `Ok(true)` when new, `Ok(false)` when the same version was
+    /// announced before with the same image (a repeat changes nothing); a version announced
+    /// with another image is refused with [`StoreError::Exists`].
+    pub async fn announce(&self, a: &Announcement) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query(queries::INSERT_ANNOUNCEMENT)
+            .bind(&a.product_id)
+            .bind(&a.version)
+            .bind(&a.image_sha256)
+            .bind(a.image_size.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
+            .bind(&a.url)
+            .bind(&a.min_version)
+            .bind(&a.release_notes)
+            .bind(a.source.as_str())
+            .bind(seconds(a.announced))
+            .bind(&a.announced_by)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                super::rows::write_error(
+                    e,
+                    ("announcement", &a.version),
+                    ("product", &a.product_id),
+                )
+            })?
+            .rows_affected()
+            == 1;
+        if inserted {
+            tx.commit().await?;
+            return Ok(true);
+        }
+        let held: AnnouncementRow = sqlx::query_as(queries::ANNOUNCEMENT)
+            .bind(&a.product_id)
+            .bind(&a.version)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        if held.image_sha256 == a.image_sha256 {
+            Ok(false)
+        } else {
+            Err(StoreError::Exists {
+                what: "announcement of version",
+                id: format!(
+                    "{} (image {}, not {})",
+                    a.version, held.image_sha256, a.image_sha256
+                ),
+            })
+        }
+    }
+
+    /// A product's announcements, newest first.
+    pub async fn announcements(&self, product_id: &str) -> Result<Vec<Announcement>, StoreError> {
+        let rows: Vec<AnnouncementRow> = sqlx::query_as(queries::ANNOUNCEMENTS)
+            .bind(product_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     /// Every attestation (conformity and status), by product and then log index.
     pub async fn all_attestations(&self) -> Result<Vec<AttestationRecord>, StoreError> {
         let rows: Vec<AttestationRow> = sqlx::query_as(queries::ALL_ATTESTATIONS)

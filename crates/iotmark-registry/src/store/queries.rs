@@ -233,6 +233,18 @@ pub(super) const INSERT_SIGHTING: &str = "INSERT INTO monitor_sightings (attesta
      vulnerability, first_seen, rating, known_exploited) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (attestation, vulnerability) DO NOTHING";
 
+pub(super) const INSERT_ANNOUNCEMENT: &str = "INSERT INTO announcements (product_id, version, \
+     image_sha256, image_size, url, min_version, release_notes, source, announced, announced_by) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (product_id, version) DO NOTHING";
+
+pub(super) const ANNOUNCEMENTS: &str = "SELECT product_id, version, image_sha256, image_size, url, \
+     min_version, release_notes, source, announced, announced_by FROM announcements \
+     WHERE product_id = $1 ORDER BY announced DESC, version";
+
+pub(super) const ANNOUNCEMENT: &str = "SELECT product_id, version, image_sha256, image_size, url, \
+     min_version, release_notes, source, announced, announced_by FROM announcements \
+     WHERE product_id = $1 AND version = $2";
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -246,4 +258,3 @@ mod tests {
         );
     }
 }
-
