@@ -29,14 +29,18 @@ use iotmark_attest::statement::{
 };
 use iotmark_lifecycle::machine::State;
 use iotmark_lifecycle::rules::{PostMarket, Severity};
+use std::sync::Arc;
+
 use iotmark_vulns::model::Rating;
-use iotmark_vulns::report::Loaded;
 use serde::Serialize;
 
 use crate::accept::Rule;
 use crate::service::{Registry, RegistryError};
 use crate::status;
-use crate::store::{AttestationRecord, EntryKind, Organisation, Role, Sighting, Store};
+use crate::store::{
+    AttestationRecord, EntryKind, MatchedSbom, OpenVulnerability, Organisation, Role, Sighting,
+    Store,
+};
 
 /// The organisation the registry's monitor signs as. Reserved: the registry creates it on
 /// first start, and refuses to start if another organisation holds the ID.
@@ -160,11 +164,13 @@ pub struct Run {
     pub at: Option<jiff::Timestamp>,
     /// Conformity attestations still living that it looked at.
     pub attestations: usize,
-    /// Of those, the ones whose SBOM it matched.
+    /// SBOMs matched whole (never matched before).
     pub sboms_matched: usize,
+    /// SBOMs matched again against the vulnerabilities that changed since the last run.
+    pub sboms_rematched: usize,
     /// Living attestations that name an SBOM the registry has not been given.
     pub sboms_missing: usize,
-    /// Open vulnerabilities over all matched SBOMs.
+    /// Open vulnerabilities over all living attestations.
     pub open_vulnerabilities: usize,
     pub changes: Vec<Change>,
     /// Changes another run made first (the table refused the repeat).
@@ -386,59 +392,175 @@ fn decide(
     }
 }
 
-/// Where `record` stands at `at`: its state, when that state began, and the trigger of the
-/// change that put it there.
+/// A status change as the monitor replays it.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    kind: StatusKind,
+    trigger: Option<Trigger>,
+    effective: jiff::Timestamp,
+}
+
+/// Where an attestation stands at `at` after `steps`: its state, when that state began, and
+/// the trigger of the change that put it there.
 fn standing_of(
     record: &AttestationRecord,
-    changes: &[&AttestationRecord],
+    steps: &[Step],
     at: jiff::Timestamp,
 ) -> (State, jiff::Timestamp, Option<Trigger>) {
     let mut state = State::Conformant;
     let mut since = record.issued.unwrap_or(record.logged);
     let mut trigger = None;
-    for c in changes
-        .iter()
-        .filter(|c| c.effective.is_some_and(|t| t <= at))
-    {
-        let Some(kind) = c.status else { continue };
-        let after = status::state_after_from(state, kind);
+    for step in steps.iter().filter(|s| s.effective <= at) {
+        let after = status::state_after_from(state, step.kind);
         if after != state {
             state = after;
-            since = c.effective.unwrap_or(c.logged);
-            trigger = c.trigger;
+            since = step.effective;
+            trigger = step.trigger;
         }
     }
     (state, since, trigger)
 }
 
+/// One living attestation the run follows.
+#[derive(Debug)]
+struct Tracked {
+    record: AttestationRecord,
+    steps: Vec<Step>,
+    rules: Option<PostMarket>,
+    /// `None`: no matched SBOM, so the vulnerability rules are left alone.
+    open: Option<Vec<Open>>,
+}
+
+/// More SBOMs than this to match whole, and the run loads the whole vulnerability store once
+/// rather than asking it per SBOM.
+const LOAD_WHOLE_STORE_ABOVE: usize = 200;
+
+/// Changes submitted at once: enough to fill the log's batches.
+const CHANGES_IN_FLIGHT: usize = 256;
+
+/// The open vulnerabilities in a report, each once, with the highest rating any finding
+/// gives it and whether any says it is known to be exploited.
+fn open_of(report: &iotmark_vulns::report::Report) -> BTreeMap<String, OpenVulnerability> {
+    let mut out: BTreeMap<String, OpenVulnerability> = BTreeMap::new();
+    for f in report.open() {
+        let entry = out
+            .entry(f.vulnerability.clone())
+            .or_insert_with(|| OpenVulnerability {
+                vulnerability: f.vulnerability.clone(),
+                rating: severity_word(Severity::None).to_owned(),
+                known_exploited: false,
+            });
+        let severity = severity_from_word(&entry.rating).max(severity(f.rating));
+        entry.rating = severity_word(severity).to_owned();
+        entry.known_exploited |= f.known_exploited.is_some();
+    }
+    out
+}
+
+/// What changed between an SBOM's open vulnerabilities before and after a matching that
+/// judged `judged` (all of them when `None`).
+fn difference(
+    sha256: &str,
+    full: bool,
+    before: Option<&Vec<OpenVulnerability>>,
+    after: &BTreeMap<String, OpenVulnerability>,
+    judged: Option<&std::collections::BTreeSet<String>>,
+) -> MatchedSbom {
+    let before: BTreeMap<&str, &OpenVulnerability> = before
+        .map(|b| b.iter().map(|o| (o.vulnerability.as_str(), o)).collect())
+        .unwrap_or_default();
+    let closed = before
+        .keys()
+        .filter(|v| judged.is_none_or(|j| j.contains(**v)) && !after.contains_key(**v))
+        .map(|v| (*v).to_owned())
+        .collect();
+    let opened = after
+        .values()
+        .filter(|o| before.get(o.vulnerability.as_str()) != Some(o))
+        .cloned()
+        .collect();
+    MatchedSbom {
+        sha256: sha256.to_owned(),
+        full,
+        closed,
+        opened,
+    }
+}
+
+/// Parses SBOM documents on every core; one that no longer reads is logged and left out.
+async fn parse_sboms(
+    documents: Vec<(String, String)>,
+) -> Result<Vec<(String, iotmark_vulns::sbom::Sbom)>, RegistryError> {
+    tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let share = documents.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = documents
+                .chunks(share)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .filter_map(|(sha, text)| {
+                                iotmark_vulns::sbom::read_sbom(&format!("sbom {sha}"), text.as_bytes())
+                                    .map_err(|e| {
+                                        tracing::warn!(sbom = %sha, error = %e, "a kept SBOM no longer reads");
+                                    })
+                                    .ok()
+                                    .map(|sbom| (sha.clone(), sbom))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    })
+    .await
+    .map_err(|_| RegistryError::ShuttingDown)
+}
+
 impl Registry {
-    /// One run of the monitor at `at` (now, outside tests), matching SBOMs against `vulns`
-    /// when given. Runs are one at a time; see the module's documentation.
-    pub async fn monitor(
-        &self,
-        vulns: Option<&Loaded>,
-        at: jiff::Timestamp,
-    ) -> Result<Run, RegistryError> {
+    /// One run of the monitor at `at` (now, outside tests). Runs are one at a time; see the
+    /// module's documentation.
+    pub async fn monitor(self: &Arc<Self>, at: jiff::Timestamp) -> Result<Run, RegistryError> {
         let _one_at_a_time = self.monitor_lock.lock().await;
-        let all = self.store.all_attestations().await?;
-        let mut changes_of: HashMap<&str, Vec<&AttestationRecord>> = HashMap::new();
-        for r in all.iter().filter(|r| r.kind == EntryKind::Status) {
-            if let Some(target) = r.refers_to.as_deref() {
-                changes_of.entry(target).or_default().push(r);
-            }
-        }
-        let sightings = self.store.all_sightings().await?;
-        let mut sbom_cache: BTreeMap<String, Option<iotmark_vulns::sbom::Sbom>> = BTreeMap::new();
         let mut run = Run {
             at: Some(at),
             ..Run::default()
         };
+        if let Some(vulns) = self.vulnerability_store() {
+            self.match_sboms(vulns, &mut run).await?;
+        }
+        let open_by_sbom = self.store.all_open().await?;
+        let sightings = self.store.all_sightings().await?;
+        let all = self.store.all_attestations().await?;
+        let mut steps_of: HashMap<&str, Vec<Step>> = HashMap::new();
+        for r in all.iter().filter(|r| r.kind == EntryKind::Status) {
+            if let (Some(target), Some(kind)) = (r.refers_to.as_deref(), r.status) {
+                steps_of.entry(target).or_default().push(Step {
+                    kind,
+                    trigger: r.trigger,
+                    effective: r.effective.unwrap_or(r.logged),
+                });
+            }
+        }
+        let matched_sboms: std::collections::HashSet<String> =
+            if self.vulnerability_store().is_some() {
+                self.store.matched_sboms().await?
+            } else {
+                Default::default()
+            };
+        let mut tracked = Vec::new();
+        let mut new_sightings = Vec::new();
         for record in all.iter().filter(|r| r.kind == EntryKind::Conformity) {
-            let changes = changes_of
-                .get(record.envelope_sha256.as_str())
-                .map(Vec::as_slice)
+            let steps = steps_of
+                .remove(record.envelope_sha256.as_str())
                 .unwrap_or_default();
-            let (state, _, _) = standing_of(record, changes, at);
+            let (state, _, _) = standing_of(record, &steps, at);
             if matches!(
                 state,
                 State::Revoked | State::EndOfSupport | State::Withdrawn
@@ -450,141 +572,236 @@ impl Registry {
                 .scheme
                 .as_deref()
                 .and_then(|id| self.schemes.iter().find(|s| s.id == id))
-                .and_then(|s: &Scheme| s.post_market.as_ref());
-            let open = match (vulns, &record.sbom_sha256) {
-                (Some(loaded), Some(sha)) => {
-                    let sbom = match sbom_cache.get(sha) {
-                        Some(s) => s.clone(),
-                        None => {
-                            let parsed = self.store.sbom(sha).await?.and_then(|text| {
-                                iotmark_vulns::sbom::read_sbom(&format!("sbom {sha}"), text.as_bytes())
-                                    .map_err(|e| {
-                                        tracing::warn!(sbom = %sha, error = %e, "a kept SBOM no longer reads");
-                                    })
-                                    .ok()
-                            });
-                            sbom_cache.insert(sha.clone(), parsed.clone());
-                            parsed
-                        }
-                    };
-                    match sbom {
-                        Some(sbom) => {
-                            run.sboms_matched += 1;
-                            Some(
-                                self.open_vulnerabilities(
-                                    loaded,
-                                    &sbom,
-                                    record,
-                                    sightings.get(&record.envelope_sha256),
-                                    at,
-                                )
-                                .await?,
-                            )
-                        }
-                        None => {
-                            run.sboms_missing += 1;
-                            None
-                        }
-                    }
+                .and_then(|s: &Scheme| s.post_market.clone());
+            let open = match &record.sbom_sha256 {
+                Some(sha) if matched_sboms.contains(sha) => {
+                    let found = open_by_sbom.get(sha).map(Vec::as_slice).unwrap_or_default();
+                    run.open_vulnerabilities += found.len();
+                    Some(first_seen(
+                        record,
+                        found,
+                        sightings.get(&record.envelope_sha256),
+                        at,
+                        &mut new_sightings,
+                    ))
                 }
-                _ => None,
+                Some(_) => {
+                    run.sboms_missing += 1;
+                    None
+                }
+                None => None,
             };
-            run.open_vulnerabilities += open.as_ref().map_or(0, Vec::len);
-            let mut made: Vec<AttestationRecord> = Vec::new();
-            for _ in 0..MAX_STEPS {
-                let mut all_changes: Vec<&AttestationRecord> = changes.to_vec();
-                all_changes.extend(made.iter());
-                let (state, since, last_trigger) = standing_of(record, &all_changes, at);
-                let Some(d) = decide(
-                    record,
-                    state,
-                    since,
-                    last_trigger,
-                    rules,
-                    open.as_deref(),
-                    at,
-                ) else {
-                    break;
-                };
-                match self.apply(record, &d, at).await? {
+            tracked.push(Tracked {
+                record: record.clone(),
+                steps,
+                rules,
+                open,
+            });
+        }
+        // Before any change they cause: a run killed after this keeps the same deadlines.
+        self.store.add_sightings(&new_sightings).await?;
+
+        let mut pending: Vec<usize> = (0..tracked.len()).collect();
+        for _ in 0..MAX_STEPS {
+            let decisions: Vec<(usize, Decision)> = pending
+                .iter()
+                .filter_map(|&i| {
+                    let t = &tracked[i];
+                    let (state, since, last) = standing_of(&t.record, &t.steps, at);
+                    decide(
+                        &t.record,
+                        state,
+                        since,
+                        last,
+                        t.rules.as_ref(),
+                        t.open.as_deref(),
+                        at,
+                    )
+                    .map(|d| (i, d))
+                })
+                .collect();
+            if decisions.is_empty() {
+                break;
+            }
+            pending.clear();
+            for (i, outcome) in self.apply_all(&tracked, decisions, at).await? {
+                match outcome {
                     Some(change) => {
-                        made.push(AttestationRecord {
-                            kind: EntryKind::Status,
-                            refers_to: Some(record.envelope_sha256.clone()),
-                            status: Some(d.status),
-                            trigger: Some(d.trigger),
-                            effective: Some(at),
-                            log_index: change.log_index,
-                            ..record.clone()
+                        tracked[i].steps.push(Step {
+                            kind: change.status,
+                            trigger: Some(change.trigger),
+                            effective: at,
                         });
                         run.changes.push(change);
+                        pending.push(i);
                     }
-                    None => {
-                        run.already_made += 1;
-                        break;
-                    }
+                    None => run.already_made += 1,
                 }
             }
+            pending.sort_unstable();
         }
+        run.changes
+            .sort_by(|a, b| (a.log_index, &a.attestation).cmp(&(b.log_index, &b.attestation)));
         self.metrics
             .monitor_changes
             .inc_by(run.changes.len() as u64);
         Ok(run)
     }
 
-    /// The open vulnerabilities of `record`'s SBOM, each with when it was first seen (new
-    /// ones are recorded as seen at `at`, before any change they cause).
-    async fn open_vulnerabilities(
+    /// Brings every kept SBOM's open vulnerabilities up to the vulnerability store's current
+    /// generation: SBOMs never matched are matched whole; the others only against the
+    /// vulnerabilities the store's journal says changed since the last run, and only when a
+    /// component is filed under a key those vulnerabilities' advisories name (or one of them
+    /// was open in it). If the store's generation went backwards (another store), everything
+    /// is matched again.
+    async fn match_sboms(
         &self,
-        loaded: &Loaded,
-        sbom: &iotmark_vulns::sbom::Sbom,
-        record: &AttestationRecord,
-        seen: Option<&Vec<Sighting>>,
-        at: jiff::Timestamp,
-    ) -> Result<Vec<Open>, RegistryError> {
-        let report = loaded.check(&record.envelope_sha256, sbom, &[]);
-        let mut by_id: BTreeMap<String, (Severity, bool)> = BTreeMap::new();
-        for f in report.open() {
-            let entry = by_id
-                .entry(f.vulnerability.clone())
-                .or_insert((Severity::None, false));
-            entry.0 = entry.0.max(severity(f.rating));
-            entry.1 |= f.known_exploited.is_some();
+        vulns: &iotmark_vulns::store::Store,
+        run: &mut Run,
+    ) -> Result<(), RegistryError> {
+        let verr = |e: iotmark_vulns::store::StoreError| RegistryError::Vulns(e.to_string());
+        let now = vulns.generation().await.map_err(verr)?;
+        let last = self.store.monitor_generation().await?;
+        if now < last {
+            tracing::warn!(
+                now,
+                last,
+                "the vulnerability store is another one, or was reset; matching every SBOM again"
+            );
+            self.store.forget_matches().await?;
         }
-        let known: HashMap<&str, &Sighting> = seen
-            .map(|s| s.iter().map(|s| (s.vulnerability.as_str(), s)).collect())
-            .unwrap_or_default();
-        let mut new = Vec::new();
-        let mut open = Vec::with_capacity(by_id.len());
-        for (id, (severity, known_exploited)) in by_id {
-            let first_seen = match known.get(id.as_str()) {
-                Some(s) => s.first_seen,
-                None => {
-                    new.push((
-                        record.envelope_sha256.clone(),
-                        Sighting {
-                            vulnerability: id.clone(),
-                            first_seen: at,
-                            rating: severity_word(severity).to_owned(),
-                            known_exploited,
-                        },
+        let before = self.store.all_open().await?;
+        let mut matched = Vec::new();
+
+        // SBOMs never matched: whole.
+        let unmatched = parse_sboms(self.store.unmatched_sboms().await?).await?;
+        let fresh: std::collections::HashSet<String> =
+            unmatched.iter().map(|(sha, _)| sha.clone()).collect();
+        if unmatched.len() > LOAD_WHOLE_STORE_ABOVE {
+            let loaded = self.loaded_vulnerabilities().await?.ok_or_else(|| {
+                RegistryError::Internal("the vulnerability store went away".into())
+            })?;
+            for (sha, sbom) in &unmatched {
+                let report = loaded.check(sha, sbom, &[]);
+                matched.push(difference(
+                    sha,
+                    true,
+                    before.get(sha),
+                    &open_of(&report),
+                    None,
+                ));
+            }
+        } else {
+            for (sha, sbom) in &unmatched {
+                let report = iotmark_vulns::report::check(vulns, sha, sbom, &[])
+                    .await
+                    .map_err(verr)?;
+                matched.push(difference(
+                    sha,
+                    true,
+                    before.get(sha),
+                    &open_of(&report),
+                    None,
+                ));
+            }
+        }
+        run.sboms_matched += unmatched.len();
+
+        // The others: only what changed since the last run, only where it can reach.
+        let earlier: std::collections::HashSet<String> = self
+            .store
+            .matched_sboms()
+            .await?
+            .into_iter()
+            .filter(|sha| !fresh.contains(sha))
+            .collect();
+        if now > last && !earlier.is_empty() {
+            let changed = vulns.changed_since(last).await.map_err(verr)?;
+            if !changed.is_empty() {
+                let advisories = vulns.advisories_naming(&changed).await.map_err(verr)?;
+                let keys: std::collections::BTreeSet<String> = advisories
+                    .iter()
+                    .flat_map(iotmark_vulns::keys::advisory_keys)
+                    .collect();
+                let mut reached = self.store.sboms_with_keys(&keys).await?;
+                reached.extend(
+                    before
+                        .iter()
+                        .filter(|(_, open)| open.iter().any(|o| changed.contains(&o.vulnerability)))
+                        .map(|(sha, _)| sha.clone()),
+                );
+                reached.retain(|sha| earlier.contains(sha));
+                let mut cves: std::collections::BTreeSet<String> = changed
+                    .iter()
+                    .filter(|id| id.starts_with("CVE-"))
+                    .cloned()
+                    .collect();
+                cves.extend(
+                    advisories
+                        .iter()
+                        .flat_map(|a| std::iter::once(&a.id).chain(&a.aliases))
+                        .filter(|id| id.starts_with("CVE-"))
+                        .cloned(),
+                );
+                let known_exploited = vulns.known_exploited(&cves).await.map_err(verr)?;
+                let triage = vulns.triage().await.map_err(verr)?;
+                let index = iotmark_vulns::matching::Index::new(advisories);
+                let documents = self.store.sbom_documents(&reached).await?;
+                for (sha, sbom) in parse_sboms(documents).await? {
+                    let findings = index.check(&sbom.components, &known_exploited, &triage);
+                    let report = iotmark_vulns::report::Report {
+                        sbom: sha.clone(),
+                        format: sbom.format.to_string(),
+                        subject_name: None,
+                        subject_version: None,
+                        sha256: None,
+                        components: sbom.components.len(),
+                        unidentified: Vec::new(),
+                        findings,
+                        problems: Vec::new(),
+                        vex_statements: triage.len(),
+                    };
+                    matched.push(difference(
+                        &sha,
+                        false,
+                        before.get(&sha),
+                        &open_of(&report),
+                        Some(&changed),
                     ));
-                    at
                 }
-            };
-            // A rating raised since (a new score, a KEV listing) counts from the first
-            // sighting: the later of the two readings is the one in force.
-            let recorded = known.get(id.as_str());
-            open.push(Open {
-                severity: recorded
-                    .map_or(severity, |s| severity_from_word(&s.rating).max(severity)),
-                known_exploited: known_exploited || recorded.is_some_and(|s| s.known_exploited),
-                id,
-                first_seen,
+                run.sboms_rematched += reached.len();
+            }
+        }
+        self.store.record_matches(&matched, now).await?;
+        Ok(())
+    }
+
+    /// Submits `decisions` a few hundred at a time, so the log writes them in shared
+    /// batches; each outcome is the change made, or `None` when another run made it first.
+    async fn apply_all(
+        self: &Arc<Self>,
+        tracked: &[Tracked],
+        decisions: Vec<(usize, Decision)>,
+        at: jiff::Timestamp,
+    ) -> Result<Vec<(usize, Option<Change>)>, RegistryError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut out = Vec::with_capacity(decisions.len());
+        for (i, d) in decisions {
+            if tasks.len() >= CHANGES_IN_FLIGHT
+                && let Some(done) = tasks.join_next().await
+            {
+                out.push(done.map_err(|_| RegistryError::ShuttingDown)??);
+            }
+            let registry = self.clone();
+            let record = tracked[i].record.clone();
+            tasks.spawn(async move {
+                Ok::<_, RegistryError>((i, registry.apply(&record, &d, at).await?))
             });
         }
-        self.store.add_sightings(&new).await?;
-        Ok(open)
+        while let Some(done) = tasks.join_next().await {
+            out.push(done.map_err(|_| RegistryError::ShuttingDown)??);
+        }
+        Ok(out)
     }
 
     /// Signs and submits one change; `None` when the table refuses it because another run
@@ -646,6 +863,47 @@ impl Registry {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The open vulnerabilities of `record`'s SBOM with when each was first seen in it; ones
+/// never seen are added to `new` as seen at `at`.
+fn first_seen(
+    record: &AttestationRecord,
+    found: &[OpenVulnerability],
+    seen: Option<&Vec<Sighting>>,
+    at: jiff::Timestamp,
+    new: &mut Vec<(String, Sighting)>,
+) -> Vec<Open> {
+    let known: HashMap<&str, &Sighting> = seen
+        .map(|s| s.iter().map(|s| (s.vulnerability.as_str(), s)).collect())
+        .unwrap_or_default();
+    found
+        .iter()
+        .map(|o| {
+            let severity = severity_from_word(&o.rating);
+            let recorded = known.get(o.vulnerability.as_str());
+            if recorded.is_none() {
+                new.push((
+                    record.envelope_sha256.clone(),
+                    Sighting {
+                        vulnerability: o.vulnerability.clone(),
+                        first_seen: at,
+                        rating: o.rating.clone(),
+                        known_exploited: o.known_exploited,
+                    },
+                ));
+            }
+            // A rating raised since (a new score, a KEV listing) counts from the first
+            // sighting: the later of the two readings is the one in force.
+            Open {
+                id: o.vulnerability.clone(),
+                severity: recorded
+                    .map_or(severity, |s| severity_from_word(&s.rating).max(severity)),
+                known_exploited: o.known_exploited || recorded.is_some_and(|s| s.known_exploited),
+                first_seen: recorded.map_or(at, |s| s.first_seen),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

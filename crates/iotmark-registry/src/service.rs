@@ -17,7 +17,7 @@ use std::time::Duration;
 use iotmark_assess::Scheme;
 use iotmark_attest::Sha256;
 use iotmark_attest::statement::{Predicate, Route};
-use iotmark_conformity::attestation::{Attestation, Kind, leaf_timestamp};
+use iotmark_conformity::attestation::{Attestation, leaf_timestamp};
 use iotmark_log::leaf::LeafRecord;
 use iotmark_log::log::{self as tlog, Log, LogError};
 use iotmark_log::merkle;
@@ -39,6 +39,10 @@ const MAX_BATCH_WAIT: Duration = Duration::from_millis(5);
 
 /// Longest note on a vulnerability report's triage, in bytes.
 const MAX_TRIAGE_NOTE: usize = 2000;
+
+/// Locks that keep status changes of one attestation in order (by the referred envelope's
+/// digest).
+const STATUS_LOCK_STRIPES: usize = 1024;
 
 /// Longest release notes of an announcement, in characters.
 const MAX_RELEASE_NOTES_CHARS: usize = 10_000;
@@ -129,8 +133,9 @@ pub struct Registry {
     in_flight: Arc<Mutex<HashSet<Sha256>>>,
     /// Records accepted submissions in the database, many to a transaction.
     indexer: Indexer,
-    /// Status changes are decided one at a time: each depends on the ones before.
-    status_lock: tokio::sync::Mutex<()>,
+    /// Status changes of one attestation are decided one at a time (each depends on the ones
+    /// before); changes of different attestations, by stripe, in parallel.
+    status_locks: Vec<tokio::sync::Mutex<()>>,
     pub verifier_key: String,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Submissions per organisation.
@@ -145,14 +150,9 @@ pub struct Registry {
     pub(crate) monitor_lock: tokio::sync::Mutex<()>,
     /// The vulnerability store the monitor matches SBOMs against, once attached.
     vulns: std::sync::OnceLock<iotmark_vulns::store::Store>,
-    /// The store loaded into memory, and what it held when loaded: reloaded only when an
-    /// import or triage decision changed it.
-    loaded_vulns: tokio::sync::Mutex<
-        Option<(
-            iotmark_vulns::store::Counts,
-            Arc<iotmark_vulns::report::Loaded>,
-        )>,
-    >,
+    /// The store loaded into memory, and its generation when loaded: loaded again only when
+    /// an import or triage decision changed it.
+    loaded_vulns: tokio::sync::Mutex<Option<(u64, Arc<iotmark_vulns::report::Loaded>)>>,
 }
 
 /// What an accepted submission gets back.
@@ -220,7 +220,9 @@ impl Registry {
             sequencer: Mutex::new(Some(sequencer)),
             in_flight: Arc::default(),
             indexer,
-            status_lock: tokio::sync::Mutex::new(()),
+            status_locks: (0..STATUS_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             verifier_key,
             monitor_key,
             monitor_lock: tokio::sync::Mutex::new(()),
@@ -319,11 +321,14 @@ impl Registry {
                     attestation.statement_sha256
                 ),
             })?;
-        let is_status = attestation.kind() == Kind::Status;
-        let _serial = if is_status {
-            Some(self.status_lock.lock().await)
-        } else {
-            None
+        let _serial = match &attestation.statement.predicate {
+            Predicate::Status(p) => {
+                let bytes = p.refers_to.envelope_sha256.as_bytes();
+                let stripe =
+                    usize::from(u16::from_le_bytes([bytes[0], bytes[1]])) % STATUS_LOCK_STRIPES;
+                Some(self.status_locks[stripe].lock().await)
+            }
+            Predicate::Conformity(_) => None,
         };
         let now = jiff::Timestamp::now();
         let decided = self.decide(submitter, &signed, now).await?;
@@ -462,8 +467,13 @@ impl Registry {
         let _ = self.vulns.set(store);
     }
 
-    /// The attached vulnerability store in memory, reloaded when it changed since the last
-    /// load; `None` without a store.
+    /// The attached vulnerability store, if any.
+    pub fn vulnerability_store(&self) -> Option<&iotmark_vulns::store::Store> {
+        self.vulns.get()
+    }
+
+    /// The attached vulnerability store in memory at its current generation, loaded again
+    /// only when it changed since the last load; `None` without a store.
     pub async fn loaded_vulnerabilities(
         &self,
     ) -> Result<Option<Arc<iotmark_vulns::report::Loaded>>, RegistryError> {
@@ -472,9 +482,9 @@ impl Registry {
         };
         let vulns = |e: iotmark_vulns::store::StoreError| RegistryError::Vulns(e.to_string());
         let mut cached = self.loaded_vulns.lock().await;
-        let counts = store.counts().await.map_err(vulns)?;
+        let generation = store.generation().await.map_err(vulns)?;
         if let Some((held, loaded)) = cached.as_ref()
-            && *held == counts
+            && *held == generation
         {
             return Ok(Some(loaded.clone()));
         }
@@ -483,16 +493,13 @@ impl Registry {
                 .await
                 .map_err(vulns)?,
         );
-        *cached = Some((counts, loaded.clone()));
+        *cached = Some((generation, loaded.clone()));
         Ok(Some(loaded))
     }
 
-    /// One monitor run now, against the attached vulnerability store (loaded or reloaded as
-    /// needed).
-    pub async fn monitor_now(&self) -> Result<crate::monitor::Run, RegistryError> {
-        let loaded = self.loaded_vulnerabilities().await?;
-        self.monitor(loaded.as_deref(), jiff::Timestamp::now())
-            .await
+    /// One monitor run now.
+    pub async fn monitor_now(self: &Arc<Self>) -> Result<crate::monitor::Run, RegistryError> {
+        self.monitor(jiff::Timestamp::now()).await
     }
 
     /// Keeps the SBOM with SHA-256 `sha256_hex` for the monitor: the bytes must have that
@@ -540,10 +547,15 @@ impl Registry {
         }
         let text = std::str::from_utf8(bytes)
             .map_err(|e| refused(Rule::Sbom, format!("the SBOM is not UTF-8 JSON: {e}")))?;
-        iotmark_vulns::sbom::read_sbom("the uploaded SBOM", bytes)
+        let sbom = iotmark_vulns::sbom::read_sbom("the uploaded SBOM", bytes)
             .map_err(|e| refused(Rule::Sbom, e.to_string()))?;
+        let keys: std::collections::BTreeSet<String> = sbom
+            .components
+            .iter()
+            .flat_map(iotmark_vulns::keys::component_keys)
+            .collect();
         self.store
-            .put_sbom(sha256_hex, text, jiff::Timestamp::now())
+            .put_sbom(sha256_hex, text, &keys, jiff::Timestamp::now())
             .await?;
         Ok(())
     }

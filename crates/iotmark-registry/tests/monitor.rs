@@ -97,12 +97,19 @@ fn page(app: &TestApp) -> String {
     page
 }
 
-fn import_vulnerabilities(app: &TestApp, url: &str) {
-    let repo = repo();
+fn attach_vulnerability_store(app: &TestApp, url: &str) {
     app.runtime.block_on(async {
         let store = iotmark_vulns::store::Store::open(url).await.unwrap();
+        app.registry.attach_vulnerability_store(store);
+    });
+}
+
+fn import_vulnerabilities(app: &TestApp) {
+    let repo = repo();
+    app.runtime.block_on(async {
+        let store = app.registry.vulnerability_store().unwrap();
         let summary = iotmark_vulns::import::import_paths(
-            &store,
+            store,
             &[
                 repo.join("crates/iotmark-vulns/tests/data/nvd"),
                 repo.join("../shared/reference/kev/known_exploited_vulnerabilities.json"),
@@ -115,15 +122,11 @@ fn import_vulnerabilities(app: &TestApp, url: &str) {
             summary.files.iter().all(|f| f.failed.is_none()),
             "{summary:?}"
         );
-        app.registry.attach_vulnerability_store(store);
     });
 }
 
 fn monitor_at(app: &TestApp, at: jiff::Timestamp) -> Run {
-    app.runtime.block_on(async {
-        let loaded = app.registry.loaded_vulnerabilities().await.unwrap();
-        app.registry.monitor(loaded.as_deref(), at).await.unwrap()
-    })
+    app.runtime.block_on(app.registry.monitor(at)).unwrap()
 }
 
 /// What the API says of `version`: its standing and the attestation speaking for it.
@@ -225,15 +228,22 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     let (status, body) = app.put(&sbom_path, Some(&app.tokens["acme"]), &vulnerable_sbom);
     assert_eq!(status, 204, "{body}");
 
-    // Before any vulnerability data: nothing to say.
+    // Before any vulnerability data: the SBOM is matched whole, and there is nothing to say.
+    attach_vulnerability_store(&app, vulns_url);
     let run = monitor_at(&app, days_ago(35));
-    assert_eq!((run.attestations, run.changes.len()), (1, 0), "{run:?}");
+    assert_eq!(
+        (run.attestations, run.sboms_matched, run.changes.len()),
+        (1, 1, 0),
+        "{run:?}"
+    );
     assert_eq!(version_of(&app, "1.0")["standing"], "valid");
 
-    // Real data arrives: the firmware carries a known-exploited vulnerability. Vulnerable,
+    // Real data arrives: the firmware carries a known-exploited vulnerability. The run
+    // matches the SBOM again against what the import changed only, and finds it: vulnerable,
     // with the scheme's 14-day deadline for known-exploited ones.
-    import_vulnerabilities(&app, vulns_url);
+    import_vulnerabilities(&app);
     let run = monitor_at(&app, days_ago(30));
+    assert_eq!((run.sboms_matched, run.sboms_rematched), (0, 1), "{run:?}");
     assert_eq!(run.changes.len(), 1, "{run:?}");
     let change = &run.changes[0];
     assert_eq!(change.status.as_str(), "vulnerable");
@@ -255,11 +265,7 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     // change once.
     let at = days_ago(10);
     let (first, second) = app.runtime.block_on(async {
-        let loaded = app.registry.loaded_vulnerabilities().await.unwrap();
-        let (a, b) = tokio::join!(
-            app.registry.monitor(loaded.as_deref(), at),
-            app.registry.monitor(loaded.as_deref(), at)
-        );
+        let (a, b) = tokio::join!(app.registry.monitor(at), app.registry.monitor(at));
         (a.unwrap(), b.unwrap())
     });
     assert_eq!(
@@ -342,7 +348,11 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     assert_eq!(status, 204);
     let run = monitor_at(&app, days_ago(3));
     assert!(run.changes.is_empty(), "{run:?}");
-    assert_eq!(run.sboms_matched, 2);
+    assert_eq!(
+        (run.sboms_matched, run.open_vulnerabilities),
+        (1, 1),
+        "{run:?}"
+    );
     assert_eq!(version_of(&app, "1.1")["standing"], "valid");
     assert_eq!(version_of(&app, "1.0")["standing"], "suspended");
     let html = page(&app);

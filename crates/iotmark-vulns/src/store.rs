@@ -93,6 +93,8 @@ impl Store {
     /// Writes a batch of advisories in one transaction.
     pub async fn put_advisories(&self, batch: &[Advisory]) -> Result<PutSummary, StoreError> {
         let mut tx = iotmark_db::begin_write(&self.pool, self.backend).await?;
+        let generation = next_generation(&mut tx).await?;
+        let mut touched: BTreeSet<&str> = BTreeSet::new();
         let mut summary = PutSummary::default();
         for advisory in batch {
             let record = serde_json::to_string(advisory).map_err(|e| StoreError::Corrupt {
@@ -124,6 +126,8 @@ impl Store {
                 continue;
             }
             summary.written += 1;
+            touched.insert(&advisory.id);
+            touched.extend(advisory.aliases.iter().map(String::as_str));
             for table in ["vuln_keys", "vuln_aliases"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM {table} WHERE id = $1 AND source = $2"
@@ -152,6 +156,7 @@ impl Store {
                 }
             }
         }
+        journal(&mut tx, generation, touched).await?;
         tx.commit().await?;
         Ok(summary)
     }
@@ -160,26 +165,102 @@ impl Store {
     /// removed is no longer known exploited).
     pub async fn put_kev(&self, entries: &[KnownExploited]) -> Result<(), StoreError> {
         let mut tx = iotmark_db::begin_write(&self.pool, self.backend).await?;
-        sqlx::query("DELETE FROM vuln_kev")
-            .execute(&mut *tx)
-            .await?;
+        let generation = next_generation(&mut tx).await?;
+        // Only entries added, changed or removed are journaled: a catalog imported again
+        // reaches no SBOM.
+        let held: BTreeMap<String, String> = sqlx::query_as("SELECT cve, record FROM vuln_kev")
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let mut records = BTreeMap::new();
         for entry in entries {
             let record = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt {
                 what: "KEV entry",
                 id: entry.cve.clone(),
                 reason: e.to_string(),
             })?;
+            records.insert(entry.cve.as_str(), record);
+        }
+        let mut touched: BTreeSet<&str> = BTreeSet::new();
+        touched.extend(
+            held.keys()
+                .map(String::as_str)
+                .filter(|c| !records.contains_key(c)),
+        );
+        touched.extend(
+            records
+                .iter()
+                .filter(|(cve, record)| held.get(**cve) != Some(*record))
+                .map(|(cve, _)| *cve),
+        );
+        sqlx::query("DELETE FROM vuln_kev")
+            .execute(&mut *tx)
+            .await?;
+        for (cve, record) in &records {
             sqlx::query(
                 "INSERT INTO vuln_kev (cve, record) VALUES ($1, $2) \
                  ON CONFLICT (cve) DO UPDATE SET record = excluded.record",
             )
-            .bind(&entry.cve)
+            .bind(*cve)
             .bind(record)
             .execute(&mut *tx)
             .await?;
         }
+        journal(&mut tx, generation, touched).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The store's generation: how many writes it has committed (0 for a store written
+    /// before the journal existed, or never).
+    pub async fn generation(&self) -> Result<u64, StoreError> {
+        let value: i64 = sqlx::query_scalar("SELECT value FROM vuln_generation WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(value).unwrap_or(0))
+    }
+
+    /// The vulnerabilities (IDs and aliases) that writes after generation `after` touched.
+    pub async fn changed_since(&self, after: u64) -> Result<BTreeSet<String>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT vulnerability FROM vuln_changes WHERE generation > $1",
+        )
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The advisories whose ID or one of whose aliases is in `ids`, withdrawn ones left out:
+    /// everything the matcher needs to judge those vulnerabilities again.
+    pub async fn advisories_naming(
+        &self,
+        ids: &BTreeSet<String>,
+    ) -> Result<Vec<Advisory>, StoreError> {
+        let ids: Vec<&String> = ids.iter().collect();
+        let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut out = Vec::new();
+        for chunk in ids.chunks(KEYS_PER_LOOKUP) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let list = placeholders.join(", ");
+            let sql = format!(
+                "SELECT a.id, a.source, a.record FROM vuln_advisories a \
+                 WHERE a.withdrawn = 0 AND (a.id IN ({list}) OR EXISTS (SELECT 1 FROM vuln_aliases l \
+                 WHERE l.id = a.id AND l.source = a.source AND l.alias IN ({list})))"
+            );
+            let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for (id, source, record) in query.fetch_all(&self.pool).await? {
+                if seen.insert((id.clone(), source)) {
+                    out.push(read_advisory(&id, &record)?);
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.id, a.source).cmp(&(&b.id, b.source)));
+        Ok(out)
     }
 
     /// The advisories filed under any of `keys`, each once, withdrawn ones left out.
@@ -306,6 +387,13 @@ impl Store {
             .unwrap_or_else(jiff::Timestamp::now)
             .as_millisecond();
         let mut tx = iotmark_db::begin_write(&self.pool, self.backend).await?;
+        let generation = next_generation(&mut tx).await?;
+        journal(
+            &mut tx,
+            generation,
+            std::iter::once(statement.vulnerability.as_str()),
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO vuln_triage (vulnerability, product, recorded, record) \
              VALUES ($1, $2, $3, $4) \
@@ -415,6 +503,36 @@ impl Store {
         counts.imports = count("vuln_imports").await?;
         Ok(counts)
     }
+}
+
+/// Takes the next generation for the write in `tx` (see the journal's migration).
+async fn next_generation(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE vuln_generation SET value = value + 1 WHERE id = 1 RETURNING value",
+    )
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Journals `vulnerabilities` as touched by the write of `generation`.
+async fn journal<'a>(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    generation: i64,
+    vulnerabilities: impl IntoIterator<Item = &'a str>,
+) -> Result<(), StoreError> {
+    for id in vulnerabilities {
+        sqlx::query(
+            "INSERT INTO vuln_changes (generation, vulnerability) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(generation)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 fn read_advisory(id: &str, record: &str) -> Result<Advisory, StoreError> {

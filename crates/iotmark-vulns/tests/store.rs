@@ -113,6 +113,96 @@ fn the_store_keeps_the_newest_record_under_its_keys() {
     }
 }
 
+/// Every write takes the next generation and journals the vulnerabilities it touched, so a
+/// monitor re-matches only what changed: an advisory under its ID and aliases, a KEV entry
+/// only when added, changed or removed (a catalog imported again touches nothing), a triage
+/// decision under its vulnerability.
+#[test]
+fn writes_are_journaled_by_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (backend, url) in iotmark_db::testing::backends(dir.path(), "journal.sqlite3") {
+        runtime.block_on(async {
+            let store = Store::open(&url).await.unwrap();
+            assert_eq!(store.generation().await.unwrap(), 0, "{backend}");
+            let curl = "cpe:2.3:a:haxx:curl:*:*:*:*:*:*:*:*";
+            store
+                .put_advisories(&[
+                    advisory("CVE-2024-1", "2024-01-01T00:00:00Z", "a", curl),
+                    advisory("CVE-2024-2", "2024-01-01T00:00:00Z", "b", curl),
+                ])
+                .await
+                .unwrap();
+            assert_eq!(store.generation().await.unwrap(), 1, "{backend}");
+            assert_eq!(
+                store.changed_since(0).await.unwrap(),
+                keys(&[
+                    "CVE-2024-1",
+                    "CVE-2024-2",
+                    "GHSA-CVE-2024-1",
+                    "GHSA-CVE-2024-2"
+                ]),
+                "{backend}"
+            );
+            // An older record kept out touches nothing; a newer one touches its vulnerability.
+            store
+                .put_advisories(&[
+                    advisory("CVE-2024-1", "2023-01-01T00:00:00Z", "older", curl),
+                    advisory("CVE-2024-2", "2024-06-01T00:00:00Z", "newer", curl),
+                ])
+                .await
+                .unwrap();
+            assert_eq!(
+                store.changed_since(1).await.unwrap(),
+                keys(&["CVE-2024-2", "GHSA-CVE-2024-2"]),
+                "{backend}"
+            );
+            // By ID or alias, the advisories that judge a vulnerability again.
+            let naming = store
+                .advisories_naming(&keys(&["GHSA-CVE-2024-1"]))
+                .await
+                .unwrap();
+            assert_eq!(naming.len(), 1);
+            assert_eq!(naming[0].id, "CVE-2024-1", "{backend}");
+            let entry = |cve: &str, due: i16| KnownExploited {
+                cve: cve.into(),
+                vendor: "Haxx".into(),
+                product: "curl".into(),
+                name: "n".into(),
+                date_added: jiff::civil::date(2024, 1, 2),
+                due_date: jiff::civil::date(2024, 1, due as i8),
+                required_action: "Apply updates".into(),
+                ransomware_use: "Unknown".into(),
+            };
+            store
+                .put_kev(&[entry("CVE-2024-1", 20), entry("CVE-2024-9", 20)])
+                .await
+                .unwrap();
+            let g = store.generation().await.unwrap();
+            assert_eq!(
+                store.changed_since(g - 1).await.unwrap(),
+                keys(&["CVE-2024-1", "CVE-2024-9"])
+            );
+            store
+                .put_kev(&[entry("CVE-2024-1", 20), entry("CVE-2024-9", 20)])
+                .await
+                .unwrap();
+            assert!(
+                store.changed_since(g).await.unwrap().is_empty(),
+                "{backend}"
+            );
+            // One changed, one removed.
+            store.put_kev(&[entry("CVE-2024-1", 21)]).await.unwrap();
+            assert_eq!(
+                store.changed_since(g).await.unwrap(),
+                keys(&["CVE-2024-1", "CVE-2024-9"]),
+                "{backend}"
+            );
+            store.close().await;
+        });
+    }
+}
+
 #[test]
 fn kev_triage_and_imports() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! What the monitor reads and keeps: every attestation at once, the SBOMs attestations name,
 //! and when each open vulnerability was first seen in an attested version.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use super::rows::{AttestationRow, seconds, timestamp};
 use super::{Announcement, AnnouncementSource, AttestationRecord, Store, StoreError, queries};
@@ -16,6 +16,37 @@ pub struct Sighting {
     /// `critical`, `high`, `medium`, `low` or `none`.
     pub rating: String,
     pub known_exploited: bool,
+}
+
+/// An open vulnerability in an SBOM, as last matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenVulnerability {
+    pub vulnerability: String,
+    /// `critical`, `high`, `medium`, `low` or `none`: the highest any source gives.
+    pub rating: String,
+    pub known_exploited: bool,
+}
+
+/// What a matching changed for one SBOM.
+#[derive(Debug, Clone, Default)]
+pub struct MatchedSbom {
+    pub sha256: String,
+    /// Matched whole (not only for the vulnerabilities that changed).
+    pub full: bool,
+    /// Vulnerabilities no longer open.
+    pub closed: Vec<String>,
+    /// Vulnerabilities now open, or open with another rating.
+    pub opened: Vec<OpenVulnerability>,
+}
+
+/// Values per `IN (…)` lookup: well under both databases' limits on bound parameters.
+const LOOKUP_CHUNK: usize = 500;
+
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -148,19 +179,172 @@ impl Store {
             .await?)
     }
 
-    /// Keeps an SBOM by its digest; one already kept is left as it is (same digest, same
-    /// bytes).
+    /// Keeps an SBOM by its digest with the lookup keys of its components; one already kept
+    /// is left as it is (same digest, same bytes).
     pub async fn put_sbom(
         &self,
         sha256: &str,
         document: &str,
+        keys: &BTreeSet<String>,
         received: jiff::Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        sqlx::query(queries::INSERT_SBOM)
+        let new = sqlx::query(queries::INSERT_SBOM)
             .bind(sha256)
             .bind(document)
             .bind(seconds(received))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if new {
+            for key in keys {
+                sqlx::query(queries::INSERT_SBOM_KEY)
+                    .bind(key)
+                    .bind(sha256)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The kept SBOMs the monitor has matched.
+    pub async fn matched_sboms(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(queries::MATCHED_SBOMS)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Forgets every matching, so the next run matches every SBOM whole.
+    pub async fn forget_matches(&self) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM sbom_open")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sboms SET matched_generation = NULL")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(queries::SET_MONITOR_GENERATION)
+            .bind(0_i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Kept SBOMs the monitor has not matched yet, with their documents.
+    pub async fn unmatched_sboms(&self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(queries::UNMATCHED_SBOMS)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The documents of the SBOMs `shas`.
+    pub async fn sbom_documents(
+        &self,
+        shas: &BTreeSet<String>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::with_capacity(shas.len());
+        let list: Vec<&String> = shas.iter().collect();
+        for chunk in list.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT sha256, document FROM sboms WHERE sha256 IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+            for sha in chunk {
+                query = query.bind(sha.as_str());
+            }
+            out.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
+    /// The SBOMs with a component filed under one of `keys`.
+    pub async fn sboms_with_keys(
+        &self,
+        keys: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let mut out = BTreeSet::new();
+        let list: Vec<&String> = keys.iter().collect();
+        for chunk in list.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT DISTINCT sbom_sha256 FROM sbom_keys WHERE key IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for key in chunk {
+                query = query.bind(key.as_str());
+            }
+            out.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
+    /// Every SBOM's open vulnerabilities as last matched.
+    pub async fn all_open(&self) -> Result<HashMap<String, Vec<OpenVulnerability>>, StoreError> {
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(queries::ALL_OPEN)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: HashMap<String, Vec<OpenVulnerability>> = HashMap::new();
+        for (sbom, vulnerability, rating, kev) in rows {
+            out.entry(sbom).or_default().push(OpenVulnerability {
+                vulnerability,
+                rating,
+                known_exploited: kev != 0,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The vulnerability store generation the open vulnerabilities reflect.
+    pub async fn monitor_generation(&self) -> Result<u64, StoreError> {
+        let g: i64 = sqlx::query_scalar(queries::MONITOR_GENERATION)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(g).unwrap_or(0))
+    }
+
+    /// Records a matching in one transaction: each SBOM of `matched` now has exactly its
+    /// open vulnerabilities (`full`: matched whole, so marked as matched at `generation`),
+    /// and the open vulnerabilities reflect `generation`.
+    pub async fn record_matches(
+        &self,
+        matched: &[MatchedSbom],
+        generation: u64,
+    ) -> Result<(), StoreError> {
+        let generation = i64::try_from(generation).unwrap_or(i64::MAX);
+        let mut tx = self.write().await?;
+        for m in matched {
+            for gone in &m.closed {
+                sqlx::query(queries::DELETE_OPEN)
+                    .bind(&m.sha256)
+                    .bind(gone)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for o in &m.opened {
+                sqlx::query(queries::UPSERT_OPEN)
+                    .bind(&m.sha256)
+                    .bind(&o.vulnerability)
+                    .bind(&o.rating)
+                    .bind(i64::from(o.known_exploited))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if m.full {
+                sqlx::query(queries::SBOM_MATCHED)
+                    .bind(&m.sha256)
+                    .bind(generation)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        sqlx::query(queries::SET_MONITOR_GENERATION)
+            .bind(generation)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

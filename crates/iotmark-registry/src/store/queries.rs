@@ -245,6 +245,33 @@ pub(super) const ANNOUNCEMENT: &str = "SELECT product_id, version, image_sha256,
      min_version, release_notes, source, announced, announced_by FROM announcements \
      WHERE product_id = $1 AND version = $2";
 
+pub(super) const INSERT_SBOM_KEY: &str =
+    "INSERT INTO sbom_keys (key, sbom_sha256) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+pub(super) const MATCHED_SBOMS: &str =
+    "SELECT sha256 FROM sboms WHERE matched_generation IS NOT NULL";
+
+pub(super) const UNMATCHED_SBOMS: &str =
+    "SELECT sha256, document FROM sboms WHERE matched_generation IS NULL ORDER BY sha256";
+
+pub(super) const ALL_OPEN: &str =
+    "SELECT sbom_sha256, vulnerability, rating, known_exploited FROM sbom_open";
+
+pub(super) const DELETE_OPEN: &str =
+    "DELETE FROM sbom_open WHERE sbom_sha256 = $1 AND vulnerability = $2";
+
+pub(super) const UPSERT_OPEN: &str = "INSERT INTO sbom_open (sbom_sha256, vulnerability, rating, \
+     known_exploited) VALUES ($1, $2, $3, $4) ON CONFLICT (sbom_sha256, vulnerability) DO UPDATE \
+     SET rating = excluded.rating, known_exploited = excluded.known_exploited";
+
+pub(super) const SBOM_MATCHED: &str = "UPDATE sboms SET matched_generation = $2 WHERE sha256 = $1";
+
+pub(super) const MONITOR_GENERATION: &str =
+    "SELECT vulns_generation FROM monitor_state WHERE id = 1";
+
+pub(super) const SET_MONITOR_GENERATION: &str =
+    "UPDATE monitor_state SET vulns_generation = $1 WHERE id = 1";
+
 #[cfg(test)]
 mod tests {
     #[test]

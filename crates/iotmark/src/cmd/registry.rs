@@ -354,6 +354,7 @@ async fn monitor(args: MonitorArgs) -> Result<ExitCode> {
         )
     })?;
     registry.attach_vulnerability_store(args.vulns.open(&args.data.data).await?);
+    let registry = Arc::new(registry);
     let run = registry.monitor_now().await;
     registry.shutdown();
     let run = run.context("the monitor run failed")?;
