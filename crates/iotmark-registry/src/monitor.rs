@@ -37,10 +37,7 @@ use serde::Serialize;
 use crate::accept::Rule;
 use crate::service::{Registry, RegistryError};
 use crate::status;
-use crate::store::{
-    AttestationRecord, EntryKind, MatchedSbom, OpenVulnerability, Organisation, Role, Sighting,
-    Store,
-};
+use crate::store::{MatchedSbom, OpenVulnerability, Organisation, Role, Sighting, Store, Watched};
 
 /// The organisation the registry's monitor signs as. Reserved: the registry creates it on
 /// first start, and refuses to start if another organisation holds the ID.
@@ -58,6 +55,8 @@ pub struct MonitorKey {
     signer: FileSigner,
     pub key_id: String,
     pub organisation: Organisation,
+    /// The key as the store holds it.
+    pub(crate) record: crate::store::SigningKey,
 }
 
 impl MonitorKey {
@@ -116,26 +115,25 @@ impl MonitorKey {
             .await
             .map_err(|e| RegistryError::Internal(format!("creating the monitor: {e}")))?,
         };
-        match store.signing_key(&key_id).await? {
-            Some(k) if k.organisation == MONITOR_ORGANISATION => {}
+        let record = match store.signing_key(&key_id).await? {
+            Some(k) if k.organisation == MONITOR_ORGANISATION => k,
             Some(k) => {
                 return Err(RegistryError::Internal(format!(
                     "the monitor's key {key_id} is registered to {}",
                     k.organisation
                 )));
             }
-            None => {
-                crate::admin::add_key(store, MONITOR_ORGANISATION, &public, "registry monitor")
-                    .await
-                    .map_err(|e| {
-                        RegistryError::Internal(format!("registering the monitor key: {e}"))
-                    })?;
-            }
-        }
+            None => crate::admin::add_key(store, MONITOR_ORGANISATION, &public, "registry monitor")
+                .await
+                .map_err(|e| {
+                    RegistryError::Internal(format!("registering the monitor key: {e}"))
+                })?,
+        };
         Ok(MonitorKey {
             signer,
             key_id,
             organisation,
+            record,
         })
     }
 }
@@ -175,6 +173,19 @@ pub struct Run {
     pub changes: Vec<Change>,
     /// Changes another run made first (the table refused the repeat).
     pub already_made: usize,
+    /// Where the run's time went.
+    pub seconds: RunSeconds,
+}
+
+/// Seconds a run spent on each part.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunSeconds {
+    /// Bringing SBOMs' open vulnerabilities up to date with the vulnerability store.
+    pub matching: f64,
+    /// Reading attestations, open vulnerabilities and sightings, and deciding.
+    pub deciding: f64,
+    /// Signing, logging and indexing the changes.
+    pub applying: f64,
 }
 
 /// What the monitor decides for one attestation from one look.
@@ -247,7 +258,7 @@ fn some_ids(ids: &[String], n: usize) -> String {
 /// its scheme's rules and its open vulnerabilities (`None`: not matched, so the
 /// vulnerability rules are left alone).
 fn decide(
-    record: &AttestationRecord,
+    record: &Watched,
     state: State,
     since: jiff::Timestamp,
     last_trigger: Option<Trigger>,
@@ -403,7 +414,7 @@ struct Step {
 /// Where an attestation stands at `at` after `steps`: its state, when that state began, and
 /// the trigger of the change that put it there.
 fn standing_of(
-    record: &AttestationRecord,
+    record: &Watched,
     steps: &[Step],
     at: jiff::Timestamp,
 ) -> (State, jiff::Timestamp, Option<Trigger>) {
@@ -424,7 +435,7 @@ fn standing_of(
 /// One living attestation the run follows.
 #[derive(Debug)]
 struct Tracked {
-    record: AttestationRecord,
+    record: Watched,
     steps: Vec<Step>,
     rules: Option<PostMarket>,
     /// `None`: no matched SBOM, so the vulnerability rules are left alone.
@@ -487,40 +498,70 @@ fn difference(
     }
 }
 
-/// Parses SBOM documents on every core; one that no longer reads is logged and left out.
-async fn parse_sboms(
-    documents: Vec<(String, String)>,
-) -> Result<Vec<(String, iotmark_vulns::sbom::Sbom)>, RegistryError> {
+/// `work` on each of `items`, shared out over every core on a blocking thread (the async
+/// runtime keeps serving meanwhile); `None` results are left out.
+async fn on_every_core<T, R>(
+    items: Vec<T>,
+    work: impl Fn(T) -> Option<R> + Send + Sync + 'static,
+) -> Result<Vec<R>, RegistryError>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+{
     tokio::task::spawn_blocking(move || {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        let share = documents.len().div_ceil(threads).max(1);
+        let share = items.len().div_ceil(threads).max(1);
+        let mut shares: Vec<Vec<T>> = Vec::new();
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            shares.push(items.by_ref().take(share).collect());
+        }
+        let work = &work;
         std::thread::scope(|scope| {
-            let handles: Vec<_> = documents
-                .chunks(share)
-                .map(|chunk| {
-                    scope.spawn(move || {
-                        chunk
-                            .iter()
-                            .filter_map(|(sha, text)| {
-                                iotmark_vulns::sbom::read_sbom(&format!("sbom {sha}"), text.as_bytes())
-                                    .map_err(|e| {
-                                        tracing::warn!(sbom = %sha, error = %e, "a kept SBOM no longer reads");
-                                    })
-                                    .ok()
-                                    .map(|sbom| (sha.clone(), sbom))
-                            })
-                            .collect::<Vec<_>>()
-                    })
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    scope.spawn(move || share.into_iter().filter_map(work).collect::<Vec<R>>())
                 })
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
+                .flat_map(|h| match h.join() {
+                    Ok(results) => results,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
                 .collect()
         })
     })
     .await
     .map_err(|_| RegistryError::ShuttingDown)
+}
+
+/// An SBOM document as kept, parsed; one that no longer reads is logged and left out.
+fn parse_sbom(sha: &str, text: &str) -> Option<iotmark_vulns::sbom::Sbom> {
+    iotmark_vulns::sbom::read_sbom(&format!("sbom {sha}"), text.as_bytes())
+        .map_err(|e| tracing::warn!(sbom = %sha, error = %e, "a kept SBOM no longer reads"))
+        .ok()
+}
+
+/// The report of `findings` for the SBOM `sha` (only what [`open_of`] reads is filled).
+fn report_of(
+    sha: &str,
+    sbom: &iotmark_vulns::sbom::Sbom,
+    findings: Vec<iotmark_vulns::matching::Finding>,
+) -> iotmark_vulns::report::Report {
+    iotmark_vulns::report::Report {
+        sbom: sha.to_owned(),
+        format: sbom.format.to_string(),
+        subject_name: None,
+        subject_version: None,
+        sha256: None,
+        components: sbom.components.len(),
+        unidentified: Vec::new(),
+        findings,
+        problems: Vec::new(),
+        vex_statements: 0,
+    }
 }
 
 impl Registry {
@@ -532,21 +573,22 @@ impl Registry {
             at: Some(at),
             ..Run::default()
         };
+        let clock = std::time::Instant::now();
         if let Some(vulns) = self.vulnerability_store() {
             self.match_sboms(vulns, &mut run).await?;
         }
+        run.seconds.matching = clock.elapsed().as_secs_f64();
+        let clock = std::time::Instant::now();
         let open_by_sbom = self.store.all_open().await?;
         let sightings = self.store.all_sightings().await?;
-        let all = self.store.all_attestations().await?;
-        let mut steps_of: HashMap<&str, Vec<Step>> = HashMap::new();
-        for r in all.iter().filter(|r| r.kind == EntryKind::Status) {
-            if let (Some(target), Some(kind)) = (r.refers_to.as_deref(), r.status) {
-                steps_of.entry(target).or_default().push(Step {
-                    kind,
-                    trigger: r.trigger,
-                    effective: r.effective.unwrap_or(r.logged),
-                });
-            }
+        let (watched, changes) = self.store.watched().await?;
+        let mut steps_of: HashMap<String, Vec<Step>> = HashMap::new();
+        for c in changes {
+            steps_of.entry(c.refers_to).or_default().push(Step {
+                kind: c.status,
+                trigger: c.trigger,
+                effective: c.effective,
+            });
         }
         let matched_sboms: std::collections::HashSet<String> =
             if self.vulnerability_store().is_some() {
@@ -556,11 +598,11 @@ impl Registry {
             };
         let mut tracked = Vec::new();
         let mut new_sightings = Vec::new();
-        for record in all.iter().filter(|r| r.kind == EntryKind::Conformity) {
+        for record in watched {
             let steps = steps_of
                 .remove(record.envelope_sha256.as_str())
                 .unwrap_or_default();
-            let (state, _, _) = standing_of(record, &steps, at);
+            let (state, _, _) = standing_of(&record, &steps, at);
             if matches!(
                 state,
                 State::Revoked | State::EndOfSupport | State::Withdrawn
@@ -578,7 +620,7 @@ impl Registry {
                     let found = open_by_sbom.get(sha).map(Vec::as_slice).unwrap_or_default();
                     run.open_vulnerabilities += found.len();
                     Some(first_seen(
-                        record,
+                        &record,
                         found,
                         sightings.get(&record.envelope_sha256),
                         at,
@@ -592,7 +634,7 @@ impl Registry {
                 None => None,
             };
             tracked.push(Tracked {
-                record: record.clone(),
+                record,
                 steps,
                 rules,
                 open,
@@ -602,6 +644,7 @@ impl Registry {
         self.store.add_sightings(&new_sightings).await?;
 
         let mut pending: Vec<usize> = (0..tracked.len()).collect();
+        let mut applying = std::time::Duration::ZERO;
         for _ in 0..MAX_STEPS {
             let decisions: Vec<(usize, Decision)> = pending
                 .iter()
@@ -624,7 +667,10 @@ impl Registry {
                 break;
             }
             pending.clear();
-            for (i, outcome) in self.apply_all(&tracked, decisions, at).await? {
+            let started = std::time::Instant::now();
+            let outcomes = self.apply_all(&tracked, decisions, at).await?;
+            applying += started.elapsed();
+            for (i, outcome) in outcomes {
                 match outcome {
                     Some(change) => {
                         tracked[i].steps.push(Step {
@@ -640,6 +686,8 @@ impl Registry {
             }
             pending.sort_unstable();
         }
+        run.seconds.applying = applying.as_secs_f64();
+        run.seconds.deciding = (clock.elapsed() - applying).as_secs_f64();
         run.changes
             .sort_by(|a, b| (a.log_index, &a.attestation).cmp(&(b.log_index, &b.attestation)));
         self.metrics
@@ -674,26 +722,36 @@ impl Registry {
         let mut matched = Vec::new();
 
         // SBOMs never matched: whole.
-        let unmatched = parse_sboms(self.store.unmatched_sboms().await?).await?;
+        let unmatched = self.store.unmatched_sboms().await?;
         let fresh: std::collections::HashSet<String> =
             unmatched.iter().map(|(sha, _)| sha.clone()).collect();
+        run.sboms_matched += unmatched.len();
+        let before = Arc::new(before);
         if unmatched.len() > LOAD_WHOLE_STORE_ABOVE {
             let loaded = self.loaded_vulnerabilities().await?.ok_or_else(|| {
                 RegistryError::Internal("the vulnerability store went away".into())
             })?;
-            for (sha, sbom) in &unmatched {
-                let report = loaded.check(sha, sbom, &[]);
-                matched.push(difference(
-                    sha,
-                    true,
-                    before.get(sha),
-                    &open_of(&report),
-                    None,
-                ));
-            }
+            let held = before.clone();
+            matched.extend(
+                on_every_core(unmatched, move |(sha, text)| {
+                    let sbom = parse_sbom(&sha, &text)?;
+                    let report = loaded.check(&sha, &sbom, &[]);
+                    Some(difference(
+                        &sha,
+                        true,
+                        held.get(&sha),
+                        &open_of(&report),
+                        None,
+                    ))
+                })
+                .await?,
+            );
         } else {
-            for (sha, sbom) in &unmatched {
-                let report = iotmark_vulns::report::check(vulns, sha, sbom, &[])
+            for (sha, text) in &unmatched {
+                let Some(sbom) = parse_sbom(sha, text) else {
+                    continue;
+                };
+                let report = iotmark_vulns::report::check(vulns, sha, &sbom, &[])
                     .await
                     .map_err(verr)?;
                 matched.push(difference(
@@ -705,7 +763,6 @@ impl Registry {
                 ));
             }
         }
-        run.sboms_matched += unmatched.len();
 
         // The others: only what changed since the last run, only where it can reach.
         let earlier: std::collections::HashSet<String> = self
@@ -747,28 +804,22 @@ impl Registry {
                 let triage = vulns.triage().await.map_err(verr)?;
                 let index = iotmark_vulns::matching::Index::new(advisories);
                 let documents = self.store.sbom_documents(&reached).await?;
-                for (sha, sbom) in parse_sboms(documents).await? {
-                    let findings = index.check(&sbom.components, &known_exploited, &triage);
-                    let report = iotmark_vulns::report::Report {
-                        sbom: sha.clone(),
-                        format: sbom.format.to_string(),
-                        subject_name: None,
-                        subject_version: None,
-                        sha256: None,
-                        components: sbom.components.len(),
-                        unidentified: Vec::new(),
-                        findings,
-                        problems: Vec::new(),
-                        vex_statements: triage.len(),
-                    };
-                    matched.push(difference(
-                        &sha,
-                        false,
-                        before.get(&sha),
-                        &open_of(&report),
-                        Some(&changed),
-                    ));
-                }
+                let (held, changed) = (before.clone(), Arc::new(changed));
+                matched.extend(
+                    on_every_core(documents, move |(sha, text)| {
+                        let sbom = parse_sbom(&sha, &text)?;
+                        let findings = index.check(&sbom.components, &known_exploited, &triage);
+                        let open = open_of(&report_of(&sha, &sbom, findings));
+                        Some(difference(
+                            &sha,
+                            false,
+                            held.get(&sha),
+                            &open,
+                            Some(&changed),
+                        ))
+                    })
+                    .await?,
+                );
                 run.sboms_rematched += reached.len();
             }
         }
@@ -808,7 +859,7 @@ impl Registry {
     /// made it first.
     async fn apply(
         &self,
-        record: &AttestationRecord,
+        record: &Watched,
         d: &Decision,
         at: jiff::Timestamp,
     ) -> Result<Option<Change>, RegistryError> {
@@ -845,7 +896,12 @@ impl Registry {
             .map_err(|e| RegistryError::Internal(format!("signing: {e}")))?
             .to_json();
         match self
-            .submit(&monitor.organisation, signed.as_bytes(), None)
+            .submit_as(
+                &monitor.organisation,
+                signed.as_bytes(),
+                None,
+                crate::service::ReceiptWanted::No,
+            )
             .await
         {
             Ok(receipted) => Ok(Some(Change {
@@ -868,7 +924,7 @@ impl Registry {
 /// The open vulnerabilities of `record`'s SBOM with when each was first seen in it; ones
 /// never seen are added to `new` as seen at `at`.
 fn first_seen(
-    record: &AttestationRecord,
+    record: &Watched,
     found: &[OpenVulnerability],
     seen: Option<&Vec<Sighting>>,
     at: jiff::Timestamp,
@@ -930,30 +986,16 @@ mod tests {
         }
     }
 
-    fn record() -> AttestationRecord {
-        AttestationRecord {
+    fn record() -> Watched {
+        Watched {
             envelope_sha256: "e".into(),
-            statement_sha256: "s".into(),
-            kind: EntryKind::Conformity,
-            log_index: 0,
-            logged: ts("2026-01-01T00:00:00Z"),
-            submitted_by: "acme".into(),
-            signer_key_id: "k".into(),
             product_id: "p".into(),
             version: "1.0".into(),
             scheme: Some("s".into()),
-            tier: None,
-            route: None,
             issued: Some(ts("2026-01-01T00:00:00Z")),
+            logged: ts("2026-01-01T00:00:00Z"),
             valid_until: Some(ts("2028-01-01T00:00:00Z")),
             support_end: Some("2027-06-30".parse().unwrap()),
-            refers_to: None,
-            status: None,
-            reason: None,
-            effective: None,
-            trigger: None,
-            vulnerabilities: Vec::new(),
-            deadline: None,
             sbom_sha256: None,
         }
     }

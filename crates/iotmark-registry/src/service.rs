@@ -155,6 +155,13 @@ pub struct Registry {
     loaded_vulns: tokio::sync::Mutex<Option<(u64, Arc<iotmark_vulns::report::Loaded>)>>,
 }
 
+/// Whether a submission's answer carries its receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReceiptWanted {
+    Yes,
+    No,
+}
+
 /// What an accepted submission gets back.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Receipted {
@@ -287,7 +294,22 @@ impl Registry {
         envelope: &[u8],
         declaration_json: Option<String>,
     ) -> Result<Receipted, RegistryError> {
-        let result = self.accept(submitter, envelope, declaration_json).await;
+        self.submit_as(submitter, envelope, declaration_json, ReceiptWanted::Yes)
+            .await
+    }
+
+    /// [`Registry::submit`], with or without the receipt (the monitor logs changes it
+    /// answers for itself and needs none; building a proof per change costs a tile read).
+    pub(crate) async fn submit_as(
+        &self,
+        submitter: &Organisation,
+        envelope: &[u8],
+        declaration_json: Option<String>,
+        receipt: ReceiptWanted,
+    ) -> Result<Receipted, RegistryError> {
+        let result = self
+            .accept(submitter, envelope, declaration_json, receipt)
+            .await;
         match &result {
             Ok(r) => {
                 self.pages.invalidate(&r.product_id);
@@ -307,8 +329,14 @@ impl Registry {
         submitter: &Organisation,
         envelope: &[u8],
         declaration_json: Option<String>,
+        receipt: ReceiptWanted,
     ) -> Result<Receipted, RegistryError> {
-        let keys = self.store.signing_keys(&submitter.id).await?;
+        // The monitor's own key is known without asking the database.
+        let keys = if submitter.id == self.monitor_key.organisation.id {
+            vec![self.monitor_key.record.clone()]
+        } else {
+            self.store.signing_keys(&submitter.id).await?
+        };
         let signed = accept::check_signature(envelope, submitter, &keys)?;
         let attestation = &signed.attestation;
         // Held until the entry is indexed (or refused): a second copy of the same signed
@@ -393,7 +421,10 @@ impl Registry {
         pending.await.map_err(|_| RegistryError::ShuttingDown)??;
         Ok(Receipted {
             log_index: index,
-            receipt: self.receipt(index)?.encode(),
+            receipt: match receipt {
+                ReceiptWanted::Yes => self.receipt(index)?.encode(),
+                ReceiptWanted::No => String::new(),
+            },
             ..answer
         })
     }
@@ -839,18 +870,16 @@ impl Registry {
                         .await?;
                     let (owner, history) = match &referred {
                         Some(r) => (
-                            self.store
-                                .product(&r.product_id)
-                                .await?
-                                .map(|p| p.manufacturer),
-                            self.store
-                                .history(&r.product_id)
-                                .await?
-                                .into_iter()
-                                .filter(|h| {
-                                    h.refers_to.as_deref() == Some(r.envelope_sha256.as_str())
-                                })
-                                .collect(),
+                            // Only a manufacturer's authority rests on owning the product.
+                            if submitter.role == Role::Manufacturer {
+                                self.store
+                                    .product(&r.product_id)
+                                    .await?
+                                    .map(|p| p.manufacturer)
+                            } else {
+                                None
+                            },
+                            self.store.changes_of(&r.envelope_sha256).await?,
                         ),
                         None => (None, Vec::new()),
                     };

@@ -42,7 +42,7 @@ mod reports;
 mod rows;
 
 pub use iotmark_db::Backend;
-pub use lifecycle::{MatchedSbom, OpenVulnerability, Sighting};
+pub use lifecycle::{MatchedSbom, OpenVulnerability, Sighting, Watched, WatchedChange};
 
 static SCHEMA: iotmark_db::Schema = iotmark_db::Schema {
     sqlite: &SQLITE_MIGRATIONS,

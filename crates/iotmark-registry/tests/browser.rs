@@ -244,6 +244,19 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
         report.to_string().as_bytes(),
     );
     assert_eq!(got, 201);
+    // The next version, announced and not yet assessed.
+    let announcement = serde_json::json!({
+        "version": "2.5.0",
+        "image": {"sha256": "ab".repeat(32), "size": 7_340_032},
+        "url": "https://updates.acme.example/securecam/2.5.0.bin",
+        "release_notes": "Closes telnet on port 23.",
+    });
+    let (got, body) = app.post(
+        &format!("/api/v1/products/{PRODUCT}/announcements"),
+        Some(&app.tokens["acme"]),
+        announcement.to_string().as_bytes(),
+    );
+    assert_eq!(got, 201, "{body}");
 
     // The label as printed, read back by zbarimg.
     let (status, png) = app.get_bytes(&format!("/p/{PRODUCT}/label.png"));
@@ -308,6 +321,27 @@ fn a_consumer_scans_the_label_and_reads_the_product_page() {
                 .await
                 .contains("Telnet answers on port 23"),
             "the report is listed"
+        );
+        let notices = text(&client, "#notices").await;
+        assert!(
+            notices.contains("Version 2.5.0 has not been assessed"),
+            "{notices}"
+        );
+        let versions = text(&client, "#versions").await;
+        assert!(
+            versions.contains("2.5.0") && versions.contains("Not assessed"),
+            "{versions}"
+        );
+        // The timeline: the declaration, as the log recorded it, with its log entry.
+        let timeline = client
+            .find_all(Locator::Css("#history .timeline li"))
+            .await
+            .unwrap();
+        assert_eq!(timeline.len(), 1);
+        let entry = timeline[0].text().await.unwrap();
+        assert!(
+            entry.contains("Declared version") && entry.contains("Log entry 0"),
+            "{entry}"
         );
 
         // No script anywhere, and JavaScript is off in this browser: what was read above is

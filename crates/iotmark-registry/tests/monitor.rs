@@ -407,3 +407,198 @@ fn the_monitor_keeps_status_true_after_sale() {
         story(&url, &vulns_url, &root);
     }
 }
+
+const KILL_DIR: &str = "IOTMARK_MONITOR_KILL_DIR";
+const KILL_AT: &str = "IOTMARK_MONITOR_KILL_AT";
+/// Versions in the kill -9 test: enough that the child's run is still logging changes when
+/// the parent kills it.
+const KILLED_VERSIONS: usize = 1500;
+
+/// The registry in `dir` opened without serving (as `iotmark registry monitor` opens it),
+/// with its vulnerability store attached.
+fn open_registry(
+    dir: &Path,
+) -> (
+    tokio::runtime::Runtime,
+    std::sync::Arc<iotmark_registry::service::Registry>,
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let registry = runtime.block_on(async {
+        let store = iotmark_registry::store::open(&format!(
+            "sqlite://{}",
+            dir.join("registry.sqlite3").display()
+        ))
+        .await
+        .unwrap();
+        let registry = iotmark_registry::service::Registry::open(
+            store,
+            iotmark_registry::service::Config {
+                data_dir: dir.join("data"),
+                log_origin: "registry.test/log".to_owned(),
+                limits: Default::default(),
+                public_url: "http://registry.test".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+        let vulns = iotmark_vulns::store::Store::open(&format!(
+            "sqlite://{}",
+            dir.join("vulns.sqlite3").display()
+        ))
+        .await
+        .unwrap();
+        registry.attach_vulnerability_store(vulns);
+        std::sync::Arc::new(registry)
+    });
+    (runtime, registry)
+}
+
+/// Child process for the kill -9 test: one monitor run over the registry in `KILL_DIR`. Does
+/// nothing unless started by the parent test.
+#[test]
+fn monitor_child() {
+    let Ok(dir) = std::env::var(KILL_DIR) else {
+        return;
+    };
+    let at: jiff::Timestamp = std::env::var(KILL_AT).unwrap().parse().unwrap();
+    let (runtime, registry) = open_registry(Path::new(&dir));
+    let run = runtime.block_on(registry.monitor(at)).unwrap();
+    println!("DONE {}", run.changes.len());
+}
+
+/// kill -9 while the monitor is logging its changes: after a restart, the next run makes the
+/// rest, and every attestation has exactly the one change it needs.
+#[test]
+fn kill_9_during_a_monitor_run_loses_nothing_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("registry.sqlite3").display());
+    let app = TestApp::start(&url, dir.path());
+    attach_vulnerability_store(
+        &app,
+        &format!("sqlite://{}", dir.path().join("vulns.sqlite3").display()),
+    );
+    import_vulnerabilities(&app);
+    // Many versions, each with its own SBOM of the vulnerable firmware.
+    let registry = app.registry.clone();
+    let signer = app.keys["acme"].clone();
+    app.runtime.block_on(async {
+        let acme = registry.store.organisation("acme").await.unwrap().unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..KILLED_VERSIONS {
+            let (registry, acme, signer) = (registry.clone(), acme.clone(), signer.clone());
+            tasks.spawn(async move {
+                let mut document: Value = serde_json::from_slice(&sbom("7.3.15.0")).unwrap();
+                document["metadata"]["component"]["version"] = json!(format!("build {i}"));
+                let bytes = serde_json::to_vec(&document).unwrap();
+                let plain = conformity(&signer, "Acme Devices Ltd", Route::Sdoc, days_ago(2));
+                let envelope = forge(&signer, &plain, |p| {
+                    p.product.version = format!("1.0.{i}");
+                    p.sbom_sha256 = Some(Sha256::of(&bytes));
+                });
+                registry.submit(&acme, &envelope, None).await.unwrap();
+                registry
+                    .upload_sbom(&acme, &Sha256::of(&bytes).to_hex(), &bytes)
+                    .await
+                    .unwrap();
+            });
+            if tasks.len() >= 64 {
+                tasks.join_next().await.unwrap().unwrap();
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+    });
+    app.registry.shutdown();
+    drop(registry);
+    drop(app);
+
+    let at = jiff::Timestamp::now();
+    let log_size = || {
+        let view =
+            iotmark_log::storage::DirStorage::open_read_only(dir.path().join("data/log")).unwrap();
+        let checkpoint = view.read_checkpoint().unwrap().unwrap();
+        iotmark_log::checkpoint::read_unverified(&checkpoint)
+            .unwrap()
+            .size
+    };
+    let before = log_size();
+    assert_eq!(before, KILLED_VERSIONS as u64);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "monitor_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(KILL_DIR, dir.path())
+        .env(KILL_AT, at.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once it has logged some of its changes, well before all.
+    let started = std::time::Instant::now();
+    loop {
+        let logged = log_size() - before;
+        if logged >= 50 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the child ended before it was killed"
+        );
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "the child logged nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    use iotmark_log::storage::Storage as _;
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let logged_by_child = log_size() - before;
+    assert!(
+        (logged_by_child as usize) < KILLED_VERSIONS,
+        "the child logged all {logged_by_child} changes before it was killed"
+    );
+
+    let (runtime, registry) = open_registry(dir.path());
+    let run = runtime.block_on(registry.monitor(at)).unwrap();
+    assert_eq!(
+        run.changes.len() + logged_by_child as usize,
+        KILLED_VERSIONS,
+        "{} made after the restart, {logged_by_child} before",
+        run.changes.len()
+    );
+    let all = runtime.block_on(registry.store.all_attestations()).unwrap();
+    let mut per_attestation: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in all
+        .iter()
+        .filter(|r| r.kind == iotmark_registry::store::EntryKind::Status)
+    {
+        assert_eq!(r.status.map(|s| s.as_str()), Some("vulnerable"));
+        *per_attestation
+            .entry(r.refers_to.as_deref().unwrap())
+            .or_default() += 1;
+    }
+    assert_eq!(per_attestation.len(), KILLED_VERSIONS);
+    assert!(
+        per_attestation.values().all(|&n| n == 1),
+        "a change was made twice"
+    );
+    assert_eq!(log_size(), 2 * KILLED_VERSIONS as u64);
+    // And once more: nothing.
+    assert!(
+        runtime
+            .block_on(registry.monitor(at))
+            .unwrap()
+            .changes
+            .is_empty()
+    );
+    registry.shutdown();
+}

@@ -238,24 +238,36 @@ impl Store {
         &self,
         ids: &BTreeSet<String>,
     ) -> Result<Vec<Advisory>, StoreError> {
+        // Two lookups, each on an index: by ID, and by alias. (One statement with an OR of
+        // both scans the table.)
         let ids: Vec<&String> = ids.iter().collect();
         let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
         let mut out = Vec::new();
         for chunk in ids.chunks(KEYS_PER_LOOKUP) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let list = placeholders.join(", ");
-            let sql = format!(
-                "SELECT a.id, a.source, a.record FROM vuln_advisories a \
-                 WHERE a.withdrawn = 0 AND (a.id IN ({list}) OR EXISTS (SELECT 1 FROM vuln_aliases l \
-                 WHERE l.id = a.id AND l.source = a.source AND l.alias IN ({list})))"
-            );
-            let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.as_str());
-            }
-            for (id, source, record) in query.fetch_all(&self.pool).await? {
-                if seen.insert((id.clone(), source)) {
-                    out.push(read_advisory(&id, &record)?);
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            for sql in [
+                format!(
+                    "SELECT id, source, record FROM vuln_advisories \
+                     WHERE withdrawn = 0 AND id IN ({list})"
+                ),
+                format!(
+                    "SELECT a.id, a.source, a.record FROM vuln_aliases l \
+                     JOIN vuln_advisories a ON a.id = l.id AND a.source = l.source \
+                     WHERE a.withdrawn = 0 AND l.alias IN ({list})"
+                ),
+            ] {
+                let mut query =
+                    sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    query = query.bind(id.as_str());
+                }
+                for (id, source, record) in query.fetch_all(&self.pool).await? {
+                    if seen.insert((id.clone(), source)) {
+                        out.push(read_advisory(&id, &record)?);
+                    }
                 }
             }
         }

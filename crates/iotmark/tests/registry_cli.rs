@@ -386,4 +386,30 @@ fn the_demo_prepares_a_registry_whose_attestation_and_receipt_verify() {
     assert!(run().status.success());
     let checkpoint = std::fs::read_to_string(data.join("log/checkpoint")).unwrap();
     assert_eq!(checkpoint.lines().nth(1), Some("1"), "{checkpoint}");
+
+    // The monitor, run from the command line over the registry that is not serving: the
+    // demo's declaration is living, names no SBOM, and nothing is due.
+    let out = iotmark()
+        .args(["registry", "monitor", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["attestations"], 1, "{run:#}");
+    assert_eq!(run["changes"].as_array().map(Vec::len), Some(0), "{run:#}");
+    // Its key's public halves are published beside the log's.
+    let vkey = std::fs::read_to_string(data.join("monitor.vkey")).unwrap();
+    assert!(vkey.starts_with("iotmark.localhost-monitor+"), "{vkey}");
+    let out = iotmark()
+        .args(["registry", "monitor", "--data"])
+        .arg(&data)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no status changed"));
 }

@@ -133,6 +133,15 @@ impl Store {
             .await
     }
 
+    /// The status changes of the attestation with envelope `envelope_sha256`, by log index.
+    pub async fn changes_of(
+        &self,
+        envelope_sha256: &str,
+    ) -> Result<Vec<AttestationRecord>, StoreError> {
+        self.find_all::<AttestationRow, _>(queries::CHANGES_OF, envelope_sha256)
+            .await
+    }
+
     /// The highest log index recorded, `None` when empty.
     pub async fn last_log_index(&self) -> Result<Option<u64>, StoreError> {
         let max: Option<i64> = sqlx::query_scalar(queries::LAST_LOG_INDEX)

@@ -18,6 +18,42 @@ pub struct Sighting {
     pub known_exploited: bool,
 }
 
+/// A conformity attestation as the monitor follows it: only what its rules read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watched {
+    pub envelope_sha256: String,
+    pub product_id: String,
+    pub version: String,
+    pub scheme: Option<String>,
+    pub issued: Option<jiff::Timestamp>,
+    pub logged: jiff::Timestamp,
+    pub valid_until: Option<jiff::Timestamp>,
+    pub support_end: Option<jiff::civil::Date>,
+    pub sbom_sha256: Option<String>,
+}
+
+/// A status change as the monitor replays it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedChange {
+    /// The conformity attestation it changed.
+    pub refers_to: String,
+    pub status: iotmark_attest::statement::StatusKind,
+    pub trigger: Option<iotmark_attest::statement::Trigger>,
+    pub effective: jiff::Timestamp,
+}
+
+type WatchedRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
 /// An open vulnerability in an SBOM, as last matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenVulnerability {
@@ -159,6 +195,61 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Every conformity attestation, and every status change in log order, with only the
+    /// columns the monitor reads (a run reads them all).
+    pub async fn watched(&self) -> Result<(Vec<Watched>, Vec<WatchedChange>), StoreError> {
+        let corrupt = |what: &'static str, reason: String| StoreError::Corrupt { what, reason };
+        let rows: Vec<WatchedRow> = sqlx::query_as(queries::WATCHED)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut watched = Vec::with_capacity(rows.len());
+        for (sha, product_id, version, scheme, issued, logged, valid_until, support_end, sbom) in
+            rows
+        {
+            watched.push(Watched {
+                envelope_sha256: sha,
+                product_id,
+                version,
+                scheme,
+                issued: issued
+                    .map(|t| timestamp("attestation issue time", t))
+                    .transpose()?,
+                logged: timestamp("attestation log time", logged)?,
+                valid_until: valid_until
+                    .map(|t| timestamp("attestation validity end", t))
+                    .transpose()?,
+                support_end: support_end
+                    .map(|d| {
+                        d.parse()
+                            .map_err(|e| corrupt("attestation support end", format!("{d:?}: {e}")))
+                    })
+                    .transpose()?,
+                sbom_sha256: sbom,
+            });
+        }
+        let rows: Vec<(String, String, Option<String>, i64)> =
+            sqlx::query_as(queries::WATCHED_CHANGES)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut changes = Vec::with_capacity(rows.len());
+        for (refers_to, status, trigger, effective) in rows {
+            changes.push(WatchedChange {
+                refers_to,
+                status: status
+                    .parse()
+                    .map_err(|reason| corrupt("attestation status", reason))?,
+                trigger: trigger
+                    .map(|t| {
+                        t.parse()
+                            .map_err(|reason| corrupt("status change trigger", reason))
+                    })
+                    .transpose()?,
+                effective: timestamp("status change effective time", effective)?,
+            });
+        }
+        Ok((watched, changes))
     }
 
     /// Every attestation (conformity and status), by product and then log index.

@@ -142,6 +142,11 @@ pub(super) const HISTORY: &str = "SELECT envelope_sha256, statement_sha256, kind
      valid_until, support_end, refers_to, status, reason, effective, trigger, vulnerabilities, \
      deadline, sbom_sha256 FROM attestations WHERE product_id = $1 ORDER BY log_index";
 
+pub(super) const CHANGES_OF: &str = "SELECT envelope_sha256, statement_sha256, kind, log_index, \
+     logged, submitted_by, signer_key_id, product_id, version, scheme, tier, route, issued, \
+     valid_until, support_end, refers_to, status, reason, effective, trigger, vulnerabilities, \
+     deadline, sbom_sha256 FROM attestations WHERE refers_to = $1 ORDER BY log_index";
+
 pub(super) const LAST_LOG_INDEX: &str = "SELECT MAX(log_index) FROM attestations";
 
 /// The first log index no attestation holds: 0, or one past the first entry whose successor is
@@ -215,6 +220,15 @@ pub(super) const ALL_ATTESTATIONS: &str = "SELECT envelope_sha256, statement_sha
      log_index, logged, submitted_by, signer_key_id, product_id, version, scheme, tier, route, \
      issued, valid_until, support_end, refers_to, status, reason, effective, trigger, \
      vulnerabilities, deadline, sbom_sha256 FROM attestations ORDER BY product_id, log_index";
+
+/// The conformity attestations, with what the monitor's rules read.
+pub(super) const WATCHED: &str = "SELECT envelope_sha256, product_id, version, scheme, issued, \
+     logged, valid_until, support_end, sbom_sha256 FROM attestations WHERE kind = 'conformity'";
+
+/// The status changes, in log order, with what the monitor replays (a change's effective
+/// time, or its log time when it has none).
+pub(super) const WATCHED_CHANGES: &str = "SELECT refers_to, status, trigger, \
+     COALESCE(effective, logged) FROM attestations WHERE kind = 'status' ORDER BY log_index";
 
 /// Who may upload the SBOM `$1`: the submitters and product owners of the conformity
 /// attestations that name it.
