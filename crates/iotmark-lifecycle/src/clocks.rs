@@ -21,6 +21,34 @@ pub enum Report {
     FinalReport,
 }
 
+impl Report {
+    pub const ALL: [Report; 3] = [
+        Report::EarlyWarning,
+        Report::Notification,
+        Report::FinalReport,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Report::EarlyWarning => "early-warning",
+            Report::Notification => "notification",
+            Report::FinalReport => "final-report",
+        }
+    }
+}
+
+impl std::str::FromStr for Report {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Report::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("report {s:?} is not early-warning, notification or final-report")
+            })
+    }
+}
+
 /// What the clocks run for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

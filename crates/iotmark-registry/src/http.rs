@@ -53,6 +53,15 @@ pub fn router(registry: Arc<Registry>) -> Router {
         )
         .route("/api/v1/monitor", post(run_monitor))
         .route("/api/v1/products/{id}/announcements", post(announce))
+        .route("/api/v1/products/{id}/cra", get(cra_cases))
+        .route(
+            "/api/v1/products/{id}/cra/{vulnerability}/reports",
+            post(cra_report),
+        )
+        .route(
+            "/api/v1/products/{id}/cra/{vulnerability}/fix",
+            post(cra_fix),
+        )
         .route("/api/v1/search", get(search))
         .route("/log/checkpoint", get(checkpoint))
         .route("/log/tile/{*path}", get(tile))
@@ -598,6 +607,120 @@ async fn announce(
     .into_response())
 }
 
+/// The product's CRA Article 14 reporting clocks: each actively exploited vulnerability the
+/// monitor found in its attested firmware, the early-warning, notification and final-report
+/// deadlines and where each stands, and the reports' fields filled in (its manufacturer and
+/// the operator only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{id}/cra",
+    tag = "products",
+    params(("id" = String, Path, description = "The product ID")),
+    responses(
+        (status = 200, description = "The cases, their clocks and prefilled fields"),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Not the product's manufacturer or the operator", body = ErrorBody),
+        (status = 404, description = "Unknown product", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn cra_cases(
+    State(registry): State<Arc<Registry>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = product_id(&id)?;
+    let submitter = authenticate(&registry, &headers).await?;
+    let cases = registry
+        .cra_cases(&submitter, id, jiff::Timestamp::now())
+        .await?;
+    Ok(axum::Json(cases).into_response())
+}
+
+/// Records that the manufacturer made one of a case's CRA reports.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{id}/cra/{vulnerability}/reports",
+    tag = "products",
+    params(("id" = String, Path, description = "The product ID"), ("vulnerability" = String, Path, description = "The case's vulnerability ID")),
+    request_body = crate::service::CraReportRequest,
+    responses(
+        (status = 201, description = "Recorded"),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Not the product's manufacturer or the operator", body = ErrorBody),
+        (status = 404, description = "No such product or case", body = ErrorBody),
+        (status = 409, description = "That report was recorded before", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn cra_report(
+    State(registry): State<Arc<Registry>>,
+    Path((id, vulnerability)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = product_id(&id)?;
+    let submitter = authenticate(&registry, &headers).await?;
+    let request: crate::service::CraReportRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body",
+            format!("the body is not a CRA report ({e}); send {{\"report\": \"early-warning\", \"made\"?, \"reference\"?}}"),
+        )
+    })?;
+    registry
+        .record_cra_report(&submitter, id, &vulnerability, request)
+        .await?;
+    Ok(StatusCode::CREATED.into_response())
+}
+
+/// Records that a fix of a case's vulnerability is available: the final report's 14 days
+/// start.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{id}/cra/{vulnerability}/fix",
+    tag = "products",
+    params(("id" = String, Path, description = "The product ID"), ("vulnerability" = String, Path, description = "The case's vulnerability ID")),
+    request_body = crate::service::CraFixRequest,
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Not the product's manufacturer or the operator", body = ErrorBody),
+        (status = 404, description = "No such product or case", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn cra_fix(
+    State(registry): State<Arc<Registry>>,
+    Path((id, vulnerability)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = product_id(&id)?;
+    let submitter = authenticate(&registry, &headers).await?;
+    let request: crate::service::CraFixRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body",
+            format!(
+                "the body is not a fix ({e}); send {{\"fixed_in\": \"2.6.1\", \"available\"?}}"
+            ),
+        )
+    })?;
+    registry
+        .record_cra_fix(
+            &submitter,
+            id,
+            &vulnerability,
+            &request.fixed_in,
+            request.available,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// Runs the monitor now (the operator only): every living attestation is checked against
 /// the vulnerability store, its deadlines, its support end and its validity, and each change
 /// is logged as a status attestation signed by the registry's monitor key.
@@ -1013,7 +1136,7 @@ async fn openapi() -> Response {
     ),
     paths(
         submit, attestation, envelope, product, publish_declaration, search, report_vulnerability,
-        triage_report, upload_sbom, run_monitor, announce,
+        triage_report, upload_sbom, run_monitor, announce, cra_cases, cra_report, cra_fix,
         checkpoint, tile,
         metrics, openapi
     ),

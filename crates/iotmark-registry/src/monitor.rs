@@ -173,6 +173,9 @@ pub struct Run {
     pub changes: Vec<Change>,
     /// Changes another run made first (the table refused the repeat).
     pub already_made: usize,
+    /// CRA Article 14 cases opened: an actively exploited vulnerability newly found in a
+    /// product.
+    pub cra_cases_opened: usize,
     /// Where the run's time went.
     pub seconds: RunSeconds,
 }
@@ -590,12 +593,7 @@ impl Registry {
                 effective: c.effective,
             });
         }
-        let matched_sboms: std::collections::HashSet<String> =
-            if self.vulnerability_store().is_some() {
-                self.store.matched_sboms().await?
-            } else {
-                Default::default()
-            };
+        let matching = self.vulnerability_store().is_some();
         let mut tracked = Vec::new();
         let mut new_sightings = Vec::new();
         for record in watched {
@@ -616,7 +614,7 @@ impl Registry {
                 .and_then(|id| self.schemes.iter().find(|s| s.id == id))
                 .and_then(|s: &Scheme| s.post_market.clone());
             let open = match &record.sbom_sha256 {
-                Some(sha) if matched_sboms.contains(sha) => {
+                Some(sha) if matching && record.sbom_matched => {
                     let found = open_by_sbom.get(sha).map(Vec::as_slice).unwrap_or_default();
                     run.open_vulnerabilities += found.len();
                     Some(first_seen(
@@ -640,8 +638,23 @@ impl Registry {
                 open,
             });
         }
-        // Before any change they cause: a run killed after this keeps the same deadlines.
+        // Before any change they cause: a run killed after this keeps the same deadlines, and
+        // the same CRA clocks.
         self.store.add_sightings(&new_sightings).await?;
+        let exploited: std::collections::BTreeSet<(String, String)> = tracked
+            .iter()
+            .flat_map(|t| {
+                t.open
+                    .iter()
+                    .flatten()
+                    .filter(|o| o.known_exploited)
+                    .map(|o| (t.record.product_id.clone(), o.id.clone()))
+            })
+            .collect();
+        run.cra_cases_opened = self
+            .store
+            .open_cra_cases(&exploited.into_iter().collect::<Vec<_>>(), at)
+            .await?;
 
         let mut pending: Vec<usize> = (0..tracked.len()).collect();
         let mut applying = std::time::Duration::ZERO;
@@ -765,14 +778,7 @@ impl Registry {
         }
 
         // The others: only what changed since the last run, only where it can reach.
-        let earlier: std::collections::HashSet<String> = self
-            .store
-            .matched_sboms()
-            .await?
-            .into_iter()
-            .filter(|sha| !fresh.contains(sha))
-            .collect();
-        if now > last && !earlier.is_empty() {
+        if now > last && self.store.any_sbom_matched().await? {
             let changed = vulns.changed_since(last).await.map_err(verr)?;
             if !changed.is_empty() {
                 let advisories = vulns.advisories_naming(&changed).await.map_err(verr)?;
@@ -787,7 +793,8 @@ impl Registry {
                         .filter(|(_, open)| open.iter().any(|o| changed.contains(&o.vulnerability)))
                         .map(|(sha, _)| sha.clone()),
                 );
-                reached.retain(|sha| earlier.contains(sha));
+                // Those matched whole just now are up to date already.
+                reached.retain(|sha| !fresh.contains(sha));
                 let mut cves: std::collections::BTreeSet<String> = changed
                     .iter()
                     .filter(|id| id.starts_with("CVE-"))
@@ -997,6 +1004,7 @@ mod tests {
             valid_until: Some(ts("2028-01-01T00:00:00Z")),
             support_end: Some("2027-06-30".parse().unwrap()),
             sbom_sha256: None,
+            sbom_matched: false,
         }
     }
 

@@ -74,6 +74,70 @@ pub struct AnnouncedImage {
     pub size: Option<u64>,
 }
 
+/// A CRA Article 14 case with its clocks and the reports' fields filled in.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CraView {
+    #[serde(flatten)]
+    pub case: crate::store::CraCase,
+    pub clocks: Vec<ClockView>,
+    pub prefill: CraPrefill,
+}
+
+/// One report's deadline and where it stands.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClockView {
+    pub report: iotmark_lifecycle::clocks::Report,
+    /// `None` until what it counts from has happened (the final report: a fix).
+    pub due: Option<jiff::Timestamp>,
+    #[serde(flatten)]
+    pub standing: iotmark_lifecycle::clocks::Standing,
+}
+
+/// What the registry knows that each report asks for (Article 14(2)): the product, the
+/// vulnerability and whether it is exploited, the versions it was found in, and the
+/// corrective measure once a fix is recorded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CraPrefill {
+    pub manufacturer: String,
+    pub product: String,
+    pub product_id: String,
+    pub vulnerability: String,
+    pub actively_exploited: bool,
+    pub affected_versions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrective_measure: Option<String>,
+    pub product_page: String,
+}
+
+/// A CRA report the manufacturer made, as the API takes it.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CraReportRequest {
+    /// `early-warning`, `notification` or `final-report`.
+    #[schema(value_type = String)]
+    pub report: iotmark_lifecycle::clocks::Report,
+    /// When it was sent (RFC 3339) [default: now].
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub made: Option<jiff::Timestamp>,
+    /// The authority's reference for it.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// A fix of a CRA case's vulnerability, as the API takes it.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CraFixRequest {
+    pub fixed_in: String,
+    /// When it became available (RFC 3339) [default: now].
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub available: Option<jiff::Timestamp>,
+}
+
 /// Log entries replayed into the database per transaction.
 const REPLAY_BATCH: usize = 256;
 
@@ -710,6 +774,159 @@ impl Registry {
         })?;
         self.pages.invalidate(product_id);
         Ok(new)
+    }
+
+    /// The product's CRA Article 14 cases with their clocks' standing at `now` and each
+    /// report's fields filled in: for its manufacturer and the operator only.
+    pub async fn cra_cases(
+        &self,
+        submitter: &Organisation,
+        product_id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Vec<CraView>, RegistryError> {
+        let product = self
+            .own_product(submitter, product_id, "reads its CRA reporting clocks")
+            .await?;
+        let mut out = Vec::new();
+        for case in self.store.cra_cases(product_id).await? {
+            let (affected_versions, ratings) = self
+                .store
+                .sighted_in(product_id, &case.vulnerability)
+                .await?;
+            let made = |report| {
+                case.reports
+                    .iter()
+                    .find(|r| r.report == report)
+                    .map(|r| r.made)
+            };
+            let clocks = iotmark_lifecycle::clocks::clocks(
+                iotmark_lifecycle::clocks::Occasion::ExploitedVulnerability,
+                case.aware,
+                case.fix_available,
+            )
+            .into_iter()
+            .map(|c| ClockView {
+                report: c.report,
+                due: c.due,
+                standing: c.standing(now, made(c.report)),
+            })
+            .collect();
+            let rating = ["critical", "high", "medium", "low", "none"]
+                .into_iter()
+                .find(|r| ratings.iter().any(|x| x == r))
+                .map(str::to_owned);
+            out.push(CraView {
+                prefill: CraPrefill {
+                    manufacturer: product.manufacturer_name.clone(),
+                    product: format!("{} {}", product.name, product.model),
+                    product_id: product.id.clone(),
+                    vulnerability: case.vulnerability.clone(),
+                    actively_exploited: true,
+                    affected_versions,
+                    rating,
+                    corrective_measure: case
+                        .fixed_in
+                        .as_ref()
+                        .map(|v| format!("Update to version {v}, which fixes it.")),
+                    product_page: format!("{}/p/{}", self.config.public_url, product.id),
+                },
+                clocks,
+                case,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records that the manufacturer made a CRA report of `vulnerability` at `made`.
+    pub async fn record_cra_report(
+        &self,
+        submitter: &Organisation,
+        product_id: &str,
+        vulnerability: &str,
+        request: CraReportRequest,
+    ) -> Result<(), RegistryError> {
+        self.own_product(submitter, product_id, "records its CRA reports")
+            .await?;
+        let now = jiff::Timestamp::now();
+        let made = request.made.unwrap_or(now);
+        if made.as_second() > now.as_second() + accept::MAX_CLOCK_SKEW_SECONDS {
+            return Err(RegistryError::Refused(Refusal {
+                rule: Rule::Triage,
+                message: format!("made {made} is in the future; give when the report was sent"),
+            }));
+        }
+        if request.reference.as_ref().is_some_and(|r| r.len() > 200) {
+            return Err(RegistryError::Refused(Refusal {
+                rule: Rule::Triage,
+                message: "reference is longer than 200 bytes".to_owned(),
+            }));
+        }
+        self.store
+            .record_cra_report(
+                product_id,
+                vulnerability,
+                request.report,
+                made,
+                request.reference.as_deref(),
+                now,
+                &submitter.id,
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Exists { .. } => RegistryError::Refused(Refusal {
+                    rule: Rule::Replay,
+                    message: format!(
+                        "the {} on {vulnerability} was recorded before",
+                        request.report.as_str()
+                    ),
+                }),
+                StoreError::NotFound { .. } => RegistryError::Refused(Refusal {
+                    rule: Rule::NotFound,
+                    message: format!(
+                        "no CRA case is open for {vulnerability} in {product_id}; the monitor opens one when it finds an actively exploited vulnerability"
+                    ),
+                }),
+                other => other.into(),
+            })
+    }
+
+    /// Records that a fix of `vulnerability` became available in `fixed_in` at `available`:
+    /// the final report's 14 days start.
+    pub async fn record_cra_fix(
+        &self,
+        submitter: &Organisation,
+        product_id: &str,
+        vulnerability: &str,
+        fixed_in: &str,
+        available: Option<jiff::Timestamp>,
+    ) -> Result<(), RegistryError> {
+        self.own_product(submitter, product_id, "records its fixes")
+            .await?;
+        let now = jiff::Timestamp::now();
+        let available = available.unwrap_or(now);
+        if fixed_in.trim().is_empty() || fixed_in.len() > 64 {
+            return Err(RegistryError::Refused(Refusal {
+                rule: Rule::Triage,
+                message: "fixed_in must be a version of 1 to 64 bytes".to_owned(),
+            }));
+        }
+        if available.as_second() > now.as_second() + accept::MAX_CLOCK_SKEW_SECONDS {
+            return Err(RegistryError::Refused(Refusal {
+                rule: Rule::Triage,
+                message: format!("available {available} is in the future"),
+            }));
+        }
+        if !self
+            .store
+            .record_cra_fix(product_id, vulnerability, available, fixed_in)
+            .await?
+        {
+            return Err(RegistryError::Refused(Refusal {
+                rule: Rule::NotFound,
+                message: format!("no CRA case is open for {vulnerability} in {product_id}"),
+            }));
+        }
+        Ok(())
     }
 
     /// Records the manufacturer's answer to a vulnerability report of its product: only the

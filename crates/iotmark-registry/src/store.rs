@@ -35,12 +35,14 @@ pub const MAX_SEARCH_WORDS: usize = 8;
 pub const MAX_SEARCH_BYTES: usize = 200;
 
 mod attestations;
+mod cra;
 mod lifecycle;
 mod organisations;
 mod queries;
 mod reports;
 mod rows;
 
+pub use cra::{CraCase, CraReport};
 pub use iotmark_db::Backend;
 pub use lifecycle::{MatchedSbom, OpenVulnerability, Sighting, Watched, WatchedChange};
 

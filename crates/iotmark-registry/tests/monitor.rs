@@ -291,6 +291,74 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     assert_eq!(logged[1]["submitted_by"], "iotmark-monitor");
     assert_eq!(verify_offline(&app, &v1, &v1_sha), Validity::Suspended);
 
+    // The exploited vulnerability started the CRA Article 14 clocks when the monitor found
+    // it, 30 days ago: the manufacturer sees them missed, with each report's fields filled in.
+    let cra = "/api/v1/products/acme-securecam-2/cra";
+    let (status, cases) = app.get_as(cra, &app.tokens["acme"]);
+    assert_eq!(status, 200, "{cases}");
+    let case = &cases[0];
+    assert_eq!(case["vulnerability"], "CVE-2017-18368", "{cases:#}");
+    let standings = |case: &Value| -> Vec<String> {
+        case["clocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["report"].as_str().unwrap(),
+                    c["standing"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        standings(case),
+        [
+            "early-warning missed",
+            "notification missed",
+            "final-report not-started"
+        ]
+    );
+    assert_eq!(case["prefill"]["affected_versions"], json!(["1.0"]));
+    assert_eq!(case["prefill"]["rating"], "critical");
+    assert_eq!(case["prefill"]["actively_exploited"], true);
+    assert_eq!(app.get_as(cra, &app.tokens["globex"]).0, 403);
+    // Reports made late are on the record as late; the fix starts the final report's days.
+    let reports = "/api/v1/products/acme-securecam-2/cra/CVE-2017-18368/reports";
+    let early = json!({"report": "early-warning", "reference": "ENISA-2026-0042"});
+    let body = early.to_string();
+    assert_eq!(
+        app.post(reports, Some(&app.tokens["acme"]), body.as_bytes())
+            .0,
+        201
+    );
+    assert_eq!(
+        app.post(reports, Some(&app.tokens["acme"]), body.as_bytes())
+            .0,
+        409
+    );
+    let fix = json!({"fixed_in": "1.1"}).to_string();
+    let (status, body) = app.post(
+        "/api/v1/products/acme-securecam-2/cra/CVE-2017-18368/fix",
+        Some(&app.tokens["acme"]),
+        fix.as_bytes(),
+    );
+    assert_eq!(status, 204, "{body}");
+    let (_, cases) = app.get_as(cra, &app.tokens["acme"]);
+    assert_eq!(
+        standings(&cases[0]),
+        [
+            "early-warning late",
+            "notification missed",
+            "final-report running"
+        ]
+    );
+    assert_eq!(
+        cases[0]["prefill"]["corrective_measure"],
+        "Update to version 1.1, which fixes it."
+    );
+
     // The manufacturer announces 1.1 with the fix: not assessed until an attestation covers
     // its image. A repeat changes nothing; another image for the same version, or another
     // manufacturer, is refused; a lab reports a version it saw in the field.

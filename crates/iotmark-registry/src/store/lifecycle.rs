@@ -30,6 +30,8 @@ pub struct Watched {
     pub valid_until: Option<jiff::Timestamp>,
     pub support_end: Option<jiff::civil::Date>,
     pub sbom_sha256: Option<String>,
+    /// The named SBOM is kept and the monitor has matched it.
+    pub sbom_matched: bool,
 }
 
 /// A status change as the monitor replays it.
@@ -52,6 +54,7 @@ type WatchedRow = (
     Option<i64>,
     Option<String>,
     Option<String>,
+    i64,
 );
 
 /// An open vulnerability in an SBOM, as last matched.
@@ -77,6 +80,23 @@ pub struct MatchedSbom {
 
 /// Values per `IN (…)` lookup: well under both databases' limits on bound parameters.
 const LOOKUP_CHUNK: usize = 500;
+
+/// Rows per multi-row statement: 200 rows of at most 5 values stay well under both
+/// databases' limits on bound parameters.
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// `($1, $2), ($3, $4), …`: `rows` tuples of `columns` placeholders.
+fn tuples(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let values: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 fn placeholders(n: usize) -> String {
     (1..=n)
@@ -205,8 +225,18 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         let mut watched = Vec::with_capacity(rows.len());
-        for (sha, product_id, version, scheme, issued, logged, valid_until, support_end, sbom) in
-            rows
+        for (
+            sha,
+            product_id,
+            version,
+            scheme,
+            issued,
+            logged,
+            valid_until,
+            support_end,
+            sbom,
+            matched,
+        ) in rows
         {
             watched.push(Watched {
                 envelope_sha256: sha,
@@ -227,6 +257,7 @@ impl Store {
                     })
                     .transpose()?,
                 sbom_sha256: sbom,
+                sbom_matched: matched != 0,
             });
         }
         let rows: Vec<(String, String, Option<String>, i64)> =
@@ -299,14 +330,6 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// The kept SBOMs the monitor has matched.
-    pub async fn matched_sboms(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar(queries::MATCHED_SBOMS)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().collect())
     }
 
     /// Forgets every matching, so the next run matches every SBOM whole.
@@ -408,31 +431,63 @@ impl Store {
         generation: u64,
     ) -> Result<(), StoreError> {
         let generation = i64::try_from(generation).unwrap_or(i64::MAX);
+        let closed: Vec<(&str, &str)> = matched
+            .iter()
+            .flat_map(|m| m.closed.iter().map(|v| (m.sha256.as_str(), v.as_str())))
+            .collect();
+        let opened: Vec<(&str, &OpenVulnerability)> = matched
+            .iter()
+            .flat_map(|m| m.opened.iter().map(|o| (m.sha256.as_str(), o)))
+            .collect();
+        let full: Vec<&str> = matched
+            .iter()
+            .filter(|m| m.full)
+            .map(|m| m.sha256.as_str())
+            .collect();
+        // Many rows to a statement: a run after a large import writes tens of thousands, and
+        // each statement is a round trip to PostgreSQL.
         let mut tx = self.write().await?;
-        for m in matched {
-            for gone in &m.closed {
-                sqlx::query(queries::DELETE_OPEN)
-                    .bind(&m.sha256)
-                    .bind(gone)
-                    .execute(&mut *tx)
-                    .await?;
+        for chunk in closed.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "DELETE FROM sbom_open WHERE (sbom_sha256, vulnerability) IN (VALUES {})",
+                tuples(chunk.len(), 2)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (sha, vulnerability) in chunk {
+                query = query.bind(*sha).bind(*vulnerability);
             }
-            for o in &m.opened {
-                sqlx::query(queries::UPSERT_OPEN)
-                    .bind(&m.sha256)
-                    .bind(&o.vulnerability)
-                    .bind(&o.rating)
-                    .bind(i64::from(o.known_exploited))
-                    .execute(&mut *tx)
-                    .await?;
+            query.execute(&mut *tx).await?;
+        }
+        for chunk in opened.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO sbom_open (sbom_sha256, vulnerability, rating, known_exploited) \
+                 VALUES {} ON CONFLICT (sbom_sha256, vulnerability) DO UPDATE \
+                 SET rating = excluded.rating, known_exploited = excluded.known_exploited",
+                tuples(chunk.len(), 4)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (sha, o) in chunk {
+                query = query
+                    .bind(*sha)
+                    .bind(o.vulnerability.as_str())
+                    .bind(o.rating.as_str())
+                    .bind(i64::from(o.known_exploited));
             }
-            if m.full {
-                sqlx::query(queries::SBOM_MATCHED)
-                    .bind(&m.sha256)
-                    .bind(generation)
-                    .execute(&mut *tx)
-                    .await?;
+            query.execute(&mut *tx).await?;
+        }
+        for chunk in full.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE sboms SET matched_generation = $1 WHERE sha256 IN ({})",
+                (2..chunk.len() + 2)
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(generation);
+            for sha in chunk {
+                query = query.bind(*sha);
             }
+            query.execute(&mut *tx).await?;
         }
         sqlx::query(queries::SET_MONITOR_GENERATION)
             .bind(generation)
@@ -440,6 +495,14 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Whether the monitor has matched any SBOM.
+    pub async fn any_sbom_matched(&self) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(queries::ANY_SBOM_MATCHED)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
     }
 
     pub async fn sbom(&self, sha256: &str) -> Result<Option<String>, StoreError> {
@@ -473,15 +536,22 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.write().await?;
-        for (attestation, s) in sightings {
-            sqlx::query(queries::INSERT_SIGHTING)
-                .bind(attestation)
-                .bind(&s.vulnerability)
-                .bind(seconds(s.first_seen))
-                .bind(&s.rating)
-                .bind(i64::from(s.known_exploited))
-                .execute(&mut *tx)
-                .await?;
+        for chunk in sightings.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO monitor_sightings (attestation, vulnerability, first_seen, rating, \
+                 known_exploited) VALUES {} ON CONFLICT (attestation, vulnerability) DO NOTHING",
+                tuples(chunk.len(), 5)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (attestation, s) in chunk {
+                query = query
+                    .bind(attestation.as_str())
+                    .bind(s.vulnerability.as_str())
+                    .bind(seconds(s.first_seen))
+                    .bind(s.rating.as_str())
+                    .bind(i64::from(s.known_exploited));
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

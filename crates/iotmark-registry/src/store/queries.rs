@@ -222,8 +222,10 @@ pub(super) const ALL_ATTESTATIONS: &str = "SELECT envelope_sha256, statement_sha
      vulnerabilities, deadline, sbom_sha256 FROM attestations ORDER BY product_id, log_index";
 
 /// The conformity attestations, with what the monitor's rules read.
-pub(super) const WATCHED: &str = "SELECT envelope_sha256, product_id, version, scheme, issued, \
-     logged, valid_until, support_end, sbom_sha256 FROM attestations WHERE kind = 'conformity'";
+pub(super) const WATCHED: &str = "SELECT a.envelope_sha256, a.product_id, a.version, a.scheme, \
+     a.issued, a.logged, a.valid_until, a.support_end, a.sbom_sha256, \
+     CASE WHEN s.matched_generation IS NULL THEN 0 ELSE 1 END FROM attestations a \
+     LEFT JOIN sboms s ON s.sha256 = a.sbom_sha256 WHERE a.kind = 'conformity'";
 
 /// The status changes, in log order, with what the monitor replays (a change's effective
 /// time, or its log time when it has none).
@@ -243,10 +245,6 @@ pub(super) const SBOM: &str = "SELECT document FROM sboms WHERE sha256 = $1";
 pub(super) const ALL_SIGHTINGS: &str = "SELECT attestation, vulnerability, first_seen, rating, \
      known_exploited FROM monitor_sightings";
 
-pub(super) const INSERT_SIGHTING: &str = "INSERT INTO monitor_sightings (attestation, \
-     vulnerability, first_seen, rating, known_exploited) VALUES ($1, $2, $3, $4, $5) \
-     ON CONFLICT (attestation, vulnerability) DO NOTHING";
-
 pub(super) const INSERT_ANNOUNCEMENT: &str = "INSERT INTO announcements (product_id, version, \
      image_sha256, image_size, url, min_version, release_notes, source, announced, announced_by) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (product_id, version) DO NOTHING";
@@ -262,8 +260,8 @@ pub(super) const ANNOUNCEMENT: &str = "SELECT product_id, version, image_sha256,
 pub(super) const INSERT_SBOM_KEY: &str =
     "INSERT INTO sbom_keys (key, sbom_sha256) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
-pub(super) const MATCHED_SBOMS: &str =
-    "SELECT sha256 FROM sboms WHERE matched_generation IS NOT NULL";
+pub(super) const ANY_SBOM_MATCHED: &str =
+    "SELECT 1 FROM sboms WHERE matched_generation IS NOT NULL LIMIT 1";
 
 pub(super) const UNMATCHED_SBOMS: &str =
     "SELECT sha256, document FROM sboms WHERE matched_generation IS NULL ORDER BY sha256";
@@ -271,20 +269,30 @@ pub(super) const UNMATCHED_SBOMS: &str =
 pub(super) const ALL_OPEN: &str =
     "SELECT sbom_sha256, vulnerability, rating, known_exploited FROM sbom_open";
 
-pub(super) const DELETE_OPEN: &str =
-    "DELETE FROM sbom_open WHERE sbom_sha256 = $1 AND vulnerability = $2";
-
-pub(super) const UPSERT_OPEN: &str = "INSERT INTO sbom_open (sbom_sha256, vulnerability, rating, \
-     known_exploited) VALUES ($1, $2, $3, $4) ON CONFLICT (sbom_sha256, vulnerability) DO UPDATE \
-     SET rating = excluded.rating, known_exploited = excluded.known_exploited";
-
-pub(super) const SBOM_MATCHED: &str = "UPDATE sboms SET matched_generation = $2 WHERE sha256 = $1";
-
 pub(super) const MONITOR_GENERATION: &str =
     "SELECT vulns_generation FROM monitor_state WHERE id = 1";
 
 pub(super) const SET_MONITOR_GENERATION: &str =
     "UPDATE monitor_state SET vulns_generation = $1 WHERE id = 1";
+
+pub(super) const OPEN_CRA_CASE: &str = "INSERT INTO cra_cases (product_id, vulnerability, aware) \
+     VALUES ($1, $2, $3) ON CONFLICT (product_id, vulnerability) DO NOTHING";
+
+pub(super) const CRA_CASES: &str = "SELECT product_id, vulnerability, aware, fix_available, \
+     fixed_in FROM cra_cases WHERE product_id = $1 ORDER BY aware, vulnerability";
+
+pub(super) const CRA_REPORTS: &str = "SELECT vulnerability, report, made, reference, recorded, \
+     recorded_by FROM cra_reports WHERE product_id = $1 ORDER BY made";
+
+pub(super) const INSERT_CRA_REPORT: &str = "INSERT INTO cra_reports (product_id, vulnerability, \
+     report, made, reference, recorded, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(super) const SIGHTED_IN: &str = "SELECT a.version, s.rating FROM monitor_sightings s \
+     JOIN attestations a ON a.envelope_sha256 = s.attestation \
+     WHERE a.product_id = $1 AND s.vulnerability = $2";
+
+pub(super) const SET_CRA_FIX: &str = "UPDATE cra_cases SET fix_available = $3, fixed_in = $4 \
+     WHERE product_id = $1 AND vulnerability = $2";
 
 #[cfg(test)]
 mod tests {

@@ -160,6 +160,16 @@ impl TestApp {
         )
     }
 
+    /// GET with a bearer token; returns (status, JSON body).
+    pub fn get_as(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        let response = agent()
+            .get(&format!("{}{path}", self.url))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        read(response)
+    }
+
     /// GET; returns (status, JSON body or {"text": …}).
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let response = agent().get(&format!("{}{path}", self.url)).call().unwrap();
