@@ -9,7 +9,7 @@ use iotmark_attest::dsse::DsseError;
 use iotmark_attest::keys::Signer;
 use iotmark_attest::statement::{
     AssessedResults, BuildError, ConformityInput, Party, Predicate, Route, Statement,
-    StatementError, StatusKind, conformity_statement_from, status_statement,
+    StatementError, StatusKind, conformity_statement_from,
 };
 use iotmark_catalogs::Bundle;
 use iotmark_declare::Declaration;
@@ -166,6 +166,9 @@ pub struct StatusRequest<'a> {
     /// The issuing organisation; the original's assessor when `None`.
     pub organisation: Option<String>,
     pub signer: &'a dyn Signer,
+    /// Why, in the lifecycle table's words, when the status alone does not say it (an
+    /// operator's reinstatement after an upheld appeal: `appeal-upheld`).
+    pub trigger: Option<iotmark_attest::statement::Trigger>,
 }
 
 /// Signs a status change of a conformity attestation. The original's signature is not
@@ -184,7 +187,7 @@ pub fn change_status(request: &StatusRequest<'_>) -> Result<Signed, AttestError>
             name: request.envelope_name.to_owned(),
         });
     };
-    let statement = status_statement(
+    let statement = iotmark_attest::statement::status_statement_with(
         request.envelope,
         original.subject.clone(),
         request.status,
@@ -197,6 +200,10 @@ pub fn change_status(request: &StatusRequest<'_>) -> Result<Signed, AttestError>
                 .clone()
                 .unwrap_or_else(|| conformity.assessor.organisation.clone()),
             key_id: request.signer.key_id(),
+        },
+        iotmark_attest::statement::StatusDetails {
+            trigger: request.trigger,
+            ..Default::default()
         },
     )?;
     sign(statement, request.signer)

@@ -476,6 +476,104 @@ fn the_monitor_keeps_status_true_after_sale() {
     }
 }
 
+/// Due process and withdrawal through the lifecycle table: after a revocation only the
+/// operator's upheld appeal reinstates; a manufacturer withdraws its own version, and nothing
+/// changes a withdrawn one.
+#[test]
+fn an_upheld_appeal_reinstates_and_a_withdrawal_is_final() {
+    use iotmark_attest::statement::{StatusKind, Trigger};
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, url) in backends(dir.path()) {
+        let app = TestApp::start(&url, &dir.path().join(backend));
+        let acme = app.keys["acme"].clone();
+        let operator = app.keys["operator"].clone();
+        let sdoc = conformity(&acme, "Acme Devices Ltd", Route::Sdoc, days_ago(3));
+        let (status, body) = app.submit("acme", &sdoc);
+        assert_eq!(status, 201, "{backend}: {body}");
+        let standing = |app: &TestApp| version_of(app, "2.4.1")["standing"].clone();
+        let revocation = status_change_for(
+            &operator,
+            "Registry Operator",
+            &sdoc,
+            StatusKind::Revocation,
+            seconds_ago(1),
+            None,
+        );
+        assert_eq!(app.submit("operator", &revocation).0, 201);
+        assert_eq!(standing(&app), "revoked");
+        // The manufacturer cannot undo a revocation; the operator upholding an appeal can.
+        let (status, body) = app.submit(
+            "acme",
+            &status_change_for(
+                &acme,
+                "Acme Devices Ltd",
+                &sdoc,
+                StatusKind::Reinstatement,
+                seconds_ago(1),
+                None,
+            ),
+        );
+        assert_eq!(
+            (status, body["error"]["rule"].as_str()),
+            (403, Some("authority")),
+            "{body}"
+        );
+        let (status, body) = app.submit(
+            "operator",
+            &status_change_for(
+                &operator,
+                "Registry Operator",
+                &sdoc,
+                StatusKind::Reinstatement,
+                seconds_ago(1),
+                Some(Trigger::AppealUpheld),
+            ),
+        );
+        assert_eq!(status, 201, "{backend}: {body}");
+        assert_eq!(standing(&app), "valid");
+        let (_, product) = app.get("/api/v1/products/acme-securecam-2");
+        let last = product["history"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["trigger"], "appeal-upheld", "{last:#}");
+        // Withdrawn by its manufacturer: final.
+        let (status, body) = app.submit(
+            "acme",
+            &status_change_for(
+                &acme,
+                "Acme Devices Ltd",
+                &sdoc,
+                StatusKind::Withdrawal,
+                seconds_ago(1),
+                None,
+            ),
+        );
+        assert_eq!(status, 201, "{backend}: {body}");
+        assert_eq!(standing(&app), "withdrawn");
+        let (status, body) = app.submit(
+            "operator",
+            &status_change_for(
+                &operator,
+                "Registry Operator",
+                &sdoc,
+                StatusKind::Suspension,
+                seconds_ago(1),
+                None,
+            ),
+        );
+        assert_eq!(
+            (status, body["error"]["rule"].as_str()),
+            (422, Some("state")),
+            "{body}"
+        );
+        assert!(page(&app).contains("Withdrawn"));
+        app.registry.shutdown();
+    }
+}
+
 const KILL_DIR: &str = "IOTMARK_MONITOR_KILL_DIR";
 const KILL_AT: &str = "IOTMARK_MONITOR_KILL_AT";
 /// Versions in the kill -9 test: enough that the child's run is still logging changes when

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use iotmark_attest::keys::{FileSigner, Signer};
-use iotmark_attest::statement::{
-    ConformityInput, Party, Route, StatusKind, conformity_statement, status_statement,
-};
+use iotmark_attest::statement::{ConformityInput, Party, Route, StatusKind, conformity_statement};
 use iotmark_registry::admin;
 use iotmark_registry::service::{Config, Registry};
 use iotmark_registry::store::{self, Role};
@@ -388,9 +386,21 @@ pub fn status_change(
     status: StatusKind,
     effective: jiff::Timestamp,
 ) -> Vec<u8> {
+    status_change_for(signer, organisation, envelope, status, effective, None)
+}
+
+/// [`status_change`] naming its lifecycle trigger.
+pub fn status_change_for(
+    signer: &FileSigner,
+    organisation: &str,
+    envelope: &[u8],
+    status: StatusKind,
+    effective: jiff::Timestamp,
+    trigger: Option<iotmark_attest::statement::Trigger>,
+) -> Vec<u8> {
     let parsed = iotmark_attest::dsse::Envelope::parse(envelope).unwrap();
     let statement = iotmark_attest::statement::Statement::parse(&parsed.payload).unwrap();
-    let change = status_statement(
+    let change = iotmark_attest::statement::status_statement_with(
         envelope,
         statement.subject,
         status,
@@ -400,6 +410,10 @@ pub fn status_change(
         Party {
             organisation: organisation.to_owned(),
             key_id: signer.key_id(),
+        },
+        iotmark_attest::statement::StatusDetails {
+            trigger,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -209,7 +209,7 @@ pub struct AttestArgs {
 pub enum AttestCommand {
     /// Suspend, revoke, end the support of, withdraw or reinstate an earlier attestation
     #[command(
-        after_help = "Examples:\n  iotmark attest status cert.dsse.json --set suspension --reason \"under investigation\" --key keys/lab.key\n  iotmark attest status cert.dsse.json --set reinstatement --reason \"fixed in 2.1.1\" --key keys/lab.key\n  iotmark attest status decl.dsse.json --set end-of-support --reason \"support period ended\" \\\n      --effective 2031-07-01T00:00:00Z --key keys/acme.key"
+        after_help = "Examples:\n  iotmark attest status cert.dsse.json --set suspension --reason \"under investigation\" --key keys/lab.key\n  iotmark attest status cert.dsse.json --set reinstatement --reason \"fixed in 2.1.1\" --key keys/lab.key\n  iotmark attest status cert.dsse.json --set reinstatement --trigger appeal-upheld --reason \"appeal 7 upheld: …\" --key keys/operator.key\n  iotmark attest status decl.dsse.json --set end-of-support --reason \"support period ended\" \\\n      --effective 2031-07-01T00:00:00Z --key keys/acme.key"
     )]
     Status(StatusArgs),
 }
@@ -233,6 +233,10 @@ pub struct StatusArgs {
     /// From when the change applies (RFC 3339) [default: now]
     #[arg(long, value_name = "TIME")]
     effective: Option<String>,
+    /// Why, in the lifecycle table's words (docs/LIFECYCLE.md), when the status alone does
+    /// not say it: `appeal-upheld` for the operator's reinstatement after an upheld appeal
+    #[arg(long, value_name = "TRIGGER", value_parser = clap::builder::PossibleValuesParser::new(["appeal-upheld", "lift-suspension", "suspend", "revoke", "support-ended", "withdrawn-by-manufacturer"]).try_map(|s| s.parse::<iotmark_attest::statement::Trigger>()))]
+    trigger: Option<iotmark_attest::statement::Trigger>,
     /// Where to write the envelope [default: ENVELOPE's stem + .STATUS.dsse.json]
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -319,6 +323,7 @@ fn attest_status(args: StatusArgs) -> Result<ExitCode> {
         issued,
         organisation: args.organisation,
         signer: &signer,
+        trigger: args.trigger,
     })?;
     let out = args.out.unwrap_or_else(|| {
         let name = args
