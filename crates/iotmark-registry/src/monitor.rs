@@ -452,11 +452,11 @@ const LOAD_WHOLE_STORE_ABOVE: usize = 200;
 /// Changes submitted at once: enough to fill the log's batches.
 const CHANGES_IN_FLIGHT: usize = 256;
 
-/// The open vulnerabilities in a report, each once, with the highest rating any finding
+/// The open vulnerabilities among `findings`, each once, with the highest rating any finding
 /// gives it and whether any says it is known to be exploited.
-fn open_of(report: &iotmark_vulns::report::Report) -> BTreeMap<String, OpenVulnerability> {
+fn open_of(findings: &[iotmark_vulns::matching::Finding]) -> BTreeMap<String, OpenVulnerability> {
     let mut out: BTreeMap<String, OpenVulnerability> = BTreeMap::new();
-    for f in report.open() {
+    for f in findings.iter().filter(|f| f.status.is_open()) {
         let entry = out
             .entry(f.vulnerability.clone())
             .or_insert_with(|| OpenVulnerability {
@@ -545,26 +545,6 @@ fn parse_sbom(sha: &str, text: &str) -> Option<iotmark_vulns::sbom::Sbom> {
     iotmark_vulns::sbom::read_sbom(&format!("sbom {sha}"), text.as_bytes())
         .map_err(|e| tracing::warn!(sbom = %sha, error = %e, "a kept SBOM no longer reads"))
         .ok()
-}
-
-/// The report of `findings` for the SBOM `sha` (only what [`open_of`] reads is filled).
-fn report_of(
-    sha: &str,
-    sbom: &iotmark_vulns::sbom::Sbom,
-    findings: Vec<iotmark_vulns::matching::Finding>,
-) -> iotmark_vulns::report::Report {
-    iotmark_vulns::report::Report {
-        sbom: sha.to_owned(),
-        format: sbom.format.to_string(),
-        subject_name: None,
-        subject_version: None,
-        sha256: None,
-        components: sbom.components.len(),
-        unidentified: Vec::new(),
-        findings,
-        problems: Vec::new(),
-        vex_statements: 0,
-    }
 }
 
 impl Registry {
@@ -753,7 +733,7 @@ impl Registry {
                         &sha,
                         true,
                         held.get(&sha),
-                        &open_of(&report),
+                        &open_of(&report.findings),
                         None,
                     ))
                 })
@@ -771,7 +751,7 @@ impl Registry {
                     sha,
                     true,
                     before.get(sha),
-                    &open_of(&report),
+                    &open_of(&report.findings),
                     None,
                 ));
             }
@@ -816,7 +796,7 @@ impl Registry {
                     on_every_core(documents, move |(sha, text)| {
                         let sbom = parse_sbom(&sha, &text)?;
                         let findings = index.check(&sbom.components, &known_exploited, &triage);
-                        let open = open_of(&report_of(&sha, &sbom, findings));
+                        let open = open_of(&findings);
                         Some(difference(
                             &sha,
                             false,

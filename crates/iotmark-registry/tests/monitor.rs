@@ -132,13 +132,6 @@ fn monitor_at(app: &TestApp, at: jiff::Timestamp) -> Run {
 /// What the API says of `version`: its standing and the attestation speaking for it.
 fn version_of(app: &TestApp, version: &str) -> Value {
     let (status, product) = app.get("/api/v1/products/acme-securecam-2");
-    if status != 200 {
-        eprintln!(
-            "{:?}",
-            app.runtime
-                .block_on(app.registry.store.history("acme-securecam-2"))
-        );
-    }
     assert_eq!(status, 200, "{product}");
     product["versions"]
         .as_array()

@@ -505,13 +505,6 @@ impl Store {
         Ok(found.is_some())
     }
 
-    pub async fn sbom(&self, sha256: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(queries::SBOM)
-            .bind(sha256)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
     /// Every sighting, by the conformity attestation (envelope SHA-256) it is about.
     pub async fn all_sightings(&self) -> Result<HashMap<String, Vec<Sighting>>, StoreError> {
         let rows: Vec<SightingRow> = sqlx::query_as(queries::ALL_SIGHTINGS)

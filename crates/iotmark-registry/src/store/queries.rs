@@ -240,8 +240,6 @@ pub(super) const SBOM_NAMED_BY: &str = "SELECT a.submitted_by, p.manufacturer FR
 pub(super) const INSERT_SBOM: &str = "INSERT INTO sboms (sha256, document, received) \
      VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING";
 
-pub(super) const SBOM: &str = "SELECT document FROM sboms WHERE sha256 = $1";
-
 pub(super) const ALL_SIGHTINGS: &str = "SELECT attestation, vulnerability, first_seen, rating, \
      known_exploited FROM monitor_sightings";
 
