@@ -33,6 +33,8 @@ python3 -m pip install --quiet --disable-pip-version-check 'compliance-trestle==
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 # securesystemslib and in-toto (PyPI, into target/tools), to check our DSSE envelopes.
 bash scripts/interop-dsse.sh --install
+# standardwebhooks (PyPI, into target/tools), to check the registry's signed webhooks.
+bash scripts/webhook-receiver.sh --install
 # Go's golang.org/x/mod tlog and note (Debian), to check our log's tiles and proofs.
 bash scripts/interop-tlog.sh --install
 # zbarimg and rsvg-convert (Debian), to read back the QR codes on our product labels.

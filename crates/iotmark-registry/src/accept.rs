@@ -83,6 +83,9 @@ pub enum Rule {
     /// A version announcement with a malformed field, or another image for a version
     /// announced before.
     Announcement,
+    /// A webhook subscription with a receiver URL the registry will not send to, or one too
+    /// many.
+    Webhook,
     /// No such product or report.
     NotFound,
     /// A search the registry will not run.
@@ -112,6 +115,7 @@ impl Rule {
             Rule::Triage => "triage",
             Rule::Sbom => "sbom",
             Rule::Announcement => "announcement",
+            Rule::Webhook => "webhook",
             Rule::NotFound => "not-found",
             Rule::Query => "query",
         }

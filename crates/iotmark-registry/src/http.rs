@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
 use crate::accept::Rule;
@@ -62,6 +62,8 @@ pub fn router(registry: Arc<Registry>) -> Router {
             "/api/v1/products/{id}/cra/{vulnerability}/fix",
             post(cra_fix),
         )
+        .route("/api/v1/webhooks", post(add_webhook).get(webhooks))
+        .route("/api/v1/webhooks/{id}", delete(remove_webhook))
         .route("/api/v1/search", get(search))
         .route("/log/checkpoint", get(checkpoint))
         .route("/log/tile/{*path}", get(tile))
@@ -190,6 +192,7 @@ pub fn status_of(rule: Rule) -> StatusCode {
         | Rule::Declaration
         | Rule::Sbom
         | Rule::Announcement
+        | Rule::Webhook
         | Rule::Triage => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -1122,6 +1125,117 @@ async fn metrics(State(registry): State<Arc<Registry>>) -> Response {
 }
 
 /// The OpenAPI 3.1 document of this API.
+/// A webhook subscription, as the API takes it.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// Where to POST each message (`http` or `https`).
+    pub url: String,
+    /// The one product to hear about; absent for every product.
+    #[serde(default)]
+    pub product_id: Option<String>,
+}
+
+/// Subscribes the caller to every attestation the registry records about a product (or all
+/// products): each is POSTed to the URL, signed in the Standard Webhooks format with the
+/// secret in the answer, which is shown only now. Any organisation may subscribe: what is
+/// sent is public.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    request_body = WebhookRequest,
+    responses(
+        (status = 201, description = "Subscribed; the answer carries the signing secret", body = crate::store::NewWebhook),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 404, description = "Unknown product", body = ErrorBody),
+        (status = 422, description = "A URL the registry will not send to, or too many subscriptions", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn add_webhook(
+    State(registry): State<Arc<Registry>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&registry, &headers).await?;
+    let request: WebhookRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body",
+            format!(
+                "the body is not a webhook subscription ({e}); send {{\"url\", \"product_id\"?}}"
+            ),
+        )
+    })?;
+    if let Some(id) = &request.product_id {
+        product_id(id)?;
+    }
+    let webhook = registry
+        .add_webhook(&caller, &request.url, request.product_id.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(webhook)).into_response())
+}
+
+/// The caller's webhook subscriptions and what became of their messages: pending,
+/// delivered, given up on, and the last error.
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    responses(
+        (status = 200, description = "The caller's subscriptions", body = [crate::store::WebhookView]),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn webhooks(
+    State(registry): State<Arc<Registry>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&registry, &headers).await?;
+    let webhooks = registry.store.webhooks_of(&caller.id).await?;
+    Ok(axum::Json(webhooks).into_response())
+}
+
+/// Removes one of the caller's subscriptions; its messages not yet delivered are dropped.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The subscription's ID (`wh_…`)")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 404, description = "The caller has no such subscription", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn remove_webhook(
+    State(registry): State<Arc<Registry>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&registry, &headers).await?;
+    if registry
+        .store
+        .remove_webhook(&caller.id, &id, jiff::Timestamp::now())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "webhook",
+            format!(
+                "{} has no webhook {id:?}; GET /api/v1/webhooks lists its own",
+                caller.id
+            ),
+        ))
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OK", content_type = "application/json", body = Object)))]
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
@@ -1137,13 +1251,14 @@ async fn openapi() -> Response {
     paths(
         submit, attestation, envelope, product, publish_declaration, search, report_vulnerability,
         triage_report, upload_sbom, run_monitor, announce, cra_cases, cra_report, cra_fix,
-        checkpoint, tile,
+        add_webhook, webhooks, remove_webhook, checkpoint, tile,
         metrics, openapi
     ),
     modifiers(&TokenScheme),
     tags(
         (name = "attestations", description = "Submitting and reading attestations"),
         (name = "products", description = "Products, their standing and history; vulnerability reports"),
+        (name = "webhooks", description = "Signed notices of every attestation recorded about a product (Standard Webhooks)"),
         (name = "log", description = "The transparency log at its C2SP tlog-tiles paths"),
         (name = "operations", description = "Metrics and this document"),
     )

@@ -36,3 +36,4 @@ pub mod server;
 pub mod service;
 pub mod status;
 pub mod store;
+pub mod webhooks;

@@ -217,6 +217,8 @@ pub struct Registry {
     /// The store loaded into memory, and its generation when loaded: loaded again only when
     /// an import or triage decision changed it.
     loaded_vulns: tokio::sync::Mutex<Option<(u64, Arc<iotmark_vulns::report::Loaded>)>>,
+    /// Where and how webhooks are delivered.
+    webhook_policy: Mutex<crate::webhooks::WebhookPolicy>,
 }
 
 /// Whether a submission's answer carries its receipt.
@@ -299,6 +301,7 @@ impl Registry {
             monitor_lock: tokio::sync::Mutex::new(()),
             vulns: std::sync::OnceLock::new(),
             loaded_vulns: tokio::sync::Mutex::new(None),
+            webhook_policy: Mutex::default(),
         };
         registry.replay().await?;
         if let Ok(cp) = registry.checkpoint().and_then(|b| {
@@ -308,6 +311,18 @@ impl Registry {
             registry.metrics.log_size.set(cp.size);
         }
         Ok(registry)
+    }
+
+    /// How webhooks are delivered from now on.
+    pub fn set_webhook_policy(&self, policy: crate::webhooks::WebhookPolicy) {
+        if let Ok(mut p) = self.webhook_policy.lock() {
+            *p = policy;
+        }
+    }
+
+    /// How webhooks are delivered.
+    pub fn webhook_policy(&self) -> crate::webhooks::WebhookPolicy {
+        self.webhook_policy.lock().map(|p| *p).unwrap_or_default()
     }
 
     /// The log's origin.

@@ -41,10 +41,12 @@ mod organisations;
 mod queries;
 mod reports;
 mod rows;
+mod webhooks;
 
 pub use cra::{CraCase, CraReport};
 pub use iotmark_db::Backend;
 pub use lifecycle::{MatchedSbom, OpenVulnerability, Sighting, Watched, WatchedChange};
+pub use webhooks::{DueMessage, NewWebhook, WebhookView};
 
 static SCHEMA: iotmark_db::Schema = iotmark_db::Schema {
     sqlite: &SQLITE_MIGRATIONS,

@@ -1,8 +1,8 @@
 //! The monitor end to end, on SQLite and PostgreSQL: a product attested with its SBOM, real
 //! vulnerability data (NVD's record of CVE-2017-18368 and CISA's KEV catalog) that affects
 //! the attested firmware, the scheme's deadline, a fixed version, and the end of support. The
-//! API, the page, the log and offline verification must agree at every step, and two runs at
-//! once must change nothing twice.
+//! API, the page, the log, a webhook receiver and offline verification must agree at every
+//! step, and two runs at once must change nothing twice.
 //!
 //! Time: the registry accepts only attestations issued up to now, so the story is told in
 //! the past: the product is attested 40 days ago and the monitor is run "at" earlier times.
@@ -186,6 +186,35 @@ fn verify_offline(app: &TestApp, envelope: &[u8], sha: &str) -> iotmark_attest::
     }
 }
 
+/// Delivers the webhooks due and says what the receiver has accepted so far, in order, as
+/// "type version status"; each message must carry the attestation exactly as the API shows
+/// it.
+fn heard(app: &TestApp, receiver: &common::Receiver) -> Vec<String> {
+    let done = app
+        .runtime
+        .block_on(app.registry.deliver_webhooks())
+        .unwrap();
+    assert_eq!((done.retrying, done.given_up), (0, 0), "{done:?}");
+    receiver
+        .accepted()
+        .iter()
+        .map(|r| {
+            let attestation = &r["body"]["data"]["attestation"];
+            let (_, api) = app.get(&format!(
+                "/api/v1/attestations/{}",
+                attestation["envelope_sha256"].as_str().unwrap()
+            ));
+            assert_eq!(attestation, &api["attestation"]);
+            format!(
+                "{} {} {}",
+                r["body"]["type"].as_str().unwrap(),
+                attestation["version"].as_str().unwrap(),
+                attestation["status"].as_str().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
 fn story(url: &str, vulns_url: &str, dir: &Path) {
     use iotmark_attest::verify::Validity;
     let app = TestApp::start(url, dir);
@@ -197,6 +226,22 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     let (status, body) = app.submit("acme", &v1);
     assert_eq!(status, 201, "{body}");
     let v1_sha = body["envelope_sha256"].as_str().unwrap().to_owned();
+    // A buyer subscribes to the product's webhooks; its receiver checks every signature.
+    app.registry
+        .set_webhook_policy(iotmark_registry::webhooks::WebhookPolicy {
+            private_networks: true,
+            ..Default::default()
+        });
+    let receiver = common::Receiver::start();
+    let (status, webhook) = app.post(
+        "/api/v1/webhooks",
+        Some(&app.tokens["globex"]),
+        json!({"url": receiver.url, "product_id": "acme-securecam-2"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 201, "{webhook}");
+    receiver.set_secret(webhook["secret"].as_str().unwrap());
     let sbom_path = format!("/api/v1/sboms/{}", Sha256::of(&vulnerable_sbom).to_hex());
     // Not the attested bytes, not the owner, not an attested SBOM: refused, each by its rule.
     let (status, body) = app.put(&sbom_path, Some(&app.tokens["acme"]), &fixed_sbom);
@@ -250,6 +295,8 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     );
     assert_eq!(version_of(&app, "1.0")["standing"], "vulnerable");
     assert_eq!(verify_offline(&app, &v1, &v1_sha), Validity::Vulnerable);
+    let mut told = vec!["attestation.status_changed 1.0 vulnerable"];
+    assert_eq!(heard(&app, &receiver), told);
     // Again, at the same moment: nothing changes twice.
     let again = monitor_at(&app, days_ago(30));
     assert!(again.changes.is_empty(), "{again:?}");
@@ -283,6 +330,8 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     assert_eq!(logged[1]["trigger"], "deadline-missed");
     assert_eq!(logged[1]["submitted_by"], "iotmark-monitor");
     assert_eq!(verify_offline(&app, &v1, &v1_sha), Validity::Suspended);
+    told.push("attestation.status_changed 1.0 suspension");
+    assert_eq!(heard(&app, &receiver), told);
 
     // The exploited vulnerability started the CRA Article 14 clocks when the monitor found
     // it, 30 days ago: the manufacturer sees them missed, with each report's fields filled in.
@@ -418,6 +467,8 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     assert_eq!(version_of(&app, "1.0")["standing"], "suspended");
     let html = page(&app);
     assert!(!html.contains("Version 1.1 has not been assessed"));
+    told.push("attestation.published 1.1 -");
+    assert_eq!(heard(&app, &receiver), told);
     assert!(html.contains("Version 1.0-beta has not been assessed"));
 
     // Its support ends: end of support, by the monitor, on the day after the declared one.
@@ -432,6 +483,8 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     );
     assert_eq!(version_of(&app, "1.1")["standing"], "end-of-support");
     assert_eq!(verify_offline(&app, &v11, &v11_sha), Validity::SupportEnded);
+    told.push("attestation.status_changed 1.1 end-of-support");
+    assert_eq!(heard(&app, &receiver), told);
     assert_eq!(version_of(&app, "1.0")["standing"], "suspended");
 
     // The page tells it, without JavaScript.
@@ -581,29 +634,8 @@ fn open_registry(
     tokio::runtime::Runtime,
     std::sync::Arc<iotmark_registry::service::Registry>,
 ) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let registry = runtime.block_on(async {
-        let store = iotmark_registry::store::open(&format!(
-            "sqlite://{}",
-            dir.join("registry.sqlite3").display()
-        ))
-        .await
-        .unwrap();
-        let registry = iotmark_registry::service::Registry::open(
-            store,
-            iotmark_registry::service::Config {
-                data_dir: dir.join("data"),
-                log_origin: "registry.test/log".to_owned(),
-                limits: Default::default(),
-                public_url: "http://registry.test".to_owned(),
-            },
-        )
-        .await
-        .unwrap();
+    let (runtime, registry) = common::reopen(dir, "http://registry.test");
+    runtime.block_on(async {
         let vulns = iotmark_vulns::store::Store::open(&format!(
             "sqlite://{}",
             dir.join("vulns.sqlite3").display()
@@ -611,7 +643,6 @@ fn open_registry(
         .await
         .unwrap();
         registry.attach_vulnerability_store(vulns);
-        std::sync::Arc::new(registry)
     });
     (runtime, registry)
 }

@@ -47,6 +47,7 @@ fn the_registry_serves_it_and_answers_every_documented_path() {
                 "get" => app.get(&concrete).0,
                 "post" => app.post(&concrete, None, b"{}").0,
                 "put" => app.put(&concrete, None, b"{}").0,
+                "delete" => app.delete_as(&concrete, "not-a-token").0,
                 other => panic!("undocumented method kind {other}"),
             };
             // Routed: anything but the router's own 404/405 for an unknown route.

@@ -503,5 +503,5 @@ async fn insert_attestation(
                 ),
             )
         })?;
-    Ok(())
+    super::webhooks::queue_messages(conn, log_index, &rec.envelope_sha256, product_id).await
 }

@@ -16,6 +16,8 @@ pub(super) const INSERT_ORGANISATION: &str =
 pub(super) const ORGANISATION: &str =
     "SELECT id, name, role, created FROM organisations WHERE id = $1";
 
+pub(super) const ORGANISATION_EXISTS: &str = "SELECT id FROM organisations WHERE id = $1";
+
 pub(super) const ORGANISATIONS: &str =
     "SELECT id, name, role, created FROM organisations ORDER BY id";
 
@@ -291,6 +293,58 @@ pub(super) const SIGHTED_IN: &str = "SELECT a.version, s.rating FROM monitor_sig
 
 pub(super) const SET_CRA_FIX: &str = "UPDATE cra_cases SET fix_available = $3, fixed_in = $4 \
      WHERE product_id = $1 AND vulnerability = $2";
+
+// Webhooks -------------------------------------------------------------------------------------
+
+pub(super) const INSERT_WEBHOOK: &str = "INSERT INTO webhooks (id, organisation, url, secret, \
+     product_id, created) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// An organisation's live subscriptions with what became of their messages.
+pub(super) const WEBHOOKS_OF: &str = "SELECT w.id, w.url, w.product_id, w.created, \
+     (SELECT COUNT(*) FROM webhook_outbox o WHERE o.webhook = w.id AND o.delivered IS NULL \
+        AND o.failed IS NULL), \
+     (SELECT COUNT(*) FROM webhook_outbox o WHERE o.webhook = w.id AND o.delivered IS NOT NULL), \
+     (SELECT COUNT(*) FROM webhook_outbox o WHERE o.webhook = w.id AND o.failed IS NOT NULL), \
+     (SELECT MAX(o.delivered) FROM webhook_outbox o WHERE o.webhook = w.id), \
+     (SELECT o.last_error FROM webhook_outbox o WHERE o.webhook = w.id \
+        AND o.last_error IS NOT NULL ORDER BY o.last_attempt DESC LIMIT 1) \
+     FROM webhooks w WHERE w.organisation = $1 AND w.removed IS NULL ORDER BY w.created, w.id";
+
+pub(super) const REMOVE_WEBHOOK: &str = "UPDATE webhooks SET removed = $3 \
+     WHERE id = $1 AND organisation = $2 AND removed IS NULL";
+
+/// A removed subscription's messages not yet sent are given up on.
+pub(super) const DROP_WEBHOOK_MESSAGES: &str = "UPDATE webhook_outbox SET failed = $2, \
+     last_error = 'the subscription was removed' \
+     WHERE webhook = $1 AND delivered IS NULL AND failed IS NULL";
+
+/// One message per live subscription to the attestation's product or to every product; run in
+/// the transaction that records the attestation. `$1` is the message ID's prefix.
+pub(super) const QUEUE_WEBHOOK_MESSAGES: &str = "INSERT INTO webhook_outbox (message_id, \
+     webhook, envelope_sha256, created, next_attempt) \
+     SELECT $1 || id, id, $2, $3, $4 FROM webhooks \
+     WHERE removed IS NULL AND (product_id IS NULL OR product_id = $5)";
+
+pub(super) const DUE_WEBHOOK_MESSAGES: &str = "SELECT o.message_id, o.envelope_sha256, \
+     o.attempts, o.next_attempt, w.id, w.url, w.secret FROM webhook_outbox o \
+     JOIN webhooks w ON w.id = o.webhook \
+     WHERE o.delivered IS NULL AND o.failed IS NULL AND o.next_attempt <= $1 \
+     ORDER BY o.next_attempt, o.message_id LIMIT $2";
+
+/// Takes a due message for one attempt: only the worker whose `next_attempt` still matches
+/// wins it, and the message's next attempt moves to the end of the attempt's lease.
+pub(super) const CLAIM_WEBHOOK_MESSAGE: &str = "UPDATE webhook_outbox \
+     SET next_attempt = $3, attempts = attempts + 1, last_attempt = $4 \
+     WHERE message_id = $1 AND next_attempt = $2 AND delivered IS NULL AND failed IS NULL";
+
+pub(super) const WEBHOOK_MESSAGE_DELIVERED: &str = "UPDATE webhook_outbox SET delivered = $2, \
+     last_error = NULL WHERE message_id = $1 AND delivered IS NULL";
+
+pub(super) const WEBHOOK_MESSAGE_RETRY: &str = "UPDATE webhook_outbox SET next_attempt = $2, \
+     last_error = $3 WHERE message_id = $1 AND delivered IS NULL AND failed IS NULL";
+
+pub(super) const WEBHOOK_MESSAGE_GIVEN_UP: &str = "UPDATE webhook_outbox SET failed = $2, \
+     last_error = $3 WHERE message_id = $1 AND delivered IS NULL AND failed IS NULL";
 
 #[cfg(test)]
 mod tests {

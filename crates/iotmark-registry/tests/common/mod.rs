@@ -168,6 +168,16 @@ impl TestApp {
         read(response)
     }
 
+    /// DELETE with a bearer token; returns (status, JSON body).
+    pub fn delete_as(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        let response = agent()
+            .delete(&format!("{}{path}", self.url))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        read(response)
+    }
+
     /// GET; returns (status, JSON body or {"text": …}).
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let response = agent().get(&format!("{}{path}", self.url)).call().unwrap();
@@ -426,4 +436,112 @@ pub fn status_change_for(
 /// Now, minus `seconds` (distinct issue times make distinct envelopes).
 pub fn seconds_ago(seconds: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - seconds).unwrap()
+}
+
+/// A webhook receiver we did not write the checks of: `tests/webhooks/receiver.py`, which
+/// verifies every message with the `standardwebhooks` library (installed by
+/// `bash scripts/webhook-receiver.sh --install`) and logs each request to disk.
+pub struct Receiver {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Receiver {
+    /// Starts the receiver on 127.0.0.1, up.
+    pub fn start() -> Receiver {
+        use std::io::BufRead as _;
+        let python = std::env::var_os("IOTMARK_STANDARDWEBHOOKS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join("target/tools/standardwebhooks"))
+            .join("bin/python");
+        assert!(
+            python.exists(),
+            "standardwebhooks is not installed at {}: run `bash scripts/webhook-receiver.sh --install` first",
+            python.display()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(python)
+            .arg(repo().join("crates/iotmark-registry/tests/webhooks/receiver.py"))
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().strip_prefix("PORT ").unwrap_or_else(|| {
+            panic!("the receiver did not say its port: {line:?}");
+        });
+        Receiver {
+            url: format!("http://127.0.0.1:{port}/hooks/iotmark"),
+            child,
+            dir,
+        }
+    }
+
+    /// The secret it verifies with.
+    pub fn set_secret(&self, secret: &str) {
+        std::fs::write(self.dir.path().join("secret"), secret).unwrap();
+    }
+
+    /// `up`, `down` (503) or `slow` (accepts after 2 s).
+    pub fn set_mode(&self, mode: &str) {
+        std::fs::write(self.dir.path().join("mode"), mode).unwrap();
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The messages it accepted (verified, answered 204), in order.
+    pub fn accepted(&self) -> Vec<serde_json::Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["answer"] == 204)
+            .collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The registry whose SQLite database and data directory are in `dir` (as [`TestApp::start`]
+/// made them), opened again without serving, as a restarted process would.
+pub fn reopen(dir: &Path, public_url: &str) -> (tokio::runtime::Runtime, Arc<Registry>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let registry = runtime.block_on(async {
+        let store = store::open(&format!(
+            "sqlite://{}",
+            dir.join("registry.sqlite3").display()
+        ))
+        .await
+        .unwrap();
+        Registry::open(
+            store,
+            Config {
+                data_dir: dir.join("data"),
+                log_origin: "registry.test/log".to_owned(),
+                limits: Default::default(),
+                public_url: public_url.to_owned(),
+            },
+        )
+        .await
+        .unwrap()
+    });
+    (runtime, Arc::new(registry))
 }

@@ -18,7 +18,7 @@ use crate::style::Style;
 pub enum RegistryCommand {
     /// Run the registry: API, public pages, the log's tiles, metrics
     #[command(
-        after_help = "The data directory holds the log (tiles, checkpoint, envelopes), the log's key and,\nby default, the SQLite database. Nothing else needs installing.\n\nExamples:\n  iotmark registry serve\n  iotmark registry serve --listen 0.0.0.0:8080 --public-url https://registry.example.org\n  iotmark registry serve --db postgres://iotmark@db.internal/iotmark --data /var/lib/iotmark"
+        after_help = "The data directory holds the log (tiles, checkpoint, envelopes), the log's key and,\nby default, the SQLite database. Nothing else needs installing. The server runs the\nmonitor (--monitor-every) and delivers webhooks (subscribe with POST /api/v1/webhooks).\n\nExamples:\n  iotmark registry serve\n  iotmark registry serve --listen 0.0.0.0:8080 --public-url https://registry.example.org\n  iotmark registry serve --db postgres://iotmark@db.internal/iotmark --data /var/lib/iotmark"
     )]
     Serve(ServeArgs),
     /// Run the post-market monitor once: vulnerabilities in attested SBOMs, deadlines to
@@ -132,6 +132,14 @@ pub struct ServeArgs {
     /// Seconds between monitor runs (the first runs at start); 0 runs it only on demand
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     monitor_every: u64,
+    /// Send webhooks to receivers on loopback, private and link-local addresses too (a
+    /// registry inside a closed network); by default only public addresses are sent to
+    #[arg(long)]
+    webhooks_to_private_networks: bool,
+    /// Seconds before the first retry of a failed webhook; each later retry waits four
+    /// times longer, up to 10 hours, 13 attempts in all
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    webhook_first_retry: u64,
     /// Address to listen on
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -315,6 +323,16 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             }
         });
     }
+    registry.set_webhook_policy(iotmark_registry::webhooks::WebhookPolicy {
+        private_networks: args.webhooks_to_private_networks,
+        first_retry: std::time::Duration::from_secs(args.webhook_first_retry),
+        ..Default::default()
+    });
+    tokio::spawn(
+        registry
+            .clone()
+            .deliver_webhooks_forever(std::time::Duration::from_secs(1)),
+    );
     let app = iotmark_registry::http::router(registry.clone());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
