@@ -113,6 +113,9 @@ pub enum Trigger {
     Revoke,
     /// The operator upholds the manufacturer's appeal against a suspension or revocation.
     AppealUpheld,
+    /// The operator dismisses the manufacturer's appeal: the suspension or revocation
+    /// stands, and the decision is logged as a record of it again, with the reasons.
+    AppealDismissed,
     /// The declared end of the support period passed.
     SupportEnded,
     /// The validity period ended without renewal, or the window after a change of the
@@ -134,6 +137,7 @@ impl Trigger {
             Trigger::SuspensionOutlasted => "suspension-outlasted",
             Trigger::Revoke => "revoke",
             Trigger::AppealUpheld => "appeal-upheld",
+            Trigger::AppealDismissed => "appeal-dismissed",
             Trigger::SupportEnded => "support-ended",
             Trigger::ValidityLapsed => "validity-lapsed",
             Trigger::WithdrawnByManufacturer => "withdrawn-by-manufacturer",
@@ -317,6 +321,23 @@ pub const TRANSITIONS: &[Transition] = &[
         to: State::Conformant,
         records: Record::Reinstatement,
     },
+    // A dismissal changes nothing; it is in the table so that it is logged through the same
+    // door as every change, by the operator only, and only while there is something to
+    // contest.
+    Transition {
+        from: &[State::Suspended],
+        trigger: Trigger::AppealDismissed,
+        by: &[Actor::Operator],
+        to: State::Suspended,
+        records: Record::Suspension,
+    },
+    Transition {
+        from: &[State::Revoked],
+        trigger: Trigger::AppealDismissed,
+        by: &[Actor::Operator],
+        to: State::Revoked,
+        records: Record::Revocation,
+    },
     Transition {
         from: LIVING,
         trigger: Trigger::SupportEnded,
@@ -378,7 +399,13 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
 
 /// The transition `trigger`, caused by `actor`, makes from `state`, or why it cannot.
 pub fn next(state: State, trigger: Trigger, actor: Actor) -> Result<&'static Transition, Refused> {
-    let Some(row) = TRANSITIONS.iter().find(|t| t.trigger == trigger) else {
+    let rows = || TRANSITIONS.iter().filter(|t| t.trigger == trigger);
+    // A trigger's rows differ only in the states they leave from (a dismissal keeps
+    // whichever it finds).
+    let Some(row) = rows()
+        .find(|t| t.from.contains(&state))
+        .or_else(|| rows().next())
+    else {
         return Err(Refused::NotFrom {
             state,
             trigger,
@@ -396,7 +423,7 @@ pub fn next(state: State, trigger: Trigger, actor: Actor) -> Result<&'static Tra
         return Err(Refused::NotFrom {
             state,
             trigger,
-            allowed: row.from.to_vec(),
+            allowed: rows().flat_map(|t| t.from.iter().copied()).collect(),
         });
     }
     Ok(row)
@@ -410,7 +437,13 @@ pub fn by_record(
     record: Record,
     actor: Actor,
 ) -> Result<&'static Transition, Refused> {
-    let rows = || TRANSITIONS.iter().filter(|t| t.records == record);
+    // A change that names no trigger is never taken for a dismissal: a second suspension
+    // signed by the operator is refused, not logged as a decision nobody made.
+    let rows = || {
+        TRANSITIONS
+            .iter()
+            .filter(|t| t.records == record && t.trigger != Trigger::AppealDismissed)
+    };
     if let Some(row) = rows().find(|t| t.from.contains(&state) && t.by.contains(&actor)) {
         return Ok(row);
     }
@@ -485,12 +518,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_trigger_has_one_row() {
+    fn a_trigger_leads_from_each_state_one_way() {
         for (i, a) in TRANSITIONS.iter().enumerate() {
             for b in &TRANSITIONS[i + 1..] {
-                assert_ne!(a.trigger, b.trigger, "two rows for {}", a.trigger);
+                if a.trigger == b.trigger {
+                    assert!(
+                        a.from.iter().all(|s| !b.from.contains(s)),
+                        "two rows for {} from one state",
+                        a.trigger
+                    );
+                    assert_eq!(a.by, b.by, "{}'s rows differ in who causes it", a.trigger);
+                }
             }
         }
+    }
+
+    #[test]
+    fn a_dismissed_appeal_keeps_the_state_and_only_a_named_one_is_a_dismissal() {
+        for state in [State::Suspended, State::Revoked] {
+            let row = next(state, Trigger::AppealDismissed, Actor::Operator).unwrap();
+            assert_eq!(row.to, state);
+            assert_eq!(replay_records(state, [row.records]), state);
+        }
+        assert!(matches!(
+            next(
+                State::Suspended,
+                Trigger::AppealDismissed,
+                Actor::Manufacturer
+            ),
+            Err(Refused::NotBy { .. })
+        ));
+        let refused = next(State::Conformant, Trigger::AppealDismissed, Actor::Operator)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("suspended or revoked"), "{refused}");
+        // The operator suspending a suspended version again names no trigger: refused.
+        assert!(by_record(State::Suspended, Record::Suspension, Actor::Operator).is_err());
+        assert!(by_record(State::Revoked, Record::Revocation, Actor::Operator).is_err());
     }
 
     #[test]
@@ -512,10 +576,11 @@ mod tests {
 
     #[test]
     fn end_of_support_and_withdrawal_are_final_and_revocation_yields_only_to_appeal() {
+        // Transitions that leave the state (a dismissed appeal stays).
         let leaving = |state: State| -> Vec<Trigger> {
             TRANSITIONS
                 .iter()
-                .filter(|t| t.from.contains(&state))
+                .filter(|t| t.from.contains(&state) && t.to != state)
                 .map(|t| t.trigger)
                 .collect()
         };

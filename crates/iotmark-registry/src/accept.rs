@@ -86,6 +86,9 @@ pub enum Rule {
     /// A webhook subscription with a receiver URL the registry will not send to, or one too
     /// many.
     Webhook,
+    /// An appeal with a malformed field, or one that contests what is not a suspension or
+    /// revocation.
+    Appeal,
     /// No such product or report.
     NotFound,
     /// A search the registry will not run.
@@ -116,6 +119,7 @@ impl Rule {
             Rule::Sbom => "sbom",
             Rule::Announcement => "announcement",
             Rule::Webhook => "webhook",
+            Rule::Appeal => "appeal",
             Rule::NotFound => "not-found",
             Rule::Query => "query",
         }
@@ -507,10 +511,15 @@ fn decide_status(
     }
     // Where the attestation stands after the changes already logged, and whether this one
     // may follow: the lifecycle table decides, for the registry as for the monitor.
-    use iotmark_lifecycle::machine::{self, Actor, Refused};
+    use iotmark_lifecycle::machine::{self, Actor, Refused, Trigger};
     let state = crate::status::state_after(facts.referred_history.iter().filter_map(|r| r.status));
     let actor = if by_monitor {
-        Actor::Monitor
+        // The registry's key signs an appeal's decision for the operator who made it
+        // (`POST /api/v1/appeals/{id}/decision`); every other change it signs, as the monitor.
+        match p.trigger {
+            Some(Trigger::AppealUpheld | Trigger::AppealDismissed) => Actor::Operator,
+            _ => Actor::Monitor,
+        }
     } else {
         crate::status::actor_of(submitter.role)
     };

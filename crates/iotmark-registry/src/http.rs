@@ -62,6 +62,11 @@ pub fn router(registry: Arc<Registry>) -> Router {
             "/api/v1/products/{id}/cra/{vulnerability}/fix",
             post(cra_fix),
         )
+        .route(
+            "/api/v1/products/{id}/appeals",
+            post(file_appeal).get(appeals),
+        )
+        .route("/api/v1/appeals/{id}/decision", post(decide_appeal))
         .route("/api/v1/webhooks", post(add_webhook).get(webhooks))
         .route("/api/v1/webhooks/{id}", delete(remove_webhook))
         .route("/api/v1/search", get(search))
@@ -193,6 +198,7 @@ pub fn status_of(rule: Rule) -> StatusCode {
         | Rule::Sbom
         | Rule::Announcement
         | Rule::Webhook
+        | Rule::Appeal
         | Rule::Triage => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -201,6 +207,22 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         RegistryError::from(e).into()
     }
+}
+
+/// The request body as a `T`, or a 400 that says what was expected: `what` names it ("an
+/// appeal") and `shape` shows its fields.
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+    shape: &str,
+) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body",
+            format!("the body is not {what} ({e}); send {shape}"),
+        )
+    })
 }
 
 async fn authenticate(
@@ -462,6 +484,28 @@ pub struct ProductView {
     /// Versions announced by the manufacturer or seen in the field, newest first, and
     /// whether an attestation covers each one's image (`assessed: false`: not assessed).
     pub announcements: Vec<AnnouncementView>,
+    /// Appeals against suspensions and revocations, oldest first: what each contests, when
+    /// it was filed and, once made, the decision and the status change that logged it. The
+    /// grounds and evidence are for the manufacturer and the operator
+    /// (`GET /api/v1/products/{id}/appeals`).
+    pub appeals: Vec<AppealView>,
+}
+
+/// An appeal as the public sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AppealView {
+    pub id: String,
+    pub contests: String,
+    pub version: String,
+    #[schema(value_type = String)]
+    pub filed: jiff::Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<crate::store::AppealDecision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub decided: Option<jiff::Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_attestation: Option<String>,
 }
 
 /// An announced version and whether an attestation covers its image.
@@ -592,15 +636,11 @@ async fn announce(
 ) -> Result<Response, ApiError> {
     let id = product_id(&id)?;
     let submitter = authenticate(&registry, &headers).await?;
-    let request: crate::service::AnnounceRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "body",
-            format!(
-                "the body is not an announcement ({e}); send {{\"version\", \"image\": {{\"sha256\", \"size\"}}, \"url\", \"min_version\"?, \"release_notes\"?}}"
-            ),
-        )
-    })?;
+    let request: crate::service::AnnounceRequest = json_body(
+        &body,
+        "an announcement",
+        "{\"version\", \"image\": {\"sha256\", \"size\"}, \"url\", \"min_version\"?, \"release_notes\"?}",
+    )?;
     let new = registry.announce(&submitter, id, request).await?;
     Ok(if new {
         StatusCode::CREATED
@@ -665,13 +705,11 @@ async fn cra_report(
 ) -> Result<Response, ApiError> {
     let id = product_id(&id)?;
     let submitter = authenticate(&registry, &headers).await?;
-    let request: crate::service::CraReportRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "body",
-            format!("the body is not a CRA report ({e}); send {{\"report\": \"early-warning\", \"made\"?, \"reference\"?}}"),
-        )
-    })?;
+    let request: crate::service::CraReportRequest = json_body(
+        &body,
+        "a CRA report",
+        "{\"report\": \"early-warning\", \"made\"?, \"reference\"?}",
+    )?;
     registry
         .record_cra_report(&submitter, id, &vulnerability, request)
         .await?;
@@ -703,15 +741,8 @@ async fn cra_fix(
 ) -> Result<Response, ApiError> {
     let id = product_id(&id)?;
     let submitter = authenticate(&registry, &headers).await?;
-    let request: crate::service::CraFixRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "body",
-            format!(
-                "the body is not a fix ({e}); send {{\"fixed_in\": \"2.6.1\", \"available\"?}}"
-            ),
-        )
-    })?;
+    let request: crate::service::CraFixRequest =
+        json_body(&body, "a fix", "{\"fixed_in\": \"2.6.1\", \"available\"?}")?;
     registry
         .record_cra_fix(
             &submitter,
@@ -818,6 +849,25 @@ async fn product(
         .iter()
         .map(VulnerabilityReport::public)
         .collect();
+    let appeals = registry
+        .store
+        .appeals_of(id)
+        .await?
+        .into_iter()
+        .map(|a| AppealView {
+            version: history
+                .iter()
+                .find(|r| r.envelope_sha256 == a.contests)
+                .map(|r| r.version.clone())
+                .unwrap_or_default(),
+            id: a.id,
+            contests: a.contests,
+            filed: a.filed,
+            decision: a.decision,
+            decided: a.decided,
+            decision_attestation: a.decision_attestation,
+        })
+        .collect();
     Ok(axum::Json(ProductView {
         page: format!("{}/p/{}", registry.config.public_url, product.id),
         product: ProductInfo {
@@ -834,6 +884,7 @@ async fn product(
         declaration,
         vulnerability_reports,
         announcements,
+        appeals,
     })
     .into_response())
 }
@@ -938,13 +989,11 @@ async fn report_vulnerability(
     if let Err(wait) = registry.report_limit.check(&client) {
         return Ok(too_many(wait));
     }
-    let report: ReportBody = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "body",
-            format!("the body is not a report ({e}); send {{\"summary\", \"details\", \"version\"?, \"contact\"?}}"),
-        )
-    })?;
+    let report: ReportBody = json_body(
+        &body,
+        "a report",
+        "{\"summary\", \"details\", \"version\"?, \"contact\"?}",
+    )?;
     let bounded = |field: &'static str, value: &str, max: usize| {
         if value.trim().is_empty() || value.len() > max {
             Err(ApiError::new(
@@ -1030,15 +1079,11 @@ async fn triage_report(
 ) -> Result<Response, ApiError> {
     product_id(&id)?;
     let submitter = authenticate(&registry, &headers).await?;
-    let triage: TriageBody = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "body",
-            format!(
-                "the body is not a triage ({e}); send {{\"status\": \"under_investigation\" | \"affected\" | \"not_affected\" | \"fixed\", \"note\"?, \"fixed_in\"?}}"
-            ),
-        )
-    })?;
+    let triage: TriageBody = json_body(
+        &body,
+        "a triage",
+        "{\"status\": \"under_investigation\" | \"affected\" | \"not_affected\" | \"fixed\", \"note\"?, \"fixed_in\"?}",
+    )?;
     let recorded = registry
         .triage_report(
             &submitter,
@@ -1124,7 +1169,104 @@ async fn metrics(State(registry): State<Arc<Registry>>) -> Response {
         .into_response()
 }
 
-/// The OpenAPI 3.1 document of this API.
+/// Files the manufacturer's appeal against the suspension or revocation in force on one of
+/// its product's attestations, with its grounds and evidence. The operator decides
+/// (`POST /api/v1/appeals/{id}/decision`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/{id}/appeals",
+    tag = "products",
+    params(("id" = String, Path, description = "The product ID")),
+    request_body = crate::appeals::AppealRequest,
+    responses(
+        (status = 201, description = "Filed", body = crate::store::Appeal),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Not the product's manufacturer", body = ErrorBody),
+        (status = 404, description = "No such product or attestation", body = ErrorBody),
+        (status = 409, description = "That change was appealed before", body = ErrorBody),
+        (status = 422, description = "Not a suspension or revocation in force, or a malformed field", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn file_appeal(
+    State(registry): State<Arc<Registry>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = product_id(&id)?;
+    let submitter = authenticate(&registry, &headers).await?;
+    let request: crate::appeals::AppealRequest = json_body(
+        &body,
+        "an appeal",
+        "{\"contests\": SHA256, \"grounds\", \"evidence\"?: [{\"description\", \"sha256\"?, \"url\"?}]}",
+    )?;
+    let appeal = registry.file_appeal(&submitter, id, request).await?;
+    Ok((StatusCode::CREATED, axum::Json(appeal)).into_response())
+}
+
+/// A product's appeals with their grounds, evidence and decisions (its manufacturer and the
+/// operator).
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{id}/appeals",
+    tag = "products",
+    params(("id" = String, Path, description = "The product ID")),
+    responses(
+        (status = 200, description = "The appeals, oldest first", body = [crate::store::Appeal]),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Not the product's manufacturer or the operator", body = ErrorBody),
+        (status = 404, description = "Unknown product", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn appeals(
+    State(registry): State<Arc<Registry>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = product_id(&id)?;
+    let caller = authenticate(&registry, &headers).await?;
+    Ok(axum::Json(registry.appeals(&caller, id).await?).into_response())
+}
+
+/// The operator's decision of an appeal, with reasons: logged as a status change the
+/// registry signs (an upheld appeal reinstates; a dismissed one records the contested change
+/// again) and shown in the product's timeline.
+#[utoipa::path(
+    post,
+    path = "/api/v1/appeals/{id}/decision",
+    tag = "products",
+    params(("id" = String, Path, description = "The appeal's ID (`ap_…`)")),
+    request_body = crate::appeals::DecisionRequest,
+    responses(
+        (status = 201, description = "Decided and logged", body = crate::appeals::DecisionMade),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Not the operator", body = ErrorBody),
+        (status = 404, description = "No such appeal", body = ErrorBody),
+        (status = 409, description = "Decided before", body = ErrorBody),
+        (status = 422, description = "The contested change is no longer in force", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn decide_appeal(
+    State(registry): State<Arc<Registry>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&registry, &headers).await?;
+    let request: crate::appeals::DecisionRequest = json_body(
+        &body,
+        "a decision",
+        "{\"decision\": \"upheld\" or \"dismissed\", \"reasons\"}",
+    )?;
+    let made = registry.decide_appeal(&caller, &id, request).await?;
+    Ok((StatusCode::CREATED, axum::Json(made)).into_response())
+}
+
 /// A webhook subscription, as the API takes it.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -1160,15 +1302,11 @@ async fn add_webhook(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let caller = authenticate(&registry, &headers).await?;
-    let request: WebhookRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "body",
-            format!(
-                "the body is not a webhook subscription ({e}); send {{\"url\", \"product_id\"?}}"
-            ),
-        )
-    })?;
+    let request: WebhookRequest = json_body(
+        &body,
+        "a webhook subscription",
+        "{\"url\", \"product_id\"?}",
+    )?;
     if let Some(id) = &request.product_id {
         product_id(id)?;
     }
@@ -1236,6 +1374,7 @@ async fn remove_webhook(
     }
 }
 
+/// The OpenAPI 3.1 document of this API.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OK", content_type = "application/json", body = Object)))]
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
@@ -1251,7 +1390,7 @@ async fn openapi() -> Response {
     paths(
         submit, attestation, envelope, product, publish_declaration, search, report_vulnerability,
         triage_report, upload_sbom, run_monitor, announce, cra_cases, cra_report, cra_fix,
-        add_webhook, webhooks, remove_webhook, checkpoint, tile,
+        file_appeal, appeals, decide_appeal, add_webhook, webhooks, remove_webhook, checkpoint, tile,
         metrics, openapi
     ),
     modifiers(&TokenScheme),

@@ -850,43 +850,18 @@ impl Registry {
         d: &Decision,
         at: jiff::Timestamp,
     ) -> Result<Option<Change>, RegistryError> {
-        let envelope = self.envelope(&record.envelope_sha256)?.ok_or_else(|| {
-            RegistryError::Internal(format!(
-                "the log holds no envelope {} though the database records it",
-                record.envelope_sha256
-            ))
-        })?;
-        let parsed = iotmark_attest::dsse::Envelope::parse(&envelope)
-            .map_err(|e| RegistryError::Internal(format!("logged envelope: {e}")))?;
-        let original = Statement::parse(&parsed.payload)
-            .map_err(|e| RegistryError::Internal(format!("logged statement: {e}")))?;
-        let monitor = &self.monitor_key;
-        let statement = status_statement_with(
-            &envelope,
-            original.subject,
-            d.status,
-            &d.reason,
-            at,
-            at,
-            Party {
-                organisation: monitor.organisation.name.clone(),
-                key_id: monitor.key_id.clone(),
-            },
-            StatusDetails {
-                trigger: Some(d.trigger),
-                vulnerabilities: d.vulnerabilities.clone(),
-                deadline: d.deadline,
-            },
-        )
-        .map_err(|e| RegistryError::Internal(format!("the monitor's statement: {e}")))?;
-        let signed = iotmark_attest::sign_statement(&statement, &monitor.signer)
-            .map_err(|e| RegistryError::Internal(format!("signing: {e}")))?
-            .to_json();
+        let details = StatusDetails {
+            trigger: Some(d.trigger),
+            vulnerabilities: d.vulnerabilities.clone(),
+            deadline: d.deadline,
+        };
         match self
-            .submit_as(
-                &monitor.organisation,
-                signed.as_bytes(),
-                None,
+            .sign_change(
+                &record.envelope_sha256,
+                d.status,
+                &d.reason,
+                at,
+                details,
                 crate::service::ReceiptWanted::No,
             )
             .await
@@ -905,6 +880,49 @@ impl Registry {
             Err(RegistryError::Refused(r)) if r.rule == Rule::State => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Signs a status change of the logged conformity attestation `envelope_sha256` with
+    /// the registry's key, effective `at`, and submits it like any other: the same rules,
+    /// the log, the indexer.
+    pub(crate) async fn sign_change(
+        &self,
+        envelope_sha256: &str,
+        status: StatusKind,
+        reason: &str,
+        at: jiff::Timestamp,
+        details: StatusDetails,
+        receipt: crate::service::ReceiptWanted,
+    ) -> Result<crate::service::Receipted, RegistryError> {
+        let envelope = self.envelope(envelope_sha256)?.ok_or_else(|| {
+            RegistryError::Internal(format!(
+                "the log holds no envelope {envelope_sha256} though the database records it"
+            ))
+        })?;
+        let parsed = iotmark_attest::dsse::Envelope::parse(&envelope)
+            .map_err(|e| RegistryError::Internal(format!("logged envelope: {e}")))?;
+        let original = Statement::parse(&parsed.payload)
+            .map_err(|e| RegistryError::Internal(format!("logged statement: {e}")))?;
+        let monitor = &self.monitor_key;
+        let statement = status_statement_with(
+            &envelope,
+            original.subject,
+            status,
+            reason,
+            at,
+            at,
+            Party {
+                organisation: monitor.organisation.name.clone(),
+                key_id: monitor.key_id.clone(),
+            },
+            details,
+        )
+        .map_err(|e| RegistryError::Internal(format!("the registry's statement: {e}")))?;
+        let signed = iotmark_attest::sign_statement(&statement, &monitor.signer)
+            .map_err(|e| RegistryError::Internal(format!("signing: {e}")))?
+            .to_json();
+        self.submit_as(&monitor.organisation, signed.as_bytes(), None, receipt)
+            .await
     }
 }
 

@@ -219,6 +219,8 @@ pub struct Registry {
     loaded_vulns: tokio::sync::Mutex<Option<(u64, Arc<iotmark_vulns::report::Loaded>)>>,
     /// Where and how webhooks are delivered.
     webhook_policy: Mutex<crate::webhooks::WebhookPolicy>,
+    /// Appeal decisions are made one at a time.
+    pub(crate) appeal_lock: tokio::sync::Mutex<()>,
 }
 
 /// Whether a submission's answer carries its receipt.
@@ -302,6 +304,7 @@ impl Registry {
             vulns: std::sync::OnceLock::new(),
             loaded_vulns: tokio::sync::Mutex::new(None),
             webhook_policy: Mutex::default(),
+            appeal_lock: tokio::sync::Mutex::new(()),
         };
         registry.replay().await?;
         if let Ok(cp) = registry.checkpoint().and_then(|b| {

@@ -34,6 +34,7 @@ pub const MAX_SEARCH_WORDS: usize = 8;
 /// Longer search queries than this, in bytes, are refused.
 pub const MAX_SEARCH_BYTES: usize = 200;
 
+mod appeals;
 mod attestations;
 mod cra;
 mod lifecycle;
@@ -43,6 +44,7 @@ mod reports;
 mod rows;
 mod webhooks;
 
+pub use appeals::{Appeal, AppealDecision, Decided, Evidence};
 pub use cra::{CraCase, CraReport};
 pub use iotmark_db::Backend;
 pub use lifecycle::{MatchedSbom, OpenVulnerability, Sighting, Watched, WatchedChange};

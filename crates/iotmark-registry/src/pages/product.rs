@@ -26,7 +26,7 @@ const MAX_EVENTS: usize = 50;
 use crate::service::Registry;
 use crate::status::{self, Standing};
 use crate::store::{AttestationRecord, EntryKind, Product, ProductVersion};
-use iotmark_attest::statement::{Route, StatusKind};
+use iotmark_attest::statement::{Route, StatusKind, Trigger};
 
 /// Everything a product's page and downloads are made from, read once.
 pub(super) struct Loaded {
@@ -37,6 +37,8 @@ pub(super) struct Loaded {
     pub(super) history: Vec<AttestationRecord>,
     /// Newest first.
     pub(super) announcements: Vec<crate::store::Announcement>,
+    /// Oldest first.
+    pub(super) appeals: Vec<crate::store::Appeal>,
     pub(super) now: jiff::Timestamp,
 }
 
@@ -53,6 +55,7 @@ impl Loaded {
             versions: registry.store.versions(id).await?,
             history: registry.store.history(id).await?,
             announcements: registry.store.announcements(id).await?,
+            appeals: registry.store.appeals_of(id).await?,
             product,
             now: jiff::Timestamp::now(),
         }))
@@ -691,6 +694,31 @@ fn notices(loaded: &Loaded) -> Vec<Notice> {
             )),
         });
     }
+    for appeal in loaded.appeals.iter().filter(|a| a.decision.is_none()) {
+        let Some(contested) = loaded
+            .history
+            .iter()
+            .find(|r| r.envelope_sha256 == appeal.contests)
+        else {
+            continue;
+        };
+        let what = match contested.status {
+            Some(StatusKind::Revocation) => "revocation",
+            _ => "suspension",
+        };
+        out.push(Notice {
+            tone: "warn",
+            headline: format!(
+                "The manufacturer appealed the {what} of version {}",
+                contested.version
+            ),
+            detail: Some(format!(
+                "Filed on {}; the registry's operator has not decided yet. The decision and its \
+                 reasons will appear in the history below.",
+                words::day(appeal.filed)
+            )),
+        });
+    }
     out
 }
 
@@ -841,15 +869,24 @@ fn event(
             )
         }
         EntryKind::Status => {
-            let (verb, tone) = match r.status {
-                Some(StatusKind::Suspension) => ("Suspended", "bad"),
-                Some(StatusKind::Revocation) => ("Revoked", "bad"),
-                Some(StatusKind::EndOfSupport) => ("Ended security support for", "bad"),
-                Some(StatusKind::Reinstatement) => ("Reinstated", "good"),
-                Some(StatusKind::Vulnerable) => ("Found a known vulnerability open in", "bad"),
-                Some(StatusKind::Expiry) => ("Recorded the expiry of", "warn"),
-                Some(StatusKind::Withdrawal) => ("Withdrew", "bad"),
-                None => ("Changed", "warn"),
+            let (verb, tone) = match (r.trigger, r.status) {
+                (Some(Trigger::AppealUpheld), _) => ("Upheld an appeal and reinstated", "good"),
+                (Some(Trigger::AppealDismissed), Some(StatusKind::Revocation)) => {
+                    ("Dismissed an appeal; the revocation stands for", "bad")
+                }
+                (Some(Trigger::AppealDismissed), _) => {
+                    ("Dismissed an appeal; the suspension stands for", "bad")
+                }
+                (_, status) => match status {
+                    Some(StatusKind::Suspension) => ("Suspended", "bad"),
+                    Some(StatusKind::Revocation) => ("Revoked", "bad"),
+                    Some(StatusKind::EndOfSupport) => ("Ended security support for", "bad"),
+                    Some(StatusKind::Reinstatement) => ("Reinstated", "good"),
+                    Some(StatusKind::Vulnerable) => ("Found a known vulnerability open in", "bad"),
+                    Some(StatusKind::Expiry) => ("Recorded the expiry of", "warn"),
+                    Some(StatusKind::Withdrawal) => ("Withdrew", "bad"),
+                    None => ("Changed", "warn"),
+                },
             };
             let pending = if r.effective.is_some_and(|t| t > loaded.now) {
                 " (not in effect yet)"

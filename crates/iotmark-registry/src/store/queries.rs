@@ -346,6 +346,33 @@ pub(super) const WEBHOOK_MESSAGE_RETRY: &str = "UPDATE webhook_outbox SET next_a
 pub(super) const WEBHOOK_MESSAGE_GIVEN_UP: &str = "UPDATE webhook_outbox SET failed = $2, \
      last_error = $3 WHERE message_id = $1 AND delivered IS NULL AND failed IS NULL";
 
+// Appeals -----------------------------------------------------------------------------------------
+
+pub(super) const INSERT_APPEAL: &str = "INSERT INTO appeals (id, product_id, contests, \
+     attestation, grounds, evidence, filed, filed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// The columns every read of an appeal takes, in `AppealRow`'s order.
+macro_rules! appeal_columns {
+    () => {
+        "SELECT id, product_id, contests, attestation, grounds, evidence, filed, filed_by, \
+         decision, reasons, decided, decided_by, decision_attestation FROM appeals"
+    };
+}
+
+pub(super) const APPEAL: &str = concat!(appeal_columns!(), " WHERE id = $1");
+
+pub(super) const APPEAL_CONTESTING_ID: &str = "SELECT id FROM appeals WHERE contests = $1";
+
+pub(super) const APPEALS_OF: &str = concat!(
+    appeal_columns!(),
+    " WHERE product_id = $1 ORDER BY filed, id"
+);
+
+/// Records the decision once: a decided appeal keeps its first.
+pub(super) const DECIDE_APPEAL: &str = "UPDATE appeals SET decision = $2, reasons = $3, \
+     decided = $4, decided_by = $5, decision_attestation = $6 \
+     WHERE id = $1 AND decision IS NULL";
+
 #[cfg(test)]
 mod tests {
     #[test]
