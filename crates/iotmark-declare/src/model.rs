@@ -487,6 +487,10 @@ pub struct Security {
     pub logging: bool,
     #[serde(default)]
     pub sbom: bool,
+    /// Where the owner finds how to configure the product securely (a URL, or the guidance
+    /// itself in a sentence or two): the FCC registry shows it (47 CFR 8.222).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_guidance: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

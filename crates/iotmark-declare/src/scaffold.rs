@@ -125,6 +125,7 @@ security:
   least_privilege: true
   logging: true
   sbom: true
+  configuration_guidance: https://example.com/secure-setup   # shown on the registry page
 
 data_protection:
   user_deletion: true            # factory reset erases user data

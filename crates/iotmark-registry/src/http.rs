@@ -459,6 +459,8 @@ pub struct VersionView {
     pub holds: bool,
     /// That attestation's envelope SHA-256.
     pub attestation: Option<String>,
+    /// Its log entry (`/log/entry/{index}`; its inclusion proof at `…/receipt`).
+    pub log_index: Option<u64>,
     pub scheme: Option<String>,
     pub route: Option<String>,
     pub valid_until: Option<jiff::Timestamp>,
@@ -481,6 +483,9 @@ pub struct ProductView {
     pub vulnerability_reports: Vec<crate::store::PublicReport>,
     /// The public product page.
     pub page: String,
+    /// The items a public IoT registry shows for a labelled product (47 CFR 8.222), for its
+    /// newest version.
+    pub registry_record: crate::record::RegistryRecord,
     /// Versions announced by the manufacturer or seen in the field, newest first, and
     /// whether an attestation covers each one's image (`assessed: false`: not assessed).
     pub announcements: Vec<AnnouncementView>,
@@ -818,6 +823,8 @@ async fn product(
             announcement: a,
         })
         .collect();
+    // Newest first.
+    let newest_version = stored_versions.first().map(|v| v.version.clone());
     let versions: Vec<VersionView> = stored_versions
         .into_iter()
         .map(|v| {
@@ -826,6 +833,7 @@ async fn product(
                 holds: current.is_some_and(|(_, s)| s.holds()),
                 standing: current.map(|(_, s)| s),
                 attestation: current.map(|(r, _)| r.envelope_sha256.clone()),
+                log_index: current.map(|(r, _)| r.log_index),
                 scheme: current.and_then(|(r, _)| r.scheme.clone()),
                 route: current.and_then(|(r, _)| r.route.map(|r| r.as_str().to_owned())),
                 valid_until: current.and_then(|(r, _)| r.valid_until),
@@ -842,6 +850,18 @@ async fn product(
         .map(serde_json::from_str)
         .transpose()
         .map_err(|e| RegistryError::Internal(format!("product {id:?}: stored declaration: {e}")))?;
+    let typed_declaration: Option<iotmark_declare::Declaration> = product
+        .declaration_json
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| RegistryError::Internal(format!("product {id:?}: stored declaration: {e}")))?;
+    let newest = newest_version
+        .as_deref()
+        .and_then(|v| status::current(v, &history, now));
+    let registry_record = registry
+        .registry_record(&product, typed_declaration.as_ref(), newest)
+        .await?;
     let vulnerability_reports = registry
         .store
         .vulnerability_reports(&product.id)
@@ -870,6 +890,7 @@ async fn product(
         .collect();
     Ok(axum::Json(ProductView {
         page: format!("{}/p/{}", registry.config.public_url, product.id),
+        registry_record,
         product: ProductInfo {
             id: product.id,
             manufacturer: product.manufacturer,

@@ -33,6 +33,7 @@ pub mod monitor;
 pub mod pagecache;
 pub mod pages;
 pub mod ratelimit;
+pub mod record;
 pub mod server;
 pub mod service;
 pub mod status;

@@ -221,6 +221,8 @@ pub struct Registry {
     webhook_policy: Mutex<crate::webhooks::WebhookPolicy>,
     /// Appeal decisions are made one at a time.
     pub(crate) appeal_lock: tokio::sync::Mutex<()>,
+    /// Who runs the label, as the operator named it.
+    label_administrator: Mutex<Option<crate::record::LabelAdministrator>>,
 }
 
 /// Whether a submission's answer carries its receipt.
@@ -305,6 +307,7 @@ impl Registry {
             loaded_vulns: tokio::sync::Mutex::new(None),
             webhook_policy: Mutex::default(),
             appeal_lock: tokio::sync::Mutex::new(()),
+            label_administrator: Mutex::default(),
         };
         registry.replay().await?;
         if let Ok(cp) = registry.checkpoint().and_then(|b| {
@@ -314,6 +317,49 @@ impl Registry {
             registry.metrics.log_size.set(cp.size);
         }
         Ok(registry)
+    }
+
+    /// Names the label administrator that product records show from now on.
+    pub fn set_label_administrator(&self, administrator: crate::record::LabelAdministrator) {
+        if let Ok(mut a) = self.label_administrator.lock() {
+            *a = Some(administrator);
+        }
+    }
+
+    /// The label administrator, once named.
+    pub fn label_administrator(&self) -> Option<crate::record::LabelAdministrator> {
+        self.label_administrator.lock().ok().and_then(|a| a.clone())
+    }
+
+    /// The registry record of `product` (47 CFR 8.222's items), from its declaration and the
+    /// attestation `current` that speaks for its newest version.
+    pub async fn registry_record(
+        &self,
+        product: &crate::store::Product,
+        declaration: Option<&iotmark_declare::Declaration>,
+        current: Option<(&AttestationRecord, crate::status::Standing)>,
+    ) -> Result<crate::record::RegistryRecord, RegistryError> {
+        let record = current.map(|(r, _)| r);
+        let lab_name = match record.filter(|r| r.route == Some(Route::Certification)) {
+            Some(r) => self
+                .store
+                .organisation(&r.submitted_by)
+                .await?
+                .map(|o| o.name),
+            None => None,
+        };
+        let sbom_held = match record.and_then(|r| r.sbom_sha256.as_deref()) {
+            Some(sha) => self.store.sbom_held(sha).await?,
+            None => false,
+        };
+        Ok(crate::record::RegistryRecord::of(crate::record::Sources {
+            product,
+            declaration,
+            current,
+            administrator: self.label_administrator(),
+            lab_name,
+            sbom_held,
+        }))
     }
 
     /// How webhooks are delivered from now on.

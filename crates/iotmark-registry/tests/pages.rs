@@ -363,6 +363,124 @@ fn the_product_page_says_whether_the_declaration_holds_now() {
     }
 }
 
+/// The registry record: every item a public IoT registry shows for a labelled product (47 CFR
+/// 8.222), on the page and in the API, saying plainly what was not given; and each version
+/// links to its attestation's log entry, proof and signed statement.
+#[test]
+fn the_registry_record_shows_what_the_fcc_registry_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, url) in backends(dir.path()) {
+        let app = TestApp::start(&url, &dir.path().join(backend));
+        let acme = app.keys["acme"].clone();
+        let sdoc = conformity(&acme, "Acme Devices Ltd", Route::Sdoc, seconds_ago(60));
+        let receipted = app.submit_declared("acme", &sdoc, Some(example_declaration_json()));
+        let declaration = example_declaration();
+
+        // Before the operator names the label administrator, the record says so.
+        let (text, _) = page(&app, &format!("/p/{PRODUCT}"));
+        assert!(
+            text.contains("Label administrator Not named by this registry's operator"),
+            "{backend}: {text}"
+        );
+        app.registry
+            .set_label_administrator(iotmark_registry::record::LabelAdministrator {
+                name: "Example Labels".to_owned(),
+                contact: "labels@example.org".to_owned(),
+            });
+        app.registry.pages.invalidate(PRODUCT);
+        let (text, html) = page(&app, &format!("/p/{PRODUCT}"));
+        let issued = jiff::Timestamp::from_second(seconds_ago(60).as_second())
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .strftime("%-d %B %Y")
+            .to_string();
+        let guidance = declaration.security.configuration_guidance.clone().unwrap();
+        for expected in [
+            "Registry record".to_owned(),
+            "Product SecureCam 2 SC-200".to_owned(),
+            "Manufacturer Acme Devices Ltd".to_owned(),
+            format!(
+                "Authorised Version {} declared by the manufacturer on {issued}",
+                receipted.version
+            ),
+            "Current status Holds".to_owned(),
+            format!("Scheme {}", scheme_title()),
+            "Label administrator Example Labels (labels@example.org)".to_owned(),
+            "Test lab None: the manufacturer declared conformity itself".to_owned(),
+            format!(
+                "Default password None: the owner sets one at first setup. To change it: {}",
+                declaration.credentials.change_procedure.clone().unwrap()
+            ),
+            format!("Secure configuration {guidance}"),
+            "Updates Install automatically".to_owned(),
+            "Support ends 31 December 2029".to_owned(),
+            "Software bill of materials Kept by the manufacturer".to_owned(),
+            "Label valid until".to_owned(),
+            format!(
+                "Log entry {} · proof · signed statement",
+                receipted.log_index
+            ),
+        ] {
+            assert!(
+                text.contains(&expected),
+                "{backend}: missing {expected:?} in\n{text}"
+            );
+        }
+        assert!(html.contains(&format!("<a href=\"{guidance}\">")));
+        assert!(html.contains("<a href=\"mailto:labels@example.org\">"));
+        assert!(html.contains(&format!(
+            "<a href=\"/log/entry/{0}/receipt\">proof</a>",
+            receipted.log_index
+        )));
+
+        // The API says the same, in fields.
+        let (_, product) = app.get(&format!("/api/v1/products/{PRODUCT}"));
+        let record = &product["registry_record"];
+        assert_eq!(record["manufacturer"], "Acme Devices Ltd");
+        assert_eq!(record["route"], "sdoc");
+        assert_eq!(record["status"], "valid");
+        assert_eq!(
+            record["label_administrator"]["contact"],
+            "labels@example.org"
+        );
+        assert!(record.get("test_lab").is_none());
+        assert_eq!(record["password"]["default_password"], "set-at-setup");
+        assert_eq!(record["configuration_guidance"], guidance.as_str());
+        assert_eq!(record["automatic_updates"], true);
+        assert_eq!(record["support_end"], "2029-12-31");
+        assert_eq!(record["sbom"]["declared"], true);
+        assert_eq!(record["sbom"]["held_by_registry"], false);
+        assert_eq!(
+            product["versions"][0]["log_index"].as_u64(),
+            Some(receipted.log_index)
+        );
+
+        // A lab's certification of a newer version: the record names the lab.
+        let cert = forge(
+            &app.keys["testlab"],
+            &conformity(
+                &app.keys["testlab"],
+                "Example Test Lab",
+                Route::Certification,
+                seconds_ago(30),
+            ),
+            |p| p.product.version = "2.5.0".to_owned(),
+        );
+        let (status, body) = app.submit("testlab", &cert);
+        assert_eq!(status, 201, "{backend}: {body}");
+        let (text, _) = page(&app, &format!("/p/{PRODUCT}"));
+        assert!(
+            text.contains("Authorised Version 2.5.0 certified on"),
+            "{backend}: {text}"
+        );
+        assert!(text.contains("Test lab Example Test Lab"), "{backend}");
+        let (_, product) = app.get(&format!("/api/v1/products/{PRODUCT}"));
+        assert_eq!(product["registry_record"]["test_lab"], "Example Test Lab");
+        app.registry.shutdown();
+    }
+}
+
 #[test]
 fn an_expired_declaration_says_it_expired() {
     let dir = tempfile::tempdir().unwrap();

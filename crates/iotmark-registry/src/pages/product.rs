@@ -245,6 +245,158 @@ struct SupportView {
     left: Option<String>,
 }
 
+/// One line of the registry record: what it is, what it says, and a link when it is one.
+#[derive(Debug)]
+struct RecordRow {
+    term: &'static str,
+    text: String,
+    href: Option<String>,
+}
+
+/// An `http(s)` URL a page may link to, or `None`.
+fn link(text: &str) -> Option<String> {
+    (text.starts_with("https://") || text.starts_with("http://")).then(|| text.to_owned())
+}
+
+/// The registry record in words, one row per item of 47 CFR 8.222, each saying plainly when
+/// it was not given.
+fn record_rows(
+    registry: &Registry,
+    r: &crate::record::RegistryRecord,
+    today: jiff::civil::Date,
+) -> Vec<RecordRow> {
+    let row = |term, text: String| RecordRow {
+        term,
+        text,
+        href: None,
+    };
+    let mut rows = vec![
+        row("Product", format!("{} {}", r.product_name, r.model)),
+        RecordRow {
+            term: "Manufacturer",
+            text: r.manufacturer.clone(),
+            href: r.manufacturer_url.as_deref().and_then(link),
+        },
+    ];
+    rows.push(row(
+        "Authorised",
+        match (r.authorised, r.route.as_deref(), &r.version) {
+            (Some(at), Some("certification"), Some(v)) => {
+                format!("Version {v} certified on {}", words::day(at))
+            }
+            (Some(at), _, Some(v)) => format!(
+                "Version {v} declared by the manufacturer on {}",
+                words::day(at)
+            ),
+            _ => "Not authorised: no declaration of conformity is registered".to_owned(),
+        },
+    ));
+    if let Some(standing) = r.status {
+        rows.push(row("Current status", badge(standing).0.to_owned()));
+    }
+    if let Some(scheme) = &r.scheme {
+        rows.push(row("Scheme", scheme_title(registry, scheme)));
+    }
+    rows.push(match &r.label_administrator {
+        Some(a) => RecordRow {
+            term: "Label administrator",
+            text: format!("{} ({})", a.name, a.contact),
+            href: link(&a.contact).or_else(|| {
+                a.contact
+                    .contains('@')
+                    .then(|| format!("mailto:{}", a.contact))
+            }),
+        },
+        None => row(
+            "Label administrator",
+            "Not named by this registry's operator".to_owned(),
+        ),
+    });
+    rows.push(row(
+        "Test lab",
+        match (&r.test_lab, r.route.as_deref()) {
+            (Some(lab), _) => lab.clone(),
+            (None, Some("sdoc")) => "None: the manufacturer declared conformity itself".to_owned(),
+            _ => "None".to_owned(),
+        },
+    ));
+    rows.push(row(
+        "Default password",
+        match &r.password {
+            None => "Not stated: the manufacturer has published no declaration".to_owned(),
+            Some(p) if !p.uses_passwords => "The product uses no passwords".to_owned(),
+            Some(p) => {
+                let default = match p.default_password {
+                    DefaultPassword::None => "None is set at the factory",
+                    DefaultPassword::UniquePerDevice => "Each unit has its own",
+                    DefaultPassword::SetAtSetup => "None: the owner sets one at first setup",
+                    DefaultPassword::Shared => "Every unit ships with the same one",
+                };
+                match &p.change_procedure {
+                    Some(how) => format!("{default}. To change it: {how}"),
+                    None => format!(
+                        "{default}. The manufacturer does not say how to change it, so take it \
+                         that it cannot be changed"
+                    ),
+                }
+            }
+        },
+    ));
+    rows.push(match &r.configuration_guidance {
+        Some(g) => RecordRow {
+            term: "Secure configuration",
+            text: g.clone(),
+            href: link(g),
+        },
+        None => row(
+            "Secure configuration",
+            "The manufacturer gives no guidance".to_owned(),
+        ),
+    });
+    rows.push(row(
+        "Updates",
+        match (r.automatic_updates, &r.update_instructions) {
+            (Some(true), _) => "Install automatically".to_owned(),
+            (Some(false), Some(how)) => format!("Not automatic. To get them: {how}"),
+            (Some(false), None) => {
+                "Not automatic, and the manufacturer does not say how to get them".to_owned()
+            }
+            (None, _) if r.password.is_some() => "The product takes no updates".to_owned(),
+            (None, _) => "Not stated".to_owned(),
+        },
+    ));
+    rows.push(row(
+        "Support ends",
+        match r.support_end {
+            Some(end) if end < today => format!("Ended on {}", words::date(end)),
+            Some(end) => words::date(end),
+            None => "Not declared: take it that the product is not supported".to_owned(),
+        },
+    ));
+    rows.push(row(
+        "Software bill of materials",
+        match (r.sbom.declared, r.sbom.held_by_registry, &r.sbom.sha256) {
+            (_, true, Some(sha)) => format!(
+                "Kept; the registry holds the one this declaration is bound to (sha256:{sha}) \
+                 and watches it for vulnerabilities"
+            ),
+            (true, _, _) => "Kept by the manufacturer".to_owned(),
+            (false, _, _) => "The manufacturer does not say it keeps one".to_owned(),
+        },
+    ));
+    if let Some(until) = r.label_valid_until {
+        let day = until.to_zoned(jiff::tz::TimeZone::UTC).date();
+        rows.push(row(
+            "Label valid until",
+            match words::time_left(today, day) {
+                Some(left) => format!("{} ({left})", words::date(day)),
+                None => format!("Expired on {}", words::date(day)),
+            },
+        ));
+    }
+    rows
+}
+
 /// A security notice at the top of the page: a version not assessed, or vulnerabilities open
 /// in an attested one.
 #[derive(Debug)]
@@ -261,6 +413,8 @@ struct VersionRow {
     tone: &'static str,
     first: String,
     images: Vec<(String, String)>,
+    /// The attestation that speaks for it: its log index and envelope SHA-256.
+    attestation: Option<(u64, String)>,
 }
 
 #[derive(Debug)]
@@ -352,6 +506,7 @@ struct ProductPage {
     disclosure: Option<Disclosure>,
     reports: Vec<Report>,
     report_api: String,
+    record: Vec<RecordRow>,
     versions: Vec<VersionRow>,
     events: Vec<Event>,
     /// Entries older than those shown.
@@ -480,6 +635,13 @@ async fn render_page(
             response_days: v.response_days,
         });
 
+    let record = record_rows(
+        registry,
+        &registry
+            .registry_record(product, declaration.as_ref(), current)
+            .await?,
+        today,
+    );
     let notices = notices(&loaded);
     let unassessed = loaded
         .announcements
@@ -492,12 +654,14 @@ async fn render_page(
             tone: "warn",
             first: String::new(),
             images: vec![("OTA image".to_owned(), a.image_sha256.clone())],
+            attestation: None,
         });
     let versions = unassessed
         .chain(loaded.versions.iter().map(|v| {
-            let (badge, tone) = status::current(&v.version, &loaded.history, loaded.now)
-                .map_or(("No declaration", "bad"), |(_, s)| badge(s));
+            let current = status::current(&v.version, &loaded.history, loaded.now);
+            let (badge, tone) = current.map_or(("No declaration", "bad"), |(_, s)| badge(s));
             VersionRow {
+                attestation: current.map(|(r, _)| (r.log_index, r.envelope_sha256.clone())),
                 version: v.version.clone(),
                 badge,
                 tone,
@@ -617,6 +781,7 @@ async fn render_page(
             registry.config.public_url,
             url_component(&product.id)
         ),
+        record,
         versions,
         events,
         earlier_events,

@@ -356,6 +356,15 @@ impl Store {
             .await?)
     }
 
+    /// Whether the SBOM with SHA-256 `sha256` is kept.
+    pub async fn sbom_held(&self, sha256: &str) -> Result<bool, StoreError> {
+        let found: Option<String> = sqlx::query_scalar(queries::SBOM_HELD)
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// The documents of the SBOMs `shas`.
     pub async fn sbom_documents(
         &self,

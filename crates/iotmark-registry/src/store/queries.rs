@@ -294,6 +294,8 @@ pub(super) const SIGHTED_IN: &str = "SELECT a.version, s.rating FROM monitor_sig
 pub(super) const SET_CRA_FIX: &str = "UPDATE cra_cases SET fix_available = $3, fixed_in = $4 \
      WHERE product_id = $1 AND vulnerability = $2";
 
+pub(super) const SBOM_HELD: &str = "SELECT sha256 FROM sboms WHERE sha256 = $1";
+
 // Webhooks -------------------------------------------------------------------------------------
 
 pub(super) const INSERT_WEBHOOK: &str = "INSERT INTO webhooks (id, organisation, url, secret, \

@@ -18,7 +18,7 @@ use crate::style::Style;
 pub enum RegistryCommand {
     /// Run the registry: API, public pages, the log's tiles, metrics
     #[command(
-        after_help = "The data directory holds the log (tiles, checkpoint, envelopes), the log's key and,\nby default, the SQLite database. Nothing else needs installing. The server runs the\nmonitor (--monitor-every) and delivers webhooks (subscribe with POST /api/v1/webhooks).\n\nExamples:\n  iotmark registry serve\n  iotmark registry serve --listen 0.0.0.0:8080 --public-url https://registry.example.org\n  iotmark registry serve --db postgres://iotmark@db.internal/iotmark --data /var/lib/iotmark"
+        after_help = "The data directory holds the log (tiles, checkpoint, envelopes), the log's key and,\nby default, the SQLite database. Nothing else needs installing. The server runs the\nmonitor (--monitor-every) and delivers webhooks (subscribe with POST /api/v1/webhooks).\n\nExamples:\n  iotmark registry serve\n  iotmark registry serve --listen 0.0.0.0:8080 --public-url https://registry.example.org\n  iotmark registry serve --label-administrator \"Example Labels\" \\\n    --label-administrator-contact labels@example.org\n  iotmark registry serve --db postgres://iotmark@db.internal/iotmark --data /var/lib/iotmark"
     )]
     Serve(ServeArgs),
     /// Run the post-market monitor once: vulnerabilities in attested SBOMs, deadlines to
@@ -132,6 +132,13 @@ pub struct ServeArgs {
     /// Seconds between monitor runs (the first runs at start); 0 runs it only on demand
     #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
     monitor_every: u64,
+    /// Who administers the label this registry serves, shown in every product's registry
+    /// record (with --label-administrator-contact)
+    #[arg(long, value_name = "NAME", requires = "label_administrator_contact")]
+    label_administrator: Option<String>,
+    /// How to reach the label administrator: an e-mail address or a URL
+    #[arg(long, value_name = "CONTACT", requires = "label_administrator")]
+    label_administrator_contact: Option<String>,
     /// Send webhooks to receivers on loopback, private and link-local addresses too (a
     /// registry inside a closed network); by default only public addresses are sent to
     #[arg(long)]
@@ -321,6 +328,15 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
                 }
                 tokio::time::sleep(every).await;
             }
+        });
+    }
+    if let (Some(name), Some(contact)) = (
+        args.label_administrator.clone(),
+        args.label_administrator_contact.clone(),
+    ) {
+        registry.set_label_administrator(iotmark_registry::record::LabelAdministrator {
+            name,
+            contact,
         });
     }
     registry.set_webhook_policy(iotmark_registry::webhooks::WebhookPolicy {
