@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the VEX documents iotmark writes with validators we did not write, installed once
 # into target/tools from the package registries (nothing is fetched at run time):
-# - CSAF 2.0 csaf_vex: the schema test and every mandatory test of
+# - CSAF 2.0 csaf_vex (and the registry's csaf_security_advisory documents): the schema test
+#   and every mandatory test of
 #   @secvisogram/csaf-validator-lib (npm; BSI's Secvisogram project, MIT);
 # - CycloneDX 1.6: the official JSON schema through cyclonedx-python-lib (PyPI; the same
 #   venv scripts/validate-sbom.sh uses).
@@ -25,3 +26,6 @@ fi
 
 IOTMARK_VEX_TOOLS="$PWD/$tools" cargo test --locked --quiet -p iotmark-vulns --test vex -- \
   --nocapture written_documents_pass
+# The registry's CSAF security advisories, from the monitor's end-to-end story.
+IOTMARK_VEX_TOOLS="$PWD/$tools" cargo test --locked --quiet -p iotmark-registry --test monitor -- \
+  --nocapture the_monitor_keeps_status_true_after_sale

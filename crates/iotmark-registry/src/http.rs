@@ -34,6 +34,7 @@ pub fn router(registry: Arc<Registry>) -> Router {
         .route("/api/v1/attestations", post(submit))
         .route("/api/v1/attestations/{sha256}", get(attestation))
         .route("/api/v1/attestations/{sha256}/envelope", get(envelope))
+        .route("/api/v1/attestations/{sha256}/csaf", get(csaf_advisory))
         .route("/api/v1/products/{id}", get(product))
         .route(
             "/api/v1/products/{id}/declaration",
@@ -397,6 +398,31 @@ async fn attestation(
         receipt,
     })
     .into_response())
+}
+
+/// The CSAF 2.0 security advisory of a status change the monitor made because of
+/// vulnerabilities (found vulnerable, or suspended when the deadline passed): the product
+/// version by its image digests, each vulnerability, and the remedy.
+#[utoipa::path(
+    get,
+    path = "/api/v1/attestations/{sha256}/csaf",
+    tag = "attestations",
+    params(("sha256" = String, Path, description = "SHA-256 of the status change's envelope, hex")),
+    responses(
+        (status = 200, description = "The advisory (CSAF 2.0, csaf_security_advisory)", content_type = "application/json", body = Object),
+        (status = 404, description = "No such attestation, or not a change made because of vulnerabilities", body = ErrorBody),
+    )
+)]
+async fn csaf_advisory(
+    State(registry): State<Arc<Registry>>,
+    Path(sha256): Path<String>,
+) -> Result<Response, ApiError> {
+    let advisory = registry.advisory(&sha256.to_ascii_lowercase()).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec_pretty(&advisory).unwrap_or_default(),
+    )
+        .into_response())
 }
 
 /// The envelope as submitted, byte for byte.
@@ -1409,7 +1435,7 @@ async fn openapi() -> Response {
         license(name = "Apache-2.0 OR MIT")
     ),
     paths(
-        submit, attestation, envelope, product, publish_declaration, search, report_vulnerability,
+        submit, attestation, envelope, csaf_advisory, product, publish_declaration, search, report_vulnerability,
         triage_report, upload_sbom, run_monitor, announce, cra_cases, cra_report, cra_fix,
         file_appeal, appeals, decide_appeal, add_webhook, webhooks, remove_webhook, checkpoint, tile,
         metrics, openapi

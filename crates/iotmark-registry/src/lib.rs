@@ -24,6 +24,7 @@
 
 pub mod accept;
 pub mod admin;
+pub mod advisory;
 pub mod appeals;
 pub mod http;
 mod indexer;

@@ -96,7 +96,7 @@ pub fn event_type(kind: EntryKind) -> &'static str {
 /// attestation as the API shows it, with links to its product page, its envelope and the
 /// log. Built from the recorded attestation alone, so every attempt sends the same bytes.
 pub fn payload(record: &AttestationRecord, public_url: &str) -> Vec<u8> {
-    let links = serde_json::json!({
+    let mut links = serde_json::json!({
         "product": format!("{public_url}/p/{}", record.product_id),
         "attestation": format!("{public_url}/api/v1/attestations/{}", record.envelope_sha256),
         "envelope": format!("{public_url}/api/v1/attestations/{}/envelope", record.envelope_sha256),
@@ -104,6 +104,12 @@ pub fn payload(record: &AttestationRecord, public_url: &str) -> Vec<u8> {
         // The inclusion proof for offline checking (`iotmark verify --receipt`).
         "receipt": format!("{public_url}/log/entry/{}/receipt", record.log_index),
     });
+    if !record.vulnerabilities.is_empty() {
+        links["csaf"] = serde_json::json!(format!(
+            "{public_url}/api/v1/attestations/{}/csaf",
+            record.envelope_sha256
+        ));
+    }
     let body = serde_json::json!({
         "type": event_type(record.kind),
         "timestamp": record.logged,

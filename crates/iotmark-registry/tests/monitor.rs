@@ -215,6 +215,86 @@ fn heard(app: &TestApp, receiver: &common::Receiver) -> Vec<String> {
         .collect()
 }
 
+/// The CSAF advisory of the change `sha`, checked for what it must say about `version`, and
+/// kept in `dir` for the validator.
+fn advisory(app: &TestApp, sha: &str, version: &str, dir: &Path) -> Value {
+    let (status, csaf) = app.get(&format!("/api/v1/attestations/{sha}/csaf"));
+    assert_eq!(status, 200, "{csaf}");
+    assert_eq!(csaf["document"]["category"], "csaf_security_advisory");
+    let product = &csaf["product_tree"]["branches"][0]["branches"][0]["branches"][0];
+    assert_eq!(product["name"], version);
+    assert_eq!(
+        product["product"]["product_identification_helper"]["hashes"][0]["file_hashes"][0]["value"],
+        image_of(version)
+    );
+    let vulnerability = &csaf["vulnerabilities"][0];
+    assert_eq!(vulnerability["cve"], "CVE-2017-18368");
+    assert_eq!(
+        vulnerability["product_status"]["known_affected"],
+        json!(["CSAFPID-0001"])
+    );
+    // From NVD's record and CISA's catalog, as imported.
+    assert_eq!(
+        vulnerability["scores"][0]["cvss_v3"]["baseSeverity"],
+        "CRITICAL"
+    );
+    assert_eq!(vulnerability["threats"][0]["category"], "exploit_status");
+    assert!(
+        vulnerability["notes"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("ZyXEL"),
+        "{vulnerability}"
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{sha}.csaf.json")),
+        serde_json::to_vec_pretty(&csaf).unwrap(),
+    )
+    .unwrap();
+    csaf
+}
+
+/// Runs the CSAF 2.0 schema and mandatory tests of BSI's csaf-validator-lib over the
+/// advisories in `dir`, when `scripts/validate-vex.sh` installed it (it runs this test again
+/// with `IOTMARK_VEX_TOOLS` set, and then the validator must be there).
+fn validate_advisories(dir: &Path) {
+    let tools = match std::env::var_os("IOTMARK_VEX_TOOLS") {
+        Some(t) => std::path::PathBuf::from(t),
+        None => common::repo().join("target/tools"),
+    };
+    let validator = tools.join("csaf-validator");
+    if !validator
+        .join("node_modules/@secvisogram/csaf-validator-lib")
+        .is_dir()
+    {
+        assert!(
+            std::env::var_os("IOTMARK_VEX_TOOLS").is_none(),
+            "IOTMARK_VEX_TOOLS names no csaf-validator"
+        );
+        eprintln!("csaf-validator-lib is not installed: run scripts/validate-vex.sh");
+        return;
+    }
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!files.is_empty());
+    let out = std::process::Command::new("node")
+        .arg(common::repo().join("scripts/csaf-validate.mjs"))
+        .arg(&validator)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprint!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
 fn story(url: &str, vulns_url: &str, dir: &Path) {
     use iotmark_attest::verify::Validity;
     let app = TestApp::start(url, dir);
@@ -295,6 +375,16 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     );
     assert_eq!(version_of(&app, "1.0")["standing"], "vulnerable");
     assert_eq!(verify_offline(&app, &v1, &v1_sha), Validity::Vulnerable);
+    let advisories = dir.join("advisories");
+    let vulnerable_sha = changes_of(&app, &v1_sha)[0]["envelope_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let csaf = advisory(&app, &vulnerable_sha, "1.0", &advisories);
+    assert_eq!(
+        csaf["vulnerabilities"][0]["remediations"][0]["category"],
+        "none_available"
+    );
     let mut told = vec!["attestation.status_changed 1.0 vulnerable"];
     assert_eq!(heard(&app, &receiver), told);
     // Again, at the same moment: nothing changes twice.
@@ -330,6 +420,11 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
     assert_eq!(logged[1]["trigger"], "deadline-missed");
     assert_eq!(logged[1]["submitted_by"], "iotmark-monitor");
     assert_eq!(verify_offline(&app, &v1, &v1_sha), Validity::Suspended);
+    // A conformity attestation has no advisory.
+    assert_eq!(
+        app.get(&format!("/api/v1/attestations/{v1_sha}/csaf")).0,
+        404
+    );
     told.push("attestation.status_changed 1.0 suspension");
     assert_eq!(heard(&app, &receiver), told);
 
@@ -400,6 +495,18 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
         cases[0]["prefill"]["corrective_measure"],
         "Update to version 1.1, which fixes it."
     );
+    let suspension_sha = changes_of(&app, &v1_sha)[1]["envelope_sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let csaf = advisory(&app, &suspension_sha, "1.0", &advisories);
+    assert_eq!(
+        csaf["vulnerabilities"][0]["remediations"][0]["category"],
+        "vendor_fix"
+    );
+    assert!(page(&app).contains(&format!(
+        "<a href=\"/api/v1/attestations/{vulnerable_sha}/csaf\">Security advisory (CSAF)</a>"
+    )));
 
     // The manufacturer announces 1.1 with the fix: not assessed until an attestation covers
     // its image. A repeat changes nothing; another image for the same version, or another
@@ -502,6 +609,7 @@ fn story(url: &str, vulns_url: &str, dir: &Path) {
         .unwrap()
         .size;
     assert_eq!(size, 5, "two attestations and three changes");
+    validate_advisories(&advisories);
     app.registry.shutdown();
 }
 

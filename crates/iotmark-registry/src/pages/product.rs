@@ -404,6 +404,8 @@ struct Notice {
     tone: &'static str,
     headline: String,
     detail: Option<String>,
+    /// A document behind it (href, words).
+    link: Option<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -823,6 +825,7 @@ fn notices(loaded: &Loaded) -> Vec<Notice> {
                  (sha256:{}). Until one does, nothing on this page speaks for it.",
                 a.image_sha256
             )),
+            link: None,
         });
     }
     for v in &loaded.versions {
@@ -857,6 +860,10 @@ fn notices(loaded: &Loaded) -> Vec<Notice> {
                 "Found by the registry's monitor on {} in the components the declaration lists.{deadline} Update when a fixed version is out.",
                 words::day(found.effective.unwrap_or(found.logged))
             )),
+            link: Some((
+                format!("/api/v1/attestations/{}/csaf", found.envelope_sha256),
+                "Security advisory (CSAF)".to_owned(),
+            )),
         });
     }
     for appeal in loaded.appeals.iter().filter(|a| a.decision.is_none()) {
@@ -882,6 +889,7 @@ fn notices(loaded: &Loaded) -> Vec<Notice> {
                  reasons will appear in the history below.",
                 words::day(appeal.filed)
             )),
+            link: None,
         });
     }
     out
