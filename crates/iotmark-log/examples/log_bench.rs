@@ -108,10 +108,14 @@ fn main() -> Result<()> {
                 proofs(dir, n, size)?;
             }
         }
+        "growing" if args.len() == 6 => {
+            growing(dir, arg(3).parse()?, arg(4).parse()?, arg(5).parse()?)?;
+        }
         _ => {
             eprintln!(
                 "usage: log_bench appends DIR SECS | build DIR SIZE... | appends-on DIR SECS \
-                 | stages DIR BATCH BATCHES | disk-load DIR SECS | sequencer DIR SECS WAIT_MS THREADS... | proofs DIR N SIZE..."
+                 | stages DIR BATCH BATCHES | disk-load DIR SECS | sequencer DIR SECS WAIT_MS THREADS... | proofs DIR N SIZE... \
+                 | growing DIR ROUNDS RECEIPTS_PER_ROUND APPENDED_PER_ROUND"
             );
             std::process::exit(2);
         }
@@ -375,6 +379,96 @@ fn random_indices(n: usize, size: u64, mut seed: u64) -> Vec<u64> {
             (z ^ (z >> 31)) % size
         })
         .collect()
+}
+
+/// Receipts (inclusion proof and entry) on a log that grows: each round appends
+/// `appended` records (not timed) and signs a new checkpoint, then answers `per_round`
+/// receipts for random entries of the new tree, as a server does: a fresh reader per request,
+/// either alone (`receipt_at`) or sharing one `TileCache` that outlives the checkpoints
+/// (`receipt_cached`, what the registry does); and the proof alone through the shared cache.
+/// Every cached receipt is checked against the uncached one for the first 64 of each round.
+/// Before the rounds the cache is warmed with one receipt per bundle, as a running server's
+/// is; the warm-up is reported apart.
+fn growing(dir: &Path, rounds: usize, per_round: usize, appended: u64) -> Result<()> {
+    use iotmark_log::log::{receipt_at, receipt_cached};
+    let mut log = open_log(DirStorage::open(dir)?)?;
+    let start = log.checkpoint().size;
+    // The registry's budget, or CACHE_MIB.
+    let mib: usize = std::env::var("CACHE_MIB")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(256);
+    let cache = iotmark_log::tiles::TileCache::new(mib << 20);
+    // A server that has been up a while: one receipt from every bundle, so every tile has
+    // been read once (timed apart).
+    let warm_up = Instant::now();
+    {
+        let note = log.storage().read_checkpoint()?.ok_or("no checkpoint")?;
+        for i in (0..start).step_by(256) {
+            receipt_cached(log.storage(), &note, i, &cache)?;
+        }
+    }
+    let warm_up = warm_up.elapsed().as_secs_f64();
+    let (mut fresh, mut cached, mut proof_only, mut entry_from_disk) = (0f64, 0f64, 0f64, 0f64);
+    for round in 0..rounds {
+        let size = log.checkpoint().size;
+        let records: Vec<LeafRecord> = (size..size + appended).map(record).collect();
+        log.append_records(&records)?;
+        let size = log.checkpoint().size;
+        let note = log.storage().read_checkpoint()?.ok_or("no checkpoint")?;
+        let indices = random_indices(per_round, size, size ^ round as u64);
+        let storage = log.storage();
+        let t = Instant::now();
+        for &i in &indices {
+            std::hint::black_box(receipt_at(storage, &note, i)?);
+        }
+        fresh += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for &i in &indices {
+            std::hint::black_box(receipt_cached(storage, &note, i, &cache)?);
+        }
+        cached += t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        for &i in &indices {
+            let mut reader = StorageTiles(storage);
+            std::hint::black_box(
+                TileHashes::with_cache(&mut reader, size, &cache).inclusion_proof(i)?,
+            );
+        }
+        proof_only += t.elapsed().as_secs_f64();
+        // The proof through the cache and the entry read from its bundle file each time.
+        let t = Instant::now();
+        for &i in &indices {
+            let mut reader = StorageTiles(storage);
+            std::hint::black_box(
+                TileHashes::with_cache(&mut reader, size, &cache).inclusion_proof(i)?,
+            );
+            std::hint::black_box(iotmark_log::log::read_entry(storage, size, i)?);
+        }
+        entry_from_disk += t.elapsed().as_secs_f64();
+        for &i in indices.iter().take(64) {
+            let a = receipt_at(storage, &note, i)?;
+            let b = receipt_cached(storage, &note, i, &cache)?;
+            if a.proof != b.proof || a.extra != b.extra {
+                return Err(format!("the cached receipt of {i} at {size} differs").into());
+            }
+        }
+    }
+    let n = (rounds * per_round) as f64;
+    println!(
+        "growing start={start} end={} rounds={rounds} receipts_per_round={per_round} \
+         appended_per_round={appended} fresh_receipts_per_s={:.0} cached_receipts_per_s={:.0} \
+         cached_proofs_per_s={:.0} cached_proofs_entry_from_disk_per_s={:.0} cache_mib={mib} cache_tiles={} cache_bytes={} warm_up_s={warm_up:.2}",
+        log.checkpoint().size,
+        n / fresh,
+        n / cached,
+        n / proof_only,
+        n / entry_from_disk,
+        cache.len(),
+        cache.bytes()
+    );
+    Ok(())
 }
 
 fn proofs(dir: &Path, n: usize, size: u64) -> Result<()> {

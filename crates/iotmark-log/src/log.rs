@@ -263,6 +263,41 @@ pub fn receipt_at<S: Storage + ?Sized>(
     })
 }
 
+/// [`receipt_at`] through `cache`: the proof's tiles and the entry's bundle are read from
+/// disk only the first time any checkpoint needs them, so a server keeps answering from memory
+/// as its log grows.
+pub fn receipt_cached<S: Storage + ?Sized>(
+    storage: &S,
+    note: &[u8],
+    index: u64,
+    cache: &tiles::TileCache,
+) -> Result<crate::receipt::Receipt, LogError> {
+    let cp = checkpoint::read_unverified(note)?;
+    let id = tiles::tile_in_tree(cp.size, 0, index / TILE_WIDTH)
+        .filter(|_| index < cp.size)
+        .ok_or(LogError::NoSuchEntry {
+            index,
+            size: cp.size,
+        })?;
+    let mut reader = StorageTiles(storage);
+    let proof = TileHashes::with_cache(&mut reader, cp.size, cache).inclusion_proof(index)?;
+    let entries = cache.bundle(&mut reader, id, cp.size)?;
+    let entry =
+        entries
+            .get((index % TILE_WIDTH) as usize)
+            .cloned()
+            .ok_or(LogError::NoSuchEntry {
+                index,
+                size: cp.size,
+            })?;
+    Ok(crate::receipt::Receipt {
+        extra: Some(entry),
+        index,
+        proof,
+        checkpoint: String::from_utf8_lossy(note).into_owned(),
+    })
+}
+
 /// Reads an envelope and checks its digest.
 pub fn read_envelope<S: Storage + ?Sized>(storage: &S, digest: &Hash) -> Result<Vec<u8>, LogError> {
     let bytes = storage

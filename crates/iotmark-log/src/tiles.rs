@@ -38,7 +38,7 @@ pub struct TileId {
 }
 
 /// Whether a path names a hash tile or an entry bundle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TileKind {
     Hashes,
     Entries,
@@ -458,40 +458,171 @@ fn read_required<R: TileReader>(
         })
 }
 
-/// A parsed hash tile and, once asked for, the roots of its aligned perfect subtrees:
-/// `levels[k][j]` is the root of hashes `j·2^k .. (j+1)·2^k` of the tile (`levels[0]` is the
-/// tile itself). A proof needs subtrees of up to 128 of a tile's hashes; computing each level
-/// once per tile instead of each subtree per request is what lets a kept reader answer a proof
-/// without hashing.
+/// A parsed hash tile and the roots of its aligned perfect subtrees: `levels[k][j]` is the
+/// root of hashes `j·2^k .. (j+1)·2^k` of the tile (`levels[0]` is the tile itself). A proof
+/// needs subtrees of up to 128 of a tile's hashes; computing every level once per tile (at
+/// most 255 hashes) instead of each subtree per request is what lets a kept reader, or a
+/// [`TileCache`], answer a proof without hashing. Immutable once built, so readers on many
+/// threads share one.
 #[derive(Debug)]
 struct TileNodes {
     levels: Vec<Vec<Hash>>,
 }
 
 impl TileNodes {
-    /// The root of the `2^sub` hashes starting at `at · 2^sub`, if they are all in the tile.
-    fn node(&mut self, sub: usize, at: usize) -> Option<Hash> {
-        while self.levels.len() <= sub {
-            let below = self.levels.last()?;
+    fn new(tile: Vec<Hash>) -> Self {
+        let mut levels = vec![tile];
+        while let Some(below) = levels.last().filter(|l| l.len() >= 2) {
             let up = below
                 .chunks_exact(2)
                 .map(|pair| merkle::node_hash(&pair[0], &pair[1]))
                 .collect();
-            self.levels.push(up);
+            levels.push(up);
         }
+        TileNodes { levels }
+    }
+
+    /// The root of the `2^sub` hashes starting at `at · 2^sub`, if they are all in the tile.
+    fn node(&self, sub: usize, at: usize) -> Option<Hash> {
         self.levels.get(sub)?.get(at).copied()
     }
 }
 
+/// Parsed hash tiles and entry bundles shared by every reader of one log, across tree sizes
+/// and threads. A tile's ID includes its width, and a tile of a given width never changes in
+/// an append-only log, so what is cached for one checkpoint holds for every later one: a
+/// server that takes a fresh [`TileHashes`] for each new checkpoint still answers proofs from
+/// memory.
+///
+/// Bounded by memory: it keeps two generations of at most half its budget each. A lookup moves
+/// a tile into the young generation; when that is full it becomes the old one and the old one
+/// is dropped, so tiles not asked for in a generation's time leave. A hash tile with its
+/// subtree roots takes about 16 KiB, a full bundle of 110-byte entries about 34 KiB: every tile
+/// and bundle of a log of 1,000,000 such entries is about 210 MiB.
+#[derive(Debug)]
+pub struct TileCache {
+    /// Bytes one generation may hold.
+    generation: usize,
+    maps: std::sync::Mutex<Generations>,
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    young: HashMap<(TileKind, TileId), Cached>,
+    young_bytes: usize,
+    old: HashMap<(TileKind, TileId), Cached>,
+    old_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Cached {
+    Nodes(std::sync::Arc<TileNodes>),
+    Entries(std::sync::Arc<Vec<Vec<u8>>>),
+}
+
+impl Cached {
+    /// About the memory it holds.
+    fn bytes(&self) -> usize {
+        const OVERHEAD: usize = 64;
+        OVERHEAD
+            + match self {
+                Cached::Nodes(n) => n
+                    .levels
+                    .iter()
+                    .map(|l| l.len() * HASH_LEN + 24)
+                    .sum::<usize>(),
+                Cached::Entries(e) => e.iter().map(|entry| entry.len() + 24).sum::<usize>(),
+            }
+    }
+}
+
+impl TileCache {
+    /// A cache holding at most about `budget` bytes.
+    pub fn new(budget: usize) -> Self {
+        TileCache {
+            generation: (budget / 2).max(1),
+            maps: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Tiles and bundles held now.
+    pub fn len(&self) -> usize {
+        self.maps
+            .lock()
+            .map(|m| m.young.len() + m.old.len())
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// About the bytes held now.
+    pub fn bytes(&self) -> usize {
+        self.maps
+            .lock()
+            .map(|m| m.young_bytes + m.old_bytes)
+            .unwrap_or(0)
+    }
+
+    fn get(&self, key: (TileKind, TileId)) -> Option<Cached> {
+        let mut maps = self.maps.lock().ok()?;
+        if let Some(found) = maps.young.get(&key) {
+            return Some(found.clone());
+        }
+        let found = maps.old.remove(&key)?;
+        maps.old_bytes = maps.old_bytes.saturating_sub(found.bytes());
+        self.insert(&mut maps, key, found.clone());
+        Some(found)
+    }
+
+    fn put(&self, key: (TileKind, TileId), value: Cached) {
+        if let Ok(mut maps) = self.maps.lock() {
+            self.insert(&mut maps, key, value);
+        }
+    }
+
+    fn insert(&self, maps: &mut Generations, key: (TileKind, TileId), value: Cached) {
+        let bytes = value.bytes();
+        if maps.young_bytes + bytes > self.generation && !maps.young.is_empty() {
+            maps.old = std::mem::take(&mut maps.young);
+            maps.old_bytes = std::mem::take(&mut maps.young_bytes);
+        }
+        if let Some(replaced) = maps.young.insert(key, value) {
+            maps.young_bytes = maps.young_bytes.saturating_sub(replaced.bytes());
+        }
+        maps.young_bytes += bytes;
+    }
+
+    /// The entries of bundle `id`, read through `reader` if not cached.
+    pub fn bundle<R: TileReader>(
+        &self,
+        reader: &mut R,
+        id: TileId,
+        size: u64,
+    ) -> Result<std::sync::Arc<Vec<Vec<u8>>>, TileError> {
+        let key = (TileKind::Entries, id);
+        if let Some(Cached::Entries(entries)) = self.get(key) {
+            return Ok(entries);
+        }
+        let bytes = read_required(reader, TileKind::Entries, id, size)?;
+        let entries = std::sync::Arc::new(parse_bundle(id, &bytes)?);
+        self.put(key, Cached::Entries(entries.clone()));
+        Ok(entries)
+    }
+}
+
 /// Hashes of a tree of `size`, read from its tiles on demand (only the tiles a hash needs),
-/// for roots and proofs. Tiles are parsed strictly and cached, with the subtree roots within
-/// them that proofs have needed: a reader kept for a tree size answers later proofs from
-/// memory (about 16 KiB per tile once every level of it is computed).
+/// for roots and proofs. Tiles are parsed strictly and kept with the subtree roots within
+/// them, so a reader kept for a tree size answers later proofs from memory; one made
+/// [`TileHashes::with_cache`] also finds and leaves its tiles in a [`TileCache`] that
+/// outlives it.
 #[derive(Debug)]
 pub struct TileHashes<'r, R> {
     reader: &'r mut R,
     size: u64,
-    cache: HashMap<TileId, TileNodes>,
+    cache: HashMap<TileId, std::sync::Arc<TileNodes>>,
+    shared: Option<&'r TileCache>,
 }
 
 impl<'r, R: TileReader> TileHashes<'r, R> {
@@ -500,6 +631,15 @@ impl<'r, R: TileReader> TileHashes<'r, R> {
             reader,
             size,
             cache: HashMap::new(),
+            shared: None,
+        }
+    }
+
+    /// A reader for a tree of `size` that shares its tiles through `cache`.
+    pub fn with_cache(reader: &'r mut R, size: u64, cache: &'r TileCache) -> Self {
+        Self {
+            shared: Some(cache),
+            ..Self::new(reader, size)
         }
     }
 
@@ -514,7 +654,7 @@ impl<'r, R: TileReader> TileHashes<'r, R> {
         Ok(nodes.levels.first().map(Vec::as_slice).unwrap_or_default())
     }
 
-    fn nodes(&mut self, level: u8, index: u64) -> Result<&mut TileNodes, TileError> {
+    fn nodes(&mut self, level: u8, index: u64) -> Result<&TileNodes, TileError> {
         let id = tile_in_tree(self.size, level, index).ok_or(ProofError::MissingNode {
             level: level.saturating_mul(TILE_HEIGHT as u8),
             index: index.saturating_mul(TILE_WIDTH),
@@ -522,10 +662,20 @@ impl<'r, R: TileReader> TileHashes<'r, R> {
         Ok(match self.cache.entry(id) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(v) => {
-                let bytes = read_required(self.reader, TileKind::Hashes, id, self.size)?;
-                v.insert(TileNodes {
-                    levels: vec![parse_hash_tile(id, &bytes)?],
-                })
+                let key = (TileKind::Hashes, id);
+                let nodes = match self.shared.and_then(|c| c.get(key)) {
+                    Some(Cached::Nodes(nodes)) => nodes,
+                    _ => {
+                        let bytes = read_required(self.reader, TileKind::Hashes, id, self.size)?;
+                        let nodes =
+                            std::sync::Arc::new(TileNodes::new(parse_hash_tile(id, &bytes)?));
+                        if let Some(shared) = self.shared {
+                            shared.put(key, Cached::Nodes(nodes.clone()));
+                        }
+                        nodes
+                    }
+                };
+                v.insert(nodes)
             }
         })
     }
@@ -818,6 +968,94 @@ mod tests {
             }
             assert_eq!(kept.root().unwrap(), tree.root_at(size).unwrap());
         }
+    }
+
+    /// Counts the tiles read through it.
+    struct Counting<'a> {
+        tiles: &'a mut MemoryTiles,
+        reads: usize,
+    }
+
+    impl TileReader for Counting<'_> {
+        fn read_tile(&mut self, kind: TileKind, id: TileId) -> Result<Option<Vec<u8>>, TileError> {
+            self.reads += 1;
+            self.tiles.read_tile(kind, id)
+        }
+    }
+
+    /// A cache shared by a fresh reader per checkpoint, as the log grows: the same proofs as
+    /// the in-memory tree at every size, and once warm only the tiles that changed (the right
+    /// edge) are read again.
+    #[test]
+    fn a_shared_cache_outlives_checkpoints_and_gives_the_same_proofs() {
+        let mut store = MemoryTiles::default();
+        let mut tree = merkle::MemoryTree::new();
+        let cache = TileCache::new(64 << 20);
+        let mut size = 0u64;
+        for batch in [70_000u64, 1, 255, 3, 600] {
+            let entries: Vec<Vec<u8>> = (size..size + batch)
+                .map(|i| format!("entry {i}").into_bytes())
+                .collect();
+            let a = append(&mut store, size, &entries).unwrap();
+            store.apply(&a).unwrap();
+            for e in &entries {
+                tree.push_leaf_hash(merkle::leaf_hash(e));
+            }
+            size = a.new_size;
+            let leaves: Vec<u64> = (0..size).step_by(131).chain([size - 1]).collect();
+            // Twice, each time with a new reader, as a server does per request.
+            for pass in 0..2 {
+                let mut counting = Counting {
+                    tiles: &mut store,
+                    reads: 0,
+                };
+                for &i in &leaves {
+                    let mut reader = TileHashes::with_cache(&mut counting, size, &cache);
+                    assert_eq!(
+                        reader.inclusion_proof(i).unwrap(),
+                        merkle::inclusion_proof(&mut tree, i, size).unwrap(),
+                        "leaf {i} of {size}"
+                    );
+                }
+                if pass == 1 {
+                    assert_eq!(counting.reads, 0, "the second pass at {size} read tiles");
+                } else if batch < 256 && size > batch {
+                    // Only the right edge changed: a tile per level, and one filled.
+                    assert!(
+                        counting.reads <= 4,
+                        "{} tiles read at {size}",
+                        counting.reads
+                    );
+                }
+            }
+            let mut reader = TileHashes::with_cache(&mut store, size, &cache);
+            assert_eq!(reader.root().unwrap(), tree.root_at(size).unwrap());
+        }
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let mut store = MemoryTiles::default();
+        let entries: Vec<Vec<u8>> = (0..256u64 * 40).map(|i| i.to_le_bytes().to_vec()).collect();
+        let a = append(&mut store, 0, &entries).unwrap();
+        store.apply(&a).unwrap();
+        // Room for about eight tiles of either kind.
+        let budget = 8 * 20_000;
+        let cache = TileCache::new(budget);
+        for i in (0..a.new_size).step_by(256) {
+            TileHashes::with_cache(&mut store, a.new_size, &cache)
+                .leaf_hash(i)
+                .unwrap();
+            cache
+                .bundle(
+                    &mut store,
+                    tile_in_tree(a.new_size, 0, i / 256).unwrap(),
+                    a.new_size,
+                )
+                .unwrap();
+            assert!(cache.bytes() <= budget, "{} bytes cached", cache.bytes());
+        }
+        assert!(cache.len() >= 4, "{} cached", cache.len());
     }
 
     #[test]

@@ -88,6 +88,39 @@ fn appends_survive_reopening_and_proofs_verify_against_signed_checkpoints() {
     ));
 }
 
+/// Receipts through one cache kept across checkpoints, as the registry makes them, are the
+/// receipts made from disk, and verify against the checkpoint they carry, however the log
+/// grew since the cache first saw its tiles.
+#[test]
+fn receipts_through_a_kept_cache_match_and_verify_as_the_log_grows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = open(dir.path());
+    let cache = tiles::TileCache::new(64 << 20);
+    let mut size = 0;
+    for n in [300u64, 1, 255, 700, 2] {
+        log.append_batch(&entries(size, n)).unwrap();
+        size += n;
+        let note = log.signed_checkpoint().as_bytes().to_vec();
+        for i in [0, 1, 255, 256, size / 2, size - 1] {
+            let cached = log::receipt_cached(log.storage(), &note, i, &cache).unwrap();
+            let plain = log::receipt_at(log.storage(), &note, i).unwrap();
+            assert_eq!(cached.proof, plain.proof, "proof of {i} at {size}");
+            assert_eq!(cached.extra, plain.extra, "entry {i} at {size}");
+            assert_eq!(
+                cached.extra.as_deref(),
+                Some(format!("entry {i}").as_bytes())
+            );
+            cached
+                .verify(&cached.extra.clone().unwrap(), ORIGIN, &[log.verifier()])
+                .unwrap();
+        }
+        assert!(matches!(
+            log::receipt_cached(log.storage(), &note, size, &cache),
+            Err(LogError::NoSuchEntry { .. })
+        ));
+    }
+}
+
 #[test]
 fn leaf_records_and_envelopes_are_stored_side_by_side() {
     let dir = tempfile::tempdir().unwrap();

@@ -44,6 +44,13 @@ const MAX_TRIAGE_NOTE: usize = 2000;
 /// digest).
 const STATUS_LOCK_STRIPES: usize = 1024;
 
+/// The default budget of the log tiles and bundles kept in memory for receipts
+/// (`registry serve --tile-cache-mib`). The cache keeps two generations of half the budget
+/// each, so it holds every tile and bundle of a log of about 1,250,000 entries (250 MiB of
+/// them; docs/PERFORMANCE.md, "Proofs on a growing log"); memory is taken only as tiles are
+/// read.
+pub const DEFAULT_TILE_CACHE_BYTES: usize = 512 << 20;
+
 /// Longest release notes of an announcement, in characters.
 const MAX_RELEASE_NOTES_CHARS: usize = 10_000;
 
@@ -223,6 +230,8 @@ pub struct Registry {
     pub(crate) appeal_lock: tokio::sync::Mutex<()>,
     /// Who runs the label, as the operator named it.
     label_administrator: Mutex<Option<crate::record::LabelAdministrator>>,
+    /// The log's tiles and bundles that receipts have needed, kept across checkpoints.
+    tiles: std::sync::OnceLock<iotmark_log::tiles::TileCache>,
 }
 
 /// Whether a submission's answer carries its receipt.
@@ -308,6 +317,7 @@ impl Registry {
             webhook_policy: Mutex::default(),
             appeal_lock: tokio::sync::Mutex::new(()),
             label_administrator: Mutex::default(),
+            tiles: std::sync::OnceLock::new(),
         };
         registry.replay().await?;
         if let Ok(cp) = registry.checkpoint().and_then(|b| {
@@ -317,6 +327,14 @@ impl Registry {
             registry.metrics.log_size.set(cp.size);
         }
         Ok(registry)
+    }
+
+    /// Sets the memory budget of the tile cache receipts are read through; `false` once a
+    /// receipt was made (the cache then exists with the budget it had).
+    pub fn set_tile_cache_budget(&self, bytes: usize) -> bool {
+        self.tiles
+            .set(iotmark_log::tiles::TileCache::new(bytes))
+            .is_ok()
     }
 
     /// Names the label administrator that product records show from now on.
@@ -1200,10 +1218,12 @@ impl Registry {
 
     /// A receipt for log entry `index` against the current checkpoint.
     pub fn receipt(&self, index: u64) -> Result<Receipt, RegistryError> {
-        Ok(tlog::receipt_at(
+        Ok(tlog::receipt_cached(
             self.log_storage.as_ref(),
             &self.checkpoint()?,
             index,
+            self.tiles
+                .get_or_init(|| iotmark_log::tiles::TileCache::new(DEFAULT_TILE_CACHE_BYTES)),
         )?)
     }
 

@@ -139,6 +139,10 @@ pub struct ServeArgs {
     /// How to reach the label administrator: an e-mail address or a URL
     #[arg(long, value_name = "CONTACT", requires = "label_administrator")]
     label_administrator_contact: Option<String>,
+    /// MiB of log tiles kept in memory for receipts and proofs; about 400 per million log
+    /// entries holds all of them
+    #[arg(long, value_name = "MIB", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    tile_cache_mib: u64,
     /// Send webhooks to receivers on loopback, private and link-local addresses too (a
     /// registry inside a closed network); by default only public addresses are sent to
     #[arg(long)]
@@ -330,6 +334,8 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             }
         });
     }
+    registry
+        .set_tile_cache_budget(usize::try_from(args.tile_cache_mib << 20).unwrap_or(usize::MAX));
     if let (Some(name), Some(contact)) = (
         args.label_administrator.clone(),
         args.label_administrator_contact.clone(),
