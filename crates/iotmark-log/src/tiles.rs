@@ -933,6 +933,19 @@ mod tests {
         assert_eq!(tiles.len(), 274 + 2 + 1);
     }
 
+    /// Appends `batch` entries to the tiles and the in-memory tree; the new size.
+    fn grow(store: &mut MemoryTiles, tree: &mut merkle::MemoryTree, size: u64, batch: u64) -> u64 {
+        let entries: Vec<Vec<u8>> = (size..size + batch)
+            .map(|i| format!("entry {i}").into_bytes())
+            .collect();
+        let a = append(store, size, &entries).unwrap();
+        store.apply(&a).unwrap();
+        for e in &entries {
+            tree.push_leaf_hash(merkle::leaf_hash(e));
+        }
+        a.new_size
+    }
+
     /// A reader kept across proofs answers from the subtree roots it cached; they must be the
     /// same proofs, at every position in full and partial tiles, and for smaller trees read
     /// from the same tiles.
@@ -942,15 +955,7 @@ mod tests {
         let mut tree = merkle::MemoryTree::new();
         let mut size = 0u64;
         for batch in [1u64, 254, 1, 300, 65_536, 70] {
-            let entries: Vec<Vec<u8>> = (size..size + batch)
-                .map(|i| format!("entry {i}").into_bytes())
-                .collect();
-            let a = append(&mut store, size, &entries).unwrap();
-            store.apply(&a).unwrap();
-            for e in &entries {
-                tree.push_leaf_hash(merkle::leaf_hash(e));
-            }
-            size = a.new_size;
+            size = grow(&mut store, &mut tree, size, batch);
             let mut kept = TileHashes::new(&mut store, size);
             // Every leaf of the small trees; for the large one, the edges of each tile and a
             // stride through it, twice so the second pass is answered from the cache.
@@ -993,15 +998,7 @@ mod tests {
         let cache = TileCache::new(64 << 20);
         let mut size = 0u64;
         for batch in [70_000u64, 1, 255, 3, 600] {
-            let entries: Vec<Vec<u8>> = (size..size + batch)
-                .map(|i| format!("entry {i}").into_bytes())
-                .collect();
-            let a = append(&mut store, size, &entries).unwrap();
-            store.apply(&a).unwrap();
-            for e in &entries {
-                tree.push_leaf_hash(merkle::leaf_hash(e));
-            }
-            size = a.new_size;
+            size = grow(&mut store, &mut tree, size, batch);
             let leaves: Vec<u64> = (0..size).step_by(131).chain([size - 1]).collect();
             // Twice, each time with a new reader, as a server does per request.
             for pass in 0..2 {
