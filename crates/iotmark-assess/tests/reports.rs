@@ -31,7 +31,7 @@ fn assessments() -> Vec<Assessment> {
         .iter()
         .map(|s| assessor.assess(&d, &e, s))
         .collect();
-    assert_eq!(all.len(), 5);
+    assert_eq!(all.len(), 6);
     for a in &all {
         // Every scheme finds something wrong with the example, so the gap lists are not empty.
         assert!(a.count(Status::NotSatisfied, false) > 0, "{}", a.scheme);

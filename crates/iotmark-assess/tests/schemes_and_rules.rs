@@ -42,6 +42,7 @@ fn the_bundled_files_parse() {
         ids,
         BTreeSet::from(
             [
+                "de-bsi-it-security-label",
                 "en303645-self-declaration",
                 "eu-cra",
                 "sg-cls",
@@ -93,6 +94,10 @@ fn routes_and_tiers_are_the_documented_ones() {
     assert_eq!(
         table["en303645-self-declaration"],
         expect(&[("declared", SelfDeclaration)])
+    );
+    assert_eq!(
+        table["de-bsi-it-security-label"],
+        expect(&[("labelled", SelfDeclaration)])
     );
     assert_eq!(
         table["us-cyber-trust-mark"],

@@ -68,6 +68,10 @@ pub fn router(registry: Arc<Registry>) -> Router {
             post(file_appeal).get(appeals),
         )
         .route("/api/v1/appeals/{id}/decision", post(decide_appeal))
+        .route(
+            "/api/v1/schemes/{id}/requirement-changes",
+            post(record_requirement_change).get(requirement_changes),
+        )
         .route("/api/v1/webhooks", post(add_webhook).get(webhooks))
         .route("/api/v1/webhooks/{id}", delete(remove_webhook))
         .route("/api/v1/search", get(search))
@@ -208,6 +212,16 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         RegistryError::from(e).into()
     }
+}
+
+/// 201 for something recorded now, 200 for a repeat of something recorded before.
+fn created_or_ok(new: bool) -> Response {
+    if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+    .into_response()
 }
 
 /// The request body as a `T`, or a 400 that says what was expected: `what` names it ("an
@@ -493,6 +507,19 @@ pub struct VersionView {
     /// End of the security-support period, `YYYY-MM-DD`.
     #[schema(value_type = Option<String>)]
     pub support_end: Option<jiff::civil::Date>,
+    /// When the label's renewal may be asked, under a scheme with renewal rules: from …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub renewal_opens: Option<jiff::Timestamp>,
+    /// … until.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub renewal_closes: Option<jiff::Timestamp>,
+    /// When the label lapses because its scheme's requirements changed after it was issued
+    /// (unless the version is attested again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub lapses: Option<jiff::Timestamp>,
 }
 
 /// The product, its versions and standing, and its whole history.
@@ -673,12 +700,7 @@ async fn announce(
         "{\"version\", \"image\": {\"sha256\", \"size\"}, \"url\", \"min_version\"?, \"release_notes\"?}",
     )?;
     let new = registry.announce(&submitter, id, request).await?;
-    Ok(if new {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    }
-    .into_response())
+    Ok(created_or_ok(new))
 }
 
 /// The product's CRA Article 14 reporting clocks: each actively exploited vulnerability the
@@ -851,11 +873,31 @@ async fn product(
         .collect();
     // Newest first.
     let newest_version = stored_versions.first().map(|v| v.version.clone());
+    let requirement_changes = registry.store.requirement_changes().await?;
     let versions: Vec<VersionView> = stored_versions
         .into_iter()
         .map(|v| {
             let current = status::current(&v.version, &history, now);
+            let record = current.map(|(r, _)| r);
+            let renewal =
+                crate::renewal::rules(&registry.schemes, record.and_then(|r| r.scheme.as_deref()));
+            let window = renewal
+                .zip(record.and_then(|r| r.valid_until))
+                .map(|(rules, until)| crate::renewal::window(rules, until));
+            let lapses = renewal.zip(record).and_then(|(rules, r)| {
+                crate::renewal::lapse(
+                    rules,
+                    &requirement_changes,
+                    r.scheme.as_deref().unwrap_or_default(),
+                    r.issued.unwrap_or(r.logged),
+                    now,
+                )
+                .map(|(_, when)| when)
+            });
             VersionView {
+                renewal_opens: window.map(|w| w.0),
+                renewal_closes: window.map(|w| w.1),
+                lapses,
                 holds: current.is_some_and(|(_, s)| s.holds()),
                 standing: current.map(|(_, s)| s),
                 attestation: current.map(|(r, _)| r.envelope_sha256.clone()),
@@ -1314,6 +1356,68 @@ async fn decide_appeal(
     Ok((StatusCode::CREATED, axum::Json(made)).into_response())
 }
 
+/// Records that a scheme's requirements changed (the operator): labels of the scheme issued
+/// before the change lapse when its rules say (six weeks for a BSI-style label) unless their
+/// version is attested again; the product pages say so meanwhile.
+#[utoipa::path(
+    post,
+    path = "/api/v1/schemes/{id}/requirement-changes",
+    tag = "schemes",
+    params(("id" = String, Path, description = "The scheme's ID")),
+    request_body = crate::renewal::RequirementChangeRequest,
+    responses(
+        (status = 201, description = "Recorded"),
+        (status = 200, description = "That change was recorded before"),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "Not the operator", body = ErrorBody),
+        (status = 404, description = "No such scheme", body = ErrorBody),
+        (status = 422, description = "The scheme does not lapse labels, or a malformed field", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn record_requirement_change(
+    State(registry): State<Arc<Registry>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&registry, &headers).await?;
+    let request: crate::renewal::RequirementChangeRequest = json_body(
+        &body,
+        "a change of requirements",
+        "{\"changed\": RFC3339, \"summary\"}",
+    )?;
+    let added = registry
+        .record_requirement_change(&caller, &id, request)
+        .await?;
+    Ok(created_or_ok(added))
+}
+
+/// The recorded changes of a scheme's requirements, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/schemes/{id}/requirement-changes",
+    tag = "schemes",
+    params(("id" = String, Path, description = "The scheme's ID")),
+    responses(
+        (status = 200, description = "The changes", body = [crate::store::RequirementChange]),
+    )
+)]
+async fn requirement_changes(
+    State(registry): State<Arc<Registry>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let changes: Vec<crate::store::RequirementChange> = registry
+        .store
+        .requirement_changes()
+        .await?
+        .into_iter()
+        .filter(|c| c.scheme == id)
+        .collect();
+    Ok(axum::Json(changes).into_response())
+}
+
 /// A webhook subscription, as the API takes it.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -1437,13 +1541,14 @@ async fn openapi() -> Response {
     paths(
         submit, attestation, envelope, csaf_advisory, product, publish_declaration, search, report_vulnerability,
         triage_report, upload_sbom, run_monitor, announce, cra_cases, cra_report, cra_fix,
-        file_appeal, appeals, decide_appeal, add_webhook, webhooks, remove_webhook, checkpoint, tile,
+        file_appeal, appeals, decide_appeal, record_requirement_change, requirement_changes, add_webhook, webhooks, remove_webhook, checkpoint, tile,
         metrics, openapi
     ),
     modifiers(&TokenScheme),
     tags(
         (name = "attestations", description = "Submitting and reading attestations"),
         (name = "products", description = "Products, their standing and history; vulnerability reports"),
+        (name = "schemes", description = "The schemes' rules in time: changes of their requirements"),
         (name = "webhooks", description = "Signed notices of every attestation recorded about a product (Standard Webhooks)"),
         (name = "log", description = "The transparency log at its C2SP tlog-tiles paths"),
         (name = "operations", description = "Metrics and this document"),

@@ -35,6 +35,7 @@ pub mod pagecache;
 pub mod pages;
 pub mod ratelimit;
 pub mod record;
+pub mod renewal;
 pub mod server;
 pub mod service;
 pub mod status;

@@ -406,6 +406,30 @@ fn decide(
     }
 }
 
+/// Expiry of a label whose scheme's requirements changed after it was issued, once the
+/// scheme's days to update the declaration have passed (`lapse`: the change and when).
+fn lapsed(
+    state: State,
+    lapse: Option<&(crate::store::RequirementChange, jiff::Timestamp)>,
+    at: jiff::Timestamp,
+) -> Option<Decision> {
+    let (change, when) = lapse?;
+    if !matches!(state, State::Conformant | State::Vulnerable) || *when > at {
+        return None;
+    }
+    Some(Decision {
+        status: StatusKind::Expiry,
+        trigger: Trigger::ValidityLapsed,
+        reason: format!(
+            "the scheme's requirements changed on {} ({}), and the declaration was not \
+             updated against them by {when}",
+            change.changed, change.summary
+        ),
+        vulnerabilities: Vec::new(),
+        deadline: None,
+    })
+}
+
 /// A status change as the monitor replays it.
 #[derive(Debug, Clone, Copy)]
 struct Step {
@@ -441,6 +465,8 @@ struct Tracked {
     record: Watched,
     steps: Vec<Step>,
     rules: Option<PostMarket>,
+    /// The change of its scheme's requirements it lapses for, and when.
+    lapse: Option<(crate::store::RequirementChange, jiff::Timestamp)>,
     /// `None`: no matched SBOM, so the vulnerability rules are left alone.
     open: Option<Vec<Open>>,
 }
@@ -574,6 +600,7 @@ impl Registry {
             });
         }
         let matching = self.vulnerability_store().is_some();
+        let requirement_changes = self.store.requirement_changes().await?;
         let mut tracked = Vec::new();
         let mut new_sightings = Vec::new();
         for record in watched {
@@ -593,6 +620,18 @@ impl Registry {
                 .as_deref()
                 .and_then(|id| self.schemes.iter().find(|s| s.id == id))
                 .and_then(|s: &Scheme| s.post_market.clone());
+            let lapse = crate::renewal::rules(&self.schemes, record.scheme.as_deref())
+                .zip(record.scheme.as_deref())
+                .and_then(|(renewal, scheme)| {
+                    crate::renewal::lapse(
+                        renewal,
+                        &requirement_changes,
+                        scheme,
+                        record.issued.unwrap_or(record.logged),
+                        at,
+                    )
+                })
+                .map(|(change, when)| (change.clone(), when));
             let open = match &record.sbom_sha256 {
                 Some(sha) if matching && record.sbom_matched => {
                     let found = open_by_sbom.get(sha).map(Vec::as_slice).unwrap_or_default();
@@ -615,6 +654,7 @@ impl Registry {
                 record,
                 steps,
                 rules,
+                lapse,
                 open,
             });
         }
@@ -653,6 +693,7 @@ impl Registry {
                         t.open.as_deref(),
                         at,
                     )
+                    .or_else(|| lapsed(state, t.lapse.as_ref(), at))
                     .map(|d| (i, d))
                 })
                 .collect();

@@ -43,6 +43,14 @@ impl PageCache {
         }
     }
 
+    /// Forgets every page: something that many products show changed (a scheme's
+    /// requirements, the label administrator).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
+
     /// Forgets the page of `product`: something about it changed.
     pub fn invalidate(&self, product: &str) {
         if let Ok(mut entries) = self.entries.write() {

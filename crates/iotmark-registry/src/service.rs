@@ -342,6 +342,7 @@ impl Registry {
         if let Ok(mut a) = self.label_administrator.lock() {
             *a = Some(administrator);
         }
+        self.pages.clear();
     }
 
     /// The label administrator, once named.

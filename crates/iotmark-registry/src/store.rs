@@ -45,7 +45,7 @@ mod rows;
 mod webhooks;
 
 pub use appeals::{Appeal, AppealDecision, Decided, Evidence};
-pub use cra::{CraCase, CraReport};
+pub use cra::{CraCase, CraReport, RequirementChange};
 pub use iotmark_db::Backend;
 pub use lifecycle::{MatchedSbom, OpenVulnerability, Sighting, Watched, WatchedChange};
 pub use webhooks::{DueMessage, NewWebhook, WebhookView};

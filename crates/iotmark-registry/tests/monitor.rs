@@ -900,3 +900,167 @@ fn kill_9_during_a_monitor_run_loses_nothing_and_duplicates_nothing() {
     );
     registry.shutdown();
 }
+
+/// A BSI-style label (`de-bsi-it-security-label`: two years, renewal from 91 to 42 days before
+/// expiry, a lapse 42 days after the requirements change): the page shows the renewal window
+/// when it is open and when it has closed; when the operator records a change of the
+/// requirements, a label issued before it lapses (expiry, `validity-lapsed`) once 42 days
+/// have passed, and one issued after it does not. On SQLite and PostgreSQL.
+#[test]
+fn a_bsi_style_label_shows_its_renewal_window_and_lapses_after_a_requirements_change() {
+    use iotmark_attest::verify::Validity;
+    const BSI: &str = "de-bsi-it-security-label";
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, url) in backends(dir.path()) {
+        let app = TestApp::start(&url, &dir.path().join(backend));
+        let acme = app.keys["acme"].clone();
+        let labelled = |version: &str, issued: jiff::Timestamp| {
+            forge(
+                &acme,
+                &conformity(&acme, "Acme Devices Ltd", Route::Sdoc, issued),
+                |p| {
+                    p.scheme = BSI.to_owned();
+                    p.tier = "labelled".to_owned();
+                    p.product.version = version.to_owned();
+                    p.valid_until = issued
+                        .checked_add(jiff::SignedDuration::from_hours(730 * 24))
+                        .unwrap();
+                },
+            )
+        };
+        // 1.0: issued 680 days ago, so it expires in 50 days: its renewal is open.
+        // 0.9: issued 700 days ago, expiring in 30 days: the window closed 12 days ago.
+        let v09 = labelled("0.9", days_ago(700));
+        let v10 = labelled("1.0", days_ago(680));
+        for envelope in [&v09, &v10] {
+            let (status, body) = app.submit("acme", envelope);
+            assert_eq!(status, 201, "{backend}: {body}");
+        }
+        let html = page(&app);
+        let day = |t: jiff::Timestamp| {
+            t.to_zoned(jiff::tz::TimeZone::UTC)
+                .date()
+                .strftime("%-d %B %Y")
+                .to_string()
+        };
+        let expires_10 = days_ago(680)
+            .checked_add(jiff::SignedDuration::from_hours(730 * 24))
+            .unwrap();
+        assert!(
+            html.contains(&format!(
+                "The label of version 1.0 expires on {}; its renewal is open until {}",
+                day(expires_10),
+                day(expires_10
+                    .checked_sub(jiff::SignedDuration::from_hours(42 * 24))
+                    .unwrap())
+            )),
+            "{backend}: {html}"
+        );
+        assert!(html.contains("The label of version 0.9 expires on"));
+        assert!(html.contains("the manufacturer did not renew it in time"));
+        let v = version_of(&app, "1.0");
+        assert_eq!(
+            v["renewal_opens"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap(),
+            expires_10
+                .checked_sub(jiff::SignedDuration::from_hours(91 * 24))
+                .unwrap()
+        );
+        assert!(v.get("lapses").is_none(), "{v}");
+
+        // Who may record a change of requirements, and for which scheme.
+        let path = format!("/api/v1/schemes/{BSI}/requirement-changes");
+        let change = json!({"changed": days_ago(50).to_string(),
+                            "summary": "Category requirements v2: secure boot is mandatory."});
+        let body = change.to_string();
+        for (org, path, status, rule) in [
+            ("acme", path.as_str(), 403, "authority"),
+            (
+                "operator",
+                "/api/v1/schemes/nope/requirement-changes",
+                404,
+                "not-found",
+            ),
+            (
+                "operator",
+                "/api/v1/schemes/en303645-self-declaration/requirement-changes",
+                422,
+                "scheme",
+            ),
+        ] {
+            let (got, answer) = app.post(path, Some(&app.tokens[org]), body.as_bytes());
+            assert_eq!(
+                (got, answer["error"]["rule"].as_str()),
+                (status, Some(rule)),
+                "{backend} {org} {path}: {answer}"
+            );
+        }
+        assert_eq!(
+            app.post(&path, Some(&app.tokens["operator"]), b"{\"when\": 1}")
+                .0,
+            400
+        );
+        // Not due yet 9 days ago; recorded before the monitor runs.
+        assert_eq!(
+            app.post(&path, Some(&app.tokens["operator"]), body.as_bytes())
+                .0,
+            201
+        );
+        assert_eq!(
+            app.post(&path, Some(&app.tokens["operator"]), body.as_bytes())
+                .0,
+            200
+        );
+        let (_, listed) = app.get(&path);
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+        // 1.1 is attested after the change: it does not lapse.
+        let v11 = labelled("1.1", days_ago(5));
+        assert_eq!(app.submit("acme", &v11).0, 201);
+        let lapse = days_ago(8);
+        let v = version_of(&app, "1.0");
+        let lapses: jiff::Timestamp = v["lapses"].as_str().unwrap().parse().unwrap();
+        assert!(
+            (lapses.as_second() - lapse.as_second()).abs() < 60,
+            "{backend}: {v}"
+        );
+        assert!(version_of(&app, "1.1").get("lapses").is_none());
+        let html = page(&app);
+        assert!(
+            html.contains(&format!(
+                "The label of version 1.0 lapses on {} unless it is renewed",
+                day(lapse)
+            )),
+            "{backend}: {html}"
+        );
+        assert!(html.contains("Category requirements v2: secure boot is mandatory."));
+
+        assert!(monitor_at(&app, days_ago(9)).changes.is_empty());
+        let run = monitor_at(&app, jiff::Timestamp::now());
+        let mut lapsed: Vec<(&str, &str, &str)> = run
+            .changes
+            .iter()
+            .map(|c| (c.version.as_str(), c.status.as_str(), c.trigger.as_str()))
+            .collect();
+        lapsed.sort_unstable();
+        // 0.9 and 1.0 were issued before the change; 1.1 after.
+        assert_eq!(
+            lapsed,
+            [
+                ("0.9", "expiry", "validity-lapsed"),
+                ("1.0", "expiry", "validity-lapsed")
+            ],
+            "{backend}: {run:?}"
+        );
+        assert!(run.changes[0].reason.contains("requirements changed"));
+        assert_eq!(version_of(&app, "1.0")["standing"], "expired");
+        assert_eq!(version_of(&app, "1.1")["standing"], "valid");
+        let v10_sha = Sha256::of(&v10).to_hex();
+        assert_eq!(verify_offline(&app, &v10, &v10_sha), Validity::Expired);
+        // Nothing twice.
+        assert!(monitor_at(&app, jiff::Timestamp::now()).changes.is_empty());
+        app.registry.shutdown();
+    }
+}

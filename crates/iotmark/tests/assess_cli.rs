@@ -241,6 +241,7 @@ fn schemes_are_listed_and_shown() {
         "sg-cls",
         "eu-cra",
         "us-federal-sp800-213",
+        "de-bsi-it-security-label",
     ] {
         assert!(ids.contains(&id), "{ids:?}");
     }

@@ -39,6 +39,8 @@ pub(super) struct Loaded {
     pub(super) announcements: Vec<crate::store::Announcement>,
     /// Oldest first.
     pub(super) appeals: Vec<crate::store::Appeal>,
+    /// Of every scheme.
+    pub(super) requirement_changes: Vec<crate::store::RequirementChange>,
     pub(super) now: jiff::Timestamp,
 }
 
@@ -56,6 +58,7 @@ impl Loaded {
             history: registry.store.history(id).await?,
             announcements: registry.store.announcements(id).await?,
             appeals: registry.store.appeals_of(id).await?,
+            requirement_changes: registry.store.requirement_changes().await?,
             product,
             now: jiff::Timestamp::now(),
         }))
@@ -644,7 +647,7 @@ async fn render_page(
             .await?,
         today,
     );
-    let notices = notices(&loaded);
+    let notices = notices(registry, &loaded);
     let unassessed = loaded
         .announcements
         .iter()
@@ -800,7 +803,7 @@ async fn render_page(
 /// What a buyer or owner must know now beyond the verdict: versions announced or seen that no
 /// attestation covers, and versions with known vulnerabilities open (the monitor's latest
 /// record of each).
-fn notices(loaded: &Loaded) -> Vec<Notice> {
+fn notices(registry: &Registry, loaded: &Loaded) -> Vec<Notice> {
     let mut out = Vec::new();
     for a in &loaded.announcements {
         if status::assessed(a, &loaded.versions) {
@@ -865,6 +868,76 @@ fn notices(loaded: &Loaded) -> Vec<Notice> {
                 "Security advisory (CSAF)".to_owned(),
             )),
         });
+    }
+    for v in &loaded.versions {
+        let Some((record, standing)) = status::current(&v.version, &loaded.history, loaded.now)
+        else {
+            continue;
+        };
+        if !standing.holds() {
+            continue;
+        }
+        let Some(rules) = crate::renewal::rules(&registry.schemes, record.scheme.as_deref()) else {
+            continue;
+        };
+        let scheme = record.scheme.as_deref().unwrap_or_default();
+        if let Some((change, when)) = crate::renewal::lapse(
+            rules,
+            &loaded.requirement_changes,
+            scheme,
+            record.issued.unwrap_or(record.logged),
+            loaded.now,
+        ) {
+            out.push(Notice {
+                tone: "warn",
+                headline: format!(
+                    "The label of version {} lapses on {} unless it is renewed",
+                    v.version,
+                    words::day(when)
+                ),
+                detail: Some(format!(
+                    "The requirements of {} changed on {}: {} The declaration must be updated \
+                     against them.",
+                    scheme_title(registry, scheme),
+                    words::day(change.changed),
+                    change.summary
+                )),
+                link: None,
+            });
+            continue;
+        }
+        let Some(until) = record.valid_until else {
+            continue;
+        };
+        let (opens, closes) = crate::renewal::window(rules, until);
+        if opens <= loaded.now && loaded.now < closes {
+            out.push(Notice {
+                tone: "warn",
+                headline: format!(
+                    "The label of version {} expires on {}; its renewal is open until {}",
+                    v.version,
+                    words::day(until),
+                    words::day(closes)
+                ),
+                detail: None,
+                link: None,
+            });
+        } else if closes <= loaded.now && loaded.now < until {
+            out.push(Notice {
+                tone: "warn",
+                headline: format!(
+                    "The label of version {} expires on {}",
+                    v.version,
+                    words::day(until)
+                ),
+                detail: Some(format!(
+                    "Its renewal could be asked until {}; the manufacturer did not renew it in \
+                     time.",
+                    words::day(closes)
+                )),
+                link: None,
+            });
+        }
     }
     for appeal in loaded.appeals.iter().filter(|a| a.decision.is_none()) {
         let Some(contested) = loaded

@@ -1,5 +1,6 @@
-//! CRA Article 14 cases: an actively exploited vulnerability in a product's attested
-//! firmware, the moment the registry told the manufacturer, the fix, and the reports made.
+//! CRA Article 14 cases (an actively exploited vulnerability in a product's attested
+//! firmware, the moment the registry told the manufacturer, the fix, and the reports made),
+//! and the other clocks the schemes run on: changes of their requirements.
 
 use iotmark_lifecycle::clocks::Report;
 
@@ -179,5 +180,60 @@ impl Store {
             .rows_affected();
         tx.commit().await?;
         Ok(changed == 1)
+    }
+}
+
+/// A change of a scheme's requirements, as the operator recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RequirementChange {
+    pub scheme: String,
+    /// When the new requirements took effect.
+    #[schema(value_type = String)]
+    pub changed: jiff::Timestamp,
+    pub summary: String,
+    #[schema(value_type = String)]
+    pub recorded: jiff::Timestamp,
+    pub recorded_by: String,
+}
+
+impl Store {
+    /// Records a change of `scheme`'s requirements; `false` when one at that moment was
+    /// recorded before.
+    pub async fn add_requirement_change(
+        &self,
+        change: &RequirementChange,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let added = sqlx::query(queries::INSERT_REQUIREMENT_CHANGE)
+            .bind(&change.scheme)
+            .bind(seconds(change.changed))
+            .bind(&change.summary)
+            .bind(seconds(change.recorded))
+            .bind(&change.recorded_by)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Every recorded change of every scheme's requirements, by scheme and time.
+    pub async fn requirement_changes(&self) -> Result<Vec<RequirementChange>, StoreError> {
+        let rows: Vec<(String, i64, String, i64, String)> =
+            sqlx::query_as(queries::REQUIREMENT_CHANGES)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(scheme, changed, summary, recorded, recorded_by)| {
+                Ok(RequirementChange {
+                    scheme,
+                    changed: timestamp("requirements changed", changed)?,
+                    summary,
+                    recorded: timestamp("requirement change recorded", recorded)?,
+                    recorded_by,
+                })
+            })
+            .collect()
     }
 }

@@ -348,6 +348,15 @@ pub(super) const WEBHOOK_MESSAGE_RETRY: &str = "UPDATE webhook_outbox SET next_a
 pub(super) const WEBHOOK_MESSAGE_GIVEN_UP: &str = "UPDATE webhook_outbox SET failed = $2, \
      last_error = $3 WHERE message_id = $1 AND delivered IS NULL AND failed IS NULL";
 
+// Requirement changes --------------------------------------------------------------------------
+
+pub(super) const INSERT_REQUIREMENT_CHANGE: &str = "INSERT INTO requirement_changes (scheme, \
+     changed, summary, recorded, recorded_by) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (scheme, changed) DO NOTHING";
+
+pub(super) const REQUIREMENT_CHANGES: &str = "SELECT scheme, changed, summary, recorded, \
+     recorded_by FROM requirement_changes ORDER BY scheme, changed";
+
 // Appeals -----------------------------------------------------------------------------------------
 
 pub(super) const INSERT_APPEAL: &str = "INSERT INTO appeals (id, product_id, contests, \
