@@ -258,6 +258,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             done?.map_err(|e| e.to_string())?;
         }
         println!("attested {versions} versions with their SBOMs: {:.1} s", started.elapsed().as_secs_f64());
+        // Webhook subscriptions to every product (WEBHOOKS, default 1): each change the
+        // monitor makes also queues a message per subscription, in the transaction that
+        // records it. Nothing delivers them here.
+        let webhooks = env("WEBHOOKS", 1.0) as u64;
+        for n in 0..webhooks {
+            registry
+                .store
+                .add_webhook(&iotmark_registry::store::NewWebhook {
+                    id: format!("wh_bench{n}"),
+                    organisation: "acme".to_owned(),
+                    url: "http://127.0.0.1:9/hook".to_owned(),
+                    secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+                    product_id: None,
+                    created: jiff::Timestamp::now(),
+                })
+                .await?;
+        }
 
         // The store before, then the first run: every SBOM matched whole.
         let started = Instant::now();
@@ -328,6 +345,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !again.changes.is_empty() {
             return Err(format!("a second run changed {} more", again.changes.len()).into());
         }
+        let queued: u64 = registry
+            .store
+            .webhooks_of("acme")
+            .await?
+            .iter()
+            .map(|w| w.pending)
+            .sum();
+        println!("webhook messages queued by the runs: {queued} ({webhooks} subscriptions)");
         registry.shutdown();
         Ok::<(), Box<dyn std::error::Error>>(())
     })

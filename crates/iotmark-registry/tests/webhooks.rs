@@ -17,15 +17,20 @@ use iotmark_attest::statement::{Route, StatusKind};
 use iotmark_registry::webhooks::{Deliveries, WebhookPolicy};
 use serde_json::{Value, json};
 
-/// Retries fast enough for a test, the rest as served.
+/// Retries fast enough for a test, yet slow enough that "not due yet" holds on a busy
+/// machine; the rest as served.
 fn fast_policy() -> WebhookPolicy {
     WebhookPolicy {
         private_networks: true,
-        first_retry: Duration::from_millis(300),
-        longest_retry: Duration::from_secs(1),
+        first_retry: RETRY,
+        longest_retry: RETRY,
         ..Default::default()
     }
 }
+
+/// Every retry's delay in these tests, and a wait that outlasts it.
+const RETRY: Duration = Duration::from_secs(1);
+const PAST_RETRY: Duration = Duration::from_millis(1300);
 
 fn deliver(app: &TestApp) -> Deliveries {
     app.runtime
@@ -173,7 +178,7 @@ fn story(url: &str, dir: &Path) {
     assert_eq!(deliver(&app), Deliveries::default());
 
     receiver.set_mode("up");
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(PAST_RETRY);
     let second = deliver(&app);
     assert_eq!((second.delivered, second.retrying), (2, 0), "{second:?}");
     let accepted = receiver.accepted();
@@ -273,12 +278,12 @@ fn story(url: &str, dir: &Path) {
     );
     assert_eq!(app.submit("acme", &v3).0, 201);
     assert_eq!(deliver(&app).retrying, 1);
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(PAST_RETRY);
     assert_eq!(deliver(&app).given_up, 1);
     let listed = subscriptions(&app, "globex");
     assert_eq!(listed[0]["failed"], 1);
     receiver.set_mode("up");
-    std::thread::sleep(Duration::from_millis(1100));
+    std::thread::sleep(PAST_RETRY);
     assert_eq!(
         deliver(&app),
         Deliveries::default(),
