@@ -6,13 +6,16 @@
 #
 #   debian   bullseye/armhf, bookworm/mipsel, trixie/arm64, sid/armhf (target/heldout)
 #   ubuntu   jammy, noble and resolute, amd64, main and universe (target/heldout-ubuntu)
+#   x86      Debian bullseye/i386, bookworm/amd64, trixie/i386, sid/amd64 (target/heldout-x86):
+#            the upstream versions of the debian set, built for the architectures no rule
+#            was written from, where the compiler lays a program's strings out differently
 #
 # The packages are fetched once (about 750 MB for each distribution; apt runs with a private
 # state directory and checks each archive's signature with its own keyring: Ubuntu's comes
 # from Debian's ubuntu-keyring package). The inventory then reads only each package's data,
 # never its control file, and the expected version is the package version's upstream part.
 #
-# Usage: bash benches/version_detection_heldout.sh [debian|ubuntu]
+# Usage: bash benches/version_detection_heldout.sh [debian|ubuntu|x86]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 distro=${1:-debian}
@@ -27,6 +30,15 @@ case "$distro" in
     components=main
     keyring=$debian_keyring
     archs=(armhf arm64 mipsel)
+    ;;
+  x86)
+    dest=target/heldout-x86
+    mirror=http://deb.debian.org/debian
+    plan=bullseye=i386,bookworm=amd64,trixie=i386,sid=amd64
+    suites=(bullseye bookworm trixie sid)
+    components=main
+    keyring=$debian_keyring
+    archs=(i386 amd64)
     ;;
   ubuntu)
     dest=target/heldout-ubuntu
@@ -52,7 +64,7 @@ case "$distro" in
     fi
     ;;
   *)
-    echo "usage: $0 [debian|ubuntu]" >&2
+    echo "usage: $0 [debian|ubuntu|x86]" >&2
     exit 2
     ;;
 esac

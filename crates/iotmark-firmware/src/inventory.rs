@@ -552,6 +552,71 @@ fn strings_after(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
     out
 }
 
+/// Longest string taken for a bare version anywhere in a file.
+const MAX_VERSION_STRING: usize = 48;
+
+/// Confidence of a version found as the only bare version in the product's own file: below
+/// every other kind of evidence (a `fallback` rule's 0.5 included), so it counts only when
+/// nothing else of the product in the file gives a version.
+const UNIQUE_IN_FILE: f64 = 0.45;
+
+/// Every printable string of a file short enough to be a bare version and holding a digit
+/// and a dot, as (start, end): what [`unique_version`] chooses from.
+fn version_shaped_strings(data: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        while at < data.len() && !printable(data[at]) {
+            at += 1;
+        }
+        let start = at;
+        while at < data.len() && printable(data[at]) {
+            at += 1;
+        }
+        let text = &data[start..at];
+        if (MIN_STRING..=MAX_VERSION_STRING).contains(&text.len())
+            && text.iter().any(u8::is_ascii_digit)
+            && text.contains(&b'.')
+        {
+            out.push((start, at));
+        }
+    }
+    out
+}
+
+/// The version `version` finds in the one bare dotted number among `strings` (a whole string
+/// each; the same number twice counts once); `None` when there is none, more than one, or it
+/// does not have the rule's shape. This does not depend on where the compiler put the
+/// string: what makes it the product's version is that the file is the product's and holds
+/// its anchor, and that nothing else in it looks like a version at all.
+fn unique_version<'d>(
+    version: &Regex,
+    strings: &[(usize, usize)],
+    data: &'d [u8],
+) -> Option<(String, usize, &'d [u8])> {
+    // Any bare dotted number counts against uniqueness, whatever the rule's own shape: a
+    // program that passes a library's header version (zlib's `1.2.11`) holds one too.
+    static BARE: OnceLock<Option<Regex>> = OnceLock::new();
+    let bare = BARE
+        .get_or_init(|| Regex::new(r"(?-u)^v?\d+(?:\.\d+){1,3}$").ok())
+        .as_ref()?;
+    let mut found: Option<(&[u8], usize)> = None;
+    for &(start, end) in strings {
+        let text = data.get(start..end)?;
+        if !bare.is_match(text) {
+            continue;
+        }
+        match found {
+            Some((seen, _)) if seen != text => return None,
+            Some(_) => {}
+            None => found = Some((text, start)),
+        }
+    }
+    let (text, start) = found?;
+    let v = version.captures(text).as_ref().and_then(version_of)?;
+    Some((v, start, text))
+}
+
 fn version_of(caps: &regex::bytes::Captures<'_>) -> Option<String> {
     let m = caps.get(1).or_else(|| caps.get(0))?;
     let v = String::from_utf8_lossy(m.as_bytes()).trim().to_owned();
@@ -563,6 +628,10 @@ fn version_of(caps: &regex::bytes::Captures<'_>) -> Option<String> {
 fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool) -> Vec<Hit> {
     let mut hits = Vec::new();
     let mut seen = vec![0usize; sigs.by_anchor.len()];
+    // The file's version-shaped strings, read once if a rule needs them, and the rules that
+    // have looked through them.
+    let mut shaped: Option<Vec<(usize, usize)>> = None;
+    let mut looked: Vec<(usize, usize)> = Vec::new();
     for m in sigs.anchors.find_overlapping_iter(data) {
         let ai = m.pattern().as_usize();
         let Some(count) = seen.get_mut(ai) else {
@@ -600,7 +669,7 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                     })
                     .and_then(|c| {
                         let at = c.get(1).or_else(|| c.get(0)).map_or(s, |g| s + g.start());
-                        version_of(&c).map(|v| (v, at, string))
+                        version_of(&c).map(|v| (v, at, string, rule.confidence))
                     }),
                 Matcher::Near {
                     anchor: Some(anchor),
@@ -618,21 +687,36 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                         candidates.extend(before.get(i));
                         candidates.extend(after.get(i));
                     }
-                    candidates.into_iter().find_map(|&(cs, ce)| {
+                    let near = candidates.into_iter().find_map(|&(cs, ce)| {
                         let text = data.get(cs..ce)?;
                         let caps = version.get()?.captures(text)?;
-                        version_of(&caps).map(|v| (v, cs, text))
-                    })
+                        version_of(&caps).map(|v| (v, cs, text, rule.confidence))
+                    });
+                    match near {
+                        Some(found) => Some(found),
+                        // Not beside the anchor, where another build put it: in the
+                        // product's own file, the only string of the version's shape.
+                        None if is_file(product) && !looked.contains(&(pi, ri)) => {
+                            looked.push((pi, ri));
+                            let strings =
+                                shaped.get_or_insert_with(|| version_shaped_strings(data));
+                            version
+                                .get()
+                                .and_then(|re| unique_version(re, strings, data))
+                                .map(|(v, at, text)| (v, at, text, UNIQUE_IN_FILE))
+                        }
+                        None => None,
+                    }
                 }
             };
-            if let Some((version, at, text)) = found {
+            if let Some((version, at, text, confidence)) = found {
                 hits.push(Hit {
                     product: pi,
                     version,
                     offset: at as u64,
                     matched: String::from_utf8_lossy(text).into_owned(),
                     header: rule.header,
-                    confidence: rule.confidence,
+                    confidence,
                 });
             }
         }
@@ -1368,6 +1452,31 @@ mod tests {
         let found = detect("usr/sbin/dnsmasq", &d);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].1.as_str(), found[0].2), ("2.90", Relation::Is));
+    }
+
+    #[test]
+    fn a_bare_version_far_from_its_format_string_in_the_products_own_file() {
+        // Another build laid dnsmasq's strings out differently: the version is 30 strings
+        // from the format string that prints it. In dnsmasq's own file, it is the only
+        // string shaped as a version, so it is dnsmasq's.
+        let mut strings = vec!["Dnsmasq version %s  %s"];
+        let filler: Vec<String> = (0..30).map(|i| format!("option-{i}")).collect();
+        strings.extend(filler.iter().map(String::as_str));
+        strings.push("2.90");
+        let d = binary(&strings);
+        let found = detect("usr/sbin/dnsmasq", &d);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].1.as_str(), found[0].2), ("2.90", Relation::Is));
+        // Two different version-shaped strings: no way to tell which, so neither.
+        let mut two = strings.clone();
+        two.push("1.4");
+        assert!(detect("usr/sbin/dnsmasq", &binary(&two)).is_empty());
+        // The same version twice is still one.
+        let mut again = strings.clone();
+        again.push("2.90");
+        assert_eq!(detect("usr/sbin/dnsmasq", &binary(&again))[0].1, "2.90");
+        // In another program, a far string is nobody's version.
+        assert!(detect("usr/bin/other", &d).is_empty());
     }
 
     #[test]
