@@ -273,12 +273,7 @@ pub fn receipt_cached<S: Storage + ?Sized>(
     cache: &tiles::TileCache,
 ) -> Result<crate::receipt::Receipt, LogError> {
     let cp = checkpoint::read_unverified(note)?;
-    let id = tiles::tile_in_tree(cp.size, 0, index / TILE_WIDTH)
-        .filter(|_| index < cp.size)
-        .ok_or(LogError::NoSuchEntry {
-            index,
-            size: cp.size,
-        })?;
+    let id = entry_tile(cp.size, index)?;
     let mut reader = StorageTiles(storage);
     let proof = TileHashes::with_cache(&mut reader, cp.size, cache).inclusion_proof(index)?;
     let entries = cache.bundle(&mut reader, id, cp.size)?;
@@ -321,9 +316,7 @@ pub fn read_entry<S: Storage + ?Sized>(
     size: u64,
     index: u64,
 ) -> Result<Vec<u8>, LogError> {
-    let id = tiles::tile_in_tree(size, 0, index / TILE_WIDTH)
-        .filter(|_| index < size)
-        .ok_or(LogError::NoSuchEntry { index, size })?;
+    let id = entry_tile(size, index)?;
     let bytes = storage
         .read_tile(TileKind::Entries, id)?
         .ok_or_else(|| TileError::Missing {
@@ -332,6 +325,13 @@ pub fn read_entry<S: Storage + ?Sized>(
         })?;
     let mut entries = tiles::parse_bundle(id, &bytes)?;
     Ok(entries.swap_remove((index % TILE_WIDTH) as usize))
+}
+
+/// The bundle that holds entry `index` of the tree of `size`.
+fn entry_tile(size: u64, index: u64) -> Result<tiles::TileId, LogError> {
+    tiles::tile_in_tree(size, 0, index / TILE_WIDTH)
+        .filter(|_| index < size)
+        .ok_or(LogError::NoSuchEntry { index, size })
 }
 
 /// Calls `visit` with every entry of the tree of `size` from index `start` on, decoded as a leaf

@@ -883,7 +883,7 @@ async fn product(
                 crate::renewal::rules(&registry.schemes, record.and_then(|r| r.scheme.as_deref()));
             let window = renewal
                 .zip(record.and_then(|r| r.valid_until))
-                .map(|(rules, until)| crate::renewal::window(rules, until));
+                .map(|(rules, until)| rules.window(until));
             let lapses = renewal.zip(record).and_then(|(rules, r)| {
                 crate::renewal::lapse(
                     rules,

@@ -20,11 +20,6 @@ pub fn rules<'s>(schemes: &'s [Scheme], scheme_id: Option<&str>) -> Option<&'s R
         .as_ref()
 }
 
-/// When the renewal of a label valid until `valid_until` may be asked: from, until.
-pub fn window(rules: &Renewal, valid_until: jiff::Timestamp) -> (jiff::Timestamp, jiff::Timestamp) {
-    rules.window(valid_until)
-}
-
 /// The first change of `scheme_id`'s requirements after a label was `issued` that has taken
 /// effect by `at`, and when the label lapses because of it (if the rules lapse labels).
 pub fn lapse<'c>(
@@ -196,7 +191,7 @@ mod tests {
             )
             .is_none()
         );
-        let (opens, closes) = window(&rules, at("2028-02-01T00:00:00Z"));
+        let (opens, closes) = rules.window(at("2028-02-01T00:00:00Z"));
         assert_eq!(
             (opens, closes),
             (at("2027-11-02T00:00:00Z"), at("2027-12-21T00:00:00Z"))

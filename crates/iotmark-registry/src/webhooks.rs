@@ -249,9 +249,22 @@ enum Outcome {
     Failed(String),
 }
 
+/// The HTTP client of one delivery pass: the policy's timeout, no redirects, answers of any
+/// status returned rather than raised. Shared by the pass's attempts (its connection pool
+/// too).
+fn agent(policy: WebhookPolicy) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(policy.timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!("iotmark-registry/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+}
+
 /// Sends one message (blocking): checks the URL again, then POSTs the body with the
 /// Standard Webhooks headers.
-fn send(policy: WebhookPolicy, message: &DueMessage, body: &[u8]) -> Outcome {
+fn send(agent: &ureq::Agent, policy: WebhookPolicy, message: &DueMessage, body: &[u8]) -> Outcome {
     if let Err(e) = check_url(&message.url, policy.private_networks) {
         return Outcome::Failed(e);
     }
@@ -260,13 +273,6 @@ fn send(policy: WebhookPolicy, message: &DueMessage, body: &[u8]) -> Outcome {
         Ok(s) => s,
         Err(e) => return Outcome::Failed(e),
     };
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(policy.timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(concat!("iotmark-registry/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent();
     let response = agent
         .post(&message.url)
         .header("webhook-id", &message.message_id)
@@ -337,6 +343,7 @@ impl Registry {
     /// that fall due meanwhile wait for the next pass.
     pub async fn deliver_webhooks(&self) -> Result<Deliveries, RegistryError> {
         let policy = self.webhook_policy();
+        let client = agent(policy);
         let mut done = Deliveries::default();
         let started = jiff::Timestamp::now().as_millisecond();
         loop {
@@ -367,8 +374,9 @@ impl Registry {
                     )));
                 };
                 let body = payload(&record, &self.config.public_url);
+                let client = client.clone();
                 attempts.spawn_blocking(move || {
-                    let outcome = send(policy, &message, &body);
+                    let outcome = send(&client, policy, &message, &body);
                     (message, outcome)
                 });
             }

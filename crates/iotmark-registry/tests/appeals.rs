@@ -10,8 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{TestApp, backends, conformity, seconds_ago, status_change};
-use iotmark_attest::keys::Signer as _;
+use common::{TestApp, backends, conformity, seconds_ago, status_change, verify_offline};
 use iotmark_attest::statement::{Route, StatusKind};
 use iotmark_attest::verify::Validity;
 use serde_json::{Value, json};
@@ -58,48 +57,6 @@ fn decide(app: &TestApp, org: &str, id: &str, decision: &str, reasons: &str) -> 
             .to_string()
             .as_bytes(),
     )
-}
-
-/// Offline verification of `envelope` with every status change the registry published for
-/// it, trusting the operator's key and the registry's published key.
-fn verify_offline(app: &TestApp, envelope: &[u8], sha: &str) -> Validity {
-    let registry_vkey = std::fs::read_to_string(app.dir.join("data/monitor.vkey")).unwrap();
-    let acme_vkey = app.keys["acme"].public_key().to_vkey("acme").unwrap();
-    let operator_vkey = app.keys["operator"]
-        .public_key()
-        .to_vkey("operator")
-        .unwrap();
-    let policy_text = format!(
-        "signer {acme_vkey}\nsigner {operator_vkey}\nsigner {}\n",
-        registry_vkey.trim()
-    );
-    let policy =
-        iotmark_attest::verify::TrustPolicy::parse(policy_text.as_bytes(), "policy").unwrap();
-    let (_, product) = app.get(PRODUCT);
-    let statuses: Vec<Vec<u8>> = product["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["refers_to"] == sha)
-        .map(|c| {
-            app.get_bytes(&format!(
-                "/api/v1/attestations/{}/envelope",
-                c["envelope_sha256"].as_str().unwrap()
-            ))
-            .1
-        })
-        .collect();
-    let refs: Vec<&[u8]> = statuses.iter().map(Vec::as_slice).collect();
-    match iotmark_attest::verify::verify_with_status(
-        envelope,
-        &refs,
-        iotmark_attest::verify::Trust::Policy(&policy),
-        jiff::Timestamp::now(),
-    ) {
-        Ok(v) => v.validity,
-        Err(iotmark_attest::verify::VerifyError::StatusChanged { verdict, .. }) => verdict.validity,
-        Err(e) => panic!("{e}"),
-    }
 }
 
 fn story(url: &str, dir: &Path) {

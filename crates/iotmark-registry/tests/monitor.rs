@@ -15,7 +15,6 @@ use std::path::Path;
 
 use common::*;
 use iotmark_attest::Sha256;
-use iotmark_attest::keys::Signer;
 use iotmark_attest::statement::{Predicate, Route};
 use iotmark_registry::monitor::Run;
 use serde_json::{Value, json};
@@ -152,38 +151,6 @@ fn changes_of(app: &TestApp, sha: &str) -> Vec<Value> {
         .filter(|r| r["refers_to"] == sha)
         .cloned()
         .collect()
-}
-
-/// Offline verification of `envelope` with every status change the registry published for
-/// it, trusting acme's key and the monitor's published key.
-fn verify_offline(app: &TestApp, envelope: &[u8], sha: &str) -> iotmark_attest::verify::Validity {
-    let monitor_vkey = std::fs::read_to_string(app.dir.join("data/monitor.vkey")).unwrap();
-    let acme_vkey = app.keys["acme"].public_key().to_vkey("acme").unwrap();
-    let policy_text = format!("signer {acme_vkey}\nsigner {}\n", monitor_vkey.trim());
-    let policy =
-        iotmark_attest::verify::TrustPolicy::parse(policy_text.as_bytes(), "policy").unwrap();
-    let statuses: Vec<Vec<u8>> = changes_of(app, sha)
-        .iter()
-        .map(|c| {
-            let (status, bytes) = app.get_bytes(&format!(
-                "/api/v1/attestations/{}/envelope",
-                c["envelope_sha256"].as_str().unwrap()
-            ));
-            assert_eq!(status, 200);
-            bytes
-        })
-        .collect();
-    let refs: Vec<&[u8]> = statuses.iter().map(Vec::as_slice).collect();
-    match iotmark_attest::verify::verify_with_status(
-        envelope,
-        &refs,
-        iotmark_attest::verify::Trust::Policy(&policy),
-        jiff::Timestamp::now(),
-    ) {
-        Ok(v) => v.validity,
-        Err(iotmark_attest::verify::VerifyError::StatusChanged { verdict, .. }) => verdict.validity,
-        Err(e) => panic!("{e}"),
-    }
 }
 
 /// Delivers the webhooks due and says what the receiver has accepted so far, in order, as

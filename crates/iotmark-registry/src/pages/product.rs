@@ -909,7 +909,7 @@ fn notices(registry: &Registry, loaded: &Loaded) -> Vec<Notice> {
         let Some(until) = record.valid_until else {
             continue;
         };
-        let (opens, closes) = crate::renewal::window(rules, until);
+        let (opens, closes) = rules.window(until);
         if opens <= loaded.now && loaded.now < closes {
             out.push(Notice {
                 tone: "warn",

@@ -545,3 +545,51 @@ pub fn reopen(dir: &Path, public_url: &str) -> (tokio::runtime::Runtime, Arc<Reg
     });
     (runtime, Arc::new(registry))
 }
+
+/// Offline verification (`iotmark verify`'s library) of `envelope`, whose SHA-256 is `sha`,
+/// with every status change the registry's API lists for it, trusting acme's and the
+/// operator's keys and the registry's published key (`data/monitor.vkey`).
+pub fn verify_offline(
+    app: &TestApp,
+    envelope: &[u8],
+    sha: &str,
+) -> iotmark_attest::verify::Validity {
+    let registry_vkey = std::fs::read_to_string(app.dir.join("data/monitor.vkey")).unwrap();
+    let mut policy_text = String::new();
+    for org in ["acme", "operator"] {
+        let vkey = app.keys[org].public_key().to_vkey(org).unwrap();
+        policy_text.push_str(&format!("signer {vkey}\n"));
+    }
+    policy_text.push_str(&format!("signer {}\n", registry_vkey.trim()));
+    let policy =
+        iotmark_attest::verify::TrustPolicy::parse(policy_text.as_bytes(), "policy").unwrap();
+    let (_, product) = app.get(&format!(
+        "/api/v1/products/{}",
+        example_declaration().product.id
+    ));
+    let statuses: Vec<Vec<u8>> = product["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["refers_to"] == sha)
+        .map(|c| {
+            let (status, bytes) = app.get_bytes(&format!(
+                "/api/v1/attestations/{}/envelope",
+                c["envelope_sha256"].as_str().unwrap()
+            ));
+            assert_eq!(status, 200);
+            bytes
+        })
+        .collect();
+    let refs: Vec<&[u8]> = statuses.iter().map(Vec::as_slice).collect();
+    match iotmark_attest::verify::verify_with_status(
+        envelope,
+        &refs,
+        iotmark_attest::verify::Trust::Policy(&policy),
+        jiff::Timestamp::now(),
+    ) {
+        Ok(v) => v.validity,
+        Err(iotmark_attest::verify::VerifyError::StatusChanged { verdict, .. }) => verdict.validity,
+        Err(e) => panic!("{e}"),
+    }
+}
