@@ -107,7 +107,8 @@ def keep(candidates, debs, corpus, out):
         except (tarfile.ReadError, OSError):
             continue
     kept = [c for c in json.loads(Path(candidates).read_text())
-            if deb_files(Path(debs) / c["file"]) & own.get(c["package"], set())]
+            if (Path(debs) / c["file"]).exists()
+            and deb_files(Path(debs) / c["file"]) & own.get(c["package"], set())]
     Path(out).write_text(json.dumps(kept, indent=1))
     print(f"kept {len(kept)} packages of {len({c['product'] for c in kept})} products",
           file=sys.stderr)

@@ -5,6 +5,9 @@
 # hold.
 #
 #   debian   bullseye/armhf, bookworm/mipsel, trixie/arm64, sid/armhf (target/heldout)
+#   ports    Debian bullseye/ppc64el, bookworm/s390x, trixie/ppc64el, sid/riscv64
+#            (target/heldout-ports): other instruction sets, one of them big-endian, first
+#            measured after the rules of the others were written
 #   ubuntu   jammy, noble and resolute, amd64, main and universe (target/heldout-ubuntu)
 #   x86      Debian bullseye/i386, bookworm/amd64, trixie/i386, sid/amd64 (target/heldout-x86):
 #            the upstream versions of the debian set, built for the architectures no rule
@@ -15,7 +18,7 @@
 # from Debian's ubuntu-keyring package). The inventory then reads only each package's data,
 # never its control file, and the expected version is the package version's upstream part.
 #
-# Usage: bash benches/version_detection_heldout.sh [debian|ubuntu|x86]
+# Usage: bash benches/version_detection_heldout.sh [debian|ubuntu|x86|ports]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 distro=${1:-debian}
@@ -39,6 +42,15 @@ case "$distro" in
     components=main
     keyring=$debian_keyring
     archs=(i386 amd64)
+    ;;
+  ports)
+    dest=target/heldout-ports
+    mirror=http://deb.debian.org/debian
+    plan=bullseye=ppc64el,bookworm=s390x,trixie=ppc64el,sid=riscv64
+    suites=(bullseye bookworm trixie sid)
+    components=main
+    keyring=$debian_keyring
+    archs=(ppc64el s390x riscv64)
     ;;
   ubuntu)
     dest=target/heldout-ubuntu
@@ -64,7 +76,7 @@ case "$distro" in
     fi
     ;;
   *)
-    echo "usage: $0 [debian|ubuntu|x86]" >&2
+    echo "usage: $0 [debian|ubuntu|x86|ports]" >&2
     exit 2
     ;;
 esac
@@ -83,7 +95,8 @@ if [ ! -s "$dest/manifest.json" ]; then
   for f in "$state"/lists/*_Packages.lz4; do [ -e "$f" ] && lz4 -dcqf "$f" "${f%.lz4}"; done
   python3 benches/version_detection_heldout.py choose "$state/lists" "$corpus" "$dest/candidates.json" "$plan"
   python3 -c 'import json,sys; [print(sys.argv[2] + "/" + c["path"]) for c in json.load(open(sys.argv[1]))]' \
-    "$dest/candidates.json" "$mirror" | (cd "$dest/debs" && xargs -n1 -P6 curl -sfSO)
+    "$dest/candidates.json" "$mirror" | (cd "$dest/debs" && xargs -n1 -P6 curl -sfSO) ||
+    echo "some packages could not be fetched (the archive moved on since its index); measuring the rest" >&2
   python3 benches/version_detection_heldout.py keep "$dest/candidates.json" "$dest/debs" "$corpus" "$dest/manifest.json"
 fi
 cargo run --quiet --release --locked -p iotmark-firmware --example version_detection -- \

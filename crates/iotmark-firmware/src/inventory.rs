@@ -512,6 +512,24 @@ fn string_around(data: &[u8], start: usize, end: usize) -> (usize, usize) {
 /// minimum is 4), and the shortest version, `1.0`, has three.
 const MIN_STRING: usize = 3;
 
+/// Whether a byte ends a string: a C string's NUL, or the newline between strings in
+/// `strings` output (the condensed corpus).
+fn ends_string(b: u8) -> bool {
+    b == 0 || b == b'\n'
+}
+
+/// Whether `start..end`, a run of printable bytes, counts as a string: [`MIN_STRING`] bytes
+/// or more, or a two-digit number standing alone between string ends (a constant such as
+/// ngIRCd's release `"28"`, which a run of code bytes rarely imitates).
+fn is_string(data: &[u8], start: usize, end: usize) -> bool {
+    end - start >= MIN_STRING
+        || (end - start == 2
+            && data[start..end].iter().all(u8::is_ascii_digit)
+            && start > 0
+            && ends_string(data[start - 1])
+            && data.get(end).is_some_and(|&b| ends_string(b)))
+}
+
 /// Up to `n` strings before `from` (nearest first), each as (start, end).
 fn strings_before(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
@@ -525,7 +543,7 @@ fn strings_before(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
         while at > floor && data.get(at - 1).is_some_and(|&b| printable(b)) {
             at -= 1;
         }
-        if end - at >= MIN_STRING {
+        if is_string(data, at, end) {
             out.push((at, end));
         }
     }
@@ -545,7 +563,7 @@ fn strings_after(data: &[u8], from: usize, n: usize) -> Vec<(usize, usize)> {
         while at < ceil && data.get(at).is_some_and(|&b| printable(b)) {
             at += 1;
         }
-        if at - start >= MIN_STRING {
+        if is_string(data, start, at) {
             out.push((start, at));
         }
     }
@@ -574,7 +592,11 @@ fn version_shaped_strings(data: &[u8]) -> Vec<(usize, usize)> {
             at += 1;
         }
         let text = &data[start..at];
-        if (MIN_STRING..=MAX_VERSION_STRING).contains(&text.len())
+        // A string constant ends in a NUL; a run of printable bytes inside machine code
+        // (`@\x0f512.1\xc0`) rarely does.
+        let terminated = data.get(at).is_none_or(|&b| ends_string(b));
+        if terminated
+            && (MIN_STRING..=MAX_VERSION_STRING).contains(&text.len())
             && text.iter().any(u8::is_ascii_digit)
             && text.contains(&b'.')
         {
@@ -584,8 +606,50 @@ fn version_shaped_strings(data: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Functions whose callers pass the library's header version as a string, with the
+/// product that library is: every program calling one holds a bare dotted number that is
+/// not its own version. zlib's `*Init_` macros pass `ZLIB_VERSION`, libpng's constructors
+/// `PNG_LIBPNG_VER_STRING`, and the `*_check_version` calls their header's version.
+const HEADER_VERSION_CALLS: [(&str, &str); 16] = [
+    ("deflateInit_", "zlib"),
+    ("deflateInit2_", "zlib"),
+    ("inflateInit_", "zlib"),
+    ("inflateInit2_", "zlib"),
+    ("inflateBackInit_", "zlib"),
+    ("png_create_read_struct", "libpng"),
+    ("png_create_read_struct_2", "libpng"),
+    ("png_create_write_struct", "libpng"),
+    ("png_create_write_struct_2", "libpng"),
+    ("gcry_check_version", "libgcrypt"),
+    ("gpgrt_check_version", "libgpg-error"),
+    ("gpg_error_check_version", "libgpg-error"),
+    ("gpgme_check_version", "gpgme"),
+    ("ksba_check_version", "libksba"),
+    ("gnutls_check_version", "gnutls"),
+    ("idn2_check_version", "libidn2"),
+];
+
+/// The libraries of [`HEADER_VERSION_CALLS`] a file names a function of, as a whole symbol
+/// (between NULs in a symbol table, or newlines in `strings` output).
+fn header_version_libraries(data: &[u8]) -> Vec<&'static str> {
+    let whole = |at: usize, len: usize| {
+        let edge = |b: Option<&u8>| b.is_none_or(|&b| ends_string(b));
+        edge(at.checked_sub(1).and_then(|i| data.get(i))) && edge(data.get(at + len))
+    };
+    let mut out = Vec::new();
+    for (name, library) in HEADER_VERSION_CALLS {
+        if !out.contains(&library)
+            && memchr::memmem::find_iter(data, name.as_bytes()).any(|at| whole(at, name.len()))
+        {
+            out.push(library);
+        }
+    }
+    out
+}
+
 /// The version `version` finds in the one bare dotted number among `strings` (a whole string
-/// each; the same number twice counts once); `None` when there is none, more than one, or it
+/// each; the same number twice counts once), or in the one string of the rule's own shape
+/// when no bare number has that shape; `None` when there is none, more than one, or it
 /// does not have the rule's shape. This does not depend on where the compiler put the
 /// string: what makes it the product's version is that the file is the product's and holds
 /// its anchor, and that nothing else in it looks like a version at all.
@@ -600,10 +664,21 @@ fn unique_version<'d>(
     let bare = BARE
         .get_or_init(|| Regex::new(r"(?-u)^v?\d+(?:\.\d+){1,3}$").ok())
         .as_ref()?;
+    // A shape no bare number has (bzip2's `1.0.8, 13-Jul-2019`) is the product's own way
+    // of stating its version: then the one string of that shape counts, whatever else the
+    // file holds.
+    let distinctive = ["1.2", "1.2.3", "1.2.3.4"]
+        .iter()
+        .all(|bare| !version.is_match(bare.as_bytes()));
     let mut found: Option<(&[u8], usize)> = None;
     for &(start, end) in strings {
         let text = data.get(start..end)?;
-        if !bare.is_match(text) {
+        let counts = if distinctive {
+            version.is_match(text)
+        } else {
+            bare.is_match(text) && !is_address(text)
+        };
+        if !counts {
             continue;
         }
         match found {
@@ -615,6 +690,21 @@ fn unique_version<'d>(
     let (text, start) = found?;
     let v = version.captures(text).as_ref().and_then(version_of)?;
     Some((v, start, text))
+}
+
+/// Whether a bare dotted number is an address rather than a version: all zeros
+/// (`0.0.0.0`, INADDR_ANY) or a dotted quad of octets starting at 100 or more
+/// (`127.0.0.1`, `255.255.255.0`, `239.255.255.250`).
+fn is_address(text: &[u8]) -> bool {
+    let Some(parts) = text
+        .split(|&b| b == b'.')
+        .map(|p| std::str::from_utf8(p).ok().and_then(|p| p.parse().ok()))
+        .collect::<Option<Vec<u32>>>()
+    else {
+        return false;
+    };
+    parts.iter().all(|&p| p == 0)
+        || (parts.len() == 4 && parts[0] >= 100 && parts.iter().all(|&p| p <= 255))
 }
 
 fn version_of(caps: &regex::bytes::Captures<'_>) -> Option<String> {
@@ -632,6 +722,8 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
     // have looked through them.
     let mut shaped: Option<Vec<(usize, usize)>> = None;
     let mut looked: Vec<(usize, usize)> = Vec::new();
+    // Whether the file calls a library that leaves its header version in the caller.
+    let mut header_calls: Option<Vec<&str>> = None;
     for m in sigs.anchors.find_overlapping_iter(data) {
         let ai = m.pattern().as_usize();
         let Some(count) = seen.get_mut(ai) else {
@@ -696,7 +788,13 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                         Some(found) => Some(found),
                         // Not beside the anchor, where another build put it: in the
                         // product's own file, the only string of the version's shape.
-                        None if is_file(product) && !looked.contains(&(pi, ri)) => {
+                        None if is_file(product)
+                            && !looked.contains(&(pi, ri))
+                            && header_calls
+                                .get_or_insert_with(|| header_version_libraries(data))
+                                .iter()
+                                .all(|&library| library == product.product) =>
+                        {
                             looked.push((pi, ri));
                             let strings =
                                 shaped.get_or_insert_with(|| version_shaped_strings(data));
@@ -1126,7 +1224,7 @@ pub fn inventory_with_problems(tree: &Tree) -> (Vec<Component>, Vec<Problem>) {
     // Searching the bytes is the costly part, so it runs on every core; merging stays in
     // path order so the result does not depend on scheduling.
     let files: Vec<(&Path, &[u8])> = tree.files().collect();
-    let searched = crate::parallel::map(&files, |&(path, data)| {
+    let mut searched = crate::parallel::map(&files, |&(path, data)| {
         let mut hits = scan_bytes(sigs, data, &|p| is_product_file(p, path));
         hits.extend(name_hits(sigs, path));
         if hits.is_empty() {
@@ -1137,6 +1235,21 @@ pub fn inventory_with_problems(tree: &Tree) -> (Vec<Component>, Vec<Problem>) {
         ));
         Some((sha, classify(sigs, path, data, hits)))
     });
+    // The versions each product has from evidence stronger than a lone dotted number: that
+    // last resort speaks only for a product nothing else in the image dates (a format or
+    // protocol version, `1.0.0`, is as bare as a release).
+    let mut dated: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for (pi, version, _, hits) in searched.iter().flatten().flatten().flat_map(|(_, c)| c) {
+        if hits.iter().any(|h| h.confidence > UNIQUE_IN_FILE) {
+            dated.entry(*pi).or_default().insert(version.clone());
+        }
+    }
+    for (_, classified) in searched.iter_mut().flatten().flatten() {
+        classified.retain(|(pi, version, _, hits)| {
+            hits.iter().any(|h| h.confidence > UNIQUE_IN_FILE)
+                || dated.get(pi).is_none_or(|v| v.contains(version))
+        });
+    }
     for (&(path, _), result) in files.iter().zip(searched) {
         let Some((sha, classified)) = result.flatten() else {
             continue;
@@ -1477,6 +1590,83 @@ mod tests {
         assert_eq!(detect("usr/sbin/dnsmasq", &binary(&again))[0].1, "2.90");
         // In another program, a far string is nobody's version.
         assert!(detect("usr/bin/other", &d).is_empty());
+    }
+
+    #[test]
+    fn the_only_bare_number_must_be_a_string_and_not_another_librarys() {
+        let far = |extra: &[u8]| {
+            let mut strings = vec!["Dnsmasq version %s  %s"];
+            let filler: Vec<String> = (0..30).map(|i| format!("option-{i}")).collect();
+            strings.extend(filler.iter().map(String::as_str));
+            let mut d = binary(&strings);
+            d.extend_from_slice(extra);
+            d
+        };
+        // Printable bytes inside machine code, not ended by a NUL, are no string constant.
+        assert!(detect("usr/sbin/dnsmasq", &far(b"\x0f512.1\xc0\xe8")).is_empty());
+        assert_eq!(
+            detect("usr/sbin/dnsmasq", &far(b"\x002.90\x00"))[0].1,
+            "2.90"
+        );
+        // A program calling zlib's inflateInit_ holds ZLIB_VERSION: its one bare number
+        // may be zlib's, so it dates nothing.
+        assert!(detect("usr/sbin/dnsmasq", &far(b"\x001.3.1\x00inflateInit_\x00")).is_empty());
+        // An address is not a version: the release beside it still counts.
+        assert_eq!(
+            detect(
+                "usr/sbin/dnsmasq",
+                &far(b"\x000.0.0.0\x00127.0.0.1\x002.90\x00")
+            )[0]
+            .1,
+            "2.90"
+        );
+        assert!(is_address(b"239.255.255.250") && !is_address(b"1.2.13") && !is_address(b"v1.0"));
+    }
+
+    #[test]
+    fn a_shape_no_bare_number_has_is_found_anywhere_in_the_products_file() {
+        // libbz2 states "1.0.8, 13-Jul-2019" (BZ_VERSION); another build put it far from
+        // the anchor. It is the one string of that shape, beside other dotted numbers.
+        let mut strings = vec!["bzip2/libbzip2: internal error number %d."];
+        let filler: Vec<String> = (0..30).map(|i| format!("option-{i}")).collect();
+        strings.extend(filler.iter().map(String::as_str));
+        strings.extend(["1.2.13", "1.0.8, 13-Jul-2019", "OK"]);
+        let found = detect("usr/lib/libbz2.so.1.0.4", &binary(&strings));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1, "1.0.8");
+    }
+
+    #[test]
+    fn a_lone_number_gives_way_to_stronger_evidence_elsewhere_in_the_image() {
+        // lxc-monitor's only bare number is a cgroup format version; the library of the
+        // same image states the release.
+        let mut monitor = vec!["lxc.lxcpath"];
+        let filler: Vec<String> = (0..30).map(|i| format!("option-{i}")).collect();
+        monitor.extend(filler.iter().map(String::as_str));
+        monitor.push("1.0.0");
+        let t = tree(&[
+            ("usr/bin/lxc-monitor", &binary(&monitor)),
+            ("usr/lib/liblxc.so.1", &binary(&["lxc.lxcpath", "4.0.6"])),
+        ]);
+        let versions: Vec<String> = inventory(&t)
+            .into_iter()
+            .filter(|c| c.product == "lxc")
+            .map(|c| c.version)
+            .collect();
+        assert_eq!(versions, ["4.0.6"]);
+        // Alone, the lone number is all there is.
+        let alone = tree(&[("usr/bin/lxc-monitor", &binary(&monitor))]);
+        assert_eq!(inventory(&alone)[0].version, "1.0.0");
+    }
+
+    #[test]
+    fn a_two_digit_release_is_a_string() {
+        // ngIRCd 28 prints "%s %s-%s" with its release, the string "28", beside it.
+        let mut d = binary(&["linux-gnu", "ngIRCd", "%s %s-%s"]);
+        d.extend_from_slice(b"\x0028\x00--config\x00");
+        let found = detect("usr/sbin/ngircd", &d);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1, "28");
     }
 
     #[test]
