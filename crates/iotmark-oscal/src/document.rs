@@ -10,7 +10,9 @@ use crate::model::assessment::{AssessmentPlan, AssessmentResults};
 use crate::model::catalog::Catalog;
 use crate::model::component::ComponentDefinition;
 use crate::model::mapping::MappingCollection;
+use crate::model::poam::PlanOfActionAndMilestones;
 use crate::model::profile::Profile;
+use crate::model::ssp::SystemSecurityPlan;
 use crate::{locate, schema};
 
 /// The OSCAL models iotmark reads and writes, named by their root key.
@@ -22,16 +24,20 @@ pub enum ModelKind {
     AssessmentPlan,
     AssessmentResults,
     MappingCollection,
+    SystemSecurityPlan,
+    PlanOfActionAndMilestones,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 8] = [
         ModelKind::Catalog,
         ModelKind::Profile,
         ModelKind::ComponentDefinition,
         ModelKind::AssessmentPlan,
         ModelKind::AssessmentResults,
         ModelKind::MappingCollection,
+        ModelKind::SystemSecurityPlan,
+        ModelKind::PlanOfActionAndMilestones,
     ];
 
     /// The root key of a document of this model.
@@ -43,6 +49,8 @@ impl ModelKind {
             ModelKind::AssessmentPlan => "assessment-plan",
             ModelKind::AssessmentResults => "assessment-results",
             ModelKind::MappingCollection => "mapping-collection",
+            ModelKind::SystemSecurityPlan => "system-security-plan",
+            ModelKind::PlanOfActionAndMilestones => "plan-of-action-and-milestones",
         }
     }
 
@@ -66,6 +74,8 @@ pub enum Document {
     AssessmentPlan(Box<AssessmentPlan>),
     AssessmentResults(Box<AssessmentResults>),
     MappingCollection(Box<MappingCollection>),
+    SystemSecurityPlan(Box<SystemSecurityPlan>),
+    PlanOfActionAndMilestones(Box<PlanOfActionAndMilestones>),
 }
 
 impl Document {
@@ -77,6 +87,8 @@ impl Document {
             Document::AssessmentPlan(_) => ModelKind::AssessmentPlan,
             Document::AssessmentResults(_) => ModelKind::AssessmentResults,
             Document::MappingCollection(_) => ModelKind::MappingCollection,
+            Document::SystemSecurityPlan(_) => ModelKind::SystemSecurityPlan,
+            Document::PlanOfActionAndMilestones(_) => ModelKind::PlanOfActionAndMilestones,
         }
     }
 
@@ -99,6 +111,8 @@ impl Document {
             Document::AssessmentPlan(d) => wrap(key, d),
             Document::AssessmentResults(d) => wrap(key, d),
             Document::MappingCollection(d) => wrap(key, d),
+            Document::SystemSecurityPlan(d) => wrap(key, d),
+            Document::PlanOfActionAndMilestones(d) => wrap(key, d),
         }
     }
 }
@@ -443,6 +457,12 @@ fn typed(path: &Path, kind: ModelKind, inner: Value) -> Result<Document, LoadErr
         ModelKind::MappingCollection => {
             Document::MappingCollection(Box::new(serde_json::from_value(inner).map_err(model)?))
         }
+        ModelKind::SystemSecurityPlan => {
+            Document::SystemSecurityPlan(Box::new(serde_json::from_value(inner).map_err(model)?))
+        }
+        ModelKind::PlanOfActionAndMilestones => Document::PlanOfActionAndMilestones(Box::new(
+            serde_json::from_value(inner).map_err(model)?,
+        )),
     })
 }
 

@@ -26,7 +26,9 @@ pub use error::{LoadError, SchemaViolation};
 pub use model::catalog::{Catalog, Control, ControlRef, Group};
 pub use model::mapping::MappingCollection;
 pub use model::metadata::{BackMatter, Link, Metadata, Property};
+pub use model::poam::PlanOfActionAndMilestones;
 pub use model::profile::Profile;
+pub use model::ssp::SystemSecurityPlan;
 pub use resolve::{ResolveError, Resolver};
 pub use schema::validate_value;
 

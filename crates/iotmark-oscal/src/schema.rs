@@ -28,13 +28,16 @@ fn schema_text(kind: ModelKind) -> &'static str {
         ModelKind::AssessmentPlan => schema_file!("oscal_assessment-plan_schema.json"),
         ModelKind::AssessmentResults => schema_file!("oscal_assessment-results_schema.json"),
         ModelKind::MappingCollection => schema_file!("oscal_mapping_schema.json"),
+        ModelKind::SystemSecurityPlan => schema_file!("oscal_ssp_schema.json"),
+        ModelKind::PlanOfActionAndMilestones => schema_file!("oscal_poam_schema.json"),
     }
 }
 
 type Compiled = Result<jsonschema::Validator, String>;
 
 fn validator(kind: ModelKind) -> &'static Compiled {
-    static CELLS: [OnceLock<Compiled>; 6] = [const { OnceLock::new() }; 6];
+    static CELLS: [OnceLock<Compiled>; ModelKind::ALL.len()] =
+        [const { OnceLock::new() }; ModelKind::ALL.len()];
     let index = ModelKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
     CELLS[index].get_or_init(|| {
         let schema: Value = serde_json::from_str(schema_text(kind)).map_err(|e| e.to_string())?;

@@ -10,4 +10,6 @@ pub mod component;
 pub mod control;
 pub mod mapping;
 pub mod metadata;
+pub mod poam;
 pub mod profile;
+pub mod ssp;

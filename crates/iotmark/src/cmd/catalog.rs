@@ -745,6 +745,16 @@ fn import(args: &ImportArgs) -> Result<ExitCode> {
             summary["results"] = json!(r.results.len());
             None
         }
+        Document::SystemSecurityPlan(s) => {
+            summary["title"] = json!(s.metadata.title);
+            summary["components"] = json!(s.system_implementation.components.len());
+            None
+        }
+        Document::PlanOfActionAndMilestones(p) => {
+            summary["title"] = json!(p.metadata.title);
+            summary["poam-items"] = json!(p.poam_items.len());
+            None
+        }
     };
     if let Some(catalog) = &catalog {
         summary["title"] = json!(catalog.metadata.title);
