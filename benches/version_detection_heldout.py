@@ -118,7 +118,7 @@ def upstream(version):
     """The upstream part of a Debian or Ubuntu version, as the Rust example's
     `debian_upstream` takes it."""
     v = version.split(":", 1)[-1]
-    v = v.rsplit("-", 1)[0] if "-" in v else v
+    v = v.rsplit("-", 1)[0] if "-" in v else re.sub(r"(?:ubuntu|build)[\d.]+$", "", v)
     v = v.split("+really", 1)[1] if "+really" in v else v
     v = re.split(r"[+~]", v)[0]
     for suffix in (".dfsg", ".ds"):

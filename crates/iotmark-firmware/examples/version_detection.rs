@@ -156,7 +156,19 @@ pub fn measure(dir: &Path) -> Result<(Vec<PackageResult>, Summary), String> {
 /// `+really` downgrade, and no repack or snapshot suffix (`+dfsg`, `~rc1`, `+git2023…`).
 pub fn debian_upstream(version: &str) -> &str {
     let v = version.split_once(':').map_or(version, |(_, v)| v);
-    let v = v.rsplit_once('-').map_or(v, |(u, _)| u);
+    let v = match v.rsplit_once('-') {
+        Some((upstream, _)) => upstream,
+        // A native package has no revision; Ubuntu appends its own to the version itself
+        // (`5.17build1`, `1.21.1ubuntu2`).
+        None => ["ubuntu", "build"]
+            .iter()
+            .find_map(|mark| {
+                let (upstream, rest) = v.rsplit_once(mark)?;
+                (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+                    .then_some(upstream)
+            })
+            .unwrap_or(v),
+    };
     let v = v.split_once("+really").map_or(v, |(_, real)| real);
     let v = v.split(['+', '~']).next().unwrap_or(v);
     v.trim_end_matches(".dfsg").trim_end_matches(".ds")
