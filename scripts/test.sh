@@ -21,7 +21,7 @@ for tool in mksquashfs:squashfs-tools unsquashfs:squashfs-tools mkimage:u-boot-t
     mkfs.cramfs:util-linux genromfs:genromfs mkfs.jffs2:mtd-utils mkfs.ubifs:mtd-utils \
     ubinize:mtd-utils xz:xz-utils zstd:zstd lz4:lz4 lzop:lzop bzip2:bzip2 gzip:gzip \
     dpkg-deb:dpkg ar:binutils rpm:rpm rpmbuild:rpm db5.3_load:db5.3-util \
-    dpkg-parsechangelog:dpkg-dev npm:npm gcc:gcc zip:zip; do
+    dpkg-parsechangelog:dpkg-dev npm:npm gcc:gcc zip:zip yanglint:libyang2-tools; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -54,6 +54,7 @@
 //! [in-toto Statement v1]: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md
 //! [DSSE]: https://github.com/secure-systems-lab/dsse/blob/master/protocol.md
 
+pub mod cms;
 pub mod digest;
 pub mod dsse;
 pub mod keys;

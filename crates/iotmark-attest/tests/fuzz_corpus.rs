@@ -1,4 +1,4 @@
-//! The `dsse_envelope` fuzz target's seed corpus (`fuzz/corpus/dsse_envelope/`) runs here on
+//! The `dsse_envelope` and `certificate_read` fuzz targets' seed corpora (`fuzz/corpus/`) run here on
 //! stable, with every truncation and a sweep of byte flips of each seed: errors, no panics.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -46,4 +46,30 @@ fn the_conformity_seed_is_a_genuine_envelope() {
         let (_, payload) = env.verify(&key).unwrap();
         iotmark_attest::statement::Statement::parse(payload).unwrap();
     }
+}
+
+#[test]
+fn certificate_seeds_are_genuine_and_their_mutations_do_not_panic() {
+    use iotmark_attest::cms::fuzz_certificate;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/certificate_read");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        assert!(fuzz_certificate(&data), "{} is not read", path.display());
+        for len in 0..data.len() {
+            fuzz_certificate(&data[..len]);
+        }
+        let mut mutated = data.clone();
+        for i in 0..data.len() {
+            for b in [0x00, 0x80, 0x84, 0xff] {
+                let old = mutated[i];
+                mutated[i] = b;
+                fuzz_certificate(&mutated);
+                mutated[i] = old;
+            }
+        }
+        count += 1;
+    }
+    assert!(count >= 2, "expected the seed corpus in {}", dir.display());
 }

@@ -11,6 +11,7 @@
 //!   [`attestation::Attestation`], whose digests, times and kinds are types; it gives the log
 //!   leaf that records it.
 //! * [`log_key`]: the log's checkpoint signer from an attestation key file.
+//! * [`mud`]: a declaration becomes a Manufacturer Usage Description (RFC 8520), signed.
 //!
 //! The binary and the server parse their arguments or requests, call these functions, and
 //! print or answer; neither holds a workflow of its own.
@@ -19,3 +20,4 @@ pub mod assessment;
 pub mod attestation;
 pub mod attesting;
 pub mod log_key;
+pub mod mud;

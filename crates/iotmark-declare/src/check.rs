@@ -425,6 +425,9 @@ fn pattern_diagnostic(pointer: &str, at: &str, pattern: &str, instance: &Value) 
             .hint(format!("for example `{}`", slug(given)))
     } else if pointer.ends_with("/contact") {
         d.expected("an e-mail address or an https:// URL")
+    } else if pattern == crate::model::HOST_NAME_PATTERN {
+        d.expected("a DNS host name such as `api.acme.example`")
+            .hint("give the name only: no scheme (`https://`), port or path")
     } else {
         d.expected(format!("text matching {pattern}"))
     }

@@ -7,10 +7,12 @@
 //!
 //! [`check`] reports every problem with file, line and column, the expected form and a hint;
 //! [`schema`] generates the JSON Schema editors use; [`scaffold`] writes a commented starting
-//! point; [`to_component_definition`] exports it as OSCAL.
+//! point; [`to_component_definition`] exports it as OSCAL, and [`mud::to_mud`] as a
+//! Manufacturer Usage Description (RFC 8520).
 
 mod check;
 mod model;
+pub mod mud;
 mod oscal;
 pub mod scaffold;
 pub mod schema;

@@ -274,7 +274,33 @@ pub struct Interfaces {
     pub radios: Vec<Radio>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub physical: Vec<PhysicalPort>,
+    /// Every remote endpoint the product connects to by itself (its cloud, update server,
+    /// time servers): what a Manufacturer Usage Description (RFC 8520) allows, and nothing else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cloud: Vec<CloudEndpoint>,
 }
+
+/// A remote endpoint the product initiates connections to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloudEndpoint {
+    /// The DNS name connected to, as the device resolves it (`api.acme.example`): no scheme,
+    /// port or path.
+    #[schemars(regex(pattern = HOST_NAME_PATTERN), length(min = 1, max = 253))]
+    pub host: String,
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    pub transport: Transport,
+    /// Application protocol, e.g. `https`, `mqtts`, `ntp`.
+    #[schemars(length(min = 1))]
+    pub protocol: String,
+    /// What the product uses it for, e.g. `firmware updates`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+}
+
+/// A DNS host name: dot-separated labels of letters, digits and inner dashes (RFC 1123).
+pub const HOST_NAME_PATTERN: &str = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

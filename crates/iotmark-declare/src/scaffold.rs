@@ -90,6 +90,12 @@ interfaces:
       kind: uart                 # uart, jtag, swd, usb, sd-card, button, other
       accessible: false          # reachable without breaking the enclosure?
       disabled_in_software: true
+  cloud:                         # every endpoint the device connects to by itself
+    - host: api.example.com      # a DNS name; `iotmark mud` allows these and nothing else
+      port: 443
+      transport: tcp
+      protocol: https
+      purpose: app and cloud API
 
 updates:                         # the NTIA update-transparency elements
   updatable: true

@@ -47,7 +47,8 @@ Examples:
   iotmark catalog resolve my-profile.json -o resolved.json
   iotmark landscape cryptographic-techniques
   iotmark vulns import nvdcve-2.0-2024.json.gz known_exploited_vulnerabilities.json
-  iotmark vulns camera.cdx.json --vex camera.openvex.json";
+  iotmark vulns camera.cdx.json --vex camera.openvex.json
+  iotmark mud product.yaml --url https://mud.acme.example/sc-200.json -o sc-200.json";
 
 /// Conformity assessment and transparency for the cybersecurity of IoT products.
 #[derive(Debug, Parser)]
@@ -94,6 +95,8 @@ enum Command {
     Verify(cmd::attest::VerifyArgs),
     /// Match an SBOM, a scan or an image against vulnerability data; import feeds; triage
     Vulns(cmd::vulns::VulnsArgs),
+    /// Write the product's Manufacturer Usage Description (RFC 8520), signed
+    Mud(cmd::mud::MudArgs),
 }
 
 fn main() -> ExitCode {
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         Command::Log(c) => cmd::log::run(c),
         Command::Registry(c) => cmd::registry::run(c),
         Command::Vulns(a) => cmd::vulns::run(a),
+        Command::Mud(a) => cmd::mud::run(a),
     };
     match result {
         Ok(code) => code,

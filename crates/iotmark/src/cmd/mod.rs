@@ -5,6 +5,7 @@ pub mod declare;
 pub mod demo;
 pub mod landscape;
 pub mod log;
+pub mod mud;
 pub mod registry;
 pub mod scan;
 pub mod vulns;
