@@ -16,4 +16,4 @@ mod scheme;
 pub use engine::{Assessment, Assessor, EvidenceRef, Finding, Status, Verdict};
 pub use error::AssessError;
 pub use rules::{Rule, RuleBook};
-pub use scheme::{Obligations, RequirementSet, Route, Scheme, Tier, bundled_schemes};
+pub use scheme::{Obligations, RequirementSet, Route, Scheme, Selection, Tier, bundled_schemes};

@@ -12,6 +12,8 @@
 //!   leaf that records it.
 //! * [`log_key`]: the log's checkpoint signer from an attestation key file.
 //! * [`mud`]: a declaration becomes a Manufacturer Usage Description (RFC 8520), signed.
+//! * [`procure`]: an SP 800-53 baseline becomes SP 800-213A device requirements, and
+//!   candidate products are compared against them.
 //!
 //! The binary and the server parse their arguments or requests, call these functions, and
 //! print or answer; neither holds a workflow of its own.
@@ -21,3 +23,4 @@ pub mod attestation;
 pub mod attesting;
 pub mod log_key;
 pub mod mud;
+pub mod procure;

@@ -48,7 +48,8 @@ Examples:
   iotmark landscape cryptographic-techniques
   iotmark vulns import nvdcve-2.0-2024.json.gz known_exploited_vulnerabilities.json
   iotmark vulns camera.cdx.json --vex camera.openvex.json
-  iotmark mud product.yaml --url https://mud.acme.example/sc-200.json -o sc-200.json";
+  iotmark mud product.yaml --url https://mud.acme.example/sc-200.json -o sc-200.json
+  iotmark procure --baseline moderate camera-a.yaml camera-b.yaml";
 
 /// Conformity assessment and transparency for the cybersecurity of IoT products.
 #[derive(Debug, Parser)]
@@ -97,6 +98,8 @@ enum Command {
     Vulns(cmd::vulns::VulnsArgs),
     /// Write the product's Manufacturer Usage Description (RFC 8520), signed
     Mud(cmd::mud::MudArgs),
+    /// Derive IoT device requirements from an SP 800-53 baseline and compare products (SP 800-213)
+    Procure(cmd::procure::ProcureArgs),
 }
 
 fn main() -> ExitCode {
@@ -118,6 +121,7 @@ fn main() -> ExitCode {
         Command::Registry(c) => cmd::registry::run(c),
         Command::Vulns(a) => cmd::vulns::run(a),
         Command::Mud(a) => cmd::mud::run(a),
+        Command::Procure(a) => cmd::procure::run(a),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod landscape;
 pub mod log;
 pub mod mud;
+pub mod procure;
 pub mod registry;
 pub mod scan;
 pub mod vulns;
