@@ -5,7 +5,8 @@
 #   - YAML exports, converted back to JSON by iotmark (round-trip);
 #   - NIST's SP 800-53 rev5 baseline profiles, resolved by iotmark;
 #   - the example product's assessment plan, results and component definition under every
-#     bundled scheme.
+#     bundled scheme;
+#   - the POA&M and SSP `iotmark procure` writes, at each SP 800-53B baseline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,17 @@ for scheme in $("$bin" scheme list --json | python3 -c 'import json,sys; print("
     files+=("$out/$scheme.$f.json")
   done
   sarif_files+=("$out/assess-$scheme/results.sarif")
+done
+
+# The SP 800-213 procurement check's POA&M at each baseline, and NIST's example SSP with the
+# example cameras added as components.
+for baseline in low moderate high; do
+  "$bin" procure --baseline "$baseline" --date 2026-11-22 \
+    examples/acme-securecam/declaration.yaml examples/acme-securecam-fixed/declaration.yaml \
+    --poam "$out/procure-$baseline.poam.json" \
+    --ssp crates/iotmark-oscal/tests/data/nist-examples/ssp-example.json \
+    --ssp-out "$out/procure-$baseline.ssp.json" > /dev/null 2>&1
+  files+=("$out/procure-$baseline.poam.json" "$out/procure-$baseline.ssp.json")
 done
 
 # The vulnerability report's SARIF, from the vulns CLI test on real NVD records.

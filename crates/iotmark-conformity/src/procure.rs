@@ -312,3 +312,176 @@ pub fn compare(
         candidates: results,
     })
 }
+
+/// The namespace of iotmark's own OSCAL properties.
+const NS: &str = "https://iotmark.dev/ns/oscal";
+
+/// A stable UUID for what `name` names within this comparison's documents (v5, so the same
+/// product keeps its component UUID from one plan to the next).
+fn stable_uuid(name: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("{NS}/{name}").as_bytes(),
+    )
+    .to_string()
+}
+
+/// Each candidate's component UUID: stable per product, with the second and later
+/// candidates of one product ID (two versions compared) told apart by their place.
+fn component_uuids(comparison: &Comparison) -> Vec<String> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    comparison
+        .candidates
+        .iter()
+        .map(|c| {
+            let n = seen.entry(c.product_id.as_str()).or_default();
+            let name = match *n {
+                0 => format!("component/{}", c.product_id),
+                k => format!("component/{}/{k}", c.product_id),
+            };
+            *n += 1;
+            stable_uuid(&name)
+        })
+        .collect()
+}
+
+/// A candidate as an OSCAL system component: the device the agency would add to its system.
+fn component_value(c: &CandidateResult, uuid: &str, baseline: &str) -> serde_json::Value {
+    serde_json::json!({
+        "uuid": uuid,
+        "type": "hardware",
+        "title": c.product,
+        "description": format!(
+            "IoT device {} ({}), assessed by iotmark procure against the SP 800-213A requirements of the {baseline} baseline: {} met, {} not met, {} to review.",
+            c.product, c.product_id, c.met, c.missing, c.to_review
+        ),
+        "props": [
+            {"name": "product-id", "ns": NS, "value": c.product_id},
+            {"name": "requirements-met", "ns": NS, "value": c.met.to_string()},
+            {"name": "requirements-not-met", "ns": NS, "value": c.missing.to_string()},
+            {"name": "requirements-to-review", "ns": NS, "value": c.to_review.to_string()},
+        ],
+        "status": {"state": "under-development", "remarks": "A candidate for procurement; not yet deployed."},
+    })
+}
+
+/// Why a POA&M or SSP could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OscalWriteError {
+    #[error("the {0} iotmark built does not pass the OSCAL schema (a defect): {1}")]
+    Invalid(&'static str, String),
+}
+
+fn typed<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    value: serde_json::Value,
+) -> Result<T, OscalWriteError> {
+    serde_json::from_value(value).map_err(|e| OscalWriteError::Invalid(what, e.to_string()))
+}
+
+/// The comparison's gaps as an OSCAL plan of action and milestones: each candidate a local
+/// component, and for every requirement it does not show it meets, an open risk and a POA&M
+/// item naming the baseline controls the agency supplies meanwhile.
+pub fn poam(
+    comparison: &Comparison,
+    now: jiff::Timestamp,
+) -> Result<iotmark_oscal::PlanOfActionAndMilestones, OscalWriteError> {
+    let d = &comparison.derivation;
+    let mut risks = Vec::new();
+    let mut items = Vec::new();
+    let uuids = component_uuids(comparison);
+    for (c, component) in comparison.candidates.iter().zip(&uuids) {
+        for r in &d.requirements {
+            let Some(controls) = c.compensating.get(&r.id) else {
+                continue;
+            };
+            let (status, reason) = &c.statuses[&r.id];
+            let risk = stable_uuid(&format!("risk/{}/{component}/{}", d.baseline, r.id));
+            let title = format!(
+                "{}: {} {} {}",
+                c.product,
+                r.label,
+                r.title,
+                match status {
+                    Status::NotSatisfied => "not met",
+                    _ => "not shown to be met",
+                }
+            );
+            risks.push(serde_json::json!({
+                "uuid": risk,
+                "title": title,
+                "description": reason,
+                "statement": format!(
+                    "SP 800-213A {} is required by the {} baseline through {}. Until the device shows it supports it, the agency provides {} around the device.",
+                    r.label, d.baseline, controls.join(", "), controls.join(", ")
+                ),
+                "props": [
+                    {"name": "requirement", "ns": NS, "value": r.id},
+                    {"name": "requirement-status", "ns": NS, "value": status.as_str()},
+                ],
+                "status": "open",
+            }));
+            items.push(serde_json::json!({
+                "uuid": stable_uuid(&format!("poam-item/{}/{component}/{}", d.baseline, r.id)),
+                "title": title,
+                "description": format!(
+                    "Obtain evidence from the manufacturer that {} supports SP 800-213A {} ({}), or implement the compensating controls {} for it.",
+                    c.product, r.label, r.title, controls.join(", ")
+                ),
+                "props": [
+                    {"name": "component", "ns": NS, "value": component},
+                    {"name": "compensating-controls", "ns": NS, "value": controls.join(" ")},
+                ],
+                "related-risks": [{"risk-uuid": risk}],
+            }));
+        }
+    }
+    let components: Vec<serde_json::Value> = comparison
+        .candidates
+        .iter()
+        .zip(&uuids)
+        .map(|(c, uuid)| component_value(c, uuid, &d.baseline))
+        .collect();
+    let mut poam = serde_json::json!({
+        "uuid": uuid::Uuid::new_v4().to_string(),
+        "metadata": {
+            "title": format!("IoT device procurement gaps, SP 800-53B {} baseline (SP 800-213)", d.baseline),
+            "last-modified": now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "version": "1",
+            "oscal-version": iotmark_oscal::OSCAL_VERSION,
+        },
+        "local-definitions": {"components": components},
+        "poam-items": items,
+    });
+    if !risks.is_empty() {
+        poam["risks"] = serde_json::Value::Array(risks);
+    }
+    let document = serde_json::json!({"plan-of-action-and-milestones": poam});
+    let violations = iotmark_oscal::validate_value(
+        iotmark_oscal::ModelKind::PlanOfActionAndMilestones,
+        &document,
+    );
+    if let Some(v) = violations.first() {
+        return Err(OscalWriteError::Invalid(
+            "POA&M",
+            format!("{}: {}", v.pointer, v.message),
+        ));
+    }
+    typed("POA&M", poam)
+}
+
+/// Adds each candidate to the SSP's system implementation as a component (replacing one
+/// added before for the same product) and marks the plan modified.
+pub fn attach_to_ssp(
+    ssp: &mut iotmark_oscal::SystemSecurityPlan,
+    comparison: &Comparison,
+    now: jiff::Timestamp,
+) -> Result<(), OscalWriteError> {
+    let uuids = component_uuids(comparison);
+    for (c, uuid) in comparison.candidates.iter().zip(&uuids) {
+        let value = component_value(c, uuid, &comparison.derivation.baseline);
+        ssp.add_component(typed("SSP component", value)?);
+    }
+    ssp.metadata.last_modified = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    Ok(())
+}

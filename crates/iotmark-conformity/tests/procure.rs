@@ -167,3 +167,69 @@ fn a_tailored_profile_replaces_the_baseline() {
     assert!(!ids.contains(&"sp800-213a-di-ims"), "{ids:?}");
     assert_eq!(d.baseline_controls, 3);
 }
+
+#[test]
+fn the_gaps_become_a_poam_and_the_products_ssp_components() {
+    use iotmark_conformity::procure::{attach_to_ssp, poam};
+    use iotmark_oscal::{Document, Loader, write_json};
+    let candidates = [
+        Candidate {
+            declaration: repo().join("examples/acme-securecam/declaration.yaml"),
+            evidence: None,
+        },
+        Candidate {
+            declaration: repo().join("examples/acme-securecam-fixed/declaration.yaml"),
+            evidence: None,
+        },
+    ];
+    let c = compare(
+        derive(Baseline::Moderate, None).unwrap(),
+        &candidates,
+        jiff::civil::date(2026, 12, 5),
+    )
+    .unwrap();
+    let now: jiff::Timestamp = "2026-12-05T12:00:00Z".parse().unwrap();
+    let plan = poam(&c, now).unwrap();
+    // Written and read back through the schema-validating loader.
+    let text = write_json(&Document::PlanOfActionAndMilestones(Box::new(plan)));
+    let Document::PlanOfActionAndMilestones(plan) = Loader::default()
+        .load_bytes(Path::new("gaps.json"), text.as_bytes())
+        .unwrap()
+    else {
+        panic!("not a POA&M")
+    };
+    let gaps: usize = c.candidates.iter().map(|x| x.compensating.len()).sum();
+    assert_eq!(plan.poam_items.len(), gaps);
+    assert_eq!(plan.risks.len(), gaps);
+    for item in &plan.poam_items {
+        let risk = &item.related_risks[0].risk_uuid;
+        assert!(plan.risks.iter().any(|r| &r.uuid == risk), "{risk}");
+    }
+    // The unfixed camera's failed role support is an item naming its compensating controls.
+    let rol = plan
+        .poam_items
+        .iter()
+        .find(|i| i.title.contains("LA (ROL)") && i.title.ends_with("not met"))
+        .unwrap();
+    assert!(
+        rol.description.contains("ac-2, ac-3, ac-5, ac-6"),
+        "{}",
+        rol.description
+    );
+    assert_eq!(plan.local_definitions.as_ref().unwrap().components.len(), 2);
+
+    let example = repo().join("crates/iotmark-oscal/tests/data/nist-examples/ssp-example.json");
+    let Document::SystemSecurityPlan(mut ssp) = Loader::default().load_path(&example).unwrap()
+    else {
+        panic!("not an SSP")
+    };
+    let before = ssp.system_implementation.components.len();
+    attach_to_ssp(&mut ssp, &c, now).unwrap();
+    attach_to_ssp(&mut ssp, &c, now).unwrap();
+    // Both cameras (two versions of one product) are added, once however often attached.
+    assert_eq!(ssp.system_implementation.components.len(), before + 2);
+    let text = write_json(&Document::SystemSecurityPlan(ssp));
+    Loader::default()
+        .load_bytes(Path::new("ssp.json"), text.as_bytes())
+        .unwrap();
+}

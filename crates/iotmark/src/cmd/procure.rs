@@ -1,12 +1,13 @@
 //! `iotmark procure`: the SP 800-213 procurement check of candidate products.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use iotmark_assess::Status;
-use iotmark_conformity::procure::{Baseline, Candidate, compare, derive};
+use iotmark_conformity::procure::{Baseline, Candidate, attach_to_ssp, compare, derive, poam};
+use iotmark_oscal::{Document, Loader, write_json};
 
 use crate::style::Style;
 
@@ -29,7 +30,9 @@ A PRODUCT is a declaration, or DECLARATION=EVIDENCE_DIR to use `iotmark scan` ev
 Examples:
   iotmark procure --baseline moderate camera-a.yaml camera-b.yaml
   iotmark procure --baseline low camera.yaml=evidence/ --json
-  iotmark procure --baseline high --tailoring agency-profile.json camera.yaml")]
+  iotmark procure --baseline high --tailoring agency-profile.json camera.yaml
+  iotmark procure --baseline moderate camera.yaml --poam gaps.poam.json \\
+      --ssp system.ssp.json --ssp-out system-with-camera.ssp.json")]
 pub struct ProcureArgs {
     /// The SP 800-53B baseline of the system the devices join
     #[arg(long, value_enum)]
@@ -43,9 +46,25 @@ pub struct ProcureArgs {
     /// Judge dates against this day instead of today (YYYY-MM-DD)
     #[arg(long, value_name = "DATE")]
     date: Option<String>,
+    /// Write the gaps as an OSCAL plan of action and milestones (JSON)
+    #[arg(long, value_name = "FILE")]
+    poam: Option<PathBuf>,
+    /// An existing OSCAL system security plan to add the products to as components
+    #[arg(long, value_name = "FILE", requires = "ssp_out")]
+    ssp: Option<PathBuf>,
+    /// Where to write the SSP with the products added
+    #[arg(long, value_name = "FILE", requires = "ssp")]
+    ssp_out: Option<PathBuf>,
     /// Print the derivation and the comparison as JSON
     #[arg(long)]
     json: bool,
+}
+
+fn write_document(path: &Path, document: &Document) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, write_json(document))
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn status_cell(style: Style, status: Status) -> String {
@@ -83,6 +102,23 @@ pub fn run(args: ProcureArgs) -> Result<ExitCode> {
         &candidates,
         crate::inputs::today(args.date.as_deref())?,
     )?;
+    let now = crate::inputs::time_or_now("--now", None)?;
+    if let Some(path) = &args.poam {
+        let plan = poam(&comparison, now)?;
+        write_document(path, &Document::PlanOfActionAndMilestones(Box::new(plan)))?;
+        eprintln!("wrote {} (OSCAL POA&M)", path.display());
+    }
+    if let (Some(input), Some(output)) = (&args.ssp, &args.ssp_out) {
+        let Document::SystemSecurityPlan(mut ssp) = Loader::default().load_path(input)? else {
+            bail!("{} is not an OSCAL system security plan", input.display());
+        };
+        attach_to_ssp(&mut ssp, &comparison, now)?;
+        write_document(output, &Document::SystemSecurityPlan(ssp))?;
+        eprintln!(
+            "wrote {} (the SSP with the products as components)",
+            output.display()
+        );
+    }
     if args.json {
         serde_json::to_writer_pretty(std::io::stdout().lock(), &comparison)?;
         println!();
