@@ -33,6 +33,14 @@ fn expected() -> BTreeMap<String, BTreeMap<String, (String, Vec<String>)>> {
     out
 }
 
+/// The example camera and its fixed version.
+fn examples() -> [Candidate; 2] {
+    ["acme-securecam", "acme-securecam-fixed"].map(|name| Candidate {
+        declaration: repo().join(format!("examples/{name}/declaration.yaml")),
+        evidence: None,
+    })
+}
+
 const BASELINES: [(Baseline, &str); 3] = [
     (Baseline::Low, "low"),
     (Baseline::Moderate, "moderate"),
@@ -104,16 +112,7 @@ fn rows_checked_by_hand_against_sp_800_53b() {
 #[test]
 fn the_example_products_get_the_expected_statuses_at_each_baseline() {
     let expected = expected();
-    let candidates = [
-        Candidate {
-            declaration: repo().join("examples/acme-securecam/declaration.yaml"),
-            evidence: None,
-        },
-        Candidate {
-            declaration: repo().join("examples/acme-securecam-fixed/declaration.yaml"),
-            evidence: None,
-        },
-    ];
+    let candidates = examples();
     for (baseline, name) in BASELINES {
         let d = derive(baseline, None).unwrap();
         let c = compare(d, &candidates, jiff::civil::date(2026, 12, 5)).unwrap();
@@ -172,16 +171,7 @@ fn a_tailored_profile_replaces_the_baseline() {
 fn the_gaps_become_a_poam_and_the_products_ssp_components() {
     use iotmark_conformity::procure::{attach_to_ssp, poam};
     use iotmark_oscal::{Document, Loader, write_json};
-    let candidates = [
-        Candidate {
-            declaration: repo().join("examples/acme-securecam/declaration.yaml"),
-            evidence: None,
-        },
-        Candidate {
-            declaration: repo().join("examples/acme-securecam-fixed/declaration.yaml"),
-            evidence: None,
-        },
-    ];
+    let candidates = examples();
     let c = compare(
         derive(Baseline::Moderate, None).unwrap(),
         &candidates,
