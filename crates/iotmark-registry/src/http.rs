@@ -14,6 +14,7 @@ use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
 use crate::accept::Rule;
+use crate::pagecache::View;
 use crate::service::{Registry, RegistryError};
 use crate::status;
 use crate::store::VulnerabilityReport;
@@ -35,6 +36,7 @@ pub fn router(registry: Arc<Registry>) -> Router {
         .route("/api/v1/attestations/{sha256}", get(attestation))
         .route("/api/v1/attestations/{sha256}/envelope", get(envelope))
         .route("/api/v1/attestations/{sha256}/csaf", get(csaf_advisory))
+        .route("/api/v1/products/lookup", post(lookup))
         .route("/api/v1/products/{id}", get(product))
         .route(
             "/api/v1/products/{id}/declaration",
@@ -851,15 +853,243 @@ async fn product(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = product_id(&id)?;
-    let product = registry.store.product(id).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            format!("no product {id:?} is registered"),
-        )
-    })?;
+    let body = match product_json(&registry, id).await? {
+        Some(body) => body,
+        None => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                format!("no product {id:?} is registered"),
+            ));
+        }
+    };
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// Most lookups in one batch.
+pub const MAX_LOOKUPS: usize = 1000;
+
+/// One question of a batch lookup: a product, a version of it, or a firmware image.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// A product ID
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    product: Option<String>,
+    /// A version of that product (with `product`)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    /// The SHA-256 of a firmware image (64 lower-case hex digits), instead of a product
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    image_sha256: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupRequest {
+    /// Up to 1000 lookups, answered in order
+    lookups: Vec<Lookup>,
+}
+
+/// The answer to one lookup.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LookupResult {
+    /// The product found (the key of its answer in `products`), or none
+    product: Option<String>,
+    /// The version asked for or shipping the image; whether the product lists it is in
+    /// `version_known`
+    version: Option<String>,
+    /// Whether the product is registered and (when a version or image was asked) lists it
+    found: bool,
+    version_known: bool,
+    /// Other products whose versions also ship the image (rare: shared firmware)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    also: Vec<LookupHit>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LookupHit {
+    product: String,
+    version: String,
+}
+
+/// The batch answer: each product once, and one result per lookup.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LookupAnswer {
+    /// Each product found, as `GET /api/v1/products/{id}` answers it
+    products: std::collections::BTreeMap<String, ProductView>,
+    results: Vec<LookupResult>,
+}
+
+/// Many products at once, by product, version or firmware image digest: what a fleet tool
+/// asks about everything it runs.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products/lookup",
+    tag = "products",
+    request_body = LookupRequest,
+    responses(
+        (status = 200, description = "One result per lookup, in order, and each product found once", body = LookupAnswer),
+        (status = 400, description = "Malformed request: not JSON, more than 1000 lookups, or a lookup that names neither a product nor an image", body = ErrorBody),
+    )
+)]
+async fn lookup(State(registry): State<Arc<Registry>>, body: Bytes) -> Result<Response, ApiError> {
+    let request: LookupRequest = json_body(
+        &body,
+        "a batch lookup",
+        r#"{"lookups": [{"product": "ID", "version": "V"}, {"image_sha256": "HEX"}]}"#,
+    )?;
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "body", m);
+    if request.lookups.len() > MAX_LOOKUPS {
+        return Err(bad(format!(
+            "{} lookups; send at most {MAX_LOOKUPS} per request",
+            request.lookups.len()
+        )));
+    }
+    let mut answers: std::collections::BTreeMap<String, Option<Bytes>> = Default::default();
+    let mut results = Vec::with_capacity(request.lookups.len());
+    for (i, l) in request.lookups.iter().enumerate() {
+        let (product, version, also) = match (&l.product, &l.image_sha256) {
+            (Some(p), None) => {
+                let p = product_id(p)
+                    .map_err(|e| bad(format!("lookups[{i}].product: {}", e.message)))?;
+                (Some(p.to_owned()), l.version.clone(), Vec::new())
+            }
+            (None, Some(digest)) if l.version.is_none() => {
+                if digest.len() != 64
+                    || !digest
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                {
+                    return Err(bad(format!(
+                        "lookups[{i}].image_sha256: give 64 lower-case hexadecimal digits"
+                    )));
+                }
+                let mut hits = registry.store.versions_by_image(digest).await?.into_iter();
+                match hits.next() {
+                    Some((p, v)) => (
+                        Some(p),
+                        Some(v),
+                        hits.map(|(product, version)| LookupHit { product, version })
+                            .collect(),
+                    ),
+                    None => (None, None, Vec::new()),
+                }
+            }
+            _ => {
+                return Err(bad(format!(
+                    "lookups[{i}]: name a product (and optionally its version), or an image_sha256 alone"
+                )));
+            }
+        };
+        let body = match &product {
+            Some(p) => match answers.get(p) {
+                Some(body) => body.clone(),
+                None => {
+                    let body = product_json(&registry, p).await?;
+                    answers.insert(p.clone(), body.clone());
+                    body
+                }
+            },
+            None => None,
+        };
+        let version_known = match (&body, &version) {
+            (Some(body), Some(v)) => product_lists_version(body, v),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        results.push(LookupResult {
+            found: body.is_some() && version_known,
+            product: product.filter(|_| body.is_some()),
+            version,
+            version_known,
+            also,
+        });
+    }
+    // Each product's cached answer is pasted in as it is: no re-serialising.
+    let mut out = Vec::with_capacity(4096);
+    out.extend_from_slice(b"{\"products\":{");
+    let mut first = true;
+    for (id, body) in &answers {
+        let Some(body) = body else { continue };
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        // Product IDs are checked to be [a-z0-9-]: nothing to escape.
+        out.extend_from_slice(format!("\"{id}\":").as_bytes());
+        out.extend_from_slice(body);
+    }
+    out.extend_from_slice(b"},\"results\":");
+    serde_json::to_writer(&mut out, &results)
+        .map_err(|e| RegistryError::Internal(format!("lookup: {e}")))?;
+    out.push(b'}');
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        Bytes::from(out),
+    )
+        .into_response())
+}
+
+/// Whether a product's API answer lists `version` among its versions.
+fn product_lists_version(answer: &[u8], version: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Versions {
+        versions: Vec<Named>,
+    }
+    #[derive(Deserialize)]
+    struct Named {
+        version: String,
+    }
+    serde_json::from_slice::<Versions>(answer)
+        .is_ok_and(|a| a.versions.iter().any(|v| v.version == version))
+}
+
+/// The product's API answer as JSON bytes, from the cache when nothing about the product
+/// changed since and no moment of its history passed; `None` when it is not registered.
+/// Like the page, an answer is dropped by any write about its product (the same
+/// invalidations), and kept at most until its words change by themselves.
+async fn product_json(registry: &Arc<Registry>, id: &str) -> Result<Option<Bytes>, ApiError> {
+    if let Some(body) = registry.pages.get(View::Json, id) {
+        return Ok(Some(body));
+    }
+    let started = std::time::Instant::now();
+    let Some((view, next_change)) = product_view(registry, id).await? else {
+        return Ok(None);
+    };
+    let body = Bytes::from(
+        serde_json::to_vec(&view)
+            .map_err(|e| RegistryError::Internal(format!("product {id:?}: {e}")))?,
+    );
+    let keep = crate::pagecache::keep_until(next_change);
+    registry
+        .pages
+        .put(View::Json, id, started, keep, body.clone());
+    Ok(Some(body))
+}
+
+/// The product, its versions and history as of now, with the next moment the answer changes
+/// by itself; `None` when it is not registered.
+async fn product_view(
+    registry: &Arc<Registry>,
+    id: &str,
+) -> Result<Option<(ProductView, Option<jiff::Timestamp>)>, ApiError> {
+    let Some(product) = registry.store.product(id).await? else {
+        return Ok(None);
+    };
     let history = registry.store.history(id).await?;
     let now = jiff::Timestamp::now();
+    let next_change = status::next_change(&history, now);
     let stored_versions = registry.store.versions(id).await?;
     let announcements: Vec<AnnouncementView> = registry
         .store
@@ -956,7 +1186,7 @@ async fn product(
             decision_attestation: a.decision_attestation,
         })
         .collect();
-    Ok(axum::Json(ProductView {
+    let view = ProductView {
         page: format!("{}/p/{}", registry.config.public_url, product.id),
         registry_record,
         product: ProductInfo {
@@ -974,8 +1204,8 @@ async fn product(
         vulnerability_reports,
         announcements,
         appeals,
-    })
-    .into_response())
+    };
+    Ok(Some((view, next_change)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -1539,7 +1769,7 @@ async fn openapi() -> Response {
         license(name = "Apache-2.0 OR MIT")
     ),
     paths(
-        submit, attestation, envelope, csaf_advisory, product, publish_declaration, search, report_vulnerability,
+        submit, attestation, envelope, csaf_advisory, product, lookup, publish_declaration, search, report_vulnerability,
         triage_report, upload_sbom, run_monitor, announce, cra_cases, cra_report, cra_fix,
         file_appeal, appeals, decide_appeal, record_requirement_change, requirement_changes, add_webhook, webhooks, remove_webhook, checkpoint, tile,
         metrics, openapi

@@ -118,6 +118,17 @@ pub fn assessed(
         .any(|i| i.sha256 == announcement.image_sha256)
 }
 
+/// The first moment after `now` at which something in `history` starts or stops holding:
+/// until then, what a product's page and API answer say does not change by itself.
+pub fn next_change(history: &[AttestationRecord], now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    history
+        .iter()
+        .flat_map(|r| [r.issued, r.valid_until, r.effective])
+        .flatten()
+        .filter(|t| *t > now)
+        .min()
+}
+
 /// The attestation that speaks for `version` now: the newest conformity attestation of that
 /// version that holds, else the newest one whatever its standing.
 pub fn current<'a>(

@@ -542,3 +542,96 @@ fn metrics_count_outcomes_and_rate_limits_refuse_without_changing_anything() {
     );
     assert!(text.trim_end().ends_with("# EOF"));
 }
+
+#[test]
+fn a_batch_lookup_answers_by_product_version_and_image_and_sees_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, url) in backends(dir.path()) {
+        let app = TestApp::start(&url, &dir.path().join(backend));
+        let sdoc = conformity(
+            &app.keys["acme"],
+            "Acme Devices Ltd",
+            Route::Sdoc,
+            seconds_ago(60),
+        );
+        let (got, answer) = app.submit("acme", &sdoc);
+        assert_eq!(got, 201, "{backend}: {answer}");
+        let (_, product) = app.get("/api/v1/products/acme-securecam-2");
+        let version = product["versions"][0]["version"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let image = product["versions"][0]["images"][0]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let body = serde_json::json!({"lookups": [
+            {"product": "acme-securecam-2"},
+            {"product": "acme-securecam-2", "version": version},
+            {"product": "acme-securecam-2", "version": "9.9.9"},
+            {"image_sha256": image},
+            {"image_sha256": "0".repeat(64)},
+            {"product": "no-such-product"},
+        ]});
+        let (got, answer) = app.post("/api/v1/products/lookup", None, body.to_string().as_bytes());
+        assert_eq!(got, 200, "{backend}: {answer}");
+        // Each product once, exactly as its own endpoint answers.
+        let products = answer["products"].as_object().unwrap();
+        assert_eq!(products.len(), 1, "{answer}");
+        assert_eq!(products["acme-securecam-2"], product, "{backend}");
+        let results = answer["results"].as_array().unwrap();
+        let found: Vec<bool> = results
+            .iter()
+            .map(|r| r["found"].as_bool().unwrap())
+            .collect();
+        assert_eq!(found, [true, true, false, true, false, false], "{answer}");
+        assert_eq!(results[2]["version_known"], false);
+        assert_eq!(results[3]["product"], "acme-securecam-2");
+        assert_eq!(results[3]["version"], version.as_str());
+        assert!(results[4]["product"].is_null() && results[5]["product"].is_null());
+
+        // A write about the product shows at once in both answers, cached or not.
+        let suspend = status_change(
+            &app.keys["acme"],
+            "Acme Devices Ltd",
+            &sdoc,
+            StatusKind::Suspension,
+            seconds_ago(5),
+        );
+        let (got, answer) = app.submit("acme", &suspend);
+        assert_eq!(got, 201, "{backend}: {answer}");
+        let (_, after) = app.post("/api/v1/products/lookup", None, body.to_string().as_bytes());
+        let (_, single) = app.get("/api/v1/products/acme-securecam-2");
+        assert_eq!(after["products"]["acme-securecam-2"], single);
+        assert_eq!(single["versions"][0]["holds"], false, "{single}");
+        assert_ne!(single, product);
+
+        // Malformed batches are refused, naming the lookup.
+        let too_many: Vec<_> = (0..1001)
+            .map(|_| serde_json::json!({"product": "x1"}))
+            .collect();
+        let cases = [
+            (serde_json::json!({"lookups": too_many}), "at most 1000"),
+            (
+                serde_json::json!({"lookups": [{"version": "1"}]}),
+                "lookups[0]",
+            ),
+            (
+                serde_json::json!({"lookups": [{"image_sha256": "ABC"}]}),
+                "lookups[0].image_sha256",
+            ),
+            (
+                serde_json::json!({"lookups": [{"product": "Bad_ID"}]}),
+                "lookups[0].product",
+            ),
+            (serde_json::json!({"items": []}), "batch lookup"),
+        ];
+        for (bad, says) in cases {
+            let (got, answer) =
+                app.post("/api/v1/products/lookup", None, bad.to_string().as_bytes());
+            assert_eq!(got, 400, "{answer}");
+            let message = answer["error"]["message"].as_str().unwrap();
+            assert!(message.contains(says), "{message}");
+        }
+    }
+}

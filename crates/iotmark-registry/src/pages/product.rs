@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::quoting::{file_stem, shell_word, url_component};
 use super::{Chrome, PageError, protect, words};
+use crate::pagecache::View;
 use iotmark_declare::{Credentials, Declaration, DefaultPassword, UpdateTransport, Updates};
 
 use crate::label::{self, LabelContent};
@@ -524,32 +525,17 @@ pub(super) async fn page(
     State(registry): State<Arc<Registry>>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    if let Some(body) = registry.pages.get(&id) {
+    if let Some(body) = registry.pages.get(View::Page, &id) {
         return Ok(super::html_bytes(StatusCode::OK, body));
     }
     let started = std::time::Instant::now();
     let (body, next_change) = render_page(&registry, &id).await?;
     let body = axum::body::Bytes::from(body);
-    // Kept until the next moment the page's words change by themselves (an attestation
-    // expiring, a status change taking effect), and never longer than the cache's maximum.
-    let keep = next_change.map_or(crate::pagecache::MAX_AGE, |t| {
-        let secs = (t.as_second() - jiff::Timestamp::now().as_second()).max(0);
-        crate::pagecache::MAX_AGE.min(std::time::Duration::from_secs(secs.unsigned_abs()))
-    });
-    if !keep.is_zero() {
-        registry.pages.put(&id, started, keep, body.clone());
-    }
+    let keep = crate::pagecache::keep_until(next_change);
+    registry
+        .pages
+        .put(View::Page, &id, started, keep, body.clone());
     Ok(super::html_bytes(StatusCode::OK, body))
-}
-
-/// The first moment after `now` at which something in `history` starts or stops holding.
-fn next_change(history: &[AttestationRecord], now: jiff::Timestamp) -> Option<jiff::Timestamp> {
-    history
-        .iter()
-        .flat_map(|r| [r.issued, r.valid_until, r.effective])
-        .flatten()
-        .filter(|t| *t > now)
-        .min()
 }
 
 async fn render_page(
@@ -557,7 +543,7 @@ async fn render_page(
     id: &str,
 ) -> Result<(String, Option<jiff::Timestamp>), PageError> {
     let loaded = Loaded::read_or_404(registry, id).await?;
-    let next = next_change(&loaded.history, loaded.now);
+    let next = crate::status::next_change(&loaded.history, loaded.now);
     let names: HashMap<String, String> = registry
         .store
         .organisations()

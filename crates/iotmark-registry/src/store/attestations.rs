@@ -200,6 +200,20 @@ impl Store {
     }
 
     /// Versions of a product, newest first (by first attestation).
+    /// The (product, version) pairs whose declared firmware includes the image with this
+    /// SHA-256 (lower-case hex).
+    pub async fn versions_by_image(
+        &self,
+        sha256: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as::<_, (String, String)>(queries::VERSIONS_BY_IMAGE)
+                .bind(sha256)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn versions(&self, product_id: &str) -> Result<Vec<ProductVersion>, StoreError> {
         // Two reads of one product: a snapshot keeps images and versions consistent.
         let mut tx = self.pool.begin().await?;

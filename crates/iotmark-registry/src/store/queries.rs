@@ -177,6 +177,10 @@ pub(super) const VERSIONS: &str = "SELECT product_id, version, first_attested FR
 pub(super) const IMAGES: &str = "SELECT version, name, sha256 FROM images WHERE product_id = $1 \
      ORDER BY version, position";
 
+/// The product versions that ship an image, by its SHA-256 (`images_by_sha256`).
+pub(super) const VERSIONS_BY_IMAGE: &str = "SELECT DISTINCT product_id, version FROM images \
+     WHERE sha256 = $1 ORDER BY product_id, version";
+
 /// Product summaries; the latest version is the one first attested last in the log.
 /// [`search`] adds its `WHERE` to this.
 pub(super) const SUMMARIES: &str = "SELECT p.id, p.manufacturer_name, p.name, p.model, \
