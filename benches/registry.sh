@@ -85,6 +85,17 @@ CONF
   fi
   echo "== $db: the product API (JSON), wrk -t2 -c64 -d${secs}s"
   wrk -t2 -c64 -d"${secs}s" --latency "$url/api/v1/products/acme-securecam-2" | grep -E 'Requests/sec|^ *(50|90|99)%'
+  # A fleet tool's batch: 100 lookups (product, version, firmware image) per request.
+  image=$(curl -fs "$url/api/v1/products/acme-securecam-2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["versions"][0]["images"][0]["sha256"])')
+  python3 - "$image" > "$work/lookup.lua" <<'LUA'
+import json, sys
+lookups = [{"product": "acme-securecam-2"}, {"product": "acme-securecam-2", "version": "2.4.1"},
+           {"image_sha256": sys.argv[1]}, {"product": "no-such-product"}] * 25
+body = json.dumps({"lookups": lookups})
+print('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ' + json.dumps(body))
+LUA
+  echo "== $db: batch lookup, 100 lookups per request, wrk -t2 -c64 -d${secs}s"
+  wrk -t2 -c64 -d"${secs}s" --latency -s "$work/lookup.lua" "$url/api/v1/products/lookup" | grep -E 'Requests/sec|^ *(50|90|99)%'
   echo "== $db: $n submissions from $clients clients"
   RESULTS=$data/demo/report/assessment-results.json "$bench" "$url" "$token" "$data/demo/acme.key" "$n" "$clients"
 
