@@ -50,6 +50,14 @@ pub enum ProofError {
     },
     #[error("the tree has no node at level {level}, index {index}")]
     MissingNode { level: u8, index: u64 },
+    #[error(
+        "a frontier of a tree of size {size} has {got} hashes, expected {expected} (one per set bit of the size)"
+    )]
+    FrontierLength {
+        size: u64,
+        got: usize,
+        expected: usize,
+    },
 }
 
 /// Lowercase hex of a hash, for messages.
@@ -424,6 +432,70 @@ fn consistency_proof_len(size1: u64, size2: u64) -> usize {
     }
 }
 
+/// The right edge of a tree: the roots of its perfect subtrees, largest (leftmost) first, at
+/// most one per bit of its size. Enough to compute the root and to keep appending, in
+/// O(log n) memory: a client that keeps a checkpoint and its frontier can read the entries
+/// logged since, append their leaf hashes and compare the root with the next checkpoint's,
+/// which checks every new entry and that the old tree is a prefix of the new one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Frontier {
+    size: u64,
+    /// One hash per set bit of `size`, from the highest bit down.
+    hashes: Vec<Hash>,
+}
+
+impl Frontier {
+    /// The frontier of the empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A frontier kept from before: `hashes` must hold one hash per set bit of `size`.
+    pub fn from_parts(size: u64, hashes: Vec<Hash>) -> Result<Self, ProofError> {
+        if hashes.len() != size.count_ones() as usize {
+            return Err(ProofError::FrontierLength {
+                size,
+                got: hashes.len(),
+                expected: size.count_ones() as usize,
+            });
+        }
+        Ok(Self { size, hashes })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The subtree roots, largest first.
+    pub fn hashes(&self) -> &[Hash] {
+        &self.hashes
+    }
+
+    /// Appends one leaf hash.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = leaf;
+        // Each trailing one bit of the old size is a perfect subtree the new leaf completes.
+        let mut carry = self.size;
+        while carry & 1 == 1 {
+            if let Some(left) = self.hashes.pop() {
+                node = node_hash(&left, &node);
+            }
+            carry >>= 1;
+        }
+        self.hashes.push(node);
+        self.size += 1;
+    }
+
+    /// The tree's root (MTH).
+    pub fn root(&self) -> Hash {
+        let mut subtrees = self.hashes.iter().rev();
+        let Some(last) = subtrees.next() else {
+            return empty_root();
+        };
+        subtrees.fold(*last, |right, left| node_hash(left, &right))
+    }
+}
+
 /// An in-memory tree: every level of complete nodes. For tests, tools and building proofs
 /// over a batch; a stored log reads the same hashes from its tiles.
 #[derive(Debug, Clone, Default)]
@@ -501,6 +573,21 @@ impl HashSource for MemoryTree {
 mod tests {
     #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
     use super::*;
+
+    #[test]
+    fn the_frontier_gives_the_root_of_every_size() {
+        let leaves: Vec<Hash> = (0u32..300).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut frontier = Frontier::new();
+        assert_eq!(frontier.root(), empty_root());
+        for (n, leaf) in leaves.iter().enumerate() {
+            frontier.push(*leaf);
+            assert_eq!(frontier.root(), root(&leaves[..=n]), "size {}", n + 1);
+            assert_eq!(frontier.hashes().len(), (n + 1).count_ones() as usize);
+        }
+        let kept = Frontier::from_parts(frontier.size(), frontier.hashes().to_vec()).unwrap();
+        assert_eq!(kept, frontier);
+        assert!(Frontier::from_parts(3, vec![leaves[0]]).is_err());
+    }
 
     fn unhex(s: &str) -> Vec<u8> {
         (0..s.len())

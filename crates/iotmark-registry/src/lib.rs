@@ -26,6 +26,7 @@ pub mod accept;
 pub mod admin;
 pub mod advisory;
 pub mod appeals;
+pub mod fleet;
 pub mod http;
 mod indexer;
 pub mod label;

@@ -15,7 +15,7 @@
 //! would block). All text that came from a submission goes through askama's HTML escaping;
 //! nothing from a submission is marked safe.
 
-mod dashboard;
+pub(crate) mod dashboard;
 mod log;
 mod product;
 mod quoting;
@@ -56,7 +56,7 @@ pub fn routes() -> Router<Arc<Registry>> {
 }
 
 /// The stylesheet of every page, inlined into `<style>` byte for byte so its hash matches.
-const STYLE: &str = include_str!("../templates/style.css");
+pub(crate) const STYLE: &str = include_str!("../templates/style.css");
 
 /// `'sha256-…'` of [`STYLE`], for the Content-Security-Policy.
 static STYLE_SOURCE: LazyLock<String> = LazyLock::new(|| {

@@ -1454,14 +1454,47 @@ fn to_record(
     refers: &Option<AttestationRecord>,
 ) -> Result<AttestationRecord, RegistryError> {
     let attestation = &signed.attestation;
+    record_of(
+        &LoggedAttestation {
+            envelope_sha256: attestation.envelope_sha256.to_hex(),
+            statement_sha256: attestation.statement_sha256.to_hex(),
+            signer_key_id: signed.key.key_id.clone(),
+            statement: &attestation.statement,
+        },
+        submitted_by,
+        log_index,
+        logged,
+        refers.as_ref(),
+    )
+}
+
+/// What the log and the envelope beside it say of one attestation: what a record is made of.
+#[derive(Debug, Clone)]
+pub struct LoggedAttestation<'a> {
+    pub envelope_sha256: String,
+    pub statement_sha256: String,
+    pub signer_key_id: String,
+    pub statement: &'a iotmark_attest::statement::Statement,
+}
+
+/// The record of a logged attestation, as the registry indexes it (and as a client reading the
+/// log rebuilds it to check the registry's answers). A status change takes its product and
+/// version from `refers`, the attestation it changes.
+pub fn record_of(
+    logged_attestation: &LoggedAttestation<'_>,
+    submitted_by: &str,
+    log_index: u64,
+    logged: jiff::Timestamp,
+    refers: Option<&AttestationRecord>,
+) -> Result<AttestationRecord, RegistryError> {
     let base = AttestationRecord {
-        envelope_sha256: attestation.envelope_sha256.to_hex(),
-        statement_sha256: attestation.statement_sha256.to_hex(),
+        envelope_sha256: logged_attestation.envelope_sha256.clone(),
+        statement_sha256: logged_attestation.statement_sha256.clone(),
         kind: EntryKind::Conformity,
         log_index,
         logged,
         submitted_by: submitted_by.to_owned(),
-        signer_key_id: signed.key.key_id.clone(),
+        signer_key_id: logged_attestation.signer_key_id.clone(),
         product_id: String::new(),
         version: String::new(),
         scheme: None,
@@ -1479,7 +1512,7 @@ fn to_record(
         deadline: None,
         sbom_sha256: None,
     };
-    Ok(match &attestation.statement.predicate {
+    Ok(match &logged_attestation.statement.predicate {
         Predicate::Conformity(p) => AttestationRecord {
             product_id: p.product.id.clone(),
             version: p.product.version.clone(),
@@ -1493,7 +1526,7 @@ fn to_record(
             ..base
         },
         Predicate::Status(p) => {
-            let referred = refers.as_ref().ok_or_else(|| {
+            let referred = refers.ok_or_else(|| {
                 RegistryError::Refused(Refusal {
                     rule: Rule::RefersTo,
                     message: format!(

@@ -9,7 +9,7 @@ use iotmark_lifecycle::machine::{self, Actor, State};
 use crate::store::{AttestationRecord, EntryKind};
 
 /// The standing of one conformity attestation at a moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Standing {
     /// Within its validity period, and nothing suspended, revoked or ended it.

@@ -15,64 +15,8 @@ use std::path::Path;
 
 use common::*;
 use iotmark_attest::Sha256;
-use iotmark_attest::statement::{Predicate, Route};
-use iotmark_registry::monitor::Run;
+use iotmark_attest::statement::Route;
 use serde_json::{Value, json};
-
-fn days_ago(days: i64) -> jiff::Timestamp {
-    seconds_ago(days * 86_400)
-}
-
-/// The router firmware's SBOM: its firmware at `firmware_version` on the v1 board.
-fn sbom(firmware_version: &str) -> Vec<u8> {
-    serde_json::to_vec_pretty(&json!({
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.6",
-        "metadata": {"component": {"type": "device", "name": "P660HN-T1A"}},
-        "components": [
-            {"type": "firmware", "bom-ref": "firmware", "name": "P660HN-T1A firmware",
-             "version": firmware_version,
-             "cpe": format!("cpe:2.3:o:zyxel:p660hn-t1a_v1_firmware:{firmware_version}:*:*:*:*:*:*:*")},
-            {"type": "device", "bom-ref": "board", "name": "P660HN-T1A", "version": "-",
-             "cpe": "cpe:2.3:h:zyxel:p660hn-t1a_v1:-:*:*:*:*:*:*:*"},
-        ],
-    }))
-    .unwrap()
-}
-
-/// The OTA image of `version`, as its digest.
-fn image_of(version: &str) -> String {
-    Sha256::of(format!("securecam firmware {version}").as_bytes()).to_hex()
-}
-
-/// The example product's declaration by acme, as version `version` with its own image,
-/// resting on `sbom`, issued `issued`, with support declared to end on `support_end`.
-fn attested(
-    app: &TestApp,
-    version: &str,
-    sbom: &[u8],
-    issued: jiff::Timestamp,
-    support_end: Option<jiff::civil::Date>,
-) -> Vec<u8> {
-    let signer = &app.keys["acme"];
-    let plain = conformity(signer, "Acme Devices Ltd", Route::Sdoc, issued);
-    let parsed = iotmark_attest::dsse::Envelope::parse(&plain).unwrap();
-    let mut statement = iotmark_attest::statement::Statement::parse(&parsed.payload).unwrap();
-    statement.subject = vec![iotmark_attest::statement::Subject::sha256(
-        &format!("securecam-{version}.bin"),
-        &image_of(version),
-    )];
-    let Predicate::Conformity(p) = &mut statement.predicate else {
-        unreachable!("a conformity statement")
-    };
-    p.product.version = version.to_owned();
-    p.sbom_sha256 = Some(Sha256::of(sbom));
-    p.support_end = support_end;
-    iotmark_attest::sign_statement(&statement, signer.as_ref())
-        .unwrap()
-        .to_json()
-        .into_bytes()
-}
 
 /// `version` announced by `org`.
 fn announce(app: &TestApp, org: &str, version: &str, image: &str) -> (u16, Value) {
@@ -94,38 +38,6 @@ fn page(app: &TestApp) -> String {
     let (status, _, page) = app.get_text("/p/acme-securecam-2", "content-type");
     assert_eq!(status, 200);
     page
-}
-
-fn attach_vulnerability_store(app: &TestApp, url: &str) {
-    app.runtime.block_on(async {
-        let store = iotmark_vulns::store::Store::open(url).await.unwrap();
-        app.registry.attach_vulnerability_store(store);
-    });
-}
-
-fn import_vulnerabilities(app: &TestApp) {
-    let repo = repo();
-    app.runtime.block_on(async {
-        let store = app.registry.vulnerability_store().unwrap();
-        let summary = iotmark_vulns::import::import_paths(
-            store,
-            &[
-                repo.join("crates/iotmark-vulns/tests/data/nvd"),
-                repo.join("../shared/reference/kev/known_exploited_vulnerabilities.json"),
-            ],
-            &|_| {},
-        )
-        .await
-        .unwrap();
-        assert!(
-            summary.files.iter().all(|f| f.failed.is_none()),
-            "{summary:?}"
-        );
-    });
-}
-
-fn monitor_at(app: &TestApp, at: jiff::Timestamp) -> Run {
-    app.runtime.block_on(app.registry.monitor(at)).unwrap()
 }
 
 /// What the API says of `version`: its standing and the attestation speaking for it.

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{TestApp, backends, conformity, seconds_ago, status_change};
+use common::{TestApp, backends, conformity, execute, seconds_ago, status_change};
 use iotmark_attest::statement::{Route, StatusKind};
 use iotmark_conformity::log_key::log_signer;
 use iotmark_log::log::Log;
@@ -17,25 +17,6 @@ use iotmark_registry::service::{Config, Registry};
 use iotmark_registry::store;
 
 const ORIGIN: &str = "registry.test/log";
-
-/// Runs `sql` on the database at `url`, as a crash or an operator's mistake would leave it.
-async fn execute(url: &str, sql: &str) {
-    if url.starts_with("sqlite://") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    }
-}
 
 #[test]
 fn a_restart_indexes_every_logged_entry_the_database_missed() {

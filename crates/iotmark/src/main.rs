@@ -32,8 +32,10 @@ Exit codes:
   0  success (for assess: the product conforms)
   1  invalid input, or the requested item does not exist
   2  usage error (unknown flag, missing argument)
-  3  assess: the product does not conform; vulns --fail-on: a finding of that kind is open
-  4  assess: mandatory requirements still need review
+  3  assess: the product does not conform; vulns --fail-on: a finding of that kind is open;
+     fleet check: some devices need action
+  4  assess: mandatory requirements still need review; fleet check: the registry's
+     answers disagree with its log
 
 Examples:
   iotmark demo
@@ -49,7 +51,8 @@ Examples:
   iotmark vulns import nvdcve-2.0-2024.json.gz known_exploited_vulnerabilities.json
   iotmark vulns camera.cdx.json --vex camera.openvex.json
   iotmark mud product.yaml --url https://mud.acme.example/sc-200.json -o sc-200.json
-  iotmark procure --baseline moderate camera-a.yaml camera-b.yaml";
+  iotmark procure --baseline moderate camera-a.yaml camera-b.yaml
+  iotmark fleet check devices.csv --registry https://registry.example.org --log-key log.vkey";
 
 /// Conformity assessment and transparency for the cybersecurity of IoT products.
 #[derive(Debug, Parser)]
@@ -100,6 +103,9 @@ enum Command {
     Mud(cmd::mud::MudArgs),
     /// Derive IoT device requirements from an SP 800-53 baseline and compare products (SP 800-213)
     Procure(cmd::procure::ProcureArgs),
+    /// Check deployed devices against a registry, and the registry against its log
+    #[command(subcommand)]
+    Fleet(cmd::fleet::FleetCommand),
 }
 
 fn main() -> ExitCode {
@@ -122,6 +128,7 @@ fn main() -> ExitCode {
         Command::Vulns(a) => cmd::vulns::run(a),
         Command::Mud(a) => cmd::mud::run(a),
         Command::Procure(a) => cmd::procure::run(a),
+        Command::Fleet(c) => cmd::fleet::run(c),
     };
     match result {
         Ok(code) => code,

@@ -32,38 +32,38 @@ const BAR_TOP: u32 = 22;
 const BAR_HEIGHT: u32 = 16;
 
 #[derive(Debug)]
-struct Segment {
+pub(crate) struct Segment {
     /// Percentages of the chart's width, formatted for the attribute.
-    x: String,
-    width: String,
-    fill: &'static str,
-    title: String,
+    pub(crate) x: String,
+    pub(crate) width: String,
+    pub(crate) fill: &'static str,
+    pub(crate) title: String,
 }
 
 #[derive(Debug)]
-struct ChartRow {
-    text: String,
-    text_y: u32,
-    bar_y: u32,
-    segments: Vec<Segment>,
+pub(crate) struct ChartRow {
+    pub(crate) text: String,
+    pub(crate) text_y: u32,
+    pub(crate) bar_y: u32,
+    pub(crate) segments: Vec<Segment>,
 }
 
 #[derive(Debug)]
-struct Chart {
-    height: u32,
-    bar_height: u32,
-    rows: Vec<ChartRow>,
+pub(crate) struct Chart {
+    pub(crate) height: u32,
+    pub(crate) bar_height: u32,
+    pub(crate) rows: Vec<ChartRow>,
 }
 
 /// One bar to draw: its line of text and its parts (count, colour, tooltip).
-struct Bar {
-    text: String,
-    parts: Vec<(u32, &'static str, String)>,
+pub(crate) struct Bar {
+    pub(crate) text: String,
+    pub(crate) parts: Vec<(u32, &'static str, String)>,
 }
 
 impl Chart {
     /// Bars as shares of their own total, or of `scale_to` when given (one scale for all).
-    fn new(bars: Vec<Bar>, scale_to: Option<u32>) -> Chart {
+    pub(crate) fn new(bars: Vec<Bar>, scale_to: Option<u32>) -> Chart {
         let rows: Vec<ChartRow> = bars
             .into_iter()
             .enumerate()

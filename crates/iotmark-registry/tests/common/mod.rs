@@ -7,11 +7,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use iotmark_attest::Sha256;
 use iotmark_attest::keys::{FileSigner, Signer};
+use iotmark_attest::statement::Predicate;
 use iotmark_attest::statement::{ConformityInput, Party, Route, StatusKind, conformity_statement};
 use iotmark_registry::admin;
+use iotmark_registry::monitor::Run;
 use iotmark_registry::service::{Config, Registry};
 use iotmark_registry::store::{self, Role};
+use serde_json::json;
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -591,5 +595,111 @@ pub fn verify_offline(
         Ok(v) => v.validity,
         Err(iotmark_attest::verify::VerifyError::StatusChanged { verdict, .. }) => verdict.validity,
         Err(e) => panic!("{e}"),
+    }
+}
+
+pub fn days_ago(days: i64) -> jiff::Timestamp {
+    seconds_ago(days * 86_400)
+}
+
+/// The router firmware's SBOM: its firmware at `firmware_version` on the v1 board.
+pub fn sbom(firmware_version: &str) -> Vec<u8> {
+    serde_json::to_vec_pretty(&json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "metadata": {"component": {"type": "device", "name": "P660HN-T1A"}},
+        "components": [
+            {"type": "firmware", "bom-ref": "firmware", "name": "P660HN-T1A firmware",
+             "version": firmware_version,
+             "cpe": format!("cpe:2.3:o:zyxel:p660hn-t1a_v1_firmware:{firmware_version}:*:*:*:*:*:*:*")},
+            {"type": "device", "bom-ref": "board", "name": "P660HN-T1A", "version": "-",
+             "cpe": "cpe:2.3:h:zyxel:p660hn-t1a_v1:-:*:*:*:*:*:*:*"},
+        ],
+    }))
+    .unwrap()
+}
+
+/// The OTA image of `version`, as its digest.
+pub fn image_of(version: &str) -> String {
+    Sha256::of(format!("securecam firmware {version}").as_bytes()).to_hex()
+}
+
+/// The example product's declaration by acme, as version `version` with its own image,
+/// resting on `sbom`, issued `issued`, with support declared to end on `support_end`.
+pub fn attested(
+    app: &TestApp,
+    version: &str,
+    sbom: &[u8],
+    issued: jiff::Timestamp,
+    support_end: Option<jiff::civil::Date>,
+) -> Vec<u8> {
+    let signer = &app.keys["acme"];
+    let plain = conformity(signer, "Acme Devices Ltd", Route::Sdoc, issued);
+    let parsed = iotmark_attest::dsse::Envelope::parse(&plain).unwrap();
+    let mut statement = iotmark_attest::statement::Statement::parse(&parsed.payload).unwrap();
+    statement.subject = vec![iotmark_attest::statement::Subject::sha256(
+        &format!("securecam-{version}.bin"),
+        &image_of(version),
+    )];
+    let Predicate::Conformity(p) = &mut statement.predicate else {
+        unreachable!("a conformity statement")
+    };
+    p.product.version = version.to_owned();
+    p.sbom_sha256 = Some(Sha256::of(sbom));
+    p.support_end = support_end;
+    iotmark_attest::sign_statement(&statement, signer.as_ref())
+        .unwrap()
+        .to_json()
+        .into_bytes()
+}
+
+pub fn attach_vulnerability_store(app: &TestApp, url: &str) {
+    app.runtime.block_on(async {
+        let store = iotmark_vulns::store::Store::open(url).await.unwrap();
+        app.registry.attach_vulnerability_store(store);
+    });
+}
+
+pub fn import_vulnerabilities(app: &TestApp) {
+    let repo = repo();
+    app.runtime.block_on(async {
+        let store = app.registry.vulnerability_store().unwrap();
+        let summary = iotmark_vulns::import::import_paths(
+            store,
+            &[
+                repo.join("crates/iotmark-vulns/tests/data/nvd"),
+                repo.join("../shared/reference/kev/known_exploited_vulnerabilities.json"),
+            ],
+            &|_| {},
+        )
+        .await
+        .unwrap();
+        assert!(
+            summary.files.iter().all(|f| f.failed.is_none()),
+            "{summary:?}"
+        );
+    });
+}
+
+pub fn monitor_at(app: &TestApp, at: jiff::Timestamp) -> Run {
+    app.runtime.block_on(app.registry.monitor(at)).unwrap()
+}
+
+/// Runs `sql` on the database at `url`, as a crash or an operator's mistake would leave it.
+pub async fn execute(url: &str, sql: &str) {
+    if url.starts_with("sqlite://") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
     }
 }

@@ -3,6 +3,7 @@ pub mod attest;
 pub mod catalog;
 pub mod declare;
 pub mod demo;
+pub mod fleet;
 pub mod landscape;
 pub mod log;
 pub mod mud;
