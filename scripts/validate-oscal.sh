@@ -6,7 +6,8 @@
 #   - NIST's SP 800-53 rev5 baseline profiles, resolved by iotmark;
 #   - the example product's assessment plan, results and component definition under every
 #     bundled scheme;
-#   - the POA&M and SSP `iotmark procure` writes, at each SP 800-53B baseline.
+#   - the POA&M and SSP `iotmark procure` writes, at each SP 800-53B baseline;
+#   - the POA&M `iotmark fleet check` writes, from its CLI test against a running registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +63,10 @@ for baseline in low moderate high; do
     --ssp-out "$out/procure-$baseline.ssp.json" > /dev/null 2>&1
   files+=("$out/procure-$baseline.poam.json" "$out/procure-$baseline.ssp.json")
 done
+
+# The fleet check's POA&M, as its CLI test writes it against the demo's registry.
+IOTMARK_FLEET_OUT="$out" cargo test --locked --quiet -p iotmark --test fleet_cli > /dev/null
+files+=("$out/fleet.poam.json")
 
 # The vulnerability report's SARIF, from the vulns CLI test on real NVD records.
 IOTMARK_SARIF_OUT="$out" cargo test --locked --quiet -p iotmark --test vulns_cli -- \

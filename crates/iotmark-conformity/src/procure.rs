@@ -217,8 +217,12 @@ pub fn derive(baseline: Baseline, tailoring: Option<&Path>) -> Result<Derivation
 /// A candidate product: its declaration and, optionally, its evidence folder.
 #[derive(Debug, Clone)]
 pub struct Candidate {
+    /// The declaration file, or where `published` came from (a registry's product URL).
     pub declaration: PathBuf,
     pub evidence: Option<PathBuf>,
+    /// The declaration's bytes when they were not read from a file: the declaration a
+    /// manufacturer published to a registry.
+    pub published: Option<Vec<u8>>,
 }
 
 /// One candidate's answer to each derived requirement.
@@ -266,7 +270,15 @@ pub fn compare(
     };
     let mut results = Vec::new();
     for candidate in candidates {
-        let report = check_declaration(&candidate.declaration, today)?;
+        let report = match &candidate.published {
+            Some(bytes) => iotmark_declare::check(
+                &candidate.declaration,
+                bytes,
+                &crate::assessment::known_requirement,
+                today,
+            ),
+            None => check_declaration(&candidate.declaration, today)?,
+        };
         let declaration = report
             .declaration
             .ok_or_else(|| ProcureError::Invalid(candidate.declaration.clone()))?;

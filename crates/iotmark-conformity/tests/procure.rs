@@ -38,6 +38,7 @@ fn examples() -> [Candidate; 2] {
     ["acme-securecam", "acme-securecam-fixed"].map(|name| Candidate {
         declaration: repo().join(format!("examples/{name}/declaration.yaml")),
         evidence: None,
+        published: None,
     })
 }
 

@@ -8,13 +8,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::Command as Process;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use assert_cmd::cargo::CommandCargoExt;
-use common::{passing_results, repo};
+use common::{Server, agent, free_port, passing_results, repo};
 use iotmark_attest::keys::{FileSigner, Signer};
 use iotmark_attest::statement::{ConformityInput, Route, conformity_statement};
 
@@ -68,74 +67,6 @@ fn admin(data: &Path, db: &Option<String>, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(data: &Path, db: &Option<String>, port: u16) -> Server {
-        let mut cmd = Process::cargo_bin("iotmark").unwrap();
-        cmd.args([
-            "registry",
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        if let Some(db) = db {
-            cmd.args(["--db", db]);
-        }
-        let child = cmd.spawn().unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if agent()
-                .get(&format!("{url}/log/checkpoint"))
-                .call()
-                .is_ok_and(|r| r.status() == 200)
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "the registry did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Server { child, url }
-    }
-
-    /// SIGKILL: no shutdown code runs.
-    fn kill_9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .new_agent()
 }
 
 /// `count` distinct conformity attestations of the example, signed by `signer`.

@@ -154,7 +154,17 @@ impl Mirror {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(state(e.to_string())),
         };
-        let mut mirror: Mirror = serde_json::from_slice(&bytes).map_err(|e| {
+        Self::parse(path, &bytes).map(Some)
+    }
+
+    /// Reads a kept mirror from the bytes of the file at `path` (named in errors), checking
+    /// that its frontier gives its checkpoint's root.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self, SyncError> {
+        let state = |message: String| SyncError::State {
+            path: path.to_owned(),
+            message,
+        };
+        let mut mirror: Mirror = serde_json::from_slice(bytes).map_err(|e| {
             state(format!(
                 "does not read ({e}); it is iotmark's own state: remove it to start again from the log key"
             ))
@@ -169,15 +179,29 @@ impl Mirror {
         if !mirror.checkpoint.is_empty() {
             let cp = checkpoint::read_unverified(mirror.checkpoint.as_bytes())
                 .map_err(|e| state(format!("kept checkpoint: {e}")))?;
-            if mirror.frontier()?.root() != cp.root {
+            if mirror.frontier().map_err(|e| state(e.to_string()))?.root() != cp.root {
                 return Err(state(
                     "the kept frontier does not give the kept checkpoint's root; remove the file to read the log again"
                         .to_owned(),
                 ));
             }
         }
+        if mirror
+            .records
+            .windows(2)
+            .any(|w| w[0].record.log_index >= w[1].record.log_index)
+            || mirror
+                .records
+                .last()
+                .is_some_and(|r| r.record.log_index >= mirror.size())
+        {
+            return Err(state(
+                "its records are not in log order within the kept checkpoint; remove the file to read the log again"
+                    .to_owned(),
+            ));
+        }
         mirror.index();
-        Ok(Some(mirror))
+        Ok(mirror)
     }
 
     /// Writes the mirror durably (a new file renamed over the old).
@@ -458,4 +482,12 @@ fn fetch_envelopes(log: &HttpLog, leaves: &[(u64, LeafRecord)]) -> Vec<Result<Ve
             })
             .collect()
     })
+}
+
+/// For the fuzz target: any bytes as a kept mirror, which must never panic.
+pub fn fuzz_state(bytes: &[u8]) {
+    if let Ok(mirror) = Mirror::parse(Path::new("fuzz.json"), bytes) {
+        let _ = mirror.at(0);
+        let _ = mirror.origin();
+    }
 }

@@ -264,6 +264,44 @@ impl Client {
         &self.log
     }
 
+    /// The declaration the manufacturer of `product` published to the registry (JSON), with
+    /// the URL of the product's answer it came from; `None` when the product is registered
+    /// without one. Declarations are not logged: this is the registry's word.
+    pub fn published_declaration(
+        &self,
+        product: &str,
+    ) -> Result<(String, Option<Vec<u8>>), CheckError> {
+        let url = format!("{}/api/v1/products/{product}", self.base);
+        let fail = |message: String| CheckError::Registry {
+            url: url.clone(),
+            message,
+        };
+        let response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| fail(e.to_string()))?;
+        match response.status().as_u16() {
+            200 => {}
+            404 => return Err(fail(format!("the registry knows no product {product:?}"))),
+            code => return Err(fail(format!("HTTP {code}"))),
+        }
+        let answer: serde_json::Value = serde_json::from_str(
+            &response
+                .into_body()
+                .with_config()
+                .limit(64 << 20)
+                .read_to_string()
+                .map_err(|e| fail(format!("reading the answer: {e}")))?,
+        )
+        .map_err(|e| fail(format!("the answer does not read: {e}")))?;
+        let declaration = match answer.get("declaration") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(d) => Some(serde_json::to_vec_pretty(d).map_err(|e| fail(e.to_string()))?),
+        };
+        Ok((url, declaration))
+    }
+
     fn lookup(&self, lookups: &[Lookup]) -> Result<LookupAnswer, CheckError> {
         let url = format!("{}/api/v1/products/lookup", self.base);
         let fail = |message: String| CheckError::Registry {
@@ -401,6 +439,14 @@ pub fn check(
                 product: None,
                 image_sha256: Some(i.clone()),
             });
+            // The products the log says ship the image are asked about by name too, so that
+            // a registry that does not resolve the image still answers for them.
+            for (p, _) in by_image.get(i.as_str()).into_iter().flatten() {
+                lookups.insert(Lookup {
+                    product: Some((*p).to_owned()),
+                    image_sha256: None,
+                });
+            }
         }
     }
     let lookups: Vec<Lookup> = lookups.into_iter().collect();
@@ -912,14 +958,21 @@ pub struct Seen {
 /// What every inventory line looked like at a check, by [`Device::key`].
 pub type Snapshot = BTreeMap<String, Seen>;
 
-/// The report's snapshot.
+/// The report's snapshot. Lines that name the same devices in the same place for the same
+/// owner are told apart by their order in the inventory (`#2`, `#3`, …).
 pub fn snapshot(report: &FleetReport) -> Snapshot {
-    report
-        .devices
-        .iter()
+    let mut lines: Vec<&DeviceResult> = report.devices.iter().collect();
+    lines.sort_by_key(|d| d.device.line);
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    lines
+        .into_iter()
         .map(|d| {
+            let key = d.device.key();
+            let n = seen.entry(key.clone()).or_default();
+            *n += 1;
+            let key = if *n == 1 { key } else { format!("{key}#{n}") };
             (
-                d.device.key(),
+                key,
                 Seen {
                     label: d.device.label(),
                     status: d.status,

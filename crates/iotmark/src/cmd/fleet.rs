@@ -335,6 +335,15 @@ fn print_table(report: &FleetReport) -> Result<()> {
     Ok(())
 }
 
+/// `n thing`, or `n things` (`entry`: `entries`).
+fn plural(n: u64, thing: &str) -> String {
+    match (n, thing.strip_suffix('y')) {
+        (1, _) => format!("1 {thing}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {thing}s"),
+    }
+}
+
 fn print_log_line(report: &FleetReport) -> Result<()> {
     let style = Style::stdout();
     let log = &report.log;
@@ -349,10 +358,10 @@ fn print_log_line(report: &FleetReport) -> Result<()> {
         "unchanged since the kept checkpoint".to_owned()
     };
     outln!(
-        "Log {} verified at {} entries ({how}; {} new entries checked).",
+        "Log {} verified at {} ({how}; {} checked).",
         log.origin,
-        log.size,
-        log.entries_read
+        plural(log.size, "entry"),
+        plural(log.entries_read, "new entry")
     );
     if report.discrepancies.is_empty() {
         outln!(

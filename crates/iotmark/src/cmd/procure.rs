@@ -26,11 +26,14 @@ Each product is assessed against them; for each one a product does not meet, or 
 show it meets, the table names the baseline controls the agency must supply itself.
 
 A PRODUCT is a declaration, or DECLARATION=EVIDENCE_DIR to use `iotmark scan` evidence.
+With --registry, a PRODUCT is a product ID, and its declaration is the one its manufacturer
+published to that registry.
 
 Examples:
   iotmark procure --baseline moderate camera-a.yaml camera-b.yaml
   iotmark procure --baseline low camera.yaml=evidence/ --json
   iotmark procure --baseline high --tailoring agency-profile.json camera.yaml
+  iotmark procure --baseline moderate --registry https://registry.example.org acme-securecam-2
   iotmark procure --baseline moderate camera.yaml --poam gaps.poam.json \\
       --ssp system.ssp.json --ssp-out system-with-camera.ssp.json")]
 pub struct ProcureArgs {
@@ -40,9 +43,12 @@ pub struct ProcureArgs {
     /// The agency's tailored baseline: an OSCAL profile naming its controls
     #[arg(long, value_name = "FILE")]
     tailoring: Option<PathBuf>,
-    /// Candidate products: DECLARATION or DECLARATION=EVIDENCE_DIR
+    /// Candidate products: DECLARATION or DECLARATION=EVIDENCE_DIR (with --registry: product IDs)
     #[arg(required = true, value_name = "PRODUCT")]
     products: Vec<String>,
+    /// Take each product's declaration from this registry (its base URL), by product ID
+    #[arg(long, value_name = "URL")]
+    registry: Option<String>,
     /// Judge dates against this day instead of today (YYYY-MM-DD)
     #[arg(long, value_name = "DATE")]
     date: Option<String>,
@@ -76,26 +82,52 @@ fn status_cell(style: Style, status: Status) -> String {
     }
 }
 
+/// Each product's declaration as its manufacturer published it to the registry at `url`.
+fn from_registry(url: &str, products: &[String]) -> Result<Vec<Candidate>> {
+    let client = iotmark_registry::fleet::Client::new(url).map_err(anyhow::Error::msg)?;
+    products
+        .iter()
+        .map(|id| {
+            let (source, declaration) = client.published_declaration(id)?;
+            let Some(bytes) = declaration else {
+                bail!(
+                    "{id} has no published declaration at {url}; ask its manufacturer to publish one (PUT /api/v1/products/{id}/declaration), or compare its declaration file"
+                );
+            };
+            Ok(Candidate {
+                declaration: source.into(),
+                evidence: None,
+                published: Some(bytes),
+            })
+        })
+        .collect()
+}
+
 pub fn run(args: ProcureArgs) -> Result<ExitCode> {
     let baseline = match args.baseline {
         BaselineArg::Low => Baseline::Low,
         BaselineArg::Moderate => Baseline::Moderate,
         BaselineArg::High => Baseline::High,
     };
-    let candidates: Vec<Candidate> = args
-        .products
-        .iter()
-        .map(|p| match p.split_once('=') {
-            Some((declaration, evidence)) => Candidate {
-                declaration: declaration.into(),
-                evidence: Some(evidence.into()),
-            },
-            None => Candidate {
-                declaration: p.into(),
-                evidence: None,
-            },
-        })
-        .collect();
+    let candidates: Vec<Candidate> = match &args.registry {
+        Some(url) => from_registry(url, &args.products)?,
+        None => args
+            .products
+            .iter()
+            .map(|p| match p.split_once('=') {
+                Some((declaration, evidence)) => Candidate {
+                    declaration: declaration.into(),
+                    evidence: Some(evidence.into()),
+                    published: None,
+                },
+                None => Candidate {
+                    declaration: p.into(),
+                    evidence: None,
+                    published: None,
+                },
+            })
+            .collect(),
+    };
     let derivation = derive(baseline, args.tailoring.as_deref())?;
     let comparison = compare(
         derivation,
