@@ -343,3 +343,137 @@ fn a_fleet_in_every_status_is_answered_from_the_log_and_an_altered_registry_is_c
         story(backend, &url, &vulns_url, &root);
     }
 }
+
+/// A static file server on 127.0.0.1 for `dir`: a registry's log as files, which a test can
+/// alter the way a dishonest server would. One request per connection, GET only.
+struct StaticServer {
+    url: String,
+}
+
+impl StaticServer {
+    fn start(dir: &Path) -> Self {
+        use std::io::{BufRead as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let root = dir.to_owned();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    continue;
+                }
+                // The rest of the head, up to the blank line.
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("/");
+                let file = root.join(path.trim_start_matches('/'));
+                let answer = match (path.contains(".."), std::fs::read(&file)) {
+                    (false, Ok(body)) => {
+                        let mut a = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .into_bytes();
+                        a.extend_from_slice(&body);
+                        a
+                    }
+                    _ => {
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_vec()
+                    }
+                };
+                let _ = stream.write_all(&answer);
+            }
+        });
+        StaticServer { url }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A server that alters what its log says is caught by the first sync, whatever it alters:
+/// an envelope's bytes, or an entry after it was logged.
+#[test]
+fn a_log_served_with_an_altered_envelope_or_entry_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("registry.sqlite3").display());
+    let app = TestApp::start(&url, dir.path());
+    let acme = app.keys["acme"].clone();
+    let fixed = sbom("7.3.16.0");
+    let mut envelopes = Vec::new();
+    for v in ["1.0", "1.1", "1.2"] {
+        let envelope = attested(&app, v, &fixed, days_ago(5), None);
+        let (status, body) = app.submit("acme", &envelope);
+        assert_eq!(status, 201, "{body}");
+        envelopes.push(envelope);
+    }
+    let change = status_change(
+        &acme,
+        "Acme Devices Ltd",
+        &envelopes[1],
+        StatusKind::Withdrawal,
+        seconds_ago(5),
+    );
+    let (status, body) = app.submit("acme", &change);
+    assert_eq!(status, 201, "{body}");
+    let vkey = std::fs::read_to_string(app.dir.join("data/log.vkey")).unwrap();
+
+    let served = dir.path().join("served");
+    copy_tree(&app.dir.join("data/log"), &served.join("log"));
+    let server = StaticServer::start(&served);
+    let log = iotmark_log::remote::HttpLog::new(&format!("{}/log", server.url)).unwrap();
+    let sync = || {
+        let mut mirror = Mirror::new(&vkey).unwrap();
+        mirror.sync(&log, &|_, _| {}).map(|_| mirror)
+    };
+    let mirror = sync().unwrap();
+    assert_eq!((mirror.size(), mirror.records.len()), (4, 4));
+    assert_eq!(
+        mirror.records[3].record.status,
+        Some(StatusKind::Withdrawal)
+    );
+
+    // The second attestation's envelope, with one byte of its signature changed.
+    let sha = Sha256::of(&envelopes[1]).to_hex();
+    let path = served.join(format!("log/envelopes/{}/{sha}", &sha[..2]));
+    let honest = std::fs::read(&path).unwrap();
+    let mut altered = honest.clone();
+    let at = altered.len() - 10;
+    altered[at] = if altered[at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&path, &altered).unwrap();
+    let err = sync().unwrap_err().to_string();
+    assert!(
+        err.contains("caught") && err.contains(&format!("the envelope served for {sha}")),
+        "{err}"
+    );
+    std::fs::write(&path, &honest).unwrap();
+    sync().unwrap();
+
+    // The withdrawal's entry, its time moved a second after it was logged: the entries no
+    // longer hash to the signed root.
+    let bundle = served.join("log/tile/entries/000.p/4");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&bundle, &bytes).unwrap();
+    let err = sync().unwrap_err().to_string();
+    assert!(
+        err.contains("do not hash to its checkpoint's root"),
+        "{err}"
+    );
+}

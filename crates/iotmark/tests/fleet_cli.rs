@@ -99,6 +99,21 @@ fn a_buyer_checks_a_fleet_from_the_command_line() {
         text(&out.stderr)
     );
 
+    // A URL that is not the registry's base: said so, and nothing is kept.
+    let out = fleet(
+        &state,
+        &format!("{}/registry", server.url),
+        &inventory,
+        &["--log-key", vkey.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("is the registry's base URL right"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!state.join("log.json").exists());
+
     // The table: each line's status and why, the counts, and what the log said. One group
     // of devices runs a version nobody attested: exit 3.
     let html = dir.path().join("fleet.html");

@@ -264,7 +264,12 @@ impl Mirror {
         let note = log
             .read_checkpoint()
             .map_err(|e| unreachable(&e))?
-            .ok_or_else(|| caught(format!("{} serves no checkpoint", log.url())))?;
+            .ok_or_else(|| {
+                SyncError::Unreachable(format!(
+                    "{}/checkpoint does not exist; is the registry's base URL right (the log is at BASE/log)?",
+                    log.url()
+                ))
+            })?;
         let (current, _) = checkpoint::open(&note, &origin, std::slice::from_ref(&verifier))
             .map_err(|e| {
                 caught(format!(

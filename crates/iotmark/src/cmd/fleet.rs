@@ -137,6 +137,16 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(EXIT_CAUGHT));
             }
+            // Watching, a registry that cannot be reached this round may be back by the next.
+            Err(e) if args.watch => {
+                eprintln!(
+                    "{} {e}; checking again in {} s",
+                    Style::stderr().warn("warning:"),
+                    args.every
+                );
+                std::thread::sleep(Duration::from_secs(args.every));
+                continue;
+            }
             Err(e) => return Err(e.into()),
         };
         // The log was verified: keep what was learned before saying anything.
