@@ -114,6 +114,12 @@ fn story(backend: &str, url: &str, vulns_url: &str, dir: &Path) {
         p.valid_until = expires;
     });
     submit("acme", &expiring);
+    // Issued two minutes ahead (within the clock skew the registry allows): not valid yet.
+    let ahead = forge(&acme, &version("1.7"), |p| {
+        p.issued = seconds_ago(-120);
+        p.valid_until = seconds_ago(-120 - 86_400 * 365);
+    });
+    submit("acme", &ahead);
     while jiff::Timestamp::now() <= expires {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
@@ -131,7 +137,8 @@ fn story(backend: &str, url: &str, vulns_url: &str, dir: &Path) {
          {PRODUCT},1.6,,10,Reception,facilities\n\
          {PRODUCT},9.9,,2,Lab,research\n\
          ,,{unknown_image},1,Lab,research\n\
-         nosuch-camera,1.0,,1,Lab,research\n",
+         nosuch-camera,1.0,,1,Lab,research\n\
+         {PRODUCT},1.7,,4,Roof,facilities\n",
         image_of("1.0")
     );
     let devices = fleet::inventory::parse(Path::new("fleet.csv"), inventory.as_bytes()).unwrap();
@@ -158,6 +165,7 @@ fn story(backend: &str, url: &str, vulns_url: &str, dir: &Path) {
         (10, DeviceStatus::NotAttested, "9.9"),
         (11, DeviceStatus::UnknownImage, ""),
         (12, DeviceStatus::UnknownProduct, "1.0"),
+        (13, DeviceStatus::NotYetValid, "1.7"),
     ];
     for (line, status, v) in expected {
         let d = on_line(&report, line);
@@ -195,7 +203,7 @@ fn story(backend: &str, url: &str, vulns_url: &str, dir: &Path) {
     );
     assert_eq!(
         report.total_devices,
-        40 + 3 + 5 + 6 + 7 + 8 + 9 + 10 + 2 + 1 + 1
+        40 + 3 + 5 + 6 + 7 + 8 + 9 + 10 + 2 + 1 + 1 + 4
     );
     assert_eq!(report.counts[&DeviceStatus::Valid], 43);
     assert_eq!(report.needing_action(), report.total_devices - 43);
@@ -207,7 +215,11 @@ fn story(backend: &str, url: &str, vulns_url: &str, dir: &Path) {
         "{html}"
     );
     let plan = fleet::poam(&report).unwrap();
-    assert_eq!(plan.poam_items.len(), 9, "one per line needing action");
+    assert_eq!(
+        plan.poam_items.len(),
+        9,
+        "one per line whose label does not hold (a label not valid yet needs no plan)"
+    );
 
     // The log grows: the suspension is lifted. The next check reads only the new entry and
     // proves the new checkpoint consistent with the kept one.
