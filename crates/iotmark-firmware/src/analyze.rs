@@ -16,7 +16,7 @@ mod config;
 mod credentials;
 mod hardening;
 pub mod kernel;
-mod keys;
+pub mod keys;
 mod services;
 mod update;
 pub mod updater;

@@ -33,7 +33,7 @@ Exit codes:
   1  invalid input, or the requested item does not exist
   2  usage error (unknown flag, missing argument)
   3  assess: the product does not conform; vulns --fail-on: a finding of that kind is open;
-     fleet check: some devices need action
+     fleet check: some devices need action; probe: a check failed
   4  assess: mandatory requirements still need review; fleet check: the registry's
      answers disagree with its log
 
@@ -52,7 +52,8 @@ Examples:
   iotmark vulns camera.cdx.json --vex camera.openvex.json
   iotmark mud product.yaml --url https://mud.acme.example/sc-200.json -o sc-200.json
   iotmark procure --baseline moderate camera-a.yaml camera-b.yaml
-  iotmark fleet check devices.csv --registry https://registry.example.org --log-key log.vkey";
+  iotmark fleet check devices.csv --registry https://registry.example.org --log-key log.vkey
+  iotmark probe 192.168.1.20 --out evidence/";
 
 /// Conformity assessment and transparency for the cybersecurity of IoT products.
 #[derive(Debug, Parser)]
@@ -106,6 +107,8 @@ enum Command {
     /// Check deployed devices against a registry, and the registry against its log
     #[command(subcommand)]
     Fleet(cmd::fleet::FleetCommand),
+    /// Probe a running device's network services (ports, TLS, SSH, telnet, HTTP, MQTT) for evidence
+    Probe(cmd::probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
         Command::Mud(a) => cmd::mud::run(a),
         Command::Procure(a) => cmd::procure::run(a),
         Command::Fleet(c) => cmd::fleet::run(c),
+        Command::Probe(a) => cmd::probe::run(a),
     };
     match result {
         Ok(code) => code,

@@ -173,8 +173,9 @@ fn weak_key(key: &Key, file: &str, line: Option<usize>, what: &str, out: &mut Ve
     }
 }
 
+/// A public or private key: its algorithm and size.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Key {
+pub struct Key {
     pub alg: String,
     pub bits: Option<u32>,
     pub encrypted: bool,
@@ -189,7 +190,8 @@ impl Key {
         }
     }
 
-    fn describe(&self) -> String {
+    /// `RSA 2048-bit`, `EC P-256 256-bit, encrypted`.
+    pub fn describe(&self) -> String {
         let mut s = self.alg.clone();
         if let Some(b) = self.bits {
             s.push_str(&format!(" {b}-bit"));
@@ -200,7 +202,8 @@ impl Key {
         s
     }
 
-    fn weakness(&self) -> Option<String> {
+    /// Why the key is too weak, if it is.
+    pub fn weakness(&self) -> Option<String> {
         let bits = self.bits?;
         match self.alg.as_str() {
             "RSA" if bits < 2048 => Some("RSA keys under 2048 bits are breakable".to_owned()),
@@ -458,17 +461,36 @@ fn der_private_key(der: &[u8]) -> Option<Key> {
 // ---------------------------------------------------------------------------------------
 // Certificates
 
-#[derive(Debug)]
-pub(crate) struct Cert {
+/// What a certificate says, as the image checks and the live probe report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// `CN=…, O=…`, the common attribute types only.
     pub subject: String,
     pub issuer: String,
+    /// Issuer and subject are the same name (byte for byte).
+    pub self_issued: bool,
     pub key: Key,
     pub signature: &'static str,
+    /// Seconds since the epoch, and as `YYYY-MM-DD`.
+    pub not_before: i64,
+    pub not_before_text: String,
     pub not_after: i64,
     pub not_after_text: String,
+    /// The DER SubjectPublicKeyInfo: what says whether two certificates share a key.
+    pub public_key_info: Vec<u8>,
 }
 
-fn certificate(der: &[u8]) -> Option<Cert> {
+impl Certificate {
+    /// Why the signature's hash is weak, if it is (MD5 and SHA-1 have practical collisions).
+    pub fn weak_signature(&self) -> bool {
+        self.signature.starts_with("md5")
+            || self.signature.contains("SHA1")
+            || self.signature.starts_with("sha1")
+    }
+}
+
+/// Reads a DER X.509 certificate; `None` when it is not one (every length is checked).
+pub fn certificate(der: &[u8]) -> Option<Certificate> {
     let outer = seq(der)?;
     let [(0x30, tbs), (0x30, _), (0x03, _)] = outer.as_slice() else {
         return None;
@@ -495,22 +517,43 @@ fn certificate(der: &[u8]) -> Option<Cert> {
         return None;
     }
     let times = items(validity)?;
+    let (bt, ba) = *times.first()?;
+    let (not_before, not_before_text) = time(bt, ba)?;
     let (nt, na) = *times.get(1)?;
     let (not_after, not_after_text) = time(nt, na)?;
+    let public_key_info = spki_der(tbs)?;
     let spki = items(spki)?;
     let [(0x30, alg), (0x03, bits)] = spki.as_slice() else {
         return None;
     };
     let key = key_from_alg(alg, bits, false)?;
     let sig_oid = items(sig_alg)?.first().map(|(_, o)| *o).unwrap_or_default();
-    Some(Cert {
+    Some(Certificate {
         subject: name(subject),
         issuer: name(issuer),
+        self_issued: subject == issuer,
         key,
         signature: signature_name(sig_oid),
+        not_before,
+        not_before_text,
         not_after,
         not_after_text,
+        public_key_info,
     })
+}
+
+/// The whole SubjectPublicKeyInfo element of `tbs` (tag and length too): the element after
+/// the subject, the sixth (or seventh, after an explicit version).
+fn spki_der(tbs: &[u8]) -> Option<Vec<u8>> {
+    let mut rest = tbs;
+    let mut elements = Vec::new();
+    while !rest.is_empty() {
+        let (_, _, after) = tlv(rest)?;
+        elements.push(&rest[..rest.len() - after.len()]);
+        rest = after;
+    }
+    let at = if tbs.first() == Some(&0xa0) { 6 } else { 5 };
+    elements.get(at).map(|e| e.to_vec())
 }
 
 fn signature_name(oid: &[u8]) -> &'static str {
@@ -605,7 +648,13 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn report_cert(cert: &Cert, file: &str, line: Option<usize>, now: i64, out: &mut Vec<Finding>) {
+fn report_cert(
+    cert: &Certificate,
+    file: &str,
+    line: Option<usize>,
+    now: i64,
+    out: &mut Vec<Finding>,
+) {
     let what = format!(
         "certificate `{}` issued by `{}` ({}, signed with {})",
         cert.subject,
@@ -631,10 +680,7 @@ fn report_cert(cert: &Cert, file: &str, line: Option<usize>, now: i64, out: &mut
         ));
     }
     weak_key(&cert.key, file, line, "certificate key", out);
-    if cert.signature.starts_with("md5")
-        || cert.signature.contains("SHA1")
-        || cert.signature.starts_with("sha1")
-    {
+    if cert.weak_signature() {
         out.push(fail(
             "firmware.keys.weak",
             Severity::Medium,

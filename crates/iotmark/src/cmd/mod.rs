@@ -7,6 +7,7 @@ pub mod fleet;
 pub mod landscape;
 pub mod log;
 pub mod mud;
+pub mod probe;
 pub mod procure;
 pub mod registry;
 pub mod scan;

@@ -1,0 +1,216 @@
+//! The live device probe: what a running product exposes on the network, checked the way a
+//! test lab would, and written as evidence `iotmark assess` reads beside the firmware scan.
+//!
+//! Only what the user names is touched: one host (resolved once), the ports given (or the
+//! default IoT list), every connection paced ([`conn::Limits`]: a rate, connect and read
+//! timeouts, a deadline per exchange, a byte cap, a bound on the whole run).
+//!
+//! * [`scan`]: a TCP connect scan.
+//! * [`service`]: what listens on each open port, from its banner or its answer to a TLS,
+//!   HTTP or MQTT opening.
+//! * [`tls`]: protocol versions (SSL 3.0 to TLS 1.3, from ClientHellos built here), accepted
+//!   suites and the certificate chain. [`ssh`]: the algorithms a server offers, and Terrapin.
+//! * [`observe`]: the findings, by the check IDs the bundled rules name (`probe.tls.weak-version`
+//!   …), as evidence records.
+//!
+//! Every parser of what a peer sends reads through [`wire::Cursor`] and has a fuzz target.
+
+pub mod conn;
+pub mod observe;
+pub mod scan;
+pub mod service;
+pub mod ssh;
+pub mod suites;
+pub mod tls;
+pub mod wire;
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
+
+use serde::Serialize;
+
+pub use conn::Limits;
+pub use observe::Finding;
+use service::Service;
+
+/// The TCP ports probed when none are given: the services IoT devices expose most (remote
+/// shells, web interfaces, MQTT, RTSP, UPnP, TR-069, vendor consoles).
+pub const DEFAULT_PORTS: [u16; 36] = [
+    21, 22, 23, 25, 53, 80, 81, 88, 110, 443, 554, 1080, 1883, 2323, 3000, 4443, 5000, 5001, 5555,
+    7547, 8000, 8008, 8080, 8081, 8088, 8443, 8554, 8883, 8888, 9000, 9090, 9443, 37777, 49152,
+    49153, 65534,
+];
+
+/// Why a probe could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error(
+        "cannot resolve {host:?}: {message}; give an IP address or a name this machine resolves"
+    )]
+    Resolve { host: String, message: String },
+    #[error("port list {0:?}: {1}")]
+    Ports(String, String),
+}
+
+/// Parses `22,80,8000-8100` into ports (each once, in order).
+pub fn parse_ports(list: &str) -> Result<Vec<u16>, ProbeError> {
+    let bad = |m: String| ProbeError::Ports(list.to_owned(), m);
+    let mut ports = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (from, to) = part.split_once('-').unwrap_or((part, part));
+        let parse = |s: &str| -> Result<u16, ProbeError> {
+            s.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| bad(format!("{s:?} is not a port (1 to 65535)")))
+        };
+        let (from, to) = (parse(from)?, parse(to)?);
+        if from > to {
+            return Err(bad(format!("the range {part} runs backwards")));
+        }
+        for p in from..=to {
+            if !ports.contains(&p) {
+                ports.push(p);
+            }
+        }
+    }
+    if ports.is_empty() {
+        return Err(bad("no ports; give e.g. 22,80,8000-8100".to_owned()));
+    }
+    Ok(ports)
+}
+
+/// The one address `host` is probed at.
+pub fn resolve(host: &str) -> Result<IpAddr, ProbeError> {
+    if let Ok(ip) = host
+        .trim_matches(|c| c == '[' || c == ']')
+        .parse::<IpAddr>()
+    {
+        return Ok(ip);
+    }
+    let mut addrs = (host, 0)
+        .to_socket_addrs()
+        .map_err(|e| ProbeError::Resolve {
+            host: host.to_owned(),
+            message: e.to_string(),
+        })?;
+    addrs
+        .next()
+        .map(|a| a.ip())
+        .ok_or_else(|| ProbeError::Resolve {
+            host: host.to_owned(),
+            message: "no address".to_owned(),
+        })
+}
+
+/// What was found on one open port.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortReport {
+    pub port: u16,
+    #[serde(flatten)]
+    pub service: Service,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<tls::TlsReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<observe::CertificateView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<ssh::SshReport>,
+    /// Why a deeper check of this port stopped, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The whole probe of one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    pub host: String,
+    pub address: IpAddr,
+    pub started: jiff::Timestamp,
+    pub finished: jiff::Timestamp,
+    pub ports_scanned: usize,
+    pub open: Vec<PortReport>,
+    /// Ports not probed because the run's time was up.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_probed: Vec<u16>,
+    pub findings: Vec<Finding>,
+}
+
+/// Progress of a probe: ports scanned, then open ports examined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Scan,
+    Examine,
+}
+
+/// Probes `host` at `address` on `ports` under `limits`. `progress` hears (stage, done,
+/// total).
+pub fn probe(
+    host: &str,
+    address: IpAddr,
+    ports: &[u16],
+    limits: &Limits,
+    progress: &(dyn Fn(Stage, usize, usize) + Sync),
+) -> ProbeReport {
+    let started = jiff::Timestamp::now();
+    let scanned = scan::connect_scan(address, ports, limits, &|d, t| progress(Stage::Scan, d, t));
+    let mut open = Vec::new();
+    let mut not_probed = scanned.not_scanned.clone();
+    let total = scanned.open.len();
+    for (i, port) in scanned.open.iter().enumerate() {
+        progress(Stage::Examine, i, total);
+        if limits.time_is_up() {
+            not_probed.push(*port);
+            continue;
+        }
+        open.push(examine(host, SocketAddr::new(address, *port), limits));
+    }
+    progress(Stage::Examine, total, total);
+    let findings = observe::findings(&open);
+    ProbeReport {
+        host: host.to_owned(),
+        address,
+        started,
+        finished: jiff::Timestamp::now(),
+        ports_scanned: ports.len(),
+        open,
+        not_probed,
+        findings,
+    }
+}
+
+/// Identifies the service on one open port and runs the checks for it.
+fn examine(host: &str, addr: SocketAddr, limits: &Limits) -> PortReport {
+    let mut report = PortReport {
+        port: addr.port(),
+        service: Service::Silent,
+        tls: None,
+        certificate: None,
+        ssh: None,
+        error: None,
+    };
+    let service = match service::identify(addr, host, limits) {
+        Ok(s) => s,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    let deeper = match &service {
+        Service::Tls => tls::probe(addr, Some(host), limits).map(|t| {
+            if let Some(t) = &t {
+                report.certificate = t
+                    .certificates
+                    .first()
+                    .and_then(|der| observe::CertificateView::read(der));
+            }
+            report.tls = t;
+        }),
+        Service::Ssh { .. } => ssh::probe(addr, limits).map(|s| report.ssh = s),
+        _ => Ok(()),
+    };
+    if let Err(e) = deeper {
+        report.error = Some(e.to_string());
+    }
+    report.service = service;
+    report
+}

@@ -1,0 +1,348 @@
+//! What the probe found, by the check IDs the bundled assessment rules name, and as evidence
+//! records bound to the declared component and the firmware image it runs.
+
+use iotmark_evidence::{
+    Body, Evidence, Location, Observation, ObservationResult, Severity, Subject, Tool,
+};
+use iotmark_firmware::analyze::keys::{self, Certificate};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::PortReport;
+use crate::service::Service;
+
+/// One finding about one port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// A check ID of the bundled rules (`probe.tls.weak-version`).
+    pub check: &'static str,
+    pub result: ObservationResult,
+    pub severity: Severity,
+    pub port: u16,
+    /// The protocol spoken there (`ssh`, `tls`, `http` …).
+    pub protocol: &'static str,
+    pub message: String,
+}
+
+/// What the server's certificate says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateView {
+    pub subject: String,
+    pub issuer: String,
+    pub self_signed: bool,
+    pub key: String,
+    pub signature: &'static str,
+    pub not_before: String,
+    pub not_after: String,
+    /// SHA-256 of the DER SubjectPublicKeyInfo, hex: the key's identity.
+    pub public_key_sha256: String,
+    #[serde(skip)]
+    facts: Certificate,
+}
+
+impl CertificateView {
+    /// Reads a DER certificate; `None` when it is not one.
+    pub fn read(der: &[u8]) -> Option<Self> {
+        let c = keys::certificate(der)?;
+        Some(Self {
+            subject: c.subject.clone(),
+            issuer: c.issuer.clone(),
+            self_signed: c.self_issued,
+            key: c.key.describe(),
+            signature: c.signature,
+            not_before: c.not_before_text.clone(),
+            not_after: c.not_after_text.clone(),
+            public_key_sha256: hex(&Sha256::digest(&c.public_key_info)),
+            facts: c,
+        })
+    }
+
+    /// Why the certificate fails, if it does, at `now` (seconds since the epoch).
+    pub fn problems(&self, now: i64) -> Vec<String> {
+        let c = &self.facts;
+        let mut out = Vec::new();
+        if c.not_after < now {
+            out.push(format!("it expired on {}", c.not_after_text));
+        }
+        if c.not_before > now {
+            out.push(format!("it is not valid until {}", c.not_before_text));
+        }
+        if let Some(why) = c.key.weakness() {
+            out.push(format!("its key ({}): {why}", c.key.describe()));
+        }
+        if c.weak_signature() {
+            out.push(format!(
+                "it is signed with {}, a hash with practical collisions",
+                c.signature
+            ));
+        }
+        out
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn finding(
+    check: &'static str,
+    failed: bool,
+    severity: Severity,
+    port: &PortReport,
+    message: String,
+) -> Finding {
+    Finding {
+        check,
+        result: if failed {
+            ObservationResult::Fail
+        } else {
+            ObservationResult::Pass
+        },
+        severity,
+        port: port.port,
+        protocol: protocol(port),
+        message,
+    }
+}
+
+fn protocol(port: &PortReport) -> &'static str {
+    if port.tls.is_some() {
+        "tls"
+    } else {
+        port.service.name()
+    }
+}
+
+/// The findings for every open port.
+pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
+    let now = jiff::Timestamp::now().as_second();
+    let mut out = Vec::new();
+    for p in ports {
+        out.push(Finding {
+            check: "probe.ports.open",
+            result: ObservationResult::Info,
+            severity: Severity::Low,
+            port: p.port,
+            protocol: protocol(p),
+            message: format!("port {}/tcp is open: {}", p.port, p.service.describe()),
+        });
+        if let Some(t) = &p.tls {
+            let accepted: Vec<&str> = t.accepted().map(|v| v.name()).collect();
+            let old: Vec<&str> = t
+                .accepted()
+                .filter(|v| v.deprecated())
+                .map(|v| v.name())
+                .collect();
+            out.push(finding(
+                "probe.tls.weak-version",
+                !old.is_empty(),
+                Severity::High,
+                p,
+                if old.is_empty() {
+                    format!("accepts {} only", accepted.join(", "))
+                } else {
+                    format!(
+                        "accepts {}, deprecated by RFC 8996 (SSL 3.0 by RFC 7568); offers {}",
+                        old.join(", "),
+                        accepted.join(", ")
+                    )
+                },
+            ));
+            out.push(finding(
+                "probe.tls.weak-cipher",
+                !t.weak_suites.is_empty(),
+                Severity::High,
+                p,
+                if t.weak_suites.is_empty() {
+                    let n: usize = t.suites.values().map(Vec::len).sum();
+                    format!("none of the {n} suites it accepts is broken or unauthenticated")
+                } else {
+                    format!(
+                        "accepts {}",
+                        t.weak_suites
+                            .iter()
+                            .map(|(s, why)| format!("{s} ({why})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+            ));
+            match &p.certificate {
+                Some(c) => {
+                    let problems = c.problems(now);
+                    let what = format!(
+                        "certificate `{}` issued by `{}`{} ({}, signed with {}, valid {} to {})",
+                        c.subject,
+                        c.issuer,
+                        if c.self_signed { ", self-signed" } else { "" },
+                        c.key,
+                        c.signature,
+                        c.not_before,
+                        c.not_after
+                    );
+                    out.push(finding(
+                        "probe.tls.certificate",
+                        !problems.is_empty(),
+                        Severity::Medium,
+                        p,
+                        if problems.is_empty() {
+                            what
+                        } else {
+                            format!("{what}: {}", problems.join("; "))
+                        },
+                    ));
+                }
+                None => out.push(Finding {
+                    check: "probe.tls.certificate",
+                    result: ObservationResult::Info,
+                    severity: Severity::Low,
+                    port: p.port,
+                    protocol: "tls",
+                    message: if t.accepted().all(|v| v == crate::tls::Version::Tls13) {
+                        "the certificate was not read: TLS 1.3 sends it encrypted".to_owned()
+                    } else {
+                        "the server sent no certificate the probe could read".to_owned()
+                    },
+                }),
+            }
+        }
+        if let Some(s) = &p.ssh {
+            let mut problems: Vec<String> = s
+                .weak
+                .iter()
+                .map(|(a, why)| format!("{a} ({why})"))
+                .collect();
+            if s.terrapin {
+                problems.push("open to Terrapin (CVE-2023-48795): ChaCha20-Poly1305 or an encrypt-then-MAC mode without strict key exchange".to_owned());
+            }
+            out.push(finding(
+                "probe.ssh.weak-algorithms",
+                !problems.is_empty(),
+                Severity::Medium,
+                p,
+                if problems.is_empty() {
+                    format!(
+                        "{} offers no weak algorithm ({} key exchanges, {} ciphers, {} MACs)",
+                        s.banner,
+                        s.kex.len(),
+                        s.ciphers.len(),
+                        s.macs.len()
+                    )
+                } else {
+                    format!("{} offers {}", s.banner, problems.join(", "))
+                },
+            ));
+        }
+        match &p.service {
+            Service::Telnet { prompt } => out.push(finding(
+                "probe.telnet.open",
+                true,
+                Severity::High,
+                p,
+                format!(
+                    "telnet listens on port {}: logins and everything typed cross the network in the clear{}",
+                    p.port,
+                    if prompt.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (it says: {prompt})")
+                    }
+                ),
+            )),
+            Service::Mqtt { return_code } => out.push(finding(
+                "probe.mqtt.anonymous",
+                *return_code == 0,
+                Severity::High,
+                p,
+                if *return_code == 0 {
+                    format!(
+                        "the MQTT broker on port {} accepted a CONNECT with no user name or password",
+                        p.port
+                    )
+                } else {
+                    format!(
+                        "the MQTT broker on port {} refused a CONNECT without credentials (return code {return_code})",
+                        p.port
+                    )
+                },
+            )),
+            Service::Http {
+                status, location, ..
+            } => {
+                let to_https = (300..400).contains(status)
+                    && location
+                        .as_deref()
+                        .is_some_and(|l| l.to_ascii_lowercase().starts_with("https://"));
+                out.push(finding(
+                    "probe.http.plaintext-admin",
+                    !to_https,
+                    Severity::Medium,
+                    p,
+                    if to_https {
+                        format!("plain HTTP on port {} redirects to HTTPS", p.port)
+                    } else {
+                        format!(
+                            "the web interface on port {} answers over plain HTTP (status {status}) without sending the browser to HTTPS",
+                            p.port
+                        )
+                    },
+                ));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Where and about what the evidence is: the host's name or address, the component
+/// declared, and the firmware image it runs when known.
+#[derive(Debug, Clone)]
+pub struct Binding<'a> {
+    pub host: &'a str,
+    pub component: &'a str,
+    pub image_sha256: Option<&'a str>,
+}
+
+/// The findings as evidence records. `bears_on` gives the requirements a check bears on.
+pub fn to_evidence(
+    findings: &[Finding],
+    binding: &Binding<'_>,
+    collected_at: &str,
+    bears_on: &dyn Fn(&str) -> Vec<String>,
+) -> Vec<Evidence> {
+    findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Evidence {
+            id: format!(
+                "probe-{}-{}-{i:03}-{}",
+                binding
+                    .host
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+                f.port,
+                f.check.rsplit('.').next().unwrap_or("finding")
+            ),
+            collected_at: collected_at.to_owned(),
+            subject: Subject {
+                component: binding.component.to_owned(),
+                sha256: binding.image_sha256.map(str::to_owned),
+            },
+            bears_on: bears_on(f.check),
+            body: Body::Observation(Observation {
+                tool: Tool {
+                    name: "iotmark-probe".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                },
+                check: f.check.to_owned(),
+                result: f.result,
+                severity: Some(f.severity),
+                location: Location::Network {
+                    host: binding.host.to_owned(),
+                    port: f.port,
+                    protocol: Some(f.protocol.to_owned()),
+                },
+                message: f.message.clone(),
+            }),
+        })
+        .collect()
+}

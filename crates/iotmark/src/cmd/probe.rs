@@ -1,0 +1,211 @@
+//! `iotmark probe`: what a running device exposes on the network, as evidence for `assess`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use iotmark_evidence::ObservationResult;
+use iotmark_probe::observe::{Binding, to_evidence};
+use iotmark_probe::{Limits, ProbeReport, Stage};
+
+use crate::style::Style;
+
+/// Exit code when a check failed.
+const EXIT_FAILED: u8 = 3;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Only the host named is touched, and only on the ports given (by default a list of the ports
+IoT devices expose most). Every connection is paced (--rate), every read bounded
+(--connect-timeout, --read-timeout), and the whole run ends by --max-time.
+
+What it checks: open ports and the service on each (from banners, or a TLS, HTTP or MQTT
+opening); for TLS the protocol versions from SSL 3.0 to TLS 1.3, the suites accepted and the
+certificate (expiry, key size, signature hash); for SSH the algorithms offered and Terrapin;
+telnet; MQTT without credentials; plain-HTTP web interfaces. Each finding names the check
+the assessment rules use (probe.tls.weak-version …).
+
+Exit codes:
+  0  no check failed
+  1  the host could not be resolved, or an argument is wrong
+  3  at least one check failed
+
+Examples:
+  iotmark probe 192.168.1.20
+  iotmark probe camera.local --ports 22,80,443,1883,8000-8100 --out evidence/
+  iotmark probe 192.168.1.20 --component camera --image-sha256 9f2c1e7b… --json")]
+pub struct ProbeArgs {
+    /// The device: an IP address or a host name (resolved once)
+    host: String,
+    /// Ports to probe: a list and ranges, e.g. 22,80,8000-8100 [default: the IoT port list]
+    #[arg(long, value_name = "LIST")]
+    ports: Option<String>,
+    /// The declared component the device is (its ID in the declaration)
+    #[arg(long, value_name = "ID", default_value = "device")]
+    component: String,
+    /// The SHA-256 of the firmware image the device runs, to bind the evidence to it
+    #[arg(long, value_name = "HEX")]
+    image_sha256: Option<String>,
+    /// Write the findings as evidence records into this directory (for `iotmark assess`)
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Connections started per second, at most
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    rate: u32,
+    /// Milliseconds to establish a connection
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    connect_timeout: u64,
+    /// Milliseconds to wait for the next bytes of an answer
+    #[arg(long, value_name = "MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    read_timeout: u64,
+    /// Seconds the whole probe may take; what is left then is reported as not probed
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    max_time: u64,
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: ProbeArgs) -> Result<ExitCode> {
+    let ports = match &args.ports {
+        Some(list) => iotmark_probe::parse_ports(list)?,
+        None => iotmark_probe::DEFAULT_PORTS.to_vec(),
+    };
+    if let Some(d) = &args.image_sha256
+        && (d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        anyhow::bail!("--image-sha256 {d:?} is not a SHA-256 digest: give 64 hexadecimal digits");
+    }
+    let address = iotmark_probe::resolve(&args.host)?;
+    let limits = Limits::new(
+        Duration::from_millis(args.connect_timeout),
+        Duration::from_millis(args.read_timeout),
+        args.rate,
+        Duration::from_secs(args.max_time),
+    );
+    let report = with_progress(|progress| {
+        iotmark_probe::probe(&args.host, address, &ports, &limits, progress)
+    });
+    if let Some(dir) = &args.out {
+        let bears_on = crate::inputs::bears_on()?;
+        let collected_at = report.finished.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let image = args.image_sha256.as_deref().map(str::to_ascii_lowercase);
+        let evidence = to_evidence(
+            &report.findings,
+            &Binding {
+                host: &args.host,
+                component: &args.component,
+                image_sha256: image.as_deref(),
+            },
+            &collected_at,
+            &bears_on,
+        );
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let name: String = args
+            .host
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let path = dir.join(format!("probe-{name}.json"));
+        crate::inputs::write_json(&path, &serde_json::to_value(&evidence)?)?;
+        eprintln!(
+            "wrote {} evidence record(s) to {}",
+            evidence.len(),
+            path.display()
+        );
+    }
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_summary(&report)?;
+    }
+    let failed = report
+        .findings
+        .iter()
+        .any(|f| f.result == ObservationResult::Fail);
+    Ok(if failed {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs `work` while a progress bar on stderr shows the ports scanned, then the open ports
+/// examined (only on a terminal, and not under `NO_COLOR`).
+fn with_progress<T>(work: impl FnOnce(&(dyn Fn(Stage, usize, usize) + Sync)) -> T) -> T {
+    if !Style::progress_on_stderr() {
+        return work(&|_, _, _| {});
+    }
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg:<16} [{bar:30}] {pos}/{len} {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let result = work(&|stage, done, total| {
+        bar.set_message(match stage {
+            Stage::Scan => "scanning ports",
+            Stage::Examine => "examining services",
+        });
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    result
+}
+
+fn print_summary(report: &ProbeReport) -> Result<()> {
+    let style = Style::stdout();
+    outln!(
+        "{} {} ({}): {} of {} ports open, {:.1} s",
+        style.bold("Probe of"),
+        iotmark_declare::visible(&report.host),
+        report.address,
+        report.open.len(),
+        report.ports_scanned,
+        (report.finished - report.started)
+            .total(jiff::Unit::Second)
+            .unwrap_or_default()
+    );
+    for p in &report.open {
+        outln!(
+            "  {:>5}/tcp  {}",
+            p.port,
+            iotmark_declare::visible(&p.service.describe())
+        );
+    }
+    if !report.not_probed.is_empty() {
+        outln!(
+            "{}",
+            style.warn(&format!(
+                "not probed (the time was up): {}",
+                report
+                    .not_probed
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        );
+    }
+    outln!();
+    for f in &report.findings {
+        let result = match f.result {
+            ObservationResult::Fail => style.error("FAIL"),
+            ObservationResult::Pass => style.good("pass"),
+            ObservationResult::Info => style.dim("info"),
+        };
+        outln!(
+            "{result} {:<27} {:>5}/{:<6} {}",
+            f.check,
+            f.port,
+            f.protocol,
+            iotmark_declare::visible(&f.message)
+        );
+    }
+    Ok(())
+}
