@@ -14,14 +14,16 @@ echo "== installing test tools"
 # Real image builders and compressors for the firmware tests, openssl for planted keys and
 # signed FIT images, debugfs to cross-check ext4 extraction, and the package managers'
 # own tools that write and list the databases the inventory reads (rpm, Berkeley DB,
-# dpkg-parsechangelog, npm), and zip for OSV's zip exports.
+# dpkg-parsechangelog, npm), zip for OSV's zip exports, and the servers the live probe is
+# tested against (mosquitto, dropbear, lighttpd; openssl's s_server).
 need=()
 for tool in mksquashfs:squashfs-tools unsquashfs:squashfs-tools mkimage:u-boot-tools \
     dtc:device-tree-compiler cpio:cpio openssl:openssl mke2fs:e2fsprogs debugfs:e2fsprogs \
     mkfs.cramfs:util-linux genromfs:genromfs mkfs.jffs2:mtd-utils mkfs.ubifs:mtd-utils \
     ubinize:mtd-utils xz:xz-utils zstd:zstd lz4:lz4 lzop:lzop bzip2:bzip2 gzip:gzip \
     dpkg-deb:dpkg ar:binutils rpm:rpm rpmbuild:rpm db5.3_load:db5.3-util \
-    dpkg-parsechangelog:dpkg-dev npm:npm gcc:gcc zip:zip yanglint:libyang2-tools; do
+    dpkg-parsechangelog:dpkg-dev npm:npm gcc:gcc zip:zip yanglint:libyang2-tools \
+    mosquitto:mosquitto dropbearkey:dropbear-bin lighttpd:lighttpd; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,0 +1,433 @@
+//! The probe against real servers from Debian's packages, started here on 127.0.0.1, each
+//! with an insecure and a secure twin: `openssl s_server` with TLS 1.0 and anonymous suites
+//! enabled, and with TLS 1.3 only; mosquitto with `allow_anonymous` on and off; lighttpd
+//! serving plain HTTP, and redirecting it to HTTPS; dropbear. Each expected finding is asserted,
+//! and each secure twin fails none. Then hostile peers (garbage, an endless stream, a trickle,
+//! silence) must neither hang the probe nor crash it.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use iotmark_evidence::ObservationResult;
+use iotmark_probe::{Finding, Limits, ProbeReport};
+
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process, killed on drop.
+struct Server(Child);
+
+impl Server {
+    /// Starts `program` and waits until `port` accepts connections.
+    fn start(program: &str, args: &[&str], port: u16) -> Server {
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{program} must be installed (scripts/test.sh installs it): {e}")
+            });
+        let server = Server(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "{program} did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn limits() -> Limits {
+    Limits::new(
+        Duration::from_secs(2),
+        Duration::from_secs(2),
+        500,
+        Duration::from_secs(120),
+    )
+}
+
+fn probe(ports: &[u16]) -> ProbeReport {
+    iotmark_probe::probe("127.0.0.1", LOCALHOST, ports, &limits(), &|_, _, _| {})
+}
+
+/// The result of `check` on `port`.
+fn result(report: &ProbeReport, check: &str, port: u16) -> Option<(ObservationResult, String)> {
+    report
+        .findings
+        .iter()
+        .find(|f: &&Finding| f.check == check && f.port == port)
+        .map(|f| (f.result, f.message.clone()))
+}
+
+fn failed(report: &ProbeReport, port: u16) -> Vec<&'static str> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.port == port && f.result == ObservationResult::Fail)
+        .map(|f| f.check)
+        .collect()
+}
+
+fn openssl(args: &[&str], dir: &Path) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "openssl {args:?}");
+}
+
+#[test]
+fn tls_versions_suites_and_certificates_of_openssl_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-keyout",
+            "good.key",
+            "-out",
+            "good.pem",
+            "-days",
+            "30",
+            "-nodes",
+            "-subj",
+            "/CN=device.test",
+        ],
+        d,
+    );
+    // A 1024-bit key signed with SHA-1: what old firmware ships.
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:1024",
+            "-sha1",
+            "-keyout",
+            "weak.key",
+            "-out",
+            "weak.pem",
+            "-days",
+            "30",
+            "-nodes",
+            "-subj",
+            "/CN=old.device.test",
+        ],
+        d,
+    );
+    let path = |f: &str| d.join(f).to_str().unwrap().to_owned();
+    let (legacy, modern) = (free_port(), free_port());
+    let _legacy = Server::start(
+        "openssl",
+        &[
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{legacy}"),
+            "-cert",
+            &path("weak.pem"),
+            "-key",
+            &path("weak.key"),
+            "-cipher",
+            "ALL:@SECLEVEL=0",
+            "-min_protocol",
+            "TLSv1",
+            "-quiet",
+        ],
+        legacy,
+    );
+    let _modern = Server::start(
+        "openssl",
+        &[
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{modern}"),
+            "-cert",
+            &path("good.pem"),
+            "-key",
+            &path("good.key"),
+            "-tls1_3",
+            "-quiet",
+        ],
+        modern,
+    );
+    let report = probe(&[legacy, modern]);
+    assert_eq!(report.open.len(), 2, "{report:#?}");
+
+    let old = report.open.iter().find(|p| p.port == legacy).unwrap();
+    let tls = old.tls.as_ref().unwrap();
+    let accepted: Vec<&str> = tls.accepted().map(|v| v.name()).collect();
+    assert_eq!(
+        accepted,
+        ["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"],
+        "SSL 3.0 is compiled out of Debian's OpenSSL"
+    );
+    let (r, m) = result(&report, "probe.tls.weak-version", legacy).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    assert!(m.contains("TLSv1.0, TLSv1.1"), "{m}");
+    let (r, m) = result(&report, "probe.tls.weak-cipher", legacy).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    assert!(
+        m.contains("_anon_"),
+        "ALL:@SECLEVEL=0 enables anonymous suites: {m}"
+    );
+    let (r, m) = result(&report, "probe.tls.certificate", legacy).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    assert!(
+        m.contains("RSA 1024-bit")
+            && m.contains("sha1WithRSAEncryption")
+            && m.contains("self-signed"),
+        "{m}"
+    );
+    let cert = old.certificate.as_ref().unwrap();
+    assert_eq!(cert.subject, "CN=old.device.test");
+    assert_eq!(cert.public_key_sha256.len(), 64);
+
+    // The secure twin: TLS 1.3 only, its three default suites, nothing fails.
+    let new = report.open.iter().find(|p| p.port == modern).unwrap();
+    let tls = new.tls.as_ref().unwrap();
+    assert_eq!(
+        tls.accepted().map(|v| v.name()).collect::<Vec<_>>(),
+        ["TLSv1.3"]
+    );
+    assert_eq!(
+        tls.suites[&iotmark_probe::tls::Version::Tls13],
+        [
+            "TLS_AES_128_GCM_SHA256",
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256"
+        ]
+    );
+    assert!(failed(&report, modern).is_empty(), "{:?}", report.findings);
+}
+
+#[test]
+fn mosquitto_with_and_without_anonymous_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let (open, closed) = (free_port(), free_port());
+    let mut servers = Vec::new();
+    for (port, anonymous) in [(open, true), (closed, false)] {
+        let conf = dir.path().join(format!("{port}.conf"));
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous {anonymous}\npersistence false\n"),
+        )
+        .unwrap();
+        servers.push(Server::start(
+            "mosquitto",
+            &["-c", conf.to_str().unwrap()],
+            port,
+        ));
+    }
+    let report = probe(&[open, closed]);
+    let (r, m) = result(&report, "probe.mqtt.anonymous", open).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    let (r, m) = result(&report, "probe.mqtt.anonymous", closed).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
+    assert!(m.contains("return code 5"), "not authorised: {m}");
+    assert!(failed(&report, closed).is_empty());
+}
+
+#[test]
+fn lighttpd_in_the_clear_and_redirecting_to_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("www");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("index.html"), "<h1>Camera admin</h1>").unwrap();
+    let (plain, redirecting) = (free_port(), free_port());
+    let mut servers = Vec::new();
+    for (port, extra) in [
+        (plain, String::new()),
+        (
+            redirecting,
+            format!(
+                "server.modules += (\"mod_redirect\")\nurl.redirect = (\"^/(.*)\" => \"https://127.0.0.1:{port}/$1\")\n",
+                port = redirecting + 1
+            ),
+        ),
+    ] {
+        let conf = dir.path().join(format!("{port}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "server.document-root = \"{}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\nserver.errorlog = \"{}/{port}.log\"\nindex-file.names = (\"index.html\")\n{extra}",
+                root.display(),
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        servers.push(Server::start(
+            "lighttpd",
+            &["-D", "-f", conf.to_str().unwrap()],
+            port,
+        ));
+    }
+    let report = probe(&[plain, redirecting]);
+    let (r, m) = result(&report, "probe.http.plaintext-admin", plain).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    let open = report.open.iter().find(|p| p.port == plain).unwrap();
+    assert!(
+        open.service.describe().contains("lighttpd"),
+        "{:?}",
+        open.service
+    );
+    let (r, m) = result(&report, "probe.http.plaintext-admin", redirecting).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
+}
+
+#[test]
+fn dropbear_offers_its_algorithms() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("ed25519");
+    let status = Command::new("dropbearkey")
+        .args(["-t", "ed25519", "-f", key.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("dropbearkey must be installed (Debian dropbear-bin)");
+    assert!(status.success());
+    let port = free_port();
+    let _server = Server::start(
+        "dropbear",
+        &[
+            "-F",
+            "-E",
+            "-s",
+            "-p",
+            &format!("127.0.0.1:{port}"),
+            "-r",
+            key.to_str().unwrap(),
+        ],
+        port,
+    );
+    let report = probe(&[port]);
+    let open = &report.open[0];
+    let ssh = open.ssh.as_ref().unwrap();
+    assert!(ssh.banner.starts_with("SSH-2.0-dropbear"), "{ssh:?}");
+    assert!(ssh.host_keys.iter().any(|k| k == "ssh-ed25519"), "{ssh:?}");
+    assert!(
+        ssh.kex.iter().any(|k| k.starts_with("curve25519-sha256")),
+        "{ssh:?}"
+    );
+    // It still offers RSA signatures with SHA-1, which ssh-audit flags too.
+    let (r, m) = result(&report, "probe.ssh.weak-algorithms", port).unwrap();
+    assert_eq!(
+        r == ObservationResult::Fail,
+        !ssh.weak.is_empty() || ssh.terrapin,
+        "{m}"
+    );
+    if ssh.host_keys.iter().any(|k| k == "ssh-rsa") {
+        assert!(m.contains("ssh-rsa (RSA signatures with SHA-1)"), "{m}");
+    }
+    // Debian's dropbear carries the strict key exchange fix.
+    assert_eq!(
+        ssh.terrapin,
+        !ssh.kex.iter().any(|k| k == "kex-strict-s-v00@openssh.com")
+            && ssh.ciphers.iter().any(|c| c.starts_with("chacha20"))
+    );
+}
+
+/// A peer that misbehaves in its own way on each connection.
+fn hostile(behaviour: fn(std::net::TcpStream)) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || behaviour(stream));
+        }
+    });
+    port
+}
+
+#[test]
+fn hostile_peers_neither_hang_nor_crash_the_probe() {
+    let garbage = hostile(|mut s| {
+        let _ = s.write_all(b"\x00\xff\xfe\x16\x03\x03\x7f\xff garbage \x1b[2J\r\n");
+    });
+    let endless = hostile(|mut s| {
+        let chunk = [b'A'; 4096];
+        while s.write_all(&chunk).is_ok() {}
+    });
+    let trickle = hostile(|mut s| {
+        for _ in 0..600 {
+            if s.write_all(b"x").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let silent = hostile(|s| {
+        std::thread::sleep(Duration::from_secs(60));
+        drop(s);
+    });
+    // A TLS server that answers every hello with an endless handshake record stream.
+    let tls_flood = hostile(|mut s| {
+        let mut record = vec![22, 3, 3, 0x40, 0x00];
+        record.extend_from_slice(&[0u8; 0x4000]);
+        while s.write_all(&record).is_ok() {}
+    });
+    let limits = Limits::new(
+        Duration::from_millis(500),
+        Duration::from_millis(400),
+        500,
+        Duration::from_secs(60),
+    );
+    let ports = [garbage, endless, trickle, silent, tls_flood];
+    let report = iotmark_probe::probe("127.0.0.1", LOCALHOST, &ports, &limits, &|_, _, _| {});
+    assert_eq!(report.open.len(), 5, "{report:#?}");
+    assert!(
+        report.not_probed.is_empty(),
+        "every port was examined in time: {report:#?}"
+    );
+    let service = |port: u16| {
+        report
+            .open
+            .iter()
+            .find(|p| p.port == port)
+            .unwrap()
+            .service
+            .name()
+    };
+    assert_eq!(service(garbage), "unknown");
+    assert_eq!(service(endless), "unknown");
+    assert_eq!(service(trickle), "unknown");
+    assert_eq!(service(silent), "silent");
+    // No finding claims anything about a service that was not understood.
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.check == "probe.ports.open"),
+        "{:?}",
+        report.findings
+    );
+}
