@@ -37,6 +37,8 @@ command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 bash scripts/interop-dsse.sh --install
 # standardwebhooks (PyPI, into target/tools), to check the registry's signed webhooks.
 bash scripts/webhook-receiver.sh --install
+# sslyze and ssh-audit (PyPI, into target/tools), to check what the live probe finds.
+bash scripts/probe-peers.sh --install
 # Go's golang.org/x/mod tlog and note (Debian), to check our log's tiles and proofs.
 bash scripts/interop-tlog.sh --install
 # zbarimg and rsvg-convert (Debian), to read back the QR codes on our product labels.

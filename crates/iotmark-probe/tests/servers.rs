@@ -2,14 +2,17 @@
 //! with an insecure and a secure twin: `openssl s_server` with TLS 1.0 and anonymous suites
 //! enabled, and with TLS 1.3 only; mosquitto with `allow_anonymous` on and off; lighttpd
 //! serving plain HTTP, and redirecting it to HTTPS; dropbear. Each expected finding is asserted,
-//! and each secure twin fails none. Then hostile peers (garbage, an endless stream, a trickle,
-//! silence) must neither hang the probe nor crash it.
+//! and each secure twin fails none. The protocol versions and suites found must be the ones
+//! sslyze finds on the same servers, and the SSH algorithms the ones ssh-audit finds (both
+//! from PyPI, installed by `scripts/probe-peers.sh`). Then hostile peers (garbage, an endless
+//! stream, a trickle, silence) must neither hang the probe nor crash it.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -89,6 +92,103 @@ fn failed(report: &ProbeReport, port: u16) -> Vec<&'static str> {
         .iter()
         .filter(|f| f.port == port && f.result == ObservationResult::Fail)
         .map(|f| f.check)
+        .collect()
+}
+
+/// A scanner of `scripts/probe-peers.sh`.
+fn peer(tool: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/tools/probe-peers/bin")
+        .join(tool);
+    assert!(
+        path.exists(),
+        "{tool} is not installed: run `bash scripts/probe-peers.sh --install`"
+    );
+    path
+}
+
+/// What sslyze finds at `port`: at each version, the suites it tested and those accepted.
+fn sslyze(port: u16, dir: &Path) -> BTreeMap<&'static str, (BTreeSet<String>, BTreeSet<String>)> {
+    let out = dir.join(format!("sslyze-{port}.json"));
+    let status = Command::new(peer("sslyze"))
+        .args([
+            "--sslv3",
+            "--tlsv1",
+            "--tlsv1_1",
+            "--tlsv1_2",
+            "--tlsv1_3",
+            "--quiet",
+        ])
+        .arg(format!("--json_out={}", out.display()))
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let result = &report["server_scan_results"][0]["scan_result"];
+    let names = |list: &serde_json::Value| -> BTreeSet<String> {
+        list.as_array()
+            .unwrap_or_else(|| panic!("sslyze's answer lacks a suite list: {report}"))
+            .iter()
+            .map(|s| s["cipher_suite"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut found = BTreeMap::new();
+    for (key, name) in [
+        ("ssl_3_0_cipher_suites", "SSLv3"),
+        ("tls_1_0_cipher_suites", "TLSv1.0"),
+        ("tls_1_1_cipher_suites", "TLSv1.1"),
+        ("tls_1_2_cipher_suites", "TLSv1.2"),
+        ("tls_1_3_cipher_suites", "TLSv1.3"),
+    ] {
+        let accepted = names(&result[key]["result"]["accepted_cipher_suites"]);
+        let mut tested = names(&result[key]["result"]["rejected_cipher_suites"]);
+        tested.extend(accepted.iter().cloned());
+        found.insert(name, (tested, accepted));
+    }
+    found
+}
+
+/// The probe and sslyze agree at `port`: the same versions accepted, and at each one every
+/// suite sslyze tests is accepted by both or by neither. (The probe also knows a few suites
+/// sslyze does not test, such as the anonymous Camellia ones with SHA-256.)
+fn agree_with_sslyze(report: &ProbeReport, port: u16, dir: &Path) {
+    let ours = ours(report, port);
+    let theirs = sslyze(port, dir);
+    let accepted =
+        |m: &BTreeMap<&'static str, BTreeSet<String>>| m.keys().copied().collect::<Vec<_>>();
+    let theirs_accepted: BTreeMap<&'static str, BTreeSet<String>> = theirs
+        .iter()
+        .filter(|(_, (_, a))| !a.is_empty())
+        .map(|(v, (_, a))| (*v, a.clone()))
+        .collect();
+    assert_eq!(
+        accepted(&ours),
+        accepted(&theirs_accepted),
+        "versions at port {port}"
+    );
+    for (version, (tested, accepted)) in &theirs {
+        let empty = BTreeSet::new();
+        let ours_here = ours.get(version).unwrap_or(&empty);
+        let ours_tested: BTreeSet<String> = ours_here.intersection(tested).cloned().collect();
+        assert_eq!(&ours_tested, accepted, "{version} at port {port}");
+    }
+}
+
+/// What the probe found at a TLS port, in sslyze's terms.
+fn ours(report: &ProbeReport, port: u16) -> BTreeMap<&'static str, BTreeSet<String>> {
+    let tls = report
+        .open
+        .iter()
+        .find(|p| p.port == port)
+        .unwrap()
+        .tls
+        .as_ref()
+        .unwrap();
+    tls.suites
+        .iter()
+        .map(|(v, s)| (v.name(), s.iter().cloned().collect()))
         .collect()
 }
 
@@ -228,6 +328,11 @@ fn tls_versions_suites_and_certificates_of_openssl_servers() {
         ]
     );
     assert!(failed(&report, modern).is_empty(), "{:?}", report.findings);
+
+    // The same versions and suites as sslyze, on both servers.
+    for port in [legacy, modern] {
+        agree_with_sslyze(&report, port, d);
+    }
 }
 
 #[test]
@@ -348,6 +453,25 @@ fn dropbear_offers_its_algorithms() {
     if ssh.host_keys.iter().any(|k| k == "ssh-rsa") {
         assert!(m.contains("ssh-rsa (RSA signatures with SHA-1)"), "{m}");
     }
+    // The same algorithms as ssh-audit.
+    let out = Command::new(peer("ssh-audit"))
+        .args(["-j", "-p", &port.to_string(), "127.0.0.1"])
+        .output()
+        .unwrap();
+    let audit: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        audit[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["algorithm"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ssh.kex, names("kex"));
+    assert_eq!(ssh.host_keys, names("key"));
+    assert_eq!(ssh.ciphers, names("enc"));
+    assert_eq!(ssh.macs, names("mac"));
+    assert_eq!(audit["banner"]["raw"], ssh.banner.as_str());
     // Debian's dropbear carries the strict key exchange fix.
     assert_eq!(
         ssh.terrapin,
