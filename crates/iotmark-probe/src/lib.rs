@@ -16,6 +16,7 @@
 //! Every parser of what a peer sends reads through [`wire::Cursor`] and has a fuzz target.
 
 pub mod conn;
+pub mod http;
 pub mod observe;
 pub mod scan;
 pub mod service;
@@ -115,6 +116,9 @@ pub struct PortReport {
     pub certificate: Option<observe::CertificateView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ssh: Option<ssh::SshReport>,
+    /// Web logins found on admin paths, and whether a default pair opened them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logins: Vec<http::LoginReport>,
     /// Why a deeper check of this port stopped, if one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -142,12 +146,13 @@ pub enum Stage {
     Examine,
 }
 
-/// Probes `host` at `address` on `ports` under `limits`. `progress` hears (stage, done,
-/// total).
+/// Probes `host` at `address` on `ports` under `limits`, trying `credentials` where a login
+/// asks for them. `progress` hears (stage, done, total).
 pub fn probe(
     host: &str,
     address: IpAddr,
     ports: &[u16],
+    credentials: &[http::Credential],
     limits: &Limits,
     progress: &(dyn Fn(Stage, usize, usize) + Sync),
 ) -> ProbeReport {
@@ -162,7 +167,12 @@ pub fn probe(
             not_probed.push(*port);
             continue;
         }
-        open.push(examine(host, SocketAddr::new(address, *port), limits));
+        open.push(examine(
+            host,
+            SocketAddr::new(address, *port),
+            credentials,
+            limits,
+        ));
     }
     progress(Stage::Examine, total, total);
     let findings = observe::findings(&open);
@@ -179,13 +189,19 @@ pub fn probe(
 }
 
 /// Identifies the service on one open port and runs the checks for it.
-fn examine(host: &str, addr: SocketAddr, limits: &Limits) -> PortReport {
+fn examine(
+    host: &str,
+    addr: SocketAddr,
+    credentials: &[http::Credential],
+    limits: &Limits,
+) -> PortReport {
     let mut report = PortReport {
         port: addr.port(),
         service: Service::Silent,
         tls: None,
         certificate: None,
         ssh: None,
+        logins: Vec::new(),
         error: None,
     };
     let service = match service::identify(addr, host, limits) {
@@ -206,6 +222,9 @@ fn examine(host: &str, addr: SocketAddr, limits: &Limits) -> PortReport {
             report.tls = t;
         }),
         Service::Ssh { .. } => ssh::probe(addr, limits).map(|s| report.ssh = s),
+        Service::Http { .. } => {
+            http::logins(addr, host, credentials, limits).map(|l| report.logins = l)
+        }
         _ => Ok(()),
     };
     if let Err(e) = deeper {

@@ -269,6 +269,24 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
             Service::Http {
                 status, location, ..
             } => {
+                for login in &p.logins {
+                    out.push(finding(
+                        "probe.http.default-credentials",
+                        login.opened_by.is_some(),
+                        Severity::Critical,
+                        p,
+                        match &login.opened_by {
+                            Some(user) => format!(
+                                "the login at {} (realm \"{}\") opened with a default password for user \"{user}\"",
+                                login.path, login.realm
+                            ),
+                            None => format!(
+                                "the login at {} (realm \"{}\") refused all {} default pairs tried",
+                                login.path, login.realm, login.tried
+                            ),
+                        },
+                    ));
+                }
                 let to_https = (300..400).contains(status)
                     && location
                         .as_deref()

@@ -74,7 +74,14 @@ fn limits() -> Limits {
 }
 
 fn probe(ports: &[u16]) -> ProbeReport {
-    iotmark_probe::probe("127.0.0.1", LOCALHOST, ports, &limits(), &|_, _, _| {})
+    iotmark_probe::probe(
+        "127.0.0.1",
+        LOCALHOST,
+        ports,
+        &iotmark_probe::http::default_credentials(),
+        &limits(),
+        &|_, _, _| {},
+    )
 }
 
 /// The result of `check` on `port`.
@@ -410,6 +417,54 @@ fn lighttpd_in_the_clear_and_redirecting_to_https() {
 }
 
 #[test]
+fn a_web_login_that_a_factory_password_opens_and_one_it_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("www");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("index.html"), "<h1>Camera admin</h1>").unwrap();
+    let (weak, strong) = (free_port(), free_port());
+    let mut servers = Vec::new();
+    for (port, password) in [(weak, "admin"), (strong, "Vq7-unique-per-device")] {
+        let users = dir.path().join(format!("{port}.users"));
+        std::fs::write(&users, format!("admin:{password}\n")).unwrap();
+        let conf = dir.path().join(format!("{port}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "server.document-root = \"{}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\nserver.errorlog = \"{}/{port}.log\"\nindex-file.names = (\"index.html\")\nserver.modules += (\"mod_auth\", \"mod_authn_file\")\nauth.backend = \"plain\"\nauth.backend.plain.userfile = \"{}\"\nauth.require = (\"/\" => (\"method\" => \"basic\", \"realm\" => \"camera\", \"require\" => \"valid-user\"))\n",
+                root.display(),
+                dir.path().display(),
+                users.display()
+            ),
+        )
+        .unwrap();
+        servers.push(Server::start(
+            "lighttpd",
+            &["-D", "-f", conf.to_str().unwrap()],
+            port,
+        ));
+    }
+    let report = probe(&[weak, strong]);
+    let (r, m) = result(&report, "probe.http.default-credentials", weak).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    assert!(
+        m.contains("realm \"camera\"") && m.contains("user \"admin\""),
+        "{m}"
+    );
+    assert!(
+        !m.contains("Vq7")
+            && !report
+                .findings
+                .iter()
+                .any(|f| f.message.contains(": admin\"")),
+        "no password is reported"
+    );
+    let (r, m) = result(&report, "probe.http.default-credentials", strong).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
+    assert!(m.contains("refused all 12 default pairs"), "{m}");
+}
+
+#[test]
 fn dropbear_offers_its_algorithms() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("ed25519");
@@ -526,7 +581,14 @@ fn hostile_peers_neither_hang_nor_crash_the_probe() {
         Duration::from_secs(60),
     );
     let ports = [garbage, endless, trickle, silent, tls_flood];
-    let report = iotmark_probe::probe("127.0.0.1", LOCALHOST, &ports, &limits, &|_, _, _| {});
+    let report = iotmark_probe::probe(
+        "127.0.0.1",
+        LOCALHOST,
+        &ports,
+        &iotmark_probe::http::default_credentials(),
+        &limits,
+        &|_, _, _| {},
+    );
     assert_eq!(report.open.len(), 5, "{report:#?}");
     assert!(
         report.not_probed.is_empty(),

@@ -24,7 +24,8 @@ IoT devices expose most). Every connection is paced (--rate), every read bounded
 What it checks: open ports and the service on each (from banners, or a TLS, HTTP or MQTT
 opening); for TLS the protocol versions from SSL 3.0 to TLS 1.3, the suites accepted and the
 certificate (expiry, key size, signature hash); for SSH the algorithms offered and Terrapin;
-telnet; MQTT without credentials; plain-HTTP web interfaces. Each finding names the check
+telnet; MQTT without credentials; plain-HTTP web interfaces, and whether a factory-default
+password opens their login (--credentials). Each finding names the check
 the assessment rules use (probe.tls.weak-version …).
 
 Exit codes:
@@ -35,6 +36,7 @@ Exit codes:
 Examples:
   iotmark probe 192.168.1.20
   iotmark probe camera.local --ports 22,80,443,1883,8000-8100 --out evidence/
+  iotmark probe 192.168.1.20 --credentials vendor-defaults.txt
   iotmark probe 192.168.1.20 --component camera --image-sha256 9f2c1e7b… --json")]
 pub struct ProbeArgs {
     /// The device: an IP address or a host name (resolved once)
@@ -48,6 +50,10 @@ pub struct ProbeArgs {
     /// The SHA-256 of the firmware image the device runs, to bind the evidence to it
     #[arg(long, value_name = "HEX")]
     image_sha256: Option<String>,
+    /// Pairs to try where a login asks for credentials, `user:password` per line (at most
+    /// 100) [default: a built-in list of 12 common factory defaults]
+    #[arg(long, value_name = "FILE")]
+    credentials: Option<PathBuf>,
     /// Write the findings as evidence records into this directory (for `iotmark assess`)
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -78,6 +84,15 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
     {
         anyhow::bail!("--image-sha256 {d:?} is not a SHA-256 digest: give 64 hexadecimal digits");
     }
+    let credentials = match &args.credentials {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            iotmark_probe::http::parse_credentials(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => iotmark_probe::http::default_credentials(),
+    };
     let address = iotmark_probe::resolve(&args.host)?;
     let limits = Limits::new(
         Duration::from_millis(args.connect_timeout),
@@ -86,7 +101,7 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
         Duration::from_secs(args.max_time),
     );
     let report = with_progress(|progress| {
-        iotmark_probe::probe(&args.host, address, &ports, &limits, progress)
+        iotmark_probe::probe(&args.host, address, &ports, &credentials, &limits, progress)
     });
     if let Some(dir) = &args.out {
         let bears_on = crate::inputs::bears_on()?;
