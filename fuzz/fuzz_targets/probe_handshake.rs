@@ -1,5 +1,5 @@
 //! Any bytes as what a probed peer sends: a TLS server's first flight (and the certificates
-//! in it), an SSH greeting, and a banner, HTTP response or MQTT CONNACK, as `iotmark probe`
+//! in it), an SSH greeting, a telnet stream, and a banner, HTTP response or MQTT CONNACK, as `iotmark probe`
 //! reads them: an error, never a panic.
 #![no_main]
 
@@ -7,4 +7,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     iotmark_probe::tls::fuzz_flight(data);
     iotmark_probe::ssh::fuzz_greeting(data);
     iotmark_probe::service::fuzz_banner(data);
+    iotmark_probe::telnet::fuzz_stream(data);
 });

@@ -22,6 +22,7 @@ pub mod scan;
 pub mod service;
 pub mod ssh;
 pub mod suites;
+pub mod telnet;
 pub mod tls;
 pub mod wire;
 
@@ -119,6 +120,9 @@ pub struct PortReport {
     /// Web logins found on admin paths, and whether a default pair opened them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logins: Vec<http::LoginReport>,
+    /// What the telnet login allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telnet: Option<telnet::TelnetLogin>,
     /// Why a deeper check of this port stopped, if one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -202,6 +206,7 @@ fn examine(
         certificate: None,
         ssh: None,
         logins: Vec::new(),
+        telnet: None,
         error: None,
     };
     let service = match service::identify(addr, host, limits) {
@@ -224,6 +229,9 @@ fn examine(
         Service::Ssh { .. } => ssh::probe(addr, limits).map(|s| report.ssh = s),
         Service::Http { .. } => {
             http::logins(addr, host, credentials, limits).map(|l| report.logins = l)
+        }
+        Service::Telnet { .. } => {
+            telnet::logins(addr, credentials, limits).map(|t| report.telnet = Some(t))
         }
         _ => Ok(()),
     };

@@ -234,21 +234,24 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
             ));
         }
         match &p.service {
-            Service::Telnet { prompt } => out.push(finding(
-                "probe.telnet.open",
-                true,
-                Severity::High,
-                p,
-                format!(
-                    "telnet listens on port {}: logins and everything typed cross the network in the clear{}",
-                    p.port,
-                    if prompt.is_empty() {
-                        String::new()
+            Service::Telnet { .. } if p.telnet.as_ref().is_some_and(|t| t.shell_without_login || t.asks_for_login) => {
+                let t = p.telnet.clone().unwrap_or_default();
+                out.push(finding(
+                    "probe.auth.default-credentials",
+                    t.shell_without_login || t.opened_by.is_some(),
+                    Severity::Critical,
+                    p,
+                    if t.shell_without_login {
+                        format!("telnet on port {} gives a shell without asking for a user name or password", p.port)
+                    } else if let Some(user) = &t.opened_by {
+                        format!("telnet on port {} logged in as \"{user}\" with a factory-default password", p.port)
                     } else {
-                        format!(" (it says: {prompt})")
-                    }
-                ),
-            )),
+                        format!("telnet on port {} refused all {} default pairs tried", p.port, t.tried)
+                    },
+                ));
+                out.push(telnet_open(p));
+            }
+            Service::Telnet { .. } => out.push(telnet_open(p)),
             Service::Mqtt { return_code } => out.push(finding(
                 "probe.mqtt.anonymous",
                 *return_code == 0,
@@ -310,6 +313,24 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Telnet listening at all: everything typed crosses the network in the clear.
+fn telnet_open(p: &PortReport) -> Finding {
+    let said = match &p.service {
+        Service::Telnet { prompt } if !prompt.is_empty() => format!(" (it says: {prompt})"),
+        _ => String::new(),
+    };
+    finding(
+        "probe.telnet.open",
+        true,
+        Severity::High,
+        p,
+        format!(
+            "telnet listens on port {}: logins and everything typed cross the network in the clear{said}",
+            p.port
+        ),
+    )
 }
 
 /// Where and about what the evidence is: the host's name or address, the component

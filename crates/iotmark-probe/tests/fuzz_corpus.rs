@@ -17,6 +17,7 @@ fn run(data: &[u8]) {
     tls::fuzz_flight(data);
     ssh::fuzz_greeting(data);
     service::fuzz_banner(data);
+    iotmark_probe::telnet::fuzz_stream(data);
 }
 
 #[test]

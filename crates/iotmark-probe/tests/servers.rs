@@ -102,11 +102,14 @@ fn failed(report: &ProbeReport, port: u16) -> Vec<&'static str> {
         .collect()
 }
 
+/// What `scripts/probe-peers.sh` installs.
+fn tools() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tools/probe-peers")
+}
+
 /// A scanner of `scripts/probe-peers.sh`.
 fn peer(tool: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/tools/probe-peers/bin")
-        .join(tool);
+    let path = tools().join("bin").join(tool);
     assert!(
         path.exists(),
         "{tool} is not installed: run `bash scripts/probe-peers.sh --install`"
@@ -460,6 +463,70 @@ fn a_web_login_that_a_factory_password_opens_and_one_it_does_not() {
         "no password is reported"
     );
     let (r, m) = result(&report, "probe.http.default-credentials", strong).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
+    assert!(m.contains("refused all 12 default pairs"), "{m}");
+}
+
+/// Debian's busybox telnetd, its login reading a passwd and shadow file of our own: a mount
+/// namespace binds them over /etc for that process tree only.
+fn telnetd(dir: &Path, port: u16, password: &str) -> Server {
+    let busybox = tools().join("busybox-static/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "busybox-static is not unpacked: run `bash scripts/probe-peers.sh --install`"
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("passwd"), "admin:x:0:0:admin:/:/bin/sh\n").unwrap();
+    let hash = Command::new("openssl")
+        .args(["passwd", "-6", "-salt", "iotmarkprobe", password])
+        .output()
+        .unwrap();
+    let hash = String::from_utf8(hash.stdout).unwrap();
+    std::fs::write(
+        dir.join("shadow"),
+        format!("admin:{}:19000:0:99999:7:::\n", hash.trim()),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&busybox, dir.join("login")).unwrap();
+    let script = format!(
+        "mount --bind {d}/passwd /etc/passwd && mount --bind {d}/shadow /etc/shadow && exec {b} telnetd -F -b 127.0.0.1:{port} -l {d}/login",
+        d = dir.display(),
+        b = busybox.display()
+    );
+    Server::start(
+        "unshare",
+        &["-m", "--propagation", "private", "sh", "-c", &script],
+        port,
+    )
+}
+
+#[test]
+fn busybox_telnetd_with_a_factory_password_and_with_a_unique_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (weak, strong) = (free_port(), free_port());
+    let _weak = telnetd(&dir.path().join("weak"), weak, "admin");
+    let _strong = telnetd(&dir.path().join("strong"), strong, "Vq7-unique-per-device");
+    let report = iotmark_probe::probe(
+        "127.0.0.1",
+        LOCALHOST,
+        &[weak, strong],
+        &iotmark_probe::http::default_credentials(),
+        &Limits::new(
+            Duration::from_secs(2),
+            Duration::from_millis(1500),
+            500,
+            Duration::from_secs(120),
+        ),
+        &|_, _, _| {},
+    );
+    for port in [weak, strong] {
+        let (r, m) = result(&report, "probe.telnet.open", port).unwrap();
+        assert_eq!(r, ObservationResult::Fail, "{m}");
+    }
+    let (r, m) = result(&report, "probe.auth.default-credentials", weak).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    assert!(m.contains("logged in as \"admin\""), "{m}");
+    let (r, m) = result(&report, "probe.auth.default-credentials", strong).unwrap();
     assert_eq!(r, ObservationResult::Pass, "{m}");
     assert!(m.contains("refused all 12 default pairs"), "{m}");
 }
