@@ -27,6 +27,8 @@ pub mod tls;
 pub mod wire;
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -41,6 +43,9 @@ pub const DEFAULT_PORTS: [u16; 36] = [
     7547, 8000, 8008, 8080, 8081, 8088, 8443, 8554, 8883, 8888, 9000, 9090, 9443, 37777, 49152,
     49153, 65534,
 ];
+
+/// Open ports examined at once.
+const EXAMINERS: usize = 16;
 
 /// Why a probe could not start.
 #[derive(Debug, thiserror::Error)]
@@ -162,23 +167,45 @@ pub fn probe(
 ) -> ProbeReport {
     let started = jiff::Timestamp::now();
     let scanned = scan::connect_scan(address, ports, limits, &|d, t| progress(Stage::Scan, d, t));
+    // Open ports are examined side by side (each waits mostly on its peer), still paced
+    // connection by connection by the limits.
+    let total = scanned.open.len();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<PortReport>>> = (0..total).map(|_| Mutex::new(None)).collect();
+    progress(Stage::Examine, 0, total);
+    std::thread::scope(|scope| {
+        for _ in 0..EXAMINERS.min(total) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&port) = scanned.open.get(i) else {
+                        break;
+                    };
+                    if !limits.time_is_up() {
+                        let report =
+                            examine(host, SocketAddr::new(address, port), credentials, limits);
+                        if let Ok(mut slot) = slots[i].lock() {
+                            *slot = Some(report);
+                        }
+                    }
+                    progress(
+                        Stage::Examine,
+                        done.fetch_add(1, Ordering::Relaxed) + 1,
+                        total,
+                    );
+                }
+            });
+        }
+    });
     let mut open = Vec::new();
     let mut not_probed = scanned.not_scanned.clone();
-    let total = scanned.open.len();
-    for (i, port) in scanned.open.iter().enumerate() {
-        progress(Stage::Examine, i, total);
-        if limits.time_is_up() {
-            not_probed.push(*port);
-            continue;
+    for (slot, port) in slots.into_iter().zip(&scanned.open) {
+        match slot.into_inner().ok().flatten() {
+            Some(report) => open.push(report),
+            None => not_probed.push(*port),
         }
-        open.push(examine(
-            host,
-            SocketAddr::new(address, *port),
-            credentials,
-            limits,
-        ));
     }
-    progress(Stage::Examine, total, total);
     let findings = observe::findings(&open);
     ProbeReport {
         host: host.to_owned(),
