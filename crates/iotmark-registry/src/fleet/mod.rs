@@ -384,10 +384,10 @@ struct VersionAnswer {
 }
 
 /// What the log says of one product.
-struct LogProduct<'m> {
+struct LogProduct {
     history: Vec<AttestationRecord>,
+    /// The images each version's conformity attestations cover.
     images: BTreeMap<String, BTreeSet<String>>,
-    _records: Vec<&'m LoggedRecord>,
 }
 
 /// Options of a check.
@@ -490,7 +490,7 @@ pub fn check(
 
     // The log's view of each product asked about, and where the registry's differs.
     let mut discrepancies = Vec::new();
-    let mut log_products: HashMap<String, LogProduct<'_>> = HashMap::new();
+    let mut log_products: HashMap<String, LogProduct> = HashMap::new();
     for product in &asked {
         let records = by_product
             .get(product.as_str())
@@ -508,7 +508,6 @@ pub fn check(
         let logged = LogProduct {
             history: records.iter().map(|r| r.record.clone()).collect(),
             images,
-            _records: records,
         };
         discrepancies.extend(compare(product, answers.get(product), &logged, mirror, now));
         log_products.insert(product.clone(), logged);
@@ -593,7 +592,7 @@ pub enum Stage {
 fn compare(
     product: &str,
     answer: Option<&ProductAnswer>,
-    logged: &LogProduct<'_>,
+    logged: &LogProduct,
     mirror: &Mirror,
     now: jiff::Timestamp,
 ) -> Vec<Discrepancy> {
@@ -780,7 +779,7 @@ fn join(s: &BTreeSet<String>) -> String {
 fn evaluate(
     device: &Device,
     answers: &BTreeMap<String, ProductAnswer>,
-    logged: &HashMap<String, LogProduct<'_>>,
+    logged: &HashMap<String, LogProduct>,
     by_image: &HashMap<&str, BTreeSet<(&str, &str)>>,
     disagreeing: &BTreeSet<&str>,
     options: &Options,
