@@ -9,7 +9,8 @@
 //! * [`service`]: what listens on each open port, from its banner or its answer to a TLS,
 //!   HTTP or MQTT opening.
 //! * [`tls`]: protocol versions (SSL 3.0 to TLS 1.3, from ClientHellos built here), accepted
-//!   suites and the certificate chain. [`ssh`]: the algorithms a server offers, and Terrapin.
+//!   suites and the certificate chain. [`ssh`]: the algorithms a server offers, and Terrapin;
+//!   [`ssh_login`]: its host key and whether a default password opens it.
 //! * [`observe`]: the findings, by the check IDs the bundled rules name (`probe.tls.weak-version`
 //!   …), as evidence records.
 //!
@@ -21,6 +22,7 @@ pub mod observe;
 pub mod scan;
 pub mod service;
 pub mod ssh;
+pub mod ssh_login;
 pub mod suites;
 pub mod telnet;
 pub mod tls;
@@ -122,6 +124,9 @@ pub struct PortReport {
     pub certificate: Option<observe::CertificateView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ssh: Option<ssh::SshReport>,
+    /// The SSH host key and what password logins allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh_login: Option<ssh_login::SshLogin>,
     /// Web logins found on admin paths, and whether a default pair opened them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logins: Vec<http::LoginReport>,
@@ -232,6 +237,7 @@ fn examine(
         tls: None,
         certificate: None,
         ssh: None,
+        ssh_login: None,
         logins: Vec::new(),
         telnet: None,
         error: None,
@@ -253,7 +259,16 @@ fn examine(
             }
             report.tls = t;
         }),
-        Service::Ssh { .. } => ssh::probe(addr, limits).map(|s| report.ssh = s),
+        Service::Ssh { .. } => ssh::probe(addr, limits).map(|s| {
+            report.ssh = s;
+            // A server whose algorithms the probe could not read is not logged in to either.
+            if report.ssh.is_some() {
+                match ssh_login::logins(addr, credentials, limits) {
+                    Ok(l) => report.ssh_login = Some(l),
+                    Err(e) => report.error = Some(e.to_string()),
+                }
+            }
+        }),
         Service::Http { .. } => {
             http::logins(addr, host, credentials, limits).map(|l| report.logins = l)
         }

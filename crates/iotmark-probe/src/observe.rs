@@ -233,6 +233,40 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
                 },
             ));
         }
+        if let Some(l) = &p.ssh_login {
+            out.push(finding(
+                "probe.auth.default-credentials",
+                l.opened_by.is_some(),
+                Severity::Critical,
+                p,
+                if l.open_without_password {
+                    format!(
+                        "SSH on port {} let a user in without any authentication",
+                        p.port
+                    )
+                } else if let Some(user) = &l.opened_by {
+                    format!(
+                        "SSH on port {} logged in as \"{user}\" with a factory-default password",
+                        p.port
+                    )
+                } else if !l.takes_passwords() {
+                    format!(
+                        "SSH on port {} takes no passwords (it offers {})",
+                        p.port,
+                        if l.methods.is_empty() {
+                            "no method".to_owned()
+                        } else {
+                            l.methods.join(", ")
+                        }
+                    )
+                } else {
+                    format!(
+                        "SSH on port {} refused all {} default pairs tried",
+                        p.port, l.tried
+                    )
+                },
+            ));
+        }
         match &p.service {
             Service::Telnet { .. } if p.telnet.as_ref().is_some_and(|t| t.shell_without_login || t.asks_for_login) => {
                 let t = p.telnet.clone().unwrap_or_default();

@@ -1,8 +1,8 @@
 //! The probe against real servers from Debian's packages, started here on 127.0.0.1, each
 //! with an insecure and a secure twin: `openssl s_server` with TLS 1.0 and anonymous suites
 //! enabled, and with TLS 1.3 only; mosquitto with `allow_anonymous` on and off; lighttpd
-//! serving plain HTTP, and redirecting it to HTTPS; dropbear. Each expected finding is asserted,
-//! and each secure twin fails none. The protocol versions and suites found must be the ones
+//! serving plain HTTP, and redirecting it to HTTPS; dropbear with a default root password and
+//! with keys only. Each expected finding is asserted, and each secure twin fails none. The protocol versions and suites found must be the ones
 //! sslyze finds on the same servers, and the SSH algorithms the ones ssh-audit finds (both
 //! from PyPI, installed by `scripts/probe-peers.sh`). Then hostile peers (garbage, an endless
 //! stream, a trickle, silence) must neither hang the probe nor crash it.
@@ -467,16 +467,15 @@ fn a_web_login_that_a_factory_password_opens_and_one_it_does_not() {
     assert!(m.contains("refused all 12 default pairs"), "{m}");
 }
 
-/// Debian's busybox telnetd, its login reading a passwd and shadow file of our own: a mount
-/// namespace binds them over /etc for that process tree only.
-fn telnetd(dir: &Path, port: u16, password: &str) -> Server {
-    let busybox = tools().join("busybox-static/bin/busybox");
-    assert!(
-        busybox.exists(),
-        "busybox-static is not unpacked: run `bash scripts/probe-peers.sh --install`"
-    );
+/// Starts `command` (a shell command line) in a mount namespace of its own where /etc/passwd
+/// and /etc/shadow are ours: `user` (uid 0) with `password`, for that process tree only.
+fn with_account(dir: &Path, user: &str, password: &str, command: &str, port: u16) -> Server {
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("passwd"), "admin:x:0:0:admin:/:/bin/sh\n").unwrap();
+    std::fs::write(
+        dir.join("passwd"),
+        format!("{user}:x:0:0:{user}:/:/bin/sh\n"),
+    )
+    .unwrap();
     let hash = Command::new("openssl")
         .args(["passwd", "-6", "-salt", "iotmarkprobe", password])
         .output()
@@ -484,20 +483,35 @@ fn telnetd(dir: &Path, port: u16, password: &str) -> Server {
     let hash = String::from_utf8(hash.stdout).unwrap();
     std::fs::write(
         dir.join("shadow"),
-        format!("admin:{}:19000:0:99999:7:::\n", hash.trim()),
+        format!("{user}:{}:19000:0:99999:7:::\n", hash.trim()),
     )
     .unwrap();
-    std::os::unix::fs::symlink(&busybox, dir.join("login")).unwrap();
     let script = format!(
-        "mount --bind {d}/passwd /etc/passwd && mount --bind {d}/shadow /etc/shadow && exec {b} telnetd -F -b 127.0.0.1:{port} -l {d}/login",
+        "mount --bind {d}/passwd /etc/passwd && mount --bind {d}/shadow /etc/shadow && exec {command}",
         d = dir.display(),
-        b = busybox.display()
     );
     Server::start(
         "unshare",
         &["-m", "--propagation", "private", "sh", "-c", &script],
         port,
     )
+}
+
+/// Debian's busybox telnetd, its login reading our passwd and shadow.
+fn telnetd(dir: &Path, port: u16, password: &str) -> Server {
+    let busybox = tools().join("busybox-static/bin/busybox");
+    assert!(
+        busybox.exists(),
+        "busybox-static is not unpacked: run `bash scripts/probe-peers.sh --install`"
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    std::os::unix::fs::symlink(&busybox, dir.join("login")).unwrap();
+    let command = format!(
+        "{b} telnetd -F -b 127.0.0.1:{port} -l {d}/login",
+        d = dir.display(),
+        b = busybox.display()
+    );
+    with_account(dir, "admin", password, &command, port)
 }
 
 #[test]
@@ -531,10 +545,10 @@ fn busybox_telnetd_with_a_factory_password_and_with_a_unique_one() {
     assert!(m.contains("refused all 12 default pairs"), "{m}");
 }
 
-#[test]
-fn dropbear_offers_its_algorithms() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("ed25519");
+/// A dropbear host key made for the test, and its public key as `dropbearkey -y` prints it
+/// (`ssh-ed25519 AAAA… comment`).
+fn dropbear_key(dir: &Path) -> (PathBuf, String) {
+    let key = dir.join("ed25519");
     let status = Command::new("dropbearkey")
         .args(["-t", "ed25519", "-f", key.to_str().unwrap()])
         .stdout(Stdio::null())
@@ -542,6 +556,59 @@ fn dropbear_offers_its_algorithms() {
         .status()
         .expect("dropbearkey must be installed (Debian dropbear-bin)");
     assert!(status.success());
+    let out = Command::new("dropbearkey")
+        .args(["-y", "-f", key.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let public = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("ssh-ed25519 "))
+        .unwrap()
+        .to_owned();
+    (key, public)
+}
+
+/// The SHA-256 of an OpenSSH public key line's blob, in hex.
+fn blob_sha256(public: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(public.split_whitespace().nth(1).unwrap())
+        .unwrap();
+    sha2::Sha256::digest(&blob)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn dropbear_with_a_default_root_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = dropbear_key(dir.path());
+    let port = free_port();
+    let command = format!("dropbear -F -E -p 127.0.0.1:{port} -r {}", key.display());
+    let _server = with_account(&dir.path().join("etc"), "root", "root", &command, port);
+    let report = probe(&[port]);
+    let login = report.open[0].ssh_login.as_ref().unwrap();
+    assert!(login.takes_passwords(), "{login:?}");
+    assert_eq!(login.opened_by.as_deref(), Some("root"), "{login:?}");
+    // Pairs go user by user (a server takes one user name per connection): the six admin
+    // pairs were refused first, then root:root opened it.
+    assert_eq!(login.tried, 7, "{login:?}");
+    let (r, m) = result(&report, "probe.auth.default-credentials", port).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    assert!(m.contains("logged in as \"root\""), "{m}");
+    // The host key the server proved it holds is the one made for it.
+    let host_key = login.host_key.as_ref().unwrap();
+    assert_eq!(host_key.algorithm, "ssh-ed25519");
+    assert_eq!(host_key.sha256, blob_sha256(&public));
+}
+
+#[test]
+fn dropbear_offers_its_algorithms() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = dropbear_key(dir.path());
     let port = free_port();
     let _server = Server::start(
         "dropbear",
@@ -599,6 +666,20 @@ fn dropbear_offers_its_algorithms() {
         ssh.terrapin,
         !ssh.kex.iter().any(|k| k == "kex-strict-s-v00@openssh.com")
             && ssh.ciphers.iter().any(|c| c.starts_with("chacha20"))
+    );
+    // With keys only (-s), no password is tried, and the host key is still read.
+    let login = open.ssh_login.as_ref().unwrap();
+    assert!(!login.takes_passwords(), "{login:?}");
+    assert_eq!(login.tried, 0);
+    assert_eq!(
+        login.host_key.as_ref().unwrap().sha256,
+        blob_sha256(&public)
+    );
+    let (r, m) = result(&report, "probe.auth.default-credentials", port).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
+    assert!(
+        m.contains("takes no passwords (it offers publickey)"),
+        "{m}"
     );
 }
 
