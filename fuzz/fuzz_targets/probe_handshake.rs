@@ -1,6 +1,6 @@
 //! Any bytes as what a probed peer sends: a TLS server's first flight (and the certificates
-//! in it), an SSH greeting, a telnet stream, and a banner, HTTP response or MQTT CONNACK, as `iotmark probe`
-//! reads them: an error, never a panic.
+//! in it), an SSH greeting, a telnet stream, a banner, an HTTP response (its challenges,
+//! login form and headers) or an MQTT CONNACK, as `iotmark probe` reads them: an error, never a panic.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
@@ -8,4 +8,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     iotmark_probe::ssh::fuzz_greeting(data);
     iotmark_probe::service::fuzz_banner(data);
     iotmark_probe::telnet::fuzz_stream(data);
+    iotmark_probe::http::fuzz_response(data);
 });

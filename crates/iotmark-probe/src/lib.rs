@@ -130,6 +130,9 @@ pub struct PortReport {
     /// Web logins found on admin paths, and whether a default pair opened them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logins: Vec<http::LoginReport>,
+    /// The security headers of the web interface's page at `/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<http::SecurityHeaders>,
     /// What the telnet login allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telnet: Option<telnet::TelnetLogin>,
@@ -239,6 +242,7 @@ fn examine(
         ssh: None,
         ssh_login: None,
         logins: Vec::new(),
+        headers: None,
         telnet: None,
         error: None,
     };
@@ -269,9 +273,10 @@ fn examine(
                 }
             }
         }),
-        Service::Http { .. } => {
-            http::logins(addr, host, credentials, limits).map(|l| report.logins = l)
-        }
+        Service::Http { .. } => http::logins(addr, host, credentials, limits).map(|w| {
+            report.logins = w.logins;
+            report.headers = w.headers;
+        }),
         Service::Telnet { .. } => {
             telnet::logins(addr, credentials, limits).map(|t| report.telnet = Some(t))
         }

@@ -234,6 +234,27 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
             ));
         }
         if let Some(l) = &p.ssh_login {
+            out.push(if l.takes_passwords() {
+                Finding {
+                    check: "probe.ssh.password-login",
+                    result: ObservationResult::Info,
+                    severity: Severity::Low,
+                    port: p.port,
+                    protocol: "ssh",
+                    message: format!(
+                        "SSH on port {} takes passwords, which can be guessed; whether it slows repeated attempts was not tested",
+                        p.port
+                    ),
+                }
+            } else {
+                finding(
+                    "probe.ssh.password-login",
+                    false,
+                    Severity::Low,
+                    p,
+                    format!("SSH on port {} takes no passwords", p.port),
+                )
+            });
             out.push(finding(
                 "probe.auth.default-credentials",
                 l.opened_by.is_some(),
@@ -312,15 +333,42 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
                         login.opened_by.is_some(),
                         Severity::Critical,
                         p,
-                        match &login.opened_by {
-                            Some(user) => format!(
-                                "the login at {} (realm \"{}\") opened with a default password for user \"{user}\"",
-                                login.path, login.realm
-                            ),
-                            None => format!(
-                                "the login at {} (realm \"{}\") refused all {} default pairs tried",
-                                login.path, login.realm, login.tried
-                            ),
+                        {
+                            let what = match login.scheme {
+                                crate::http::Scheme::Form => format!(
+                                    "the login form at {} (posting to {})",
+                                    login.path, login.realm
+                                ),
+                                scheme => format!(
+                                    "the {} login at {} (realm \"{}\")",
+                                    scheme.name(),
+                                    login.path,
+                                    login.realm
+                                ),
+                            };
+                            match &login.opened_by {
+                                Some(user) => format!(
+                                    "{what} opened with a default password for user \"{user}\""
+                                ),
+                                None => format!(
+                                    "{what} refused all {} default pairs tried",
+                                    login.tried
+                                ),
+                            }
+                        },
+                    ));
+                }
+                if let Some(h) = &p.headers {
+                    let missing = h.missing();
+                    out.push(finding(
+                        "probe.http.security-headers",
+                        !missing.is_empty(),
+                        Severity::Low,
+                        p,
+                        if missing.is_empty() {
+                            format!("the page at / on port {} sets Content-Security-Policy, framing and nosniff headers", p.port)
+                        } else {
+                            format!("the page at / on port {} lacks {}", p.port, missing.join(", "))
                         },
                     ));
                 }

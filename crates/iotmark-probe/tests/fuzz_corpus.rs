@@ -1,7 +1,8 @@
 //! The `probe_handshake` fuzz target's seed corpus (`fuzz/corpus/`) runs here on stable, with
-//! every truncation and a sweep of byte flips of each seed: errors, no panics. The TLS, SSH
-//! and MQTT seeds are real answers captured from Debian's openssl s_server, dropbear and
-//! mosquitto to our openings, so mutations reach deep into each parser.
+//! every truncation and a sweep of byte flips of each seed: errors, no panics. The TLS, SSH,
+//! MQTT and HTTP seeds are real answers captured from Debian's openssl s_server, dropbear,
+//! mosquitto and lighttpd (a Digest challenge, a login form) to our openings, so mutations
+//! reach deep into each parser.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ fn run(data: &[u8]) {
     ssh::fuzz_greeting(data);
     service::fuzz_banner(data);
     iotmark_probe::telnet::fuzz_stream(data);
+    iotmark_probe::http::fuzz_response(data);
 }
 
 #[test]
@@ -41,7 +43,7 @@ fn fuzz_corpus_and_its_mutations_run_without_panicking() {
         count += 1;
     }
     assert!(
-        count >= 7,
+        count >= 9,
         "expected the seed corpus in {}",
         corpus().display()
     );

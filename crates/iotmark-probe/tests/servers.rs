@@ -419,52 +419,134 @@ fn lighttpd_in_the_clear_and_redirecting_to_https() {
     assert_eq!(r, ObservationResult::Pass, "{m}");
 }
 
+/// Starts lighttpd on `port` serving `root`, with `extra` configuration lines.
+fn lighttpd(dir: &Path, root: &Path, port: u16, extra: &str) -> Server {
+    let conf = dir.join(format!("{port}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "server.document-root = \"{}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\nserver.errorlog = \"{}/{port}.log\"\nindex-file.names = (\"index.html\")\n{extra}",
+            root.display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    Server::start("lighttpd", &["-D", "-f", conf.to_str().unwrap()], port)
+}
+
 #[test]
-fn a_web_login_that_a_factory_password_opens_and_one_it_does_not() {
+fn web_logins_basic_and_digest_that_a_factory_password_opens_and_ones_it_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("www");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(root.join("index.html"), "<h1>Camera admin</h1>").unwrap();
+    let mut servers = Vec::new();
+    let mut ports = Vec::new();
+    for method in ["basic", "digest"] {
+        for password in ["admin", "Vq7-unique-per-device"] {
+            let port = free_port();
+            let users = dir.path().join(format!("{port}.users"));
+            std::fs::write(&users, format!("admin:{password}\n")).unwrap();
+            servers.push(lighttpd(
+                dir.path(),
+                &root,
+                port,
+                &format!(
+                    "server.modules += (\"mod_auth\", \"mod_authn_file\")\nauth.backend = \"plain\"\nauth.backend.plain.userfile = \"{}\"\nauth.require = (\"/\" => (\"method\" => \"{method}\", \"realm\" => \"camera\", \"require\" => \"valid-user\"))\n",
+                    users.display()
+                ),
+            ));
+            ports.push((method, password == "admin", port));
+        }
+    }
+    let report = probe(&ports.iter().map(|p| p.2).collect::<Vec<_>>());
+    for (method, weak, port) in ports {
+        let scheme = if method == "basic" {
+            "HTTP Basic"
+        } else {
+            "HTTP Digest"
+        };
+        let (r, m) = result(&report, "probe.http.default-credentials", port).unwrap();
+        assert!(
+            m.contains(&format!("the {scheme} login at / (realm \"camera\")")),
+            "{m}"
+        );
+        if weak {
+            assert_eq!(r, ObservationResult::Fail, "{m}");
+            assert!(m.contains("user \"admin\""), "{m}");
+        } else {
+            assert_eq!(r, ObservationResult::Pass, "{m}");
+            assert!(m.contains("refused all 12 default pairs"), "{m}");
+        }
+    }
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.message.contains("Vq7") || f.message.contains(": admin\"")),
+        "no password is reported"
+    );
+}
+
+/// A device's login page: `/` shows a form posting to a CGI program, which sends the browser
+/// on to the status page for the right pair and shows the form again for any other.
+fn form_login_site(root: &Path, password: &str) {
+    let form = "<html><body><h1>Router</h1><form method=\"post\" action=\"/cgi-bin/login.cgi\"><input type=\"hidden\" name=\"token\" value=\"k3\"><input name=\"username\"><input type=\"password\" name=\"password\"><input type=\"submit\"></form></body></html>";
+    std::fs::create_dir_all(root.join("cgi-bin")).unwrap();
+    std::fs::write(root.join("index.html"), form).unwrap();
+    std::fs::write(
+        root.join("cgi-bin/login.cgi"),
+        format!(
+            "body=\"&$(head -c \"${{CONTENT_LENGTH:-0}}\")&\"\ncase \"$body\" in *'&username=admin&'*)\n  case \"$body\" in *'&password={password}&'*)\n    printf 'Status: 302 Found\\r\\nLocation: /status.html\\r\\nSet-Cookie: session=1\\r\\n\\r\\n'; exit 0;;\n  esac;;\nesac\nprintf 'Content-Type: text/html\\r\\n\\r\\n%s' '{form}'\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_login_form_that_a_factory_password_opens_and_one_it_does_not() {
+    let dir = tempfile::tempdir().unwrap();
     let (weak, strong) = (free_port(), free_port());
     let mut servers = Vec::new();
-    for (port, password) in [(weak, "admin"), (strong, "Vq7-unique-per-device")] {
-        let users = dir.path().join(format!("{port}.users"));
-        std::fs::write(&users, format!("admin:{password}\n")).unwrap();
-        let conf = dir.path().join(format!("{port}.conf"));
-        std::fs::write(
-            &conf,
-            format!(
-                "server.document-root = \"{}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\nserver.errorlog = \"{}/{port}.log\"\nindex-file.names = (\"index.html\")\nserver.modules += (\"mod_auth\", \"mod_authn_file\")\nauth.backend = \"plain\"\nauth.backend.plain.userfile = \"{}\"\nauth.require = (\"/\" => (\"method\" => \"basic\", \"realm\" => \"camera\", \"require\" => \"valid-user\"))\n",
-                root.display(),
-                dir.path().display(),
-                users.display()
-            ),
-        )
-        .unwrap();
-        servers.push(Server::start(
-            "lighttpd",
-            &["-D", "-f", conf.to_str().unwrap()],
+    for (port, password, headers) in [
+        (weak, "admin", ""),
+        (
+            strong,
+            "Vq7-unique-per-device",
+            "server.modules += (\"mod_setenv\")\nsetenv.add-response-header = (\"Content-Security-Policy\" => \"default-src 'self'; frame-ancestors 'none'\", \"X-Content-Type-Options\" => \"nosniff\")\n",
+        ),
+    ] {
+        let root = dir.path().join(format!("www{port}"));
+        form_login_site(&root, password);
+        servers.push(lighttpd(
+            dir.path(),
+            &root,
             port,
+            &format!(
+                "server.modules += (\"mod_cgi\")\ncgi.assign = (\".cgi\" => \"/bin/sh\")\n{headers}"
+            ),
         ));
     }
     let report = probe(&[weak, strong]);
     let (r, m) = result(&report, "probe.http.default-credentials", weak).unwrap();
     assert_eq!(r, ObservationResult::Fail, "{m}");
     assert!(
-        m.contains("realm \"camera\"") && m.contains("user \"admin\""),
+        m.contains("the login form at / (posting to /cgi-bin/login.cgi)")
+            && m.contains("user \"admin\""),
         "{m}"
-    );
-    assert!(
-        !m.contains("Vq7")
-            && !report
-                .findings
-                .iter()
-                .any(|f| f.message.contains(": admin\"")),
-        "no password is reported"
     );
     let (r, m) = result(&report, "probe.http.default-credentials", strong).unwrap();
     assert_eq!(r, ObservationResult::Pass, "{m}");
     assert!(m.contains("refused all 12 default pairs"), "{m}");
+    // Security headers: none on the first, all on its twin.
+    let (r, m) = result(&report, "probe.http.security-headers", weak).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    assert!(
+        m.contains("Content-Security-Policy") && m.contains("nosniff"),
+        "{m}"
+    );
+    let (r, m) = result(&report, "probe.http.security-headers", strong).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
 }
 
 /// Starts `command` (a shell command line) in a mount namespace of its own where /etc/passwd
