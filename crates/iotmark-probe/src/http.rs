@@ -805,9 +805,13 @@ impl SecurityHeaders {
         }
     }
 
-    /// The headers a web interface over plain HTTP lacks (HSTS is for HTTPS).
-    pub fn missing(&self) -> Vec<&'static str> {
+    /// The headers a web interface lacks; `Strict-Transport-Security` counts over HTTPS only
+    /// (browsers ignore it on plain HTTP).
+    pub fn missing(&self, https: bool) -> Vec<&'static str> {
         let mut out = Vec::new();
+        if https && !self.strict_transport_security {
+            out.push("Strict-Transport-Security");
+        }
         if !self.content_security_policy {
             out.push("Content-Security-Policy");
         }
@@ -890,7 +894,7 @@ pub fn logins(
 pub fn fuzz_response(bytes: &[u8]) {
     if let Some(r) = Response::parse(bytes) {
         let _ = challenges(&r);
-        let _ = SecurityHeaders::of(&r).missing();
+        let _ = SecurityHeaders::of(&r).missing(true);
         let _ = login_form(&r.body, "/a/b");
     }
     let _ = login_form(bytes, "/");

@@ -9,7 +9,8 @@
 //! * [`service`]: what listens on each open port, from its banner or its answer to a TLS,
 //!   HTTP or MQTT opening.
 //! * [`tls`]: protocol versions (SSL 3.0 to TLS 1.3, from ClientHellos built here), accepted
-//!   suites and the certificate chain. [`ssh`]: the algorithms a server offers, and Terrapin;
+//!   suites and the certificate chain; [`https`]: a whole session (rustls) for the certificate
+//!   a TLS 1.3 server encrypts and the web interface behind TLS. [`ssh`]: the algorithms a server offers, and Terrapin;
 //!   [`ssh_login`]: its host key and whether a default password opens it.
 //! * [`observe`]: the findings, by the check IDs the bundled rules name (`probe.tls.weak-version`
 //!   …), as evidence records.
@@ -18,6 +19,7 @@
 
 pub mod conn;
 pub mod http;
+pub mod https;
 pub mod observe;
 pub mod scan;
 pub mod service;
@@ -255,12 +257,20 @@ fn examine(
     };
     let deeper = match &service {
         Service::Tls => tls::probe(addr, Some(host), limits).map(|t| {
-            if let Some(t) = &t {
-                report.certificate = t
-                    .certificates
-                    .first()
-                    .and_then(|der| observe::CertificateView::read(der));
+            let mut chain = t
+                .as_ref()
+                .map(|t| t.certificates.clone())
+                .unwrap_or_default();
+            // A session of rustls's own reads what TLS 1.3 encrypts, and what is served inside.
+            if let Ok(session) = https::session(addr, host, limits) {
+                if chain.is_empty() {
+                    chain = session.certificates;
+                }
+                report.headers = session.headers;
             }
+            report.certificate = chain
+                .first()
+                .and_then(|der| observe::CertificateView::read(der));
             report.tls = t;
         }),
         Service::Ssh { .. } => ssh::probe(addr, limits).map(|s| {

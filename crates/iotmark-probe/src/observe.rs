@@ -206,6 +206,9 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
                 }),
             }
         }
+        if p.tls.is_some() {
+            out.extend(security_headers(p, true));
+        }
         if let Some(s) = &p.ssh {
             let mut problems: Vec<String> = s
                 .weak
@@ -358,20 +361,7 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
                         },
                     ));
                 }
-                if let Some(h) = &p.headers {
-                    let missing = h.missing();
-                    out.push(finding(
-                        "probe.http.security-headers",
-                        !missing.is_empty(),
-                        Severity::Low,
-                        p,
-                        if missing.is_empty() {
-                            format!("the page at / on port {} sets Content-Security-Policy, framing and nosniff headers", p.port)
-                        } else {
-                            format!("the page at / on port {} lacks {}", p.port, missing.join(", "))
-                        },
-                    ));
-                }
+                out.extend(security_headers(p, false));
                 let to_https = (300..400).contains(status)
                     && location
                         .as_deref()
@@ -395,6 +385,36 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The security headers of the page at `/`, when one was read.
+fn security_headers(p: &PortReport, https: bool) -> Option<Finding> {
+    let h = p.headers.as_ref()?;
+    let missing = h.missing(https);
+    let scheme = if https { "HTTPS" } else { "HTTP" };
+    Some(finding(
+        "probe.http.security-headers",
+        !missing.is_empty(),
+        Severity::Low,
+        p,
+        if missing.is_empty() {
+            format!(
+                "the page at / over {scheme} on port {} sets {}Content-Security-Policy, framing and nosniff headers",
+                p.port,
+                if https {
+                    "Strict-Transport-Security, "
+                } else {
+                    ""
+                }
+            )
+        } else {
+            format!(
+                "the page at / over {scheme} on port {} lacks {}",
+                p.port,
+                missing.join(", ")
+            )
+        },
+    ))
 }
 
 /// Telnet listening at all: everything typed crosses the network in the clear.

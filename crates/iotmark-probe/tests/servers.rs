@@ -338,6 +338,12 @@ fn tls_versions_suites_and_certificates_of_openssl_servers() {
         ]
     );
     assert!(failed(&report, modern).is_empty(), "{:?}", report.findings);
+    // TLS 1.3 sends the certificate encrypted: read inside a whole session.
+    let cert = new.certificate.as_ref().unwrap();
+    assert_eq!(cert.subject, "CN=device.test");
+    assert!(cert.key.contains("RSA 2048-bit"), "{cert:?}");
+    let (r, m) = result(&report, "probe.tls.certificate", modern).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
 
     // The same versions and suites as sslyze, on both servers.
     for port in [legacy, modern] {
@@ -372,53 +378,6 @@ fn mosquitto_with_and_without_anonymous_connections() {
     assert!(failed(&report, closed).is_empty());
 }
 
-#[test]
-fn lighttpd_in_the_clear_and_redirecting_to_https() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("www");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(root.join("index.html"), "<h1>Camera admin</h1>").unwrap();
-    let (plain, redirecting) = (free_port(), free_port());
-    let mut servers = Vec::new();
-    for (port, extra) in [
-        (plain, String::new()),
-        (
-            redirecting,
-            format!(
-                "server.modules += (\"mod_redirect\")\nurl.redirect = (\"^/(.*)\" => \"https://127.0.0.1:{port}/$1\")\n",
-                port = redirecting + 1
-            ),
-        ),
-    ] {
-        let conf = dir.path().join(format!("{port}.conf"));
-        std::fs::write(
-            &conf,
-            format!(
-                "server.document-root = \"{}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\nserver.errorlog = \"{}/{port}.log\"\nindex-file.names = (\"index.html\")\n{extra}",
-                root.display(),
-                dir.path().display()
-            ),
-        )
-        .unwrap();
-        servers.push(Server::start(
-            "lighttpd",
-            &["-D", "-f", conf.to_str().unwrap()],
-            port,
-        ));
-    }
-    let report = probe(&[plain, redirecting]);
-    let (r, m) = result(&report, "probe.http.plaintext-admin", plain).unwrap();
-    assert_eq!(r, ObservationResult::Fail, "{m}");
-    let open = report.open.iter().find(|p| p.port == plain).unwrap();
-    assert!(
-        open.service.describe().contains("lighttpd"),
-        "{:?}",
-        open.service
-    );
-    let (r, m) = result(&report, "probe.http.plaintext-admin", redirecting).unwrap();
-    assert_eq!(r, ObservationResult::Pass, "{m}");
-}
-
 /// Starts lighttpd on `port` serving `root`, with `extra` configuration lines.
 fn lighttpd(dir: &Path, root: &Path, port: u16, extra: &str) -> Server {
     let conf = dir.join(format!("{port}.conf"));
@@ -432,6 +391,84 @@ fn lighttpd(dir: &Path, root: &Path, port: u16, extra: &str) -> Server {
     )
     .unwrap();
     Server::start("lighttpd", &["-D", "-f", conf.to_str().unwrap()], port)
+}
+
+#[test]
+fn lighttpd_in_the_clear_and_redirecting_to_an_https_twin_with_its_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("www");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("index.html"), "<h1>Camera admin</h1>").unwrap();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-keyout",
+            "web.key",
+            "-out",
+            "web.pem",
+            "-days",
+            "30",
+            "-nodes",
+            "-subj",
+            "/CN=camera.test",
+        ],
+        dir.path(),
+    );
+    let pem = dir.path().join("web.pem");
+    let key = dir.path().join("web.key");
+    let (plain, redirecting, https) = (free_port(), free_port(), free_port());
+    let servers = [
+        lighttpd(dir.path(), &root, plain, ""),
+        lighttpd(
+            dir.path(),
+            &root,
+            redirecting,
+            &format!(
+                "server.modules += (\"mod_redirect\")\nurl.redirect = (\"^/(.*)\" => \"https://127.0.0.1:{https}/$1\")\n"
+            ),
+        ),
+        lighttpd(
+            dir.path(),
+            &root,
+            https,
+            &format!(
+                "server.modules += (\"mod_openssl\", \"mod_setenv\")\nssl.engine = \"enable\"\nssl.pemfile = \"{}\"\nssl.privkey = \"{}\"\nssl.openssl.ssl-conf-cmd = (\"MinProtocol\" => \"TLSv1.2\")\nsetenv.add-response-header = (\"Strict-Transport-Security\" => \"max-age=31536000\", \"Content-Security-Policy\" => \"default-src 'self'\", \"X-Frame-Options\" => \"DENY\", \"X-Content-Type-Options\" => \"nosniff\")\n",
+                pem.display(),
+                key.display()
+            ),
+        ),
+    ];
+    let report = probe(&[plain, redirecting, https]);
+    drop(servers);
+    let (r, m) = result(&report, "probe.http.plaintext-admin", plain).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    let open = report.open.iter().find(|p| p.port == plain).unwrap();
+    assert!(
+        open.service.describe().contains("lighttpd"),
+        "{:?}",
+        open.service
+    );
+    let (r, m) = result(&report, "probe.http.security-headers", plain).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    assert!(
+        m.contains("over HTTP") && !m.contains("Strict-Transport"),
+        "{m}"
+    );
+    let (r, m) = result(&report, "probe.http.plaintext-admin", redirecting).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
+    // The HTTPS twin: its headers read inside a TLS session, HSTS among them.
+    let (r, m) = result(&report, "probe.http.security-headers", https).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
+    assert!(
+        m.contains("over HTTPS") && m.contains("Strict-Transport-Security"),
+        "{m}"
+    );
+    assert!(failed(&report, https).is_empty(), "{:?}", report.findings);
 }
 
 #[test]
