@@ -15,7 +15,8 @@ echo "== installing test tools"
 # signed FIT images, debugfs to cross-check ext4 extraction, and the package managers'
 # own tools that write and list the databases the inventory reads (rpm, Berkeley DB,
 # dpkg-parsechangelog, npm), zip for OSV's zip exports, and the servers the live probe is
-# tested against (mosquitto, dropbear, lighttpd; openssl's s_server).
+# tested against (mosquitto, dropbear, lighttpd with its TLS module; openssl's s_server;
+# miniupnpd in network namespaces made with iproute2, its port maps in nftables).
 need=()
 for tool in mksquashfs:squashfs-tools unsquashfs:squashfs-tools mkimage:u-boot-tools \
     dtc:device-tree-compiler cpio:cpio openssl:openssl mke2fs:e2fsprogs debugfs:e2fsprogs \
@@ -23,9 +24,11 @@ for tool in mksquashfs:squashfs-tools unsquashfs:squashfs-tools mkimage:u-boot-t
     ubinize:mtd-utils xz:xz-utils zstd:zstd lz4:lz4 lzop:lzop bzip2:bzip2 gzip:gzip \
     dpkg-deb:dpkg ar:binutils rpm:rpm rpmbuild:rpm db5.3_load:db5.3-util \
     dpkg-parsechangelog:dpkg-dev npm:npm gcc:gcc zip:zip yanglint:libyang2-tools \
-    mosquitto:mosquitto dropbearkey:dropbear-bin lighttpd:lighttpd; do
+    mosquitto:mosquitto dropbearkey:dropbear-bin lighttpd:lighttpd \
+    miniupnpd:miniupnpd-nftables nft:nftables ip:iproute2; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
+[ -e /usr/lib/lighttpd/mod_openssl.so ] || need+=(lighttpd-mod-openssl)
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" > /dev/null

@@ -222,9 +222,10 @@ pub struct EvidenceSet {
 
 impl EvidenceSet {
     /// Reads every `*.json` file of `dir` (not recursively); each holds a record or a list.
-    /// Every `*.json` file of `dir` is evidence (a record or an array of them), except SBOMs
-    /// by their conventional names (`*.cdx.json`, `*.spdx.json`), which `iotmark scan
-    /// --out` writes beside its evidence for the vulnerability matcher.
+    /// Every `*.json` file of `dir` is evidence (a record or an array of them), except what
+    /// `iotmark scan --out` writes beside its evidence for later steps: SBOMs by their
+    /// conventional names (`*.cdx.json`, `*.spdx.json`) for the vulnerability matcher, and
+    /// the image's public keys (`*.keys.json`) for the live probe.
     pub fn load_dir(dir: &Path) -> Result<Self, EvidenceError> {
         let err = |source| EvidenceError::Dir {
             path: dir.to_owned(),
@@ -234,7 +235,7 @@ impl EvidenceSet {
             .map_err(err)?
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json") && !is_sbom_file(p))
+            .filter(|p| p.extension().is_some_and(|e| e == "json") && !is_companion_file(p))
             .collect();
         files.sort();
         let mut set = EvidenceSet::default();
@@ -291,9 +292,10 @@ impl EvidenceSet {
     }
 }
 
-/// An SBOM by its conventional file name: CycloneDX's `.cdx.json`, SPDX's `.spdx.json`.
-fn is_sbom_file(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with(".cdx.json") || n.ends_with(".spdx.json"))
+/// A file that sits beside evidence without being evidence: an SBOM by its conventional name
+/// (CycloneDX's `.cdx.json`, SPDX's `.spdx.json`), or an image's public keys (`.keys.json`).
+fn is_companion_file(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        n.ends_with(".cdx.json") || n.ends_with(".spdx.json") || n.ends_with(".keys.json")
+    })
 }

@@ -17,6 +17,7 @@ mod credentials;
 mod hardening;
 pub mod kernel;
 pub mod keys;
+pub mod public_key;
 mod services;
 mod update;
 pub mod updater;
@@ -38,6 +39,10 @@ pub struct Finding {
     pub file: String,
     pub line: Option<u64>,
     pub message: String,
+    /// The public half of a key the finding is about, as a network peer would show it, so
+    /// the live probe can recognise the key on a running device.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub public_keys: Vec<public_key::PublicKeyDigest>,
 }
 
 impl Finding {
@@ -92,6 +97,7 @@ pub(crate) fn fail(
         file: file.to_owned(),
         line: line.map(|l| l as u64),
         message,
+        public_keys: Vec::new(),
     }
 }
 

@@ -239,6 +239,7 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
             findings.push((
                 label.clone(),
                 analyze::Finding {
+                    public_keys: Vec::new(),
                     check: "firmware.sbom.components",
                     failed: false,
                     severity: Severity::Low,
@@ -271,6 +272,7 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
     findings.push((
         "image".to_owned(),
         analyze::Finding {
+            public_keys: Vec::new(),
             check: "firmware.sbom.components",
             failed: false,
             severity: Severity::Low,
@@ -334,6 +336,7 @@ fn misplaced_findings(tree: &tree::Tree) -> Vec<analyze::Finding> {
                 ),
             };
             analyze::Finding {
+                public_keys: Vec::new(),
                 check,
                 failed: true,
                 severity: Severity::Medium,
@@ -353,6 +356,7 @@ fn fit_findings(fits: &[unpack::FitInfo]) -> Vec<(String, analyze::Finding)> {
         .map(|fit| {
             let signed = fit.is_signed();
             let finding = analyze::Finding {
+                public_keys: Vec::new(),
                 check: if signed {
                     "firmware.update.verification-key"
                 } else {

@@ -12,6 +12,9 @@
 //!   suites and the certificate chain; [`https`]: a whole session (rustls) for the certificate
 //!   a TLS 1.3 server encrypts and the web interface behind TLS. [`ssh`]: the algorithms a server offers, and Terrapin;
 //!   [`ssh_login`]: its host key and whether a default password opens it.
+//! * [`upnp`]: SSDP discovery sent to the host, its description, and whether port mapping
+//!   works without authentication.
+//! * [`image`]: whether a key the device presents is one its firmware image holds.
 //! * [`observe`]: the findings, by the check IDs the bundled rules name (`probe.tls.weak-version`
 //!   …), as evidence records.
 //!
@@ -20,6 +23,7 @@
 pub mod conn;
 pub mod http;
 pub mod https;
+pub mod image;
 pub mod observe;
 pub mod scan;
 pub mod service;
@@ -28,6 +32,7 @@ pub mod ssh_login;
 pub mod suites;
 pub mod telnet;
 pub mod tls;
+pub mod upnp;
 pub mod wire;
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
@@ -152,10 +157,26 @@ pub struct ProbeReport {
     pub finished: jiff::Timestamp,
     pub ports_scanned: usize,
     pub open: Vec<PortReport>,
+    /// What UPnP showed (an SSDP search sent to the host itself), when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upnp: Option<upnp::UpnpReport>,
+    /// Why the UPnP check stopped, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upnp_error: Option<String>,
     /// Ports not probed because the run's time was up.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_probed: Vec<u16>,
     pub findings: Vec<Finding>,
+}
+
+impl ProbeReport {
+    /// Adds a finding per key the device presented: is it one of the image's?
+    pub fn compare_keys_with(
+        &mut self,
+        images: &[iotmark_firmware::analyze::public_key::ImageKeys],
+    ) {
+        self.findings.extend(image::findings(&self.open, images));
+    }
 }
 
 /// Progress of a probe: ports scanned, then open ports examined.
@@ -176,6 +197,33 @@ pub fn probe(
     progress: &(dyn Fn(Stage, usize, usize) + Sync),
 ) -> ProbeReport {
     let started = jiff::Timestamp::now();
+    // UPnP discovery is UDP and mostly waiting: it runs beside the TCP work.
+    std::thread::scope(|scope| {
+        let upnp = scope.spawn(|| upnp::probe(address, host, limits));
+        let mut report = probe_tcp(host, address, ports, credentials, limits, progress, started);
+        match upnp.join() {
+            Ok(Ok(found)) => report.upnp = found,
+            Ok(Err(e)) => report.upnp_error = Some(e.to_string()),
+            Err(_) => report.upnp_error = Some("the UPnP check stopped unexpectedly".to_owned()),
+        }
+        report.findings.extend(observe::upnp_findings(
+            report.upnp.as_ref(),
+            report.upnp_error.as_deref(),
+        ));
+        report
+    })
+}
+
+/// The TCP part: the connect scan, then each open port examined.
+fn probe_tcp(
+    host: &str,
+    address: IpAddr,
+    ports: &[u16],
+    credentials: &[http::Credential],
+    limits: &Limits,
+    progress: &(dyn Fn(Stage, usize, usize) + Sync),
+    started: jiff::Timestamp,
+) -> ProbeReport {
     let scanned = scan::connect_scan(address, ports, limits, &|d, t| progress(Stage::Scan, d, t));
     // Open ports are examined side by side (each waits mostly on its peer), still paced
     // connection by connection by the limits.
@@ -224,6 +272,8 @@ pub fn probe(
         finished: jiff::Timestamp::now(),
         ports_scanned: ports.len(),
         open,
+        upnp: None,
+        upnp_error: None,
         not_probed,
         findings,
     }

@@ -387,6 +387,89 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
     out
 }
 
+/// The UPnP findings: whether port mapping works without authentication, and what the
+/// device tells anyone who asks.
+pub fn upnp_findings(upnp: Option<&crate::upnp::UpnpReport>, error: Option<&str>) -> Vec<Finding> {
+    use crate::upnp::{Mapping, SSDP_PORT};
+    let finding = |result, severity, message| Finding {
+        check: "probe.upnp.exposed",
+        result,
+        severity,
+        port: SSDP_PORT,
+        protocol: "upnp",
+        message,
+    };
+    let Some(u) = upnp else {
+        return vec![match error {
+            Some(e) => finding(
+                ObservationResult::Info,
+                Severity::Low,
+                format!("the SSDP search could not be made: {e}"),
+            ),
+            None => finding(
+                ObservationResult::Pass,
+                Severity::High,
+                format!("no answer to an SSDP M-SEARCH on UDP port {SSDP_PORT}"),
+            ),
+        }];
+    };
+    let device = u
+        .descriptions
+        .first()
+        .map(|(_, d)| {
+            let mut said: Vec<String> = [
+                ("model", format!("{} {}", d.model_name, d.model_number)),
+                ("serial number", d.serial_number.clone()),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| format!("{k} {}", v.trim()))
+            .collect();
+            said.insert(0, format!("\"{}\"", d.friendly_name));
+            format!(
+                " describing {} with {} service(s)",
+                said.join(", "),
+                d.services.len()
+            )
+        })
+        .unwrap_or_default();
+    let answered = format!(
+        "UPnP answers an SSDP search ({} answer(s), {}){device}",
+        u.answers.len(),
+        u.answers.first().map_or("", |a| a.server.as_str())
+    );
+    vec![match &u.mapping {
+        Some(Mapping::Accepted {
+            service_type,
+            external_port,
+            deleted,
+        }) => finding(
+            ObservationResult::Fail,
+            Severity::Critical,
+            format!(
+                "{answered}; {service_type} accepted an AddPortMapping of TCP port {external_port} to the prober without any authentication, so any program on the network can open the firewall{}",
+                if *deleted {
+                    " (the mapping was deleted again)"
+                } else {
+                    "; deleting it failed, so it lapses with its 60-second lease"
+                }
+            ),
+        ),
+        Some(Mapping::Refused {
+            service_type,
+            code,
+            description,
+        }) => finding(
+            ObservationResult::Info,
+            Severity::Medium,
+            format!(
+                "{answered}; {service_type} refused an unauthenticated AddPortMapping ({code} {description})"
+            ),
+        ),
+        None => finding(ObservationResult::Info, Severity::Medium, answered),
+    }]
+}
+
 /// The security headers of the page at `/`, when one was read.
 fn security_headers(p: &PortReport, https: bool) -> Option<Finding> {
     let h = p.headers.as_ref()?;

@@ -1,14 +1,15 @@
 //! The `probe_handshake` fuzz target's seed corpus (`fuzz/corpus/`) runs here on stable, with
-//! every truncation and a sweep of byte flips of each seed: errors, no panics. The TLS, SSH,
-//! MQTT and HTTP seeds are real answers captured from Debian's openssl s_server, dropbear,
-//! mosquitto and lighttpd (a Digest challenge, a login form) to our openings, so mutations
-//! reach deep into each parser.
+//! truncations and a sweep of byte flips of each seed: errors, no panics. The TLS, SSH,
+//! MQTT, HTTP and UPnP seeds are real answers captured from Debian's openssl s_server,
+//! dropbear, mosquitto, lighttpd (a Digest challenge, a login form) and miniupnpd (an SSDP
+//! answer, its description, a SOAP fault) to our openings, so mutations reach deep into each
+//! parser.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 
 use iotmark_probe::service::{self, Service};
-use iotmark_probe::{ssh, tls};
+use iotmark_probe::{http, ssh, tls, upnp};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/probe_handshake")
@@ -20,6 +21,7 @@ fn run(data: &[u8]) {
     service::fuzz_banner(data);
     iotmark_probe::telnet::fuzz_stream(data);
     iotmark_probe::http::fuzz_response(data);
+    iotmark_probe::upnp::fuzz_upnp(data);
 }
 
 #[test]
@@ -28,11 +30,14 @@ fn fuzz_corpus_and_its_mutations_run_without_panicking() {
     for entry in std::fs::read_dir(corpus()).unwrap() {
         let data = std::fs::read(entry.unwrap().path()).unwrap();
         run(&data);
-        for len in 0..data.len() {
+        // Every offset of a small seed; about a thousand spread over a large one (a UPnP
+        // description), which keeps each parser's every region covered in a few seconds.
+        let step = data.len().div_ceil(1024).max(1);
+        for len in (0..data.len()).step_by(step) {
             run(&data[..len]);
         }
         let mut mutated = data.clone();
-        for i in 0..data.len() {
+        for i in (0..data.len()).step_by(step) {
             for b in [0x00, 0x7f, 0x80, 0xff] {
                 let old = mutated[i];
                 mutated[i] = b;
@@ -43,7 +48,7 @@ fn fuzz_corpus_and_its_mutations_run_without_panicking() {
         count += 1;
     }
     assert!(
-        count >= 9,
+        count >= 12,
         "expected the seed corpus in {}",
         corpus().display()
     );
@@ -86,4 +91,28 @@ fn the_seeds_are_genuine_answers() {
         service::classify_banner(&read("telnet-login.bin")),
         Service::Telnet { prompt } if prompt.ends_with("camera login:")
     ));
+    // lighttpd's Digest challenge and a login form; miniupnpd's SSDP answer, description and
+    // SOAP fault.
+    let digest = http::Response::parse(&read("http-digest-401.txt")).unwrap();
+    assert!(matches!(
+        http::challenges(&digest).first(),
+        Some(http::Challenge::Digest { realm, .. }) if realm == "camera"
+    ));
+    let page = http::Response::parse(&read("http-login-form.txt")).unwrap();
+    assert_eq!(
+        http::login_form(&page.body, "/").unwrap().password_field,
+        "password"
+    );
+    let answer = upnp::parse_answer(&read("ssdp-answer.txt")).unwrap();
+    assert!(answer.server.contains("MiniUPnPd"), "{answer:?}");
+    let description = http::Response::parse(&read("upnp-description.txt")).unwrap();
+    let d = upnp::parse_description(&description.body);
+    assert!(
+        d.services
+            .iter()
+            .any(|s| s.service_type.contains("WANIPConnection")),
+        "{d:?}"
+    );
+    let fault = String::from_utf8(read("upnp-soap-fault.txt")).unwrap();
+    assert!(fault.contains("<errorCode>714</errorCode>"));
 }

@@ -40,8 +40,9 @@ fn scan_evidence_counts_for_the_declared_image_only() {
         .arg(&evidence)
         .assert()
         .success();
-    // The evidence, and beside it the SBOM the vulnerability matcher reads; `assess` below
-    // reads the directory and takes only the evidence.
+    // The evidence, and beside it the SBOM the vulnerability matcher reads and the image's
+    // public keys the live probe compares; `assess` below reads the directory and takes only
+    // the evidence.
     let mut files: Vec<String> = std::fs::read_dir(&evidence)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -52,11 +53,12 @@ fn scan_evidence_counts_for_the_declared_image_only() {
         files,
         [
             format!("firmware-{digest}.json"),
+            format!("image-{digest}.keys.json"),
             format!("sbom-{digest}.cdx.json")
         ]
     );
     let sbom: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(evidence.join(&files[1])).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(evidence.join(&files[2])).unwrap()).unwrap();
     assert_eq!(sbom["bomFormat"], "CycloneDX");
     let file = evidence.join(&files[0]);
     let records: serde_json::Value =

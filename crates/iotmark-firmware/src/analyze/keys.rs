@@ -12,6 +12,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use super::public_key::{self, KeyForm, PublicKeyDigest};
 use super::{Finding, Severity, fail, file_name, pass};
 use crate::reader::{ByteOrder, Reader};
 use crate::tree::Tree;
@@ -36,15 +37,18 @@ pub(super) fn check(tree: &Tree, now: i64, out: &mut Vec<Finding>) {
             let what = host_key_info(data)
                 .map(|k| format!(" ({})", k.describe()))
                 .unwrap_or_default();
-            out.push(fail(
-                "firmware.keys.shared-host-key",
-                Severity::High,
-                &p,
-                None,
-                format!(
-                    "SSH host key {name}{what} is baked into the image, so every unit shares it"
-                ),
-            ));
+            out.push(Finding {
+                public_keys: host_key_digests(data),
+                ..fail(
+                    "firmware.keys.shared-host-key",
+                    Severity::High,
+                    &p,
+                    None,
+                    format!(
+                        "SSH host key {name}{what} is baked into the image, so every unit shares it"
+                    ),
+                )
+            });
             if let Some(k) = host_key_info(data) {
                 weak_key(&k, &p, None, "host key", out);
             }
@@ -56,16 +60,19 @@ pub(super) fn check(tree: &Tree, now: i64, out: &mut Vec<Finding>) {
             } else {
                 "firmware.keys.private-key"
             };
-            out.push(fail(
-                check,
-                Severity::High,
-                &p,
-                None,
-                format!(
-                    "dropbear private key ({}) in the image: every unit has the same key",
-                    k.describe()
-                ),
-            ));
+            out.push(Finding {
+                public_keys: public_key::of_dropbear_key(data),
+                ..fail(
+                    check,
+                    Severity::High,
+                    &p,
+                    None,
+                    format!(
+                        "dropbear private key ({}) in the image: every unit has the same key",
+                        k.describe()
+                    ),
+                )
+            });
             weak_key(&k, &p, None, "private key", out);
             continue;
         }
@@ -151,13 +158,21 @@ fn item(
     } else {
         format!("{label} ({})", key.describe())
     };
-    out.push(fail(
-        "firmware.keys.private-key",
-        Severity::High,
-        file,
-        line,
-        format!("{kind} in the image: every unit has the same key"),
-    ));
+    let public_keys = if label == "OPENSSH PRIVATE KEY" {
+        public_key::of_openssh_key(der)
+    } else {
+        public_key::of_der_private_key(der)
+    };
+    out.push(Finding {
+        public_keys,
+        ..fail(
+            "firmware.keys.private-key",
+            Severity::High,
+            file,
+            line,
+            format!("{kind} in the image: every unit has the same key"),
+        )
+    });
     weak_key(&key, file, line, "private key", out);
 }
 
@@ -304,7 +319,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Splits one TLV off the front: (tag, content, rest). Single-byte tags and definite
 /// lengths of up to four bytes only, which is all DER keys and certificates use.
-fn tlv(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(super) fn tlv(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let tag = *data.first()?;
     if tag & 0x1f == 0x1f {
         return None;
@@ -328,7 +343,7 @@ fn tlv(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 }
 
 /// The elements of a constructed value.
-fn items(mut content: &[u8]) -> Option<Vec<(u8, &[u8])>> {
+pub(super) fn items(mut content: &[u8]) -> Option<Vec<(u8, &[u8])>> {
     let mut out = Vec::new();
     while !content.is_empty() {
         let (t, c, rest) = tlv(content)?;
@@ -341,7 +356,7 @@ fn items(mut content: &[u8]) -> Option<Vec<(u8, &[u8])>> {
     Some(out)
 }
 
-fn seq(data: &[u8]) -> Option<Vec<(u8, &[u8])>> {
+pub(super) fn seq(data: &[u8]) -> Option<Vec<(u8, &[u8])>> {
     let (tag, content, _) = tlv(data)?;
     if tag != 0x30 {
         return None;
@@ -362,9 +377,9 @@ fn int_bits(bytes: &[u8]) -> u32 {
         .saturating_sub(lead)
 }
 
-const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+pub(super) const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const OID_RSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
-const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+pub(super) const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const OID_DSA: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01];
 const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 const OID_ED448: &[u8] = &[0x2b, 0x65, 0x71];
@@ -662,23 +677,27 @@ fn report_cert(
         cert.key.describe(),
         cert.signature
     );
-    if cert.not_after < now {
-        out.push(fail(
+    let judged = if cert.not_after < now {
+        fail(
             "firmware.certs.expired",
             Severity::Medium,
             file,
             line,
             format!("{what} expired on {}", cert.not_after_text),
-        ));
+        )
     } else {
-        out.push(pass(
+        pass(
             "firmware.certs.expired",
             Severity::Medium,
             file,
             line,
             format!("{what} is valid until {}", cert.not_after_text),
-        ));
-    }
+        )
+    };
+    out.push(Finding {
+        public_keys: vec![PublicKeyDigest::of(KeyForm::Spki, &cert.public_key_info)],
+        ..judged
+    });
     weak_key(&cert.key, file, line, "certificate key", out);
     if cert.weak_signature() {
         out.push(fail(
@@ -698,7 +717,7 @@ fn report_cert(
 // SSH wire format (OpenSSH private keys, dropbear host keys)
 
 /// An SSH wire-format string: a big-endian `u32` length, then that many bytes.
-fn string<'a>(w: &mut Reader<'a>) -> Option<&'a [u8]> {
+pub(super) fn string<'a>(w: &mut Reader<'a>) -> Option<&'a [u8]> {
     let n = w.u32(ByteOrder::Big, "SSH string length").ok()?;
     w.take(usize::try_from(n).ok()?, "SSH string").ok()
 }
@@ -768,6 +787,19 @@ fn dropbear_key(data: &[u8]) -> Option<Key> {
         string(w)?;
     }
     (w.remaining() == 0).then_some(key)
+}
+
+/// The public half of a host key file, in whichever format it is.
+fn host_key_digests(data: &[u8]) -> Vec<PublicKeyDigest> {
+    let from_dropbear = public_key::of_dropbear_key(data);
+    if !from_dropbear.is_empty() {
+        return from_dropbear;
+    }
+    match pem_blocks(data).into_iter().next() {
+        Some(b) if b.label == "OPENSSH PRIVATE KEY" => public_key::of_openssh_key(&b.der),
+        Some(b) => public_key::of_der_private_key(&b.der),
+        None => Vec::new(),
+    }
 }
 
 /// What a host key file holds, in whichever format it is.

@@ -24,9 +24,11 @@ IoT devices expose most). Every connection is paced (--rate), every read bounded
 What it checks: open ports and the service on each (from banners, or a TLS, HTTP or MQTT
 opening); for TLS the protocol versions from SSL 3.0 to TLS 1.3, the suites accepted and the
 certificate (expiry, key size, signature hash); for SSH the algorithms offered and Terrapin;
-telnet; MQTT without credentials; plain-HTTP web interfaces, and whether a factory-default
-password opens their login (--credentials). Each finding names the check
-the assessment rules use (probe.tls.weak-version …).
+SSH password logins with default pairs, and the host key; telnet; MQTT without
+credentials; web interfaces (HTTP and HTTPS), their security headers, and whether a
+factory-default password opens their Basic, Digest or form login (--credentials); with
+--image-evidence, whether the device presents a key baked into its firmware image. Each
+finding names the check the assessment rules use (probe.tls.weak-version …).
 
 Exit codes:
   0  no check failed
@@ -37,7 +39,8 @@ Examples:
   iotmark probe 192.168.1.20
   iotmark probe camera.local --ports 22,80,443,1883,8000-8100 --out evidence/
   iotmark probe 192.168.1.20 --credentials vendor-defaults.txt
-  iotmark probe 192.168.1.20 --component camera --image-sha256 9f2c1e7b… --json")]
+  iotmark probe 192.168.1.20 --component camera --image-sha256 9f2c1e7b… --json
+  iotmark scan camera.bin --out evidence/ && iotmark probe 192.168.1.20 --image-evidence evidence/ --out evidence/")]
 pub struct ProbeArgs {
     /// The device: an IP address or a host name (resolved once)
     host: String,
@@ -57,6 +60,11 @@ pub struct ProbeArgs {
     /// Write the findings as evidence records into this directory (for `iotmark assess`)
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// The evidence directory of `iotmark scan IMAGE --out DIR`: the SSH host keys and TLS
+    /// certificate keys the device presents are compared with the keys found in the image
+    /// (and the evidence is bound to that image when --image-sha256 is not given)
+    #[arg(long, value_name = "DIR")]
+    image_evidence: Option<PathBuf>,
     /// Connections started per second, at most
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     rate: u32,
@@ -93,6 +101,15 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
         }
         None => iotmark_probe::http::default_credentials(),
     };
+    let images = match &args.image_evidence {
+        Some(dir) => iotmark_probe::image::read(dir)?,
+        None => Vec::new(),
+    };
+    let image_sha256 = match (&args.image_sha256, images.as_slice()) {
+        (Some(d), _) => Some(d.to_ascii_lowercase()),
+        (None, [one]) => Some(one.image_sha256.clone()),
+        (None, _) => None,
+    };
     let address = iotmark_probe::resolve(&args.host)?;
     let limits = Limits::new(
         Duration::from_millis(args.connect_timeout),
@@ -100,19 +117,21 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
         args.rate,
         Duration::from_secs(args.max_time),
     );
-    let report = with_progress(|progress| {
+    let mut report = with_progress(|progress| {
         iotmark_probe::probe(&args.host, address, &ports, &credentials, &limits, progress)
     });
+    if !images.is_empty() {
+        report.compare_keys_with(&images);
+    }
     if let Some(dir) = &args.out {
         let bears_on = crate::inputs::bears_on()?;
         let collected_at = report.finished.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let image = args.image_sha256.as_deref().map(str::to_ascii_lowercase);
         let evidence = to_evidence(
             &report.findings,
             &Binding {
                 host: &args.host,
                 component: &args.component,
-                image_sha256: image.as_deref(),
+                image_sha256: image_sha256.as_deref(),
             },
             &collected_at,
             &bears_on,

@@ -111,6 +111,12 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         let sbom =
             iotmark_firmware::sbom::sbom_json(&report, &report.components, &subject, &collected_at);
         crate::inputs::write_json(&sbom_path, &sbom)?;
+        // The public halves of the keys in the image, so `iotmark probe --image-evidence DIR`
+        // can tell a device presenting one of them.
+        let keys =
+            iotmark_firmware::analyze::public_key::ImageKeys::of(&report.sha256, &report.findings);
+        let keys_path = dir.join(format!("image-{}.keys.json", &report.sha256[..12]));
+        crate::inputs::write_json(&keys_path, &serde_json::to_value(&keys)?)?;
     }
     if args.json {
         let filesystems: Vec<_> = report
