@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -841,13 +841,66 @@ fn hostile_peers_neither_hang_nor_crash_the_probe() {
         record.extend_from_slice(&[0u8; 0x4000]);
         while s.write_all(&record).is_ok() {}
     });
+    // A TLS server whose certificate message announces 16 MB and never ends.
+    let oversized_certificate = hostile(|mut s| {
+        let mut hello = [0u8; 512];
+        if s.read(&mut hello).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut server_hello = vec![2, 0, 0, 38, 3, 3];
+        server_hello.extend_from_slice(&[7u8; 32]);
+        server_hello.extend_from_slice(&[0, 0x00, 0x2f, 0]);
+        let mut flight = vec![22, 3, 3, 0, server_hello.len() as u8];
+        flight.extend_from_slice(&server_hello);
+        // Certificate: 0xfffff0 bytes announced, one certificate of nearly as many.
+        flight.extend_from_slice(&[22, 3, 3, 0x40, 0x00, 11, 0xff, 0xff, 0xf0, 0xff, 0xff, 0xed]);
+        flight.extend_from_slice(&[0xff, 0xff, 0xea, 0x30, 0x83, 0xff, 0xff, 0xe6]);
+        flight.extend_from_slice(&[0x41; 0x4000 - 15]);
+        if s.write_all(&flight).is_err() {
+            return;
+        }
+        let mut record = vec![22, 3, 3, 0x40, 0x00];
+        record.extend_from_slice(&[0x41; 0x4000]);
+        while s.write_all(&record).is_ok() {}
+    });
+    // An SSH server that names itself, then trickles one byte every 100 ms.
+    let ssh_trickle = hostile(|mut s| {
+        if s.write_all(b"SSH-2.0-OpenSSH_9.2p1\r\n").is_err() {
+            return;
+        }
+        for _ in 0..600 {
+            if s.write_all(b"\x00").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    // A web login whose Digest challenge never ends.
+    let endless_challenge = hostile(|mut s| {
+        let mut request = [0u8; 1024];
+        let _ = s.read(&mut request);
+        let _ = s.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"x\", nonce=\"",
+        );
+        let chunk = [b'n'; 4096];
+        while s.write_all(&chunk).is_ok() {}
+    });
     let limits = Limits::new(
         Duration::from_millis(500),
         Duration::from_millis(400),
         500,
         Duration::from_secs(60),
     );
-    let ports = [garbage, endless, trickle, silent, tls_flood];
+    let ports = [
+        garbage,
+        endless,
+        trickle,
+        silent,
+        tls_flood,
+        oversized_certificate,
+        ssh_trickle,
+        endless_challenge,
+    ];
     let report = iotmark_probe::probe(
         "127.0.0.1",
         LOCALHOST,
@@ -856,7 +909,7 @@ fn hostile_peers_neither_hang_nor_crash_the_probe() {
         &limits,
         &|_, _, _| {},
     );
-    assert_eq!(report.open.len(), 5, "{report:#?}");
+    assert_eq!(report.open.len(), ports.len(), "{report:#?}");
     assert!(
         report.not_probed.is_empty(),
         "every port was examined in time: {report:#?}"
@@ -874,13 +927,37 @@ fn hostile_peers_neither_hang_nor_crash_the_probe() {
     assert_eq!(service(endless), "unknown");
     assert_eq!(service(trickle), "unknown");
     assert_eq!(service(silent), "silent");
-    // No finding claims anything about a service that was not understood (the one beside
-    // them is UPnP's, from the UDP search).
+    // No finding claims anything about a service that was not understood.
+    let misunderstood = [garbage, endless, trickle, silent, tls_flood];
     assert!(
         report
             .findings
             .iter()
-            .all(|f| f.check == "probe.ports.open" || f.check == "probe.upnp.exposed"),
+            .filter(|f| misunderstood.contains(&f.port))
+            .all(|f| f.check == "probe.ports.open"),
+        "{:?}",
+        report.findings
+    );
+    // The oversized certificate is never taken for one; the trickling SSH server yields no
+    // algorithms and no login; the endless challenge opens nothing.
+    let open = |port: u16| report.open.iter().find(|p| p.port == port).unwrap();
+    // Each was still recognised for what it claimed to be.
+    assert_eq!(service(oversized_certificate), "tls");
+    assert_eq!(service(ssh_trickle), "ssh");
+    assert_eq!(service(endless_challenge), "http");
+    assert!(open(oversized_certificate).certificate.is_none());
+    assert!(open(ssh_trickle).ssh_login.is_none());
+    assert!(
+        open(endless_challenge)
+            .logins
+            .iter()
+            .all(|l| l.opened_by.is_none())
+    );
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.result == ObservationResult::Fail && f.check.contains("credentials")),
         "{:?}",
         report.findings
     );
