@@ -16,7 +16,8 @@ echo "== installing test tools"
 # own tools that write and list the databases the inventory reads (rpm, Berkeley DB,
 # dpkg-parsechangelog, npm), zip for OSV's zip exports, and the servers the live probe is
 # tested against (mosquitto, dropbear, lighttpd with its TLS module; openssl's s_server;
-# miniupnpd in network namespaces made with iproute2, its port maps in nftables).
+# miniupnpd and avahi-daemon in network namespaces made with iproute2, miniupnpd's port maps
+# in nftables).
 need=()
 for tool in mksquashfs:squashfs-tools unsquashfs:squashfs-tools mkimage:u-boot-tools \
     dtc:device-tree-compiler cpio:cpio openssl:openssl mke2fs:e2fsprogs debugfs:e2fsprogs \
@@ -25,7 +26,7 @@ for tool in mksquashfs:squashfs-tools unsquashfs:squashfs-tools mkimage:u-boot-t
     dpkg-deb:dpkg ar:binutils rpm:rpm rpmbuild:rpm db5.3_load:db5.3-util \
     dpkg-parsechangelog:dpkg-dev npm:npm gcc:gcc zip:zip yanglint:libyang2-tools \
     mosquitto:mosquitto dropbearkey:dropbear-bin lighttpd:lighttpd \
-    miniupnpd:miniupnpd-nftables nft:nftables ip:iproute2; do
+    miniupnpd:miniupnpd-nftables nft:nftables ip:iproute2 avahi-daemon:avahi-daemon; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool#*:}")
 done
 [ -e /usr/lib/lighttpd/mod_openssl.so ] || need+=(lighttpd-mod-openssl)

@@ -1,7 +1,7 @@
 //! Any bytes as what a probed peer sends: a TLS server's first flight (and the certificates
 //! in it), an SSH greeting, a telnet stream, a banner, an HTTP response (its challenges,
-//! login form and headers), an MQTT CONNACK, or an SSDP answer, UPnP description or SOAP
-//! fault, as `iotmark probe` reads them: an error, never a panic.
+//! login form and headers), an MQTT CONNACK, an SSDP answer, UPnP description or SOAP
+//! fault, or an mDNS answer, as `iotmark probe` reads them: an error, never a panic.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
@@ -11,4 +11,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     iotmark_probe::telnet::fuzz_stream(data);
     iotmark_probe::http::fuzz_response(data);
     iotmark_probe::upnp::fuzz_upnp(data);
+    iotmark_probe::mdns::fuzz_answer(data);
 });

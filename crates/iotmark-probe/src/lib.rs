@@ -13,7 +13,7 @@
 //!   a TLS 1.3 server encrypts and the web interface behind TLS. [`ssh`]: the algorithms a server offers, and Terrapin;
 //!   [`ssh_login`]: its host key and whether a default password opens it.
 //! * [`upnp`]: SSDP discovery sent to the host, its description, and whether port mapping
-//!   works without authentication.
+//!   works without authentication; [`mdns`]: the services it advertises over mDNS / DNS-SD.
 //! * [`image`]: whether a key the device presents is one its firmware image holds.
 //! * [`observe`]: the findings, by the check IDs the bundled rules name (`probe.tls.weak-version`
 //!   …), as evidence records.
@@ -24,6 +24,7 @@ pub mod conn;
 pub mod http;
 pub mod https;
 pub mod image;
+pub mod mdns;
 pub mod observe;
 pub mod scan;
 pub mod service;
@@ -163,6 +164,12 @@ pub struct ProbeReport {
     /// Why the UPnP check stopped, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upnp_error: Option<String>,
+    /// What the host advertises over mDNS (legacy unicast queries to it), when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mdns: Option<mdns::MdnsReport>,
+    /// Why the mDNS check stopped, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mdns_error: Option<String>,
     /// Ports not probed because the run's time was up.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_probed: Vec<u16>,
@@ -197,21 +204,36 @@ pub fn probe(
     progress: &(dyn Fn(Stage, usize, usize) + Sync),
 ) -> ProbeReport {
     let started = jiff::Timestamp::now();
-    // UPnP discovery is UDP and mostly waiting: it runs beside the TCP work.
+    // UDP discovery (UPnP, mDNS) is mostly waiting: it runs beside the TCP work.
     std::thread::scope(|scope| {
         let upnp = scope.spawn(|| upnp::probe(address, host, limits));
+        let mdns = scope.spawn(|| mdns::probe(address, limits));
         let mut report = probe_tcp(host, address, ports, credentials, limits, progress, started);
-        match upnp.join() {
-            Ok(Ok(found)) => report.upnp = found,
-            Ok(Err(e)) => report.upnp_error = Some(e.to_string()),
-            Err(_) => report.upnp_error = Some("the UPnP check stopped unexpectedly".to_owned()),
-        }
+        (report.upnp, report.upnp_error) = joined(upnp.join(), "UPnP");
+        (report.mdns, report.mdns_error) = joined(mdns.join(), "mDNS");
         report.findings.extend(observe::upnp_findings(
             report.upnp.as_ref(),
             report.upnp_error.as_deref(),
         ));
+        report.findings.extend(observe::mdns_findings(
+            report.mdns.as_ref(),
+            report.mdns_error.as_deref(),
+            &report.open,
+        ));
         report
     })
+}
+
+/// What a discovery thread found, or why it stopped.
+fn joined<T>(
+    outcome: std::thread::Result<std::io::Result<Option<T>>>,
+    what: &str,
+) -> (Option<T>, Option<String>) {
+    match outcome {
+        Ok(Ok(found)) => (found, None),
+        Ok(Err(e)) => (None, Some(e.to_string())),
+        Err(_) => (None, Some(format!("the {what} check stopped unexpectedly"))),
+    }
 }
 
 /// The TCP part: the connect scan, then each open port examined.
@@ -274,6 +296,8 @@ fn probe_tcp(
         open,
         upnp: None,
         upnp_error: None,
+        mdns: None,
+        mdns_error: None,
         not_probed,
         findings,
     }

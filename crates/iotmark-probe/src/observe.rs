@@ -470,6 +470,84 @@ pub fn upnp_findings(upnp: Option<&crate::upnp::UpnpReport>, error: Option<&str>
     }]
 }
 
+/// What the device advertises over mDNS: the services, what their TXT records say, and
+/// advertised TCP services the probe found closed (or not probed).
+pub fn mdns_findings(
+    mdns: Option<&crate::mdns::MdnsReport>,
+    error: Option<&str>,
+    open: &[PortReport],
+) -> Vec<Finding> {
+    use crate::mdns::MDNS_PORT;
+    let finding = |result, message| Finding {
+        check: "probe.discovery.mdns",
+        result,
+        severity: Severity::Low,
+        port: MDNS_PORT,
+        protocol: "mdns",
+        message,
+    };
+    let Some(m) = mdns else {
+        return vec![match error {
+            Some(e) => finding(
+                ObservationResult::Info,
+                format!("the mDNS queries could not be made: {e}"),
+            ),
+            None => finding(
+                ObservationResult::Pass,
+                format!("no answer to an mDNS service enumeration on UDP port {MDNS_PORT}"),
+            ),
+        }];
+    };
+    let services: Vec<String> = m
+        .services
+        .iter()
+        .map(|s| {
+            let mut text = format!(
+                "\"{}\" ({}{})",
+                s.instance
+                    .strip_suffix(&format!(".{}", s.service_type))
+                    .unwrap_or(&s.instance),
+                s.service_type.trim_end_matches(".local"),
+                s.port.map(|p| format!(" on port {p}")).unwrap_or_default()
+            );
+            if !s.txt.is_empty() {
+                text.push_str(&format!(" saying {}", s.txt.join(", ")));
+            }
+            text
+        })
+        .collect();
+    let mut out = vec![finding(
+        ObservationResult::Info,
+        format!(
+            "mDNS advertises {} service type(s) to anyone on the link: {}",
+            m.service_types.len(),
+            if services.is_empty() {
+                m.service_types.join(", ")
+            } else {
+                services.join("; ")
+            }
+        ),
+    )];
+    let unseen: Vec<String> = m
+        .services
+        .iter()
+        .filter(|s| s.service_type.contains("._tcp"))
+        .filter_map(|s| s.port)
+        .filter(|p| !open.iter().any(|o| o.port == *p))
+        .map(|p| p.to_string())
+        .collect();
+    if !unseen.is_empty() {
+        out.push(finding(
+            ObservationResult::Info,
+            format!(
+                "mDNS advertises TCP port(s) {} that this probe did not find open (closed, filtered or not in --ports)",
+                unseen.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
 /// The security headers of the page at `/`, when one was read.
 fn security_headers(p: &PortReport, https: bool) -> Option<Finding> {
     let h = p.headers.as_ref()?;

@@ -1,15 +1,15 @@
 //! The `probe_handshake` fuzz target's seed corpus (`fuzz/corpus/`) runs here on stable, with
 //! truncations and a sweep of byte flips of each seed: errors, no panics. The TLS, SSH,
 //! MQTT, HTTP and UPnP seeds are real answers captured from Debian's openssl s_server,
-//! dropbear, mosquitto, lighttpd (a Digest challenge, a login form) and miniupnpd (an SSDP
-//! answer, its description, a SOAP fault) to our openings, so mutations reach deep into each
+//! dropbear, mosquitto, lighttpd (a Digest challenge, a login form), miniupnpd (an SSDP
+//! answer, its description, a SOAP fault) and avahi-daemon (two mDNS answers) to our openings, so mutations reach deep into each
 //! parser.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 
 use iotmark_probe::service::{self, Service};
-use iotmark_probe::{http, ssh, tls, upnp};
+use iotmark_probe::{http, mdns, ssh, tls, upnp};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/probe_handshake")
@@ -22,6 +22,7 @@ fn run(data: &[u8]) {
     iotmark_probe::telnet::fuzz_stream(data);
     iotmark_probe::http::fuzz_response(data);
     iotmark_probe::upnp::fuzz_upnp(data);
+    iotmark_probe::mdns::fuzz_answer(data);
 }
 
 #[test]
@@ -48,7 +49,7 @@ fn fuzz_corpus_and_its_mutations_run_without_panicking() {
         count += 1;
     }
     assert!(
-        count >= 12,
+        count >= 14,
         "expected the seed corpus in {}",
         corpus().display()
     );
@@ -115,4 +116,16 @@ fn the_seeds_are_genuine_answers() {
     );
     let fault = String::from_utf8(read("upnp-soap-fault.txt")).unwrap();
     assert!(fault.contains("<errorCode>714</errorCode>"));
+    let types = read("mdns-service-types.bin");
+    let records = mdns::parse(&types, u16::from_be_bytes([types[0], types[1]])).unwrap();
+    assert_eq!(records.len(), 2, "{records:?}");
+    let instances = read("mdns-http-instances.bin");
+    let records =
+        mdns::parse(&instances, u16::from_be_bytes([instances[0], instances[1]])).unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r.data == mdns::Data::Txt(vec!["model=SC200".into(), "fw=2.4.1".into()])),
+        "{records:?}"
+    );
 }

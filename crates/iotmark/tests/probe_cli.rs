@@ -3,7 +3,9 @@
 //! dropbear and an `openssl s_server` present those keys, a second dropbear a key of its own.
 //! The probe must name the two baked-in keys and pass the third, bind its evidence to the
 //! image, and the assessment must count that evidence against EN 303 645 5.4-4 (unique
-//! per-device secrets).
+//! per-device secrets). Then the UDP discovery, each device on a LAN of its own
+//! (`scripts/device-netns.sh`): miniupnpd mapping ports for anyone and refusing, and
+//! avahi-daemon advertising a camera.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -279,13 +281,14 @@ fn keys_baked_into_the_image_are_recognised_on_the_running_device_and_assessed()
     );
 }
 
-/// A UPnP gateway (miniupnpd) in a network namespace of its own, removed on drop.
-struct Gateway(String);
+/// A device on a LAN of its own (`scripts/device-netns.sh`): miniupnpd or avahi-daemon in a
+/// network namespace, removed on drop.
+struct Lan(String);
 
-impl Gateway {
-    fn up(mode: &str) -> Gateway {
-        let name = format!("iotmark-upnp-{}-{mode}", std::process::id());
-        let script = common::repo().join("scripts/upnp-netns.sh");
+impl Lan {
+    fn up(mode: &str) -> Lan {
+        let name = format!("iotmark-{}-{mode}", std::process::id());
+        let script = common::repo().join("scripts/device-netns.sh");
         let out = Command::new("bash")
             .arg(&script)
             .args(["up", &name, mode])
@@ -297,11 +300,11 @@ impl Gateway {
             script.display(),
             String::from_utf8_lossy(&out.stderr)
         );
-        Gateway(name)
+        Lan(name)
     }
 
-    /// `iotmark probe` run inside the gateway's namespace, on a closed TCP port only, so
-    /// what it finds is UPnP's.
+    /// `iotmark probe` run inside the namespace, on a closed TCP port only, so what it finds
+    /// is the discovery server's.
     fn probe(&self) -> (Option<i32>, serde_json::Value) {
         let out = Command::new("ip")
             .args(["netns", "exec", &self.0])
@@ -316,29 +319,33 @@ impl Gateway {
     }
 }
 
-impl Drop for Gateway {
+impl Drop for Lan {
     fn drop(&mut self) {
         let _ = Command::new("bash")
-            .arg(common::repo().join("scripts/upnp-netns.sh"))
+            .arg(common::repo().join("scripts/device-netns.sh"))
             .args(["down", &self.0])
             .output();
     }
 }
 
-fn upnp_finding(report: &serde_json::Value) -> serde_json::Value {
+fn finding_of(report: &serde_json::Value, check: &str) -> serde_json::Value {
     report["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["check"] == "probe.upnp.exposed")
-        .unwrap_or_else(|| panic!("no UPnP finding: {report:#}"))
+        .find(|f| f["check"] == check)
+        .unwrap_or_else(|| panic!("no {check} finding: {report:#}"))
         .clone()
+}
+
+fn upnp_finding(report: &serde_json::Value) -> serde_json::Value {
+    finding_of(report, "probe.upnp.exposed")
 }
 
 #[test]
 fn upnp_gateways_that_map_ports_for_anyone_and_that_refuse() {
     // A gateway that maps a port for whoever asks.
-    let open = Gateway::up("open");
+    let open = Lan::up("upnp-open");
     let (code, report) = open.probe();
     let f = upnp_finding(&report);
     assert_eq!(f["result"], "fail", "{f}");
@@ -369,7 +376,7 @@ fn upnp_gateways_that_map_ports_for_anyone_and_that_refuse() {
     drop(open);
 
     // Its twin answers discovery the same way but refuses every mapping.
-    let refusing = Gateway::up("refusing");
+    let refusing = Lan::up("upnp-refusing");
     let (code, report) = refusing.probe();
     let f = upnp_finding(&report);
     assert_eq!(f["result"], "info", "{f}");
@@ -388,4 +395,44 @@ fn upnp_gateways_that_map_ports_for_anyone_and_that_refuse() {
     let report: serde_json::Value = serde_json::from_slice(&quiet.stdout).unwrap();
     let f = upnp_finding(&report);
     assert_eq!(f["result"], "pass", "{f}");
+}
+
+#[test]
+fn mdns_services_a_device_advertises() {
+    let camera = Lan::up("mdns");
+    let (_, report) = camera.probe();
+    let f = finding_of(&report, "probe.discovery.mdns");
+    assert_eq!(f["result"], "info", "{f}");
+    let m = f["message"].as_str().unwrap();
+    assert!(
+        m.contains("2 service type(s)")
+            && m.contains(
+                "\"Camera web interface\" (_http._tcp on port 80) saying model=SC200, fw=2.4.1"
+            )
+            && m.contains("(_ssh._tcp on port 22)"),
+        "{m}"
+    );
+    let mdns = &report["mdns"];
+    assert_eq!(mdns["host_names"][0], "camera-1234.local", "{mdns:#}");
+    // Advertised, but not found open by this probe (only port 22 was asked for, and nothing
+    // listens there).
+    let unseen = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "probe.discovery.mdns")
+        .filter_map(|f| f["message"].as_str())
+        .find(|m| m.contains("did not find open"))
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert!(unseen.contains("22, 80"), "{unseen}");
+    // Outside the namespace nothing answers on 127.0.0.1.
+    let quiet = iotmark()
+        .args(["probe", "127.0.0.1", "--ports", "9", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&quiet.stdout).unwrap();
+    assert_eq!(
+        finding_of(&report, "probe.discovery.mdns")["result"],
+        "pass"
+    );
 }
