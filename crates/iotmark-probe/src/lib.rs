@@ -14,6 +14,7 @@
 //!   [`ssh_login`]: its host key and whether a default password opens it.
 //! * [`upnp`]: SSDP discovery sent to the host, its description, and whether port mapping
 //!   works without authentication; [`mdns`]: the services it advertises over mDNS / DNS-SD.
+//! * [`declared`]: open ports against the services the declaration names.
 //! * [`image`]: whether a key the device presents is one its firmware image holds.
 //! * [`observe`]: the findings, by the check IDs the bundled rules name (`probe.tls.weak-version`
 //!   …), as evidence records.
@@ -21,6 +22,7 @@
 //! Every parser of what a peer sends reads through [`wire::Cursor`] and has a fuzz target.
 
 pub mod conn;
+pub mod declared;
 pub mod http;
 pub mod https;
 pub mod image;
@@ -157,6 +159,9 @@ pub struct ProbeReport {
     pub started: jiff::Timestamp,
     pub finished: jiff::Timestamp,
     pub ports_scanned: usize,
+    /// The ports scanned, for comparisons after the run.
+    #[serde(skip)]
+    pub scanned: Vec<u16>,
     pub open: Vec<PortReport>,
     /// What UPnP showed (an SSDP search sent to the host itself), when it answered.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,6 +298,7 @@ fn probe_tcp(
         started,
         finished: jiff::Timestamp::now(),
         ports_scanned: ports.len(),
+        scanned: ports.to_vec(),
         open,
         upnp: None,
         upnp_error: None,

@@ -436,3 +436,111 @@ fn mdns_services_a_device_advertises() {
         "pass"
     );
 }
+
+#[test]
+fn open_ports_are_judged_against_the_declared_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The camera declares one service, "RTSP over TLS", here on a port where a plain MQTT
+    // broker answers; an SSH server listens on a port it does not declare; a third declared
+    // port is closed.
+    let (declared, undeclared, closed) = (free_port(), free_port(), free_port());
+    let key = d.join("dropbear_ed25519_host_key");
+    dropbear_key(&key);
+    let _servers = [
+        Daemon::start("mosquitto", &["-p", &declared.to_string()], declared),
+        Daemon::start(
+            "dropbear",
+            &[
+                "-F",
+                "-E",
+                "-s",
+                "-p",
+                &format!("127.0.0.1:{undeclared}"),
+                "-r",
+                key.to_str().unwrap(),
+            ],
+            undeclared,
+        ),
+    ];
+    let example = common::repo().join("examples/acme-securecam/declaration.yaml");
+    let text = std::fs::read_to_string(example).unwrap().replace(
+        "      port: 322\n",
+        &format!(
+            "      port: {declared}\n      transport: tcp\n      exposure: lan\n      authentication: password\n      encryption: tls\n    - name: local API\n      component: camera\n      protocol: https\n      port: {closed}\n"
+        ),
+    );
+    let declaration = d.join("declaration.yaml");
+    std::fs::write(&declaration, text).unwrap();
+    let out = iotmark()
+        .args(["probe", "127.0.0.1", "--ports"])
+        .arg(format!("{declared},{undeclared},{closed}"))
+        .args(["--component", "camera", "--json", "--declaration"])
+        .arg(&declaration)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let of = |check: &str, port: u16| -> Vec<serde_json::Value> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == check && f["port"] == port)
+            .cloned()
+            .collect()
+    };
+    let f = &of("probe.ports.open", declared)[0];
+    assert_eq!(f["result"], "pass", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("declared as \"local streaming (RTSP over TLS)\" (rtsps)"),
+        "{f}"
+    );
+    let f = &of("probe.declared.encryption", declared)[0];
+    assert_eq!(f["result"], "fail", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("answers in plain MQTT"),
+        "{f}"
+    );
+    let f = &of("probe.ports.open", undeclared)[0];
+    assert_eq!(f["result"], "fail", "{f}");
+    assert!(
+        f["message"].as_str().unwrap().contains("names no service"),
+        "{f}"
+    );
+    let f = &of("probe.ports.open", closed)[0];
+    assert_eq!(f["result"], "info", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"local API\" (https)"),
+        "{f}"
+    );
+    // A component the declaration does not have is refused with the ones it has.
+    let refused = iotmark()
+        .args([
+            "probe",
+            "127.0.0.1",
+            "--ports",
+            "9",
+            "--component",
+            "doorbell",
+            "--declaration",
+        ])
+        .arg(&declaration)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("give --component one of: camera, app, cloud"),
+        "{stderr}"
+    );
+}

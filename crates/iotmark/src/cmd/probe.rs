@@ -39,6 +39,7 @@ Examples:
   iotmark probe 192.168.1.20
   iotmark probe camera.local --ports 22,80,443,1883,8000-8100 --out evidence/
   iotmark probe 192.168.1.20 --credentials vendor-defaults.txt
+  iotmark probe 192.168.1.20 --declaration product.yaml --component camera
   iotmark probe 192.168.1.20 --component camera --image-sha256 9f2c1e7b… --json
   iotmark scan camera.bin --out evidence/ && iotmark probe 192.168.1.20 --image-evidence evidence/ --out evidence/")]
 pub struct ProbeArgs {
@@ -60,6 +61,11 @@ pub struct ProbeArgs {
     /// Write the findings as evidence records into this directory (for `iotmark assess`)
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// The product declaration: each open port is judged against the network services it
+    /// names for --component (undeclared ports fail; a service declared as encrypted must not
+    /// answer in the clear)
+    #[arg(long, value_name = "FILE")]
+    declaration: Option<PathBuf>,
     /// The evidence directory of `iotmark scan IMAGE --out DIR`: the SSH host keys and TLS
     /// certificate keys the device presents are compared with the keys found in the image
     /// (and the evidence is bound to that image when --image-sha256 is not given)
@@ -101,6 +107,10 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
         }
         None => iotmark_probe::http::default_credentials(),
     };
+    let declared = match &args.declaration {
+        Some(path) => Some(declared_services(path, &args.component)?),
+        None => None,
+    };
     let images = match &args.image_evidence {
         Some(dir) => iotmark_probe::image::read(dir)?,
         None => Vec::new(),
@@ -122,6 +132,9 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
     });
     if !images.is_empty() {
         report.compare_keys_with(&images);
+    }
+    if let Some(declared) = &declared {
+        report.compare_with_declared(declared);
     }
     if let Some(dir) = &args.out {
         let bears_on = crate::inputs::bears_on()?;
@@ -164,6 +177,41 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The network services `path` declares for `component`.
+fn declared_services(
+    path: &std::path::Path,
+    component: &str,
+) -> Result<Vec<iotmark_probe::declared::Declared>> {
+    use iotmark_declare::{Encryption, Transport};
+    let (_, declaration) = crate::inputs::valid_declaration(path, None)?;
+    if !declaration.components.iter().any(|c| c.id == component) {
+        let ids: Vec<&str> = declaration
+            .components
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        anyhow::bail!(
+            "{} declares no component {component:?}; give --component one of: {}",
+            path.display(),
+            ids.join(", ")
+        );
+    }
+    Ok(declaration
+        .interfaces
+        .network
+        .iter()
+        .filter(|s| s.component == component)
+        .map(|s| iotmark_probe::declared::Declared {
+            name: s.name.clone(),
+            protocol: s.protocol.clone(),
+            port: s.port,
+            tcp: s.transport == Transport::Tcp,
+            encrypted: matches!(s.encryption, Encryption::Tls | Encryption::Dtls),
+            enabled_by_default: s.enabled_by_default,
+        })
+        .collect())
 }
 
 /// Runs `work` while a progress bar on stderr shows the ports scanned, then the open ports
