@@ -361,25 +361,44 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
                         },
                     ));
                 }
-                out.extend(security_headers(p, false));
                 let to_https = (300..400).contains(status)
                     && location
                         .as_deref()
                         .is_some_and(|l| l.to_ascii_lowercase().starts_with("https://"));
-                out.push(finding(
-                    "probe.http.plaintext-admin",
-                    !to_https,
-                    Severity::Medium,
-                    p,
-                    if to_https {
-                        format!("plain HTTP on port {} redirects to HTTPS", p.port)
-                    } else {
-                        format!(
-                            "the web interface on port {} answers over plain HTTP (status {status}) without sending the browser to HTTPS",
+                // A page, or a login in front of one, is an interface; a 404 at / (a UPnP
+                // control server, an API with no root) is not one a browser is sent to.
+                let serves_a_page = (200..300).contains(status) || matches!(status, 401 | 403);
+                if serves_a_page {
+                    out.extend(security_headers(p, false));
+                }
+                out.push(if to_https || serves_a_page {
+                    finding(
+                        "probe.http.plaintext-admin",
+                        !to_https,
+                        Severity::Medium,
+                        p,
+                        if to_https {
+                            format!("plain HTTP on port {} redirects to HTTPS", p.port)
+                        } else {
+                            format!(
+                                "the web interface on port {} answers over plain HTTP (status {status}) without sending the browser to HTTPS",
+                                p.port
+                            )
+                        },
+                    )
+                } else {
+                    Finding {
+                        check: "probe.http.plaintext-admin",
+                        result: ObservationResult::Info,
+                        severity: Severity::Low,
+                        port: p.port,
+                        protocol: "http",
+                        message: format!(
+                            "plain HTTP on port {} serves no page at / (status {status}); other paths were not crawled",
                             p.port
-                        )
-                    },
-                ));
+                        ),
+                    }
+                });
             }
             _ => {}
         }

@@ -260,6 +260,21 @@ fn print_summary(report: &ProbeReport) -> Result<()> {
             iotmark_declare::visible(&p.service.describe())
         );
     }
+    if let Some(u) = &report.upnp {
+        outln!(
+            "  {:>5}/udp  UPnP: {} ({} answer(s))",
+            iotmark_probe::upnp::SSDP_PORT,
+            iotmark_declare::visible(u.answers.first().map_or("", |a| a.server.as_str())),
+            u.answers.len()
+        );
+    }
+    if let Some(m) = &report.mdns {
+        outln!(
+            "  {:>5}/udp  mDNS: {}",
+            iotmark_probe::mdns::MDNS_PORT,
+            iotmark_declare::visible(&m.service_types.join(", "))
+        );
+    }
     if !report.not_probed.is_empty() {
         outln!(
             "{}",
