@@ -12,11 +12,13 @@
 #                                          and SSH
 #   device-netns.sh down NAME              stop it and delete the namespace
 #
+# Several servers may share one device: `device-netns.sh up NAME upnp-open mdns`.
+#
 # Then run the probe inside: `ip netns exec NAME iotmark probe 192.168.77.1 …`. Its own
 # address is the device's LAN address, which both servers count as on the LAN.
 set -euo pipefail
 
-usage="usage: $0 up NAME upnp-open|upnp-refusing|mdns | down NAME"
+usage="usage: $0 up NAME upnp-open|upnp-refusing|mdns... | down NAME"
 cmd=${1:-}
 ns=${2:-}
 [ -n "$ns" ] || { echo "$usage" >&2; exit 2; }
@@ -40,11 +42,15 @@ up) ;;
 *) echo "$usage" >&2; exit 2 ;;
 esac
 
-mode=${3:-}
-case "$mode" in
-upnp-open | upnp-refusing | mdns) ;;
-*) echo "error: mode ${mode:-(none)}: give upnp-open, upnp-refusing or mdns" >&2; exit 2 ;;
-esac
+shift 2
+modes=("$@")
+[ ${#modes[@]} -gt 0 ] || { echo "error: no server: give upnp-open, upnp-refusing or mdns" >&2; exit 2; }
+for mode in "${modes[@]}"; do
+    case "$mode" in
+    upnp-open | upnp-refusing | mdns) ;;
+    *) echo "error: mode $mode: give upnp-open, upnp-refusing or mdns" >&2; exit 2 ;;
+    esac
+done
 down
 mkdir -p "$state"
 in_ns() { ip netns exec "$ns" "$@"; }
@@ -119,10 +125,10 @@ minissdpdsocket=$state/no-minissdpd.sock
 $rules
 CONF
     setsid ip netns exec "$ns" /usr/sbin/miniupnpd -f "$state/miniupnpd.conf" -d -P "$state/pid" \
-        > "$state/log" 2>&1 < /dev/null &
+        > "$state/miniupnpd.log" 2>&1 < /dev/null &
     wait_for in_ns bash -c "exec 3<>/dev/tcp/$lan_ip/5000" && return 0
     echo "error: miniupnpd did not start; its log:" >&2
-    cat "$state/log" >&2
+    cat "$state/miniupnpd.log" >&2
     return 1
 }
 
@@ -158,16 +164,18 @@ CONF
 SERVICE
     setsid ip netns exec "$ns" unshare -m --propagation private sh -c \
         "mount --bind $state/services /etc/avahi/services && mount --bind $state/run /run && exec avahi-daemon -f $state/avahi.conf --no-drop-root --no-chroot --no-rlimits" \
-        > "$state/log" 2>&1 < /dev/null &
-    wait_for grep -q "successfully established" "$state/log" && return 0
+        > "$state/avahi.log" 2>&1 < /dev/null &
+    wait_for grep -q "successfully established" "$state/avahi.log" && return 0
     echo "error: avahi-daemon did not start; its log:" >&2
-    cat "$state/log" >&2
+    cat "$state/avahi.log" >&2
     return 1
 }
 
-case "$mode" in
-upnp-open) start_upnp open ;;
-upnp-refusing) start_upnp refusing ;;
-mdns) start_mdns ;;
-esac || { down; exit 1; }
-echo "$mode in $ns at $lan_ip"
+for mode in "${modes[@]}"; do
+    case "$mode" in
+    upnp-open) start_upnp open ;;
+    upnp-refusing) start_upnp refusing ;;
+    mdns) start_mdns ;;
+    esac || { down; exit 1; }
+done
+echo "${modes[*]} in $ns at $lan_ip"

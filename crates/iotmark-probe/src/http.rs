@@ -198,20 +198,27 @@ fn complete(bytes: &[u8]) -> bool {
     r.status < 200 || r.status == 204 || r.status == 304 || body.len() >= MAX_PAGE
 }
 
-/// One request on a connection of its own.
+/// Where a web interface is: the address, the host name to send, and whether it is behind
+/// TLS.
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'a> {
+    pub addr: SocketAddr,
+    pub host: &'a str,
+    pub tls: bool,
+}
+
+/// One request on a connection of its own (a TLS session of its own for HTTPS).
 pub fn request(
-    addr: SocketAddr,
-    host: &str,
+    site: &Site<'_>,
     method: &str,
     path: &str,
     headers: &[(&str, String)],
     body: Option<&[u8]>,
     limits: &Limits,
 ) -> std::io::Result<Option<Response>> {
-    let mut conn = Conn::open(addr, limits)?;
     let mut text = format!(
         "{method} {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: iotmark-probe\r\nConnection: close\r\n",
-        host_header(host, addr.port())
+        host_header(site.host, site.addr.port())
     );
     for (name, value) in headers {
         text.push_str(&format!("{name}: {value}\r\n"));
@@ -222,8 +229,13 @@ pub fn request(
     text.push_str("\r\n");
     let mut bytes = text.into_bytes();
     bytes.extend_from_slice(body.unwrap_or_default());
-    conn.send(&bytes)?;
-    let answer = conn.read_until(complete)?;
+    let answer = if site.tls {
+        crate::https::exchange(site.addr, site.host, &bytes, limits, complete)?
+    } else {
+        let mut conn = Conn::open(site.addr, limits)?;
+        conn.send(&bytes)?;
+        conn.read_until(complete)?
+    };
     Ok(Response::parse(&answer))
 }
 
@@ -441,8 +453,7 @@ fn authorization(challenge: &Challenge, c: &Credential, path: &str, count: u32) 
 /// Tries `credentials` against the challenge of `path`, each answer on a connection of its
 /// own; a Digest server's next challenge (a fresh nonce) is taken from each refusal.
 fn challenge_login(
-    addr: SocketAddr,
-    host: &str,
+    site: &Site<'_>,
     path: &str,
     mut challenge: Challenge,
     credentials: &[Credential],
@@ -462,8 +473,7 @@ fn challenge_login(
         report.tried += 1;
         let header = authorization(&challenge, c, path, n as u32 + 1);
         let Some(answer) = request(
-            addr,
-            host,
+            site,
             "GET",
             path,
             &[("Authorization", header)],
@@ -655,8 +665,7 @@ struct Outcome {
 /// Submits `c` to the form; the cookies the login page set are sent back (a session or a
 /// token some forms need).
 fn submit(
-    addr: SocketAddr,
-    host: &str,
+    site: &Site<'_>,
     form: &LoginForm,
     cookies: &str,
     c: &Credential,
@@ -682,8 +691,7 @@ fn submit(
             "application/x-www-form-urlencoded".to_owned(),
         ));
         request(
-            addr,
-            host,
+            site,
             "POST",
             &form.action,
             &headers,
@@ -693,8 +701,7 @@ fn submit(
     } else {
         let sep = if form.action.contains('?') { '&' } else { '?' };
         request(
-            addr,
-            host,
+            site,
             "GET",
             &format!("{}{sep}{encoded}", form.action),
             &headers,
@@ -724,8 +731,7 @@ fn opened(outcome: &Outcome, refused: &Outcome) -> bool {
 }
 
 fn form_login(
-    addr: SocketAddr,
-    host: &str,
+    site: &Site<'_>,
     path: &str,
     form: LoginForm,
     cookies: &str,
@@ -738,7 +744,7 @@ fn form_login(
         user: credentials.first().map_or("admin", |c| &c.user).to_owned(),
         password: random.iter().map(|b| format!("{b:02x}")).collect(),
     };
-    let Some(refused) = submit(addr, host, &form, cookies, &nobody, limits)? else {
+    let Some(refused) = submit(site, &form, cookies, &nobody, limits)? else {
         return Ok(None);
     };
     let mut report = LoginReport {
@@ -757,7 +763,7 @@ fn form_login(
             break;
         }
         report.tried += 1;
-        if let Some(outcome) = submit(addr, host, &form, cookies, c, limits)?
+        if let Some(outcome) = submit(site, &form, cookies, c, limits)?
             && opened(&outcome, &refused)
         {
             report.opened_by = Some(c.user.clone());
@@ -837,8 +843,7 @@ pub struct WebReport {
 /// Looks for a login on the admin paths (a challenge, or a page with a password form) and
 /// tries `credentials` on the first found.
 pub fn logins(
-    addr: SocketAddr,
-    host: &str,
+    site: &Site<'_>,
     credentials: &[Credential],
     limits: &Limits,
 ) -> std::io::Result<WebReport> {
@@ -847,7 +852,7 @@ pub fn logins(
         if limits.time_is_up() {
             break;
         }
-        let Some(page) = request(addr, host, "GET", path, &[], None, limits)? else {
+        let Some(page) = request(site, "GET", path, &[], None, limits)? else {
             continue;
         };
         if path == "/" {
@@ -855,28 +860,15 @@ pub fn logins(
         }
         let login = if page.status == 401 {
             match challenges(&page).into_iter().next() {
-                Some(challenge) => Some(challenge_login(
-                    addr,
-                    host,
-                    path,
-                    challenge,
-                    credentials,
-                    limits,
-                )?),
+                Some(challenge) => {
+                    Some(challenge_login(site, path, challenge, credentials, limits)?)
+                }
                 None => None,
             }
         } else if (200..300).contains(&page.status)
             && let Some(form) = login_form(&page.body, path)
         {
-            form_login(
-                addr,
-                host,
-                path,
-                form,
-                &cookies_of(&page),
-                credentials,
-                limits,
-            )?
+            form_login(site, path, form, &cookies_of(&page), credentials, limits)?
         } else {
             None
         };

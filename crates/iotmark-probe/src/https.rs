@@ -1,6 +1,7 @@
 //! A whole TLS session (rustls), for what single ClientHellos cannot see: the certificate a
-//! TLS 1.3 server sends encrypted, and the web interface behind TLS (its `Strict-Transport-
-//! Security` and other headers).
+//! TLS 1.3 server sends encrypted, and what is served inside: a web interface (its
+//! `Strict-Transport-Security` and other headers) or an MQTT broker (MQTT over TLS, and
+//! whether it takes a CONNECT without credentials).
 //!
 //! The verifier records the chain instead of judging it: a device's certificate is what the
 //! probe reports on, not a reason to stop. The handshake signature is still verified, so the
@@ -18,7 +19,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::conn::Limits;
 use crate::http::{Response, SecurityHeaders};
-use crate::service::host_header;
+use crate::service::{Service, classify_mqtt, host_header, mqtt_connect};
 
 /// What one TLS session showed.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,17 @@ pub struct Session {
     /// The page at `/` over TLS, when the server speaks HTTP inside.
     pub headers: Option<SecurityHeaders>,
     pub status: Option<u16>,
+    /// The CONNACK return code, when the server speaks MQTT inside.
+    pub mqtt_return_code: Option<u8>,
+}
+
+/// What is asked inside a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inner {
+    /// `GET /`.
+    Http,
+    /// An MQTT CONNECT without credentials.
+    Mqtt,
 }
 
 #[derive(Debug)]
@@ -79,69 +91,140 @@ impl ServerCertVerifier for Recorder {
     }
 }
 
-/// Opens a TLS session to `addr` (TLS 1.2 or 1.3, which is all rustls speaks), records the
-/// chain, and asks for `/` once inside.
-pub fn session(addr: SocketAddr, host: &str, limits: &Limits) -> std::io::Result<Session> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let recorder = Arc::new(Recorder {
-        chain: Mutex::new(Vec::new()),
-        algorithms: provider.signature_verification_algorithms,
-    });
-    let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .map_err(std::io::Error::other)?
-        .dangerous()
-        .with_custom_certificate_verifier(recorder.clone())
-        .with_no_client_auth();
-    let name = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => ServerName::IpAddress(ip.into()),
-        Err(_) => {
-            ServerName::try_from(host.to_owned()).unwrap_or(ServerName::IpAddress(addr.ip().into()))
+/// A TLS connection under the limits, its handshake done.
+struct Connection {
+    tls: rustls::ClientConnection,
+    sock: std::net::TcpStream,
+    deadline: Instant,
+    chain: Vec<Vec<u8>>,
+}
+
+impl Connection {
+    fn open(addr: SocketAddr, host: &str, limits: &Limits) -> std::io::Result<Connection> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let recorder = Arc::new(Recorder {
+            chain: Mutex::new(Vec::new()),
+            algorithms: provider.signature_verification_algorithms,
+        });
+        let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?
+            .dangerous()
+            .with_custom_certificate_verifier(recorder.clone())
+            .with_no_client_auth();
+        let name = match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => ServerName::IpAddress(ip.into()),
+            Err(_) => ServerName::try_from(host.to_owned())
+                .unwrap_or(ServerName::IpAddress(addr.ip().into())),
+        };
+        let mut tls =
+            rustls::ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
+        limits.pace()?;
+        let mut sock = std::net::TcpStream::connect_timeout(&addr, limits.connect_timeout)?;
+        sock.set_read_timeout(Some(limits.read_timeout))?;
+        sock.set_write_timeout(Some(limits.read_timeout))?;
+        let deadline = (Instant::now() + limits.exchange_timeout).min(limits.run_deadline);
+        while tls.is_handshaking() {
+            if Instant::now() >= deadline {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the TLS handshake's time is up",
+                ));
+            }
+            let (read, _) = tls.complete_io(&mut sock)?;
+            if read == 0 && tls.is_handshaking() && !tls.wants_write() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the server closed during the TLS handshake",
+                ));
+            }
         }
-    };
-    let mut tls =
-        rustls::ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
-    limits.pace()?;
-    let mut sock = std::net::TcpStream::connect_timeout(&addr, limits.connect_timeout)?;
-    sock.set_read_timeout(Some(limits.read_timeout))?;
-    sock.set_write_timeout(Some(limits.read_timeout))?;
-    let deadline = (Instant::now() + limits.exchange_timeout).min(limits.run_deadline);
-    let mut out = Session::default();
-    while tls.is_handshaking() {
-        if Instant::now() >= deadline {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the TLS handshake's time is up",
-            ));
-        }
-        let (read, _) = tls.complete_io(&mut sock)?;
-        if read == 0 && tls.is_handshaking() && !tls.wants_write() {
-            break;
-        }
+        let chain = recorder.chain.lock().map(|c| c.clone()).unwrap_or_default();
+        Ok(Connection {
+            tls,
+            sock,
+            deadline,
+            chain,
+        })
     }
-    out.certificates = recorder.chain.lock().map(|c| c.clone()).unwrap_or_default();
-    out.version = tls.protocol_version().map(|v| format!("{v:?}"));
-    // The web interface inside, if there is one.
-    let request = format!(
-        "GET / HTTP/1.1\r\nHost: {}\r\nUser-Agent: iotmark-probe\r\nConnection: close\r\n\r\n",
-        host_header(host, addr.port())
-    );
-    let mut stream = rustls::Stream::new(&mut tls, &mut sock);
-    if stream.write_all(request.as_bytes()).is_ok() {
+
+    /// Sends `request` and reads the answer until `enough`, the close, the deadline or
+    /// `cap` bytes.
+    fn exchange(
+        &mut self,
+        request: &[u8],
+        cap: usize,
+        enough: impl Fn(&[u8]) -> bool,
+    ) -> std::io::Result<Vec<u8>> {
+        let mut stream = rustls::Stream::new(&mut self.tls, &mut self.sock);
+        stream.write_all(request)?;
         let mut answer = Vec::new();
         let mut buf = [0u8; 16 << 10];
-        while answer.len() < 16 << 10 && Instant::now() < deadline {
+        while answer.len() < cap && Instant::now() < self.deadline {
             match stream.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => answer.extend_from_slice(&buf[..n]),
             }
-            if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            if enough(&answer) {
                 break;
             }
         }
-        if let Some(r) = Response::parse(&answer) {
-            out.status = Some(r.status);
-            out.headers = Some(SecurityHeaders::of(&r));
+        Ok(answer)
+    }
+}
+
+/// One request over a TLS connection of its own: the answer until `enough`, the close or a
+/// limit (what `http::request` uses for HTTPS).
+pub fn exchange(
+    addr: SocketAddr,
+    host: &str,
+    request: &[u8],
+    limits: &Limits,
+    enough: impl Fn(&[u8]) -> bool,
+) -> std::io::Result<Vec<u8>> {
+    Connection::open(addr, host, limits)?.exchange(request, limits.max_response_bytes, enough)
+}
+
+/// Opens a TLS session to `addr` (TLS 1.2 or 1.3, which is all rustls speaks), records the
+/// chain, and asks `inner` once inside.
+pub fn session(
+    addr: SocketAddr,
+    host: &str,
+    inner: Inner,
+    limits: &Limits,
+) -> std::io::Result<Session> {
+    let mut connection = Connection::open(addr, host, limits)?;
+    let mut out = Session {
+        certificates: connection.chain.clone(),
+        version: connection.tls.protocol_version().map(|v| format!("{v:?}")),
+        ..Session::default()
+    };
+    let request = match inner {
+        Inner::Http => format!(
+            "GET / HTTP/1.1\r\nHost: {}\r\nUser-Agent: iotmark-probe\r\nConnection: close\r\n\r\n",
+            host_header(host, addr.port())
+        )
+        .into_bytes(),
+        Inner::Mqtt => mqtt_connect(),
+    };
+    let enough = |a: &[u8]| match inner {
+        Inner::Http => a.windows(4).any(|w| w == b"\r\n\r\n"),
+        Inner::Mqtt => a.len() >= 4,
+    };
+    let Ok(answer) = connection.exchange(&request, 16 << 10, enough) else {
+        return Ok(out);
+    };
+    match inner {
+        Inner::Http => {
+            if let Some(r) = Response::parse(&answer) {
+                out.status = Some(r.status);
+                out.headers = Some(SecurityHeaders::of(&r));
+            }
+        }
+        Inner::Mqtt => {
+            if let Some(Service::Mqtt { return_code }) = classify_mqtt(&answer) {
+                out.mqtt_return_code = Some(return_code);
+            }
         }
     }
     Ok(out)

@@ -140,6 +140,9 @@ pub struct PortReport {
     /// Web logins found on admin paths, and whether a default pair opened them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logins: Vec<http::LoginReport>,
+    /// The CONNACK return code of an MQTT broker inside TLS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt_over_tls: Option<u8>,
     /// The security headers of the web interface's page at `/`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<http::SecurityHeaders>,
@@ -325,6 +328,7 @@ fn examine(
         ssh_login: None,
         logins: Vec::new(),
         headers: None,
+        mqtt_over_tls: None,
         telnet: None,
         error: None,
     };
@@ -341,12 +345,30 @@ fn examine(
                 .as_ref()
                 .map(|t| t.certificates.clone())
                 .unwrap_or_default();
-            // A session of rustls's own reads what TLS 1.3 encrypts, and what is served inside.
-            if let Ok(session) = https::session(addr, host, limits) {
+            // A session of rustls's own reads what TLS 1.3 encrypts, and what is served
+            // inside: HTTP, or else MQTT (a broker closes on a request it cannot read).
+            if let Ok(session) = https::session(addr, host, https::Inner::Http, limits) {
                 if chain.is_empty() {
                     chain = session.certificates;
                 }
                 report.headers = session.headers;
+                // A web interface behind TLS: its logins, as on plain HTTP.
+                if session.status.is_some() {
+                    let site = http::Site {
+                        addr,
+                        host,
+                        tls: true,
+                    };
+                    match http::logins(&site, credentials, limits) {
+                        Ok(w) => report.logins = w.logins,
+                        Err(e) => report.error = Some(e.to_string()),
+                    }
+                }
+                if session.status.is_none()
+                    && let Ok(mqtt) = https::session(addr, host, https::Inner::Mqtt, limits)
+                {
+                    report.mqtt_over_tls = mqtt.mqtt_return_code;
+                }
             }
             report.certificate = chain
                 .first()
@@ -363,10 +385,17 @@ fn examine(
                 }
             }
         }),
-        Service::Http { .. } => http::logins(addr, host, credentials, limits).map(|w| {
-            report.logins = w.logins;
-            report.headers = w.headers;
-        }),
+        Service::Http { .. } => {
+            let site = http::Site {
+                addr,
+                host,
+                tls: false,
+            };
+            http::logins(&site, credentials, limits).map(|w| {
+                report.logins = w.logins;
+                report.headers = w.headers;
+            })
+        }
         Service::Telnet { .. } => {
             telnet::logins(addr, credentials, limits).map(|t| report.telnet = Some(t))
         }

@@ -208,6 +208,17 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
         }
         if p.tls.is_some() {
             out.extend(security_headers(p, true));
+            out.extend(login_findings(p));
+        }
+        if let Some(code) = p.mqtt_over_tls {
+            out.push(mqtt_anonymous(p, code, true));
+            out.push(finding(
+                "probe.mqtt.plaintext",
+                false,
+                Severity::High,
+                p,
+                format!("MQTT on port {} runs over TLS", p.port),
+            ));
         }
         if let Some(s) = &p.ssh {
             let mut problems: Vec<String> = s
@@ -292,7 +303,11 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
             ));
         }
         match &p.service {
-            Service::Telnet { .. } if p.telnet.as_ref().is_some_and(|t| t.shell_without_login || t.asks_for_login) => {
+            Service::Telnet { .. }
+                if p.telnet
+                    .as_ref()
+                    .is_some_and(|t| t.shell_without_login || t.asks_for_login) =>
+            {
                 let t = p.telnet.clone().unwrap_or_default();
                 out.push(finding(
                     "probe.auth.default-credentials",
@@ -310,57 +325,23 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
                 out.push(telnet_open(p));
             }
             Service::Telnet { .. } => out.push(telnet_open(p)),
-            Service::Mqtt { return_code } => out.push(finding(
-                "probe.mqtt.anonymous",
-                *return_code == 0,
-                Severity::High,
-                p,
-                if *return_code == 0 {
+            Service::Mqtt { return_code } => {
+                out.push(mqtt_anonymous(p, *return_code, false));
+                out.push(finding(
+                    "probe.mqtt.plaintext",
+                    true,
+                    Severity::High,
+                    p,
                     format!(
-                        "the MQTT broker on port {} accepted a CONNECT with no user name or password",
+                        "MQTT on port {} runs in the clear: credentials and every message cross the network readable (MQTT over TLS is port 8883)",
                         p.port
-                    )
-                } else {
-                    format!(
-                        "the MQTT broker on port {} refused a CONNECT without credentials (return code {return_code})",
-                        p.port
-                    )
-                },
-            )),
+                    ),
+                ));
+            }
             Service::Http {
                 status, location, ..
             } => {
-                for login in &p.logins {
-                    out.push(finding(
-                        "probe.http.default-credentials",
-                        login.opened_by.is_some(),
-                        Severity::Critical,
-                        p,
-                        {
-                            let what = match login.scheme {
-                                crate::http::Scheme::Form => format!(
-                                    "the login form at {} (posting to {})",
-                                    login.path, login.realm
-                                ),
-                                scheme => format!(
-                                    "the {} login at {} (realm \"{}\")",
-                                    scheme.name(),
-                                    login.path,
-                                    login.realm
-                                ),
-                            };
-                            match &login.opened_by {
-                                Some(user) => format!(
-                                    "{what} opened with a default password for user \"{user}\""
-                                ),
-                                None => format!(
-                                    "{what} refused all {} default pairs tried",
-                                    login.tried
-                                ),
-                            }
-                        },
-                    ));
-                }
+                out.extend(login_findings(p));
                 let to_https = (300..400).contains(status)
                     && location
                         .as_deref()
@@ -565,6 +546,66 @@ pub fn mdns_findings(
         ));
     }
     out
+}
+
+/// Whether a default pair opened each web login found.
+fn login_findings(p: &PortReport) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for login in &p.logins {
+        out.push(finding(
+            "probe.http.default-credentials",
+            login.opened_by.is_some(),
+            Severity::Critical,
+            p,
+            {
+                let what = match login.scheme {
+                    crate::http::Scheme::Form => format!(
+                        "the login form at {} (posting to {})",
+                        login.path, login.realm
+                    ),
+                    scheme => format!(
+                        "the {} login at {} (realm \"{}\")",
+                        scheme.name(),
+                        login.path,
+                        login.realm
+                    ),
+                };
+                match &login.opened_by {
+                    Some(user) => {
+                        format!("{what} opened with a default password for user \"{user}\"")
+                    }
+                    None => format!("{what} refused all {} default pairs tried", login.tried),
+                }
+            },
+        ));
+    }
+    out
+}
+
+/// Whether the broker took a CONNECT without credentials (inside TLS when `over_tls`).
+fn mqtt_anonymous(p: &PortReport, return_code: u8, over_tls: bool) -> Finding {
+    let broker = if over_tls {
+        "MQTT broker (over TLS)"
+    } else {
+        "MQTT broker"
+    };
+    finding(
+        "probe.mqtt.anonymous",
+        return_code == 0,
+        Severity::High,
+        p,
+        if return_code == 0 {
+            format!(
+                "the {broker} on port {} accepted a CONNECT with no user name or password",
+                p.port
+            )
+        } else {
+            format!(
+                "the {broker} on port {} refused a CONNECT without credentials (return code {return_code})",
+                p.port
+            )
+        },
+    )
 }
 
 /// The security headers of the page at `/`, when one was read.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::conn::Limits;
-use crate::http::{Response, request};
+use crate::http::{Response, Site, request};
 use crate::service::printable;
 
 /// SSDP's port.
@@ -296,8 +296,11 @@ fn call(
 ) -> std::io::Result<Option<Response>> {
     let body = soap(service_type, action, arguments);
     request(
-        addr,
-        host,
+        &Site {
+            addr,
+            host,
+            tls: false,
+        },
         "POST",
         path,
         &[
@@ -430,8 +433,11 @@ pub fn probe(address: IpAddr, host: &str, limits: &Limits) -> std::io::Result<Op
             continue;
         };
         match request(
-            SocketAddr::new(address, port),
-            host,
+            &Site {
+                addr: SocketAddr::new(address, port),
+                host,
+                tls: false,
+            },
             "GET",
             &path,
             &[],

@@ -352,15 +352,46 @@ fn tls_versions_suites_and_certificates_of_openssl_servers() {
 }
 
 #[test]
-fn mosquitto_with_and_without_anonymous_connections() {
+fn mosquitto_with_and_without_anonymous_connections_in_the_clear_and_over_tls() {
     let dir = tempfile::tempdir().unwrap();
-    let (open, closed) = (free_port(), free_port());
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-keyout",
+            "broker.key",
+            "-out",
+            "broker.pem",
+            "-days",
+            "30",
+            "-nodes",
+            "-subj",
+            "/CN=broker.test",
+        ],
+        dir.path(),
+    );
+    // Run as root it would switch to the mosquitto user, who cannot read the test's key.
+    let tls = format!(
+        "user root\ncertfile {}\nkeyfile {}\n",
+        dir.path().join("broker.pem").display(),
+        dir.path().join("broker.key").display()
+    );
+    let (open, closed, tls_open, tls_closed) = (free_port(), free_port(), free_port(), free_port());
     let mut servers = Vec::new();
-    for (port, anonymous) in [(open, true), (closed, false)] {
+    for (port, anonymous, extra) in [
+        (open, true, ""),
+        (closed, false, ""),
+        (tls_open, true, tls.as_str()),
+        (tls_closed, false, tls.as_str()),
+    ] {
         let conf = dir.path().join(format!("{port}.conf"));
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous {anonymous}\npersistence false\n"),
+            format!(
+                "listener {port} 127.0.0.1\n{extra}allow_anonymous {anonymous}\npersistence false\n"
+            ),
         )
         .unwrap();
         servers.push(Server::start(
@@ -369,13 +400,33 @@ fn mosquitto_with_and_without_anonymous_connections() {
             port,
         ));
     }
-    let report = probe(&[open, closed]);
+    let report = probe(&[open, closed, tls_open, tls_closed]);
     let (r, m) = result(&report, "probe.mqtt.anonymous", open).unwrap();
     assert_eq!(r, ObservationResult::Fail, "{m}");
     let (r, m) = result(&report, "probe.mqtt.anonymous", closed).unwrap();
     assert_eq!(r, ObservationResult::Pass, "{m}");
     assert!(m.contains("return code 5"), "not authorised: {m}");
-    assert!(failed(&report, closed).is_empty());
+    // In the clear, even the broker that asks for credentials would carry them readable.
+    for port in [open, closed] {
+        let (r, m) = result(&report, "probe.mqtt.plaintext", port).unwrap();
+        assert_eq!(r, ObservationResult::Fail, "{m}");
+    }
+    assert_eq!(failed(&report, closed), ["probe.mqtt.plaintext"]);
+    // Over TLS: the anonymous broker is found inside the session, its twin fails nothing.
+    let (r, m) = result(&report, "probe.mqtt.anonymous", tls_open).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    assert!(m.contains("MQTT broker (over TLS)"), "{m}");
+    for port in [tls_open, tls_closed] {
+        let (r, m) = result(&report, "probe.mqtt.plaintext", port).unwrap();
+        assert_eq!(r, ObservationResult::Pass, "{m}");
+    }
+    let (r, m) = result(&report, "probe.mqtt.anonymous", tls_closed).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
+    assert!(
+        failed(&report, tls_closed).is_empty(),
+        "{:?}",
+        report.findings
+    );
 }
 
 /// Starts lighttpd on `port` serving `root`, with `extra` configuration lines.
@@ -472,7 +523,8 @@ fn lighttpd_in_the_clear_and_redirecting_to_an_https_twin_with_its_headers() {
 }
 
 #[test]
-fn web_logins_basic_and_digest_that_a_factory_password_opens_and_ones_it_does_not() {
+fn web_logins_basic_and_digest_in_the_clear_and_over_tls_that_a_factory_password_opens_and_ones_it_does_not()
+ {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("www");
     std::fs::create_dir_all(&root).unwrap();
@@ -496,7 +548,48 @@ fn web_logins_basic_and_digest_that_a_factory_password_opens_and_ones_it_does_no
             ports.push((method, password == "admin", port));
         }
     }
-    let report = probe(&ports.iter().map(|p| p.2).collect::<Vec<_>>());
+    // The same Digest login with a factory password, behind TLS.
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-keyout",
+            "web.key",
+            "-out",
+            "web.pem",
+            "-days",
+            "30",
+            "-nodes",
+            "-subj",
+            "/CN=camera.test",
+        ],
+        dir.path(),
+    );
+    let https = free_port();
+    let users = dir.path().join("https.users");
+    std::fs::write(&users, "admin:admin\n").unwrap();
+    servers.push(lighttpd(
+        dir.path(),
+        &root,
+        https,
+        &format!(
+            "server.modules += (\"mod_openssl\", \"mod_auth\", \"mod_authn_file\")\nssl.engine = \"enable\"\nssl.pemfile = \"{}\"\nssl.privkey = \"{}\"\nauth.backend = \"plain\"\nauth.backend.plain.userfile = \"{}\"\nauth.require = (\"/\" => (\"method\" => \"digest\", \"realm\" => \"camera\", \"require\" => \"valid-user\"))\n",
+            dir.path().join("web.pem").display(),
+            dir.path().join("web.key").display(),
+            users.display()
+        ),
+    ));
+    let mut all: Vec<u16> = ports.iter().map(|p| p.2).collect();
+    all.push(https);
+    let report = probe(&all);
+    let (r, m) = result(&report, "probe.http.default-credentials", https).unwrap();
+    assert_eq!(r, ObservationResult::Fail, "{m}");
+    assert!(
+        m.contains("the HTTP Digest login at / (realm \"camera\")") && m.contains("user \"admin\""),
+        "{m}"
+    );
     for (method, weak, port) in ports {
         let scheme = if method == "basic" {
             "HTTP Basic"
