@@ -118,6 +118,10 @@ pub struct LoginReport {
     pub tried: usize,
     /// The pair that opened it, if one did (the password is never reported).
     pub opened_by: Option<String>,
+    /// How long each refusal took, in milliseconds: a server that slows failed logins
+    /// (EN 303 645 5.1-5) shows it here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refusals_ms: Vec<u64>,
 }
 
 /// Paths where devices put their administration pages.
@@ -465,6 +469,7 @@ fn challenge_login(
         realm: challenge.realm().to_owned(),
         tried: 0,
         opened_by: None,
+        refusals_ms: Vec::new(),
     };
     for (n, c) in credentials.iter().enumerate() {
         if limits.time_is_up() {
@@ -472,6 +477,7 @@ fn challenge_login(
         }
         report.tried += 1;
         let header = authorization(&challenge, c, path, n as u32 + 1);
+        let asked = std::time::Instant::now();
         let Some(answer) = request(
             site,
             "GET",
@@ -487,6 +493,7 @@ fn challenge_login(
             report.opened_by = Some(c.user.clone());
             break;
         }
+        report.refusals_ms.push(elapsed_ms(asked));
         if let Some(next) = challenges(&answer)
             .into_iter()
             .find(|n| n.scheme() == report.scheme)
@@ -753,6 +760,7 @@ fn form_login(
         realm: form.action.clone(),
         tried: 0,
         opened_by: None,
+        refusals_ms: Vec::new(),
     };
     // A form that takes a password nobody chose cannot tell one login from another.
     if !refused.shows_login && refused.status < 400 && !(300..400).contains(&refused.status) {
@@ -763,14 +771,21 @@ fn form_login(
             break;
         }
         report.tried += 1;
+        let asked = std::time::Instant::now();
         if let Some(outcome) = submit(site, &form, cookies, c, limits)?
             && opened(&outcome, &refused)
         {
             report.opened_by = Some(c.user.clone());
             break;
         }
+        report.refusals_ms.push(elapsed_ms(asked));
     }
     Ok(Some(report))
+}
+
+/// Milliseconds since `start`.
+pub fn elapsed_ms(start: std::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The cookies a response set, as a `Cookie` header value.

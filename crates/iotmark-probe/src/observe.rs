@@ -248,6 +248,7 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
             ));
         }
         if let Some(l) = &p.ssh_login {
+            out.extend(brute_force(p, "SSH", &l.refusals_ms));
             out.push(if l.takes_passwords() {
                 Finding {
                     check: "probe.ssh.password-login",
@@ -548,10 +549,52 @@ pub fn mdns_findings(
     out
 }
 
-/// Whether a default pair opened each web login found.
+/// Whether a login slowed down after wrong passwords (EN 303 645 5.1-5): judged from how
+/// long each refusal took; a few attempts cannot show a lockout, so a server that answered
+/// fast is noted, not failed.
+fn brute_force(p: &PortReport, what: &str, refusals_ms: &[u64]) -> Option<Finding> {
+    if refusals_ms.len() < 3 {
+        return None;
+    }
+    let mut sorted = refusals_ms.to_vec();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2];
+    let n = sorted.len();
+    Some(if median >= 500 {
+        finding(
+            "probe.auth.brute-force",
+            false,
+            Severity::Medium,
+            p,
+            format!(
+                "{what} on port {} slows failed logins: the median of {n} refusals took {median} ms",
+                p.port
+            ),
+        )
+    } else {
+        Finding {
+            check: "probe.auth.brute-force",
+            result: ObservationResult::Info,
+            severity: Severity::Medium,
+            port: p.port,
+            protocol: protocol(p),
+            message: format!(
+                "{what} on port {} refused {n} wrong passwords in a median of {median} ms each, without slowing down; whether it locks out after more was not tested",
+                p.port
+            ),
+        }
+    })
+}
+
+/// Whether a default pair opened each web login found, and whether it slows guessing.
 fn login_findings(p: &PortReport) -> Vec<Finding> {
     let mut out = Vec::new();
     for login in &p.logins {
+        out.extend(brute_force(
+            p,
+            &format!("the {} login at {}", login.scheme.name(), login.path),
+            &login.refusals_ms,
+        ));
         out.push(finding(
             "probe.http.default-credentials",
             login.opened_by.is_some(),

@@ -44,6 +44,9 @@ pub struct SshLogin {
     pub tried: usize,
     /// The user whose default password logged in (the password is never reported).
     pub opened_by: Option<String>,
+    /// How long each refused password took, in milliseconds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refusals_ms: Vec<u64>,
 }
 
 impl SshLogin {
@@ -156,6 +159,7 @@ async fn run(
                 if limits.time_is_up() {
                     break;
                 }
+                let asked = std::time::Instant::now();
                 match bounded(
                     deadline,
                     session.authenticate_password(c.user.clone(), c.password.clone()),
@@ -170,6 +174,7 @@ async fn run(
                     }
                     Ok(AuthResult::Failure { .. }) => {
                         report.tried += 1;
+                        report.refusals_ms.push(crate::http::elapsed_ms(asked));
                         left.next();
                     }
                     // The server closed after too many failures: the pair is tried again
