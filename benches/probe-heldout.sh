@@ -89,7 +89,17 @@ time_of() {
 echo "machine: $(nproc) cores; 192.168.77.1 in $ns listening on TCP $listening, UDP 1900,5353"
 echo "ports given to each tool: TCP $tcp; $runs runs each"
 scripts=ssl-enum-ciphers,ssh2-enum-algos,ssh-auth-methods,mqtt-subscribe,http-headers,http-auth,upnp-info,dns-service-discovery
+# A server that dies under a scanner's probes would make the next tool's job easier: say
+# which were listening before each tool ran.
+listening_now() {
+  local up=()
+  for p in ${listening//,/ }; do
+    in_ns bash -c "exec 3<>/dev/tcp/192.168.77.1/$p" 2> /dev/null && up+=("$p")
+  done
+  echo "${up[*]}"
+}
 for name in iotmark nmap-sV-tcp nmap-sV-tcp-udp nmap-sV-scripts; do
+  echo "listening before $name: $(listening_now)"
   times=()
   for _ in $(seq "$runs"); do
     case $name in
