@@ -132,6 +132,9 @@ pub struct PortReport {
     pub tls: Option<tls::TlsReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<observe::CertificateView>,
+    /// The rest of the chain the server sent, in its order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<observe::CertificateView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ssh: Option<ssh::SshReport>,
     /// The SSH host key and what password logins allowed.
@@ -324,6 +327,7 @@ fn examine(
         service: Service::Silent,
         tls: None,
         certificate: None,
+        chain: Vec::new(),
         ssh: None,
         ssh_login: None,
         logins: Vec::new(),
@@ -370,9 +374,11 @@ fn examine(
                     report.mqtt_over_tls = mqtt.mqtt_return_code;
                 }
             }
-            report.certificate = chain
-                .first()
-                .and_then(|der| observe::CertificateView::read(der));
+            let mut views = chain
+                .iter()
+                .filter_map(|der| observe::CertificateView::read(der));
+            report.certificate = views.next();
+            report.chain = views.collect();
             report.tls = t;
         }),
         Service::Ssh { .. } => ssh::probe(addr, limits).map(|s| {

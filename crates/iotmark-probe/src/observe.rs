@@ -206,6 +206,37 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
                 }),
             }
         }
+        // The rest of the chain: each certificate's own problems, and an order that does
+        // not lead from the leaf upwards.
+        let mut below = p.certificate.as_ref();
+        for c in &p.chain {
+            let mut problems = c.problems(now);
+            if let Some(child) = below
+                && child.issuer != c.subject
+            {
+                problems.push(format!(
+                    "it does not issue the certificate before it (`{}`, issued by `{}`)",
+                    child.subject, child.issuer
+                ));
+            }
+            if !problems.is_empty() {
+                out.push(finding(
+                    "probe.tls.certificate",
+                    true,
+                    Severity::Medium,
+                    p,
+                    format!(
+                        "the chain's certificate `{}` issued by `{}` ({}, signed with {}): {}",
+                        c.subject,
+                        c.issuer,
+                        c.key,
+                        c.signature,
+                        problems.join("; ")
+                    ),
+                ));
+            }
+            below = Some(c);
+        }
         if p.tls.is_some() {
             out.extend(security_headers(p, true));
             out.extend(login_findings(p));

@@ -352,6 +352,136 @@ fn tls_versions_suites_and_certificates_of_openssl_servers() {
 }
 
 #[test]
+fn a_chain_whose_intermediate_is_signed_with_sha1() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("ca.ext"), "basicConstraints=critical,CA:true\n").unwrap();
+    let steps: [&[&str]; 5] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-keyout",
+            "root.key",
+            "-out",
+            "root.pem",
+            "-days",
+            "30",
+            "-nodes",
+            "-subj",
+            "/CN=Test Root",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-keyout",
+            "int.key",
+            "-out",
+            "int.csr",
+            "-nodes",
+            "-subj",
+            "/CN=Test Intermediate",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "int.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-CAcreateserial",
+            "-out",
+            "int.pem",
+            "-days",
+            "30",
+            "-sha1",
+            "-extfile",
+            "ca.ext",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-nodes",
+            "-subj",
+            "/CN=device.chain.test",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "int.pem",
+            "-CAkey",
+            "int.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "30",
+            "-sha256",
+        ],
+    ];
+    for step in steps {
+        openssl(step, d);
+    }
+    let path = |f: &str| d.join(f).to_str().unwrap().to_owned();
+    let port = free_port();
+    let _server = Server::start(
+        "openssl",
+        &[
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            &path("leaf.pem"),
+            "-key",
+            &path("leaf.key"),
+            "-cert_chain",
+            &path("int.pem"),
+            "-cipher",
+            "DEFAULT:@SECLEVEL=0",
+            "-quiet",
+        ],
+        port,
+    );
+    let report = probe(&[port]);
+    let open = &report.open[0];
+    assert_eq!(
+        open.certificate.as_ref().unwrap().subject,
+        "CN=device.chain.test"
+    );
+    assert_eq!(open.chain.len(), 1, "{open:#?}");
+    let chain: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.check == "probe.tls.certificate" && f.message.contains("the chain's"))
+        .collect();
+    assert_eq!(chain.len(), 1, "{:#?}", report.findings);
+    assert_eq!(chain[0].result, ObservationResult::Fail);
+    assert!(
+        chain[0]
+            .message
+            .contains("`CN=Test Intermediate` issued by `CN=Test Root`")
+            && chain[0].message.contains("sha1WithRSAEncryption"),
+        "{}",
+        chain[0].message
+    );
+    // The leaf itself is sound.
+    let (r, m) = result(&report, "probe.tls.certificate", port).unwrap();
+    assert_eq!(r, ObservationResult::Pass, "{m}");
+}
+
+#[test]
 fn mosquitto_with_and_without_anonymous_connections_in_the_clear_and_over_tls() {
     let dir = tempfile::tempdir().unwrap();
     openssl(
