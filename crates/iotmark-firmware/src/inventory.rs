@@ -482,6 +482,8 @@ pub struct Hit {
     pub matched: String,
     header: bool,
     confidence: f64,
+    /// From the file's own packaging metadata note, not from its strings.
+    note: bool,
 }
 
 /// Printable ASCII (and tab): what makes up a string in a binary.
@@ -815,6 +817,7 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                     matched: String::from_utf8_lossy(text).into_owned(),
                     header: rule.header,
                     confidence,
+                    note: false,
                 });
             }
         }
@@ -829,6 +832,54 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
 
 /// Version hits from the file's name (`name` rules). They rank below any version found in
 /// the contents, which the product states itself.
+/// The product and version an ELF file's packaging note names (systemd's `.note.package`):
+/// package metadata in the file itself, so it outranks every string (confidence 1.0). The
+/// note names the source package, matched against each product's package names and its
+/// CPE product; its version's upstream part is the version.
+fn note_hit(sigs: &Signatures, data: &[u8]) -> Option<Hit> {
+    let note = crate::packages::elf_note::read(data)?;
+    let product = sigs
+        .products
+        .iter()
+        .position(|s| s.packages.iter().any(|n| glob(n, &note.name)) || s.product == note.name)?;
+    let version = upstream_version(&note.version);
+    // `1.3.dfsg+really1.3.1`: Debian's way of saying the upstream release is the last part.
+    let version = version.rsplit_once("really").map_or(version, |(_, v)| v);
+    let mut version = version
+        .split(['~', '+'])
+        .next()
+        .unwrap_or(version)
+        .trim_end_matches(".dfsg")
+        .to_owned();
+    // A native Debian package has no revision; Ubuntu's rebuilds of one append `buildN` or
+    // `ubuntuN` to the version itself.
+    if note.kind == "deb" && !note.version.contains('-') {
+        for suffix in ["build", "ubuntu"] {
+            if let Some((base, n)) = version.rsplit_once(suffix)
+                && !base.is_empty()
+                && n.chars().all(|c| c.is_ascii_digit() || c == '.')
+            {
+                version = base.to_owned();
+            }
+        }
+    }
+    if version.is_empty() {
+        return None;
+    }
+    Some(Hit {
+        product,
+        version,
+        offset: 0,
+        matched: format!(
+            "package note: {} {} ({})",
+            note.name, note.version, note.kind
+        ),
+        header: false,
+        confidence: 1.0,
+        note: true,
+    })
+}
+
 fn name_hits(sigs: &Signatures, path: &Path) -> Vec<Hit> {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Vec::new();
@@ -845,6 +896,7 @@ fn name_hits(sigs: &Signatures, path: &Path) -> Vec<Hit> {
                 matched: name.to_owned(),
                 header: false,
                 confidence: 0.6,
+                note: false,
             })
         })
         .collect()
@@ -922,7 +974,9 @@ fn classify(
         let is = is_product_file(product, path);
         for (version, hits) in by_version {
             let banner = hits.iter().any(|h| !h.header);
-            let relation = if is || (product.suite && banner) {
+            // A file whose packaging note names the product was built in its package.
+            let noted = hits.iter().any(|h| h.note);
+            let relation = if is || noted || (product.suite && banner) {
                 Relation::Is
             } else if hits.iter().all(|h| h.header)
                 && !product
@@ -1227,6 +1281,7 @@ pub fn inventory_with_problems(tree: &Tree) -> (Vec<Component>, Vec<Problem>) {
     let mut searched = crate::parallel::map(&files, |&(path, data)| {
         let mut hits = scan_bytes(sigs, data, &|p| is_product_file(p, path));
         hits.extend(name_hits(sigs, path));
+        hits.extend(note_hit(sigs, data));
         if hits.is_empty() {
             return None;
         }
@@ -1281,7 +1336,11 @@ pub fn inventory_with_problems(tree: &Tree) -> (Vec<Component>, Vec<Problem>) {
             for h in hits {
                 if values.insert(h.matched.clone()) && values.len() <= 3 {
                     c.evidence.push(Identity {
-                        technique: Technique::BinaryAnalysis,
+                        technique: if h.note {
+                            Technique::ManifestAnalysis
+                        } else {
+                            Technique::BinaryAnalysis
+                        },
                         confidence: h.confidence,
                         value: h.matched,
                         path: shown.clone(),

@@ -957,3 +957,72 @@ fn berkeley_db_hash_files_in_either_byte_order_and_any_page_size() {
         }
     }
 }
+
+/// A program linked by GNU ld with `--package-metadata`, as Fedora and Ubuntu build theirs.
+fn program_with_package_note(dir: &Path, name: &str, metadata: &str) -> Vec<u8> {
+    let source = dir.join("main.c");
+    std::fs::write(&source, "int main(void) { return 0; }\n").expect("write");
+    let out = dir.join(name);
+    common::tool(
+        Command::new("gcc")
+            .arg(&source)
+            .arg("-o")
+            .arg(&out)
+            .arg("-Xlinker")
+            .arg(format!("--package-metadata={metadata}")),
+        "gcc",
+    );
+    std::fs::read(out).expect("read")
+}
+
+#[test]
+fn an_elf_package_note_names_the_component_and_outranks_strings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut t = Tree::default();
+    let mut add = |path: &str, data: Vec<u8>| {
+        let entry = Entry {
+            kind: Kind::File(data),
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        };
+        t.insert(Path::new(path), entry).expect("safe path");
+    };
+    // The note names the source package, with Debian's version form.
+    add(
+        "usr/bin/rsync",
+        program_with_package_note(
+            dir.path(),
+            "rsync",
+            r#"{"type":"deb","os":"ubuntu","name":"rsync","version":"3.4.1+ds1-7","architecture":"amd64"}"#,
+        ),
+    );
+    // A note naming dbus is not Berkeley DB's (whose packages are `db*`-named).
+    add(
+        "usr/bin/dbus-daemon",
+        program_with_package_note(
+            dir.path(),
+            "dbus-daemon",
+            r#"{"type":"deb","os":"ubuntu","name":"dbus","version":"1.16.2-2ubuntu4","architecture":"amd64"}"#,
+        ),
+    );
+    let components = inventory(&t);
+    let rsync = components
+        .iter()
+        .find(|c| c.product == "rsync")
+        .unwrap_or_else(|| panic!("{components:#?}"));
+    assert_eq!(rsync.version, "3.4.1");
+    assert_eq!(rsync.relation, Relation::Is);
+    assert!(
+        rsync
+            .evidence
+            .iter()
+            .any(|e| e.technique == Technique::ManifestAnalysis
+                && e.value.contains("package note: rsync 3.4.1+ds1-7")),
+        "{rsync:#?}"
+    );
+    assert!(
+        !components.iter().any(|c| c.product == "berkeley_db"),
+        "{components:#?}"
+    );
+}

@@ -20,6 +20,7 @@ pub mod apk;
 pub mod changelog;
 mod control;
 pub mod dpkg;
+pub mod elf_note;
 pub mod lang;
 pub mod opkg;
 pub mod rpm;
