@@ -107,7 +107,7 @@ enum Command {
     /// Check deployed devices against a registry, and the registry against its log
     #[command(subcommand)]
     Fleet(cmd::fleet::FleetCommand),
-    /// Probe a running device's network services (ports, TLS, SSH, telnet, HTTP, MQTT) for evidence
+    /// Probe a running device's services for evidence (TLS, SSH, telnet, HTTP, MQTT, UPnP, mDNS)
     Probe(cmd::probe::ProbeArgs),
 }
 

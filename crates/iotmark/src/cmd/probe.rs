@@ -17,18 +17,26 @@ const EXIT_FAILED: u8 = 3;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Only the host named is touched, and only on the ports given (by default a list of the ports
-IoT devices expose most). Every connection is paced (--rate), every read bounded
-(--connect-timeout, --read-timeout), and the whole run ends by --max-time.
+Only the host named is touched: on the TCP ports given (by default a list of the ports IoT
+devices expose most), and on its own UDP ports 1900 (UPnP) and 5353 (mDNS), never a
+multicast group. Every connection is paced (--rate), every read bounded (--connect-timeout,
+--read-timeout), and the whole run ends by --max-time.
 
 What it checks: open ports and the service on each (from banners, or a TLS, HTTP or MQTT
 opening); for TLS the protocol versions from SSL 3.0 to TLS 1.3, the suites accepted and the
-certificate (expiry, key size, signature hash); for SSH the algorithms offered and Terrapin;
-SSH password logins with default pairs, and the host key; telnet; MQTT without
-credentials; web interfaces (HTTP and HTTPS), their security headers, and whether a
-factory-default password opens their Basic, Digest or form login (--credentials); with
---image-evidence, whether the device presents a key baked into its firmware image. Each
-finding names the check the assessment rules use (probe.tls.weak-version …).
+certificate chain (expiry, key size, signature hash); for SSH the algorithms offered,
+Terrapin, the host key, and password logins with default pairs; telnet logins; MQTT in the
+clear or over TLS, and without credentials; web interfaces (HTTP and HTTPS), their security
+headers, and whether a factory-default password opens their Basic, Digest or form login
+(--credentials), and whether refusals slow down; UPnP discovery and descriptions, and
+whether a gateway maps a port without authentication; what mDNS advertises. With
+--declaration, open ports against the declared services; with --image-evidence, whether the
+device presents a key baked into its firmware image. Each finding names the check the
+assessment rules use (probe.tls.weak-version …).
+
+What it changes on the device: login attempts (at most the pairs given, 12 by default, per
+login), and on a UPnP gateway that accepts it one port mapping to this machine, with a
+60-second lease, deleted at once.
 
 Exit codes:
   0  no check failed
