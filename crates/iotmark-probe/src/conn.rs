@@ -22,6 +22,9 @@ pub struct Limits {
     pub connections_per_second: u32,
     /// The whole run ends by then; work not started is skipped and reported.
     pub run_deadline: Instant,
+    /// Whether a UPnP gateway may be asked for a (short-lived) port mapping; off, the probe
+    /// changes nothing on the device but what its login attempts do.
+    pub port_mapping: bool,
     started: Mutex<Option<Instant>>,
 }
 
@@ -39,6 +42,7 @@ impl Limits {
             max_response_bytes: 256 << 10,
             connections_per_second: connections_per_second.max(1),
             run_deadline: Instant::now() + run_time,
+            port_mapping: true,
             started: Mutex::new(None),
         }
     }

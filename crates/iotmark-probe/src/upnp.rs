@@ -465,6 +465,10 @@ pub fn probe(address: IpAddr, host: &str, limits: &Limits) -> std::io::Result<Op
     });
     if let Some((location, service)) = wan {
         match on_device(&service.control_url, &location, address, host) {
+            Some(_) if !limits.port_mapping => report.notes.push(format!(
+                "{} offers port mapping; not tried (--no-upnp-mapping)",
+                service.service_type
+            )),
             Some((port, path)) => {
                 report.mapping =
                     try_mapping(address, host, port, &path, &service.service_type, limits)?;

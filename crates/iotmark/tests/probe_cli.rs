@@ -306,10 +306,15 @@ impl Lan {
     /// `iotmark probe` run inside the namespace, on a closed TCP port only, so what it finds
     /// is the discovery server's.
     fn probe(&self) -> (Option<i32>, serde_json::Value) {
+        self.probe_with(&[])
+    }
+
+    fn probe_with(&self, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
         let out = Command::new("ip")
             .args(["netns", "exec", &self.0])
             .arg(assert_cmd::cargo::cargo_bin("iotmark"))
             .args(["probe", "192.168.77.1", "--ports", "22", "--json"])
+            .args(extra)
             .env("NO_COLOR", "1")
             .output()
             .unwrap();
@@ -361,6 +366,18 @@ fn upnp_gateways_that_map_ports_for_anyone_and_that_refuse() {
     let upnp = &report["upnp"];
     assert!(upnp["answers"].as_array().unwrap().len() >= 5, "{upnp:#}");
     assert_eq!(upnp["mapping"]["outcome"], "accepted", "{upnp:#}");
+    // Told not to, the probe asks for no mapping and says so.
+    let (code, report) = open.probe_with(&["--no-upnp-mapping"]);
+    let f = upnp_finding(&report);
+    assert_eq!(f["result"], "info", "{f}");
+    assert_eq!(code, Some(0));
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("offers port mapping; not tried (--no-upnp-mapping)"),
+        "{f}"
+    );
     // Nothing was left open behind the probe: the gateway's firewall has no DNAT rule.
     let rules = Command::new("ip")
         .args([

@@ -36,7 +36,7 @@ assessment rules use (probe.tls.weak-version …).
 
 What it changes on the device: login attempts (at most the pairs given, 12 by default, per
 login), and on a UPnP gateway that accepts it one port mapping to this machine, with a
-60-second lease, deleted at once.
+60-second lease, deleted at once (--no-upnp-mapping leaves it out).
 
 Exit codes:
   0  no check failed
@@ -91,6 +91,10 @@ pub struct ProbeArgs {
     /// Seconds the whole probe may take; what is left then is reported as not probed
     #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     max_time: u64,
+    /// Do not ask a UPnP gateway for a port mapping (by default one is made, with a
+    /// 60-second lease, and deleted at once, to see whether it needs authentication)
+    #[arg(long)]
+    no_upnp_mapping: bool,
     /// Machine-readable output
     #[arg(long)]
     json: bool,
@@ -129,12 +133,13 @@ pub fn run(args: ProbeArgs) -> Result<ExitCode> {
         (None, _) => None,
     };
     let address = iotmark_probe::resolve(&args.host)?;
-    let limits = Limits::new(
+    let mut limits = Limits::new(
         Duration::from_millis(args.connect_timeout),
         Duration::from_millis(args.read_timeout),
         args.rate,
         Duration::from_secs(args.max_time),
     );
+    limits.port_mapping = !args.no_upnp_mapping;
     let mut report = with_progress(|progress| {
         iotmark_probe::probe(&args.host, address, &ports, &credentials, &limits, progress)
     });
