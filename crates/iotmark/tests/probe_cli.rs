@@ -357,7 +357,7 @@ fn upnp_gateways_that_map_ports_for_anyone_and_that_refuse() {
     assert_eq!(code, Some(3));
     let m = f["message"].as_str().unwrap();
     assert!(
-        m.contains("MiniUPnPd/2.3.1")
+        m.contains("MiniUPnPd/")
             && m.contains("\"iotmark test gateway\"")
             && m.contains("WANIPConnection:2 accepted an AddPortMapping")
             && m.contains("the mapping was deleted again"),
