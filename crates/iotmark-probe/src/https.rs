@@ -26,8 +26,6 @@ use crate::service::{Service, classify_mqtt, host_header, mqtt_connect};
 pub struct Session {
     /// The chain the server sent, leaf first (DER).
     pub certificates: Vec<Vec<u8>>,
-    /// `TLSv1_3` …, as rustls names the version negotiated.
-    pub version: Option<String>,
     /// The page at `/` over TLS, when the server speaks HTTP inside.
     pub headers: Option<SecurityHeaders>,
     pub status: Option<u16>,
@@ -196,7 +194,6 @@ pub fn session(
     let mut connection = Connection::open(addr, host, limits)?;
     let mut out = Session {
         certificates: connection.chain.clone(),
-        version: connection.tls.protocol_version().map(|v| format!("{v:?}")),
         ..Session::default()
     };
     let request = match inner {
