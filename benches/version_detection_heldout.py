@@ -61,7 +61,7 @@ def choose(lists, corpus, out, plan):
     rows = {}
     # Ubuntu's universe holds most of these products; its main and universe are both read.
     for index in sorted(Path(lists).glob("*_Packages")):
-        m = re.search(r"dists_(\w+)_(?:main|universe)_binary-(\w+)_Packages", index.name)
+        m = re.search(r"dists_([\w-]+)_(?:main|universe)_binary-(\w+)_Packages", index.name)
         if not m:
             continue
         suite, arch = m.groups()

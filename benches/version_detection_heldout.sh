@@ -12,22 +12,35 @@
 #   x86      Debian bullseye/i386, bookworm/amd64, trixie/i386, sid/amd64 (target/heldout-x86):
 #            the upstream versions of the debian set, built for the architectures no rule
 #            was written from, where the compiler lays a program's strings out differently
+#   fresh    Debian bullseye/mips64el, bookworm/armel, trixie/armel, forky/arm64 and the
+#            backports of bookworm and trixie (target/heldout-fresh): measured once, after
+#            round 7's rules were written, with no rule written from it
+#
+# The Debian archive is the one this machine's apt sources name (DEBIAN_MIRROR overrides
+# it); Ubuntu's must be given as UBUNTU_MIRROR.
 #
 # The packages are fetched once (about 750 MB for each distribution; apt runs with a private
 # state directory and checks each archive's signature with its own keyring: Ubuntu's comes
 # from Debian's ubuntu-keyring package). The inventory then reads only each package's data,
 # never its control file, and the expected version is the package version's upstream part.
 #
-# Usage: bash benches/version_detection_heldout.sh [debian|ubuntu|x86|ports]
+# Usage: bash benches/version_detection_heldout.sh [debian|ubuntu|x86|ports|fresh]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 distro=${1:-debian}
 corpus=../shared/reference/version-detection
 debian_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+# The first Debian archive (not its security archive) in this machine's apt sources.
+debian_mirror=${DEBIAN_MIRROR:-$( (grep -rhoE 'https?://[^ ]+/debian/?( |$)' \
+  /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) | head -1 | tr -d ' ')}
+if [ -z "$debian_mirror" ]; then
+  echo "no Debian archive in this machine's apt sources: set DEBIAN_MIRROR" >&2
+  exit 2
+fi
 case "$distro" in
   debian)
     dest=target/heldout
-    mirror=http://deb.debian.org/debian
+    mirror=$debian_mirror
     plan=bullseye=armhf,bookworm=mipsel,trixie=arm64,sid=armhf
     suites=(bullseye bookworm trixie sid)
     components=main
@@ -36,7 +49,7 @@ case "$distro" in
     ;;
   x86)
     dest=target/heldout-x86
-    mirror=http://deb.debian.org/debian
+    mirror=$debian_mirror
     plan=bullseye=i386,bookworm=amd64,trixie=i386,sid=amd64
     suites=(bullseye bookworm trixie sid)
     components=main
@@ -45,16 +58,25 @@ case "$distro" in
     ;;
   ports)
     dest=target/heldout-ports
-    mirror=http://deb.debian.org/debian
+    mirror=$debian_mirror
     plan=bullseye=ppc64el,bookworm=s390x,trixie=ppc64el,sid=riscv64
     suites=(bullseye bookworm trixie sid)
     components=main
     keyring=$debian_keyring
     archs=(ppc64el s390x riscv64)
     ;;
+  fresh)
+    dest=target/heldout-fresh
+    mirror=$debian_mirror
+    plan=bullseye=mips64el,bookworm=armel,trixie=armel,forky=arm64,bookworm-backports=arm64,trixie-backports=armel
+    suites=(bullseye bookworm trixie forky bookworm-backports trixie-backports)
+    components=main
+    keyring=$debian_keyring
+    archs=(mips64el armel arm64)
+    ;;
   ubuntu)
     dest=target/heldout-ubuntu
-    mirror=http://archive.ubuntu.com/ubuntu
+    mirror=${UBUNTU_MIRROR:?set UBUNTU_MIRROR to an Ubuntu archive (the URL apt would use)}
     plan=jammy=amd64,noble=amd64,resolute=amd64
     suites=(jammy noble resolute)
     components="main universe"
@@ -65,7 +87,7 @@ case "$distro" in
       # signed archive, with a private apt state of their own.
       keys=$(realpath -m "$dest/keyring")
       mkdir -p "$keys/lists/partial" "$keys/cache/archives/partial"
-      echo "deb [signed-by=$debian_keyring] http://deb.debian.org/debian trixie main" > "$keys/sources.list"
+      echo "deb [signed-by=$debian_keyring] $debian_mirror trixie main" > "$keys/sources.list"
       key_opts=(-o "Dir::State::Lists=$keys/lists" -o "Dir::Cache=$keys/cache"
                 -o "Dir::Etc::SourceList=$keys/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
                 -o "APT::Sandbox::User=root")
@@ -76,7 +98,7 @@ case "$distro" in
     fi
     ;;
   *)
-    echo "usage: $0 [debian|ubuntu|x86|ports]" >&2
+    echo "usage: $0 [debian|ubuntu|x86|ports|fresh]" >&2
     exit 2
     ;;
 esac
@@ -103,12 +125,21 @@ cargo run --quiet --release --locked -p iotmark-firmware --example version_detec
   --heldout "$dest/manifest.json" "$dest/debs" > "$dest/results.txt"
 tail -2 "$dest/results.txt"
 echo "per-product table, misses and other products: $dest/results.txt"
-# Ubuntu builds many of Debian's upstream versions; measure apart the ones Debian's set lacks.
-if [ "$distro" = ubuntu ] && [ -s target/heldout/manifest.json ]; then
+# Ubuntu builds many of Debian's upstream versions, and the fresh set's releases those of the
+# other sets: measure apart the versions no other set holds.
+others=()
+case "$distro" in
+  ubuntu) others=(target/heldout/manifest.json) ;;
+  fresh) others=(target/heldout/manifest.json target/heldout-x86/manifest.json
+                 target/heldout-ports/manifest.json target/heldout-ubuntu/manifest.json) ;;
+esac
+present=()
+for m in "${others[@]}"; do [ -s "$m" ] && present+=("$m"); done
+if [ ${#present[@]} -gt 0 ]; then
   python3 benches/version_detection_heldout.py unseen "$dest/manifest.json" "$dest/unseen.json" \
-    target/heldout/manifest.json
+    "${present[@]}"
   cargo run --quiet --release --locked -p iotmark-firmware --example version_detection -- \
     --heldout "$dest/unseen.json" "$dest/debs" > "$dest/results-unseen.txt"
-  echo "versions Debian's set does not hold:"
+  echo "versions no other set holds:"
   tail -2 "$dest/results-unseen.txt"
 fi

@@ -263,6 +263,9 @@ enum Matcher {
         /// What the anchor's own string must match, when the anchor alone is too common.
         anchor: Option<LazyRegex>,
     },
+    /// The product's source tree in a path its build left behind (see
+    /// [`source_tree_pattern`]): group 1 is the directory above it, group 2 the version.
+    SourceTree(LazyRegex),
 }
 
 /// A rule's regex, compiled the first time one of its anchors is hit. Compiling the whole
@@ -336,7 +339,7 @@ impl Signatures {
         for p in &self.products {
             for (ri, rule) in p.rules.iter().enumerate() {
                 let regexes: Vec<&LazyRegex> = match &rule.matcher {
-                    Matcher::Regex(re) => vec![re],
+                    Matcher::Regex(re) | Matcher::SourceTree(re) => vec![re],
                     Matcher::Near {
                         version, anchor, ..
                     } => std::iter::once(version).chain(anchor).collect(),
@@ -411,6 +414,7 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
                 (Matcher::Regex(_), false) => 0.9,
                 (Matcher::Regex(_), true) => 0.8,
                 (Matcher::Near { .. }, _) => 0.7,
+                (Matcher::SourceTree(_), _) => SOURCE_TREE,
             };
             let ai = *anchor_index.entry(find.clone()).or_insert_with(|| {
                 anchors.push(find);
@@ -423,6 +427,31 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
                 header: r.header,
                 only_is: r.only_is,
                 confidence,
+            });
+        }
+        // Every product's source tree, by its own names, beside the rules written for it.
+        let mut tree_names = vec![product.to_ascii_lowercase()];
+        tree_names.extend(def.name.as_ref().map(|n| n.to_ascii_lowercase()));
+        tree_names.dedup();
+        for name in tree_names {
+            if name.len() < 2
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+            {
+                continue;
+            }
+            let ai = *anchor_index.entry(format!("/{name}-")).or_insert_with(|| {
+                anchors.push(format!("/{name}-"));
+                by_anchor.push(Vec::new());
+                anchors.len() - 1
+            });
+            by_anchor[ai].push((pi, rules.len()));
+            rules.push(Rule {
+                matcher: Matcher::SourceTree(LazyRegex::new(source_tree_pattern(&name))),
+                header: false,
+                only_is: false,
+                confidence: SOURCE_TREE,
             });
         }
         products.push(Product {
@@ -452,6 +481,46 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
         by_anchor,
         file_names,
     })
+}
+
+/// Confidence of a version read from the product's source tree in a path: the release the
+/// build unpacked, which outranks what a program prints (a banner nobody bumped, as in
+/// debianutils or trousers), below only the file's own packaging note.
+const SOURCE_TREE: f64 = 0.95;
+
+/// The pattern of a product's source tree in a path a build left in its output: an
+/// assertion's `__FILE__` (`/build/gdb-1WjiBe/gdb-15.0.50.20240403/gdb/gdb.c`,
+/// `build_dir/target-mips_24kc_musl/dropbear-2022.83/svr-auth.c`,
+/// `/builddir/build/BUILD/curl-8.2.1/lib/url.c`) or a recorded compiler flag
+/// (`-ffile-prefix-map=/build/lynx-AbCd/lynx-2.9.2=.`). Every build system unpacks a
+/// release into a directory named `name-version`, with the distribution's own suffix
+/// (`+repack`, `~dfsg`) after it. The path must go on to a source file, or end the flag's
+/// first half with `=`: a directory of that shape that leads to anything else is as often a
+/// versioned interface (`gstreamer-1.0/gst-plugin-scanner`, `qt-4.8/qthelpproject.html`)
+/// or a translator's scratch copy (`/tmp/gimp-2.7.1/po`). Group 1 is the directory above,
+/// which [`api_directory`] checks; group 2 the version.
+fn source_tree_pattern(name: &str) -> String {
+    format!(
+        concat!(
+            r"(?-u)(?:^|/)([^/\s]*)/{}-",
+            r"(\d+(?:\.\d+)+(?:[a-z]+\d*(?:\.\d+)*|-(?:rc|alpha|beta|pre|P)\d*)?)",
+            r"(?:[+~][^/=\s]*)?",
+            r"(?:/[^\s=:;,'()]*\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|inc|def|y|l|go|rs|s|S|m|mm|vala)",
+            r"(?:$|[\s:;,'()])|=)"
+        ),
+        regex::escape(name)
+    )
+}
+
+/// Whether the directory above a `name-version` directory makes it a versioned API
+/// directory rather than a source tree: `/usr/include/glib-2.0/`,
+/// `/usr/lib/x86_64-linux-gnu/gstreamer-1.0/` and Go's `/usr/lib/go-1.19/` name the
+/// interface or toolchain a program was built against, not a release it holds.
+fn api_directory(parent: &[u8]) -> bool {
+    matches!(
+        parent,
+        b"include" | b"lib" | b"lib32" | b"lib64" | b"libx32" | b"libexec" | b"share" | b"etc"
+    ) || memchr::memmem::find(parent, b"-linux").is_some()
 }
 
 fn signatures() -> &'static Signatures {
@@ -484,6 +553,9 @@ pub struct Hit {
     confidence: f64,
     /// From the file's own packaging metadata note, not from its strings.
     note: bool,
+    /// From the product's source tree in a path: code built from it is in the file, which
+    /// makes the file part of a suite no more than a static link does.
+    source_tree: bool,
 }
 
 /// Printable ASCII (and tab): what makes up a string in a binary.
@@ -694,6 +766,30 @@ fn unique_version<'d>(
     Some((v, start, text))
 }
 
+/// A version string without the distribution's packaging around the upstream release, when
+/// it has some: builds that take their version from the package print the package's
+/// (`16.28.0~dfsg-0+deb11u4`, `1.22c-1`, `1.1.12-0ubuntu3`, `4.4.3-P1-4ubuntu2`). Cut at
+/// the first `~` or `+`, then a trailing `-` revision that starts with a digit; a `-` and a
+/// letter (`-P1`) is upstream's own.
+fn without_packaging(text: &[u8]) -> Option<&[u8]> {
+    if !text.first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut cut = text;
+    if let Some(at) = cut.iter().position(|&b| b == b'~' || b == b'+') {
+        cut = &cut[..at];
+    }
+    if let Some(at) = cut.iter().rposition(|&b| b == b'-')
+        && cut.get(at + 1).is_some_and(u8::is_ascii_digit)
+        && cut[at + 1..]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'.')
+    {
+        cut = &cut[..at];
+    }
+    (cut.len() < text.len() && !cut.is_empty()).then_some(cut)
+}
+
 /// Whether a bare dotted number is an address rather than a version: all zeros
 /// (`0.0.0.0`, INADDR_ANY) or a dotted quad of octets starting at 100 or more
 /// (`127.0.0.1`, `255.255.255.0`, `239.255.255.250`).
@@ -765,6 +861,21 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                         let at = c.get(1).or_else(|| c.get(0)).map_or(s, |g| s + g.start());
                         version_of(&c).map(|v| (v, at, string, rule.confidence))
                     }),
+                Matcher::SourceTree(re) => re
+                    .get()
+                    .into_iter()
+                    .flat_map(|re| re.captures_iter(string))
+                    .find(|c| {
+                        c.get(1)
+                            .is_some_and(|parent| !api_directory(parent.as_bytes()))
+                            && c.get(0)
+                                .is_some_and(|g| s + g.start() < m.end() && s + g.end() > m.start())
+                    })
+                    .and_then(|c| {
+                        let v = c.get(2)?;
+                        let version = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                        Some((version, s + v.start(), string, rule.confidence))
+                    }),
                 Matcher::Near {
                     anchor: Some(anchor),
                     ..
@@ -783,7 +894,10 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                     }
                     let near = candidates.into_iter().find_map(|&(cs, ce)| {
                         let text = data.get(cs..ce)?;
-                        let caps = version.get()?.captures(text)?;
+                        let re = version.get()?;
+                        let caps = re
+                            .captures(text)
+                            .or_else(|| re.captures(without_packaging(text)?))?;
                         version_of(&caps).map(|v| (v, cs, text, rule.confidence))
                     });
                     match near {
@@ -818,6 +932,7 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                     header: rule.header,
                     confidence,
                     note: false,
+                    source_tree: matches!(rule.matcher, Matcher::SourceTree(_)),
                 });
             }
         }
@@ -877,6 +992,7 @@ fn note_hit(sigs: &Signatures, data: &[u8]) -> Option<Hit> {
         header: false,
         confidence: 1.0,
         note: true,
+        source_tree: false,
     })
 }
 
@@ -897,6 +1013,7 @@ fn name_hits(sigs: &Signatures, path: &Path) -> Vec<Hit> {
                 header: false,
                 confidence: 0.6,
                 note: false,
+                source_tree: false,
             })
         })
         .collect()
@@ -973,7 +1090,7 @@ fn classify(
         });
         let is = is_product_file(product, path);
         for (version, hits) in by_version {
-            let banner = hits.iter().any(|h| !h.header);
+            let banner = hits.iter().any(|h| !h.header && !h.source_tree);
             // A file whose packaging note names the product was built in its package.
             let noted = hits.iter().any(|h| h.note);
             let relation = if is || noted || (product.suite && banner) {
@@ -1624,6 +1741,81 @@ mod tests {
         let found = detect("usr/sbin/dnsmasq", &d);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].1.as_str(), found[0].2), ("2.90", Relation::Is));
+    }
+
+    #[test]
+    fn a_distributions_revision_around_the_version_is_cut_away() {
+        // Debian's asterisk takes its version from the package: ASTERISK_VERSION is
+        // "16.28.0~dfsg-0+deb11u4", a few strings from the UUID set-up's symbol.
+        let d = binary(&[
+            "ast_uuid_init",
+            "OPTIONAL_API, TEST_FRAMEWORK",
+            "16.28.0~dfsg-0+deb11u4",
+            "xml.c",
+        ]);
+        let found = detect("usr/sbin/asterisk", &d);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].1.as_str(), found[0].2), ("16.28.0", Relation::Is));
+        for (text, cut) in [
+            ("16.28.0~dfsg-0+deb11u4", Some("16.28.0")),
+            ("1.22c-1", Some("1.22c")),
+            ("2.3.3-1+b1", Some("2.3.3")),
+            ("1.1.12-0ubuntu3", Some("1.1.12")),
+            // ISC's patch release is upstream's own, Ubuntu's revision is not.
+            ("4.4.3-P1-4ubuntu2", Some("4.4.3-P1")),
+            ("4.4.3-P1", None),
+            ("2.90", None),
+            ("v1.0-1", None),
+        ] {
+            assert_eq!(
+                without_packaging(text.as_bytes()),
+                cut.map(str::as_bytes),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_source_tree_in_a_path_names_the_release() {
+        // An assertion's __FILE__ in Ubuntu's gdb, a snapshot release.
+        let gdb = binary(&[
+            "Self test failed: %s",
+            "/build/gdb-1WjiBe/gdb-15.0.50.20240403/gdb/gdb.c",
+        ]);
+        let found = detect("usr/bin/gdb", &gdb);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].1.as_str(), found[0].2),
+            ("15.0.50.20240403", Relation::Is)
+        );
+        // A recorded compiler flag, with Debian's suffix on the directory.
+        let lynx =
+            binary(&["'-g -O2 -ffile-prefix-map=/build/lynx-Zq3Xa1/lynx-2.9.2+dfsg=. -Wall'"]);
+        let found = detect("usr/bin/lynx", &lynx);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1, "2.9.2");
+        // Fedora's docker-init links glibc statically: an embedded copy, named by its tree.
+        let init =
+            binary(&["/builddir/build/BUILD/glibc-2.38/build-aarch64-redhat-linux/intl/plural.c"]);
+        let found = detect("usr/libexec/docker/docker-init", &init);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].0.as_str(), found[0].1.as_str(), found[0].2),
+            ("glibc", "2.38", Relation::Contains)
+        );
+        // Versioned interfaces, toolchains and scratch copies are not source trees.
+        for path in [
+            "/usr/include/glib-2.0/glib/gtypes.h",
+            "/usr/lib/x86_64-linux-gnu/gstreamer-1.0/gst-plugin-scanner",
+            "/usr/lib/mipsel-linux-gnu/gstreamer1.0/gstreamer-1.0/gst-ptp-helper",
+            "/usr/lib/go-1.19/src/runtime/proc.go",
+            "X-Poedit-Basepath: /tmp/gimp-2.7.1/po",
+            "https://doc.qt.io/archives/qt-4.8/qthelpproject.html",
+            "/usr/share/gtk-3.0/settings.ini",
+        ] {
+            let found = detect("usr/bin/program", &binary(&[path]));
+            assert!(found.is_empty(), "{path}: {found:?}");
+        }
     }
 
     #[test]
