@@ -12,9 +12,10 @@
 #   x86      Debian bullseye/i386, bookworm/amd64, trixie/i386, sid/amd64 (target/heldout-x86):
 #            the upstream versions of the debian set, built for the architectures no rule
 #            was written from, where the compiler lays a program's strings out differently
-#   fresh    Debian bullseye/mips64el, bookworm/armel, trixie/armel, forky/arm64 and the
-#            backports of bookworm and trixie (target/heldout-fresh): measured once, after
-#            round 7's rules were written, with no rule written from it
+#   fresh    Debian bookworm/armel, trixie/armel, forky/arm64 and the backports of bookworm
+#            (arm64) and trixie (armel) (target/heldout-fresh): measured before and after
+#            round 7's rules, with no rule written from it (bullseye's LTS archive no longer
+#            carries armel or mips64el)
 #
 # The Debian archive is the one this machine's apt sources name (DEBIAN_MIRROR overrides
 # it); Ubuntu's must be given as UBUNTU_MIRROR.
@@ -68,11 +69,11 @@ case "$distro" in
   fresh)
     dest=target/heldout-fresh
     mirror=$debian_mirror
-    plan=bullseye=mips64el,bookworm=armel,trixie=armel,forky=arm64,bookworm-backports=arm64,trixie-backports=armel
-    suites=(bullseye bookworm trixie forky bookworm-backports trixie-backports)
+    plan=bookworm=armel,trixie=armel,forky=arm64,bookworm-backports=arm64,trixie-backports=armel
+    suites=(bookworm trixie forky bookworm-backports trixie-backports)
     components=main
     keyring=$debian_keyring
-    archs=(mips64el armel arm64)
+    archs=(armel arm64)
     ;;
   ubuntu)
     dest=target/heldout-ubuntu
