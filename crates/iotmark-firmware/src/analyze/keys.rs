@@ -23,6 +23,12 @@ const MAX_KEY_FILE: usize = 4 << 20;
 const MAX_DER_FILE: usize = 64 << 10;
 /// PEM blocks read per file: a CA bundle has a few hundred.
 const MAX_PEM_BLOCKS: usize = 1000;
+/// Most `-----BEGIN ` markers examined in one file, blocks or not: a file of markers with no
+/// END would otherwise cost a search of the rest of the file for each.
+const MAX_PEM_MARKERS: usize = 4 * MAX_PEM_BLOCKS;
+/// Longest PEM body looked for: a 16384-bit RSA key is 12 KiB of base64, a long certificate
+/// chain is one block per certificate.
+const MAX_PEM_BODY: usize = 256 * 1024;
 
 pub(super) fn check(tree: &Tree, now: i64, out: &mut Vec<Finding>) {
     for (path, data) in tree.files() {
@@ -245,10 +251,14 @@ fn pem_blocks(data: &[u8]) -> Vec<PemBlock> {
     const BEGIN: &[u8] = b"-----BEGIN ";
     let mut out = Vec::new();
     let mut at = 0;
-    while out.len() < MAX_PEM_BLOCKS {
+    // Lines are counted as the search moves on, never again from the start.
+    let (mut counted_to, mut line) = (0, 1);
+    let mut markers = 0;
+    while out.len() < MAX_PEM_BLOCKS && markers < MAX_PEM_MARKERS {
         let Some(start) = find(data.get(at..).unwrap_or_default(), BEGIN).map(|i| i + at) else {
             break;
         };
+        markers += 1;
         let after = start + BEGIN.len();
         let rest = data.get(after..).unwrap_or_default();
         let Some(label_end) = find(rest, b"-----") else {
@@ -260,7 +270,9 @@ fn pem_blocks(data: &[u8]) -> Vec<PemBlock> {
             continue;
         }
         let end_marker = format!("-----END {label}-----");
-        let body_all = data.get(at..).unwrap_or_default();
+        let body_all = data
+            .get(at..at.saturating_add(MAX_PEM_BODY).min(data.len()))
+            .unwrap_or_default();
         let Some(body_len) = find(body_all, end_marker.as_bytes()) else {
             continue;
         };
@@ -285,10 +297,10 @@ fn pem_blocks(data: &[u8]) -> Vec<PemBlock> {
             at += body_len + end_marker.len();
             continue;
         }
-        let line = data
-            .get(..start)
-            .map(|d| d.iter().filter(|b| **b == b'\n').count() + 1)
-            .unwrap_or(1);
+        line += data
+            .get(counted_to..start)
+            .map_or(0, |d| memchr::memchr_iter(b'\n', d).count());
+        counted_to = start;
         at += body_len + end_marker.len();
         let der = if encrypted_header {
             Vec::new()
@@ -828,6 +840,25 @@ mod tests {
         );
         assert_eq!(time(0x18, b"19700101000000Z").map(|t| t.0), Some(0));
         assert_eq!(time(0x17, b"501301000000Z"), None, "month 13");
+    }
+
+    #[test]
+    fn pem_blocks_keep_their_lines_and_markers_without_an_end_stay_cheap() {
+        let block = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+        let text = format!("# keys\n\n{block}between\n{block}");
+        let found = pem_blocks(text.as_bytes());
+        assert_eq!(found.len(), 2);
+        assert_eq!((found[0].line, found[1].line), (3, 7));
+        assert_eq!(found[0].der.len(), 44);
+        // A hostile file: 240,000 BEGIN markers (4 MB, near the largest file searched) and no
+        // END. Each used to search the rest of the file for its END; now a bounded number
+        // each look a bounded way.
+        let hostile = "-----BEGIN A-----".repeat(240_000);
+        assert!(pem_blocks(hostile.as_bytes()).is_empty());
+        let mut late = hostile.into_bytes();
+        late.extend_from_slice(text.as_bytes());
+        // Past the markers' budget a real block is not read: the cost stays bounded.
+        assert!(pem_blocks(&late).is_empty());
     }
 
     #[test]
