@@ -7,6 +7,10 @@
 //! Only the note segments the program headers list are read, each bounded, so a hostile file
 //! costs at most its headers.
 
+use goblin::container::{Container, Ctx, Endian};
+use goblin::elf::Elf;
+use goblin::elf::header::{EI_CLASS, EI_DATA, ELFCLASS64, ELFDATA2MSB};
+use goblin::elf::program_header::{PT_NOTE, ProgramHeader};
 use serde::Deserialize;
 
 use crate::reader::{ByteOrder, Reader};
@@ -38,58 +42,33 @@ pub struct PackageNote {
 /// and the linker's note for the program itself comes after them, so the last one is the
 /// program's.
 pub fn read(data: &[u8]) -> Option<PackageNote> {
-    if data.get(..4) != Some(b"\x7fELF".as_slice()) {
-        return None;
-    }
-    let wide = match data.get(4)? {
-        1 => false,
-        2 => true,
-        _ => return None,
+    // The headers through goblin (as the hardening checks read them); the notes ourselves,
+    // bounded, since only the last package note of each segment matters.
+    let header = Elf::parse_header(data).ok()?;
+    let order = match header.e_ident.get(EI_DATA)? {
+        &ELFDATA2MSB => ByteOrder::Big,
+        _ => ByteOrder::Little,
     };
-    let order = match data.get(5)? {
-        1 => ByteOrder::Little,
-        2 => ByteOrder::Big,
-        _ => return None,
-    };
-    let mut r = Reader::new(data, 0);
-    let (phoff, phentsize, phnum) = if wide {
-        let phoff = r.int_at::<u64>(0x20, order, "program header offset").ok()?;
-        let size = r.int_at::<u16>(0x36, order, "program header size").ok()?;
-        let num = r.int_at::<u16>(0x38, order, "program header count").ok()?;
-        (
-            usize::try_from(phoff).ok()?,
-            usize::from(size),
-            usize::from(num),
-        )
-    } else {
-        let phoff = r.int_at::<u32>(0x1c, order, "program header offset").ok()?;
-        let size = r.int_at::<u16>(0x2a, order, "program header size").ok()?;
-        let num = r.int_at::<u16>(0x2c, order, "program header count").ok()?;
-        (
-            usize::try_from(phoff).ok()?,
-            usize::from(size),
-            usize::from(num),
-        )
-    };
-    let mut last = None;
-    for i in 0..phnum.min(MAX_HEADERS) {
-        let at = phoff.checked_add(i.checked_mul(phentsize)?)?;
-        r.seek(at, "program header").ok()?;
-        let kind = r.u32(order, "segment type").ok()?;
-        if kind != 4 {
-            continue; // PT_NOTE only
-        }
-        let (offset, size) = if wide {
-            let _flags = r.u32(order, "segment flags").ok()?;
-            let offset = r.u64(order, "segment offset").ok()?;
-            r.skip(16, "segment addresses").ok()?;
-            let size = r.u64(order, "segment file size").ok()?;
-            (usize::try_from(offset).ok()?, usize::try_from(size).ok()?)
+    let ctx = Ctx::new(
+        if header.e_ident.get(EI_CLASS) == Some(&ELFCLASS64) {
+            Container::Big
         } else {
-            let offset = r.u32(order, "segment offset").ok()?;
-            r.skip(8, "segment addresses").ok()?;
-            let size = r.u32(order, "segment file size").ok()?;
-            (usize::try_from(offset).ok()?, usize::try_from(size).ok()?)
+            Container::Little
+        },
+        if order == ByteOrder::Big {
+            Endian::Big
+        } else {
+            Endian::Little
+        },
+    );
+    let count = usize::from(header.e_phnum).min(MAX_HEADERS);
+    let headers =
+        ProgramHeader::parse(data, usize::try_from(header.e_phoff).ok()?, count, ctx).ok()?;
+    let mut last = None;
+    for ph in headers.iter().filter(|ph| ph.p_type == PT_NOTE) {
+        let (Ok(offset), Ok(size)) = (usize::try_from(ph.p_offset), usize::try_from(ph.p_filesz))
+        else {
+            continue;
         };
         // A segment cut short by the file's end is not read: its last note, the program's
         // own, may be the part missing.
