@@ -416,12 +416,13 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
                 (Matcher::Near { .. }, _) => 0.7,
                 (Matcher::SourceTree(_), _) => SOURCE_TREE,
             };
-            let ai = *anchor_index.entry(find.clone()).or_insert_with(|| {
-                anchors.push(find);
-                by_anchor.push(Vec::new());
-                anchors.len() - 1
-            });
-            by_anchor[ai].push((pi, rules.len()));
+            add_anchor(
+                &mut anchor_index,
+                &mut anchors,
+                &mut by_anchor,
+                find,
+                (pi, rules.len()),
+            );
             rules.push(Rule {
                 matcher,
                 header: r.header,
@@ -441,12 +442,14 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
             {
                 continue;
             }
-            let ai = *anchor_index.entry(format!("/{name}-")).or_insert_with(|| {
-                anchors.push(format!("/{name}-"));
-                by_anchor.push(Vec::new());
-                anchors.len() - 1
-            });
-            by_anchor[ai].push((pi, rules.len()));
+            let find = format!("/{name}-");
+            add_anchor(
+                &mut anchor_index,
+                &mut anchors,
+                &mut by_anchor,
+                find,
+                (pi, rules.len()),
+            );
             rules.push(Rule {
                 matcher: Matcher::SourceTree(LazyRegex::new(source_tree_pattern(&name))),
                 header: false,
@@ -481,6 +484,26 @@ fn compile(table: &[(&str, &str)]) -> Result<Signatures, String> {
         by_anchor,
         file_names,
     })
+}
+
+/// Files rule `rule` (product, rule index) under its anchor, adding the anchor to the
+/// automaton's list the first time it is used: each anchor is searched once, however many
+/// rules share it.
+fn add_anchor(
+    index: &mut BTreeMap<String, usize>,
+    anchors: &mut Vec<String>,
+    by_anchor: &mut Vec<Vec<(usize, usize)>>,
+    find: String,
+    rule: (usize, usize),
+) {
+    let ai = *index.entry(find.clone()).or_insert_with(|| {
+        anchors.push(find);
+        by_anchor.push(Vec::new());
+        anchors.len() - 1
+    });
+    if let Some(rules) = by_anchor.get_mut(ai) {
+        rules.push(rule);
+    }
 }
 
 /// Confidence of a version read from the product's source tree in a path: the release the
@@ -945,8 +968,6 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
     hits
 }
 
-/// Version hits from the file's name (`name` rules). They rank below any version found in
-/// the contents, which the product states itself.
 /// The product and version an ELF file's packaging note names (systemd's `.note.package`):
 /// package metadata in the file itself, so it outranks every string (confidence 1.0). The
 /// note names the source package, matched against each product's package names and its
@@ -996,6 +1017,8 @@ fn note_hit(sigs: &Signatures, data: &[u8]) -> Option<Hit> {
     })
 }
 
+/// Version hits from the file's name (`name` rules). They rank below any version found in
+/// the contents, which the product states itself.
 fn name_hits(sigs: &Signatures, path: &Path) -> Vec<Hit> {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Vec::new();
