@@ -156,13 +156,17 @@ pub fn scan(image: &[u8], limits: &Limits) -> ScanReport {
 
 /// [`scan`], reporting how far it has got in `progress`.
 pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) -> ScanReport {
-    // The signature table is built once per process (an automaton over every anchor); build
-    // it beside the unpacking, which spends much of its time waiting on decompression, rather
-    // than after it.
-    let unpacked = std::thread::scope(|s| {
-        s.spawn(inventory::signature_count);
-        unpack::unpack_with_progress(image, limits, progress)
-    });
+    // The signature table is built once per process (an automaton over every anchor), and
+    // the image's digest is one pass over all of it: both go beside the unpacking, whose
+    // decompression leaves gaps on the cores, rather than after it, when nothing else runs.
+    // Every stage shares rayon's pool (see `parallel`), so no core is asked for two threads.
+    let (image_sha256, unpacked) = rayon::join(
+        || {
+            inventory::signature_count();
+            tree::hex(&Sha256::digest(image))
+        },
+        || unpack::unpack_with_progress(image, limits, progress),
+    );
     progress.set_unpacked(image.len() as u64);
     progress
         .filesystems
@@ -187,14 +191,10 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         };
         // The checks (one thread: password hashes, keys) and the inventory (its search on
         // every core) share nothing, so they run side by side.
-        let (checked, (found, problems)) = std::thread::scope(|s| {
-            let inventory = s.spawn(|| inventory::inventory_with_problems(tree));
-            let checked = analyze::analyze_with(tree, &ctx);
-            let inventory = inventory
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (checked, inventory)
-        });
+        let (checked, (found, problems)) = rayon::join(
+            || analyze::analyze_with(tree, &ctx),
+            || inventory::inventory_with_problems(tree),
+        );
         for f in checked.into_iter().chain(misplaced_findings(tree)) {
             findings.push((label.clone(), f));
         }
@@ -284,7 +284,7 @@ pub fn scan_with_progress(image: &[u8], limits: &Limits, progress: &Progress) ->
         },
     ));
     ScanReport {
-        sha256: tree::hex(&Sha256::digest(image)),
+        sha256: image_sha256,
         size: image.len() as u64,
         regions: unpacked.regions,
         filesystems: unpacked.filesystems,
