@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Whole-process benchmark of the firmware scan against the peers named in issue 4, on the same
 # image in the same run (hyperfine, warm cache):
-#   - unsquashfs -d (extraction alone, Debian's squashfs-tools, all cores);
+#   - unsquashfs -d (extraction alone, Debian's squashfs-tools, all cores), once onto the
+#     disk and once into a memory-backed directory (/dev/shm): its time on disk moves with how
+#     the disk absorbs 13-84 MB of writes that minute, in memory it is decompression alone,
+#     the work iotmark shares with it;
 #   - binwalk -Me (extraction alone, Debian's binwalk 2);
 #   - iotmark scan (unpack + every check + evidence).
 # Two images: real Debian armhf binaries with IoTGoat's weaknesses (a realistic router
@@ -22,7 +25,8 @@ cargo build --release --locked --quiet
 bin=$PWD/target/release/iotmark
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+shm=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
+trap 'rm -rf "$work" "$shm"' EXIT
 
 # Image 1, the realistic one: a router root filesystem of real Debian armhf binaries (the
 # twelve packages of scripts/fetch-debian-packages.sh) with IoTGoat's weaknesses, as the
@@ -52,8 +56,9 @@ for image in debian large; do
   echo "image $image: $(du -h "$fw" | cut -f1) squashfs (xz) of $(du -sh "$src" | cut -f1), $(find "$src" -type f | wc -l) files; $(nproc) cores"
   hyperfine --warmup 1 --runs "$runs" --style basic \
     --export-markdown "target/bench/firmware-$image.md" --export-json "target/bench/firmware-$image.json" \
-    --prepare "rm -rf $work/u $work/e $work/b" \
+    --prepare "rm -rf $work/u $shm/u $work/e $work/b" \
     -n "unsquashfs -d (extraction only)" "unsquashfs -no-progress -quiet -d $work/u $fw" \
+    -n "unsquashfs -d into memory (extraction only)" "unsquashfs -no-progress -quiet -d $shm/u $fw" \
     -n "iotmark scan (unpack + SBOM + all checks + evidence)" "$bin scan $fw --out $work/e --sbom $work/e/sbom.json" \
     -n "binwalk -Me (extraction only)" "binwalk -q -Me --run-as=root -C $work/b $fw || true"
   binwalk -q -Me --run-as=root -C "$work/b" "$fw" >/dev/null 2>&1 || true
@@ -64,9 +69,10 @@ for image in debian large; do
   python3 - "target/bench/firmware-$image.json" <<'PY'
 import json, sys
 r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
-u = next(v for k, v in r.items() if k.startswith("unsquashfs"))
+u = r["unsquashfs -d (extraction only)"]
+m = r["unsquashfs -d into memory (extraction only)"]
 i = next(v for k, v in r.items() if k.startswith("iotmark"))
 b = next(v for k, v in r.items() if k.startswith("binwalk"))
-print(f"iotmark scan {i:.3f} s = {i/u:.2f}x unsquashfs ({u:.3f} s; target <= 1.5x); binwalk {b:.3f} s = {b/i:.1f}x slower than iotmark (target >= 3x)")
+print(f"iotmark scan {i:.3f} s = {i/u:.2f}x unsquashfs onto disk ({u:.3f} s), {i/m:.2f}x unsquashfs into memory ({m:.3f} s); binwalk {b:.3f} s = {b/i:.1f}x slower than iotmark")
 PY
 done
