@@ -12,6 +12,14 @@ Steps (called by benches/version_detection_heldout.sh):
                             keep the packages of MANIFEST whose product and upstream
                             version no OTHER manifest holds (Ubuntu syncs many packages from
                             Debian: this is the part that is new in every respect)
+  installed LISTS MANIFEST OUT
+                            add to each package of MANIFEST the packages of its own
+                            source (same source version) it depends on, directly or through
+                            another, from the same release and architecture: `with` lists
+                            their files and `fetch` their archive paths. A package whose
+                            program sits in a sibling (dnsmasq's in dnsmasq-base, ghostscript's
+                            library in libgs10) is then measured as an image installing it
+                            holds it
   keep CANDIDATES DEBS CORPUS OUT
                             keep the candidates that hold a file of the same name as a
                             file of the corpus's package of that product (sonames compared
@@ -135,12 +143,59 @@ def unseen(manifest, out, others):
     print(f"{len(kept)} packages of versions no other set holds", file=sys.stderr)
 
 
+def source_of(fields):
+    """(source name, source version) of a binary package's stanza."""
+    m = re.match(r"(\S+)(?: \((\S+)\))?", fields.get("Source", fields["Package"]))
+    return m.group(1), m.group(2) or fields["Version"]
+
+
+def installed(lists, manifest, out):
+    index = {}
+    for path in sorted(Path(lists).glob("*_Packages")):
+        m = re.search(r"dists_([\w-]+)_(?:main|universe)_binary-(\w+)_Packages", path.name)
+        if not m:
+            continue
+        for f in stanzas(path.read_text(encoding="utf-8", errors="replace")):
+            index.setdefault((*m.groups(), f["Package"]), []).append(f)
+    entries = json.loads(Path(manifest).read_text())
+    for e in entries:
+        found = [f for f in index.get((e["suite"], e["arch"], e["package"]), [])
+                 if f["Version"] == e["version"]]
+        e["with"], e["fetch"] = [], []
+        if not found:
+            continue
+        source = source_of(found[0])
+        pending, seen = [found[0]], {e["package"]}
+        while pending:
+            fields = pending.pop()
+            depends = ", ".join(fields.get(k, "") for k in ("Pre-Depends", "Depends"))
+            for clause in filter(None, (c.strip() for c in depends.split(","))):
+                # The first alternative of its own source is the one an install takes.
+                for alternative in clause.split("|"):
+                    name = re.split(r"[\s(:\[]", alternative.strip(), maxsplit=1)[0]
+                    sibling = next((f for f in index.get((e["suite"], e["arch"], name), [])
+                                    if source_of(f) == source), None)
+                    if sibling:
+                        if name not in seen:
+                            seen.add(name)
+                            pending.append(sibling)
+                            e["with"].append(os.path.basename(sibling["Filename"]))
+                            e["fetch"].append(sibling["Filename"])
+                        break
+    Path(out).write_text(json.dumps(entries, indent=1))
+    grown = sum(1 for e in entries if e["with"])
+    print(f"{grown} of {len(entries)} packages depend on others of their own source",
+          file=sys.stderr)
+
+
 if __name__ == "__main__":
     step, *args = sys.argv[1:]
     if step == "choose":
         choose(args[0], Path(args[1]), args[2], args[3])
     elif step == "unseen":
         unseen(args[0], args[1], args[2:])
+    elif step == "installed":
+        installed(args[0], args[1], args[2])
     elif step == "keep":
         keep(args[0], args[1], Path(args[2]), args[3])
     else:

@@ -126,6 +126,23 @@ cargo run --quiet --release --locked -p iotmark-firmware --example version_detec
   --heldout "$dest/manifest.json" "$dest/debs" > "$dest/results.txt"
 tail -2 "$dest/results.txt"
 echo "per-product table, misses and other products: $dest/results.txt"
+# The same packages as installed: each with the packages of its own source it depends on
+# (dnsmasq's daemon is in dnsmasq-base, ghostscript's library in libgs10), as in an image.
+python3 benches/version_detection_heldout.py installed "$state/lists" "$dest/manifest.json" \
+  "$dest/installed.json"
+python3 -c 'import json,sys,os; [print(sys.argv[2] + "/" + p) for e in json.load(open(sys.argv[1]))
+  for p in e["fetch"] if not os.path.exists(os.path.join(sys.argv[3], os.path.basename(p)))]' \
+  "$dest/installed.json" "$mirror" "$dest/debs" | (cd "$dest/debs" && xargs -r -n1 -P6 curl -sfSO) ||
+  echo "some packages could not be fetched; their dependants are measured without them" >&2
+python3 -c 'import json,sys,os
+entries = json.load(open(sys.argv[1]))
+for e in entries:
+    e["with"] = [w for w in e["with"] if os.path.exists(os.path.join(sys.argv[2], w))]
+json.dump(entries, open(sys.argv[1], "w"), indent=1)' "$dest/installed.json" "$dest/debs"
+cargo run --quiet --release --locked -p iotmark-firmware --example version_detection -- \
+  --heldout "$dest/installed.json" "$dest/debs" > "$dest/results-installed.txt"
+echo "as installed (with the packages of their own source they depend on):"
+tail -2 "$dest/results-installed.txt"
 # Ubuntu builds many of Debian's upstream versions, and the fresh set's releases those of the
 # other sets: measure apart the versions no other set holds.
 others=()

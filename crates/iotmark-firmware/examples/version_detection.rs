@@ -175,7 +175,9 @@ pub fn debian_upstream(version: &str) -> &str {
 }
 
 /// Whether two versions name the same release: equal, or equal once trailing `.0`
-/// components are dropped (Debian's `2.9.0` is the `2.9` hostapd prints).
+/// components are dropped (Debian's `2.9.0` is the `2.9` hostapd prints), or, when both
+/// are dotted numbers, equal number by number (Ghostscript prints `10.00.0`, Debian's
+/// package is `10.0.0`).
 pub fn same_release(a: &str, b: &str) -> bool {
     fn trimmed(v: &str) -> &str {
         let mut v = v;
@@ -184,7 +186,17 @@ pub fn same_release(a: &str, b: &str) -> bool {
         }
         v
     }
-    a == b || trimmed(a) == trimmed(b)
+    fn numbers(v: &str) -> Option<Vec<u64>> {
+        let mut n: Vec<u64> = v
+            .split('.')
+            .map(|p| p.parse().ok())
+            .collect::<Option<_>>()?;
+        while n.len() > 1 && n.last() == Some(&0) {
+            n.pop();
+        }
+        Some(n)
+    }
+    a == b || trimmed(a) == trimmed(b) || numbers(a).is_some_and(|n| numbers(b) == Some(n))
 }
 
 /// One package of the held-out set: a Debian binary package of a corpus product, from a
@@ -197,6 +209,11 @@ struct HeldOut {
     suite: String,
     arch: String,
     file: String,
+    /// Packages of the same source this one depends on (`installed` step of
+    /// benches/version_detection_heldout.py): unpacked into the same tree, as an image
+    /// installing the package holds them.
+    #[serde(default)]
+    with: Vec<String>,
 }
 
 /// A product reported by a held-out package besides the expected one: (file, product,
@@ -205,7 +222,8 @@ pub type OtherHit = (String, String, String);
 
 /// Held-out results: the same scoring as [`measure`], on `.deb` files iotmark unpacks itself.
 /// Only the package's data is read, never its control file or any package database, so
-/// the figure is what the version strings alone find. Hits of products other than the
+/// the figure is what the files themselves tell: version strings, and the metadata a
+/// package installs among its files (a Python module's `egg-info`). Hits of products other than the
 /// expected one, which a package may rightly hold (an embedded zlib), are returned for
 /// review rather than counted as wrong.
 pub fn measure_heldout(
@@ -221,22 +239,29 @@ pub fn measure_heldout(
     let mut results = Vec::new();
     let mut other = Vec::new();
     for case in cases {
-        let path = debs.join(&case.file);
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let expected = debian_upstream(&case.version).to_owned();
-        let mut hits: BTreeSet<(String, String)> = BTreeSet::new();
-        let mut stated = false;
-        for (label, tree) in unpack::unpack(&bytes, &limits).filesystems {
-            if !label.contains("/data.tar") {
-                continue;
-            }
-            stated |= states_version(&tree, &expected);
-            for c in inventory(&tree) {
-                if matches!(c.relation, Relation::Is | Relation::Contains) {
-                    hits.insert((c.product, c.version));
+        // The package's files, and its siblings' when it has any, in one tree.
+        let mut tree = iotmark_firmware::tree::Tree::default();
+        for file in std::iter::once(&case.file).chain(&case.with) {
+            let path = debs.join(file);
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            for (label, data) in unpack::unpack(&bytes, &limits).filesystems {
+                if label.contains("/data.tar") {
+                    tree.entries.extend(data.entries);
                 }
             }
         }
+        let stated = states_version(&tree, &expected);
+        let hits: BTreeSet<(String, String)> = inventory(&tree)
+            .into_iter()
+            .filter(|c| {
+                matches!(
+                    c.relation,
+                    Relation::Is | Relation::Contains | Relation::Package
+                )
+            })
+            .map(|c| (c.product, c.version))
+            .collect();
         let found = hits
             .iter()
             .any(|(p, v)| p == &case.product && same_release(v, &expected));

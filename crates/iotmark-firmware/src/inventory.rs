@@ -526,6 +526,9 @@ fn source_tree_pattern(name: &str) -> String {
     format!(
         concat!(
             r"(?-u)(?:^|/)([^/\s]*)/{}-",
+            // Debian's `+really` names a package that went back to an older release:
+            // `graphicsmagick-1.4+really1.3.40` holds 1.3.40.
+            r"(?:\d[\w.]*\+really)?",
             r"(\d+(?:\.\d+)+(?:[a-z]+\d*(?:\.\d+)*|-(?:rc|alpha|beta|pre|P)\d*)?)",
             r"(?:[+~][^/=\s]*)?",
             r"(?:/[^\s=:;,'()]*\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|inc|def|y|l|go|rs|s|S|m|mm|vala)",
@@ -793,12 +796,16 @@ fn unique_version<'d>(
 /// it has some: builds that take their version from the package print the package's
 /// (`16.28.0~dfsg-0+deb11u4`, `1.22c-1`, `1.1.12-0ubuntu3`, `4.4.3-P1-4ubuntu2`). Cut at
 /// the first `~` or `+`, then a trailing `-` revision that starts with a digit; a `-` and a
-/// letter (`-P1`) is upstream's own.
+/// letter (`-P1`) is upstream's own. Debian's `1.4+really1.3.40` (a package gone back to an
+/// older release) is that older release.
 fn without_packaging(text: &[u8]) -> Option<&[u8]> {
     if !text.first().is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    let mut cut = text;
+    let mut cut = memchr::memmem::find(text, b"+really")
+        .and_then(|at| text.get(at + "+really".len()..))
+        .filter(|real| real.first().is_some_and(u8::is_ascii_digit))
+        .unwrap_or(text);
     if let Some(at) = cut.iter().position(|&b| b == b'~' || b == b'+') {
         cut = &cut[..at];
     }
@@ -1787,6 +1794,8 @@ mod tests {
             // ISC's patch release is upstream's own, Ubuntu's revision is not.
             ("4.4.3-P1-4ubuntu2", Some("4.4.3-P1")),
             ("4.4.3-P1", None),
+            ("1.4+really1.3.40-4+deb12u1", Some("1.3.40")),
+            ("1.4+really", Some("1.4")),
             ("2.90", None),
             ("v1.0-1", None),
         ] {
@@ -1817,6 +1826,14 @@ mod tests {
         let found = detect("usr/bin/lynx", &lynx);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].1, "2.9.2");
+        // Debian went back from 1.4 to 1.3.40 and says so with `+really`: the tree holds
+        // 1.3.40.
+        let gm = binary(&[
+            "-ffile-prefix-map=/build/reproducible-path/graphicsmagick-1.4+really1.3.40=.",
+        ]);
+        let found = detect("usr/lib/libGraphicsMagick-Q16.so.3.24.2", &gm);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1, "1.3.40");
         // Fedora's docker-init links glibc statically: an embedded copy, named by its tree.
         let init =
             binary(&["/builddir/build/BUILD/glibc-2.38/build-aarch64-redhat-linux/intl/plural.c"]);
