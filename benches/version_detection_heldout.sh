@@ -25,6 +25,11 @@
 # from Debian's ubuntu-keyring package). The inventory then reads only each package's data,
 # never its control file, and the expected version is the package version's upstream part.
 #
+# Each set is measured twice: package by package (results.txt), and as installed
+# (results-installed.txt), each package with the packages of its own source it depends on
+# (fetched beside it): a package whose program sits in a sibling (dnsmasq, dropbear,
+# ghostscript) is then what an image installing it holds.
+#
 # Usage: bash benches/version_detection_heldout.sh [debian|ubuntu|x86|ports|fresh]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -254,11 +254,12 @@ pub fn measure_heldout(
         let stated = states_version(&tree, &expected);
         let hits: BTreeSet<(String, String)> = inventory(&tree)
             .into_iter()
-            .filter(|c| {
-                matches!(
-                    c.relation,
-                    Relation::Is | Relation::Contains | Relation::Package
-                )
+            // Metadata counts when the signature table names its product (a CPE), not when
+            // a Python package merely shares the product's name.
+            .filter(|c| match c.relation {
+                Relation::Is | Relation::Contains => true,
+                Relation::Package => c.cpe.is_some(),
+                _ => false,
             })
             .map(|c| (c.product, c.version))
             .collect();

@@ -192,7 +192,8 @@ struct ProductDef {
     /// File names (`*` wildcard) that mean the file is this product.
     #[serde(default)]
     files: Vec<String>,
-    /// Package names in opkg/apk/dpkg databases that are this product.
+    /// Package names in opkg/apk/dpkg/rpm databases that are this product, and Python or
+    /// npm packages named `pypi:NAME` or `npm:NAME`.
     #[serde(default)]
     packages: Vec<String>,
     /// Strings only the product's own code contains: with one of them, a header-type
@@ -1197,7 +1198,7 @@ fn packages(tree: &Tree, sigs: &Signatures) -> (Vec<Component>, Vec<Problem>) {
         let known = sigs
             .products
             .iter()
-            .find(|s| s.packages.iter().any(|n| glob(n, &p.name)));
+            .find(|s| s.packages.iter().any(|n| names_package(n, source, &p.name)));
         let version = match p.epoch {
             Some(epoch) => format!("{epoch}:{}", p.version),
             None => p.version.clone(),
@@ -1242,6 +1243,21 @@ fn packages(tree: &Tree, sigs: &Signatures) -> (Vec<Component>, Vec<Problem>) {
         out.push(c);
     }
     (out, listing.problems)
+}
+
+/// Whether a product's `packages` pattern names package `name` of database `source`. A
+/// Python or npm package is another namespace than a distribution's: a project's bindings
+/// carry the project's name and a version of their own (PyPI's `ceph` 1.0.0 in Ceph
+/// 18.2.7), so only a pattern written for that ecosystem (`pypi:ntpsec`) names one.
+fn names_package(pattern: &str, source: PackageSource, name: &str) -> bool {
+    let ecosystem = match source {
+        PackageSource::Python => "pypi:",
+        PackageSource::Npm => "npm:",
+        _ => return !pattern.contains(':') && glob(pattern, name),
+    };
+    pattern
+        .strip_prefix(ecosystem)
+        .is_some_and(|pattern| glob(pattern, name))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1668,6 +1684,40 @@ mod tests {
             out.extend_from_slice(&[0, 0, 0]);
         }
         out
+    }
+
+    #[test]
+    fn a_python_package_is_a_product_only_where_the_table_names_it_for_pypi() {
+        // Ceph's Python bindings are the PyPI package `ceph` at their own version; ntpsec's
+        // Python module is ntpsec itself, and the table says so (`pypi:ntpsec`).
+        let site = "usr/lib/python3/dist-packages";
+        let t = tree(&[
+            (
+                &format!("{site}/ceph-1.0.0.egg-info"),
+                b"Metadata-Version: 1.1\nName: ceph\nVersion: 1.0.0\n",
+            ),
+            (
+                &format!("{site}/ntp-1.2.2.egg-info"),
+                b"Metadata-Version: 1.1\nName: ntpsec\nVersion: 1.2.2\n",
+            ),
+        ]);
+        let found = inventory(&t);
+        let ceph = found
+            .iter()
+            .find(|c| c.name == "ceph")
+            .expect("ceph listed");
+        assert_eq!(ceph.cpe, None, "{ceph:?}");
+        assert_eq!(ceph.purl, "pkg:pypi/ceph@1.0.0");
+        let ntpsec = found.iter().find(|c| c.name == "ntpsec").expect("ntpsec");
+        assert_eq!(
+            ntpsec.cpe.as_deref(),
+            Some("cpe:2.3:a:ntpsec:ntpsec:1.2.2:*:*:*:*:*:*:*")
+        );
+        // A distribution's package of the same name is still Ceph.
+        assert!(names_package("ceph*", PackageSource::Dpkg, "ceph-base"));
+        assert!(!names_package("ceph*", PackageSource::Python, "ceph"));
+        assert!(!names_package("pypi:ntpsec", PackageSource::Dpkg, "ntpsec"));
+        assert!(!names_package("pypi:ntpsec", PackageSource::Npm, "ntpsec"));
     }
 
     #[test]
