@@ -54,7 +54,9 @@ fn python_metadata(data: &[u8], path: &str) -> Option<Installed> {
         }
         match k {
             "Name" => p.name = v.to_owned(),
-            "Version" => p.version = v.to_owned(),
+            // A version holds no whitespace (PEP 440); ntpsec's setup writes its build
+            // time after it (`1.2.0 2021-06-17T05:15:04Z`), which no purl or CPE may carry.
+            "Version" => p.version = v.split_whitespace().next().unwrap_or(v).to_owned(),
             "Author" | "Author-email" if author.is_none() => author = Some(v.to_owned()),
             "Maintainer" | "Maintainer-email" if maintainer.is_none() => {
                 maintainer = Some(v.to_owned());
@@ -229,6 +231,9 @@ mod tests {
         assert_eq!((p.name.as_str(), p.version.as_str()), ("Jinja2", "3.1.2"));
         assert_eq!(p.supplier.as_deref(), Some("Armin Ronacher"));
         assert_eq!(p.licenses, ["BSD-3-Clause"]);
+        let stamped = b"Metadata-Version: 1.1\nName: ntpsec\nVersion: 1.2.0 2021-06-17T05:15:04Z\n";
+        let p = python_metadata(stamped, "x/PKG-INFO").expect("parsed");
+        assert_eq!(p.version, "1.2.0");
         let files = record_files(
             b"jinja2/__init__.py,sha256=x,1\n../../../bin/jinja,,\nJinja2-3.1.2.dist-info/RECORD,,\n",
             Path::new("usr/lib/python3/dist-packages"),
