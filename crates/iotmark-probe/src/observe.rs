@@ -498,14 +498,14 @@ pub fn upnp_findings(upnp: Option<&crate::upnp::UpnpReport>, error: Option<&str>
                 "{answered}; {service_type} refused an unauthenticated AddPortMapping ({code} {description})"
             ),
         ),
-        None => finding(
+        Some(Mapping::NotTried { service_type }) => finding(
             ObservationResult::Info,
             Severity::Medium,
-            match u.notes.iter().find(|n| n.contains("not tried")) {
-                Some(note) => format!("{answered}; {note}"),
-                None => answered,
-            },
+            format!(
+                "{answered}; {service_type} offers port mapping; not tried (--no-upnp-mapping)"
+            ),
         ),
+        None => finding(ObservationResult::Info, Severity::Medium, answered),
     }]
 }
 

@@ -56,6 +56,9 @@ pub struct Description {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum Mapping {
+    /// Offered but not called: the probe was told not to change the device's firewall
+    /// (`--no-upnp-mapping`).
+    NotTried { service_type: String },
     /// Accepted: the device forwarded `external_port` to the prober (then deleted).
     Accepted {
         service_type: String,
@@ -465,10 +468,11 @@ pub fn probe(address: IpAddr, host: &str, limits: &Limits) -> std::io::Result<Op
     });
     if let Some((location, service)) = wan {
         match on_device(&service.control_url, &location, address, host) {
-            Some(_) if !limits.port_mapping => report.notes.push(format!(
-                "{} offers port mapping; not tried (--no-upnp-mapping)",
-                service.service_type
-            )),
+            Some(_) if !limits.port_mapping => {
+                report.mapping = Some(Mapping::NotTried {
+                    service_type: service.service_type,
+                });
+            }
             Some((port, path)) => {
                 report.mapping =
                     try_mapping(address, host, port, &path, &service.service_type, limits)?;

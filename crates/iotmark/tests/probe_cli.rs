@@ -378,6 +378,10 @@ fn upnp_gateways_that_map_ports_for_anyone_and_that_refuse() {
             .contains("offers port mapping; not tried (--no-upnp-mapping)"),
         "{f}"
     );
+    assert_eq!(
+        report["upnp"]["mapping"]["outcome"], "not-tried",
+        "{report:#}"
+    );
     // Nothing was left open behind the probe: the gateway's firewall has no DNAT rule.
     let rules = Command::new("ip")
         .args([
