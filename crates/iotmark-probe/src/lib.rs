@@ -122,6 +122,17 @@ pub fn resolve(host: &str) -> Result<IpAddr, ProbeError> {
         })
 }
 
+/// A certificate of the chain after the leaf, where it stood in what the server sent.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ChainEntry {
+    Read(Box<observe::CertificateView>),
+    /// Bytes that do not parse as X.509: who issued what cannot be followed across them.
+    Unreadable {
+        unreadable_bytes: usize,
+    },
+}
+
 /// What was found on one open port.
 #[derive(Debug, Clone, Serialize)]
 pub struct PortReport {
@@ -134,7 +145,7 @@ pub struct PortReport {
     pub certificate: Option<observe::CertificateView>,
     /// The rest of the chain the server sent, in its order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub chain: Vec<observe::CertificateView>,
+    pub chain: Vec<ChainEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ssh: Option<ssh::SshReport>,
     /// The SSH host key and what password logins allowed.
@@ -374,11 +385,21 @@ fn examine(
                     report.mqtt_over_tls = mqtt.mqtt_return_code;
                 }
             }
-            let mut views = chain
+            // Each certificate keeps its place: one that does not parse is recorded as such,
+            // so the leaf is never an intermediate and the order check never skips a gap.
+            report.certificate = chain
+                .first()
+                .and_then(|der| observe::CertificateView::read(der));
+            report.chain = chain
                 .iter()
-                .filter_map(|der| observe::CertificateView::read(der));
-            report.certificate = views.next();
-            report.chain = views.collect();
+                .skip(1)
+                .map(|der| match observe::CertificateView::read(der) {
+                    Some(c) => ChainEntry::Read(Box::new(c)),
+                    None => ChainEntry::Unreadable {
+                        unreadable_bytes: der.len(),
+                    },
+                })
+                .collect();
             report.tls = t;
         }),
         Service::Ssh { .. } => ssh::probe(addr, limits).map(|s| {

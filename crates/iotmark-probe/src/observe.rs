@@ -209,7 +209,24 @@ pub fn findings(ports: &[PortReport]) -> Vec<Finding> {
         // The rest of the chain: each certificate's own problems, and an order that does
         // not lead from the leaf upwards.
         let mut below = p.certificate.as_ref();
-        for c in &p.chain {
+        for (place, entry) in p.chain.iter().enumerate() {
+            let c = match entry {
+                crate::ChainEntry::Read(c) => &**c,
+                crate::ChainEntry::Unreadable { unreadable_bytes } => {
+                    out.push(finding(
+                        "probe.tls.certificate",
+                        true,
+                        Severity::Medium,
+                        p,
+                        format!(
+                            "the chain's certificate {} ({unreadable_bytes} bytes) does not parse as X.509: no client can follow the chain through it",
+                            place + 2
+                        ),
+                    ));
+                    below = None;
+                    continue;
+                }
+            };
             let mut problems = c.problems(now);
             if let Some(child) = below
                 && child.issuer != c.subject

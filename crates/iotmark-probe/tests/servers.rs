@@ -479,6 +479,43 @@ fn a_chain_whose_intermediate_is_signed_with_sha1() {
     // The leaf itself is sound.
     let (r, m) = result(&report, "probe.tls.certificate", port).unwrap();
     assert_eq!(r, ObservationResult::Pass, "{m}");
+
+    // The order check, on the same chain with the leaf said to come from another
+    // intermediate: the intermediate sent does not issue it.
+    let chain_messages = |port: &iotmark_probe::PortReport| -> Vec<String> {
+        iotmark_probe::observe::findings(std::slice::from_ref(port))
+            .into_iter()
+            .filter(|f| f.check == "probe.tls.certificate")
+            .map(|f| f.message)
+            .collect()
+    };
+    let mut misordered = open.clone();
+    misordered.certificate.as_mut().unwrap().issuer = "CN=Other Intermediate".to_owned();
+    let said = chain_messages(&misordered);
+    assert!(
+        said.iter()
+            .any(|m| m.contains("does not issue the certificate before it")),
+        "{said:#?}"
+    );
+    // A certificate between them that does not parse keeps its place: it is reported, and
+    // the intermediate after it is not blamed for the leaf before it.
+    let mut gap = misordered.clone();
+    gap.chain.insert(
+        0,
+        iotmark_probe::ChainEntry::Unreadable {
+            unreadable_bytes: 17,
+        },
+    );
+    let said = chain_messages(&gap);
+    assert!(
+        said.iter()
+            .any(|m| m.contains("certificate 2 (17 bytes) does not parse as X.509")),
+        "{said:#?}"
+    );
+    assert!(
+        !said.iter().any(|m| m.contains("does not issue")),
+        "{said:#?}"
+    );
 }
 
 #[test]
