@@ -1440,7 +1440,10 @@ pub fn inventory_with_problems(tree: &Tree) -> (Vec<Component>, Vec<Problem>) {
     let mut found: BTreeMap<(usize, String, Relation), Component> = BTreeMap::new();
     // Searching the bytes is the costly part, so it runs on every core; merging stays in
     // path order so the result does not depend on scheduling.
-    let files: Vec<(&Path, &[u8])> = tree.files().collect();
+    let files: Vec<(&Path, &[u8])> = tree
+        .files()
+        .filter(|(path, _)| !documentation(path))
+        .collect();
     let mut searched = crate::parallel::map(&files, |&(path, data)| {
         let mut hits = scan_bytes(sigs, data, &|p| is_product_file(p, path));
         hits.extend(name_hits(sigs, path));
@@ -1529,6 +1532,15 @@ pub fn inventory_with_problems(tree: &Tree) -> (Vec<Component>, Vec<Problem>) {
         }
     }
     (components, problems)
+}
+
+/// Whether a file is documentation, whose versions are mentions and not components: a
+/// Debian `copyright` file's `License: bzip2-1.0.6` is a licence, a manual's `exim 4.72` a
+/// reference. (The changelogs there are read as package metadata, not searched.)
+fn documentation(path: &Path) -> bool {
+    ["usr/share/doc", "usr/share/man", "usr/share/info"]
+        .iter()
+        .any(|dir| path.strip_prefix("/").unwrap_or(path).starts_with(dir))
 }
 
 /// One component per owning package: the same version string in files of different
@@ -1821,6 +1833,36 @@ mod tests {
         let found = detect("usr/sbin/dnsmasq", &d);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!((found[0].1.as_str(), found[0].2), ("2.90", Relation::Is));
+    }
+
+    #[test]
+    fn versions_in_documentation_are_mentions_not_components() {
+        let program = binary(&["2.90", "Dnsmasq version %s  %s"]);
+        // The same bytes in a manual, a copyright file or an example under
+        // /usr/share/doc, and as the program.
+        let t = tree(&[
+            ("usr/share/man/man8/dnsmasq.8", &program),
+            (
+                "usr/share/doc/u-boot/copyright",
+                b"License: GPL-2.0+ AND bzip2-1.0.6\n",
+            ),
+            ("usr/share/doc/dnsmasq/examples/dnsmasq", &program),
+        ]);
+        assert!(inventory(&t).is_empty(), "{:?}", inventory(&t));
+        let t = tree(&[("usr/sbin/dnsmasq", &program)]);
+        let found = inventory(&t);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].product.as_str(), found[0].version.as_str()),
+            ("dnsmasq", "2.90")
+        );
+        assert!(documentation(Path::new("/usr/share/doc/x/README")));
+        assert!(!documentation(Path::new(
+            "usr/share/nmap/nmap-service-probes"
+        )));
+        assert!(!documentation(Path::new(
+            "usr/share/document-viewer/lib.so"
+        )));
     }
 
     #[test]
