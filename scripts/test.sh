@@ -62,6 +62,9 @@ trap 'bash scripts/postgres.sh stop' EXIT
 
 echo "== Rust tests"
 cargo nextest run --workspace --locked --no-fail-fast
+# What the build and the tests left on the disk: the doc tests link last, and a full disk
+# shows up there as the linker's SIGBUS, not as a message naming the disk.
+df -h target | sed 's/^/disk: /'
 # The opt-in GPL SquashFS reader: the vendor LZMA fixtures the default build reports as
 # unreadable must unpack with it.
 cargo test --locked --quiet -p iotmark-firmware --features gpl-squashfs --test scan \
