@@ -973,7 +973,69 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
             *count += 1;
         }
     }
+    if !hits.is_empty() && memchr::memchr(0, data).is_none() {
+        let code = first_code_line(data);
+        hits.retain(|h| {
+            let product = sigs.products.get(h.product);
+            product.is_some_and(is_file)
+                || !commented_mention(data, usize::try_from(h.offset).unwrap_or(0), code)
+        });
+    }
     hits
+}
+
+/// Whether a line of a text file is a line comment: `#` (not a preprocessor directive),
+/// `--` (Lua, SQL), `//`, `;`.
+fn line_comment(line: &[u8]) -> bool {
+    let line = line.trim_ascii_start();
+    if let Some(rest) = line.strip_prefix(b"#") {
+        let word = rest.trim_ascii_start();
+        let directive = [
+            &b"define"[..],
+            b"include",
+            b"if",
+            b"else",
+            b"elif",
+            b"endif",
+            b"undef",
+            b"pragma",
+        ]
+        .iter()
+        .any(|d| word.starts_with(d));
+        return !directive;
+    }
+    [&b"--"[..], b"//", b";"]
+        .iter()
+        .any(|m| line.starts_with(m))
+}
+
+/// The offset where a text file's first line that is neither blank nor a line comment
+/// starts: what comes before is the file's header (a shebang, a licence, a banner).
+fn first_code_line(data: &[u8]) -> usize {
+    let mut start = 0;
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        if !line.trim_ascii().is_empty() && !line_comment(line) {
+            return start;
+        }
+        start += line.len();
+    }
+    data.len()
+}
+
+/// Whether the version at `at` of a text file is written on a line comment after the
+/// file's header (`code` is where the header ends): an example of another program's output,
+/// a fingerprint or a change note (nmap's probes and scripts quote `mosquitto version 1.4.8`
+/// and `GNU inetutils 1.4.1`), not a copy of the product. Block comments are not counted:
+/// JavaScript bundles keep each library's `/*!` banner where the library starts.
+fn commented_mention(data: &[u8], at: usize, code: usize) -> bool {
+    if at < code {
+        return false;
+    }
+    let head = data.get(..at).unwrap_or(data);
+    let start = memchr::memrchr(b'\n', head).map_or(0, |i| i + 1);
+    let rest = data.get(start..).unwrap_or_default();
+    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    line_comment(rest.get(..end).unwrap_or_default())
 }
 
 /// The product and version an ELF file's packaging note names (systemd's `.note.package`):
@@ -1897,6 +1959,159 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_version_on_a_comment_line_after_a_files_header_is_a_mention() {
+        // nmap's script quoting a broker's reply in its documentation, and its fingerprint
+        // database's comment on where a probe came from.
+        let script = b"local mqtt = require \"mqtt\"\n\ndescription = [[\nDumps messages.\n]]\n\
+            \n---\n-- @output\n-- 1883/tcp open  mosquitto version 1.4.8 syn-ack\n";
+        let probes = b"Probe TCP NULL q||\ntotalwaittime 6000\n\
+            # a broker answering mosquitto version 1.4.8\nmatch mqtt m|^ |\n";
+        let t = tree(&[
+            ("usr/share/nmap/scripts/mqtt-subscribe.nse", &script[..]),
+            ("usr/share/nmap/nmap-service-probes", &probes[..]),
+        ]);
+        assert!(inventory(&t).is_empty(), "{:?}", inventory(&t));
+        // The same words in a file's header, in code, in a preprocessor directive (not a
+        // comment) and in the product's own file are the product.
+        for (path, text) in [
+            (
+                "usr/lib/x/a.sh",
+                &b"#!/bin/sh\n# mosquitto version 1.4.8 wrapper\nexec true\n"[..],
+            ),
+            (
+                "usr/lib/x/b.sh",
+                b"set -e\necho 'mosquitto version 1.4.8'\n",
+            ),
+            (
+                "usr/include/x/c.h",
+                b"int x;\n# define B \"mosquitto version 1.4.8\"\n",
+            ),
+            ("usr/sbin/mosquitto", b"set -e\n# mosquitto version 1.4.8\n"),
+        ] {
+            let found = inventory(&tree(&[(path, text)]));
+            assert!(
+                found
+                    .iter()
+                    .any(|c| c.product == "mosquitto" && c.version == "1.4.8"),
+                "{path}: {found:?}"
+            );
+        }
+        // A binary's bytes are never read as lines.
+        let mut program = b"x\0\n-- ".to_vec();
+        program.extend_from_slice(b"mosquitto version 1.4.8\0");
+        let found = inventory(&tree(&[("usr/lib/x/libm.so", &program)]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(!line_comment(b"#define VERSION \"1.2\""));
+        assert!(line_comment(b"  ;; 1.2"));
+    }
+
+    #[test]
+    fn where_x86_builds_move_the_version_it_stays_beside_the_code_that_uses_it() {
+        // Strings in the order Debian's and Ubuntu's amd64 and i386 builds hold them, where
+        // the rules written from the other architectures' layouts found nothing.
+        let cases: &[(&str, &[&str], &str, &str)] = &[
+            // ZNC's module loader: the entry symbol's name, then the version it compares.
+            (
+                "usr/bin/znc",
+                &[
+                    "Unknown error",
+                    "ZNCModuleEntry",
+                    "1.10.3+deb1+b1",
+                    "Generate this output",
+                ],
+                "znc",
+                "1.10.3",
+            ),
+            // GetTag() without the version, beside the version it adds otherwise.
+            (
+                "usr/bin/znc",
+                &["makepem", "1.9.0", "ZNC - ", "/modules"],
+                "znc",
+                "1.9.0",
+            ),
+            // hwloc's report of the operating system's bad topology, before and after 2.12.
+            (
+                "usr/lib/x86_64-linux-gnu/libhwloc.so.15.6.1",
+                &[
+                    "%s (cpuset %s%s%s)",
+                    "2.9.0",
+                    "* Failed with: %s",
+                    "* while inserting %s at %s",
+                ],
+                "hwloc",
+                "2.9.0",
+            ),
+            (
+                "usr/lib/i386-linux-gnu/libhwloc.so.15.8.0",
+                &[
+                    "groupkind %u-%u ",
+                    "2.12.0",
+                    "* Failed with error: %s",
+                    "* while inserting %s",
+                ],
+                "hwloc",
+                "2.12.0",
+            ),
+            // MySQL's print_version(): the version, the machine and the system, then the
+            // format string.
+            (
+                "usr/bin/mysqlslap",
+                &[
+                    "-2ubuntu3",
+                    "8.0.36",
+                    "x86_64",
+                    "Linux",
+                    "%s  Ver %s for %s on %s (%s)",
+                ],
+                "mysql",
+                "8.0.36",
+            ),
+            // tcpreplay's build string, printed after its release by `--version`.
+            (
+                "usr/bin/tcpprep",
+                &["read_hexstring", "git:v4.4.4", "dualmac2hex"],
+                "tcpreplay",
+                "4.4.4",
+            ),
+            // libgd's version after the TIFF writer's message (i386).
+            (
+                "usr/lib/i386-linux-gnu/libgd.so.3.0.8",
+                &["Can't fetch TIFF width ", "2.3.0", "Could not create WBMP"],
+                "libgd",
+                "2.3.0",
+            ),
+        ];
+        for (path, strings, product, version) in cases {
+            let found = detect(path, &binary(strings));
+            assert_eq!(found.len(), 1, "{path}: {found:?}");
+            assert_eq!(
+                (found[0].0.as_str(), found[0].1.as_str(), found[0].2),
+                (*product, *version, Relation::Is),
+                "{path}"
+            );
+        }
+        // Ubuntu's libgd puts libpng's header version (gd-png's) before the WBMP writer's
+        // message and its own elsewhere: libpng's is not libgd's version.
+        let gd = binary(&[
+            "iconv_close() error",
+            "};",
+            "1.6.37",
+            "Could not create WBMP",
+        ]);
+        let found = detect("usr/lib/x86_64-linux-gnu/libgd.so.3.0.8", &gd);
+        assert!(found.iter().all(|f| f.1 != "1.6.37"), "{found:?}");
+        // Arm and i386 builds of ZNC hold only the distribution's suffix beside the entry
+        // symbol: nothing is read from it.
+        let znc = binary(&[
+            "Unable to open module {1}: {2}",
+            "ZNCModuleEntry",
+            "Could not find ZNCModuleEntry in module {1}",
+            "+deb2+b3",
+        ]);
+        assert!(detect("usr/bin/znc", &znc).is_empty());
     }
 
     #[test]
