@@ -2009,6 +2009,35 @@ mod tests {
     }
 
     #[test]
+    fn prose_about_a_release_is_not_the_products_banner() {
+        // nmap's scripts describe the releases they test, in strings of their code.
+        let script =
+            b"description = [[\nClamAV 0.99.2, and possibly other previous versions, allow\n\
+            affects Exim version 4.72 and prior.\n]]\n";
+        let t = tree(&[("usr/share/nmap/scripts/x.nse", &script[..])]);
+        assert!(inventory(&t).is_empty(), "{:?}", inventory(&t));
+        // clamd's VERSION reply and Exim's `-bV` line are the products speaking.
+        for (text, product, version) in [
+            (
+                "ClamAV 0.103.8/26820/Mon Feb 27 08:21:57 2023",
+                "clamav",
+                "0.103.8",
+            ),
+            (
+                "Exim version 4.96 #2 built 13-Mar-2023 18:38:55",
+                "exim",
+                "4.96",
+            ),
+        ] {
+            let found = detect("usr/lib/x/tool", &binary(&[text]));
+            assert!(
+                found.iter().any(|f| f.0 == product && f.1 == version),
+                "{text}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
     fn where_x86_builds_move_the_version_it_stays_beside_the_code_that_uses_it() {
         // Strings in the order Debian's and Ubuntu's amd64 and i386 builds hold them, where
         // the rules written from the other architectures' layouts found nothing.
@@ -2076,6 +2105,13 @@ mod tests {
                 "tcpreplay",
                 "4.4.4",
             ),
+            // Lynx's own numbering of a development release, wherever it sits.
+            (
+                "usr/bin/lynx",
+                &["Can't open temporary file!", "2.9.0dev.12", "<h2>%s</h2>"],
+                "lynx",
+                "2.9.0dev.12",
+            ),
             // libgd's version after the TIFF writer's message (i386).
             (
                 "usr/lib/i386-linux-gnu/libgd.so.3.0.8",
@@ -2103,6 +2139,13 @@ mod tests {
         ]);
         let found = detect("usr/lib/x86_64-linux-gnu/libgd.so.3.0.8", &gd);
         assert!(found.iter().all(|f| f.1 != "1.6.37"), "{found:?}");
+        // Lynx's shape in another program is not Lynx.
+        assert!(detect("usr/bin/other", &binary(&["2.9.0dev.12"])).is_empty());
+        // gdb's configured shell scripts.
+        let gcore = b"#!/bin/sh\nPKGVERSION=\"(Debian 18.1-3) \"\nVERSION=\"18.1\"\nprefix=core\n";
+        let found = detect("usr/bin/gcore", gcore);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].0.as_str(), found[0].1.as_str()), ("gdb", "18.1"));
         // Arm and i386 builds of ZNC hold only the distribution's suffix beside the entry
         // symbol: nothing is read from it.
         let znc = binary(&[
