@@ -128,10 +128,14 @@ def upstream(version):
     v = version.split(":", 1)[-1]
     v = v.rsplit("-", 1)[0] if "-" in v else re.sub(r"(?:ubuntu|build)[\d.]+$", "", v)
     v = v.split("+really", 1)[1] if "+really" in v else v
-    v = re.split(r"[+~]", v)[0]
+    release = re.split(r"[+~]", v)[0]
     for suffix in (".dfsg", ".ds"):
-        v = v[: -len(suffix)] if v.endswith(suffix) else v
-    return v
+        release = release[: -len(suffix)] if release.endswith(suffix) else release
+    # A snapshot after a release (7.8.git20221117.28daf24) is that release.
+    release = re.sub(r"\.git\d.*$", "", release)
+    # A pre-release keeps its tag: 3.8.0~beta1 is 3.8.0beta1.
+    tag = re.match(r"~((?:alpha|beta)\d*|(?:pre|rc)\d+)(?![A-Za-z])", v[len(release):])
+    return release + (tag.group(1) if tag else "")
 
 
 def unseen(manifest, out, others):

@@ -789,7 +789,10 @@ fn unique_version<'d>(
         }
     }
     let (text, start) = found?;
-    let v = version.captures(text).as_ref().and_then(version_of)?;
+    let v = version
+        .captures(text)
+        .as_ref()
+        .and_then(|caps| version_of(caps, text))?;
     Some((v, start, text))
 }
 
@@ -799,26 +802,33 @@ fn unique_version<'d>(
 /// the first `~` or `+`, then a trailing `-` revision that starts with a digit; a `-` and a
 /// letter (`-P1`) is upstream's own. Debian's `1.4+really1.3.40` (a package gone back to an
 /// older release) is that older release.
-fn without_packaging(text: &[u8]) -> Option<&[u8]> {
+fn without_packaging(text: &[u8]) -> Option<std::ops::Range<usize>> {
     if !text.first().is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    let mut cut = memchr::memmem::find(text, b"+really")
-        .and_then(|at| text.get(at + "+really".len()..))
-        .filter(|real| real.first().is_some_and(u8::is_ascii_digit))
-        .unwrap_or(text);
-    if let Some(at) = cut.iter().position(|&b| b == b'~' || b == b'+') {
-        cut = &cut[..at];
+    let mut start = 0;
+    if let Some(at) = memchr::memmem::find(text, b"+really")
+        && text
+            .get(at + "+really".len())
+            .is_some_and(u8::is_ascii_digit)
+    {
+        start = at + "+really".len();
     }
+    let rest = text.get(start..)?;
+    let mut end = rest
+        .iter()
+        .position(|&b| b == b'~' || b == b'+')
+        .unwrap_or(rest.len());
+    let cut = rest.get(..end)?;
     if let Some(at) = cut.iter().rposition(|&b| b == b'-')
         && cut.get(at + 1).is_some_and(u8::is_ascii_digit)
         && cut[at + 1..]
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || *b == b'.')
     {
-        cut = &cut[..at];
+        end = at;
     }
-    (cut.len() < text.len() && !cut.is_empty()).then_some(cut)
+    (end < text.len() && end > 0).then_some(start..start + end)
 }
 
 /// Whether a bare dotted number is an address rather than a version: all zeros
@@ -836,10 +846,70 @@ fn is_address(text: &[u8]) -> bool {
         || (parts.len() == 4 && parts[0] >= 100 && parts.iter().all(|&p| p <= 255))
 }
 
-fn version_of(caps: &regex::bytes::Captures<'_>) -> Option<String> {
+/// The version a rule's match captured in `hay`, with the pre-release tag the product
+/// printed right after it (see [`prerelease_tag`]).
+fn version_of(caps: &regex::bytes::Captures<'_>, hay: &[u8]) -> Option<String> {
     let m = caps.get(1).or_else(|| caps.get(0))?;
-    let v = String::from_utf8_lossy(m.as_bytes()).trim().to_owned();
-    v.bytes().any(|b| b.is_ascii_digit()).then_some(v)
+    let mut v = String::from_utf8_lossy(m.as_bytes()).trim().to_owned();
+    if !v.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if v.ends_with(|c: char| c.is_ascii_digit())
+        && let Some(tag) = hay.get(m.end()..).and_then(prerelease_tag)
+    {
+        v.push_str(tag);
+    }
+    Some(v)
+}
+
+/// A pre-release tag at the start of `after`, the bytes that follow a captured version:
+/// `beta1` (Sylpheed's `3.8.0beta1`), `-beta.2` (Transmission's `4.1.0-beta.2`), `~pre1`
+/// (a build that prints its Debian version, `1.8.17~pre1-1`, where `~` marks a release
+/// before `1.8.17`), `-rc93`. A rule that stops at the release's digits would otherwise
+/// report the final release, which every advisory fixed in it would then pass over. The
+/// tag is returned as the product wrote it, without Debian's `~`. Only whole words count
+/// (`-rc.d`, `-dev`, `-betas` are not tags): `beta` alone or with a number, `alpha`, `pre`,
+/// `rc` and `dev` with one.
+fn prerelease_tag(after: &[u8]) -> Option<&str> {
+    const WORDS: [(&[u8], bool); 5] = [
+        // `alpha` alone is also an instruction set (`-alpha-linux`).
+        (b"alpha", true),
+        (b"beta", false),
+        (b"pre", true),
+        (b"rc", true),
+        (b"dev", true),
+    ];
+    let (skip, rest) = match after.first() {
+        Some(b'~') => (1, after.get(1..)?),
+        Some(b'-' | b'_') => (0, after.get(1..)?),
+        _ => (0, after),
+    };
+    let (word, needs_number) = WORDS
+        .iter()
+        .find(|(w, _)| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w))?;
+    let sep = after.len() - rest.len();
+    let mut end = sep + word.len();
+    // An optional `.` before the number (`beta.2`, `dev.10`), then the number.
+    let number_at = match after.get(end) {
+        Some(b'.') if after.get(end + 1).is_some_and(u8::is_ascii_digit) => end + 1,
+        _ => end,
+    };
+    let digits = after
+        .get(number_at..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits > 0 {
+        end = number_at + digits;
+    } else if *needs_number {
+        return None;
+    }
+    // The tag must end the word: `3.0betas` or `1.2rc1x` are something else.
+    if after.get(end).is_some_and(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    std::str::from_utf8(after.get(skip..end)?).ok()
 }
 
 /// Every version hit in one file's bytes. `is_file(product)` tells whether the file is
@@ -890,7 +960,7 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                     })
                     .and_then(|c| {
                         let at = c.get(1).or_else(|| c.get(0)).map_or(s, |g| s + g.start());
-                        version_of(&c).map(|v| (v, at, string, rule.confidence))
+                        version_of(&c, string).map(|v| (v, at, string, rule.confidence))
                     }),
                 Matcher::SourceTree(re) => re
                     .get()
@@ -926,10 +996,16 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
                     let near = candidates.into_iter().find_map(|&(cs, ce)| {
                         let text = data.get(cs..ce)?;
                         let re = version.get()?;
-                        let caps = re
-                            .captures(text)
-                            .or_else(|| re.captures(without_packaging(text)?))?;
-                        version_of(&caps).map(|v| (v, cs, text, rule.confidence))
+                        let version = match re.captures(text) {
+                            Some(caps) => version_of(&caps, text),
+                            None => {
+                                // The tag after the cut (`~pre1`) is still read.
+                                let cut = without_packaging(text)?;
+                                let caps = re.captures(text.get(cut.clone())?)?;
+                                version_of(&caps, text.get(cut.start..)?)
+                            }
+                        };
+                        version.map(|v| (v, cs, text, rule.confidence))
                     });
                     match near {
                         Some(found) => Some(found),
@@ -989,25 +1065,40 @@ fn scan_bytes(sigs: &Signatures, data: &[u8], is_file: &dyn Fn(&Product) -> bool
 fn line_comment(line: &[u8]) -> bool {
     let line = line.trim_ascii_start();
     if let Some(rest) = line.strip_prefix(b"#") {
-        let word = rest.trim_ascii_start();
-        let directive = [
-            &b"define"[..],
-            b"include",
-            b"if",
-            b"else",
-            b"elif",
-            b"endif",
-            b"undef",
-            b"pragma",
-        ]
-        .iter()
-        .any(|d| word.starts_with(d));
-        return !directive;
+        // The whole word: `# iface eth0` and `# elsewhere` are comments, `#ifdef` is not.
+        let rest = rest.trim_ascii_start();
+        let len = rest
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+            .unwrap_or(rest.len());
+        let word = rest.get(..len).unwrap_or_default();
+        return !PREPROCESSOR_DIRECTIVES.contains(&word);
     }
     [&b"--"[..], b"//", b";"]
         .iter()
         .any(|m| line.starts_with(m))
 }
+
+/// The C preprocessor's directives: a `#` line that starts with one of them is code.
+const PREPROCESSOR_DIRECTIVES: [&[u8]; 17] = [
+    b"define",
+    b"undef",
+    b"include",
+    b"include_next",
+    b"import",
+    b"if",
+    b"ifdef",
+    b"ifndef",
+    b"elif",
+    b"elifdef",
+    b"elifndef",
+    b"else",
+    b"endif",
+    b"pragma",
+    b"error",
+    b"warning",
+    b"line",
+];
 
 /// The offset where a text file's first line that is neither blank nor a line comment
 /// starts: what comes before is the file's header (a shebang, a licence, a banner).
@@ -1051,12 +1142,16 @@ fn note_hit(sigs: &Signatures, data: &[u8]) -> Option<Hit> {
     let version = upstream_version(&note.version);
     // `1.3.dfsg+really1.3.1`: Debian's way of saying the upstream release is the last part.
     let version = version.rsplit_once("really").map_or(version, |(_, v)| v);
-    let mut version = version
-        .split(['~', '+'])
-        .next()
-        .unwrap_or(version)
-        .trim_end_matches(".dfsg")
-        .to_owned();
+    let release = version.split(['~', '+']).next().unwrap_or(version);
+    let mut version_out = release.trim_end_matches(".dfsg").to_owned();
+    // `0.27.0~rc1`: the `~` marks a pre-release, which stays (`0.27.0rc1`).
+    if let Some(rest) = version.get(release.len()..)
+        && rest.starts_with('~')
+        && let Some(tag) = prerelease_tag(rest.as_bytes())
+    {
+        version_out.push_str(tag);
+    }
+    let mut version = version_out;
     // A native Debian package has no revision; Ubuntu's rebuilds of one append `buildN` or
     // `ubuntuN` to the version itself.
     if note.kind == "deb" && !note.version.contains('-') {
@@ -1099,7 +1194,7 @@ fn name_hits(sigs: &Signatures, path: &Path) -> Vec<Hit> {
             let caps = re.captures(name.as_bytes())?;
             Some(Hit {
                 product: *pi,
-                version: version_of(&caps)?,
+                version: version_of(&caps, name.as_bytes())?,
                 // The name, not a place in the contents.
                 offset: 0,
                 matched: name.to_owned(),
@@ -1224,13 +1319,43 @@ fn cpe_escape(value: &str) -> String {
     out
 }
 
+/// A CPE 2.3 name. A pre-release goes in the update attribute, as NVD writes it
+/// (`2.1.0-beta3` is `2.1.0:beta3`), so that both NVD's criteria for that pre-release and
+/// those for every update of its release (`2.1.0:*`) apply.
 fn cpe(part: &str, vendor: &str, product: &str, version: &str) -> String {
+    let (release, update) = match split_prerelease(version) {
+        Some((release, tag)) => (release, cpe_escape(&tag)),
+        None => (version, "*".to_owned()),
+    };
     format!(
-        "cpe:2.3:{part}:{}:{}:{}:*:*:*:*:*:*:*",
+        "cpe:2.3:{part}:{}:{}:{}:{update}:*:*:*:*:*:*",
         cpe_escape(vendor),
         cpe_escape(product),
-        cpe_escape(version)
+        cpe_escape(release)
     )
+}
+
+/// A version that is a dotted release followed by a pre-release tag, split in two: the
+/// release and the tag without punctuation (`4.1.0-beta.2` is `4.1.0` and `beta2`).
+fn split_prerelease(version: &str) -> Option<(&str, String)> {
+    let at = version
+        .bytes()
+        .position(|b| !(b.is_ascii_digit() || b == b'.'))?;
+    let release = version.get(..at)?;
+    if !release.ends_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let rest = version.get(at..)?;
+    let tag = prerelease_tag(rest.as_bytes()).filter(|tag| {
+        // The whole rest is the tag (a `~` is dropped from what it returns).
+        rest.trim_start_matches('~') == *tag
+    })?;
+    let tag: String = tag
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    Some((release, tag))
 }
 
 fn generic_purl(name: &str, version: &str) -> String {
@@ -1954,10 +2079,81 @@ mod tests {
             ("v1.0-1", None),
         ] {
             assert_eq!(
-                without_packaging(text.as_bytes()),
-                cut.map(str::as_bytes),
+                without_packaging(text.as_bytes()).and_then(|r| text.get(r)),
+                cut,
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn a_pre_release_is_not_reported_as_its_release() {
+        // How real builds print a pre-release: Sylpheed's banner, Transmission's long
+        // version beside its banner's format, and Debian's asterisk taking its version from
+        // a `~rc` package.
+        let cases: [(&str, &[&str], &str); 3] = [
+            (
+                "usr/bin/sylpheed",
+                &["--version", "Sylpheed version 3.8.0beta1", "--status-full"],
+                "3.8.0beta1",
+            ),
+            (
+                "usr/bin/transmission-cli",
+                &["{:.1Lf} {:s}", "4.1.0-beta.2 (ac5c9e082d)", "%s %s"],
+                "4.1.0-beta.2",
+            ),
+            (
+                "usr/sbin/asterisk",
+                &[
+                    "ast_uuid_init",
+                    "OPTIONAL_API, TEST_FRAMEWORK",
+                    "16.28.0~rc1-0+deb11u4",
+                    "xml.c",
+                ],
+                "16.28.0rc1",
+            ),
+        ];
+        for (path, strings, version) in cases {
+            let found = detect(path, &binary(strings));
+            assert!(
+                found.iter().any(|(_, v, ..)| v == version),
+                "{path}: {found:?}"
+            );
+            assert!(found.iter().all(|(_, v, ..)| v == version), "{found:?}");
+        }
+        // What follows a version without being a tag leaves it alone.
+        for (after, tag) in [
+            (&b"beta1"[..], Some("beta1")),
+            (b"-beta.2 (ac5c9e082d)", Some("-beta.2")),
+            (b"~pre1-1-debian", Some("pre1")),
+            (b"-rc93", Some("-rc93")),
+            (b"dev.10", Some("dev.10")),
+            (b"-beta", Some("-beta")),
+            (b"-alpha-linux", None),
+            (b"-rc.d", None),
+            (b"-dev", None),
+            (b"~dfsg-1", None),
+            (b"rc1x", None),
+            (b"betas", None),
+            (b" beta1", None),
+            (b"", None),
+        ] {
+            assert_eq!(
+                prerelease_tag(after),
+                tag,
+                "{}",
+                String::from_utf8_lossy(after)
+            );
+        }
+        // In the CPE the tag is the update, as NVD writes pre-releases.
+        for (version, name) in [
+            ("4.1.0-beta.2", "cpe:2.3:a:v:p:4.1.0:beta2:*:*:*:*:*:*"),
+            ("1.3.8rc4", "cpe:2.3:a:v:p:1.3.8:rc4:*:*:*:*:*:*"),
+            ("1.1.1w", "cpe:2.3:a:v:p:1.1.1w:*:*:*:*:*:*:*"),
+            ("4.4.3-P1", "cpe:2.3:a:v:p:4.4.3-p1:*:*:*:*:*:*:*"),
+            ("2.4", "cpe:2.3:a:v:p:2.4:*:*:*:*:*:*:*"),
+        ] {
+            assert_eq!(cpe("a", "v", "p", version), name);
         }
     }
 
@@ -1969,9 +2165,13 @@ mod tests {
             \n---\n-- @output\n-- 1883/tcp open  mosquitto version 1.4.8 syn-ack\n";
         let probes = b"Probe TCP NULL q||\ntotalwaittime 6000\n\
             # a broker answering mosquitto version 1.4.8\nmatch mqtt m|^ |\n";
+        // A comment whose first word only starts like a preprocessor directive.
+        let interfaces = b"auto lo\n# iface eth0 is where mosquitto version 1.4.8 listened\n\
+            # elsewhere: mosquitto version 1.4.8\n# ifdefs: mosquitto version 1.4.8\n";
         let t = tree(&[
             ("usr/share/nmap/scripts/mqtt-subscribe.nse", &script[..]),
             ("usr/share/nmap/nmap-service-probes", &probes[..]),
+            ("etc/network/interfaces.d/broker", &interfaces[..]),
         ]);
         assert!(inventory(&t).is_empty(), "{:?}", inventory(&t));
         // The same words in a file's header, in code, in a preprocessor directive (not a
@@ -1988,6 +2188,10 @@ mod tests {
             (
                 "usr/include/x/c.h",
                 b"int x;\n# define B \"mosquitto version 1.4.8\"\n",
+            ),
+            (
+                "usr/include/x/d.h",
+                b"int x;\n#ifndef V\n#  define V \"mosquitto version 1.4.8\"\n#endif\n",
             ),
             ("usr/sbin/mosquitto", b"set -e\n# mosquitto version 1.4.8\n"),
         ] {

@@ -385,6 +385,15 @@ fn the_held_out_scoring_reads_debian_versions_as_their_upstream_release() {
         ("10.0.0~dfsg-11+deb12u8", "10.0.0"),
         ("1.21.1ubuntu2", "1.21.1"),
         ("2.2.1-1", "2.2.1"),
+        // A pre-release keeps its tag, a repack or a snapshot does not.
+        ("3.8.0~beta1-1+deb12u1", "3.8.0beta1"),
+        ("1.2~rc1.2-1.1", "1.2rc1"),
+        ("1.0.0~rc93+ds1-5+deb11u5", "1.0.0rc93"),
+        ("4.1.0~beta2+dfsg-3+deb13u2", "4.1.0beta2"),
+        ("5.0.1~ds0-2", "5.0.1"),
+        ("1.12.11+20110422.1+1e14eea~dfsg-6", "1.12.11"),
+        ("2.0~preview1-1", "2.0"),
+        ("7.8.git20221117.28daf24+dfsg-2", "7.8"),
     ] {
         assert_eq!(measure::debian_upstream(debian), upstream, "{debian}");
     }
@@ -397,4 +406,16 @@ fn the_held_out_scoring_reads_debian_versions_as_their_upstream_release() {
     assert!(!measure::same_release("5.3.15", "5.3"));
     assert!(!measure::same_release("2017.3.23", "2017.3.23AR.3"));
     assert!(!measure::same_release("1.10", "1.1"));
+    // The punctuation around a pre-release word is the program's own.
+    assert!(measure::same_release("4.1.0-beta.2", "4.1.0beta2"));
+    assert!(measure::same_release("1.8.17pre1", "1.8.17pre1"));
+    assert!(!measure::same_release("4.1.0-beta.2", "4.1.0"));
+    assert!(!measure::same_release("1.2rc1", "1.2"));
+    // A patch level after the release names it more exactly; anything else does not.
+    assert!(measure::refines("5.1.4", "5.1"));
+    assert!(measure::refines("5.3.15", "5.3"));
+    assert!(!measure::refines("5.1", "5.1.4"));
+    assert!(!measure::refines("5.10", "5.1"));
+    assert!(!measure::refines("5.1.4a", "5.1"));
+    assert!(!measure::refines("5.1.", "5.1"));
 }

@@ -1006,7 +1006,28 @@ fn an_elf_package_note_names_the_component_and_outranks_strings() {
             r#"{"type":"deb","os":"ubuntu","name":"dbus","version":"1.16.2-2ubuntu4","architecture":"amd64"}"#,
         ),
     );
+    // A pre-release package: `~` sorts it before 0.27.0, and the version keeps its tag.
+    add(
+        "usr/bin/opensc-tool",
+        program_with_package_note(
+            dir.path(),
+            "opensc-tool",
+            r#"{"type":"deb","os":"ubuntu","name":"opensc","version":"0.27.0~rc1-1","architecture":"amd64"}"#,
+        ),
+    );
     let components = inventory(&t);
+    let opensc = components
+        .iter()
+        .find(|c| c.product == "opensc")
+        .unwrap_or_else(|| panic!("{components:#?}"));
+    assert_eq!(opensc.version, "0.27.0rc1");
+    assert!(
+        opensc
+            .cpe
+            .as_deref()
+            .is_some_and(|c| c.contains(":opensc:0.27.0:rc1:")),
+        "{opensc:#?}"
+    );
     let rsync = components
         .iter()
         .find(|c| c.product == "rsync")

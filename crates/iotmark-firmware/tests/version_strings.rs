@@ -63,6 +63,11 @@ const NOT_HOW_THE_PRODUCT_PRINTS: &[(&str, &str, &str)] = &[
         "not a version",
     ),
     (
+        "luajit",
+        "2.1.0",
+        "the vector's string is \"LuaJIT 2.1.0-beta3\": iotmark reports the pre-release as printed, 2.1.0-beta3 (CPE update beta3), not the release after it",
+    ),
+    (
         "ldns",
         "4.4.0",
         "ldns has no 4.x release: a function name beside a number",
