@@ -77,7 +77,7 @@ pub struct Summary {
     /// Wrong versions of packages that state their own version somewhere; the others'
     /// programs print another one (nbd-server 3.27.1 says "version 3.26.1").
     pub wrong_stated: usize,
-    /// Packages whose only answer for their product is a wrong version that names the
+    /// Packages not found whose answers for their product include a version that names the
     /// package's release more exactly ([`refines`]).
     pub refining: usize,
     pub seconds: f64,
@@ -383,7 +383,7 @@ pub fn measure_heldout(
 /// version's upstream part: (product, upstream) → the corpus's version. The corpus expects
 /// `2017.3.23` of ntfs-3g's `2017.3.23AR.3-3+deb10u2`, so a held-out package of the same
 /// upstream version is scored by the same name.
-fn corpus_names(dir: &Path) -> Result<BTreeMap<(String, String), String>, String> {
+pub fn corpus_names(dir: &Path) -> Result<BTreeMap<(String, String), String>, String> {
     let path = dir.join("expected.json");
     let expected: serde_json::Value = serde_json::from_slice(
         &std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,

@@ -801,7 +801,8 @@ fn unique_version<'d>(
 /// (`16.28.0~dfsg-0+deb11u4`, `1.22c-1`, `1.1.12-0ubuntu3`, `4.4.3-P1-4ubuntu2`). Cut at
 /// the first `~` or `+`, then a trailing `-` revision that starts with a digit; a `-` and a
 /// letter (`-P1`) is upstream's own. Debian's `1.4+really1.3.40` (a package gone back to an
-/// older release) is that older release.
+/// older release) is that older release. Returns where the release lies in `text`, so the
+/// caller can still read what follows it (a `~rc1`).
 fn without_packaging(text: &[u8]) -> Option<std::ops::Range<usize>> {
     if !text.first().is_some_and(u8::is_ascii_digit) {
         return None;
@@ -1143,15 +1144,13 @@ fn note_hit(sigs: &Signatures, data: &[u8]) -> Option<Hit> {
     // `1.3.dfsg+really1.3.1`: Debian's way of saying the upstream release is the last part.
     let version = version.rsplit_once("really").map_or(version, |(_, v)| v);
     let release = version.split(['~', '+']).next().unwrap_or(version);
-    let mut version_out = release.trim_end_matches(".dfsg").to_owned();
     // `0.27.0~rc1`: the `~` marks a pre-release, which stays (`0.27.0rc1`).
-    if let Some(rest) = version.get(release.len()..)
-        && rest.starts_with('~')
-        && let Some(tag) = prerelease_tag(rest.as_bytes())
-    {
-        version_out.push_str(tag);
-    }
-    let mut version = version_out;
+    let tag = version
+        .strip_prefix(release)
+        .filter(|rest| rest.starts_with('~'))
+        .and_then(|rest| prerelease_tag(rest.as_bytes()))
+        .unwrap_or_default();
+    let mut version = format!("{}{tag}", release.trim_end_matches(".dfsg"));
     // A native Debian package has no revision; Ubuntu's rebuilds of one append `buildN` or
     // `ubuntuN` to the version itself.
     if note.kind == "deb" && !note.version.contains('-') {

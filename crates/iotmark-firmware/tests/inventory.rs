@@ -418,4 +418,17 @@ fn the_held_out_scoring_reads_debian_versions_as_their_upstream_release() {
     assert!(!measure::refines("5.10", "5.1"));
     assert!(!measure::refines("5.1.4a", "5.1"));
     assert!(!measure::refines("5.1.", "5.1"));
+    // Where the corpus names a Debian version otherwise, its name is the expected one; where
+    // it agrees with the upstream part, nothing is recorded.
+    let names = measure::corpus_names(&measure::corpus_dir()).expect("the corpus's expected.json");
+    assert_eq!(
+        names
+            .get(&("ntfs-3g".to_owned(), "2017.3.23AR.3".to_owned()))
+            .map(String::as_str),
+        Some("2017.3.23")
+    );
+    assert!(
+        !names.keys().any(|(product, _)| product == "bash"),
+        "{names:?}"
+    );
 }
